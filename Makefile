@@ -1,0 +1,55 @@
+# Rampart: one entry point for running, testing and generating.
+SHELL := /bin/bash
+UV ?= uv
+PY := $(UV) run --frozen
+PROTO_OUT := lib/src
+PROTO_FILES := $(shell find protos -name '*.proto' | sort)
+PROTO_PKGS := common auth scan threat ai report
+
+.PHONY: help setup protos check-protos lint typecheck test test-unit test-integration run bench clean
+
+help:
+	@echo "make setup            install system packages (root) and the Python workspace"
+	@echo "make run              start store, broker, five services and the gateway"
+	@echo "make test             lint, type-check, unit and integration tests"
+	@echo "make protos           regenerate gRPC code from protos/"
+	@echo "make check-protos     fail if regenerating changes anything"
+
+setup:
+	@bash scripts/setup.sh
+
+protos:
+	$(PY) python -m grpc_tools.protoc -I protos \
+		--python_out=$(PROTO_OUT) --grpc_python_out=$(PROTO_OUT) \
+		--mypy_out=$(PROTO_OUT) $(PROTO_FILES)
+	@for p in $(PROTO_PKGS); do touch $(PROTO_OUT)/rampart/$$p/__init__.py $(PROTO_OUT)/rampart/$$p/v1/__init__.py; done
+
+check-protos: protos
+	@git diff --exit-code --stat -- $(PROTO_OUT)/rampart || { echo "generated code is stale: run 'make protos' and commit"; exit 1; }
+	@test -z "$$(git status --porcelain --untracked-files=all -- $(PROTO_OUT)/rampart)" || { git status --short -- $(PROTO_OUT)/rampart; echo "generated files are not committed"; exit 1; }
+
+lint:
+	$(PY) ruff check .
+	$(PY) ruff format --check .
+
+typecheck:
+	$(PY) mypy
+
+test-unit:
+	$(PY) pytest -m "not integration"
+
+test-integration:
+	$(PY) pytest -m integration tests/integration
+
+test: setup check-protos lint typecheck
+	$(PY) pytest
+
+run: setup
+	$(PY) python -m rampart.lib.devstack
+
+bench: setup
+	$(PY) python -m rampart.lib.devstack --help >/dev/null
+	@echo "benchmarks arrive with the front-door and engine issues"
+
+clean:
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache

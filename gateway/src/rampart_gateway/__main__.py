@@ -1,0 +1,27 @@
+"""Gateway entry point: uvicorn with uvloop and httptools."""
+
+import uvicorn
+
+from rampart.lib.logging import configure_logging
+from rampart.lib.settings import load_settings
+from rampart_gateway.app import create_app
+from rampart_gateway.settings import GatewaySettings
+
+
+def main() -> None:
+    settings = load_settings(GatewaySettings)
+    configure_logging("gateway", settings.log_level)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop",
+        http="httptools",
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,40 @@
+"""The public response envelope: ``{success, data | error, metadata}``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from rampart.lib.ids import iso, new_request_id, utcnow
+
+
+def request_id_of(request: Request) -> str:
+    return getattr(request.state, "request_id", None) or new_request_id()
+
+
+def metadata(request: Request) -> dict[str, str]:
+    return {"timestamp": iso(utcnow()), "request_id": request_id_of(request)}
+
+
+def ok(request: Request, data: Any, status_code: int = 200) -> JSONResponse:
+    body = {"success": True, "data": data, "metadata": metadata(request)}
+    return JSONResponse(body, status_code=status_code)
+
+
+def fail(
+    request: Request,
+    status_code: int,
+    code: str,
+    message: str,
+    details: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    body = {
+        "success": False,
+        "error": {"code": code, "message": message, "details": dict(details or {})},
+        "metadata": metadata(request),
+    }
+    return JSONResponse(body, status_code=status_code, headers=headers)

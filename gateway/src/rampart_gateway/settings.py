@@ -1,0 +1,37 @@
+"""Gateway settings, read from the environment."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from rampart.lib.settings import Environment
+
+
+class GatewaySettings(BaseSettings):
+    """Where the gateway listens and where it finds each service, the broker and the store."""
+
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    rampart_env: Environment = "development"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    auth_addr: str = "127.0.0.1:50051"
+    scan_addr: str = "127.0.0.1:50052"
+    threat_addr: str = "127.0.0.1:50053"
+    ai_addr: str = "127.0.0.1:50054"
+    report_addr: str = "127.0.0.1:50055"
+    mongodb_url: str
+    nats_url: str
+    log_level: str = "info"
+    health_timeout_seconds: float = Field(default=1.0, gt=0)
+    public_url: str = ""
+
+    def service_addresses(self) -> dict[str, str]:
+        return {
+            "auth": self.auth_addr,
+            "scan": self.scan_addr,
+            "threat": self.threat_addr,
+            "ai": self.ai_addr,
+            "report": self.report_addr,
+        }

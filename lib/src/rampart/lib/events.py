@@ -1,0 +1,225 @@
+"""JetStream plumbing: streams, publishing with Nats-Msg-Id, durable pull consumers."""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import nats
+import nats.errors
+import nats.js.errors
+import structlog
+from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import (
+    AckPolicy,
+    ConsumerConfig,
+    DeliverPolicy,
+    RetentionPolicy,
+    StorageType,
+    StreamConfig,
+)
+
+from rampart.lib.ids import new_request_id
+from rampart.lib.logging import bind_request
+from rampart.lib.metrics import EVENTS_CONSUMED, EVENTS_PUBLISHED
+
+log = structlog.get_logger(__name__)
+
+MSG_ID_HEADER = "Nats-Msg-Id"
+REQUEST_ID_HEADER = "X-Request-ID"
+DAY = 24 * 3600.0
+
+
+@dataclass(frozen=True)
+class StreamSpec:
+    """A JetStream stream the platform relies on."""
+
+    name: str
+    subjects: tuple[str, ...]
+    work_queue: bool = False
+    max_age_seconds: float = 30 * DAY
+    duplicate_window_seconds: float = 300.0
+
+    def config(self) -> StreamConfig:
+        return StreamConfig(
+            name=self.name,
+            subjects=list(self.subjects),
+            retention=RetentionPolicy.WORK_QUEUE if self.work_queue else RetentionPolicy.LIMITS,
+            storage=StorageType.FILE,
+            max_age=self.max_age_seconds,
+            duplicate_window=self.duplicate_window_seconds,
+        )
+
+
+SCAN_EVENTS = StreamSpec("SCAN_EVENTS", ("scan.events.>",))
+SCAN_JOBS = StreamSpec("SCAN_JOBS", ("scan.jobs",), work_queue=True, max_age_seconds=DAY)
+AUTH_EVENTS = StreamSpec("AUTH_EVENTS", ("auth.events.>",), max_age_seconds=DAY)
+STREAMS = (SCAN_EVENTS, SCAN_JOBS, AUTH_EVENTS)
+
+
+async def connect_nats(url: str, name: str, deadline_seconds: float = 30.0) -> NATS:
+    """Connect with endless reconnects; retry the first connection until the deadline."""
+
+    async def on_error(error: Exception) -> None:
+        log.warning("nats error", error=str(error))
+
+    async def on_disconnect() -> None:
+        log.warning("nats disconnected")
+
+    async def on_reconnect() -> None:
+        log.info("nats reconnected")
+
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + deadline_seconds
+    while True:
+        try:
+            return await nats.connect(
+                servers=[url],
+                name=name,
+                connect_timeout=2,
+                allow_reconnect=True,
+                max_reconnect_attempts=-1,
+                reconnect_time_wait=0.5,
+                error_cb=on_error,
+                disconnected_cb=on_disconnect,
+                reconnected_cb=on_reconnect,
+            )
+        except (OSError, nats.errors.NoServersError, TimeoutError) as error:
+            if loop.time() > give_up:
+                raise
+            log.info("waiting for nats", error=str(error))
+            await asyncio.sleep(0.5)
+
+
+async def ensure_streams(js: JetStreamContext, specs: tuple[StreamSpec, ...] = STREAMS) -> None:
+    """Create or update each stream; safe to run from every service at every start."""
+    for spec in specs:
+        try:
+            await js.stream_info(spec.name)
+        except nats.js.errors.NotFoundError:
+            try:
+                await js.add_stream(spec.config())
+                continue
+            except nats.js.errors.BadRequestError:
+                pass  # another service created it first
+        await js.update_stream(spec.config())
+
+
+class EventPublisher:
+    """Publishes to JetStream; the message id lets the broker drop duplicates."""
+
+    def __init__(self, js: JetStreamContext, timeout: float = 2.0) -> None:
+        self._js = js
+        self._timeout = timeout
+
+    async def publish(
+        self, subject: str, payload: bytes, msg_id: str, request_id: str | None = None
+    ) -> bool:
+        """Publish once; returns False when the broker reported it as a duplicate."""
+        headers = {MSG_ID_HEADER: msg_id}
+        if request_id:
+            headers[REQUEST_ID_HEADER] = request_id
+        ack = await self._js.publish(subject, payload, timeout=self._timeout, headers=headers)
+        EVENTS_PUBLISHED.labels(ack.stream).inc()
+        return not ack.duplicate
+
+
+class Outcome(enum.Enum):
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"
+
+
+class PoisonMessage(Exception):
+    """A message that can never be applied (undecodable); it is terminated, not retried."""
+
+
+Handler = Callable[[Msg], Awaitable[Outcome]]
+
+
+@dataclass(frozen=True)
+class ConsumerSpec:
+    stream: StreamSpec
+    durable: str
+    filter_subject: str
+    max_deliver: int = 50
+    ack_wait_seconds: float = 30.0
+    batch: int = 64
+
+
+def retry_delay(attempt: int) -> float:
+    """Back-off before redelivery: 0.5 s doubling per attempt, capped at 30 s."""
+    return float(min(0.5 * 2 ** max(attempt - 1, 0), 30.0))
+
+
+class DurableConsumer:
+    """A durable pull consumer with explicit ack and nak-with-backoff on failure."""
+
+    def __init__(self, js: JetStreamContext, spec: ConsumerSpec, handler: Handler) -> None:
+        self._js = js
+        self._spec = spec
+        self._handler = handler
+
+    async def _subscribe(self) -> JetStreamContext.PullSubscription:
+        config = ConsumerConfig(
+            durable_name=self._spec.durable,
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            filter_subject=self._spec.filter_subject,
+            max_deliver=self._spec.max_deliver,
+            ack_wait=self._spec.ack_wait_seconds,
+        )
+        return await self._js.pull_subscribe(
+            self._spec.filter_subject,
+            durable=self._spec.durable,
+            stream=self._spec.stream.name,
+            config=config,
+        )
+
+    async def run(self) -> None:
+        """Pull and handle messages until cancelled; survives broker restarts."""
+        subscription: JetStreamContext.PullSubscription | None = None
+        while True:
+            try:
+                if subscription is None:
+                    subscription = await self._subscribe()
+                    log.info("consumer ready", durable=self._spec.durable)
+                messages = await subscription.fetch(self._spec.batch, timeout=1.0)
+            except nats.errors.TimeoutError:
+                continue
+            except (nats.errors.Error, OSError) as error:
+                log.warning(
+                    "consumer waiting for broker", durable=self._spec.durable, error=str(error)
+                )
+                await asyncio.sleep(0.5)
+                continue
+            for message in messages:
+                try:
+                    await self.handle(message)
+                except (nats.errors.Error, OSError) as error:
+                    # The ack did not reach the broker: it redelivers after ack_wait and the
+                    # idempotent handler applies nothing twice.
+                    log.warning("ack lost", durable=self._spec.durable, error=str(error))
+
+    async def handle(self, message: Msg) -> None:
+        headers = message.headers or {}
+        bind_request(headers.get(REQUEST_ID_HEADER) or new_request_id())
+        durable = self._spec.durable
+        try:
+            outcome = await self._handler(message)
+        except PoisonMessage as error:
+            log.error("event dropped", durable=durable, subject=message.subject, reason=str(error))
+            EVENTS_CONSUMED.labels(durable, "dropped").inc()
+            await message.term()
+            return
+        except Exception:
+            attempt = message.metadata.num_delivered or 1
+            log.warning("event failed, will retry", durable=durable, attempt=attempt, exc_info=True)
+            EVENTS_CONSUMED.labels(durable, "retried").inc()
+            await message.nak(delay=retry_delay(attempt))
+            return
+        await message.ack()
+        EVENTS_CONSUMED.labels(durable, outcome.value).inc()

@@ -1,0 +1,46 @@
+"""gRPC client channels that carry the current request id to the next service."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import grpc
+import structlog
+
+from rampart.lib.ids import REQUEST_ID_HEADER
+
+
+class RequestIdClientInterceptor(grpc.aio.UnaryUnaryClientInterceptor):
+    """Adds ``x-request-id`` from the log context to every outgoing unary call."""
+
+    async def intercept_unary_unary(
+        self,
+        continuation: Callable[[grpc.aio.ClientCallDetails, Any], Awaitable[Any]],
+        details: grpc.aio.ClientCallDetails,
+        request: Any,
+    ) -> Any:
+        request_id = structlog.contextvars.get_contextvars().get("request_id")
+        if request_id:
+            metadata = grpc.aio.Metadata(*(details.metadata or ()))
+            metadata.add(REQUEST_ID_HEADER, str(request_id))
+            details = grpc.aio.ClientCallDetails(
+                details.method,
+                details.timeout,
+                metadata,
+                details.credentials,
+                details.wait_for_ready,
+            )
+        return await continuation(details, request)
+
+
+def open_channel(address: str) -> grpc.aio.Channel:
+    return grpc.aio.insecure_channel(
+        address,
+        options=[
+            ("grpc.keepalive_time_ms", 30_000),
+            ("grpc.initial_reconnect_backoff_ms", 200),
+            ("grpc.max_reconnect_backoff_ms", 2_000),
+        ],
+        interceptors=[RequestIdClientInterceptor()],
+    )

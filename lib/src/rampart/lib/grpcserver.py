@@ -1,0 +1,156 @@
+"""grpc.aio server bootstrap: health, reflection, request ids, metrics, error mapping."""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+import grpc
+import structlog
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1._async import HealthServicer
+from grpc_reflection.v1alpha import reflection
+
+from rampart.lib.errors import RampartError
+from rampart.lib.ids import REQUEST_ID_HEADER, clean_request_id
+from rampart.lib.logging import bind_request
+from rampart.lib.metrics import RPC_LATENCY, RPC_REQUESTS
+
+log = structlog.get_logger(__name__)
+
+Context = grpc.aio.ServicerContext[Any, Any]
+Handler = grpc.RpcMethodHandler[Any, Any]
+
+
+@dataclass(frozen=True)
+class ServiceBinding:
+    """One servicer and the generated function that registers it."""
+
+    full_name: str
+    servicer: Any
+    add_to_server: Callable[[Any, grpc.aio.Server], None]
+
+
+def _request_id(details: grpc.HandlerCallDetails) -> str:
+    for key, value in details.invocation_metadata or ():
+        if key == REQUEST_ID_HEADER:
+            return clean_request_id(value if isinstance(value, str) else value.decode())
+    return clean_request_id(None)
+
+
+def _code(context: Context) -> grpc.StatusCode | None:
+    code: grpc.StatusCode | None = context.code()  # None until a handler sets one
+    return code
+
+
+def _status_of(error: Exception, context: Context) -> grpc.StatusCode:
+    if isinstance(error, RampartError):
+        return error.grpc_code
+    return _code(context) or grpc.StatusCode.INTERNAL
+
+
+class ObservabilityInterceptor(grpc.aio.ServerInterceptor):
+    """Binds the request id, counts and times every RPC, maps domain errors to statuses."""
+
+    def __init__(self, service: str) -> None:
+        self._service = service
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Handler | None]],
+        details: grpc.HandlerCallDetails,
+    ) -> Handler | None:
+        handler = await continuation(details)
+        if handler is None:
+            return handler
+        method = details.method.rsplit("/", 1)[-1]
+        request_id = _request_id(details)
+        if handler.unary_unary:
+            return grpc.unary_unary_rpc_method_handler(
+                self._wrap_unary(handler.unary_unary, method, request_id),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.unary_stream:
+            return grpc.unary_stream_rpc_method_handler(
+                self._wrap_stream(handler.unary_stream, method, request_id),  # type: ignore[arg-type]
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        return handler
+
+    def _finish(self, method: str, started: float, code: grpc.StatusCode) -> None:
+        RPC_REQUESTS.labels(self._service, method, code.name).inc()
+        RPC_LATENCY.labels(self._service, method).observe(time.perf_counter() - started)
+
+    async def _fail(self, context: Context, method: str, error: Exception) -> NoReturn:
+        if isinstance(error, RampartError):
+            log.info("rpc refused", method=method, code=error.public_code, reason=error.message)
+            context.set_trailing_metadata(error.trailing_metadata())
+            await context.abort(error.grpc_code, error.message)
+        if isinstance(error, NotImplementedError):
+            await context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{method} is not implemented yet")
+        if not isinstance(error, grpc.aio.AbortError):
+            log.error("rpc failed", method=method, exc_info=error)
+            await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+        raise error
+
+    def _wrap_unary(
+        self, inner: Callable[..., Awaitable[Any]], method: str, request_id: str
+    ) -> Callable[..., Awaitable[Any]]:
+        async def unary(request: Any, context: Context) -> Any:
+            bind_request(request_id)
+            started = time.perf_counter()
+            try:
+                response = inner(request, context)
+                if inspect.isawaitable(response):
+                    response = await response
+            except Exception as error:
+                code = _status_of(error, context)
+                self._finish(method, started, code)
+                await self._fail(context, method, error)
+            self._finish(method, started, _code(context) or grpc.StatusCode.OK)
+            return response
+
+        return unary
+
+    def _wrap_stream(
+        self, inner: Callable[..., AsyncIterator[Any]], method: str, request_id: str
+    ) -> Callable[..., AsyncIterator[Any]]:
+        async def stream(request: Any, context: Context) -> AsyncIterator[Any]:
+            bind_request(request_id)
+            started = time.perf_counter()
+            try:
+                async for item in inner(request, context):
+                    yield item
+            except Exception as error:
+                code = _status_of(error, context)
+                self._finish(method, started, code)
+                await self._fail(context, method, error)
+            self._finish(method, started, _code(context) or grpc.StatusCode.OK)
+
+        return stream
+
+
+async def create_server(
+    service: str, bindings: Iterable[ServiceBinding], host: str, port: int
+) -> tuple[grpc.aio.Server, int, HealthServicer]:
+    """Build a server with health and reflection; bind host:port (0 picks a free port)."""
+    server = grpc.aio.server(interceptors=[ObservabilityInterceptor(service)])
+    health = HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health, server)
+    names = [health_pb2.DESCRIPTOR.services_by_name["Health"].full_name]
+    for binding in bindings:
+        binding.add_to_server(binding.servicer, server)
+        names.append(binding.full_name)
+        await health.set(binding.full_name, health_pb2.HealthCheckResponse.NOT_SERVING)
+    names.append(reflection.SERVICE_NAME)
+    reflection.enable_server_reflection(names, server)
+    bound = server.add_insecure_port(f"{host}:{port}")
+    if not bound:
+        raise OSError(f"could not bind gRPC port {host}:{port}")
+    await health.set("", health_pb2.HealthCheckResponse.NOT_SERVING)
+    return server, bound, health

@@ -1,0 +1,91 @@
+"""Transactional-outbox publishing: an accepted event is stored before it is sent.
+
+A service writes each event to its own ``outbox`` collection, then tries to publish it at
+once. If the broker is away, a relay task keeps retrying in order until it is sent, so a
+broker outage delays events but never loses one. Publishing twice is harmless: the event
+id is the Nats-Msg-Id and every consumer is idempotent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import nats.errors
+import structlog
+from pymongo import ASCENDING
+from pymongo.asynchronous.collection import AsyncCollection
+
+from rampart.lib.events import EventPublisher
+from rampart.lib.ids import utcnow
+
+log = structlog.get_logger(__name__)
+
+
+class Outbox:
+    """Durable queue of events waiting to be published."""
+
+    def __init__(
+        self,
+        collection: AsyncCollection[dict[str, Any]],
+        publisher: EventPublisher,
+        retry_seconds: float = 0.5,
+    ) -> None:
+        self._collection = collection
+        self._publisher = publisher
+        self._retry_seconds = retry_seconds
+        self._wake = asyncio.Event()
+        self._lock = asyncio.Lock()
+
+    async def create_indexes(self) -> None:
+        await self._collection.create_index([("published", ASCENDING), ("seq", ASCENDING)])
+
+    async def add(self, subject: str, payload: bytes, event_id: str, request_id: str = "") -> None:
+        """Store the event, then try to send everything pending (this event included)."""
+        await self._collection.insert_one(
+            {
+                "_id": event_id,
+                "subject": subject,
+                "payload": payload,
+                "request_id": request_id,
+                "published": False,
+                "seq": utcnow().timestamp(),
+            }
+        )
+        try:
+            await self.flush()
+        except (nats.errors.Error, OSError, TimeoutError) as error:
+            log.warning("event kept for retry", event_id=event_id, error=str(error))
+            self._wake.set()
+
+    async def flush(self) -> int:
+        """Publish pending events in the order they were stored; returns how many."""
+        sent = 0
+        async with self._lock:
+            cursor = self._collection.find({"published": False}).sort("seq", ASCENDING).limit(500)
+            async for doc in cursor:
+                await self._publisher.publish(
+                    doc["subject"], bytes(doc["payload"]), doc["_id"], doc.get("request_id") or None
+                )
+                await self._collection.update_one(
+                    {"_id": doc["_id"]}, {"$set": {"published": True, "published_at": utcnow()}}
+                )
+                sent += 1
+        return sent
+
+    async def pending(self) -> int:
+        return await self._collection.count_documents({"published": False})
+
+    async def run(self) -> None:
+        """Relay loop: retry pending events until sent; runs for the life of the service."""
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self._retry_seconds * 4)
+            self._wake.clear()
+            try:
+                await self.flush()
+            except Exception as error:
+                log.warning("outbox relay waiting", error=str(error))
+                await asyncio.sleep(self._retry_seconds)
+                self._wake.set()

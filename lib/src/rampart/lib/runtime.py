@@ -1,0 +1,110 @@
+"""Running a service process: infrastructure clients, the gRPC server, signals, shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from grpc_health.v1 import health_pb2
+from nats.aio.client import Client as NATS
+from nats.js import JetStreamContext
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from rampart.lib.events import EventPublisher, connect_nats, ensure_streams
+from rampart.lib.grpcserver import ServiceBinding, create_server
+from rampart.lib.logging import configure_logging
+from rampart.lib.metrics import serve_metrics
+from rampart.lib.outbox import Outbox
+from rampart.lib.settings import ServiceSettings, load_settings
+from rampart.lib.store import Document, connect_store, service_database
+
+log = structlog.get_logger(__name__)
+
+Task = Callable[[], Coroutine[Any, Any, None]]
+
+
+@dataclass
+class Infra:
+    """The store and broker clients one service process holds."""
+
+    mongo: AsyncMongoClient[Document]
+    db: AsyncDatabase[Document]
+    nc: NATS
+    js: JetStreamContext
+
+    def outbox(self) -> Outbox:
+        return Outbox(self.db["outbox"], EventPublisher(self.js))
+
+    async def close(self) -> None:
+        if self.nc.is_connected:
+            await self.nc.drain()
+        await self.mongo.close()
+
+
+async def connect_infra(service: str, settings: ServiceSettings) -> Infra:
+    mongo = connect_store(settings.mongodb_url, f"rampart-{service}")
+    nc = await connect_nats(settings.nats_url, f"rampart-{service}")
+    js = nc.jetstream()
+    await ensure_streams(js)
+    return Infra(mongo, service_database(mongo, service, settings.mongodb_database), nc, js)
+
+
+@dataclass
+class Runtime:
+    """Everything ``serve`` needs: servicers, background tasks, and what to close."""
+
+    service: str
+    settings: ServiceSettings
+    bindings: Sequence[ServiceBinding]
+    tasks: Sequence[Task] = ()
+    closers: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
+
+
+async def serve(runtime: Runtime, stop: asyncio.Event | None = None) -> None:
+    """Serve until SIGTERM/SIGINT (or ``stop``), then drain with a grace period."""
+    settings = runtime.settings
+    server, port, health = await create_server(
+        runtime.service, runtime.bindings, settings.host, settings.port
+    )
+    await server.start()
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    background = [asyncio.create_task(task(), name=task.__qualname__) for task in runtime.tasks]
+    for binding in runtime.bindings:
+        await health.set(binding.full_name, health_pb2.HealthCheckResponse.SERVING)
+    await health.set("", health_pb2.HealthCheckResponse.SERVING)
+    log.info("serving", port=port, services=[b.full_name for b in runtime.bindings])
+    await stop.wait()
+    log.info("stopping", grace_seconds=settings.shutdown_grace_seconds)
+    await health.enter_graceful_shutdown()
+    await server.stop(settings.shutdown_grace_seconds)
+    for task in background:
+        task.cancel()
+    await asyncio.gather(*background, return_exceptions=True)
+    for close in runtime.closers:
+        await close()
+    log.info("stopped")
+
+
+def run_service(
+    service: str,
+    settings_cls: type[ServiceSettings],
+    bootstrap: Callable[[ServiceSettings], Awaitable[Runtime]],
+) -> None:
+    """Process entry point shared by every service's ``__main__``."""
+    settings = load_settings(settings_cls)
+    configure_logging(service, settings.log_level)
+    if settings.metrics_port:
+        serve_metrics(settings.host, settings.metrics_port)
+
+    async def main() -> None:
+        await serve(await bootstrap(settings))
+
+    asyncio.run(main())
