@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rampart.lib.grpcserver import Context
 from rampart.lib.ids import to_timestamp
+from rampart.lib.store import read_time
 from rampart.report.v1 import report_pb2, report_pb2_grpc
 from rampart_report.timeline import ScanTimeline
 
@@ -25,7 +26,7 @@ class ReportServicer(report_pb2_grpc.ReportServiceServicer):
                     event_id=doc["_id"],
                     type=doc["type"],
                     sequence=doc["sequence"],
-                    occurred_at=to_timestamp(doc.get("occurred_at")),
+                    occurred_at=to_timestamp(read_time(doc.get("occurred_at"))),
                 )
                 for doc in docs
             ],

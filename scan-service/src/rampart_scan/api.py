@@ -6,7 +6,7 @@ from rampart.common.v1 import common_pb2
 from rampart.lib.grpcserver import Context
 from rampart.lib.ids import to_timestamp
 from rampart.lib.logging import current_request_id
-from rampart.lib.store import Document
+from rampart.lib.store import Document, read_time
 from rampart.scan.v1 import scan_pb2, scan_pb2_grpc
 from rampart_scan.service import STATUSES, ScanCommands
 
@@ -24,8 +24,8 @@ def scan_to_proto(doc: Document) -> scan_pb2.Scan:
         max_duration_seconds=doc["max_duration_seconds"],
         status=STATUSES[doc["status"]],
         progress=doc.get("progress", 0),
-        created_at=to_timestamp(doc["created_at"]),
-        completed_at=to_timestamp(doc.get("completed_at")),
+        created_at=to_timestamp(read_time(doc["created_at"])),
+        completed_at=to_timestamp(read_time(doc.get("completed_at"))),
         sandbox=doc.get("sandbox", False),
     )
 

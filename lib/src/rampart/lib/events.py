@@ -188,8 +188,8 @@ class DurableConsumer:
                     subscription = await self._subscribe()
                     log.info("consumer ready", durable=self._spec.durable)
                 messages = await subscription.fetch(self._spec.batch, timeout=1.0)
-            except nats.errors.TimeoutError:
-                continue
+            except (nats.errors.TimeoutError, TimeoutError):
+                continue  # nothing to fetch within a second
             except (nats.errors.Error, OSError) as error:
                 log.warning(
                     "consumer waiting for broker", durable=self._spec.durable, error=str(error)

@@ -6,7 +6,7 @@ import inspect
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import grpc
 import structlog
@@ -21,8 +21,12 @@ from rampart.lib.metrics import RPC_LATENCY, RPC_REQUESTS
 
 log = structlog.get_logger(__name__)
 
-Context = grpc.aio.ServicerContext[Any, Any]
-Handler = grpc.RpcMethodHandler[Any, Any]
+if TYPE_CHECKING:
+    Context = grpc.aio.ServicerContext[Any, Any]
+    Handler = grpc.RpcMethodHandler[Any, Any]
+else:  # the runtime classes are not generic
+    Context = grpc.aio.ServicerContext
+    Handler = grpc.RpcMethodHandler
 
 
 @dataclass(frozen=True)

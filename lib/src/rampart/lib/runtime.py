@@ -41,8 +41,10 @@ class Infra:
         return Outbox(self.db["outbox"], EventPublisher(self.js))
 
     async def close(self) -> None:
-        if self.nc.is_connected:
-            await self.nc.drain()
+        # close, not drain: drain waits on pull subscriptions, and every publish here was
+        # already acknowledged by JetStream, so nothing is left to flush.
+        if not self.nc.is_closed:
+            await self.nc.close()
         await self.mongo.close()
 
 

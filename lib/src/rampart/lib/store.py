@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import AsyncMongoClient
@@ -29,3 +30,19 @@ def service_database(
 
 async def ping(client: AsyncMongoClient[Document]) -> None:
     await client.admin.command("ping")
+
+
+def read_time(value: object) -> datetime | None:
+    """A stored time as an aware UTC datetime.
+
+    nx-27017 keeps a datetime written by ``$set`` as a naive ISO string (an inserted one
+    stays a date); real MongoDB returns dates. Accept both so one code path serves either.
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, str):
+        parsed = datetime.fromisoformat(value)
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    raise TypeError(f"not a stored time: {value!r}")

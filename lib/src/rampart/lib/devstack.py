@@ -1,0 +1,273 @@
+"""Runs the whole platform as local processes: store, broker, five services, gateway.
+
+``make run`` uses it with the documented ports; the integration tests use it with free
+ports and temporary data directories. Every child runs in its own session so Ctrl-C
+reaches only this supervisor, which then stops the children in reverse order.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import ctypes
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+SERVICES = ("auth", "scan", "threat", "ai", "report")
+ORDER = ("store", "nats", *SERVICES, "gateway")
+DEFAULT_PORTS = {
+    "store": 27017,
+    "nats": 4222,
+    "auth": 50051,
+    "scan": 50052,
+    "threat": 50053,
+    "ai": 50054,
+    "report": 50055,
+    "gateway": 8000,
+}
+DEFAULT_METRICS_PORTS = {"auth": 9101, "scan": 9102, "threat": 9103, "ai": 9104, "report": 9105}
+PR_SET_PDEATHSIG = 1
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex((host, port)) == 0
+
+
+def _child_setup() -> None:
+    """In the child: own session (no Ctrl-C from the terminal) and die with the parent."""
+    os.setsid()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+class StackError(RuntimeError):
+    """The platform could not be started or did not become healthy in time."""
+
+
+@dataclass
+class DevStack:
+    """The eight processes of a local platform and their ports, logs and data."""
+
+    data_dir: Path
+    ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
+    metrics_ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_METRICS_PORTS))
+    log_level: str = "info"
+    extra_env: dict[str, str] = field(default_factory=dict)
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @classmethod
+    def on_free_ports(cls, data_dir: Path, **kwargs: Any) -> DevStack:
+        ports = {name: free_port() for name in ORDER}
+        metrics = {name: free_port() for name in SERVICES}
+        return cls(data_dir, ports, metrics, **kwargs)
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['gateway']}"
+
+    @property
+    def mongodb_url(self) -> str:
+        return f"mongodb://127.0.0.1:{self.ports['store']}/?directConnection=true"
+
+    @property
+    def nats_url(self) -> str:
+        return f"nats://127.0.0.1:{self.ports['nats']}"
+
+    def address(self, name: str) -> str:
+        return f"127.0.0.1:{self.ports[name]}"
+
+    def log_path(self, name: str) -> Path:
+        return self.data_dir / "log" / f"{name}.log"
+
+    def _base_env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.endswith(("_ADDR", "_URL"))}
+        env.update(
+            RAMPART_ENV="development",
+            LOG_LEVEL=self.log_level,
+            MONGODB_URL=self.mongodb_url,
+            NATS_URL=self.nats_url,
+            PYTHONUNBUFFERED="1",
+        )
+        env.update(self.extra_env)
+        return env
+
+    def command(self, name: str) -> tuple[list[str], dict[str, str]]:
+        env = self._base_env()
+        port = str(self.ports[name])
+        if name == "store":
+            store = self.data_dir / "store"
+            store.mkdir(parents=True, exist_ok=True)
+            binary = Path(sys.executable).with_name("nx-27017")
+            argv = [str(binary), "--data-dir", str(store), "--host", "127.0.0.1", "-p", port]
+            argv += ["--log-file", str(self.data_dir / "log" / "nx-27017.internal.log")]
+            argv += ["--pid-file", str(self.data_dir / "store.pid")]
+            return argv, env
+        if name == "nats":
+            binary_path = shutil.which("nats-server")
+            if binary_path is None:
+                raise StackError(
+                    "nats-server is not installed: run 'make setup' (Debian: apt-get install nats-server)"
+                )
+            argv = [binary_path, "-js", "-sd", str(self.data_dir / "nats"), "-a", "127.0.0.1"]
+            argv += ["-p", port, "-n", "rampart-dev"]
+            return argv, env
+        env["PORT"] = port
+        if name == "gateway":
+            for service in SERVICES:
+                env[f"{service.upper()}_ADDR"] = self.address(service)
+            return [sys.executable, "-m", "rampart_gateway"], env
+        env["METRICS_PORT"] = str(self.metrics_ports[name])
+        return [sys.executable, "-m", f"rampart_{name}"], env
+
+    def start(self, name: str, wait: float = 30.0) -> None:
+        """Start one process and wait until its port accepts connections."""
+        if name in self.processes and self.processes[name].poll() is None:
+            return
+        argv, env = self.command(name)
+        log = self.log_path(name)
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("ab") as out:
+            self.processes[name] = subprocess.Popen(
+                argv,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                preexec_fn=_child_setup,
+            )
+        deadline = time.monotonic() + wait
+        while not port_open(self.ports[name]):
+            if self.processes[name].poll() is not None:
+                raise StackError(f"{name} exited with {self.processes[name].returncode}; see {log}")
+            if time.monotonic() > deadline:
+                raise StackError(
+                    f"{name} did not open port {self.ports[name]} in {wait}s; see {log}"
+                )
+            time.sleep(0.05)
+
+    def stop(self, name: str, sig: int = signal.SIGTERM, wait: float = 15.0) -> int | None:
+        """Signal one process (SIGTERM drains; SIGKILL does not) and reap it."""
+        process = self.processes.pop(name, None)
+        if process is None:
+            return None
+        if process.poll() is None:
+            process.send_signal(sig)
+            try:
+                process.wait(wait)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        return process.returncode
+
+    def start_all(self) -> None:
+        for name in ORDER:
+            self.start(name)
+
+    def stop_all(self) -> None:
+        for name in reversed(ORDER):
+            self.stop(name)
+
+    def health(self) -> tuple[int, dict[str, Any]]:
+        """GET the gateway's health; (status, body) or (0, {}) when it does not answer."""
+        url = f"{self.gateway_url}/api/v1/health"
+        try:
+            with urllib.request.urlopen(url, timeout=3) as reply:  # noqa: S310 - loopback
+                return int(reply.status), json.loads(reply.read())
+        except urllib.error.HTTPError as error:
+            return int(error.code), json.loads(error.read() or b"{}")
+        except (OSError, ValueError):
+            return 0, {}
+
+    def wait_health(self, expect: int = 200, deadline: float = 60.0) -> dict[str, Any]:
+        """Poll health until it answers ``expect``; raise with the last answer if it never does."""
+        give_up = time.monotonic() + deadline
+        status, body = 0, dict[str, Any]()
+        while time.monotonic() < give_up:
+            status, body = self.health()
+            if status == expect:
+                return body
+            time.sleep(0.1)
+        raise StackError(f"health did not answer {expect} in {deadline}s: {status} {body}")
+
+
+def _summary(stack: DevStack, started: float) -> str:
+    lines = [
+        "",
+        f"Rampart is up in {time.monotonic() - started:.1f}s.",
+        f"  API:     {stack.gateway_url}/api/v1",
+        f"  Health:  {stack.gateway_url}/api/v1/health",
+        f"  Metrics: {stack.gateway_url}/metrics",
+        "",
+        "  process   address",
+    ]
+    for name in ORDER:
+        lines.append(f"  {name:<9} 127.0.0.1:{stack.ports[name]:<6} log {stack.log_path(name)}")
+    lines += ["", "Ctrl-C stops everything."]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Run the whole Rampart platform locally.")
+    parser.add_argument("--data-dir", default=os.environ.get("RAMPART_DATA_DIR", "var"))
+    parser.add_argument(
+        "--gateway-port", type=int, default=int(os.environ.get("GATEWAY_PORT", 8000))
+    )
+    parser.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "info"))
+    args = parser.parse_args(argv)
+    stack = DevStack(Path(args.data_dir).resolve(), log_level=args.log_level)
+    stack.ports["gateway"] = args.gateway_port
+    busy = [f"{name}:{port}" for name, port in stack.ports.items() if port_open(port)]
+    if busy:
+        print(
+            f"ports already in use: {', '.join(busy)}; is Rampart already running?", file=sys.stderr
+        )
+        return 1
+    stopping = False
+
+    def request_stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    started = time.monotonic()
+    try:
+        stack.start_all()
+        stack.wait_health(200, deadline=60.0)
+        print(_summary(stack, started), flush=True)
+        while not stopping:
+            for name, process in list(stack.processes.items()):
+                if process.poll() is not None:
+                    print(f"{name} exited with {process.returncode}; see {stack.log_path(name)}")
+                    stack.processes.pop(name)
+            time.sleep(0.2)
+    except StackError as error:
+        print(f"could not start Rampart: {error}", file=sys.stderr)
+        return 1
+    finally:
+        print("stopping…", flush=True)
+        stack.stop_all()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
