@@ -125,7 +125,7 @@ class DevStack:
             binary_path = shutil.which("nats-server")
             if binary_path is None:
                 raise StackError(
-                    "nats-server is not installed: run 'make setup' (Debian: apt-get install nats-server)"
+                    "nats-server is missing: run 'make setup' (apt-get install nats-server)"
                 )
             argv = [binary_path, "-js", "-sd", str(self.data_dir / "nats"), "-a", "127.0.0.1"]
             argv += ["-p", port, "-n", "rampart-dev"]
