@@ -25,7 +25,6 @@ class GatewaySettings(BaseSettings):
     nats_url: str
     log_level: str = "info"
     health_timeout_seconds: float = Field(default=1.0, gt=0)
-    public_url: str = ""
 
     def service_addresses(self) -> dict[str, str]:
         return {
