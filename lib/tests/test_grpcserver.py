@@ -11,7 +11,9 @@ import structlog
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from prometheus_client import REGISTRY
 
+from rampart.lib.grpcclient import open_channel
 from rampart.lib.grpcserver import Context, ServiceBinding, create_server
+from rampart.lib.logging import bind_request
 from rampart.scan.v1 import scan_pb2, scan_pb2_grpc
 from rampart_scan.domain import ScanNotFound
 
@@ -87,3 +89,19 @@ async def test_request_id_from_metadata_is_bound_for_the_handler(stub: Any) -> N
     assert reply.scan.scan_id == "req-from-edge"
     reply = await stub.GetScanResults(scan_pb2.GetScanResultsRequest())
     assert reply.scan.scan_id.startswith("req_")
+
+
+async def test_client_channel_forwards_the_bound_request_id() -> None:
+    binding = ServiceBinding(SERVICE, Servicer(), scan_pb2_grpc.add_ScanServiceServicer_to_server)
+    server, port, _ = await create_server("unit", [binding], "127.0.0.1", 0)
+    await server.start()
+    try:
+        bind_request("req-edge-7")
+        async with open_channel(f"127.0.0.1:{port}") as channel:
+            reply = await scan_pb2_grpc.ScanServiceStub(channel).GetScanResults(
+                scan_pb2.GetScanResultsRequest()
+            )
+        assert reply.scan.scan_id == "req-edge-7"
+    finally:
+        structlog.contextvars.clear_contextvars()
+        await server.stop(None)

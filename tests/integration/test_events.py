@@ -7,6 +7,7 @@ delivered once it is back.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import grpc
@@ -180,3 +181,29 @@ async def test_undecodable_event_does_not_block_the_ones_behind_it(
         await nc.close()
     entries = await eventually(timeline(channel_to, owner, scan_id), lambda t: len(t.entries) == 1)
     assert entries.entries[0].sequence == 1
+
+
+async def test_request_id_travels_from_the_call_to_every_consumer(
+    stack: DevStack, channel_to: Channels
+) -> None:
+    owner, request_id = new_owner("trace"), new_id("req-trace")
+    stub = scan_pb2_grpc.ScanServiceStub(channel_to("scan"))
+    scan = await stub.CreateScan(
+        scan_pb2.CreateScanRequest(owner=owner, targets=["127.0.0.1"]),
+        metadata=[("x-request-id", request_id)],
+        timeout=10,
+    )
+    await eventually(activity(channel_to, owner, scan.scan_id), lambda a: a.events_applied == 1)
+    await eventually(timeline(channel_to, owner, scan.scan_id), lambda t: len(t.entries) == 1)
+    for service in ("threat", "report"):
+        handled = [
+            json.loads(line)
+            for line in stack.log_path(service).read_text().splitlines()
+            if request_id in line
+        ]
+        assert any(
+            entry["event"] == "event handled"
+            and entry["request_id"] == request_id
+            and scan.scan_id in entry["subject"]
+            for entry in handled
+        ), service

@@ -223,3 +223,4 @@ class DurableConsumer:
             return
         await message.ack()
         EVENTS_CONSUMED.labels(durable, outcome.value).inc()
+        log.info("event handled", durable=durable, subject=message.subject, outcome=outcome.value)
