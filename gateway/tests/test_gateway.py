@@ -51,9 +51,7 @@ def test_bare_statuses_map_to_documented_codes() -> None:
 
 def test_internal_failures_do_not_leak_service_details() -> None:
     for status in (grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN, grpc.StatusCode.UNAVAILABLE):
-        error = grpc_to_api_error(
-            rpc_error(status, "connect to mongodb://admin:pw@10.0.0.5 failed")
-        )
+        error = grpc_to_api_error(rpc_error(status, "connect to mongodb://admin:pw@10.0.0.5 failed"))
         assert "mongodb" not in error.message
         assert error.details == {}
         assert error.status_code in (500, 503)

@@ -22,9 +22,7 @@ def test_missing_required_values_are_named(capsys: pytest.CaptureFixture[str]) -
     assert "missing required environment variable NATS_URL" in err
 
 
-def test_invalid_value_is_named(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_invalid_value_is_named(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("MONGODB_URL", "mongodb://127.0.0.1:1")
     monkeypatch.setenv("NATS_URL", "nats://127.0.0.1:2")
     monkeypatch.setenv("PORT", "99999")

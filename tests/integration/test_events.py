@@ -55,14 +55,10 @@ async def test_scan_lifecycle_events_reach_both_consumers(channel_to: Channels) 
     )
     assert cancelled.status == scan_pb2.SCAN_STATUS_CANCELLED
 
-    seen = await eventually(
-        activity(channel_to, owner, scan.scan_id), lambda a: a.events_applied == 2
-    )
+    seen = await eventually(activity(channel_to, owner, scan.scan_id), lambda a: a.events_applied == 2)
     assert list(seen.event_types) == ["queued", "cancelled"]
     assert seen.last_status == "cancelled"
-    entries = await eventually(
-        timeline(channel_to, owner, scan.scan_id), lambda t: len(t.entries) == 2
-    )
+    entries = await eventually(timeline(channel_to, owner, scan.scan_id), lambda t: len(t.entries) == 2)
     assert [(e.type, e.sequence) for e in entries.entries] == [("queued", 1), ("cancelled", 2)]
 
 
@@ -88,9 +84,7 @@ async def test_event_published_while_consumer_is_down_is_processed_after_restart
     # threat-service got it, so it was published while report-service was away.
     await eventually(activity(channel_to, owner, scan.scan_id), lambda a: a.events_applied == 1)
     healthy.start("report")
-    entries = await eventually(
-        timeline(channel_to, owner, scan.scan_id), lambda t: len(t.entries) == 1
-    )
+    entries = await eventually(timeline(channel_to, owner, scan.scan_id), lambda t: len(t.entries) == 1)
     assert entries.entries[0].event_id == f"{scan.scan_id}.1"
 
 
@@ -106,9 +100,7 @@ async def test_event_accepted_while_broker_is_down_is_delivered_when_it_returns(
         timeline(channel_to, owner, scan.scan_id), lambda t: len(t.entries) == 1, deadline=30
     )
     assert entries.entries[0].type == "queued"
-    seen = await eventually(
-        activity(channel_to, owner, scan.scan_id), lambda a: a.events_applied == 1
-    )
+    seen = await eventually(activity(channel_to, owner, scan.scan_id), lambda a: a.events_applied == 1)
     assert seen.last_status == "queued"
 
 
@@ -117,18 +109,14 @@ def scan_event(owner: common_pb2.Owner, scan_id: str, sequence: int) -> scan_pb2
         event_id=f"{scan_id}.{sequence}",
         scan_id=scan_id,
         owner=owner,
-        type=scan_pb2.SCAN_EVENT_TYPE_QUEUED
-        if sequence == 1
-        else scan_pb2.SCAN_EVENT_TYPE_CANCELLED,
+        type=scan_pb2.SCAN_EVENT_TYPE_QUEUED if sequence == 1 else scan_pb2.SCAN_EVENT_TYPE_CANCELLED,
         sequence=sequence,
         occurred_at=to_timestamp(utcnow()),
         status=scan_pb2.SCAN_STATUS_QUEUED if sequence == 1 else scan_pb2.SCAN_STATUS_CANCELLED,
     )
 
 
-async def test_same_event_delivered_twice_is_applied_once(
-    stack: DevStack, channel_to: Channels
-) -> None:
+async def test_same_event_delivered_twice_is_applied_once(stack: DevStack, channel_to: Channels) -> None:
     owner, scan_id = new_owner("dup"), new_id("scan")
     subject = f"scan.events.{scan_id}.queued"
     first = scan_event(owner, scan_id, 1).SerializeToString()
@@ -174,9 +162,7 @@ async def test_undecodable_event_does_not_block_the_ones_behind_it(
     try:
         js = nc.jetstream()
         await js.publish(f"scan.events.{scan_id}.queued", b"\xff\xfe not a protobuf")
-        await js.publish(
-            f"scan.events.{scan_id}.queued", scan_event(owner, scan_id, 1).SerializeToString()
-        )
+        await js.publish(f"scan.events.{scan_id}.queued", scan_event(owner, scan_id, 1).SerializeToString())
     finally:
         await nc.close()
     entries = await eventually(timeline(channel_to, owner, scan_id), lambda t: len(t.entries) == 1)

@@ -9,15 +9,23 @@ from typing import Any
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
+from starlette.responses import JSONResponse, Response
 
 from rampart.lib.store import connect_store
+from rampart_gateway import schemas
 from rampart_gateway.clients import BrokerLink, ServiceClients
+from rampart_gateway.docs import docs_routes
 from rampart_gateway.errors import EXCEPTION_HANDLERS
-from rampart_gateway.health import health
+from rampart_gateway.frontdoor import FrontDoorMiddleware
+from rampart_gateway.health import VERSION, health
 from rampart_gateway.middleware import RequestContextMiddleware
+from rampart_gateway.openapi import build_openapi
+from rampart_gateway.operations import Operation
+from rampart_gateway.principal import Authenticator
+from rampart_gateway.ratelimit import RateLimits
+from rampart_gateway.routes_account import OPERATIONS as ACCOUNT_OPERATIONS
 from rampart_gateway.settings import GatewaySettings
 
 
@@ -25,28 +33,107 @@ async def metrics(request: Request) -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
+async def api_health(request: Request) -> Response:
+    return await health(request)
+
+
+def operations() -> tuple[Operation, ...]:
+    system = (
+        Operation(
+            "GET",
+            "/api/v1/health",
+            health,
+            "Health of the gateway and every dependency",
+            "system",
+            auth=False,
+            response=schemas.Health,
+            errors=("SERVICE_UNAVAILABLE",),
+        ),
+        Operation(
+            "GET",
+            "/api/health",
+            api_health,
+            "Same as /api/v1/health",
+            "system",
+            auth=False,
+            response=schemas.Health,
+            errors=("SERVICE_UNAVAILABLE",),
+        ),
+        Operation(
+            "GET",
+            "/metrics",
+            metrics,
+            "Prometheus metrics",
+            "system",
+            auth=False,
+            raw_response="text/plain",
+        ),
+    )
+    return system + ACCOUNT_OPERATIONS
+
+
 def create_app(settings: GatewaySettings) -> Starlette:
+    ops = operations()
+    spec = build_openapi(ops, VERSION)
+
+    async def openapi(request: Request) -> Response:
+        return JSONResponse(spec)
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         clients = ServiceClients(settings.service_addresses())
-        broker = BrokerLink(settings.nats_url)
+        authenticator = Authenticator(
+            clients.channels["auth"], settings.api_key_cache_seconds, settings.jwt_leeway_seconds
+        )
+        broker = BrokerLink(settings.nats_url, authenticator)
         broker.start()
         mongo = connect_store(settings.mongodb_url, "rampart-gateway")
+        limits = RateLimits(
+            settings.rate_limit_storage_uri,
+            settings.anonymous_rate_limit,
+            settings.register_rate_limit,
+            settings.token_rate_limit,
+        )
         try:
-            yield {"settings": settings, "clients": clients, "broker": broker, "mongo": mongo}
+            yield {
+                "settings": settings,
+                "clients": clients,
+                "broker": broker,
+                "mongo": mongo,
+                "authenticator": authenticator,
+                "limits": limits,
+            }
         finally:
             await broker.close()
             await clients.close()
             await mongo.close()
 
-    routes = [
-        Route("/api/v1/health", health, methods=["GET"]),
-        Route("/api/health", health, methods=["GET"]),
-        Route("/metrics", metrics, methods=["GET"]),
-    ]
+    from starlette.routing import Route
+
+    routes = [op.route() for op in ops]
+    routes.append(Route("/openapi.json", openapi, methods=["GET"], include_in_schema=False))
+    middleware = [Middleware(RequestContextMiddleware)]
+    if settings.cors_origin_list():
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origin_list(),
+                allow_methods=["GET", "POST", "PATCH", "DELETE"],
+                allow_headers=["authorization", "content-type", "x-request-id", "idempotency-key"],
+                expose_headers=[
+                    "x-request-id",
+                    "x-ratelimit-limit",
+                    "x-ratelimit-remaining",
+                    "x-ratelimit-reset",
+                    "retry-after",
+                ],
+                max_age=600,
+            )
+        )
+    middleware.append(Middleware(FrontDoorMiddleware))
     return Starlette(
-        routes=routes,
-        middleware=[Middleware(RequestContextMiddleware)],
+        routes=[*routes, *docs_routes()],
+        middleware=middleware,
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )

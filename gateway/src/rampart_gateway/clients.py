@@ -7,11 +7,16 @@ import math
 
 import grpc
 import structlog
+from google.protobuf.message import DecodeError
 from grpc_health.v1 import health_pb2_grpc
 from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
 
+from rampart.auth.v1 import auth_pb2, auth_pb2_grpc
 from rampart.lib.events import connect_nats
 from rampart.lib.grpcclient import open_channel
+from rampart.scan.v1 import scan_pb2_grpc
+from rampart_gateway.principal import Authenticator
 
 log = structlog.get_logger(__name__)
 
@@ -23,19 +28,24 @@ class ServiceClients:
         self.channels: dict[str, grpc.aio.Channel] = {
             name: open_channel(address) for name, address in addresses.items()
         }
-        self.health = {
-            name: health_pb2_grpc.HealthStub(channel) for name, channel in self.channels.items()
-        }
+        self.health = {name: health_pb2_grpc.HealthStub(channel) for name, channel in self.channels.items()}
+        self.auth = auth_pb2_grpc.AuthServiceStub(self.channels["auth"])
+        self.scan = scan_pb2_grpc.ScanServiceStub(self.channels["scan"])
 
     async def close(self) -> None:
         await asyncio.gather(*(channel.close() for channel in self.channels.values()))
 
 
 class BrokerLink:
-    """The gateway's NATS connection, made in the background so the gateway starts anyway."""
+    """The gateway's NATS connection, made in the background so the gateway starts anyway.
 
-    def __init__(self, url: str) -> None:
+    It listens for API-key revocations and evicts them from the authenticator's cache; after
+    a reconnect (revocations may have been missed) it drops every cached key.
+    """
+
+    def __init__(self, url: str, authenticator: Authenticator) -> None:
         self._url = url
+        self._authenticator = authenticator
         self.nc: NATS | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -43,7 +53,23 @@ class BrokerLink:
         self._task = asyncio.create_task(self._connect())
 
     async def _connect(self) -> None:
-        self.nc = await connect_nats(self._url, "rampart-gateway", deadline_seconds=math.inf)
+        async def forget() -> None:
+            self._authenticator.forget_all_keys()
+
+        self.nc = await connect_nats(
+            self._url, "rampart-gateway", deadline_seconds=math.inf, on_reconnect=forget
+        )
+        await self.nc.subscribe("auth.events.key_revoked.*", cb=self._on_revoked)
+
+    async def _on_revoked(self, message: Msg) -> None:
+        event = auth_pb2.ApiKeyRevoked()
+        try:
+            event.ParseFromString(message.data)
+        except DecodeError:
+            log.warning("undecodable revocation event", subject=message.subject)
+            return
+        self._authenticator.evict_key(event.key_id)
+        log.info("api key evicted", key_id=event.key_id)
 
     async def check(self) -> None:
         if self.nc is None or not self.nc.is_connected:

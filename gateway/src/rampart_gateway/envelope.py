@@ -31,10 +31,9 @@ def fail(
     message: str,
     details: Mapping[str, Any] | None = None,
     headers: Mapping[str, str] | None = None,
+    **error_fields: Any,
 ) -> JSONResponse:
-    body = {
-        "success": False,
-        "error": {"code": code, "message": message, "details": dict(details or {})},
-        "metadata": metadata(request),
-    }
+    """The error envelope; ``error_fields`` sit beside code/message (seed 000's retry_after)."""
+    error = {"code": code, "message": message, **error_fields, "details": dict(details or {})}
+    body = {"success": False, "error": error, "metadata": metadata(request)}
     return JSONResponse(body, status_code=status_code, headers=headers)

@@ -26,6 +26,7 @@ STATUS_BY_CODE = {
     "NOT_FOUND": 404,
     "METHOD_NOT_ALLOWED": 405,
     "CONFLICT": 409,
+    "EMAIL_TAKEN": 409,
     "SCAN_ALREADY_FINISHED": 409,
     "VALIDATION_ERROR": 422,
     "RATE_LIMIT_EXCEEDED": 429,
@@ -64,11 +65,18 @@ CODE_BY_HTTP_STATUS = {
 class ApiError(Exception):
     """An error the gateway itself answers with, in the envelope."""
 
-    def __init__(self, code: str, message: str, details: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        details: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.details = dict(details or {})
+        self.headers = dict(headers or {})
         self.status_code = STATUS_BY_CODE.get(code, 400)
 
 
@@ -77,16 +85,14 @@ def grpc_to_api_error(error: grpc.aio.AioRpcError) -> ApiError:
     public_code, details = error_from_metadata(list(error.trailing_metadata() or ()))
     code = public_code or CODE_BY_GRPC_STATUS.get(error.code(), "INTERNAL_ERROR")
     if code == "INTERNAL_ERROR" or error.code() == grpc.StatusCode.UNAVAILABLE:
-        message = (
-            "an internal service is unavailable" if code != "INTERNAL_ERROR" else ("internal error")
-        )
+        message = "an internal service is unavailable" if code != "INTERNAL_ERROR" else ("internal error")
         return ApiError(code, message)
     return ApiError(code, error.details() or code.lower(), details)
 
 
 async def handle_api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    return fail(request, exc.status_code, exc.code, exc.message, exc.details)
+    return fail(request, exc.status_code, exc.code, exc.message, exc.details, exc.headers)
 
 
 async def handle_http_error(request: Request, exc: Exception) -> Response:
@@ -100,9 +106,7 @@ async def handle_grpc_error(request: Request, exc: Exception) -> Response:
     api_error = grpc_to_api_error(exc)
     if api_error.status_code >= 500:
         log.error("service call failed", grpc_code=exc.code().name, grpc_details=exc.details())
-    return fail(
-        request, api_error.status_code, api_error.code, api_error.message, api_error.details
-    )
+    return fail(request, api_error.status_code, api_error.code, api_error.message, api_error.details)
 
 
 async def handle_unexpected(request: Request, exc: Exception) -> Response:

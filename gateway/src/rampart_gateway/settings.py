@@ -25,6 +25,19 @@ class GatewaySettings(BaseSettings):
     nats_url: str
     log_level: str = "info"
     health_timeout_seconds: float = Field(default=1.0, gt=0)
+    # How long a verified API key is trusted without asking auth-service (at most 30 s;
+    # revocations also arrive as events and evict at once).
+    api_key_cache_seconds: float = Field(default=30.0, ge=0, le=30)
+    jwt_leeway_seconds: int = Field(default=5, ge=0, le=60)
+    # limits storage: async+memory:// for one gateway, async+redis://host:6379 when replicated.
+    rate_limit_storage_uri: str = "async+memory://"
+    anonymous_rate_limit: str = "120/minute"
+    register_rate_limit: str = "10/hour"
+    token_rate_limit: str = "20/minute"  # noqa: S105 - a rate, not a secret
+    cors_origins: str = ""  # comma-separated origins allowed to call the API from browsers
+
+    def cors_origin_list(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
 
     def service_addresses(self) -> dict[str, str]:
         return {

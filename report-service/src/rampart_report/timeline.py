@@ -47,7 +47,5 @@ class ScanTimeline:
         return await self.apply(decode_scan_event(message))
 
     async def entries(self, org_id: str, scan_id: str) -> list[Document]:
-        cursor = self._entries.find({"org_id": org_id, "scan_id": scan_id}).sort(
-            "sequence", ASCENDING
-        )
+        cursor = self._entries.find({"org_id": org_id, "scan_id": scan_id}).sort("sequence", ASCENDING)
         return [doc async for doc in cursor]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from rampart.common.v1 import common_pb2
 from rampart.lib.grpcserver import Context
-from rampart.lib.ids import to_timestamp
+from rampart.lib.ids import from_timestamp, to_timestamp
 from rampart.lib.logging import current_request_id
 from rampart.lib.store import Document, read_time
 from rampart.scan.v1 import scan_pb2, scan_pb2_grpc
@@ -36,17 +38,17 @@ class ScanServicer(scan_pb2_grpc.ScanServiceServicer):
     def __init__(self, commands: ScanCommands) -> None:
         self._commands = commands
 
-    async def CreateScan(
-        self, request: scan_pb2.CreateScanRequest, context: Context
-    ) -> scan_pb2.Scan:
+    async def CreateScan(self, request: scan_pb2.CreateScanRequest, context: Context) -> scan_pb2.Scan:
         request_id = request.request_id or current_request_id()
         return scan_to_proto(await self._commands.create(request, request_id))
 
     async def GetScan(self, request: scan_pb2.GetScanRequest, context: Context) -> scan_pb2.Scan:
         return scan_to_proto(await self._commands.get(request.owner, request.scan_id))
 
-    async def CancelScan(
-        self, request: scan_pb2.CancelScanRequest, context: Context
-    ) -> scan_pb2.Scan:
+    async def CancelScan(self, request: scan_pb2.CancelScanRequest, context: Context) -> scan_pb2.Scan:
         doc = await self._commands.cancel(request.owner, request.scan_id, current_request_id())
         return scan_to_proto(doc)
+
+    async def GetUsage(self, request: scan_pb2.GetUsageRequest, context: Context) -> scan_pb2.Usage:
+        since = from_timestamp(request.since) or datetime(1970, 1, 1, tzinfo=UTC)
+        return await self._commands.usage(request.owner, since)

@@ -20,7 +20,5 @@ async def bootstrap(settings: ServiceSettings) -> Runtime:
     outbox = infra.outbox()
     await outbox.create_indexes()
     servicer = ScanServicer(ScanCommands(repository, outbox))
-    binding = ServiceBinding(
-        SERVICE_NAME, servicer, scan_pb2_grpc.add_ScanServiceServicer_to_server
-    )
+    binding = ServiceBinding(SERVICE_NAME, servicer, scan_pb2_grpc.add_ScanServiceServicer_to_server)
     return Runtime("scan", settings, [binding], tasks=[outbox.run], closers=[infra.close])

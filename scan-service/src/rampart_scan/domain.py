@@ -33,7 +33,5 @@ def check_targets(targets: list[str]) -> list[str]:
     if not cleaned:
         raise InvalidTarget("at least one target is required", field="target", value="")
     if len(cleaned) > MAX_TARGETS:
-        raise InvalidTarget(
-            f"at most {MAX_TARGETS} targets per scan", field="targets", value=len(cleaned)
-        )
+        raise InvalidTarget(f"at most {MAX_TARGETS} targets per scan", field="targets", value=len(cleaned))
     return cleaned

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
@@ -20,6 +21,16 @@ class ScanRepository:
     async def create_indexes(self) -> None:
         await self._scans.create_index([("org_id", ASCENDING), ("created_at", DESCENDING)])
         await self._scans.create_index([("org_id", ASCENDING), ("status", ASCENDING)])
+
+    async def usage(self, org_id: str, since: datetime) -> dict[str, Any]:
+        """Counts for quotas and stats; ``created_at`` is set at insert, so it range-queries."""
+        by_status: dict[str, int] = {}
+        async for row in await self._scans.aggregate(
+            [{"$match": {"org_id": org_id}}, {"$group": {"_id": "$status", "n": {"$sum": 1}}}]
+        ):
+            by_status[str(row["_id"])] = int(row["n"])
+        since_count = await self._scans.count_documents({"org_id": org_id, "created_at": {"$gte": since}})
+        return {"by_status": by_status, "scans_since": since_count}
 
     async def insert(self, doc: Document) -> None:
         await self._scans.insert_one(doc)

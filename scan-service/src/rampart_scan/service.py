@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from rampart.common.v1 import common_pb2
@@ -83,13 +84,22 @@ class ScanCommands:
         current = await self.get(owner, scan_id)
         if current["status"] in domain.FINAL_STATES:
             return current
-        doc = await self._repository.transition(
-            owner.org_id, scan_id, domain.ACTIVE_STATES, domain.CANCELLED
-        )
+        doc = await self._repository.transition(owner.org_id, scan_id, domain.ACTIVE_STATES, domain.CANCELLED)
         if doc is None:  # finished between the read and the update
             return await self.get(owner, scan_id)
         await self._emit(doc, owner, request_id)
         return doc
+
+    async def usage(self, owner: common_pb2.Owner, since: datetime) -> scan_pb2.Usage:
+        require_owner(owner)
+        counts = await self._repository.usage(owner.org_id, since)
+        by_status = counts["by_status"]
+        return scan_pb2.Usage(
+            scans_total=sum(by_status.values()),
+            scans_since=counts["scans_since"],
+            active_scans=sum(by_status.get(state, 0) for state in domain.ACTIVE_STATES),
+            by_status=by_status,
+        )
 
     async def _emit(self, doc: Document, owner: common_pb2.Owner, request_id: str) -> None:
         event = scan_pb2.ScanEvent(

@@ -22,7 +22,11 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from secrets import token_urlsafe
 from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
 SERVICES = ("auth", "scan", "threat", "ai", "report")
 ORDER = ("store", "nats", *SERVICES, "gateway")
@@ -110,6 +114,24 @@ class DevStack:
         env.update(self.extra_env)
         return env
 
+    def dev_secrets(self) -> dict[str, str]:
+        """Development-only secrets, made once per data directory and kept there (mode 0600)."""
+        secrets_dir = self.data_dir / "secrets"
+        jwt_dir = secrets_dir / "jwt"
+        jwt_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(secrets_dir, 0o700)
+        if not any(jwt_dir.glob("*.pem")):
+            key = Ed25519PrivateKey.generate()
+            pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+            path = jwt_dir / f"dev-{time.strftime('%Y%m%d%H%M%S')}.pem"
+            path.write_bytes(pem)
+            path.chmod(0o600)
+        pepper = secrets_dir / "api_key_pepper"
+        if not pepper.exists():
+            pepper.write_text(token_urlsafe(48))
+            pepper.chmod(0o600)
+        return {"JWT_KEYS_DIR": str(jwt_dir), "API_KEY_PEPPER": pepper.read_text().strip()}
+
     def command(self, name: str) -> tuple[list[str], dict[str, str]]:
         env = self._base_env()
         port = str(self.ports[name])
@@ -124,9 +146,7 @@ class DevStack:
         if name == "nats":
             binary_path = shutil.which("nats-server")
             if binary_path is None:
-                raise StackError(
-                    "nats-server is missing: run 'make setup' (apt-get install nats-server)"
-                )
+                raise StackError("nats-server is missing: run 'make setup' (apt-get install nats-server)")
             argv = [binary_path, "-js", "-sd", str(self.data_dir / "nats"), "-a", "127.0.0.1"]
             argv += ["-p", port, "-n", "rampart-dev"]
             return argv, env
@@ -136,6 +156,8 @@ class DevStack:
                 env[f"{service.upper()}_ADDR"] = self.address(service)
             return [sys.executable, "-m", "rampart_gateway"], env
         env["METRICS_PORT"] = str(self.metrics_ports[name])
+        if name == "auth":
+            env.update(self.dev_secrets())
         return [sys.executable, "-m", f"rampart_{name}"], env
 
     def start(self, name: str, wait: float = 30.0) -> None:
@@ -159,9 +181,7 @@ class DevStack:
             if self.processes[name].poll() is not None:
                 raise StackError(f"{name} exited with {self.processes[name].returncode}; see {log}")
             if time.monotonic() > deadline:
-                raise StackError(
-                    f"{name} did not open port {self.ports[name]} in {wait}s; see {log}"
-                )
+                raise StackError(f"{name} did not open port {self.ports[name]} in {wait}s; see {log}")
             time.sleep(0.05)
 
     def stop(self, name: str, sig: int = signal.SIGTERM, wait: float = 15.0) -> int | None:
@@ -228,18 +248,14 @@ def _summary(stack: DevStack, started: float) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run the whole Rampart platform locally.")
     parser.add_argument("--data-dir", default=os.environ.get("RAMPART_DATA_DIR", "var"))
-    parser.add_argument(
-        "--gateway-port", type=int, default=int(os.environ.get("GATEWAY_PORT", 8000))
-    )
+    parser.add_argument("--gateway-port", type=int, default=int(os.environ.get("GATEWAY_PORT", 8000)))
     parser.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "info"))
     args = parser.parse_args(argv)
     stack = DevStack(Path(args.data_dir).resolve(), log_level=args.log_level)
     stack.ports["gateway"] = args.gateway_port
     busy = [f"{name}:{port}" for name, port in stack.ports.items() if port_open(port)]
     if busy:
-        print(
-            f"ports already in use: {', '.join(busy)}; is Rampart already running?", file=sys.stderr
-        )
+        print(f"ports already in use: {', '.join(busy)}; is Rampart already running?", file=sys.stderr)
         return 1
     stopping = False
 

@@ -61,7 +61,12 @@ AUTH_EVENTS = StreamSpec("AUTH_EVENTS", ("auth.events.>",), max_age_seconds=DAY)
 STREAMS = (SCAN_EVENTS, SCAN_JOBS, AUTH_EVENTS)
 
 
-async def connect_nats(url: str, name: str, deadline_seconds: float = 30.0) -> NATS:
+async def connect_nats(
+    url: str,
+    name: str,
+    deadline_seconds: float = 30.0,
+    on_reconnect: Callable[[], Awaitable[None]] | None = None,
+) -> NATS:
     """Connect with endless reconnects; retry the first connection until the deadline."""
 
     async def on_error(error: Exception) -> None:
@@ -70,8 +75,10 @@ async def connect_nats(url: str, name: str, deadline_seconds: float = 30.0) -> N
     async def on_disconnect() -> None:
         log.warning("nats disconnected")
 
-    async def on_reconnect() -> None:
+    async def reconnected() -> None:
         log.info("nats reconnected")
+        if on_reconnect is not None:
+            await on_reconnect()
 
     loop = asyncio.get_running_loop()
     give_up = loop.time() + deadline_seconds
@@ -86,7 +93,7 @@ async def connect_nats(url: str, name: str, deadline_seconds: float = 30.0) -> N
                 reconnect_time_wait=0.5,
                 error_cb=on_error,
                 disconnected_cb=on_disconnect,
-                reconnected_cb=on_reconnect,
+                reconnected_cb=reconnected,
             )
         except (OSError, nats.errors.NoServersError, TimeoutError) as error:
             if loop.time() > give_up:
@@ -116,9 +123,7 @@ class EventPublisher:
         self._js = js
         self._timeout = timeout
 
-    async def publish(
-        self, subject: str, payload: bytes, msg_id: str, request_id: str | None = None
-    ) -> bool:
+    async def publish(self, subject: str, payload: bytes, msg_id: str, request_id: str | None = None) -> bool:
         """Publish once; returns False when the broker reported it as a duplicate."""
         headers = {MSG_ID_HEADER: msg_id}
         if request_id:
@@ -191,9 +196,7 @@ class DurableConsumer:
             except (nats.errors.TimeoutError, TimeoutError):
                 continue  # nothing to fetch within a second
             except (nats.errors.Error, OSError) as error:
-                log.warning(
-                    "consumer waiting for broker", durable=self._spec.durable, error=str(error)
-                )
+                log.warning("consumer waiting for broker", durable=self._spec.durable, error=str(error))
                 await asyncio.sleep(0.5)
                 continue
             for message in messages:

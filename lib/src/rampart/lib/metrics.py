@@ -15,9 +15,7 @@ RPC_LATENCY = Histogram(
     ["service", "method"],
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
-EVENTS_PUBLISHED = Counter(
-    "rampart_events_published_total", "Events published to JetStream.", ["subject"]
-)
+EVENTS_PUBLISHED = Counter("rampart_events_published_total", "Events published to JetStream.", ["subject"])
 EVENTS_CONSUMED = Counter(
     "rampart_events_consumed_total",
     "Events taken from JetStream, by consumer and outcome (applied, duplicate, retried, dropped).",

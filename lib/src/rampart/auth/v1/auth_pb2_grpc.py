@@ -79,6 +79,21 @@ class AuthServiceStub:
                 request_serializer=rampart_dot_auth_dot_v1_dot_auth__pb2.GetProfileRequest.SerializeToString,
                 response_deserializer=rampart_dot_auth_dot_v1_dot_auth__pb2.Profile.FromString,
                 _registered_method=True)
+        self.GetOrgPlan = channel.unary_unary(
+                '/rampart.auth.v1.AuthService/GetOrgPlan',
+                request_serializer=rampart_dot_auth_dot_v1_dot_auth__pb2.GetOrgPlanRequest.SerializeToString,
+                response_deserializer=rampart_dot_auth_dot_v1_dot_auth__pb2.Plan.FromString,
+                _registered_method=True)
+        self.IssueStreamTicket = channel.unary_unary(
+                '/rampart.auth.v1.AuthService/IssueStreamTicket',
+                request_serializer=rampart_dot_auth_dot_v1_dot_auth__pb2.IssueStreamTicketRequest.SerializeToString,
+                response_deserializer=rampart_dot_auth_dot_v1_dot_auth__pb2.StreamTicket.FromString,
+                _registered_method=True)
+        self.RedeemStreamTicket = channel.unary_unary(
+                '/rampart.auth.v1.AuthService/RedeemStreamTicket',
+                request_serializer=rampart_dot_auth_dot_v1_dot_auth__pb2.RedeemStreamTicketRequest.SerializeToString,
+                response_deserializer=rampart_dot_auth_dot_v1_dot_auth__pb2.VerifyApiKeyResponse.FromString,
+                _registered_method=True)
 
 
 class AuthServiceServicer:
@@ -143,6 +158,27 @@ class AuthServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetOrgPlan(self, request, context):
+        """The effective limits of an organisation's plan (plan data plus per-org overrides).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def IssueStreamTicket(self, request, context):
+        """A short-lived, single-use ticket for WebSocket/SSE URLs, so keys stay out of URLs.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RedeemStreamTicket(self, request, context):
+        """Consumes a ticket (once) and returns the principal it was issued to.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AuthServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -190,6 +226,21 @@ def add_AuthServiceServicer_to_server(servicer, server):
                     servicer.GetProfile,
                     request_deserializer=rampart_dot_auth_dot_v1_dot_auth__pb2.GetProfileRequest.FromString,
                     response_serializer=rampart_dot_auth_dot_v1_dot_auth__pb2.Profile.SerializeToString,
+            ),
+            'GetOrgPlan': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetOrgPlan,
+                    request_deserializer=rampart_dot_auth_dot_v1_dot_auth__pb2.GetOrgPlanRequest.FromString,
+                    response_serializer=rampart_dot_auth_dot_v1_dot_auth__pb2.Plan.SerializeToString,
+            ),
+            'IssueStreamTicket': grpc.unary_unary_rpc_method_handler(
+                    servicer.IssueStreamTicket,
+                    request_deserializer=rampart_dot_auth_dot_v1_dot_auth__pb2.IssueStreamTicketRequest.FromString,
+                    response_serializer=rampart_dot_auth_dot_v1_dot_auth__pb2.StreamTicket.SerializeToString,
+            ),
+            'RedeemStreamTicket': grpc.unary_unary_rpc_method_handler(
+                    servicer.RedeemStreamTicket,
+                    request_deserializer=rampart_dot_auth_dot_v1_dot_auth__pb2.RedeemStreamTicketRequest.FromString,
+                    response_serializer=rampart_dot_auth_dot_v1_dot_auth__pb2.VerifyApiKeyResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -435,6 +486,87 @@ class AuthService:
             '/rampart.auth.v1.AuthService/GetProfile',
             rampart_dot_auth_dot_v1_dot_auth__pb2.GetProfileRequest.SerializeToString,
             rampart_dot_auth_dot_v1_dot_auth__pb2.Profile.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetOrgPlan(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rampart.auth.v1.AuthService/GetOrgPlan',
+            rampart_dot_auth_dot_v1_dot_auth__pb2.GetOrgPlanRequest.SerializeToString,
+            rampart_dot_auth_dot_v1_dot_auth__pb2.Plan.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def IssueStreamTicket(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rampart.auth.v1.AuthService/IssueStreamTicket',
+            rampart_dot_auth_dot_v1_dot_auth__pb2.IssueStreamTicketRequest.SerializeToString,
+            rampart_dot_auth_dot_v1_dot_auth__pb2.StreamTicket.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RedeemStreamTicket(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rampart.auth.v1.AuthService/RedeemStreamTicket',
+            rampart_dot_auth_dot_v1_dot_auth__pb2.RedeemStreamTicketRequest.SerializeToString,
+            rampart_dot_auth_dot_v1_dot_auth__pb2.VerifyApiKeyResponse.FromString,
             options,
             channel_credentials,
             insecure,

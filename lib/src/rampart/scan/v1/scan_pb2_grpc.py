@@ -64,6 +64,11 @@ class ScanServiceStub:
                 request_serializer=rampart_dot_scan_dot_v1_dot_scan__pb2.DeleteScanResultsRequest.SerializeToString,
                 response_deserializer=rampart_dot_scan_dot_v1_dot_scan__pb2.DeleteScanResultsResponse.FromString,
                 _registered_method=True)
+        self.GetUsage = channel.unary_unary(
+                '/rampart.scan.v1.ScanService/GetUsage',
+                request_serializer=rampart_dot_scan_dot_v1_dot_scan__pb2.GetUsageRequest.SerializeToString,
+                response_deserializer=rampart_dot_scan_dot_v1_dot_scan__pb2.Usage.FromString,
+                _registered_method=True)
 
 
 class ScanServiceServicer:
@@ -106,6 +111,13 @@ class ScanServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetUsage(self, request, context):
+        """Counts of the caller's scans, for plan quotas, the profile and /stats.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ScanServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -138,6 +150,11 @@ def add_ScanServiceServicer_to_server(servicer, server):
                     servicer.DeleteScanResults,
                     request_deserializer=rampart_dot_scan_dot_v1_dot_scan__pb2.DeleteScanResultsRequest.FromString,
                     response_serializer=rampart_dot_scan_dot_v1_dot_scan__pb2.DeleteScanResultsResponse.SerializeToString,
+            ),
+            'GetUsage': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetUsage,
+                    request_deserializer=rampart_dot_scan_dot_v1_dot_scan__pb2.GetUsageRequest.FromString,
+                    response_serializer=rampart_dot_scan_dot_v1_dot_scan__pb2.Usage.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -302,6 +319,33 @@ class ScanService:
             '/rampart.scan.v1.ScanService/DeleteScanResults',
             rampart_dot_scan_dot_v1_dot_scan__pb2.DeleteScanResultsRequest.SerializeToString,
             rampart_dot_scan_dot_v1_dot_scan__pb2.DeleteScanResultsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetUsage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rampart.scan.v1.ScanService/GetUsage',
+            rampart_dot_scan_dot_v1_dot_scan__pb2.GetUsageRequest.SerializeToString,
+            rampart_dot_scan_dot_v1_dot_scan__pb2.Usage.FromString,
             options,
             channel_credentials,
             insecure,

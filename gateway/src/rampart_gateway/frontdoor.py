@@ -1,0 +1,118 @@
+"""The front door: every request is identified and counted before it reaches a route.
+
+Credentials come from ``Authorization: Bearer …``; on stream paths (SSE, WebSocket),
+where browsers cannot set headers, also from ``?api_key=`` or a single-use ``?ticket=``.
+A bad credential is remembered, not refused here: routes that need a principal refuse,
+so public routes keep working and every answer still carries the rate-limit headers.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs
+
+import grpc
+import structlog
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from rampart_gateway.envelope import fail
+from rampart_gateway.errors import grpc_to_api_error
+from rampart_gateway.principal import Authenticator, NotAuthenticated, Principal
+from rampart_gateway.ratelimit import Decision, RateLimits
+
+log = structlog.get_logger(__name__)
+
+EXEMPT_PREFIXES = (
+    "/api/v1/health",
+    "/api/health",
+    "/metrics",
+    "/docs",
+    "/redoc",
+    "/openapi.json",
+    "/static/",
+)
+
+
+def is_stream_path(path: str) -> bool:
+    return path.startswith("/ws/") or (path.startswith("/api/v1/scans/") and path.endswith("/stream"))
+
+
+def credential_of(scope: Scope) -> str | None:
+    authorization = Headers(scope=scope).get("authorization")
+    if authorization:
+        scheme, _, value = authorization.partition(" ")
+        return value.strip() if scheme.lower() == "bearer" and value.strip() else authorization
+    if is_stream_path(scope["path"]):
+        query = parse_qs(scope.get("query_string", b"").decode(errors="replace"))
+        for name in ("ticket", "api_key"):
+            if query.get(name):
+                return str(query[name][0])
+    return None
+
+
+class FrontDoorMiddleware:
+    """Authenticates (when a credential is given) and rate-limits every non-exempt request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] not in ("http", "websocket") or path.startswith(EXEMPT_PREFIXES):
+            await self.app(scope, receive, send)
+            return
+        state = scope.setdefault("state", {})
+        authenticator: Authenticator = state["authenticator"]
+        limits: RateLimits = state["limits"]
+        principal: Principal | None = None
+        credential = credential_of(scope)
+        if credential is not None:
+            try:
+                principal = await authenticator.authenticate(credential)
+            except NotAuthenticated as refused:
+                state["auth_error"] = str(refused)
+            except grpc.aio.AioRpcError as error:
+                api_error = grpc_to_api_error(error)
+                log.error("credential check failed", grpc_code=error.code().name)
+                response = fail(Request(scope), api_error.status_code, api_error.code, api_error.message)
+                await response(scope, receive, send)
+                return
+        state["principal"] = principal
+        client = scope.get("client") or ("unknown", 0)
+        decision = await limits.check(principal, client[0], path)
+        if decision is not None and not decision.allowed:
+            await self._refuse(scope, receive, send, decision)
+            return
+        await self.app(scope, receive, self._with_headers(send, decision))
+
+    @staticmethod
+    def _with_headers(send: Send, decision: Decision | None) -> Send:
+        if decision is None:
+            return send
+        extra = decision.headers()
+
+        async def send_with_limits(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in extra.items():
+                    headers[name] = value
+            await send(message)
+
+        return send_with_limits
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, decision: Decision) -> None:
+        retry_after = decision.retry_after
+        response = fail(
+            Request(scope),
+            429,
+            "RATE_LIMIT_EXCEEDED",
+            f"Rate limit exceeded. Retry after {retry_after} seconds.",
+            {"retry_after": retry_after, "limit": decision.limit},
+            headers=decision.headers(),
+            retry_after=retry_after,
+        )
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008, "reason": "rate limit exceeded"})
+            return
+        await response(scope, receive, send)
