@@ -26,7 +26,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
-    platform = DevStack.on_free_ports(tmp_path_factory.mktemp("platform"))
+    # Every test registers from 127.0.0.1: widen the per-IP limits on anonymous endpoints
+    # (their own behaviour is pinned by gateway unit tests).
+    roomy = {
+        "REGISTER_RATE_LIMIT": "10000/hour",
+        "TOKEN_RATE_LIMIT": "10000/minute",
+        "ANONYMOUS_RATE_LIMIT": "10000/minute",
+    }
+    platform = DevStack.on_free_ports(tmp_path_factory.mktemp("platform"), extra_env=roomy)
     try:
         platform.start_all()
         platform.wait_health(200, deadline=60)
