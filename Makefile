@@ -24,9 +24,11 @@ protos:
 		--mypy_out=$(PROTO_OUT) $(PROTO_FILES)
 	@for p in $(PROTO_PKGS); do touch $(PROTO_OUT)/rampart/$$p/__init__.py $(PROTO_OUT)/rampart/$$p/v1/__init__.py; done
 
+GENERATED := $(addprefix $(PROTO_OUT)/rampart/,$(PROTO_PKGS))
+
 check-protos: protos
-	@git diff --exit-code --stat -- $(PROTO_OUT)/rampart || { echo "generated code is stale: run 'make protos' and commit"; exit 1; }
-	@test -z "$$(git status --porcelain --untracked-files=all -- $(PROTO_OUT)/rampart)" || { git status --short -- $(PROTO_OUT)/rampart; echo "generated files are not committed"; exit 1; }
+	@git diff --exit-code --stat -- $(GENERATED) || { echo "generated code is stale: run 'make protos' and commit"; exit 1; }
+	@test -z "$$(git status --porcelain --untracked-files=all -- $(GENERATED))" || { git status --short -- $(GENERATED); echo "generated files are not committed"; exit 1; }
 
 lint:
 	$(PY) ruff check .
@@ -48,7 +50,9 @@ run: setup
 	$(PY) python -m rampart.lib.devstack
 
 bench: setup
-	@echo "no benchmarks yet: the gateway, engine and scan-path benchmarks arrive with issues 3, 4 and 5"
+	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = "0" ] && apt-get install -y -qq wrk >/dev/null; } \
+		|| { echo "wrk is missing: apt-get install wrk"; exit 1; }
+	$(PY) python bench/gateway_bench.py
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

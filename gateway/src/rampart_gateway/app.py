@@ -12,9 +12,11 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 from rampart.lib.store import connect_store
 from rampart_gateway import schemas
+from rampart_gateway.account_cache import AccountCache
 from rampart_gateway.clients import BrokerLink, ServiceClients
 from rampart_gateway.docs import docs_routes
 from rampart_gateway.errors import EXCEPTION_HANDLERS
@@ -94,6 +96,7 @@ def create_app(settings: GatewaySettings) -> Starlette:
             settings.register_rate_limit,
             settings.token_rate_limit,
         )
+        account_cache = AccountCache(clients.auth, clients.scan)
         try:
             yield {
                 "settings": settings,
@@ -102,13 +105,12 @@ def create_app(settings: GatewaySettings) -> Starlette:
                 "mongo": mongo,
                 "authenticator": authenticator,
                 "limits": limits,
+                "account_cache": account_cache,
             }
         finally:
             await broker.close()
             await clients.close()
             await mongo.close()
-
-    from starlette.routing import Route
 
     routes = [op.route() for op in ops]
     routes.append(Route("/openapi.json", openapi, methods=["GET"], include_in_schema=False))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
@@ -19,9 +20,16 @@ def metadata(request: Request) -> dict[str, str]:
     return {"timestamp": iso(utcnow()), "request_id": request_id_of(request)}
 
 
+class FastJSONResponse(JSONResponse):
+    """JSONResponse rendered by orjson (several times faster than the json module)."""
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
 def ok(request: Request, data: Any, status_code: int = 200) -> JSONResponse:
     body = {"success": True, "data": data, "metadata": metadata(request)}
-    return JSONResponse(body, status_code=status_code)
+    return FastJSONResponse(body, status_code=status_code)
 
 
 def fail(
@@ -36,4 +44,4 @@ def fail(
     """The error envelope; ``error_fields`` sit beside code/message (seed 000's retry_after)."""
     error = {"code": code, "message": message, **error_fields, "details": dict(details or {})}
     body = {"success": False, "error": error, "metadata": metadata(request)}
-    return JSONResponse(body, status_code=status_code, headers=headers)
+    return FastJSONResponse(body, status_code=status_code, headers=headers)

@@ -81,6 +81,7 @@ class FrontDoorMiddleware:
         state["principal"] = principal
         client = scope.get("client") or ("unknown", 0)
         decision = await limits.check(principal, client[0], path)
+        state["rate"] = decision
         if decision is not None and not decision.allowed:
             await self._refuse(scope, receive, send, decision)
             return

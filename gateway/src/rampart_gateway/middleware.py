@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import time
+from typing import Any
 
 from prometheus_client import Counter, Histogram
 from starlette.datastructures import Headers, MutableHeaders
@@ -29,6 +31,12 @@ SECURITY_HEADERS = {
     "cache-control": "no-store",
     "content-security-policy": "default-src 'none'; frame-ancestors 'none'",
 }
+
+
+@functools.cache
+def _series(endpoint: str, method: str, status: int) -> tuple[Any, Any]:
+    """The labelled children, looked up once per combination (labels() takes a lock)."""
+    return HTTP_REQUESTS.labels(endpoint, method, str(status)), HTTP_LATENCY.labels(endpoint)
 
 
 class RequestContextMiddleware:
@@ -61,5 +69,6 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send_with_headers)
         finally:
             endpoint = getattr(scope.get("endpoint"), "__name__", "unmatched")
-            HTTP_REQUESTS.labels(endpoint, scope.get("method", "WS"), str(status)).inc()
-            HTTP_LATENCY.labels(endpoint).observe(time.perf_counter() - started)
+            counter, histogram = _series(endpoint, scope.get("method", "WS"), status)
+            counter.inc()
+            histogram.observe(time.perf_counter() - started)

@@ -15,6 +15,7 @@ from jwt import PyJWK
 
 from rampart.auth.v1 import auth_pb2, auth_pb2_grpc
 from rampart.common.v1 import common_pb2
+from rampart_gateway.singleflight import SingleFlight
 
 KEY_PREFIXES = ("sk_live_", "sk_test_")
 JWKS_REFRESH_SECONDS = 10.0  # at most this often when an unknown kid shows up
@@ -59,8 +60,10 @@ class Authenticator:
         self._keys: TTLCache[str, Principal] = TTLCache(maxsize=100_000, ttl=max(key_cache_seconds, 0.001))
         self._cache_keys_by_key_id: defaultdict[str, set[str]] = defaultdict(set)
         self._key_cache_enabled = key_cache_seconds > 0
-        self._tokens: TTLCache[str, dict[str, Any]] = TTLCache(maxsize=100_000, ttl=300)
+        self._tokens: TTLCache[str, tuple[float, common_pb2.Owner]] = TTLCache(maxsize=100_000, ttl=300)
         self._plans: TTLCache[str, auth_pb2.Plan] = TTLCache(maxsize=100_000, ttl=PLAN_CACHE_SECONDS)
+        self._key_flights: SingleFlight[Principal] = SingleFlight()
+        self._plan_flights: SingleFlight[auth_pb2.Plan] = SingleFlight()
         self._jwks: dict[str, Any] = {}
         self._issuer = ""
         self._audience = ""
@@ -81,6 +84,9 @@ class Authenticator:
         cached = self._keys.get(cache_key)
         if cached is not None:
             return cached
+        return await self._key_flights.do(cache_key, lambda: self._verify_key(api_key, cache_key))
+
+    async def _verify_key(self, api_key: str, cache_key: str) -> Principal:
         try:
             reply = await self._auth.VerifyApiKey(auth_pb2.VerifyApiKeyRequest(api_key=api_key), timeout=5)
         except grpc.aio.AioRpcError as error:
@@ -115,24 +121,33 @@ class Authenticator:
         return _principal(reply, "ticket")
 
     async def jwt(self, token: str) -> Principal:
-        claims = self._tokens.get(token)
-        if claims is None or claims["exp"] + self._leeway < time.time():
+        cached = self._tokens.get(token)
+        if cached is not None and cached[0] + self._leeway >= time.time():
+            owner = cached[1]
+        else:
             claims = await self._verify_jwt(token)
-            self._tokens[token] = claims
-        owner = common_pb2.Owner(
-            user_id=claims["sub"],
-            org_id=claims["org"],
-            mode=common_pb2.KEY_MODE_LIVE,
-            scopes=str(claims.get("scope", "*")).split() or ["*"],
-        )
+            owner = common_pb2.Owner(
+                user_id=claims["sub"],
+                org_id=claims["org"],
+                mode=common_pb2.KEY_MODE_LIVE,
+                scopes=str(claims.get("scope", "*")).split() or ["*"],
+            )
+            self._tokens[token] = (float(claims["exp"]), owner)
         return Principal(owner, await self.plan(owner.org_id), "jwt")
 
     async def plan(self, org_id: str) -> auth_pb2.Plan:
         plan = self._plans.get(org_id)
-        if plan is None:
-            plan = await self._auth.GetOrgPlan(auth_pb2.GetOrgPlanRequest(org_id=org_id), timeout=5)
-            self._plans[org_id] = plan
-        return plan
+        if plan is not None:
+            return plan
+
+        async def fetch() -> auth_pb2.Plan:
+            reply: auth_pb2.Plan = await self._auth.GetOrgPlan(
+                auth_pb2.GetOrgPlanRequest(org_id=org_id), timeout=5
+            )
+            self._plans[org_id] = reply
+            return reply
+
+        return await self._plan_flights.do(org_id, fetch)
 
     async def _verify_jwt(self, token: str) -> dict[str, Any]:
         try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from limits import RateLimitItem, RateLimitItemPerHour, parse
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
@@ -21,6 +21,7 @@ class Decision:
     limit: int
     remaining: int
     reset: int  # unix time at which the window has room again
+    scope: str = "org"
 
     @property
     def retry_after(self) -> int:
@@ -61,7 +62,11 @@ class RateLimits:
         return Decision(allowed, item.amount, max(stats.remaining, 0), math.ceil(stats.reset_time))
 
     async def check(self, principal: Principal | None, client_ip: str, path: str) -> Decision | None:
-        """Count one request; None when the caller's plan has no request limit."""
+        """Count one request; None when the caller's plan has no request limit.
+
+        For a principal, the organisation's window is returned unless the key's own is tighter
+        (``Decision.scope`` says which).
+        """
         special = self._by_path.get(path)
         if special is not None or principal is None:
             return await self._hit(special or self._anonymous, "ip", path if special else "*", client_ip)
@@ -73,7 +78,7 @@ class RateLimits:
         if not org.allowed:
             return org
         key = await self._hit(item, "key", principal.rate_key)
-        return key if (not key.allowed or key.remaining < org.remaining) else org
+        return replace(key, scope="key") if (not key.allowed or key.remaining < org.remaining) else org
 
     async def usage(self, principal: Principal) -> Decision | None:
         """The organisation's hourly window, without counting a request."""

@@ -129,13 +129,10 @@ def start_of_day() -> datetime:
 
 async def profile(request: Request) -> Response:
     principal = require(request)
-    clients = request.state.clients
-    reply = await clients.auth.GetProfile(auth_pb2.GetProfileRequest(owner=principal.owner), timeout=TIMEOUT)
-    usage = await clients.scan.GetUsage(
-        scan_pb2.GetUsageRequest(owner=principal.owner, since=to_timestamp(start_of_day())),
-        timeout=TIMEOUT,
-    )
-    window = await request.state.limits.usage(principal)
+    reply, usage = await request.state.account_cache.profile_and_usage(principal, start_of_day())
+    decision = getattr(request.state, "rate", None)
+    window = decision if decision is not None and decision.scope == "org" else None
+    window = window or await request.state.limits.usage(principal)
     requests_used = (window.limit - window.remaining) if window else 0
     data = {
         "user_id": reply.user_id,
