@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import grpc
 import httpx2 as httpx
 import jwt
 import pymongo
@@ -16,6 +17,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
+from rampart.auth.v1 import auth_pb2, auth_pb2_grpc
+from rampart.common.v1 import common_pb2
 from rampart.lib.devstack import DevStack
 from rampart.lib.ids import new_id
 
@@ -328,3 +331,27 @@ def test_passwords_and_full_keys_never_reach_the_logs(api: httpx.Client, stack: 
     assert logs  # the services do log
     for secret in (password, account["api_key"], extra, account["api_key"][8:]):
         assert secret not in logs
+
+
+async def test_stream_tickets_are_single_use_and_carry_the_principal(
+    api: httpx.Client, stack: DevStack
+) -> None:
+    account = register(api)
+    test_key = api.post("/api/v1/api-keys", json={"mode": "test"}, headers=bearer(account["api_key"])).json()[
+        "data"
+    ]
+    reply = api.post("/api/v1/auth/stream-ticket", json={}, headers=bearer(test_key["api_key"]))
+    assert reply.status_code == 201
+    ticket = reply.json()["data"]
+    assert ticket["ticket"].startswith("st_")
+    assert ticket["expires_in"] == 60
+    assert_refused(api.post("/api/v1/auth/stream-ticket", json={}))
+    async with grpc.aio.insecure_channel(stack.address("auth")) as channel:
+        auth = auth_pb2_grpc.AuthServiceStub(channel)
+        redeemed = await auth.RedeemStreamTicket(auth_pb2.RedeemStreamTicketRequest(ticket=ticket["ticket"]))
+        assert (redeemed.owner.user_id, redeemed.owner.org_id) == (account["user_id"], account["org_id"])
+        assert redeemed.owner.mode == common_pb2.KEY_MODE_TEST
+        for used_or_forged in (ticket["ticket"], "st_" + "x" * 43):
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
+                await auth.RedeemStreamTicket(auth_pb2.RedeemStreamTicketRequest(ticket=used_or_forged))
+            assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
