@@ -52,7 +52,9 @@ run: setup
 bench: setup
 	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = "0" ] && apt-get install -y -qq wrk >/dev/null; } \
 		|| { echo "wrk is missing: apt-get install wrk"; exit 1; }
+	@command -v nmap >/dev/null 2>&1 || { [ "$$(id -u)" = "0" ] && apt-get install -y -qq nmap >/dev/null; } || true
 	$(PY) python bench/gateway_bench.py
+	$(PY) python bench/engine_bench.py
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -70,17 +70,17 @@ def _start(
     wait: float = 20.0,
     **extra: str,
 ) -> Running:
-    log = (workdir / f"{name}.log").open("ab")
     if user:
         argv = ["runuser", "-u", user, "--", *argv]
-    process = subprocess.Popen(
-        argv,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        cwd=workdir,
-        start_new_session=True,
-    )
+    with (workdir / f"{name}.log").open("ab") as log:  # the child keeps its own copy
+        process = subprocess.Popen(
+            argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=workdir,
+            start_new_session=True,
+        )
     deadline = time.monotonic() + wait
     while not port_open(port):
         if process.poll() is not None or time.monotonic() > deadline:

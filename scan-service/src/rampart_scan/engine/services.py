@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rampart_scan.engine.targets import Host
+from rampart_scan.engine.tls import client_context
 
 PROBES_FILE = Path(__file__).with_name("data") / "probes.toml"
 MAX_RESPONSE = 16 * 1024
@@ -164,21 +165,9 @@ def _http_details(info: ServiceInfo, text: str) -> None:
     info.extra_info = "; ".join(filter(None, [info.extra_info, *details]))
 
 
-def permissive_tls() -> ssl.SSLContext:
-    """For talking to anything: no verification, every protocol and cipher OpenSSL still has."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    with contextlib.suppress(ValueError, ssl.SSLError):
-        context.minimum_version = ssl.TLSVersion.TLSv1
-    with contextlib.suppress(ssl.SSLError):
-        context.set_ciphers("ALL:@SECLEVEL=0")
-    return context
-
-
 async def exchange(host: Host, port: int, probe: Probe, wait: float) -> bytes | None:
     """Send a probe and collect the reply; None when no connection (or no TLS) could be made."""
-    context = permissive_tls() if probe.tls else None
+    context = client_context() if probe.tls else None
     try:
         reader, writer = await asyncio.wait_for(
             asyncio.open_connection(

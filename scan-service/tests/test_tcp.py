@@ -1,0 +1,155 @@
+"""The connect sweep: states, self-connects, adaptive timeouts, cancellation, descriptors."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import os
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from rampart_scan.engine.scanner import EngineOptions, HostDone, scan
+from rampart_scan.engine.targets import Host
+from rampart_scan.engine.tcp import RttEstimator, Sweep, TcpOptions, _is_self_connect
+
+LOOPBACK = Host(ipaddress.ip_address("127.0.0.1"))
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def listening_ports() -> set[int]:
+    """Ports with a TCP listener on this machine (any address), from /proc."""
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if fields[3] == "0A":  # LISTEN
+                ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+@pytest.fixture
+def listener() -> Iterator[int]:
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        yield server.getsockname()[1]
+
+
+@pytest.fixture
+def closed_port() -> int:
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        return int(server.getsockname()[1])  # nothing listens once it is closed
+
+
+@pytest.fixture
+def full_backlog() -> Iterator[int]:
+    """A listener that never accepts, its accept queue filled: new SYNs are dropped (filtered)."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(0)
+    port = server.getsockname()[1]
+    fillers = []
+    for _ in range(3):
+        client = socket.socket()
+        client.setblocking(False)
+        client.connect_ex(("127.0.0.1", port))
+        fillers.append(client)
+    time.sleep(0.05)  # let the handshakes land in the queue
+    yield port
+    for client in fillers:
+        client.close()
+    server.close()
+
+
+def test_open_closed_and_filtered_are_told_apart(listener: int, closed_port: int, full_backlog: int) -> None:
+    quick = TcpOptions(initial_timeout=0.3, min_timeout=0.2, max_timeout=0.3, retries=1)
+    result = Sweep(LOOPBACK, [listener, closed_port, full_backlog], quick).run()
+    assert result.state(listener) == "open"
+    assert result.state(closed_port) == "closed"
+    assert result.state(full_backlog) == "filtered"
+    assert result.open_rtt_ms[listener] >= 0
+    assert result.counts() == {"open": 1, "closed": 1, "filtered": 1}
+
+
+def test_ipv6_loopback_is_scanned(listener: int) -> None:
+    try:
+        server = socket.create_server(("::1", 0), family=socket.AF_INET6)
+    except OSError:
+        pytest.skip("no IPv6 loopback on this machine")
+    with server:
+        port = server.getsockname()[1]
+        result = Sweep(Host(ipaddress.ip_address("::1")), [port, listener]).run()
+    assert result.state(port) == "open"
+
+
+def test_a_self_connected_socket_is_recognised() -> None:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.connect(("127.0.0.1", port))  # TCP simultaneous open with itself
+    try:
+        assert _is_self_connect(sock)
+    finally:
+        sock.close()
+    with (
+        socket.create_server(("127.0.0.1", 0)) as server,
+        socket.create_connection(server.getsockname()) as client,
+    ):
+        assert not _is_self_connect(client)
+
+
+def test_full_range_reports_only_real_listeners_and_leaks_nothing(listener: int) -> None:
+    before_fds, before = open_fds(), listening_ports()
+    result = Sweep(LOOPBACK, range(1, 65536)).run()
+    listeners = before | listening_ports()
+    found = set(result.ports("open"))
+    assert listener in found
+    assert found <= listeners, f"reported open with no listener (self-connect?): {sorted(found - listeners)}"
+    assert sum(result.counts().values()) == 65535
+    assert open_fds() == before_fds
+
+
+def test_timeouts_follow_the_measured_round_trip() -> None:
+    options = TcpOptions(initial_timeout=1.0, min_timeout=0.05, max_timeout=3.0)
+    rtt = RttEstimator(options)
+    assert rtt.timeout == 1.0  # nothing measured yet
+    for _ in range(20):
+        rtt.sample(0.0001)
+    assert rtt.timeout == 0.05  # a loopback-fast host: the floor
+    for _ in range(20):
+        rtt.sample(0.4)
+    assert 0.4 < rtt.timeout < 1.0
+    for _ in range(20):
+        rtt.sample(10.0)
+    assert rtt.timeout == 3.0  # the ceiling
+
+
+async def test_cancelling_stops_the_scan_within_a_second(listener: int) -> None:
+    before = open_fds()
+    slow = EngineOptions(ports="-")
+    events: list[object] = []
+
+    async def consume() -> None:
+        async for event in scan(["127.0.0.1"] * 1, slow):
+            events.append(event)
+
+    task = asyncio.create_task(consume())
+    await asyncio.sleep(0.3)
+    assert not task.done(), "the sweep finished before it could be cancelled"
+    started = time.monotonic()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert time.monotonic() - started < 1.0
+    # The sweep thread has stopped and closed its in-flight sockets (up to 2048 of them).
+    assert open_fds() <= before + 4  # the event loop's own descriptors may have been created
+    assert not any(isinstance(event, HostDone) for event in events)
