@@ -12,7 +12,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from rampart.lib.store import connect_store
 from rampart_gateway import schemas
@@ -28,6 +28,8 @@ from rampart_gateway.operations import Operation
 from rampart_gateway.principal import Authenticator
 from rampart_gateway.ratelimit import RateLimits
 from rampart_gateway.routes_account import OPERATIONS as ACCOUNT_OPERATIONS
+from rampart_gateway.routes_scans import OPERATIONS as SCAN_OPERATIONS
+from rampart_gateway.routes_scans import scan_websocket
 from rampart_gateway.settings import GatewaySettings
 
 
@@ -71,7 +73,7 @@ def operations() -> tuple[Operation, ...]:
             raw_response="text/plain",
         ),
     )
-    return system + ACCOUNT_OPERATIONS
+    return system + ACCOUNT_OPERATIONS + SCAN_OPERATIONS
 
 
 def create_app(settings: GatewaySettings) -> Starlette:
@@ -134,7 +136,7 @@ def create_app(settings: GatewaySettings) -> Starlette:
         )
     middleware.append(Middleware(FrontDoorMiddleware))
     return Starlette(
-        routes=[*routes, *docs_routes()],
+        routes=[*routes, WebSocketRoute("/ws/scans/{scan_id}", scan_websocket), *docs_routes()],
         middleware=middleware,
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,

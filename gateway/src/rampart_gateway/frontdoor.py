@@ -82,10 +82,12 @@ class FrontDoorMiddleware:
         client = scope.get("client") or ("unknown", 0)
         decision = await limits.check(principal, client[0], path)
         state["rate"] = decision
-        if decision is not None and not decision.allowed:
+        if decision is not None and not decision.allowed and scope["type"] == "http":
             await self._refuse(scope, receive, send, decision)
             return
-        await self.app(scope, receive, self._with_headers(send, decision))
+        await self.app(
+            scope, receive, self._with_headers(send, decision) if scope["type"] == "http" else send
+        )
 
     @staticmethod
     def _with_headers(send: Send, decision: Decision | None) -> Send:
@@ -113,7 +115,4 @@ class FrontDoorMiddleware:
             headers=decision.headers(),
             retry_after=retry_after,
         )
-        if scope["type"] == "websocket":
-            await send({"type": "websocket.close", "code": 1008, "reason": "rate limit exceeded"})
-            return
         await response(scope, receive, send)

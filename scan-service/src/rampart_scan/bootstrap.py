@@ -1,4 +1,4 @@
-"""Wires scan-service from its settings."""
+"""Wires scan-service (the gRPC API) from its settings; workers run from ``worker.py``."""
 
 from __future__ import annotations
 
@@ -8,17 +8,23 @@ from rampart.lib.settings import ServiceSettings
 from rampart.scan.v1 import scan_pb2, scan_pb2_grpc
 from rampart_scan.api import ScanServicer
 from rampart_scan.repository import ScanRepository
+from rampart_scan.scope import ScopeBook
 from rampart_scan.service import ScanCommands
+from rampart_scan.settings import ScanSettings
 
 SERVICE_NAME = scan_pb2.DESCRIPTOR.services_by_name["ScanService"].full_name
 
 
 async def bootstrap(settings: ServiceSettings) -> Runtime:
+    assert isinstance(settings, ScanSettings)
     infra = await connect_infra("scan", settings)
     repository = ScanRepository(infra.db)
     await repository.create_indexes()
     outbox = infra.outbox()
     await outbox.create_indexes()
-    servicer = ScanServicer(ScanCommands(repository, outbox))
-    binding = ServiceBinding(SERVICE_NAME, servicer, scan_pb2_grpc.add_ScanServiceServicer_to_server)
+    scopes = ScopeBook(settings.scan_scope_file, settings.platform_networks())
+    commands = ScanCommands(repository, outbox, scopes, settings, infra.nc)
+    binding = ServiceBinding(
+        SERVICE_NAME, ScanServicer(commands), scan_pb2_grpc.add_ScanServiceServicer_to_server
+    )
     return Runtime("scan", settings, [binding], tasks=[outbox.run], closers=[infra.close])

@@ -1,35 +1,36 @@
-"""Scan service layer: accept, read and cancel scans; every change publishes an event."""
+"""Scan use cases: accept (validated, in scope, within the plan), read, list, cancel, results."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import asyncio
+import base64
+import hashlib
+import json
+from datetime import UTC, datetime
 from typing import Any
 
+from nats.aio.client import Client as NATS
+
 from rampart.common.v1 import common_pb2
-from rampart.lib.errors import InvalidArgument
-from rampart.lib.ids import new_id, to_timestamp, utcnow
+from rampart.lib.errors import FailedPrecondition, InvalidArgument
+from rampart.lib.ids import from_timestamp, new_id, utcnow
 from rampart.lib.outbox import Outbox
 from rampart.lib.store import Document
 from rampart.scan.v1 import scan_pb2
-from rampart_scan import domain
+from rampart_scan import domain, events
+from rampart_scan.engine.ports import parse_ports
+from rampart_scan.engine.targets import Host, expand_targets, parse_target
 from rampart_scan.repository import ScanRepository
+from rampart_scan.scope import ScopeBook
+from rampart_scan.settings import ScanSettings
 
-EVENT_TYPES = {
-    domain.QUEUED: scan_pb2.SCAN_EVENT_TYPE_QUEUED,
-    domain.CANCELLED: scan_pb2.SCAN_EVENT_TYPE_CANCELLED,
-}
-STATUSES = {
-    domain.QUEUED: scan_pb2.SCAN_STATUS_QUEUED,
-    domain.RUNNING: scan_pb2.SCAN_STATUS_RUNNING,
-    domain.COMPLETED: scan_pb2.SCAN_STATUS_COMPLETED,
-    domain.FAILED: scan_pb2.SCAN_STATUS_FAILED,
-    domain.CANCELLED: scan_pb2.SCAN_STATUS_CANCELLED,
-    domain.TIMEOUT: scan_pb2.SCAN_STATUS_TIMEOUT,
-}
+SORTS = {"created_at": "created_at", "status": "status", "completed_at": "completed_at"}
+MAX_PER_PAGE = 100
+STATUS_NAMES = {value: name for name, value in events.STATUSES.items()}
 
 
-def event_subject(scan_id: str, status: str) -> str:
-    return f"scan.events.{scan_id}.{status}"
+class ScanNotFinished(FailedPrecondition):
+    public_code = "SCAN_NOT_FINISHED"
 
 
 def require_owner(owner: common_pb2.Owner) -> None:
@@ -37,83 +38,272 @@ def require_owner(owner: common_pb2.Owner) -> None:
         raise InvalidArgument("owner is required", field="owner")
 
 
-class ScanCommands:
-    """Use cases over scans; entry points call these and nothing else."""
+def fingerprint(request: scan_pb2.CreateScanRequest) -> str:
+    """What an Idempotency-Key must keep meaning: the request minus who sent it and when."""
+    data = scan_pb2.CreateScanRequest()
+    data.CopyFrom(request)
+    data.ClearField("owner")
+    data.ClearField("request_id")
+    data.ClearField("idempotency_key")
+    return hashlib.sha256(data.SerializeToString(deterministic=True)).hexdigest()
 
-    def __init__(self, repository: ScanRepository, outbox: Outbox) -> None:
-        self._repository = repository
+
+def encode_cursor(doc: Document) -> str:
+    created = doc["created_at"]
+    raw = json.dumps([created.isoformat(), doc["_id"]]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        created, scan_id = json.loads(raw)
+        when = datetime.fromisoformat(created)
+        return (when if when.tzinfo else when.replace(tzinfo=UTC)), str(scan_id)
+    except (ValueError, TypeError):
+        raise InvalidArgument("cursor is not valid", field="cursor", value=cursor[:64]) from None
+
+
+class ScanCommands:
+    """Entry points call these; transport stays outside."""
+
+    def __init__(
+        self, repo: ScanRepository, outbox: Outbox, scopes: ScopeBook, settings: ScanSettings, nc: NATS | None
+    ) -> None:
+        self._repo = repo
         self._outbox = outbox
+        self._scopes = scopes
+        self._settings = settings
+        self._nc = nc
+
+    async def authorised_hosts(self, org_id: str, targets: list[str]) -> list[Host]:
+        """Resolve every target and check every address against the organisation's scope."""
+        scope = self._scopes.for_org(org_id)
+        for target in targets:
+            parsed = parse_target(target, self._settings.max_hosts_per_scan)
+            if isinstance(parsed, str):
+                scope.check_name(parsed)
+        hosts = await expand_targets(targets, self._settings.max_hosts_per_scan)
+        for host in hosts:
+            scope.check(host, self._settings.platform_networks())
+        return hosts
+
+    def excluded(self, hosts: list[Host], ports: list[int]) -> list[str]:
+        wanted = set(ports)
+        return sorted(
+            f"{address}:{port}"
+            for address, port in self._settings.platform_endpoint_set()
+            if port in wanted and any(str(h.address) == address for h in hosts)
+        )
 
     async def create(self, request: scan_pb2.CreateScanRequest, request_id: str) -> Document:
-        require_owner(request.owner)
+        owner = request.owner
+        require_owner(owner)
         targets = domain.check_targets(list(request.targets))
+        scan_type = request.scan_type or "tcp"
+        if scan_type not in domain.SCAN_TYPES:
+            raise InvalidArgument("scan_type must be tcp", field="scan_type", value=scan_type)
+        profile = request.profile or "standard"
+        if profile not in domain.PROFILES:
+            raise InvalidArgument(
+                f"profile must be one of {', '.join(domain.PROFILES)}", field="profile", value=profile
+            )
+        defaults = domain.PROFILE_DEFAULTS[profile]
+        ports_spec = request.ports or defaults.ports
+        ports = parse_ports(ports_spec)
+        max_duration = request.max_duration_seconds or 3600
+        if not 1 <= max_duration <= domain.MAX_DURATION_SECONDS:
+            raise InvalidArgument(
+                "max_duration must be 1 second to 24 hours", field="max_duration", value=max_duration
+            )
+        plan = domain.Plan(
+            ports_spec,
+            defaults.service_detection or request.options.service_detection,
+            defaults.ssl_check or request.options.ssl_check,
+            defaults.os_detection or request.options.os_detection,
+            defaults.fast_mode or request.options.fast_mode,
+        )
+        sandbox = owner.mode == common_pb2.KEY_MODE_TEST
+        if sandbox:  # syntax only: resolving a name would already send a packet
+            hosts_count = sum(
+                len(p) if isinstance(p, list) else 1
+                for p in (parse_target(t, self._settings.max_hosts_per_scan) for t in targets)
+            )
+            excluded: list[str] = []
+        else:
+            hosts = await self.authorised_hosts(owner.org_id, targets)
+            hosts_count, excluded = len(hosts), self.excluded(hosts, ports)
+
+        scan_id = new_id("scan")
+        if request.idempotency_key:
+            seen = await self._repo.remember_key(
+                owner.org_id, request.idempotency_key, fingerprint(request), scan_id
+            )
+            if seen is not None:
+                if seen["fingerprint"] != fingerprint(request):
+                    raise domain.IdempotencyKeyReused(
+                        "this Idempotency-Key was used with a different request", field="Idempotency-Key"
+                    )
+                existing = await self._repo.get(owner.org_id, seen["scan_id"])
+                if existing is not None:
+                    return {**existing, "replayed": True}
+        day = utcnow().strftime("%Y-%m-%d")
+        try:
+            if not await self._repo.claim_daily(owner.org_id, day, request.daily_limit):
+                raise domain.ScanQuotaExceeded(
+                    f"daily scan quota of {request.daily_limit} reached", limit=request.daily_limit
+                )
+            if not await self._repo.claim_slot(owner.org_id, request.concurrent_limit):
+                await self._repo.release_daily(owner.org_id, day)
+                raise domain.ConcurrentLimitExceeded(
+                    f"{request.concurrent_limit} scans already running or queued",
+                    limit=request.concurrent_limit,
+                )
+        except (domain.ScanQuotaExceeded, domain.ConcurrentLimitExceeded):
+            if request.idempotency_key:
+                await self._repo.forget_key(owner.org_id, request.idempotency_key)
+            raise
         now = utcnow()
         doc: dict[str, Any] = {
-            "_id": new_id("scan"),
-            "org_id": request.owner.org_id,
-            "user_id": request.owner.user_id,
-            "sandbox": request.owner.mode == common_pb2.KEY_MODE_TEST,
+            "_id": scan_id,
+            "org_id": owner.org_id,
+            "user_id": owner.user_id,
+            "sandbox": sandbox,
             "targets": targets,
-            "scan_type": request.scan_type or "tcp",
-            "ports": request.ports or "1-1000",
+            "scan_type": scan_type,
+            "ports": ports_spec,
+            "port_count": len(ports),
             "options": {
-                "os_detection": request.options.os_detection,
-                "service_detection": request.options.service_detection,
-                "ssl_check": request.options.ssl_check,
-                "fast_mode": request.options.fast_mode,
+                "os_detection": plan.os_detection,
+                "service_detection": plan.service_detection,
+                "ssl_check": plan.ssl_check,
+                "fast_mode": plan.fast_mode,
             },
-            "profile": request.profile or "standard",
-            "max_duration_seconds": request.max_duration_seconds or 3600,
+            "profile": profile,
+            "max_duration_seconds": max_duration,
             "status": domain.QUEUED,
-            "event_seq": 1,
+            "progress": 0,
+            "estimated_duration_seconds": domain.estimate_seconds(hosts_count, len(ports), plan, sandbox),
+            "excluded_endpoints": excluded,
+            "day": day,
+            "attempts": 0,
             "created_at": now,
             "updated_at": now,
         }
-        await self._repository.insert(doc)
-        await self._emit(doc, request.owner, request_id)
+        await self._repo.insert(doc)
+        await events.lifecycle(self._outbox, doc, request_id)
+        job = scan_pb2.ScanJob(scan_id=scan_id, owner=owner, request_id=request_id)
+        await self._outbox.add(events.JOB_SUBJECT, job.SerializeToString(), f"{scan_id}.job", request_id)
         return doc
 
     async def get(self, owner: common_pb2.Owner, scan_id: str) -> Document:
         require_owner(owner)
-        doc = await self._repository.get(owner.org_id, scan_id)
+        doc = await self._repo.get(owner.org_id, scan_id)
         if doc is None:
             raise domain.ScanNotFound("scan not found", scan_id=scan_id)
         return doc
 
+    async def list_scans(self, request: scan_pb2.ListScansRequest) -> tuple[list[Document], dict[str, Any]]:
+        owner = request.owner
+        require_owner(owner)
+        query: dict[str, Any] = {"org_id": owner.org_id}
+        if request.target:
+            query["targets"] = {"$in": [request.target]}
+        if request.status:
+            query["status"] = STATUS_NAMES[request.status]
+        created: dict[str, Any] = {}
+        if request.created.HasField("after"):
+            created["$gte"] = from_timestamp(request.created.after)
+        if request.created.HasField("before"):
+            created["$lt"] = from_timestamp(request.created.before)
+        if created:
+            query["created_at"] = created
+        page = request.page
+        sort = page.sort or "created_at"
+        if sort not in SORTS:
+            raise InvalidArgument(f"sort must be one of {', '.join(SORTS)}", field="sort", value=sort)
+        direction = -1 if page.descending or not page.sort else 1
+        per_page = min(max(page.per_page or 20, 1), MAX_PER_PAGE)
+        number = max(page.page or 1, 1)
+        order = [(SORTS[sort], direction), ("_id", direction)]
+        if page.cursor:
+            if sort != "created_at":
+                raise InvalidArgument("cursor paging is by created_at only", field="cursor")
+            created_at, last_id = decode_cursor(page.cursor)
+            op = "$lt" if direction < 0 else "$gt"
+            query = {
+                "$and": [
+                    query,
+                    {
+                        "$or": [
+                            {"created_at": {op: created_at}},
+                            {"created_at": created_at, "_id": {op: last_id}},
+                        ]
+                    },
+                ]
+            }
+            docs, remaining = await self._repo.find(query, order, 0, per_page)
+            total = remaining
+        else:
+            docs, total = await self._repo.find(query, order, (number - 1) * per_page, per_page)
+        more = (len(docs) == per_page) and (total > per_page if page.cursor else number * per_page < total)
+        info = {
+            "total": total,
+            "page": number,
+            "per_page": per_page,
+            "pages": -(-total // per_page) if total else 0,
+            "next_cursor": encode_cursor(docs[-1]) if docs and more and sort == "created_at" else "",
+        }
+        return docs, info
+
     async def cancel(self, owner: common_pb2.Owner, scan_id: str, request_id: str) -> Document:
-        current = await self.get(owner, scan_id)
-        if current["status"] in domain.FINAL_STATES:
-            return current
-        doc = await self._repository.transition(owner.org_id, scan_id, domain.ACTIVE_STATES, domain.CANCELLED)
-        if doc is None:  # finished between the read and the update
-            return await self.get(owner, scan_id)
-        await self._emit(doc, owner, request_id)
-        return doc
+        doc = await self.get(owner, scan_id)
+        if doc["status"] in domain.FINAL_STATES:
+            return doc
+        queued = await self._repo.transition(
+            scan_id, (domain.QUEUED,), {"status": domain.CANCELLED, "completed_at": utcnow()}
+        )
+        if queued is not None:
+            await self._repo.release_slot(owner.org_id)
+            await events.lifecycle(
+                self._outbox,
+                queued,
+                request_id,
+                error=scan_pb2.ScanError(code="SCAN_CANCELLED", message="cancelled by the caller"),
+            )
+            return queued
+        await self._repo.update(scan_id, {"cancel_requested": True})
+        if self._nc is not None and self._nc.is_connected:
+            await self._nc.publish(events.CONTROL_SUBJECT, scan_id.encode())
+        deadline = asyncio.get_running_loop().time() + 2.0  # workers stop within a second
+        while asyncio.get_running_loop().time() < deadline:
+            current = await self.get(owner, scan_id)
+            if current["status"] in domain.FINAL_STATES:
+                return current
+            await asyncio.sleep(0.05)
+        return await self.get(owner, scan_id)
+
+    async def results(
+        self, owner: common_pb2.Owner, scan_id: str
+    ) -> tuple[Document, list[Document], list[Document]]:
+        doc = await self.get(owner, scan_id)
+        return doc, await self._repo.ports_of(scan_id), await self._repo.hosts_of(scan_id)
+
+    async def delete_results(self, owner: common_pb2.Owner, scan_id: str) -> int:
+        doc = await self.get(owner, scan_id)
+        if doc["status"] not in domain.FINAL_STATES:
+            raise ScanNotFinished("results can be deleted once the scan has finished", scan_id=scan_id)
+        deleted = await self._repo.delete_results(scan_id)
+        await self._repo.update(scan_id, {"results_deleted_at": utcnow()})
+        return deleted
 
     async def usage(self, owner: common_pb2.Owner, since: datetime) -> scan_pb2.Usage:
         require_owner(owner)
-        counts = await self._repository.usage(owner.org_id, since)
+        counts = await self._repo.usage(owner.org_id, since)
         by_status = counts["by_status"]
         return scan_pb2.Usage(
             scans_total=sum(by_status.values()),
             scans_since=counts["scans_since"],
             active_scans=sum(by_status.get(state, 0) for state in domain.ACTIVE_STATES),
             by_status=by_status,
-        )
-
-    async def _emit(self, doc: Document, owner: common_pb2.Owner, request_id: str) -> None:
-        event = scan_pb2.ScanEvent(
-            event_id=f"{doc['_id']}.{doc['event_seq']}",
-            scan_id=doc["_id"],
-            owner=owner,
-            type=EVENT_TYPES[doc["status"]],
-            sequence=doc["event_seq"],
-            occurred_at=to_timestamp(utcnow()),
-            status=STATUSES[doc["status"]],
-        )
-        await self._outbox.add(
-            event_subject(doc["_id"], doc["status"]),
-            event.SerializeToString(),
-            event.event_id,
-            request_id,
         )

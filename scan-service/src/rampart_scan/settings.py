@@ -1,4 +1,9 @@
-"""scan-service settings."""
+"""scan-service settings (shared by the gRPC service and the scan workers)."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
 
 from pydantic import Field
 
@@ -6,6 +11,28 @@ from rampart.lib.settings import ServiceSettings
 
 
 class ScanSettings(ServiceSettings):
-    """PORT defaults to 50052."""
+    """PORT defaults to 50052 (the workers serve only METRICS_PORT)."""
 
     port: int = Field(default=50052, ge=0, le=65535)
+    scan_scope_file: Path | None = None
+    # The platform's own addresses (CIDRs) and endpoints (ip:port): never scanned by default.
+    platform_addresses: str = ""
+    platform_endpoints: str = ""
+    max_hosts_per_scan: int = Field(default=256, ge=1, le=65536)
+    worker_concurrency: int = Field(default=2, ge=1, le=64)
+    job_ack_wait_seconds: float = Field(default=30.0, ge=2.0)
+    cancel_poll_seconds: float = Field(default=1.0, gt=0, le=5)
+
+    def platform_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return tuple(
+            ipaddress.ip_network(v.strip(), strict=False)
+            for v in self.platform_addresses.split(",")
+            if v.strip()
+        )
+
+    def platform_endpoint_set(self) -> frozenset[tuple[str, int]]:
+        endpoints = set()
+        for value in filter(None, (v.strip() for v in self.platform_endpoints.split(","))):
+            host, _, port = value.rpartition(":")
+            endpoints.add((str(ipaddress.ip_address(host.strip("[]"))), int(port)))
+        return frozenset(endpoints)

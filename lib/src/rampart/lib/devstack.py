@@ -29,7 +29,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
 SERVICES = ("auth", "scan", "threat", "ai", "report")
-ORDER = ("store", "nats", *SERVICES, "gateway")
+WORKERS = ("scan-worker-1", "scan-worker-2")
+ORDER = ("store", "nats", *SERVICES, *WORKERS, "gateway")
 DEFAULT_PORTS = {
     "store": 27017,
     "nats": 4222,
@@ -38,6 +39,8 @@ DEFAULT_PORTS = {
     "threat": 50053,
     "ai": 50054,
     "report": 50055,
+    "scan-worker-1": 9111,  # workers serve only their metrics port
+    "scan-worker-2": 9112,
     "gateway": 8000,
 }
 DEFAULT_METRICS_PORTS = {"auth": 9101, "scan": 9102, "threat": 9103, "ai": 9104, "report": 9105}
@@ -96,6 +99,11 @@ class DevStack:
     def nats_url(self) -> str:
         return f"nats://127.0.0.1:{self.ports['nats']}"
 
+    def platform_endpoints(self) -> str:
+        """Every port this stack listens on: scans skip them (the platform never scans itself)."""
+        ports = [*self.ports.values(), *self.metrics_ports.values()]
+        return ",".join(f"127.0.0.1:{port}" for port in sorted(set(ports)))
+
     def address(self, name: str) -> str:
         return f"127.0.0.1:{self.ports[name]}"
 
@@ -150,6 +158,10 @@ class DevStack:
             argv = [binary_path, "-js", "-sd", str(self.data_dir / "nats"), "-a", "127.0.0.1"]
             argv += ["-p", port, "-n", "rampart-dev"]
             return argv, env
+        if name in WORKERS:
+            env["METRICS_PORT"] = port
+            env["PLATFORM_ENDPOINTS"] = self.platform_endpoints()
+            return [sys.executable, "-m", "rampart_scan.worker"], env
         env["PORT"] = port
         if name == "gateway":
             for service in SERVICES:
@@ -158,6 +170,8 @@ class DevStack:
         env["METRICS_PORT"] = str(self.metrics_ports[name])
         if name == "auth":
             env.update(self.dev_secrets())
+        if name == "scan":
+            env["PLATFORM_ENDPOINTS"] = self.platform_endpoints()
         return [sys.executable, "-m", f"rampart_{name}"], env
 
     def start(self, name: str, wait: float = 30.0) -> None:
@@ -240,7 +254,7 @@ def _summary(stack: DevStack, started: float) -> str:
         "  process   address",
     ]
     for name in ORDER:
-        lines.append(f"  {name:<9} 127.0.0.1:{stack.ports[name]:<6} log {stack.log_path(name)}")
+        lines.append(f"  {name:<14} 127.0.0.1:{stack.ports[name]:<6} log {stack.log_path(name)}")
     lines += ["", "Ctrl-C stops everything."]
     return "\n".join(lines)
 

@@ -211,12 +211,23 @@ class _HostRun:
         )
 
 
-async def scan(targets: list[str], options: EngineOptions) -> AsyncIterator[Event]:
-    """Scan every host of every target; raises InvalidTarget / InvalidPortSpec before any packet."""
+async def scan_hosts(
+    hosts: list[Host], options: EngineOptions, exclude: frozenset[tuple[str, int]] = frozenset()
+) -> AsyncIterator[Event]:
+    """Scan exactly these (already authorised) addresses; ``exclude`` holds (address, port) pairs."""
     ports = parse_ports(options.ports)
-    hosts = await expand_targets(targets, options.max_hosts)
     total = len(hosts) * len(ports)
     for index, host in enumerate(hosts):
-        run = _HostRun(host, ports, options, index * len(ports), total)
+        address = str(host.address)
+        host_ports = [port for port in ports if (address, port) not in exclude] if exclude else ports
+        run = _HostRun(host, host_ports, options, index * len(ports), total)
         async for event in run.run():
             yield event
+
+
+async def scan(targets: list[str], options: EngineOptions) -> AsyncIterator[Event]:
+    """Scan every host of every target; raises InvalidTarget / InvalidPortSpec before any packet."""
+    parse_ports(options.ports)
+    hosts = await expand_targets(targets, options.max_hosts)
+    async for event in scan_hosts(hosts, options):
+        yield event

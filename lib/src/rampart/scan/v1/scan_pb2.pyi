@@ -80,6 +80,7 @@ class _ScanEventTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ScanEve
     SCAN_EVENT_TYPE_FAILED: _ScanEventType.ValueType  # 6
     SCAN_EVENT_TYPE_CANCELLED: _ScanEventType.ValueType  # 7
     SCAN_EVENT_TYPE_TIMEOUT: _ScanEventType.ValueType  # 8
+    SCAN_EVENT_TYPE_SERVICE_DETECTED: _ScanEventType.ValueType  # 9
 
 class ScanEventType(_ScanEventType, metaclass=_ScanEventTypeEnumTypeWrapper): ...
 
@@ -92,6 +93,7 @@ SCAN_EVENT_TYPE_COMPLETED: ScanEventType.ValueType  # 5
 SCAN_EVENT_TYPE_FAILED: ScanEventType.ValueType  # 6
 SCAN_EVENT_TYPE_CANCELLED: ScanEventType.ValueType  # 7
 SCAN_EVENT_TYPE_TIMEOUT: ScanEventType.ValueType  # 8
+SCAN_EVENT_TYPE_SERVICE_DETECTED: ScanEventType.ValueType  # 9
 Global___ScanEventType: _TypeAlias = ScanEventType  # noqa: Y015
 
 @_typing.final
@@ -210,6 +212,8 @@ class CreateScanRequest(_message.Message):
     MAX_DURATION_SECONDS_FIELD_NUMBER: _builtins.int
     IDEMPOTENCY_KEY_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
+    CONCURRENT_LIMIT_FIELD_NUMBER: _builtins.int
+    DAILY_LIMIT_FIELD_NUMBER: _builtins.int
     scan_type: _builtins.str
     """"tcp" (default)"""
     ports: _builtins.str
@@ -219,6 +223,9 @@ class CreateScanRequest(_message.Message):
     max_duration_seconds: _builtins.int
     idempotency_key: _builtins.str
     request_id: _builtins.str
+    concurrent_limit: _builtins.int
+    """The caller's plan, as the gateway resolved it (0 = unlimited)."""
+    daily_limit: _builtins.int
     @_builtins.property
     def owner(self) -> _common_pb2.Owner: ...
     @_builtins.property
@@ -239,10 +246,12 @@ class CreateScanRequest(_message.Message):
         max_duration_seconds: _builtins.int = ...,
         idempotency_key: _builtins.str = ...,
         request_id: _builtins.str = ...,
+        concurrent_limit: _builtins.int = ...,
+        daily_limit: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["options", b"options", "owner", b"owner"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["idempotency_key", b"idempotency_key", "max_duration_seconds", b"max_duration_seconds", "options", b"options", "owner", b"owner", "ports", b"ports", "profile", b"profile", "request_id", b"request_id", "scan_type", b"scan_type", "targets", b"targets"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["concurrent_limit", b"concurrent_limit", "daily_limit", b"daily_limit", "idempotency_key", b"idempotency_key", "max_duration_seconds", b"max_duration_seconds", "options", b"options", "owner", b"owner", "ports", b"ports", "profile", b"profile", "request_id", b"request_id", "scan_type", b"scan_type", "targets", b"targets"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -321,6 +330,8 @@ class Scan(_message.Message):
     ESTIMATED_COMPLETION_FIELD_NUMBER: _builtins.int
     ERROR_FIELD_NUMBER: _builtins.int
     SANDBOX_FIELD_NUMBER: _builtins.int
+    EXCLUDED_ENDPOINTS_FIELD_NUMBER: _builtins.int
+    UPDATED_AT_FIELD_NUMBER: _builtins.int
     scan_id: _builtins.str
     scan_type: _builtins.str
     ports: _builtins.str
@@ -350,6 +361,12 @@ class Scan(_message.Message):
     def estimated_completion(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def error(self) -> Global___ScanError: ...
+    @_builtins.property
+    def excluded_endpoints(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """host:port pairs of the platform itself, left out of the scan by policy."""
+
+    @_builtins.property
+    def updated_at(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
         self,
         *,
@@ -371,10 +388,12 @@ class Scan(_message.Message):
         estimated_completion: _timestamp_pb2.Timestamp | None = ...,
         error: Global___ScanError | None = ...,
         sandbox: _builtins.bool = ...,
+        excluded_endpoints: _abc.Iterable[_builtins.str] | None = ...,
+        updated_at: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["completed_at", b"completed_at", "counts", b"counts", "created_at", b"created_at", "error", b"error", "estimated_completion", b"estimated_completion", "options", b"options", "owner", b"owner", "started_at", b"started_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["completed_at", b"completed_at", "counts", b"counts", "created_at", b"created_at", "error", b"error", "estimated_completion", b"estimated_completion", "options", b"options", "owner", b"owner", "started_at", b"started_at", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["completed_at", b"completed_at", "counts", b"counts", "created_at", b"created_at", "error", b"error", "estimated_completion", b"estimated_completion", "estimated_duration_seconds", b"estimated_duration_seconds", "max_duration_seconds", b"max_duration_seconds", "options", b"options", "owner", b"owner", "ports", b"ports", "profile", b"profile", "progress", b"progress", "sandbox", b"sandbox", "scan_id", b"scan_id", "scan_type", b"scan_type", "started_at", b"started_at", "status", b"status", "targets", b"targets"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["completed_at", b"completed_at", "counts", b"counts", "created_at", b"created_at", "error", b"error", "estimated_completion", b"estimated_completion", "estimated_duration_seconds", b"estimated_duration_seconds", "excluded_endpoints", b"excluded_endpoints", "max_duration_seconds", b"max_duration_seconds", "options", b"options", "owner", b"owner", "ports", b"ports", "profile", b"profile", "progress", b"progress", "sandbox", b"sandbox", "scan_id", b"scan_id", "scan_type", b"scan_type", "started_at", b"started_at", "status", b"status", "targets", b"targets", "updated_at", b"updated_at"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -688,23 +707,37 @@ class HostResult(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     HOST_FIELD_NUMBER: _builtins.int
-    ADDRESSES_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
     OS_FIELD_NUMBER: _builtins.int
+    COUNTS_FIELD_NUMBER: _builtins.int
+    FILTERED_PORTS_FIELD_NUMBER: _builtins.int
+    DURATION_SECONDS_FIELD_NUMBER: _builtins.int
     host: _builtins.str
-    @_builtins.property
-    def addresses(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    """the address scanned"""
+    name: _builtins.str
+    """the name the caller gave, if any"""
+    duration_seconds: _builtins.float
     @_builtins.property
     def os(self) -> Global___OsHint: ...
+    @_builtins.property
+    def counts(self) -> Global___PortCounts: ...
+    @_builtins.property
+    def filtered_ports(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """listed when there are at most 1,000"""
+
     def __init__(
         self,
         *,
         host: _builtins.str = ...,
-        addresses: _abc.Iterable[_builtins.str] | None = ...,
+        name: _builtins.str = ...,
         os: Global___OsHint | None = ...,
+        counts: Global___PortCounts | None = ...,
+        filtered_ports: _abc.Iterable[_builtins.int] | None = ...,
+        duration_seconds: _builtins.float = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["os", b"os"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["counts", b"counts", "os", b"os"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["addresses", b"addresses", "host", b"host", "os", b"os"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["counts", b"counts", "duration_seconds", b"duration_seconds", "filtered_ports", b"filtered_ports", "host", b"host", "name", b"name", "os", b"os"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -854,12 +887,15 @@ class ScanEvent(_message.Message):
     PORT_FIELD_NUMBER: _builtins.int
     SUMMARY_FIELD_NUMBER: _builtins.int
     ERROR_FIELD_NUMBER: _builtins.int
+    DURATION_SECONDS_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
     scan_id: _builtins.str
     type: Global___ScanEventType.ValueType
     sequence: _builtins.int
     """per scan, increasing"""
     status: Global___ScanStatus.ValueType
+    duration_seconds: _builtins.float
+    """on final events"""
     @_builtins.property
     def owner(self) -> _common_pb2.Owner: ...
     @_builtins.property
@@ -869,9 +905,13 @@ class ScanEvent(_message.Message):
     @_builtins.property
     def port(self) -> Global___PortResult: ...
     @_builtins.property
-    def summary(self) -> Global___PortCounts: ...
+    def summary(self) -> Global___PortCounts:
+        """on final events"""
+
     @_builtins.property
-    def error(self) -> Global___ScanError: ...
+    def error(self) -> Global___ScanError:
+        """on failed / timeout / cancelled"""
+
     def __init__(
         self,
         *,
@@ -886,12 +926,13 @@ class ScanEvent(_message.Message):
         port: Global___PortResult | None = ...,
         summary: Global___PortCounts | None = ...,
         error: Global___ScanError | None = ...,
+        duration_seconds: _builtins.float = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["error", b"error", "occurred_at", b"occurred_at", "owner", b"owner", "payload", b"payload", "port", b"port", "progress", b"progress", "summary", b"summary"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["error", b"error", "event_id", b"event_id", "occurred_at", b"occurred_at", "owner", b"owner", "payload", b"payload", "port", b"port", "progress", b"progress", "scan_id", b"scan_id", "sequence", b"sequence", "status", b"status", "summary", b"summary", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["duration_seconds", b"duration_seconds", "error", b"error", "event_id", b"event_id", "occurred_at", b"occurred_at", "owner", b"owner", "payload", b"payload", "port", b"port", "progress", b"progress", "scan_id", b"scan_id", "sequence", b"sequence", "status", b"status", "summary", b"summary", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["progress", "port", "summary", "error"]  # noqa: Y015
+    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["progress", "port"]  # noqa: Y015
     _WhichOneofArgType_payload: _TypeAlias = _typing.Literal["payload", b"payload"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_payload) -> _WhichOneofReturnType_payload | None: ...
 

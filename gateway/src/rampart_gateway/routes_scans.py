@@ -1,0 +1,445 @@
+"""Scans: create, list, read, cancel, results, export, and live SSE / WebSocket streams."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import string
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any
+
+import grpc
+from sse_starlette import EventSourceResponse
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from rampart.common.v1 import common_pb2
+from rampart.scan.v1 import scan_pb2
+from rampart_gateway import scan_views, schemas
+from rampart_gateway.envelope import ok
+from rampart_gateway.errors import ApiError, grpc_to_api_error
+from rampart_gateway.operations import Operation, read_json, require
+from rampart_gateway.principal import Principal
+from rampart_gateway.streams import scan_events
+
+TIMEOUT = 30.0
+KEY_CHARS = frozenset(string.ascii_letters + string.digits + "-_.:")
+STATUS_FILTER = {name: value for value, name in scan_views.STATUS.items() if name != "unspecified"}
+HEARTBEAT_SECONDS = 15
+# WebSocket close codes (documented in the README).
+WS_UNAUTHENTICATED, WS_FORBIDDEN, WS_NOT_FOUND, WS_RATE_LIMITED, WS_UNAVAILABLE = 4401, 4403, 4404, 4429, 4503
+
+
+def _int(request: Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise ApiError(
+            "VALIDATION_ERROR",
+            f"{name} must be a whole number from {low} to {high}",
+            {"field": name, "value": raw},
+        )
+    return int(raw)
+
+
+def _time(request: Request, name: str) -> datetime | None:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return None
+    try:
+        return datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise ApiError(
+            "VALIDATION_ERROR", f"{name} must be an ISO 8601 time", {"field": name, "value": raw}
+        ) from None
+
+
+def stream_urls(request: Request, scan_id: str) -> tuple[str, str]:
+    base = str(request.base_url).rstrip("/")
+    ws_base = "wss" + base[5:] if base.startswith("https") else "ws" + base[4:]
+    return f"{ws_base}/ws/scans/{scan_id}", f"{base}/api/v1/scans/{scan_id}/stream"
+
+
+async def create_scan(request: Request) -> Response:
+    principal = require(request, "scans:write")
+    body = await read_json(request, schemas.ScanCreateRequest)
+    key = request.headers.get("idempotency-key", "")
+    if key and (len(key) > 255 or not set(key) <= KEY_CHARS):
+        raise ApiError(
+            "VALIDATION_ERROR",
+            "Idempotency-Key must be 1-255 of A-Z a-z 0-9 - _ . :",
+            {"field": "Idempotency-Key"},
+        )
+    options = body.options
+    message = scan_pb2.CreateScanRequest(
+        owner=principal.owner,
+        targets=body.targets if body.targets is not None else [body.target or ""],
+        scan_type=body.scan_type,
+        ports=body.ports or "",
+        profile=body.profile or "",
+        options=scan_pb2.ScanOptions(
+            os_detection=options.os_detection,
+            service_detection=options.service_detection,
+            ssl_check=options.ssl_check,
+            fast_mode=options.fast_mode,
+        ),
+        max_duration_seconds=max(1, round(body.max_duration * 60)) if body.max_duration else 0,
+        idempotency_key=key,
+        request_id=request.state.request_id,
+        concurrent_limit=principal.plan.concurrent_scans,
+        daily_limit=principal.plan.scans_per_day,
+    )
+    call = request.state.clients.scan.CreateScan(message, timeout=TIMEOUT)
+    scan = await call
+    replayed = any(k == "rampart-idempotent-replay" for k, _ in (await call.initial_metadata()) or ())
+    websocket_url, sse_url = stream_urls(request, scan.scan_id)
+    view = scan_views.scan(scan)
+    data = {
+        "scan_id": scan.scan_id,
+        "status": view["status"],
+        "target": view["target"],
+        "targets": view["targets"],
+        "created_at": view["created_at"],
+        "estimated_duration": view["estimated_duration"],
+        "websocket_url": websocket_url,
+        "sse_url": sse_url,
+        "sandbox": view["sandbox"],
+    }
+    response = ok(request, data, status_code=201)
+    if replayed:
+        response.headers["idempotent-replayed"] = "true"
+    return response
+
+
+async def list_scans(request: Request) -> Response:
+    principal = require(request, "scans:read")
+    status = request.query_params.get("status")
+    if status is not None and status not in STATUS_FILTER:
+        raise ApiError(
+            "VALIDATION_ERROR",
+            f"status must be one of {', '.join(STATUS_FILTER)}",
+            {"field": "status", "value": status},
+        )
+    order = request.query_params.get("order", "desc")
+    if order not in ("asc", "desc"):
+        raise ApiError("VALIDATION_ERROR", "order must be asc or desc", {"field": "order", "value": order})
+    created = common_pb2.TimeRange()
+    after, before = _time(request, "created_after"), _time(request, "created_before")
+    if after:
+        created.after.FromDatetime(after)
+    if before:
+        created.before.FromDatetime(before)
+    page = common_pb2.PageRequest(
+        page=_int(request, "page", 1, 1, 100_000),
+        per_page=_int(request, "per_page", 20, 1, 100),
+        cursor=request.query_params.get("cursor", "")[:512],
+        sort=request.query_params.get("sort", "created_at"),
+        descending=order == "desc",
+    )
+    reply = await request.state.clients.scan.ListScans(
+        scan_pb2.ListScansRequest(
+            owner=principal.owner,
+            target=request.query_params.get("target", "")[:255],
+            status=STATUS_FILTER[status] if status else scan_pb2.SCAN_STATUS_UNSPECIFIED,
+            created=created,
+            page=page,
+        ),
+        timeout=TIMEOUT,
+    )
+    info = reply.page
+    return ok(
+        request,
+        {
+            "items": [scan_views.scan(s) for s in reply.scans],
+            "total": info.total,
+            "page": info.page,
+            "per_page": info.per_page,
+            "pages": info.pages,
+            "next_cursor": info.next_cursor or None,
+        },
+    )
+
+
+async def _scan(request: Request, principal: Principal, scan_id: str) -> scan_pb2.Scan:
+    reply: scan_pb2.Scan = await request.state.clients.scan.GetScan(
+        scan_pb2.GetScanRequest(owner=principal.owner, scan_id=scan_id), timeout=TIMEOUT
+    )
+    return reply
+
+
+async def get_scan(request: Request) -> Response:
+    principal = require(request, "scans:read")
+    return ok(request, scan_views.scan(await _scan(request, principal, request.path_params["scan_id"])))
+
+
+async def cancel_scan(request: Request) -> Response:
+    principal = require(request, "scans:write")
+    reply = await request.state.clients.scan.CancelScan(
+        scan_pb2.CancelScanRequest(owner=principal.owner, scan_id=request.path_params["scan_id"]),
+        timeout=TIMEOUT,
+    )
+    return ok(request, scan_views.scan(reply))
+
+
+async def _results(request: Request, principal: Principal) -> scan_pb2.ScanResults:
+    reply: scan_pb2.ScanResults = await request.state.clients.scan.GetScanResults(
+        scan_pb2.GetScanResultsRequest(owner=principal.owner, scan_id=request.path_params["scan_id"]),
+        timeout=TIMEOUT,
+    )
+    return reply
+
+
+async def scan_results(request: Request) -> Response:
+    principal = require(request, "scans:read")
+    return ok(request, scan_views.results(await _results(request, principal)))
+
+
+async def delete_results(request: Request) -> Response:
+    principal = require(request, "scans:write")
+    scan_id = request.path_params["scan_id"]
+    reply = await request.state.clients.scan.DeleteScanResults(
+        scan_pb2.DeleteScanResultsRequest(owner=principal.owner, scan_id=scan_id), timeout=TIMEOUT
+    )
+    return ok(request, {"scan_id": scan_id, "deleted_ports": reply.deleted_ports})
+
+
+CSV_COLUMNS = (
+    "host",
+    "port",
+    "protocol",
+    "state",
+    "service",
+    "product",
+    "version",
+    "cpe",
+    "confidence",
+    "tls_protocols",
+    "tls_weaknesses",
+    "rtt_ms",
+)
+
+
+def _csv_cell(value: object) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text  # no formula injection
+
+
+async def export_scan(request: Request) -> Response:
+    principal = require(request, "scans:read")
+    fmt = request.query_params.get("format", "json")
+    if fmt not in ("json", "csv"):
+        raise ApiError(
+            "VALIDATION_ERROR",
+            "format must be json or csv (SARIF, HTML and PDF come with reports)",
+            {"field": "format", "value": fmt},
+        )
+    data = scan_views.results(await _results(request, principal))
+    name = f"{data['scan_id']}.{fmt}"
+    headers = {"content-disposition": f'attachment; filename="{name}"'}
+    if fmt == "json":
+        return Response(json.dumps(data, indent=2), media_type="application/json", headers=headers)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for item in data["ports"]:
+        service, tls = item["service"] or {}, item["tls"] or {}
+        row = (
+            item["host"],
+            item["port"],
+            item["protocol"],
+            item["state"],
+            service.get("name"),
+            service.get("product"),
+            service.get("version"),
+            service.get("cpe"),
+            service.get("confidence"),
+            " ".join(tls.get("protocols_accepted", [])),
+            " ".join(tls.get("weaknesses", [])),
+            item["rtt_ms"],
+        )
+        writer.writerow([_csv_cell(value) for value in row])
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
+
+
+def _last_event_id(raw: str | None) -> int | None:
+    if raw is None or raw == "":
+        return None
+    if not raw.isdigit() or len(raw) > 19:
+        raise ApiError(
+            "VALIDATION_ERROR",
+            "Last-Event-ID must be an event id from this stream",
+            {"field": "Last-Event-ID", "value": raw[:32]},
+        )
+    return int(raw)
+
+
+async def scan_stream(request: Request) -> Response:
+    principal = require(request, "scans:read")
+    scan = await _scan(request, principal, request.path_params["scan_id"])
+    after = _last_event_id(request.headers.get("last-event-id") or request.query_params.get("last_event_id"))
+    source = scan_events(request.state.broker, scan, after)
+
+    async def frames() -> AsyncIterator[dict[str, str]]:
+        async for event in source:
+            frame = {"event": event.name, "data": json.dumps(event.data)}
+            if event.id:
+                frame["id"] = str(event.id)
+            yield frame
+
+    return EventSourceResponse(frames(), ping=HEARTBEAT_SECONDS, headers={"x-accel-buffering": "no"})
+
+
+async def scan_websocket(websocket: WebSocket) -> None:
+    """Same events as SSE, as JSON frames {"event", "data", "id"}; see the README for close codes."""
+    await websocket.accept()
+    state = websocket.scope.get("state", {})
+    principal: Principal | None = state.get("principal")
+    rate = state.get("rate")
+    if rate is not None and not rate.allowed:
+        await websocket.close(WS_RATE_LIMITED, "rate limit exceeded")
+        return
+    if principal is None:
+        await websocket.close(WS_UNAUTHENTICATED, state.get("auth_error") or "API key is missing")
+        return
+    if not principal.allows("scans:read"):
+        await websocket.close(WS_FORBIDDEN, "this credential lacks the 'scans:read' scope")
+        return
+    clients = state["clients"]
+    try:
+        scan = await clients.scan.GetScan(
+            scan_pb2.GetScanRequest(owner=principal.owner, scan_id=websocket.path_params["scan_id"]),
+            timeout=TIMEOUT,
+        )
+        after = _last_event_id(websocket.query_params.get("last_event_id"))
+    except grpc.aio.AioRpcError as error:
+        api_error = grpc_to_api_error(error)
+        code = WS_NOT_FOUND if api_error.status_code == 404 else WS_UNAVAILABLE
+        await websocket.close(code, api_error.message[:120])
+        return
+    except ApiError as error:
+        await websocket.close(1008, error.message[:120])
+        return
+    try:
+        async for event in scan_events(state["broker"], scan, after):
+            frame: dict[str, Any] = {"event": event.name, "data": event.data, "id": event.id or None}
+            await websocket.send_json(frame)
+    except (WebSocketDisconnect, RuntimeError):
+        return
+    except ApiError as error:
+        await websocket.close(WS_UNAVAILABLE, error.message[:120])
+        return
+    await websocket.close(1000, "scan finished")
+
+
+OPERATIONS = (
+    Operation(
+        "POST",
+        "/api/v1/scans",
+        create_scan,
+        "Start a scan of targets you are authorised to scan",
+        "scans",
+        scope="scans:write",
+        body=schemas.ScanCreateRequest,
+        response=schemas.ScanCreated,
+        status=201,
+        errors=(
+            "INVALID_TARGET",
+            "VALIDATION_ERROR",
+            "TARGET_NOT_ALLOWED",
+            "CONCURRENT_LIMIT_EXCEEDED",
+            "SCAN_QUOTA_EXCEEDED",
+            "IDEMPOTENCY_KEY_REUSED",
+        ),
+    ),
+    Operation(
+        "GET",
+        "/api/v1/scans",
+        list_scans,
+        "List your scans (filters, sort, page or cursor)",
+        "scans",
+        scope="scans:read",
+        response=schemas.ScanList,
+        errors=("VALIDATION_ERROR",),
+        query={
+            "target": "scans of this target",
+            "status": "queued, running, completed, failed, cancelled, timeout",
+            "created_after": "ISO 8601",
+            "created_before": "ISO 8601",
+            "sort": "created_at (default), status, completed_at",
+            "order": "desc (default) or asc",
+            "page": "1-based page",
+            "per_page": "1-100, default 20",
+            "cursor": "next_cursor from the previous page (created_at order)",
+        },
+    ),
+    Operation(
+        "GET",
+        "/api/v1/scans/{scan_id}",
+        get_scan,
+        "Scan status, progress and counts so far",
+        "scans",
+        scope="scans:read",
+        response=schemas.ScanSummary,
+        errors=("SCAN_NOT_FOUND",),
+    ),
+    Operation(
+        "DELETE",
+        "/api/v1/scans/{scan_id}",
+        cancel_scan,
+        "Cancel a queued or running scan",
+        "scans",
+        scope="scans:write",
+        response=schemas.ScanSummary,
+        errors=("SCAN_NOT_FOUND",),
+    ),
+    Operation(
+        "GET",
+        "/api/v1/scans/{scan_id}/results",
+        scan_results,
+        "Every port, service, TLS audit and OS hint",
+        "scans",
+        scope="scans:read",
+        response=schemas.ScanResults,
+        errors=("SCAN_NOT_FOUND",),
+    ),
+    Operation(
+        "DELETE",
+        "/api/v1/scans/{scan_id}/results",
+        delete_results,
+        "Delete a finished scan's results",
+        "scans",
+        scope="scans:write",
+        response=schemas.DeletedResults,
+        errors=("SCAN_NOT_FOUND", "SCAN_NOT_FINISHED"),
+    ),
+    Operation(
+        "GET",
+        "/api/v1/scans/{scan_id}/export",
+        export_scan,
+        "Download results as JSON or CSV",
+        "scans",
+        scope="scans:read",
+        raw_response="application/json",
+        query={"format": "json (default) or csv"},
+        errors=("SCAN_NOT_FOUND", "VALIDATION_ERROR"),
+    ),
+    Operation(
+        "GET",
+        "/api/v1/scans/{scan_id}/stream",
+        scan_stream,
+        "Server-sent events: progress, port_found, service_detected, complete, error",
+        "scans",
+        scope="scans:read",
+        raw_response="text/event-stream",
+        errors=("SCAN_NOT_FOUND",),
+        query={
+            "api_key": "for browsers (EventSource cannot set headers); prefer ticket",
+            "ticket": "single-use stream ticket",
+            "last_event_id": "resume after this event id",
+        },
+    ),
+)

@@ -1,0 +1,107 @@
+"""Live scan events for SSE and WebSocket clients, replayed from JetStream then followed.
+
+Each client reads its own ordered consumer on ``scan.events.<scan_id>.>``, so a slow client
+never slows the scan or other clients. Its buffer is bounded: a client that falls behind by
+more than ``MAX_BUFFER`` events is told (``error`` with CLIENT_TOO_SLOW) and disconnected; it
+can reconnect with Last-Event-ID and get what it missed. Event ids are JetStream sequence
+numbers, so a resume starts exactly after the last event the client saw.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from google.protobuf.message import DecodeError
+from nats.aio.msg import Msg
+from nats.js.api import ConsumerConfig, DeliverPolicy
+
+from rampart.scan.v1 import scan_pb2
+from rampart_gateway.clients import BrokerLink
+from rampart_gateway.errors import ApiError
+from rampart_gateway.scan_views import STATUS, TERMINAL, counts, stream_event
+
+MAX_BUFFER = 1000
+IDLE_AFTER_FINAL = 2.0  # a finished scan whose history expired: how long to wait for replay
+
+
+@dataclass(frozen=True)
+class StreamEvent:
+    id: int
+    name: str
+    data: dict[str, Any]
+
+
+def synthetic_end(scan: scan_pb2.Scan) -> StreamEvent:
+    """The final event of a scan whose event history is no longer kept."""
+    status = STATUS[scan.status]
+    data: dict[str, Any] = {"scan_id": scan.scan_id, "status": status, "summary": counts(scan.counts)}
+    if status == "completed":
+        return StreamEvent(0, "complete", data)
+    return StreamEvent(
+        0, "error", {**data, "error": {"code": scan.error.code, "message": scan.error.message}}
+    )
+
+
+async def scan_events(
+    broker: BrokerLink, scan: scan_pb2.Scan, after: int | None
+) -> AsyncIterator[StreamEvent]:
+    nc = broker.nc
+    if nc is None or not nc.is_connected:
+        raise ApiError("SERVICE_UNAVAILABLE", "the event stream is unavailable; retry shortly")
+    queue: asyncio.Queue[Msg] = asyncio.Queue(maxsize=MAX_BUFFER)
+    overflowed = False
+
+    async def receive(message: Msg) -> None:
+        nonlocal overflowed
+        try:
+            queue.put_nowait(message)
+        except asyncio.QueueFull:
+            overflowed = True
+
+    if after:
+        config = ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=after + 1)
+    else:
+        config = ConsumerConfig(deliver_policy=DeliverPolicy.ALL)
+    subscription = await nc.jetstream().subscribe(
+        f"scan.events.{scan.scan_id}.>",
+        cb=receive,
+        ordered_consumer=True,
+        config=config,
+        stream="SCAN_EVENTS",
+    )
+    finished = STATUS[scan.status] in ("completed", "failed", "cancelled", "timeout")
+    try:
+        while True:
+            if overflowed:
+                yield StreamEvent(
+                    0,
+                    "error",
+                    {
+                        "scan_id": scan.scan_id,
+                        "error": {
+                            "code": "CLIENT_TOO_SLOW",
+                            "message": f"more than {MAX_BUFFER} events behind; reconnect with Last-Event-ID",
+                        },
+                    },
+                )
+                return
+            try:
+                message = await asyncio.wait_for(queue.get(), IDLE_AFTER_FINAL if finished else None)
+            except TimeoutError:
+                yield synthetic_end(scan)
+                return
+            try:
+                event = scan_pb2.ScanEvent.FromString(message.data)
+            except DecodeError:
+                continue
+            name, data = stream_event(event)
+            yield StreamEvent(message.metadata.sequence.stream, name, data)
+            if name in TERMINAL:
+                return
+    finally:
+        with contextlib.suppress(Exception):
+            await subscription.unsubscribe()
