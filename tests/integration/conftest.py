@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
 import grpc
+import httpx2 as httpx
+import pymongo
 import pytest
 
 from rampart.common.v1 import common_pb2
 from rampart.lib.devstack import ORDER, DevStack
+from rampart.lib.ids import new_id
 
 T = TypeVar("T")
+PASSWORD = "correct-horse-9-battery"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -24,16 +30,28 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
 
 
+def write_scope(path: Path, orgs: dict[str, dict[str, list[str]]]) -> None:
+    """The operator's scope file: loopback for everyone, plus per-organisation entries."""
+    body = {"default": {"allow": ["127.0.0.0/8", "::1/128"]}, "orgs": orgs}
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(body))
+    os.replace(temporary, path)
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
+    data_dir = tmp_path_factory.mktemp("platform")
+    write_scope(data_dir / "scope.json", {})
     # Every test registers from 127.0.0.1: widen the per-IP limits on anonymous endpoints
-    # (their own behaviour is pinned by gateway unit tests).
-    roomy = {
+    # (their own behaviour is pinned by gateway unit tests). A killed worker's job comes back after 3 s.
+    env = {
         "REGISTER_RATE_LIMIT": "10000/hour",
         "TOKEN_RATE_LIMIT": "10000/minute",
         "ANONYMOUS_RATE_LIMIT": "10000/minute",
+        "SCAN_SCOPE_FILE": str(data_dir / "scope.json"),
+        "JOB_ACK_WAIT_SECONDS": "3",
     }
-    platform = DevStack.on_free_ports(tmp_path_factory.mktemp("platform"), extra_env=roomy)
+    platform = DevStack.on_free_ports(data_dir, extra_env=env)
     try:
         platform.start_all()
         platform.wait_health(200, deadline=60)
@@ -69,6 +87,40 @@ async def channel_to(stack: DevStack) -> AsyncIterator[Callable[[str], grpc.aio.
     yield open_to
     for channel in channels.values():
         await channel.close()
+
+
+@pytest.fixture
+def api(stack: DevStack) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=stack.gateway_url, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+def store(stack: DevStack) -> Iterator[pymongo.MongoClient]:
+    client: pymongo.MongoClient = pymongo.MongoClient(stack.mongodb_url, tz_aware=True)
+    yield client
+    client.close()
+
+
+def register(api: httpx.Client, password: str = PASSWORD) -> dict[str, str]:
+    reply = api.post(
+        "/api/v1/auth/register", json={"email": f"{new_id('u')}@example.com", "password": password}
+    )
+    assert reply.status_code == 201, reply.text
+    return {**reply.json()["data"], "password": password}
+
+
+def bearer(secret: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {secret}"}
+
+
+def assert_refused(reply: httpx.Response, status: int = 401, code: str = "INVALID_API_KEY") -> dict[str, Any]:
+    body: dict[str, Any] = reply.json()
+    assert reply.status_code == status, reply.text
+    assert body["success"] is False
+    assert body["error"]["code"] == code
+    assert body["metadata"]["request_id"] == reply.headers["x-request-id"]
+    return body
 
 
 def new_owner(tag: str) -> common_pb2.Owner:

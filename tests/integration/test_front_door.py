@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,42 +20,7 @@ from rampart.auth.v1 import auth_pb2, auth_pb2_grpc
 from rampart.common.v1 import common_pb2
 from rampart.lib.devstack import DevStack
 from rampart.lib.ids import new_id
-
-PASSWORD = "correct-horse-9-battery"
-
-
-@pytest.fixture
-def api(stack: DevStack) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=stack.gateway_url, timeout=15) as client:
-        yield client
-
-
-@pytest.fixture
-def store(stack: DevStack) -> Iterator[pymongo.MongoClient]:
-    client: pymongo.MongoClient = pymongo.MongoClient(stack.mongodb_url, tz_aware=True)
-    yield client
-    client.close()
-
-
-def register(api: httpx.Client, password: str = PASSWORD) -> dict[str, str]:
-    reply = api.post(
-        "/api/v1/auth/register", json={"email": f"{new_id('u')}@example.com", "password": password}
-    )
-    assert reply.status_code == 201, reply.text
-    return {**reply.json()["data"], "password": password}
-
-
-def bearer(secret: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {secret}"}
-
-
-def assert_refused(reply: httpx.Response, status: int = 401, code: str = "INVALID_API_KEY") -> dict:
-    body = reply.json()
-    assert reply.status_code == status, reply.text
-    assert body["success"] is False
-    assert body["error"]["code"] == code
-    assert body["metadata"]["request_id"] == reply.headers["x-request-id"]
-    return body
+from tests.integration.conftest import PASSWORD, assert_refused, bearer, register
 
 
 def test_register_then_the_key_authenticates(api: httpx.Client) -> None:

@@ -114,7 +114,7 @@ class ScopeBook:
 
     path: Path | None
     platform: tuple[Network, ...] = ()
-    _mtime: float = -1.0
+    _mtime: int = -1
     _default: Scope = field(default_factory=lambda: Scope(allow=_networks(list(DEFAULT_ALLOW))))
     _orgs: dict[str, Scope] = field(default_factory=dict)
 
@@ -126,7 +126,7 @@ class ScopeBook:
         if self.path is None:
             return
         try:
-            mtime = os.stat(self.path).st_mtime
+            mtime = os.stat(self.path).st_mtime_ns
         except FileNotFoundError:
             return
         if mtime == self._mtime:
