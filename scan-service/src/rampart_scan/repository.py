@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
@@ -25,7 +24,7 @@ class ScanRepository:
         self.idempotency = db["idempotency_keys"]
 
     async def create_indexes(self) -> None:
-        await self.scans.create_index([("org_id", ASCENDING), ("created_at", DESCENDING)])
+        await self.scans.create_index([("org_id", ASCENDING), ("sort_key", DESCENDING)])
         await self.scans.create_index([("org_id", ASCENDING), ("status", ASCENDING)])
         await self.ports.create_index([("scan_id", ASCENDING), ("host", ASCENDING), ("port", ASCENDING)])
         await self.hosts.create_index("scan_id")
@@ -141,12 +140,12 @@ class ScanRepository:
     async def forget_key(self, org_id: str, key: str) -> None:
         await self.idempotency.delete_one({"_id": f"{org_id}|{key}"})
 
-    async def usage(self, org_id: str, since: datetime) -> dict[str, Any]:
-        """Counts for quotas and stats; ``created_at`` is set at insert, so it range-queries."""
+    async def usage(self, org_id: str, since_key: int) -> dict[str, Any]:
+        """Counts for stats; ``since_key`` is a sort key (see ``service.sort_key``)."""
         by_status: dict[str, int] = {}
         async for row in await self.scans.aggregate(
             [{"$match": {"org_id": org_id}}, {"$group": {"_id": "$status", "n": {"$sum": 1}}}]
         ):
             by_status[str(row["_id"])] = int(row["n"])
-        since_count = await self.scans.count_documents({"org_id": org_id, "created_at": {"$gte": since}})
+        since_count = await self.scans.count_documents({"org_id": org_id, "sort_key": {"$gte": since_key}})
         return {"by_status": by_status, "scans_since": since_count}

@@ -6,7 +6,7 @@ import asyncio
 import base64
 import hashlib
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from nats.aio.client import Client as NATS
@@ -24,7 +24,7 @@ from rampart_scan.repository import ScanRepository
 from rampart_scan.scope import ScopeBook
 from rampart_scan.settings import ScanSettings
 
-SORTS = {"created_at": "created_at", "status": "status", "completed_at": "completed_at"}
+SORTS = {"created_at": "sort_key", "status": "status", "completed_at": "completed_at"}
 MAX_PER_PAGE = 100
 STATUS_NAMES = {value: name for name, value in events.STATUSES.items()}
 
@@ -48,20 +48,34 @@ def fingerprint(request: scan_pb2.CreateScanRequest) -> str:
     return hashlib.sha256(data.SerializeToString(deterministic=True)).hexdigest()
 
 
+def micros(moment: datetime) -> int:
+    return int(moment.timestamp() * 1_000_000)
+
+
+def sort_key(created: datetime, scan_id: str) -> int:
+    """Creation order as one number: microseconds x 1000 plus a tie-breaker from the id.
+
+    A number, not a date or a string: the local store (nx-27017) compares only numbers
+    reliably with $lt/$gt (and sorts wrongly under $or); MongoDB orders it the same way.
+    """
+    tie = int(hashlib.sha256(scan_id.encode()).hexdigest()[:8], 16) % 1000
+    return micros(created) * 1000 + tie
+
+
 def encode_cursor(doc: Document) -> str:
-    created = doc["created_at"]
-    raw = json.dumps([created.isoformat(), doc["_id"]]).encode()
+    raw = json.dumps({"k": doc["sort_key"]}).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> tuple[datetime, str]:
+def decode_cursor(cursor: str) -> int:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        created, scan_id = json.loads(raw)
-        when = datetime.fromisoformat(created)
-        return (when if when.tzinfo else when.replace(tzinfo=UTC)), str(scan_id)
-    except (ValueError, TypeError):
-        raise InvalidArgument("cursor is not valid", field="cursor", value=cursor[:64]) from None
+        key = json.loads(raw)["k"]
+    except (ValueError, TypeError, KeyError):
+        key = None
+    if not isinstance(key, int):
+        raise InvalidArgument("cursor is not valid", field="cursor", value=cursor[:64])
+    return key
 
 
 class ScanCommands:
@@ -188,6 +202,7 @@ class ScanCommands:
             "day": day,
             "attempts": 0,
             "created_at": now,
+            "sort_key": sort_key(now, scan_id),
             "updated_at": now,
         }
         await self._repo.insert(doc)
@@ -212,12 +227,13 @@ class ScanCommands:
         if request.status:
             query["status"] = STATUS_NAMES[request.status]
         created: dict[str, Any] = {}
-        if request.created.HasField("after"):
-            created["$gte"] = from_timestamp(request.created.after)
-        if request.created.HasField("before"):
-            created["$lt"] = from_timestamp(request.created.before)
+        after, before = from_timestamp(request.created.after), from_timestamp(request.created.before)
+        if after:
+            created["$gte"] = micros(after) * 1000
+        if before:
+            created["$lt"] = micros(before) * 1000
         if created:
-            query["created_at"] = created
+            query["sort_key"] = created
         page = request.page
         sort = page.sort or "created_at"
         if sort not in SORTS:
@@ -225,23 +241,13 @@ class ScanCommands:
         direction = -1 if page.descending or not page.sort else 1
         per_page = min(max(page.per_page or 20, 1), MAX_PER_PAGE)
         number = max(page.page or 1, 1)
-        order = [(SORTS[sort], direction), ("_id", direction)]
+        order = [(SORTS[sort], direction), ("sort_key", direction)]
         if page.cursor:
             if sort != "created_at":
                 raise InvalidArgument("cursor paging is by created_at only", field="cursor")
-            created_at, last_id = decode_cursor(page.cursor)
-            op = "$lt" if direction < 0 else "$gt"
-            query = {
-                "$and": [
-                    query,
-                    {
-                        "$or": [
-                            {"created_at": {op: created_at}},
-                            {"created_at": created_at, "_id": {op: last_id}},
-                        ]
-                    },
-                ]
-            }
+            bound = {("$lt" if direction < 0 else "$gt"): decode_cursor(page.cursor)}
+            query["sort_key"] = {**query.get("sort_key", {}), **bound}
+            order = [("sort_key", direction)]
             docs, remaining = await self._repo.find(query, order, 0, per_page)
             total = remaining
         else:
@@ -299,7 +305,7 @@ class ScanCommands:
 
     async def usage(self, owner: common_pb2.Owner, since: datetime) -> scan_pb2.Usage:
         require_owner(owner)
-        counts = await self._repo.usage(owner.org_id, since)
+        counts = await self._repo.usage(owner.org_id, micros(since) * 1000)
         by_status = counts["by_status"]
         return scan_pb2.Usage(
             scans_total=sum(by_status.values()),

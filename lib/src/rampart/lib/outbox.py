@@ -16,6 +16,7 @@ import nats.errors
 import structlog
 from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
 
 from rampart.lib.events import EventPublisher
 from rampart.lib.ids import utcnow
@@ -42,17 +43,22 @@ class Outbox:
         await self._collection.create_index([("published", ASCENDING), ("seq", ASCENDING)])
 
     async def add(self, subject: str, payload: bytes, event_id: str, request_id: str = "") -> None:
-        """Store the event, then try to send everything pending (this event included)."""
-        await self._collection.insert_one(
-            {
-                "_id": event_id,
-                "subject": subject,
-                "payload": payload,
-                "request_id": request_id,
-                "published": False,
-                "seq": utcnow().timestamp(),
-            }
-        )
+        """Store the event, then try to send everything pending (this event included).
+
+        Adding an event id that is already stored changes nothing: a retried job re-adds its
+        events, and each must still go out (and be counted) once.
+        """
+        with contextlib.suppress(DuplicateKeyError):
+            await self._collection.insert_one(
+                {
+                    "_id": event_id,
+                    "subject": subject,
+                    "payload": payload,
+                    "request_id": request_id,
+                    "published": False,
+                    "seq": utcnow().timestamp(),
+                }
+            )
         try:
             await self.flush()
         except (nats.errors.Error, OSError, TimeoutError) as error:
