@@ -44,16 +44,18 @@ def subject(scan_id: str, kind: str) -> str:
 def event(
     doc: Document, kind: scan_pb2.ScanEventType.ValueType, event_id: str, **payload: Any
 ) -> scan_pb2.ScanEvent:
-    message = scan_pb2.ScanEvent(
+    at = payload.pop("at", None) or utcnow()
+    # sequence orders a scan's events for consumers: the moment it happened, in microseconds
+    return scan_pb2.ScanEvent(
         event_id=event_id,
         scan_id=doc["_id"],
         owner=owner_of(doc),
         type=kind,
-        occurred_at=to_timestamp(payload.pop("at", None) or utcnow()),
+        occurred_at=to_timestamp(at),
+        sequence=int(at.timestamp() * 1_000_000),
         status=STATUSES[doc["status"]],
         **payload,
     )
-    return message
 
 
 async def lifecycle(outbox: Outbox, doc: Document, request_id: str, **payload: Any) -> None:
