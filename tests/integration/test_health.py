@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
 import urllib.request
 
+import httpx2 as httpx
+
 from rampart.lib.devstack import DevStack
+from rampart.lib.ids import new_id
 
 DEPENDENCIES = {"auth", "scan", "threat", "ai", "report", "nats", "store"}
 
@@ -72,5 +76,22 @@ def test_store_outage_is_reported_and_recovers(healthy: DevStack) -> None:
     healthy.stop("store")
     body = healthy.wait_health(503, deadline=20)
     assert body["error"]["details"]["dependencies"]["store"]["status"] == "down"
+    # within their watch interval the services say so too: they do not serve without their store
+    deadline = time.monotonic() + 10
+    while True:
+        _, body = healthy.health()
+        dependencies = body["error"]["details"]["dependencies"]
+        down = {name for name, dep in dependencies.items() if dep["status"] == "down"}
+        if down >= {"store", "auth", "scan", "threat", "report"}:
+            break
+        assert time.monotonic() < deadline, down
+        time.sleep(0.1)
     healthy.start("store")
     healthy.wait_health(200, deadline=30)
+    # the first write after the outage works: no stale connection is left to fail it
+    with httpx.Client(base_url=healthy.gateway_url, timeout=15) as client:
+        reply = client.post(
+            "/api/v1/auth/register",
+            json={"email": f"{new_id('after')}@example.com", "password": "correct-horse-9-battery"},
+        )
+    assert reply.status_code == 201, reply.text

@@ -18,4 +18,4 @@ async def bootstrap(settings: ServiceSettings) -> Runtime:
     infra = await connect_infra("ai", settings)
     servicer = ai_pb2_grpc.AiServiceServicer()
     binding = ServiceBinding(SERVICE_NAME, servicer, ai_pb2_grpc.add_AiServiceServicer_to_server)
-    return Runtime("ai", settings, [binding], closers=[infra.close])
+    return Runtime("ai", settings, [binding], closers=[infra.close], infra=infra)

@@ -42,4 +42,4 @@ async def bootstrap(settings: ServiceSettings) -> Runtime:
     binding = ServiceBinding(
         SERVICE_NAME, AuthServicer(commands), auth_pb2_grpc.add_AuthServiceServicer_to_server
     )
-    return Runtime("auth", settings, [binding], tasks=[outbox.run], closers=[infra.close])
+    return Runtime("auth", settings, [binding], tasks=[outbox.run], closers=[infra.close], infra=infra)

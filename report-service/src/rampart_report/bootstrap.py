@@ -23,4 +23,4 @@ async def bootstrap(settings: ServiceSettings) -> Runtime:
     binding = ServiceBinding(
         SERVICE_NAME, ReportServicer(timeline), report_pb2_grpc.add_ReportServiceServicer_to_server
     )
-    return Runtime("report", settings, [binding], tasks=[consumer.run], closers=[infra.close])
+    return Runtime("report", settings, [binding], tasks=[consumer.run], closers=[infra.close], infra=infra)

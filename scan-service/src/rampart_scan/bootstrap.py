@@ -27,4 +27,4 @@ async def bootstrap(settings: ServiceSettings) -> Runtime:
     binding = ServiceBinding(
         SERVICE_NAME, ScanServicer(commands), scan_pb2_grpc.add_ScanServiceServicer_to_server
     )
-    return Runtime("scan", settings, [binding], tasks=[outbox.run], closers=[infra.close])
+    return Runtime("scan", settings, [binding], tasks=[outbox.run], closers=[infra.close], infra=infra)

@@ -23,4 +23,4 @@ async def bootstrap(settings: ServiceSettings) -> Runtime:
     binding = ServiceBinding(
         SERVICE_NAME, ThreatServicer(activity), threat_pb2_grpc.add_ThreatServiceServicer_to_server
     )
-    return Runtime("threat", settings, [binding], tasks=[consumer.run], closers=[infra.close])
+    return Runtime("threat", settings, [binding], tasks=[consumer.run], closers=[infra.close], infra=infra)

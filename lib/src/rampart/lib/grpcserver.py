@@ -13,6 +13,7 @@ import structlog
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
+from pymongo.errors import ConnectionFailure
 
 from rampart.lib.errors import RampartError
 from rampart.lib.ids import REQUEST_ID_HEADER, clean_request_id
@@ -53,6 +54,8 @@ def _code(context: Context) -> grpc.StatusCode | None:
 def _status_of(error: Exception, context: Context) -> grpc.StatusCode:
     if isinstance(error, RampartError):
         return error.grpc_code
+    if isinstance(error, ConnectionFailure):
+        return grpc.StatusCode.UNAVAILABLE
     return _code(context) or grpc.StatusCode.INTERNAL
 
 
@@ -95,6 +98,9 @@ class ObservabilityInterceptor(grpc.aio.ServerInterceptor):
             log.info("rpc refused", method=method, code=error.public_code, reason=error.message)
             context.set_trailing_metadata(error.trailing_metadata())
             await context.abort(error.grpc_code, error.message)
+        if isinstance(error, ConnectionFailure):
+            log.warning("store unreachable", method=method, error=str(error))
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "the store is unavailable; retry shortly")
         if isinstance(error, NotImplementedError):
             await context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{method} is not implemented yet")
         if not isinstance(error, grpc.aio.AbortError):

@@ -10,6 +10,7 @@ from typing import Any
 
 import structlog
 from grpc_health.v1 import health_pb2
+from grpc_health.v1._async import HealthServicer
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 from pymongo import AsyncMongoClient
@@ -65,6 +66,7 @@ class Runtime:
     bindings: Sequence[ServiceBinding]
     tasks: Sequence[Task] = ()
     closers: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
+    infra: Infra | None = None  # when set, health follows the store and the broker
 
 
 async def serve(runtime: Runtime, stop: asyncio.Event | None = None) -> None:
@@ -79,9 +81,11 @@ async def serve(runtime: Runtime, stop: asyncio.Event | None = None) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     background = [asyncio.create_task(task(), name=task.__qualname__) for task in runtime.tasks]
-    for binding in runtime.bindings:
-        await health.set(binding.full_name, health_pb2.HealthCheckResponse.SERVING)
-    await health.set("", health_pb2.HealthCheckResponse.SERVING)
+    names = ["", *(binding.full_name for binding in runtime.bindings)]
+    for name in names:
+        await health.set(name, health_pb2.HealthCheckResponse.SERVING)
+    if runtime.infra is not None:
+        background.append(asyncio.create_task(watch_dependencies(runtime.infra, health, names)))
     log.info("serving", port=port, services=[b.full_name for b in runtime.bindings])
     await stop.wait()
     log.info("stopping", grace_seconds=settings.shutdown_grace_seconds)
@@ -93,6 +97,32 @@ async def serve(runtime: Runtime, stop: asyncio.Event | None = None) -> None:
     for close in runtime.closers:
         await close()
     log.info("stopped")
+
+
+async def watch_dependencies(
+    infra: Infra, health: HealthServicer, names: list[str], every: float = 1.0
+) -> None:
+    """SERVING only while the store answers and the broker is connected.
+
+    The ping also clears connections a store restart left stale, so the first real request
+    after an outage does not pay for them.
+    """
+    serving = True
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await asyncio.wait_for(infra.mongo.admin.command("ping"), timeout=every)
+            ok = infra.nc.is_connected
+        except Exception:  # any failure to reach the store counts as down
+            ok = False
+        if ok != serving:
+            serving = ok
+            status = (
+                health_pb2.HealthCheckResponse.SERVING if ok else health_pb2.HealthCheckResponse.NOT_SERVING
+            )
+            for name in names:
+                await health.set(name, status)
+            log.warning("dependencies " + ("back" if ok else "unreachable"))
 
 
 def run_service(
