@@ -55,6 +55,7 @@ bench: setup
 	@command -v nmap >/dev/null 2>&1 || { [ "$$(id -u)" = "0" ] && apt-get install -y -qq nmap >/dev/null; } || true
 	$(PY) python bench/gateway_bench.py
 	$(PY) python bench/engine_bench.py
+	$(PY) python bench/scan_bench.py
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
