@@ -27,7 +27,7 @@ import pymongo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from rampart.lib.devstack import DevStack  # noqa: E402
+from rampart.lib.devstack import DevStack
 
 PASSWORD = "load-Test-Passw0rd-42"
 
@@ -120,7 +120,7 @@ def main() -> int:
         print(f"  budget < 300 ms: {'PASS' if median < 0.3 else 'FAIL'}")
         failed |= median >= 0.3
 
-        rng = random.Random(7)  # noqa: S311 - spreading test listeners, not security
+        rng = random.Random(7)
         spread = listeners(sorted(rng.sample(range(1025, 65000), 60)))[:50]
         delays = []
         for _ in range(3):
@@ -135,7 +135,8 @@ def main() -> int:
         p95 = percentile(delays, 0.95) if delays else float("nan")
         print(f"\nport_found to an SSE client, live events of 3 full-range scans ({len(delays)} samples)")
         print(
-            f"  p50 {statistics.median(delays) * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms, max {max(delays) * 1000:.1f} ms"
+            f"  p50 {statistics.median(delays) * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms, "
+            f"max {max(delays) * 1000:.1f} ms"
         )
         print(f"  budget p95 < 100 ms: {'PASS' if p95 < 0.1 else 'FAIL'}")
         failed |= not p95 < 0.1
@@ -152,7 +153,8 @@ def main() -> int:
         ]
         complete = statuses.count("completed")
         print(
-            f"\n20 scans queued at once on 2 workers: {complete}/20 completed in {elapsed:.2f} s ({finals.count('complete')} complete events)"
+            f"\n20 scans queued at once on 2 workers: {complete}/20 completed in {elapsed:.2f} s "
+            f"({finals.count('complete')} complete events)"
         )
         failed |= complete != 20
         client.close()
