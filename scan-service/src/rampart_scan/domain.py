@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rampart.lib.errors import FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
+from rampart.lib.errors import FailedPrecondition, NotFound, ResourceExhausted
+from rampart_scan.engine.targets import InvalidTarget
 
 QUEUED, RUNNING, COMPLETED, FAILED, CANCELLED, TIMEOUT = (
     "queued",
@@ -24,10 +25,6 @@ PROFILES = ("standard", "compliance", "pentest")
 
 class ScanNotFound(NotFound):
     public_code = "SCAN_NOT_FOUND"
-
-
-class InvalidTarget(InvalidArgument):
-    public_code = "INVALID_TARGET"
 
 
 class ConcurrentLimitExceeded(ResourceExhausted):

@@ -35,6 +35,7 @@ from rampart.lib.settings import load_settings
 from rampart.lib.store import Document, read_time
 from rampart.scan.v1 import scan_pb2
 from rampart_scan import domain, events
+from rampart_scan.api import port_to_proto
 from rampart_scan.engine.scanner import (
     EngineOptions,
     Event,
@@ -373,8 +374,6 @@ class Worker:
 
     @staticmethod
     def _port_message(host: str, finding: PortFinding) -> scan_pb2.PortResult:
-        from rampart_scan.api import port_to_proto
-
         return port_to_proto({"host": host, "port": finding.port, **finding_fields(finding)})
 
     async def _send(self, message: scan_pb2.ScanEvent, run: Run) -> None:
