@@ -6,10 +6,11 @@ PROTO_OUT := lib/src
 PROTO_FILES := $(shell find protos -name '*.proto' | sort)
 PROTO_PKGS := common auth scan threat ai report
 
-.PHONY: help setup protos check-protos lint typecheck test test-unit test-integration run bench clean
+.PHONY: help setup setup-test protos check-protos lint typecheck test test-unit test-integration run bench clean
 
 help:
 	@echo "make setup            install system packages (root) and the Python workspace"
+	@echo "make bench            gateway, engine and scan-path benchmarks (installs wrk, nmap)"
 	@echo "make run              start store, broker, five services and the gateway"
 	@echo "make test             lint, type-check, unit and integration tests"
 	@echo "make protos           regenerate gRPC code from protos/"
@@ -17,6 +18,9 @@ help:
 
 setup:
 	@bash scripts/setup.sh
+
+setup-test:
+	@bash scripts/setup.sh --test
 
 protos:
 	$(PY) python -m grpc_tools.protoc -I protos \
@@ -26,7 +30,7 @@ protos:
 
 GENERATED := $(addprefix $(PROTO_OUT)/rampart/,$(PROTO_PKGS))
 
-check-protos: protos
+check-protos: setup-test protos
 	@git diff --exit-code --stat -- $(GENERATED) || { echo "generated code is stale: run 'make protos' and commit"; exit 1; }
 	@test -z "$$(git status --porcelain --untracked-files=all -- $(GENERATED))" || { git status --short -- $(GENERATED); echo "generated files are not committed"; exit 1; }
 
@@ -43,7 +47,7 @@ test-unit:
 test-integration:
 	$(PY) pytest -m integration tests/integration
 
-test: setup check-protos lint typecheck
+test: check-protos lint typecheck
 	$(PY) pytest
 
 run: setup

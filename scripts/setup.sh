@@ -1,18 +1,34 @@
 #!/usr/bin/env bash
-# Installs what Rampart needs on a Debian machine: nats-server (Debian package) and the
-# Python workspace (uv, then `uv sync --frozen`). Safe to run again; quiet when all is there.
+# Installs what Rampart needs on a Debian machine: nats-server (Debian package), the Python
+# workspace (uv, then `uv sync --frozen`) and, with --test, the real servers the engine's
+# tests detect. Safe to run again; quiet when everything is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v nats-server >/dev/null 2>&1; then
+packages=()
+command -v nats-server >/dev/null 2>&1 || packages+=(nats-server)
+if [ "${1:-}" = "--test" ]; then
+  for package in redis-server memcached nginx-light openssh-server mosquitto postgresql; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || packages+=("$package")
+  done
+fi
+
+if [ ${#packages[@]} -gt 0 ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-    echo "installing nats-server (Debian package)…"
+    echo "installing Debian packages: ${packages[*]}"
+    # Never start them as system services: the tests run their own on free ports.
+    created_policy=0
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+      printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && created_policy=1
+    fi
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nats-server >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+    if [ "$created_policy" = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi
   else
-    echo "nats-server is missing. Install it with:  sudo apt-get install -y nats-server" >&2
-    echo "(or put a nats-server 2.9+ binary on PATH)" >&2
-    exit 1
+    echo "missing Debian packages: ${packages[*]}. Install them with:" >&2
+    echo "  sudo apt-get install -y --no-install-recommends ${packages[*]}" >&2
+    [ "${1:-}" = "--test" ] && echo "(engine tests skip servers that are missing, except in CI)" >&2
+    command -v nats-server >/dev/null 2>&1 || exit 1
   fi
 fi
 
