@@ -93,8 +93,18 @@ async def test_the_websocket_carries_the_same_events_and_refuses_with_close_code
     ]
     async with connect(f"{base}?ticket={ticket['ticket']}") as ws:
         assert json.loads(await ws.recv())["event"] == "progress"
+    # a ticket issued for one scan opens that scan's streams only
+    other_scan = start_scan(api, account["api_key"], {"target": "127.0.0.1", "ports": "1"})["scan_id"]
+    scoped = api.post(
+        "/api/v1/auth/stream-ticket", json={"scope": other_scan}, headers=bearer(account["api_key"])
+    ).json()["data"]["ticket"]
+    bad_scope = api.post(
+        "/api/v1/auth/stream-ticket", json={"scope": "../admin"}, headers=bearer(account["api_key"])
+    )
+    assert_refused(bad_scope, 422, "VALIDATION_ERROR")
     for query, code in (
         (f"?ticket={ticket['ticket']}", 4401),
+        (f"?ticket={scoped}", 4401),
         ("?api_key=sk_live_" + "x" * 32, 4401),
         ("", 4401),
         (f"?api_key={stranger['api_key']}", 4404),
@@ -439,3 +449,52 @@ def test_export_and_deleting_results(api: httpx.Client) -> None:
     deleted = api.delete(f"{scan}/results", headers=bearer(key)).json()["data"]
     assert deleted["deleted_ports"] == 1
     assert api.get(f"{scan}/results", headers=bearer(key)).json()["data"]["ports"] == []
+
+
+async def test_a_client_that_falls_too_far_behind_is_told_and_disconnected(stack: DevStack) -> None:
+    """Drive the gateway's stream source against the real broker: while the client does not read,
+    more events arrive than its buffer holds; the next thing it gets is CLIENT_TOO_SLOW."""
+    import nats as nats_client
+
+    from rampart.scan.v1 import scan_pb2
+    from rampart_gateway.clients import BrokerLink
+    from rampart_gateway.principal import Authenticator
+    from rampart_gateway.streams import scan_events
+
+    scan_id = f"scan_slow{time.monotonic_ns()}"
+    auth_channel = grpc.aio.insecure_channel(stack.address("auth"))
+    link = BrokerLink(stack.nats_url, Authenticator(auth_channel, 30, 5))
+    link.start()
+    for _ in range(500):  # up to 10 s
+        if link.nc is not None and link.nc.is_connected:
+            break
+        await asyncio.sleep(0.02)
+    publisher = await nats_client.connect(stack.nats_url)
+    try:
+        js = publisher.jetstream()
+        running = scan_pb2.Scan(scan_id=scan_id, status=scan_pb2.SCAN_STATUS_RUNNING)
+
+        def progress(n: int) -> bytes:
+            return scan_pb2.ScanEvent(
+                event_id=f"{scan_id}.p{n}",
+                scan_id=scan_id,
+                status=running.status,
+                type=scan_pb2.SCAN_EVENT_TYPE_PROGRESS,
+                progress=scan_pb2.Progress(percent=n % 100),
+            ).SerializeToString()
+
+        await js.publish(f"scan.events.{scan_id}.progress", progress(0))
+        events = scan_events(link, running, None, max_buffer=20)
+        first = await anext(events)
+        assert first.name == "progress"
+        for n in range(1, 60):  # the client is not reading
+            await js.publish(f"scan.events.{scan_id}.progress", progress(n))
+        await asyncio.sleep(0.5)
+        received = [event async for event in events]
+    finally:
+        await publisher.close()
+        await link.close()
+        await auth_channel.close()
+    assert received[-1].name == "error"
+    assert received[-1].data["error"]["code"] == "CLIENT_TOO_SLOW"
+    assert len(received) <= 21  # what fit in the buffer, then the notice

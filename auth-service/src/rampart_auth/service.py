@@ -297,6 +297,8 @@ class AuthCommands:
         doc = await self._repo.take_ticket(hashlib.sha256(ticket.encode()).hexdigest())
         if doc is None or doc["expires"] < utcnow().timestamp():
             raise Unauthenticated("stream ticket is invalid, used or expired")
-        return await self._principal(
+        principal = await self._principal(
             doc["user_id"], doc["org_id"], doc["mode"], doc["key_id"], doc["scopes"], None
         )
+        principal.ticket_scope = doc.get("scope", "")
+        return principal

@@ -38,6 +38,11 @@ def is_stream_path(path: str) -> bool:
     return path.startswith("/ws/") or (path.startswith("/api/v1/scans/") and path.endswith("/stream"))
 
 
+def stream_paths(scan_id: str) -> tuple[str, str]:
+    """The two paths a ticket issued for one scan opens: its SSE stream and its WebSocket."""
+    return f"/api/v1/scans/{scan_id}/stream", f"/ws/scans/{scan_id}"
+
+
 def credential_of(scope: Scope) -> str | None:
     authorization = Headers(scope=scope).get("authorization")
     if authorization:
@@ -70,6 +75,9 @@ class FrontDoorMiddleware:
         if credential is not None:
             try:
                 principal = await authenticator.authenticate(credential)
+                if principal.ticket_scope and path not in stream_paths(principal.ticket_scope):
+                    principal = None  # a ticket opens only the stream it was issued for
+                    state["auth_error"] = "stream ticket was issued for another stream"
             except NotAuthenticated as refused:
                 state["auth_error"] = str(refused)
             except grpc.aio.AioRpcError as error:

@@ -34,6 +34,7 @@ class Principal:
     owner: common_pb2.Owner
     plan: auth_pb2.Plan
     via: str  # api_key, jwt or ticket
+    ticket_scope: str = ""  # the scan whose streams a ticket opens, "" for any
 
     @property
     def rate_key(self) -> str:
@@ -49,7 +50,7 @@ class Principal:
 
 
 def _principal(reply: auth_pb2.VerifyApiKeyResponse, via: str) -> Principal:
-    return Principal(reply.owner, reply.plan, via)
+    return Principal(reply.owner, reply.plan, via, reply.ticket_scope)
 
 
 class Authenticator:

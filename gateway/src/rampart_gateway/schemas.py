@@ -26,7 +26,11 @@ class CreateApiKeyRequest(Body):
 
 
 class StreamTicketRequest(Body):
-    scope: str = Field(default="", max_length=200, description="stream path the ticket is for")
+    scope: str = Field(
+        default="",
+        pattern=r"^(scan_[a-z0-9]{1,64})?$",
+        description="a scan id: the ticket then opens only that scan's streams",
+    )
 
 
 class ApiKey(BaseModel):

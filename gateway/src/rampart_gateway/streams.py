@@ -47,12 +47,12 @@ def synthetic_end(scan: scan_pb2.Scan) -> StreamEvent:
 
 
 async def scan_events(
-    broker: BrokerLink, scan: scan_pb2.Scan, after: int | None
+    broker: BrokerLink, scan: scan_pb2.Scan, after: int | None, max_buffer: int = MAX_BUFFER
 ) -> AsyncIterator[StreamEvent]:
     nc = broker.nc
     if nc is None or not nc.is_connected:
         raise ApiError("SERVICE_UNAVAILABLE", "the event stream is unavailable; retry shortly")
-    queue: asyncio.Queue[Msg] = asyncio.Queue(maxsize=MAX_BUFFER)
+    queue: asyncio.Queue[Msg] = asyncio.Queue(maxsize=max_buffer)
     overflowed = False
 
     async def receive(message: Msg) -> None:
@@ -84,7 +84,7 @@ async def scan_events(
                         "scan_id": scan.scan_id,
                         "error": {
                             "code": "CLIENT_TOO_SLOW",
-                            "message": f"more than {MAX_BUFFER} events behind; reconnect with Last-Event-ID",
+                            "message": f"more than {max_buffer} events behind; reconnect with Last-Event-ID",
                         },
                     },
                 )

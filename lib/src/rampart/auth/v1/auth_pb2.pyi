@@ -263,6 +263,9 @@ class VerifyApiKeyResponse(_message.Message):
     OWNER_FIELD_NUMBER: _builtins.int
     PLAN_FIELD_NUMBER: _builtins.int
     EXPIRES_AT_FIELD_NUMBER: _builtins.int
+    TICKET_SCOPE_FIELD_NUMBER: _builtins.int
+    ticket_scope: _builtins.str
+    """For a stream ticket: the scan whose streams it opens ("" = any)."""
     @_builtins.property
     def owner(self) -> _common_pb2.Owner: ...
     @_builtins.property
@@ -275,10 +278,11 @@ class VerifyApiKeyResponse(_message.Message):
         owner: _common_pb2.Owner | None = ...,
         plan: Global___Plan | None = ...,
         expires_at: _timestamp_pb2.Timestamp | None = ...,
+        ticket_scope: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["expires_at", b"expires_at", "owner", b"owner", "plan", b"plan"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["expires_at", b"expires_at", "owner", b"owner", "plan", b"plan"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["expires_at", b"expires_at", "owner", b"owner", "plan", b"plan", "ticket_scope", b"ticket_scope"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -569,7 +573,7 @@ class IssueStreamTicketRequest(_message.Message):
     OWNER_FIELD_NUMBER: _builtins.int
     SCOPE_FIELD_NUMBER: _builtins.int
     scope: _builtins.str
-    """optional: the stream path the ticket is good for"""
+    """optional: the scan id whose streams the ticket opens"""
     @_builtins.property
     def owner(self) -> _common_pb2.Owner: ...
     def __init__(
