@@ -8,10 +8,10 @@ import urllib.request
 
 import httpx2 as httpx
 
-from rampart.lib.devstack import DevStack
+from rampart.lib.devstack import WORKERS, DevStack
 from rampart.lib.ids import new_id
 
-DEPENDENCIES = {"auth", "scan", "threat", "ai", "report", "nats", "store"}
+DEPENDENCIES = {"auth", "scan", "threat", "ai", "report", "nats", "store", "scan_workers"}
 
 
 def get(
@@ -34,6 +34,7 @@ def test_health_reports_every_dependency_up_in_the_envelope(stack: DevStack) -> 
         assert body["data"]["version"] == "0.1.0"
         assert set(body["data"]["dependencies"]) == DEPENDENCIES
         assert all(dep["status"] == "up" for dep in body["data"]["dependencies"].values())
+        assert body["data"]["dependencies"]["scan_workers"]["workers"] == 2  # make run's two
         assert headers["x-request-id"] == body["metadata"]["request_id"]
         assert body["metadata"]["timestamp"].endswith("Z")
 
@@ -95,3 +96,15 @@ def test_store_outage_is_reported_and_recovers(healthy: DevStack) -> None:
             json={"email": f"{new_id('after')}@example.com", "password": "correct-horse-9-battery"},
         )
     assert reply.status_code == 201, reply.text
+
+
+def test_health_says_when_no_scan_worker_is_attached(healthy: DevStack) -> None:
+    for worker in WORKERS:
+        assert healthy.stop(worker) == 0
+    body = healthy.wait_health(503, deadline=20)
+    workers = body["error"]["details"]["dependencies"]["scan_workers"]
+    assert workers["status"] == "down"
+    assert "scans would stay queued" in workers["error"]
+    healthy.start(WORKERS[0])
+    body = healthy.wait_health(200, deadline=20)
+    assert body["data"]["dependencies"]["scan_workers"]["workers"] == 1

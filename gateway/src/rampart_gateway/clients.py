@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import math
+import time
 
 import grpc
 import structlog
@@ -19,6 +21,8 @@ from rampart.scan.v1 import scan_pb2_grpc
 from rampart_gateway.principal import Authenticator
 
 log = structlog.get_logger(__name__)
+WORKER_HEARTBEATS = "scan.workers.heartbeat"
+WORKER_SILENCE = 6.0  # seconds without a heartbeat before a worker counts as gone
 
 
 class ServiceClients:
@@ -48,6 +52,7 @@ class BrokerLink:
         self._authenticator = authenticator
         self.nc: NATS | None = None
         self._task: asyncio.Task[None] | None = None
+        self.workers: dict[str, tuple[float, int, int]] = {}
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._connect())
@@ -60,6 +65,27 @@ class BrokerLink:
             self._url, "rampart-gateway", deadline_seconds=math.inf, on_reconnect=forget
         )
         await self.nc.subscribe("auth.events.key_revoked.*", cb=self._on_revoked)
+        await self.nc.subscribe(WORKER_HEARTBEATS, cb=self._on_heartbeat)
+
+    async def _on_heartbeat(self, message: Msg) -> None:
+        try:
+            beat = json.loads(message.data)
+            self.workers[str(beat["worker"])] = (
+                time.monotonic(),
+                int(beat["running"]),
+                int(beat["capacity"]),
+            )
+        except (ValueError, KeyError, TypeError):
+            log.warning("undecodable worker heartbeat")
+
+    def live_workers(self) -> list[tuple[int, int]]:
+        """(running, capacity) of each scan worker heard from recently."""
+        now = time.monotonic()
+        return [
+            (running, capacity)
+            for seen, running, capacity in self.workers.values()
+            if now - seen < WORKER_SILENCE
+        ]
 
     async def _on_revoked(self, message: Msg) -> None:
         event = auth_pb2.ApiKeyRevoked()

@@ -30,6 +30,7 @@ LIFECYCLE = {
 }
 JOB_SUBJECT = "scan.jobs"
 CONTROL_SUBJECT = "scan.control.cancel"
+HEARTBEAT_SUBJECT = "scan.workers.heartbeat"  # core NATS: {"worker", "running", "capacity"} every 2 s
 
 
 def owner_of(doc: Document) -> common_pb2.Owner:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -56,6 +57,7 @@ log = structlog.get_logger(__name__)
 DURABLE = "scan-workers"
 MAX_DELIVER = 5
 PROGRESS_EVERY = 0.25  # seconds between progress events
+HEARTBEAT_SECONDS = 2.0
 STORE_PROGRESS_EVERY = 1.0
 
 
@@ -133,7 +135,7 @@ class Worker:
     # ---- the queue ---------------------------------------------------------------------
     async def run(self) -> None:
         await self._infra.nc.subscribe(events.CONTROL_SUBJECT, cb=self._on_control)
-        watcher = asyncio.create_task(self._watch_cancellations())
+        watcher = asyncio.gather(self._watch_cancellations(), self._announce())
         subscription = None
         try:
             while True:
@@ -210,6 +212,18 @@ class Worker:
             await asyncio.sleep(self._settings.job_ack_wait_seconds / 3)
             with contextlib.suppress(nats.errors.Error, OSError):
                 await message.in_progress()
+
+    async def _announce(self) -> None:
+        """Tell gateways this worker is alive and how busy it is (their health shows it)."""
+        while True:
+            beat = {
+                "worker": self._id,
+                "running": len(self._running),
+                "capacity": self._settings.worker_concurrency,
+            }
+            with contextlib.suppress(nats.errors.Error, OSError):
+                await self._infra.nc.publish(events.HEARTBEAT_SUBJECT, json.dumps(beat).encode())
+            await asyncio.sleep(HEARTBEAT_SECONDS)
 
     # ---- cancellation --------------------------------------------------------------------
     def _cancel(self, scan_id: str) -> None:

@@ -231,13 +231,19 @@ class DevStack:
         except (OSError, ValueError):
             return 0, {}
 
+    def _workers_heard(self, body: dict[str, Any]) -> bool:
+        """Every scan worker this stack runs has announced itself to the gateway."""
+        running = sum(1 for name in WORKERS if name in self.processes)
+        heard = body.get("data", {}).get("dependencies", {}).get("scan_workers", {}).get("workers", 0)
+        return bool(heard >= running)
+
     def wait_health(self, expect: int = 200, deadline: float = 60.0) -> dict[str, Any]:
         """Poll health until it answers ``expect``; raise with the last answer if it never does."""
         give_up = time.monotonic() + deadline
         status, body = 0, dict[str, Any]()
         while time.monotonic() < give_up:
             status, body = self.health()
-            if status == expect:
+            if status == expect and (expect != 200 or self._workers_heard(body)):
                 return body
             time.sleep(0.1)
         raise StackError(f"health did not answer {expect} in {deadline}s: {status} {body}")
