@@ -6,9 +6,10 @@ PROTO_OUT := lib/src
 PROTO_FILES := $(shell find protos -name '*.proto' | sort)
 PROTO_PKGS := common auth scan threat ai report
 
-.PHONY: help setup setup-test protos check-protos lint typecheck test test-unit test-integration run bench clean
+.PHONY: help setup setup-test protos proto-release check-protos lint typecheck test test-unit test-integration run bench clean
 
 help:
+	@echo "make proto-release    record today's contracts as the baseline for the breaking-change check"
 	@echo "make setup            install system packages (root) and the Python workspace"
 	@echo "make bench            gateway, engine and scan-path benchmarks (installs wrk, nmap)"
 	@echo "make run              start store, broker, five services and the gateway"
@@ -28,9 +29,16 @@ protos:
 		--mypy_out=$(PROTO_OUT) $(PROTO_FILES)
 	@for p in $(PROTO_PKGS); do touch $(PROTO_OUT)/rampart/$$p/__init__.py $(PROTO_OUT)/rampart/$$p/v1/__init__.py; done
 
+proto-release: setup-test
+	$(BUF) build protos --exclude-source-info -o protos/releases/current.json
+
 GENERATED := $(addprefix $(PROTO_OUT)/rampart/,$(PROTO_PKGS))
 
+BUF := .tools/node_modules/.bin/buf
+
 check-protos: setup-test protos
+	$(BUF) lint protos
+	$(BUF) breaking protos --against protos/releases/current.json
 	@git diff --exit-code --stat -- $(GENERATED) || { echo "generated code is stale: run 'make protos' and commit"; exit 1; }
 	@test -z "$$(git status --porcelain --untracked-files=all -- $(GENERATED))" || { git status --short -- $(GENERATED); echo "generated files are not committed"; exit 1; }
 

@@ -39,3 +39,21 @@ if ! command -v uv >/dev/null 2>&1; then
 fi
 
 uv sync --frozen --quiet
+
+# buf (proto lint and breaking-change check) for `make check-protos`: the npm package carries
+# the binary; pinned, installed under .tools/ (not committed).
+if [ "${1:-}" = "--test" ]; then
+  buf_version=1.75.0
+  if [ "$(.tools/node_modules/.bin/buf --version 2>/dev/null)" != "$buf_version" ]; then
+    if ! command -v npm >/dev/null 2>&1; then
+      if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm >/dev/null
+      else
+        echo "npm is missing (needed for buf): apt-get install npm" >&2; exit 1
+      fi
+    fi
+    echo "installing buf $buf_version (npm)…"
+    mkdir -p .tools
+    npm install --silent --no-save --no-audit --no-fund --prefix .tools "@bufbuild/buf@$buf_version" >/dev/null
+  fi
+fi
