@@ -20,6 +20,7 @@ from rampart_scan.engine.tcp import OPEN, Sweep
 from rampart_scan.scope import ScopeBook, TargetNotAllowed
 from rampart_scan.service import ScanCommands
 from rampart_scan.settings import ScanSettings
+from rampart_scan.worker import worker_exclusions
 
 RESOLVES = {
     "www.customer.example": ["93.184.215.14"],
@@ -162,3 +163,14 @@ async def test_probes_cannot_reach_ipv4_through_a_mapped_address(ipv4_listener: 
         writer.close()
         with pytest.raises(OSError, match=r"unreachable|not available|refused"):
             await open_stream(mapped_host(), ipv4_listener)
+
+
+def test_a_worker_leaves_out_its_metrics_port_and_every_listener_it_has(listener: int) -> None:
+    settings = ScanSettings(
+        mongodb_url="m", nats_url="n", metrics_port=9100, platform_endpoints="127.0.0.1:4222"
+    )
+    exclusions = worker_exclusions(settings)
+    assert {9100, listener} <= exclusions.local_ports
+    assert exclusions.ports_of(ipaddress.ip_address("127.0.0.3")) >= {9100, listener}
+    assert 4222 in exclusions.ports_of(ipaddress.ip_address("::ffff:127.0.0.1"))
+    assert exclusions.ports_of(ipaddress.ip_address("192.0.2.1")) == frozenset()  # not this machine

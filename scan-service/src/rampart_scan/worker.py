@@ -63,6 +63,14 @@ HEARTBEAT_SECONDS = 2.0
 STORE_PROGRESS_EVERY = 1.0
 
 
+def worker_exclusions(settings: ScanSettings) -> Exclusions:
+    """PLATFORM_ENDPOINTS, plus every port this worker listens on, on every local address."""
+    ports = own_listening_ports()
+    if settings.metrics_port:
+        ports |= {settings.metrics_port}
+    return Exclusions(settings.platform_endpoint_set(), ports)
+
+
 def finding_fields(finding: PortFinding) -> dict[str, Any]:
     fields: dict[str, Any] = {"state": finding.state, "rtt_ms": finding.rtt_ms}
     if finding.service is not None:
@@ -324,11 +332,7 @@ class Worker:
             yield event
 
     def exclusions(self) -> Exclusions:
-        """PLATFORM_ENDPOINTS, plus every port this worker listens on, on every local address."""
-        ports = own_listening_ports()
-        if self._settings.metrics_port:
-            ports |= {self._settings.metrics_port}
-        return Exclusions(self._settings.platform_endpoint_set(), ports)
+        return worker_exclusions(self._settings)
 
     async def _apply(self, run: Run, event: Event) -> None:
         doc, scan_id = run.doc, run.doc["_id"]
