@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
+import time
 
 import pytest
 
+from rampart_scan.engine.addresses import IPAddress
 from rampart_scan.engine.ports import InvalidPortSpec, parse_ports, ranked_ports
-from rampart_scan.engine.targets import InvalidTarget, TargetUnresolvable, expand_targets, parse_target
+from rampart_scan.engine.targets import (
+    InvalidTarget,
+    ResolveBudget,
+    Resolver,
+    TargetUnresolvable,
+    expand_targets,
+    parse_target,
+)
 
 
 def test_port_specs() -> None:
@@ -63,12 +73,99 @@ def test_targets_parse_addresses_and_capped_cidrs() -> None:
             parse_target(bad, 10)
 
 
+def fake_resolver(table: dict[str, list[str]]) -> Resolver:
+    """Answers from a table, never from DNS; a name not in it does not exist."""
+
+    async def resolve(name: str) -> list[IPAddress]:
+        return [ipaddress.ip_address(a) for a in table.get(name, [])]
+
+    return resolve
+
+
 async def test_hostnames_resolve_to_every_address() -> None:
-    hosts = await expand_targets(["localhost"], 10)
-    assert {str(h.address) for h in hosts} <= {"127.0.0.1", "::1"}
-    assert "127.0.0.1" in {str(h.address) for h in hosts}
-    assert all(h.name == "localhost" for h in hosts)
-    with pytest.raises(TargetUnresolvable):
-        await expand_targets(["no-such-host.invalid"], 10)
+    resolver = fake_resolver({"db.example": ["127.0.0.1", "::1", "::ffff:127.0.0.1"]})
+    hosts = await expand_targets(["db.example"], 10, resolver)
+    assert [str(h.address) for h in hosts] == ["127.0.0.1", "::1"]  # the mapped one is 127.0.0.1
+    assert all(h.name == "db.example" for h in hosts)
+    with pytest.raises(TargetUnresolvable) as unresolved:
+        await expand_targets(["db.example", "no-such-host.invalid"], 10, resolver)
+    assert unresolved.value.names == ["no-such-host.invalid"]
     with pytest.raises(InvalidTarget):
-        await expand_targets(["127.0.0.0/28", "127.0.1.0/28"], 20)
+        await expand_targets(["127.0.0.0/28", "127.0.1.0/28"], 20, resolver)
+
+
+async def test_names_are_resolved_concurrently_within_the_budget() -> None:
+    """Ten names that each wait for all the others resolve only if they are asked together."""
+    names = [f"h{i}.example" for i in range(10)]
+    started: set[str] = set()
+    everyone = asyncio.Event()
+
+    async def rendezvous(name: str) -> list[IPAddress]:
+        started.add(name)
+        if len(started) == len(names):
+            everyone.set()
+        await everyone.wait()
+        return [ipaddress.ip_address("127.0.0.1")]
+
+    async with asyncio.timeout(10):
+        hosts = await expand_targets(names, 20, rendezvous, ResolveBudget(max_names=10, seconds=5))
+    assert {h.name for h in hosts} == set(names)
+
+
+async def test_resolution_budget_bounds_names_and_time() -> None:
+    calls: list[str] = []
+
+    async def hangs(name: str) -> list[IPAddress]:
+        calls.append(name)
+        await asyncio.Event().wait()  # a resolver that never answers
+        return []
+
+    with pytest.raises(InvalidTarget, match="at most 3 hostnames"):
+        await expand_targets(
+            ["a.example", "b.example", "c.example", "d.example"], 10, hangs, ResolveBudget(3, 5)
+        )
+    assert calls == []  # refused before resolving anything
+    async with asyncio.timeout(10):  # the time budget ends the wait, not the test's timeout
+        with pytest.raises(TargetUnresolvable) as late:
+            await expand_targets(["a.example", "b.example"], 10, hangs, ResolveBudget(3, 0.05))
+    assert late.value.names == ["a.example", "b.example"]
+
+
+HOSTILE_SPECS = [",".join(["-"] * 2048), "1-65535," * 512, ",".join(["1-65535"] * 1024), "-," * 1023 + "-"]
+
+
+@pytest.mark.parametrize("spec", HOSTILE_SPECS, ids=["dashes", "full-ranges", "1024-ranges", "1024-dashes"])
+def test_hostile_port_specs_are_parsed_or_refused_quickly(spec: str) -> None:
+    started = time.perf_counter()
+    outcome: list[int] | dict[str, object]
+    try:
+        outcome = parse_ports(spec)
+    except InvalidPortSpec as refused:
+        outcome = refused.details
+    if isinstance(outcome, dict):
+        assert outcome["field"] == "ports"
+        assert len(str(outcome["value"])) <= 64
+    else:
+        assert outcome == list(range(1, 65536))
+    assert time.perf_counter() - started < 0.5  # it took seconds before the parser was bounded
+
+
+def test_port_specs_are_bounded_in_size_and_parts() -> None:
+    with pytest.raises(InvalidPortSpec, match="more than 1024 parts") as parts:
+        parse_ports(",".join(["80"] * 1025))
+    assert parts.value.details["limit"] == 1024
+    with pytest.raises(InvalidPortSpec, match="longer than 4096 characters") as size:
+        parse_ports("1" + " " * 4096)
+    assert size.value.details["limit"] == 4096
+    assert parse_ports(",".join(str(p) for p in range(1, 1025))) == list(range(1, 1025))
+
+
+def test_overlapping_ranges_keep_first_appearance_order() -> None:
+    assert parse_ports("10-12,11-14,1-3,12") == [10, 11, 12, 13, 14, 1, 2, 3]
+    assert parse_ports("5,1-") == [5, *range(1, 5), *range(6, 65536)]
+
+
+@pytest.mark.parametrize("spec", ["\u00b2", "1-\u00b2", "top-\u00b2", "\u0661", "\U0001d7da"])
+def test_only_ascii_digits_are_port_numbers(spec: str) -> None:
+    with pytest.raises(InvalidPortSpec):
+        parse_ports(spec)

@@ -216,17 +216,13 @@ def test_plan_limits_refuse_scans_beyond_concurrency_and_daily_quota(
 def test_scope_refusals_happen_before_any_packet(api: httpx.Client, stack: DevStack) -> None:
     account = register(api)
     key = account["api_key"]
-    for target, reason in (
-        ("10.0.0.1", "outside the authorised scope"),
-        ("169.254.169.254", "metadata"),
-        ("224.0.0.1", "multicast"),
-    ):
+    for target in ("10.0.0.1", "169.254.169.254", "224.0.0.1"):
         body = assert_refused(
             api.post("/api/v1/scans", json={"target": target, "ports": "80"}, headers=bearer(key)),
             403,
             "TARGET_NOT_ALLOWED",
         )
-        assert reason in body["error"]["message"]
+        assert body["error"]["message"] == f"{target} is outside the authorised scope"
         assert body["error"]["details"]["value"] == target
     bad = assert_refused(
         api.post("/api/v1/scans", json={"target": "invalid..host"}, headers=bearer(key)),
@@ -248,7 +244,7 @@ def test_scope_refusals_happen_before_any_packet(api: httpx.Client, stack: DevSt
             403,
             "TARGET_NOT_ALLOWED",
         )
-        assert "127.0.0.1" in refused["error"]["message"]
+        assert refused["error"]["message"] == "localhost is outside the authorised scope"  # no address
         start_scan(api, key, {"target": "127.0.0.2", "ports": "80"})
     finally:
         write_scope(stack.data_dir / "scope.json", {})

@@ -22,7 +22,7 @@ async def bootstrap(settings: ServiceSettings) -> Runtime:
     await repository.create_indexes()
     outbox = infra.outbox()
     await outbox.create_indexes()
-    scopes = ScopeBook(settings.scan_scope_file, settings.platform_networks())
+    scopes = ScopeBook(settings.scan_scope_file, settings.platform_networks(), settings.default_scope())
     commands = ScanCommands(repository, outbox, scopes, settings, infra.nc)
     binding = ServiceBinding(
         SERVICE_NAME, ScanServicer(commands), scan_pb2_grpc.add_ScanServiceServicer_to_server

@@ -2,9 +2,16 @@
 
 Deny always wins. Link-local, cloud-metadata, multicast, broadcast and unspecified addresses
 and the platform's own addresses are denied unless an operator lists them under
-``allow_special``. A fresh install allows loopback only. Names are resolved and every
-address they resolve to must be allowed; the engine then connects to those checked
+``allow_special``. Without a scope file (or its ``default`` entry) the default scope allows
+nothing, or loopback only with SCAN_DEFAULT_SCOPE=loopback (development). Names are resolved
+and every address they resolve to must be allowed; the engine then connects to those checked
 addresses only, so a name cannot re-resolve elsewhere between the check and the scan.
+
+Every address is checked in all its forms (see ``engine.addresses``): ``::ffff:10.0.0.1``,
+``64:ff9b::a00:1`` and ``2002:a00:1::1`` are all 10.0.0.1 as far as the lists go. A name
+admitted by ``allow_domains`` may resolve only to globally routable addresses; anything else
+needs an ``allow`` network. A refusal says only that the target is outside the authorised
+scope (or, for a denied domain, denied); the rule and the address go to the operator's log.
 
 The scope file (SCAN_SCOPE_FILE, JSON) is re-read when it changes::
 
@@ -21,8 +28,13 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import structlog
+
 from rampart.lib.errors import PermissionDenied
-from rampart_scan.engine.targets import Host, IPAddress
+from rampart_scan.engine.addresses import IPAddress, forms, is_global
+from rampart_scan.engine.targets import Host
+
+log = structlog.get_logger(__name__)
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 SPECIAL = tuple(
@@ -43,13 +55,24 @@ DEFAULT_ALLOW = ("127.0.0.0/8", "::1/128")
 
 
 class TargetNotAllowed(PermissionDenied):
-    """A target outside the caller's authorised scope; the message says why."""
+    """A target outside the caller's authorised scope; the message never says which rule."""
 
     public_code = "TARGET_NOT_ALLOWED"
 
 
+def refuse(target: str, reason: str, denied: bool = False, **detail: object) -> TargetNotAllowed:
+    """The public refusal names only the target; the operator's log keeps the rule and address."""
+    log.info("target refused", target=target, reason=reason, **detail)
+    verdict = "is denied" if denied else "is outside the authorised scope"
+    return TargetNotAllowed(f"{target} {verdict}", field="target", value=target)
+
+
 def _networks(values: list[str]) -> tuple[Network, ...]:
     return tuple(ipaddress.ip_network(value, strict=False) for value in values)
+
+
+def _within(address: IPAddress, networks: tuple[Network, ...]) -> bool:
+    return any(address in network for network in networks)
 
 
 def _domain_in(name: str, domains: tuple[str, ...]) -> bool:
@@ -80,32 +103,37 @@ class Scope:
     def check_name(self, name: str) -> None:
         """Domain rules, before resolving: a denied domain is refused whatever it resolves to."""
         if _domain_in(name, self.deny_domains):
-            raise TargetNotAllowed(f"{name} is in a denied domain", field="target", value=name)
+            raise refuse(name, "in a denied domain", denied=True)
 
     def check(self, host: Host, platform: tuple[Network, ...] = ()) -> None:
-        address, shown = host.address, host.label
-        reason = self._refusal(address, host.name, platform)
+        reason = self._refusal(host.address, host.name, platform)
         if reason:
-            raise TargetNotAllowed(f"{shown} ({address}) {reason}", field="target", value=shown)
+            raise refuse(host.typed or host.label, reason, address=str(host.address))
 
     def _refusal(self, address: IPAddress, name: str, platform: tuple[Network, ...]) -> str:
-        if any(address in network for network in self.deny):
-            return "is in a denied network"
+        every = forms(address)
+        if any(_within(form, self.deny) for form in every):
+            return "in a denied network"
         if name and _domain_in(name, self.deny_domains):
-            return "is in a denied domain"
-        special = any(address in network for network in SPECIAL)
-        own = any(address in network for network in platform)
-        if (special or own) and not any(address in network for network in self.allow_special):
-            return (
-                "is a platform address"
-                if own
-                else "is a link-local, metadata, multicast or broadcast address"
-            )
-        if any(address in network for network in self.allow):
+            return "in a denied domain"
+        for form in every:
+            if _within(form, self.allow_special):
+                continue
+            if _within(form, platform):
+                return "a platform address"
+            if _within(form, SPECIAL):
+                return "a link-local, metadata, multicast or broadcast address"
+        if all(_within(form, self.allow) for form in every):
             return ""
         if name and _domain_in(name, self.allow_domains):
-            return ""
-        return "is outside the authorised scope"
+            if all(is_global(form) for form in every):
+                return ""
+            return "a non-global address behind an allowed domain"
+        return "outside the allowed networks"
+
+
+NOTHING = Scope()
+LOOPBACK = Scope(allow=_networks(list(DEFAULT_ALLOW)))
 
 
 @dataclass
@@ -114,9 +142,13 @@ class ScopeBook:
 
     path: Path | None
     platform: tuple[Network, ...] = ()
+    fallback: Scope = NOTHING  # the default scope when the file (or its "default") is missing
     _mtime: int = -1
-    _default: Scope = field(default_factory=lambda: Scope(allow=_networks(list(DEFAULT_ALLOW))))
+    _default: Scope = NOTHING
     _orgs: dict[str, Scope] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._default = self.fallback
 
     def for_org(self, org_id: str) -> Scope:
         self._reload()
@@ -132,6 +164,6 @@ class ScopeBook:
         if mtime == self._mtime:
             return
         data = json.loads(self.path.read_text())
-        self._default = Scope.from_dict(data.get("default", {"allow": list(DEFAULT_ALLOW)}))
+        self._default = Scope.from_dict(data["default"]) if "default" in data else self.fallback
         self._orgs = {org: Scope.from_dict(rules) for org, rules in data.get("orgs", {}).items()}
         self._mtime = mtime

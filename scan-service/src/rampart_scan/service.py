@@ -18,10 +18,18 @@ from rampart.lib.outbox import Outbox
 from rampart.lib.store import Document
 from rampart.scan.v1 import scan_pb2
 from rampart_scan import domain, events
+from rampart_scan.engine.exclusions import Exclusions
 from rampart_scan.engine.ports import parse_ports
-from rampart_scan.engine.targets import Host, expand_targets, parse_target
+from rampart_scan.engine.targets import (
+    Host,
+    Resolver,
+    TargetUnresolvable,
+    expand_targets,
+    parse_target,
+    system_resolver,
+)
 from rampart_scan.repository import ScanRepository
-from rampart_scan.scope import ScopeBook
+from rampart_scan.scope import ScopeBook, refuse
 from rampart_scan.settings import ScanSettings
 
 SORTS = {"created_at": "sort_key", "status": "status", "completed_at": "completed_at"}
@@ -82,8 +90,15 @@ class ScanCommands:
     """Entry points call these; transport stays outside."""
 
     def __init__(
-        self, repo: ScanRepository, outbox: Outbox, scopes: ScopeBook, settings: ScanSettings, nc: NATS | None
+        self,
+        repo: ScanRepository,
+        outbox: Outbox,
+        scopes: ScopeBook,
+        settings: ScanSettings,
+        nc: NATS | None,
+        resolver: Resolver = system_resolver,
     ) -> None:
+        self._resolver = resolver
         self._repo = repo
         self._outbox = outbox
         self._scopes = scopes
@@ -97,18 +112,19 @@ class ScanCommands:
             parsed = parse_target(target, self._settings.max_hosts_per_scan)
             if isinstance(parsed, str):
                 scope.check_name(parsed)
-        hosts = await expand_targets(targets, self._settings.max_hosts_per_scan)
+        try:
+            hosts = await expand_targets(
+                targets, self._settings.max_hosts_per_scan, self._resolver, self._settings.resolve_budget()
+            )
+        except TargetUnresolvable as unresolved:  # answered like a refusal: DNS is not an oracle
+            raise refuse(unresolved.names[0], "does not resolve", unresolved=unresolved.names) from None
         for host in hosts:
             scope.check(host, self._settings.platform_networks())
         return hosts
 
     def excluded(self, hosts: list[Host], ports: list[int]) -> list[str]:
-        wanted = set(ports)
-        return sorted(
-            f"{address}:{port}"
-            for address, port in self._settings.platform_endpoint_set()
-            if port in wanted and any(str(h.address) == address for h in hosts)
-        )
+        exclusions = Exclusions(self._settings.platform_endpoint_set())
+        return exclusions.listed((h.address for h in hosts), ports)
 
     async def create(self, request: scan_pb2.CreateScanRequest, request_id: str) -> Document:
         owner = request.owner

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 
 from rampart.lib.settings import ServiceSettings
+from rampart_scan.engine.addresses import IPAddress, canonical
+from rampart_scan.engine.targets import ResolveBudget
+from rampart_scan.scope import LOOPBACK, NOTHING, Scope
 
 
 class ScanSettings(ServiceSettings):
@@ -15,6 +19,12 @@ class ScanSettings(ServiceSettings):
 
     port: int = Field(default=50052, ge=0, le=65535)
     scan_scope_file: Path | None = None
+    # The default scope when no scope file (or no "default" entry) says otherwise: "none" allows
+    # nothing (production); "loopback" allows 127.0.0.0/8 and ::1 (make run sets it).
+    scan_default_scope: Literal["none", "loopback"] = "none"
+    # Name resolution per request: at most this many distinct names, all within this time.
+    scan_resolve_max_names: int = Field(default=32, ge=1, le=256)
+    scan_resolve_timeout_seconds: float = Field(default=5.0, gt=0, le=30)
     # The platform's own addresses (CIDRs) and endpoints (ip:port): never scanned by default.
     platform_addresses: str = ""
     platform_endpoints: str = ""
@@ -30,9 +40,16 @@ class ScanSettings(ServiceSettings):
             if v.strip()
         )
 
-    def platform_endpoint_set(self) -> frozenset[tuple[str, int]]:
+    def platform_endpoint_set(self) -> frozenset[tuple[IPAddress, int]]:
+        """PLATFORM_ENDPOINTS as (canonical address, port): ``::ffff:7f00:1`` is 127.0.0.1."""
         endpoints = set()
         for value in filter(None, (v.strip() for v in self.platform_endpoints.split(","))):
             host, _, port = value.rpartition(":")
-            endpoints.add((str(ipaddress.ip_address(host.strip("[]"))), int(port)))
+            endpoints.add((canonical(ipaddress.ip_address(host.strip("[]"))), int(port)))
         return frozenset(endpoints)
+
+    def resolve_budget(self) -> ResolveBudget:
+        return ResolveBudget(self.scan_resolve_max_names, self.scan_resolve_timeout_seconds)
+
+    def default_scope(self) -> Scope:
+        return LOOPBACK if self.scan_default_scope == "loopback" else NOTHING

@@ -37,6 +37,8 @@ from rampart.lib.store import Document, read_time
 from rampart.scan.v1 import scan_pb2
 from rampart_scan import domain, events
 from rampart_scan.api import port_to_proto
+from rampart_scan.engine.exclusions import Exclusions, own_listening_ports
+from rampart_scan.engine.ports import parse_ports
 from rampart_scan.engine.scanner import (
     EngineOptions,
     Event,
@@ -59,6 +61,14 @@ MAX_DELIVER = 5
 PROGRESS_EVERY = 0.25  # seconds between progress events
 HEARTBEAT_SECONDS = 2.0
 STORE_PROGRESS_EVERY = 1.0
+
+
+def worker_exclusions(settings: ScanSettings) -> Exclusions:
+    """PLATFORM_ENDPOINTS, plus every port this worker listens on, on every local address."""
+    ports = own_listening_ports()
+    if settings.metrics_port:
+        ports |= {settings.metrics_port}
+    return Exclusions(settings.platform_endpoint_set(), ports)
 
 
 def finding_fields(finding: PortFinding) -> dict[str, Any]:
@@ -314,8 +324,15 @@ class Worker:
 
     async def _live_events(self, doc: Document, options: EngineOptions) -> Any:
         hosts = await self._commands.authorised_hosts(doc["org_id"], doc["targets"])  # checked again, now
-        async for event in scan_hosts(hosts, options, self._settings.platform_endpoint_set()):
+        exclusions = self.exclusions()
+        listed = exclusions.listed((host.address for host in hosts), parse_ports(doc["ports"]))
+        if listed != doc.get("excluded_endpoints"):
+            await self._repo.update(doc["_id"], {"excluded_endpoints": listed})
+        async for event in scan_hosts(hosts, options, exclusions):
             yield event
+
+    def exclusions(self) -> Exclusions:
+        return worker_exclusions(self._settings)
 
     async def _apply(self, run: Run, event: Event) -> None:
         doc, scan_id = run.doc, run.doc["_id"]
@@ -427,7 +444,7 @@ async def serve(settings: ScanSettings) -> None:
     infra = await connect_infra("scan", settings)
     repo = ScanRepository(infra.db)
     await repo.create_indexes()
-    scopes = ScopeBook(settings.scan_scope_file, settings.platform_networks())
+    scopes = ScopeBook(settings.scan_scope_file, settings.platform_networks(), settings.default_scope())
     commands = ScanCommands(repo, infra.outbox(), scopes, settings, infra.nc)
     worker = Worker(infra, repo, commands, settings)
     outbox = infra.outbox()

@@ -119,6 +119,7 @@ class DevStack:
             NATS_URL=self.nats_url,
             PYTHONUNBUFFERED="1",
         )
+        env.setdefault("SCAN_DEFAULT_SCOPE", "loopback")  # no scope file locally: loopback only
         env.update(self.extra_env)
         return env
 

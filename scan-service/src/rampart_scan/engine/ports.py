@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import functools
-import re
 from pathlib import Path
 
 from rampart.lib.errors import InvalidArgument
 
 MAX_PORT = 65535
 COMMON_PORTS_FILE = Path(__file__).with_name("data") / "common-ports.txt"
-TOP = re.compile(r"^top-(\d{1,5})$")
-RANGE = re.compile(r"^(\d{1,5})?-(\d{1,5})?$")
+# Bounds that keep parsing cheap on the event loop; the gateway caps the field at 4096 too.
+MAX_SPEC_CHARS = 4096
+MAX_SPEC_PARTS = 1024
 
 
 class InvalidPortSpec(InvalidArgument):
@@ -37,38 +37,76 @@ def ranked_ports() -> tuple[int, ...]:
     return tuple(ordered)
 
 
-def _port(text: str, spec: str) -> int:
+def _refuse(message: str, spec: str, part: str, **details: object) -> InvalidPortSpec:
+    return InvalidPortSpec(message, field="ports", value=spec[:64], part=part[:64], **details)
+
+
+def _number(text: str, spec: str, part: str) -> int:
+    if not 1 <= len(text) <= 5 or not all("0" <= c <= "9" for c in text):  # ASCII digits only
+        raise _refuse(f"'{part[:64]}' is not a port or a range", spec, part)
     value = int(text)
     if not 1 <= value <= MAX_PORT:
-        raise InvalidPortSpec(f"port {value} is outside 1-{MAX_PORT}", field="ports", value=spec, part=text)
+        raise _refuse(f"port {value} is outside 1-{MAX_PORT}", spec, text)
     return value
 
 
+def _bounds(part: str, spec: str) -> tuple[int, int]:
+    low, dash, high = part.partition("-")
+    if not dash:
+        port = _number(part, spec, part)
+        return port, port
+    first = _number(low.strip(), spec, part) if low.strip() else 1
+    last = _number(high.strip(), spec, part) if high.strip() else MAX_PORT
+    if first > last:
+        raise _refuse(f"range {part} runs backwards", spec, part)
+    return first, last
+
+
 def parse_ports(spec: str) -> list[int]:
-    """The ports a spec names, without duplicates, in scan order (ranked for ``top-N``)."""
+    """The ports a spec names, without duplicates, in scan order (ranked for ``top-N``).
+
+    Bounded and linear: at most MAX_SPEC_CHARS characters and MAX_SPEC_PARTS parts, and each
+    port is emitted once however the ranges overlap (a "next port not yet taken" table with
+    path compression skips what earlier parts already covered).
+    """
+    if len(spec) > MAX_SPEC_CHARS:
+        raise _refuse(
+            f"port specification is longer than {MAX_SPEC_CHARS} characters", spec, spec, limit=MAX_SPEC_CHARS
+        )
     spec = spec.strip()
     if not spec:
-        raise InvalidPortSpec("port specification is empty", field="ports", value=spec, part="")
-    top = TOP.match(spec)
-    if top:
-        count = int(top.group(1))
-        if not 1 <= count <= MAX_PORT:
-            raise InvalidPortSpec(
-                f"top-{count} is outside top-1..top-{MAX_PORT}", field="ports", value=spec, part=spec
-            )
-        return list(ranked_ports()[:count])
-    ports: dict[int, None] = {}
-    for part in spec.split(","):
-        part = part.strip()
-        bounds = RANGE.match(part)
-        if part.isdigit():
-            ports[_port(part, spec)] = None
-        elif bounds:
-            low = _port(bounds.group(1), spec) if bounds.group(1) else 1
-            high = _port(bounds.group(2), spec) if bounds.group(2) else MAX_PORT
-            if low > high:
-                raise InvalidPortSpec(f"range {part} runs backwards", field="ports", value=spec, part=part)
-            ports.update(dict.fromkeys(range(low, high + 1)))
-        else:
-            raise InvalidPortSpec(f"'{part}' is not a port or a range", field="ports", value=spec, part=part)
-    return list(ports)
+        raise _refuse("port specification is empty", spec, "")
+    if spec.startswith("top-"):
+        count = spec[4:]
+        if not 1 <= len(count) <= 5 or not all("0" <= c <= "9" for c in count):
+            raise _refuse(f"'{spec[:64]}' is not a port or a range", spec, spec)
+        if not 1 <= int(count) <= MAX_PORT:
+            raise _refuse(f"top-{int(count)} is outside top-1..top-{MAX_PORT}", spec, spec)
+        return list(ranked_ports()[: int(count)])
+    parts = spec.split(",", MAX_SPEC_PARTS)
+    if len(parts) > MAX_SPEC_PARTS:
+        raise _refuse(
+            f"port specification has more than {MAX_SPEC_PARTS} parts", spec, parts[-1], limit=MAX_SPEC_PARTS
+        )
+    ranges = [_bounds(part.strip(), spec) for part in parts]
+    if len(ranges) == 1:
+        first, last = ranges[0]
+        return list(range(first, last + 1))
+    following = list(range(MAX_PORT + 2))  # following[p]: the smallest port >= p not yet taken
+
+    def untaken(port: int) -> int:
+        root = port
+        while following[root] != root:
+            root = following[root]
+        while following[port] != root:
+            following[port], port = root, following[port]
+        return root
+
+    ports: list[int] = []
+    for first, last in ranges:
+        port = untaken(first)
+        while port <= last:
+            ports.append(port)
+            following[port] = port + 1
+            port = untaken(port + 1)
+    return ports

@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from rampart_scan.engine.exclusions import NO_EXCLUSIONS, Exclusions
 from rampart_scan.engine.oshints import OsHint, os_hint
 from rampart_scan.engine.ports import parse_ports
 from rampart_scan.engine.services import ServiceInfo, detect
@@ -212,14 +213,14 @@ class _HostRun:
 
 
 async def scan_hosts(
-    hosts: list[Host], options: EngineOptions, exclude: frozenset[tuple[str, int]] = frozenset()
+    hosts: list[Host], options: EngineOptions, exclude: Exclusions = NO_EXCLUSIONS
 ) -> AsyncIterator[Event]:
-    """Scan exactly these (already authorised) addresses; ``exclude`` holds (address, port) pairs."""
+    """Scan exactly these (already authorised) addresses, leaving out the excluded endpoints."""
     ports = parse_ports(options.ports)
     total = len(hosts) * len(ports)
     for index, host in enumerate(hosts):
-        address = str(host.address)
-        host_ports = [port for port in ports if (address, port) not in exclude] if exclude else ports
+        skipped = exclude.ports_of(host.address)
+        host_ports = [port for port in ports if port not in skipped] if skipped else ports
         run = _HostRun(host, host_ports, options, index * len(ports), total)
         async for event in run.run():
             yield event

@@ -13,6 +13,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rampart_scan.engine.connect import open_stream
 from rampart_scan.engine.targets import Host
 from rampart_scan.engine.tls import client_context
 
@@ -170,12 +171,7 @@ async def exchange(host: Host, port: int, probe: Probe, wait: float) -> bytes | 
     context = client_context() if probe.tls else None
     try:
         reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(
-                str(host.address),
-                port,
-                ssl=context,
-                server_hostname=(host.name or None) if probe.tls else None,
-            ),
+            open_stream(host, port, ssl=context, server_hostname=(host.name or None) if probe.tls else None),
             timeout=wait,
         )
     except (OSError, TimeoutError, ssl.SSLError):

@@ -1,4 +1,9 @@
-"""Scan targets: hostnames, IPv4 and IPv6 addresses, CIDR blocks (expanded up to a cap)."""
+"""Scan targets: hostnames, IPv4 and IPv6 addresses, CIDR blocks (expanded up to a cap).
+
+Every address is kept in its canonical form (an IPv4-mapped IPv6 address is the IPv4
+address), so scope checks, self-exclusion and the engine all see the host it reaches.
+Names are resolved concurrently within a per-request budget (how many names, how long).
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,15 @@ import asyncio
 import ipaddress
 import re
 import socket
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
 from rampart.lib.errors import InvalidArgument
+from rampart_scan.engine.addresses import IPAddress, canonical
 
 LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+# Resolves one name to its addresses; an empty list when the name does not exist.
+Resolver = Callable[[str], Awaitable[list[IPAddress]]]
 
 
 class InvalidTarget(InvalidArgument):
@@ -19,7 +27,21 @@ class InvalidTarget(InvalidArgument):
 
 
 class TargetUnresolvable(InvalidArgument):
+    """A name that did not resolve (or not within the budget); ``names`` lists them."""
+
     public_code = "INVALID_TARGET"
+
+    def __init__(self, message: str, names: list[str], **details: object) -> None:
+        super().__init__(message, **details)
+        self.names = names
+
+
+@dataclass(frozen=True)
+class ResolveBudget:
+    """How much name resolution one request may cost."""
+
+    max_names: int = 32
+    seconds: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -28,6 +50,10 @@ class Host:
 
     address: IPAddress
     name: str = ""
+    typed: str = field(default="", compare=False)  # the target as the caller wrote it
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "address", canonical(self.address))
 
     @property
     def family(self) -> socket.AddressFamily:
@@ -47,7 +73,7 @@ def parse_target(value: str, max_hosts: int) -> list[Host] | str:
     """Addresses for an IP or CIDR; the name itself (to resolve) for a hostname."""
     text = value.strip()
     try:
-        return [Host(ipaddress.ip_address(text.strip("[]")))]
+        return [Host(ipaddress.ip_address(text.strip("[]")), typed=text)]
     except ValueError:
         pass
     if "/" in text:
@@ -62,31 +88,64 @@ def parse_target(value: str, max_hosts: int) -> list[Host] | str:
                 value=value,
             )
         hosts: list[IPAddress] = list(network.hosts()) if network.num_addresses > 2 else list(network)
-        return [Host(address) for address in hosts]
+        return [Host(address, typed=text) for address in hosts]
     if not is_hostname(text):
         raise InvalidTarget("target hostname is invalid", field="target", value=value)
     return text.rstrip(".").lower()
 
 
-async def resolve(name: str) -> list[Host]:
-    """Every address a name resolves to (A and AAAA), in resolver order, without duplicates."""
+async def system_resolver(name: str) -> list[IPAddress]:
+    """A and AAAA answers of the system resolver (getaddrinfo runs in the default executor)."""
     loop = asyncio.get_running_loop()
     try:
         infos = await loop.getaddrinfo(name, None, type=socket.SOCK_STREAM)
-    except socket.gaierror:
-        raise TargetUnresolvable(f"{name} does not resolve", field="target", value=name) from None
-    addresses = dict.fromkeys(ipaddress.ip_address(info[4][0]) for info in infos)
-    return [Host(address, name) for address in addresses]
+    except (socket.gaierror, UnicodeError):
+        return []
+    return [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
 
 
-async def expand_targets(values: list[str], max_hosts: int) -> list[Host]:
+async def resolve_all(
+    names: list[str], resolver: Resolver = system_resolver, budget: ResolveBudget = ResolveBudget()
+) -> dict[str, list[Host]]:
+    """Resolve names concurrently within the budget; raise naming those that did not resolve."""
+    unique = list(dict.fromkeys(names))
+    if len(unique) > budget.max_names:
+        raise InvalidTarget(
+            f"at most {budget.max_names} hostnames per scan", field="targets", value=len(unique)
+        )
+    tasks = {name: asyncio.ensure_future(resolver(name)) for name in unique}
+    if tasks:
+        await asyncio.wait(tasks.values(), timeout=budget.seconds)
+    found: dict[str, list[Host]] = {}
+    missing: list[str] = []
+    for name, task in tasks.items():
+        if not task.done():
+            task.cancel()
+        addresses = task.result() if task.done() and not task.cancelled() and not task.exception() else []
+        if not addresses:
+            missing.append(name)
+        found[name] = [Host(address, name, name) for address in dict.fromkeys(map(canonical, addresses))]
+    if missing:
+        raise TargetUnresolvable(f"{missing[0]} does not resolve", missing, field="target", value=missing[0])
+    return found
+
+
+async def expand_targets(
+    values: list[str],
+    max_hosts: int,
+    resolver: Resolver = system_resolver,
+    budget: ResolveBudget = ResolveBudget(),
+) -> list[Host]:
     """All hosts of all targets, capped at ``max_hosts`` in total."""
+    parsed = [parse_target(value, max_hosts) for value in values]
+    literal = sum(len(found) for found in parsed if isinstance(found, list))
+    if literal > max_hosts:
+        raise InvalidTarget(f"targets expand to more than {max_hosts} hosts", field="targets", value=literal)
+    resolved = await resolve_all([p for p in parsed if isinstance(p, str)], resolver, budget)
     hosts: dict[tuple[IPAddress, str], Host] = {}
-    for value in values:
-        parsed = parse_target(value, max_hosts)
-        found = await resolve(parsed) if isinstance(parsed, str) else parsed
-        for host in found:
-            hosts[(host.address, host.name)] = host
+    for found in parsed:
+        for host in resolved[found] if isinstance(found, str) else found:
+            hosts.setdefault((host.address, host.name), host)
         if len(hosts) > max_hosts:
             raise InvalidTarget(
                 f"targets expand to more than {max_hosts} hosts", field="targets", value=len(hosts)

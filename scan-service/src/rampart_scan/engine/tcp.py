@@ -158,6 +158,7 @@ class Sweep:
         total, done, last_progress = len(self.ports), 0, 0.0
         in_progress, sol, so_error = errno.EINPROGRESS, socket.SOL_SOCKET, socket.SO_ERROR
         register, epollout = poller.register, select.EPOLLOUT
+        ipproto_ipv6, ipv6_only = socket.IPPROTO_IPV6, socket.IPV6_V6ONLY
 
         def opened(sock: _socket.socket, port: int, elapsed: float) -> None:
             if _is_self_connect(sock):
@@ -185,6 +186,8 @@ class Sweep:
                         queue.appendleft((port, tries))
                         limit = max(16, len(pending) - 16)
                         break
+                    if v6:  # an IPv6 socket must never reach an IPv4 host (mapped addresses)
+                        sock.setsockopt(ipproto_ipv6, ipv6_only, 1)
                     code = sock.connect_ex((host, port, 0, 0) if v6 else (host, port))
                     if code == in_progress:
                         fd = sock.fileno()

@@ -14,6 +14,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.x509.oid import NameOID
 
+from rampart_scan.engine.connect import open_stream
 from rampart_scan.engine.targets import Host
 
 VERSIONS = (
@@ -71,7 +72,7 @@ def client_context(version: ssl.TLSVersion | None = None) -> ssl.SSLContext:
 async def handshake(host: Host, port: int, context: ssl.SSLContext, wait: float) -> ssl.SSLObject | None:
     try:
         _reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(str(host.address), port, ssl=context, server_hostname=host.name or None),
+            open_stream(host, port, ssl=context, server_hostname=host.name or None),
             timeout=wait,
         )
     except (OSError, TimeoutError, ssl.SSLError, ValueError):
