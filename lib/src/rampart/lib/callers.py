@@ -58,7 +58,10 @@ JS = "$JS.API"
 
 
 def inbox_prefix(identity: str) -> str:
-    """Each identity gets its own reply subjects, so no one reads another's replies."""
+    """Each identity gets its own reply subjects, so no one reads another's replies.
+
+    (rampart.lib.tls.TlsFiles.nats_options sets the same prefix on the client.)
+    """
     return f"_INBOX.{identity}"
 
 

@@ -24,7 +24,6 @@ from nats.js.api import (
     StreamConfig,
 )
 
-from rampart.lib.callers import inbox_prefix
 from rampart.lib.ids import new_request_id
 from rampart.lib.logging import bind_request
 from rampart.lib.metrics import EVENTS_CONSUMED, EVENTS_PUBLISHED
@@ -78,7 +77,7 @@ async def connect_nats(
     """
     secure: dict[str, Any] = {}
     if tls is not None:
-        secure = {"tls": tls.ssl_context(), "inbox_prefix": inbox_prefix(tls.identity())}
+        secure = tls.nats_options()
 
     async def on_error(error: Exception) -> None:
         log.warning("nats error", error=str(error))

@@ -19,13 +19,10 @@ def _users(identities: Iterable[str]) -> str:
     entries = []
     for identity in identities:
         permissions = nats_permissions(identity)
+        publish, subscribe = json.dumps(permissions["publish"]), json.dumps(permissions["subscribe"])
         entries.append(
-            "    {user: %s, permissions: {publish: {allow: %s}, subscribe: {allow: %s}}}"
-            % (
-                json.dumps(identity),
-                json.dumps(permissions["publish"]),
-                json.dumps(permissions["subscribe"]),
-            )
+            f"    {{user: {json.dumps(identity)}, permissions: "
+            f"{{publish: {{allow: {publish}}}, subscribe: {{allow: {subscribe}}}}}}}"
         )
     return "\n".join(entries)
 

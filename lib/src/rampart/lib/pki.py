@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
@@ -18,24 +17,14 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from rampart.lib.tls import TlsFiles
+
 # Every identity that holds a certificate. The gateway and the scan workers only call out;
 # the five services also serve gRPC.
 IDENTITIES = ("gateway", "auth", "scan", "threat", "ai", "report", "scan-worker")
 CA_DAYS = 30
 LEAF_DAYS = 7
 RENEW_BEFORE = datetime.timedelta(days=1)
-
-
-@dataclass(frozen=True)
-class CertFiles:
-    """Where one identity's CA bundle, certificate and private key are."""
-
-    ca: Path
-    cert: Path
-    key: Path
-
-    def env(self) -> dict[str, str]:
-        return {"TLS_CA_FILE": str(self.ca), "TLS_CERT_FILE": str(self.cert), "TLS_KEY_FILE": str(self.key)}
 
 
 def _now() -> datetime.datetime:
@@ -99,12 +88,12 @@ class DevCA:
         for stale in self.directory.glob("*/tls.crt"):
             stale.unlink()  # issued by the old CA: reissue
 
-    def issue(self, identity: str, days: int = LEAF_DAYS) -> CertFiles:
+    def issue(self, identity: str, days: int = LEAF_DAYS) -> TlsFiles:
         """The identity's files, (re)issued when missing or expiring within a day."""
         self.ensure()
         folder = self.directory / identity
         folder.mkdir(exist_ok=True)
-        files = CertFiles(self.ca_cert_path, folder / "tls.crt", folder / "tls.key")
+        files = TlsFiles(self.ca_cert_path, folder / "tls.crt", folder / "tls.key")
         if _expires_soon(files.cert) or not files.key.exists():
             cert_pem, key_pem = self.make_leaf(identity, days)
             _write_private(files.key, key_pem)
@@ -120,7 +109,7 @@ class DevCA:
         assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
         key = ec.generate_private_key(ec.SECP256R1())
         names: list[x509.GeneralName] = [x509.DNSName(identity), *(x509.DNSName(d) for d in dns)]
-        names += [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.IPAddress(ipaddress.ip_address("::1"))]
+        names += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ("127.0.0.1", "::1")]
         usage = [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
         cert = (
             x509.CertificateBuilder()
@@ -137,5 +126,5 @@ class DevCA:
         )
         return cert.public_bytes(serialization.Encoding.PEM), _key_pem(key)
 
-    def issue_all(self, identities: tuple[str, ...] = IDENTITIES) -> dict[str, CertFiles]:
+    def issue_all(self, identities: tuple[str, ...] = IDENTITIES) -> dict[str, TlsFiles]:
         return {identity: self.issue(identity) for identity in identities}

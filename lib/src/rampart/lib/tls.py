@@ -13,11 +13,12 @@ import ssl
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import grpc
 from cryptography import x509
 from cryptography.x509.oid import NameOID
+
 from rampart.lib.settings import Environment, SettingsError
 
 
@@ -28,6 +29,14 @@ class TlsFiles:
     ca: Path
     cert: Path
     key: Path
+
+    def env(self) -> dict[str, str]:
+        """The variables that hand these files to a child process."""
+        return {"TLS_CA_FILE": str(self.ca), "TLS_CERT_FILE": str(self.cert), "TLS_KEY_FILE": str(self.key)}
+
+    def nats_options(self) -> dict[str, Any]:
+        """Keyword arguments for ``nats.connect``: our certificate and our own reply subjects."""
+        return {"tls": self.ssl_context(), "inbox_prefix": f"_INBOX.{self.identity()}"}
 
     def identity(self) -> str:
         """The common name of this process's own certificate."""
@@ -88,8 +97,7 @@ def tls_files(settings: TlsConfigured) -> TlsFiles | None:
             + ", ".join(f"{name} ({files[name] or 'unset'})" for name in missing)
             + "; TLS_INSECURE=true is for local development only"
         )
-    ca, cert, key = files.values()
-    assert ca is not None and cert is not None and key is not None
+    ca, cert, key = (path for path in files.values() if path is not None)
     return TlsFiles(ca, cert, key)
 
 
