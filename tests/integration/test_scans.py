@@ -468,7 +468,7 @@ async def test_a_client_that_falls_too_far_behind_is_told_and_disconnected(stack
         if link.nc is not None and link.nc.is_connected:
             break
         await asyncio.sleep(0.02)
-    publisher = await nats_client.connect(stack.nats_url)
+    publisher = await nats_client.connect(stack.nats_url, **stack.certs("scan-worker").nats_options())
     try:
         js = publisher.jetstream()
         running = scan_pb2.Scan(scan_id=scan_id, status=scan_pb2.SCAN_STATUS_RUNNING)

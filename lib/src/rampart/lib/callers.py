@@ -8,6 +8,7 @@ answer any peer holding a certificate from the platform's CA.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 ANY_PEER = "*"
@@ -55,6 +56,15 @@ SUBSCRIBE: Mapping[str, tuple[str, ...]] = {
     "scan-worker": ("scan.control.cancel",),
 }
 JS = "$JS.API"
+
+
+def publish_regex(identity: str) -> str:
+    """A regex matching the plain subjects ``identity`` may publish (NATS wildcards)."""
+    parts = []
+    for pattern in PUBLISH.get(identity, ()):
+        tokens = ["[^.]+" if t == "*" else ".+" if t == ">" else re.escape(t) for t in pattern.split(".")]
+        parts.append(r"\.".join(tokens))
+    return "^(" + "|".join(parts) + ")$" if parts else "^$"
 
 
 def inbox_prefix(identity: str) -> str:

@@ -209,10 +209,11 @@ async def create_server(
     return server, bound, health
 
 
-async def create_health_server(health: HealthServicer, host: str, port: int) -> grpc.aio.Server:
+async def create_health_server(health: HealthServicer, host: str, port: int) -> tuple[grpc.aio.Server, int]:
     """A plaintext server answering only grpc.health.v1, for kubelet's gRPC probes."""
     server = grpc.aio.server()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
-    if not server.add_insecure_port(f"{host}:{port}"):
+    bound = server.add_insecure_port(f"{host}:{port}")
+    if not bound:
         raise OSError(f"could not bind health port {host}:{port}")
-    return server
+    return server, bound

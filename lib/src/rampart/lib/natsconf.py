@@ -61,3 +61,16 @@ authorization {{
   ]
 }}
 """
+
+
+def render_for_kubernetes() -> str:
+    """The config deploy/k8s/base/nats.yaml ships (a unit test keeps the two equal)."""
+    return render(
+        host="0.0.0.0",
+        port=4222,
+        store_dir="/data",
+        ca_file="/etc/nats/tls/ca.crt",
+        cert_file="/etc/nats/tls/tls.crt",
+        key_file="/etc/nats/tls/tls.key",
+        extra="http_port: 8222  # monitoring (readiness probe); not reachable from other pods",
+    )

@@ -16,7 +16,7 @@ from nats.js import JetStreamContext
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
-from rampart.lib.callers import STREAM_OWNERS
+from rampart.lib.callers import STREAM_OWNERS, publish_regex
 from rampart.lib.events import STREAMS, EventPublisher, connect_nats, ensure_streams
 from rampart.lib.grpcserver import ServiceBinding, create_health_server, create_server
 from rampart.lib.logging import configure_logging
@@ -39,9 +39,10 @@ class Infra:
     db: AsyncDatabase[Document]
     nc: NATS
     js: JetStreamContext
+    publishable: str | None = None  # a regex of the subjects the broker lets us publish
 
     def outbox(self) -> Outbox:
-        return Outbox(self.db["outbox"], EventPublisher(self.js))
+        return Outbox(self.db["outbox"], EventPublisher(self.js), subjects=self.publishable)
 
     async def close(self) -> None:
         # close, not drain: drain waits on pull subscriptions, and every publish here was
@@ -60,7 +61,8 @@ async def connect_infra(service: str, settings: ServiceSettings) -> Infra:
     # which runs as "scan" here, owns none); plaintext development keeps creating them all.
     owned = STREAM_OWNERS.get(tls.identity(), ()) if tls is not None else tuple(s.name for s in STREAMS)
     await ensure_streams(js, tuple(spec for spec in STREAMS if spec.name in owned))
-    return Infra(mongo, service_database(mongo, service, settings.mongodb_database), nc, js)
+    publishable = publish_regex(tls.identity()) if tls is not None else None
+    return Infra(mongo, service_database(mongo, service, settings.mongodb_database), nc, js, publishable)
 
 
 @dataclass
@@ -84,7 +86,7 @@ async def serve(runtime: Runtime, stop: asyncio.Event | None = None) -> None:
     await server.start()
     probes = None
     if settings.health_port:
-        probes = await create_health_server(health, settings.host, settings.health_port)
+        probes, _ = await create_health_server(health, settings.host, settings.health_port)
         await probes.start()
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
