@@ -130,3 +130,10 @@ async def test_the_gateway_cannot_publish_scan_events_or_jobs(stack: DevStack) -
     )
     assert len(refused) == 3, refused
     assert f'"scan.events.{scan_id}.completed"' in refused[0]
+
+
+def test_no_platform_process_is_refused_by_the_broker(stack: DevStack) -> None:
+    """The permissions are exactly wide enough: the platform's own clients never trip them."""
+    log = stack.log_path("nats").read_text()
+    refused = [line for line in log.splitlines() if "Violation" in line and ":rampart-" in line]
+    assert refused == []
