@@ -81,7 +81,7 @@ async def channel_to(stack: DevStack) -> AsyncIterator[Callable[[str], grpc.aio.
 
     def open_to(service: str) -> grpc.aio.Channel:
         if service not in channels:
-            channels[service] = grpc.aio.insecure_channel(stack.address(service))
+            channels[service] = stack.channel(service)  # mutual TLS as the gateway
         return channels[service]
 
     yield open_to

@@ -135,7 +135,7 @@ async def test_same_event_delivered_twice_is_applied_once(stack: DevStack, chann
     owner, scan_id = new_owner("dup"), new_id("scan")
     subject = f"scan.events.{scan_id}.queued"
     first = scan_event(owner, scan_id, 1).SerializeToString()
-    nc = await nats.connect(stack.nats_url)
+    nc = await nats.connect(stack.nats_url, **stack.certs("scan").nats_options())
     try:
         js = nc.jetstream()
         # Different message ids get past the broker's de-duplication, as a redelivery
@@ -155,7 +155,7 @@ async def test_same_event_delivered_twice_is_applied_once(stack: DevStack, chann
 
 
 async def test_broker_drops_a_republished_message_id(stack: DevStack) -> None:
-    nc = await nats.connect(stack.nats_url)
+    nc = await nats.connect(stack.nats_url, **stack.certs("scan").nats_options())
     try:
         js = nc.jetstream()
         msg_id = new_id("evt")
@@ -173,7 +173,7 @@ async def test_undecodable_event_does_not_block_the_ones_behind_it(
     stack: DevStack, channel_to: Channels
 ) -> None:
     owner, scan_id = new_owner("poison"), new_id("scan")
-    nc = await nats.connect(stack.nats_url)
+    nc = await nats.connect(stack.nats_url, **stack.certs("scan").nats_options())
     try:
         js = nc.jetstream()
         await js.publish(f"scan.events.{scan_id}.queued", b"\xff\xfe not a protobuf")

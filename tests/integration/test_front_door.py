@@ -310,7 +310,7 @@ async def test_stream_tickets_are_single_use_and_carry_the_principal(
     assert ticket["ticket"].startswith("st_")
     assert ticket["expires_in"] == 60
     assert_refused(api.post("/api/v1/auth/stream-ticket", json={}))
-    async with grpc.aio.insecure_channel(stack.address("auth")) as channel:
+    async with stack.channel("auth") as channel:
         auth = auth_pb2_grpc.AuthServiceStub(channel)
         redeemed = await auth.RedeemStreamTicket(auth_pb2.RedeemStreamTicketRequest(ticket=ticket["ticket"]))
         assert (redeemed.owner.user_id, redeemed.owner.org_id) == (account["user_id"], account["org_id"])

@@ -10,7 +10,6 @@ import signal
 import socket
 import time
 
-import grpc
 import httpx2 as httpx
 import pymongo
 import pytest
@@ -295,7 +294,7 @@ async def test_a_worker_killed_mid_scan_loses_nothing_and_counts_nothing_twice(
     assert [p["port"] for p in results["ports"]] == [port]
     assert results["summary"]["total_ports_scanned"] == 5
     owner = common_pb2.Owner(user_id="x", org_id=doc["org_id"])
-    async with grpc.aio.insecure_channel(healthy.address("report")) as channel:
+    async with healthy.channel("report") as channel:
         stub = report_pb2_grpc.ReportServiceStub(channel)
         for _ in range(100):
             timeline = await stub.GetScanTimeline(
@@ -458,14 +457,14 @@ async def test_a_client_that_falls_too_far_behind_is_told_and_disconnected(stack
     from rampart_gateway.streams import scan_events
 
     scan_id = f"scan_slow{time.monotonic_ns()}"
-    auth_channel = grpc.aio.insecure_channel(stack.address("auth"))
-    link = BrokerLink(stack.nats_url, Authenticator(auth_channel, 30, 5))
+    auth_channel = stack.channel("auth")
+    link = BrokerLink(stack.nats_url, Authenticator(auth_channel, 30, 5), stack.certs("gateway"))
     link.start()
     for _ in range(500):  # up to 10 s
         if link.nc is not None and link.nc.is_connected:
             break
         await asyncio.sleep(0.02)
-    publisher = await nats_client.connect(stack.nats_url)
+    publisher = await nats_client.connect(stack.nats_url, **stack.certs("scan-worker").nats_options())
     try:
         js = publisher.jetstream()
         running = scan_pb2.Scan(scan_id=scan_id, status=scan_pb2.SCAN_STATUS_RUNNING)

@@ -4,6 +4,7 @@ import uvicorn
 
 from rampart.lib.logging import configure_logging
 from rampart.lib.settings import load_settings
+from rampart.lib.tls import tls_files
 from rampart_gateway.app import create_app
 from rampart_gateway.settings import GatewaySettings
 
@@ -12,7 +13,7 @@ def main() -> None:
     settings = load_settings(GatewaySettings)
     configure_logging("gateway", settings.log_level)
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, tls_files(settings)),
         host=settings.host,
         port=settings.port,
         loop="uvloop",

@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from rampart.lib.store import connect_store
+from rampart.lib.tls import TlsFiles
 from rampart_gateway import schemas
 from rampart_gateway.account_cache import AccountCache
 from rampart_gateway.clients import BrokerLink, ServiceClients
@@ -76,7 +77,7 @@ def operations() -> tuple[Operation, ...]:
     return system + ACCOUNT_OPERATIONS + SCAN_OPERATIONS
 
 
-def create_app(settings: GatewaySettings) -> Starlette:
+def create_app(settings: GatewaySettings, tls: TlsFiles | None = None) -> Starlette:
     ops = operations()
     spec = build_openapi(ops, VERSION)
 
@@ -85,11 +86,11 @@ def create_app(settings: GatewaySettings) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
-        clients = ServiceClients(settings.service_addresses())
+        clients = ServiceClients(settings.service_addresses(), tls)
         authenticator = Authenticator(
             clients.channels["auth"], settings.api_key_cache_seconds, settings.jwt_leeway_seconds
         )
-        broker = BrokerLink(settings.nats_url, authenticator)
+        broker = BrokerLink(settings.nats_url, authenticator, tls)
         broker.start()
         mongo = connect_store(settings.mongodb_url, "rampart-gateway")
         limits = RateLimits(

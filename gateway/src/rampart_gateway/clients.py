@@ -17,6 +17,7 @@ from nats.aio.msg import Msg
 from rampart.auth.v1 import auth_pb2, auth_pb2_grpc
 from rampart.lib.events import connect_nats
 from rampart.lib.grpcclient import open_channel
+from rampart.lib.tls import TlsFiles
 from rampart.scan.v1 import scan_pb2_grpc
 from rampart_gateway.principal import Authenticator
 
@@ -28,9 +29,9 @@ WORKER_SILENCE = 6.0  # seconds without a heartbeat before a worker counts as go
 class ServiceClients:
     """gRPC channels and health stubs for the five services, keyed by service name."""
 
-    def __init__(self, addresses: dict[str, str]) -> None:
+    def __init__(self, addresses: dict[str, str], tls: TlsFiles | None = None) -> None:
         self.channels: dict[str, grpc.aio.Channel] = {
-            name: open_channel(address) for name, address in addresses.items()
+            name: open_channel(address, tls) for name, address in addresses.items()
         }
         self.health = {name: health_pb2_grpc.HealthStub(channel) for name, channel in self.channels.items()}
         self.auth = auth_pb2_grpc.AuthServiceStub(self.channels["auth"])
@@ -47,8 +48,9 @@ class BrokerLink:
     a reconnect (revocations may have been missed) it drops every cached key.
     """
 
-    def __init__(self, url: str, authenticator: Authenticator) -> None:
+    def __init__(self, url: str, authenticator: Authenticator, tls: TlsFiles | None = None) -> None:
         self._url = url
+        self._tls = tls
         self._authenticator = authenticator
         self.nc: NATS | None = None
         self._task: asyncio.Task[None] | None = None
@@ -62,7 +64,7 @@ class BrokerLink:
             self._authenticator.forget_all_keys()
 
         self.nc = await connect_nats(
-            self._url, "rampart-gateway", deadline_seconds=math.inf, on_reconnect=forget
+            self._url, "rampart-gateway", deadline_seconds=math.inf, on_reconnect=forget, tls=self._tls
         )
         await self.nc.subscribe("auth.events.key_revoked.*", cb=self._on_revoked)
         await self.nc.subscribe(WORKER_HEARTBEATS, cb=self._on_heartbeat)

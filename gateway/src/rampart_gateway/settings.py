@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -24,6 +26,12 @@ class GatewaySettings(BaseSettings):
     mongodb_url: str
     nats_url: str
     log_level: str = "info"
+    # Mutual TLS to the services and NATS (rampart.lib.tls): TLS_DIR or the three files.
+    tls_dir: Path | None = None
+    tls_ca_file: Path | None = None
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    tls_insecure: bool = False  # plaintext; refused with RAMPART_ENV=production
     health_timeout_seconds: float = Field(default=1.0, gt=0)
     # How long a verified API key is trusted without asking auth-service (at most 30 s;
     # revocations also arrive as events and evict at once).

@@ -25,8 +25,14 @@ from pathlib import Path
 from secrets import token_urlsafe
 from typing import Any
 
+import grpc
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+
+from rampart.lib import natsconf
+from rampart.lib.grpcclient import open_channel
+from rampart.lib.pki import IDENTITIES, DevCA
+from rampart.lib.tls import TlsFiles
 
 SERVICES = ("auth", "scan", "threat", "ai", "report")
 WORKERS = ("scan-worker-1", "scan-worker-2")
@@ -110,8 +116,46 @@ class DevStack:
     def log_path(self, name: str) -> Path:
         return self.data_dir / "log" / f"{name}.log"
 
+    @property
+    def pki(self) -> DevCA:
+        """The development CA under ``<data_dir>/pki`` (mode 0700; keys 0600)."""
+        return DevCA(self.data_dir / "pki")
+
+    def certs(self, identity: str) -> TlsFiles:
+        """The identity's certificate files, issued (or renewed) on first use."""
+        return self.pki.issue(identity)
+
+    def channel(self, service: str, identity: str = "gateway") -> grpc.aio.Channel:
+        """A mutual-TLS channel to one service, presenting ``identity``'s certificate."""
+        return open_channel(self.address(service), self.certs(identity))
+
+    def identity(self, name: str) -> str:
+        return "scan-worker" if name in WORKERS else name
+
+    def nats_config(self) -> Path:
+        """Write nats-server's config: TLS required, client certificates mapped to users."""
+        files = self.certs("nats")
+        path = self.data_dir / "nats.conf"
+        path.write_text(
+            natsconf.render(
+                host="127.0.0.1",
+                port=self.ports["nats"],
+                store_dir=str(self.data_dir / "nats"),
+                ca_file=str(files.ca),
+                cert_file=str(files.cert),
+                key_file=str(files.key),
+                server_name="rampart-dev",
+                identities=IDENTITIES,
+            )
+        )
+        return path
+
     def _base_env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.endswith(("_ADDR", "_URL"))}
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.endswith(("_ADDR", "_URL")) and not k.startswith("TLS_")
+        }
         env.update(
             RAMPART_ENV="development",
             LOG_LEVEL=self.log_level,
@@ -156,9 +200,8 @@ class DevStack:
             binary_path = shutil.which("nats-server")
             if binary_path is None:
                 raise StackError("nats-server is missing: run 'make setup' (apt-get install nats-server)")
-            argv = [binary_path, "-js", "-sd", str(self.data_dir / "nats"), "-a", "127.0.0.1"]
-            argv += ["-p", port, "-n", "rampart-dev"]
-            return argv, env
+            return [binary_path, "-c", str(self.nats_config())], env
+        env.update(self.certs(self.identity(name)).env())
         if name in WORKERS:
             env["METRICS_PORT"] = port
             env["PLATFORM_ENDPOINTS"] = self.platform_endpoints()
@@ -257,6 +300,7 @@ def _summary(stack: DevStack, started: float) -> str:
         f"  API:     {stack.gateway_url}/api/v1",
         f"  Health:  {stack.gateway_url}/api/v1/health",
         f"  Metrics: {stack.gateway_url}/metrics",
+        f"  Service certificates (development CA, mutual TLS on gRPC and NATS): {stack.pki.directory}",
         "",
         "  process   address",
     ]

@@ -6,6 +6,7 @@ import asyncio
 import enum
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import nats
 import nats.errors
@@ -26,6 +27,7 @@ from nats.js.api import (
 from rampart.lib.ids import new_request_id
 from rampart.lib.logging import bind_request
 from rampart.lib.metrics import EVENTS_CONSUMED, EVENTS_PUBLISHED
+from rampart.lib.tls import TlsFiles
 
 log = structlog.get_logger(__name__)
 
@@ -66,8 +68,16 @@ async def connect_nats(
     name: str,
     deadline_seconds: float = 30.0,
     on_reconnect: Callable[[], Awaitable[None]] | None = None,
+    tls: TlsFiles | None = None,
 ) -> NATS:
-    """Connect with endless reconnects; retry the first connection until the deadline."""
+    """Connect with endless reconnects; retry the first connection until the deadline.
+
+    With ``tls`` the client verifies the broker and presents its certificate (the broker
+    maps it to the identity's user) and uses the identity's own reply subjects.
+    """
+    secure: dict[str, Any] = {}
+    if tls is not None:
+        secure = tls.nats_options()
 
     async def on_error(error: Exception) -> None:
         log.warning("nats error", error=str(error))
@@ -94,6 +104,7 @@ async def connect_nats(
                 error_cb=on_error,
                 disconnected_cb=on_disconnect,
                 reconnected_cb=reconnected,
+                **secure,
             )
         except (OSError, nats.errors.NoServersError, TimeoutError) as error:
             if loop.time() > give_up:

@@ -9,6 +9,7 @@ import grpc
 import structlog
 
 from rampart.lib.ids import REQUEST_ID_HEADER
+from rampart.lib.tls import TlsFiles
 
 
 class RequestIdClientInterceptor(grpc.aio.UnaryUnaryClientInterceptor):
@@ -34,13 +35,15 @@ class RequestIdClientInterceptor(grpc.aio.UnaryUnaryClientInterceptor):
         return await continuation(details, request)
 
 
-def open_channel(address: str) -> grpc.aio.Channel:
-    return grpc.aio.insecure_channel(
-        address,
-        options=[
-            ("grpc.keepalive_time_ms", 30_000),
-            ("grpc.initial_reconnect_backoff_ms", 200),
-            ("grpc.max_reconnect_backoff_ms", 2_000),
-        ],
-        interceptors=[RequestIdClientInterceptor()],
-    )
+def open_channel(address: str, tls: TlsFiles | None = None) -> grpc.aio.Channel:
+    """One long-lived channel per peer (TLS handshakes happen per connection, not per call)."""
+    options = [
+        ("grpc.keepalive_time_ms", 30_000),
+        ("grpc.initial_reconnect_backoff_ms", 200),
+        ("grpc.max_reconnect_backoff_ms", 2_000),
+    ]
+    interceptors = [RequestIdClientInterceptor()]
+    if tls is None:
+        return grpc.aio.insecure_channel(address, options=options, interceptors=interceptors)
+    credentials = tls.channel_credentials()
+    return grpc.aio.secure_channel(address, credentials, options=options, interceptors=interceptors)

@@ -32,7 +32,13 @@ class Outbox:
         collection: AsyncCollection[dict[str, Any]],
         publisher: EventPublisher,
         retry_seconds: float = 0.5,
+        subjects: str | None = None,
     ) -> None:
+        # ``subjects`` (a regex) limits the relay to what this process may publish: a scan
+        # worker shares scan-service's outbox but may not publish its jobs.
+        self._pending: dict[str, Any] = {"published": False}
+        if subjects is not None:
+            self._pending["subject"] = {"$regex": subjects}
         self._collection = collection
         self._publisher = publisher
         self._retry_seconds = retry_seconds
@@ -69,7 +75,7 @@ class Outbox:
         """Publish pending events in the order they were stored; returns how many."""
         sent = 0
         async with self._lock:
-            cursor = self._collection.find({"published": False}).sort("seq", ASCENDING).limit(500)
+            cursor = self._collection.find(self._pending).sort("seq", ASCENDING).limit(500)
             async for doc in cursor:
                 await self._publisher.publish(
                     doc["subject"], bytes(doc["payload"]), doc["_id"], doc.get("request_id") or None

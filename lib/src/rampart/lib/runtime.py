@@ -16,13 +16,15 @@ from nats.js import JetStreamContext
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
-from rampart.lib.events import EventPublisher, connect_nats, ensure_streams
-from rampart.lib.grpcserver import ServiceBinding, create_server
+from rampart.lib.callers import STREAM_OWNERS, publish_regex
+from rampart.lib.events import STREAMS, EventPublisher, connect_nats, ensure_streams
+from rampart.lib.grpcserver import ServiceBinding, create_health_server, create_server
 from rampart.lib.logging import configure_logging
 from rampart.lib.metrics import serve_metrics
 from rampart.lib.outbox import Outbox
 from rampart.lib.settings import ServiceSettings, load_settings
 from rampart.lib.store import Document, connect_store, service_database
+from rampart.lib.tls import tls_files
 
 log = structlog.get_logger(__name__)
 
@@ -37,9 +39,10 @@ class Infra:
     db: AsyncDatabase[Document]
     nc: NATS
     js: JetStreamContext
+    publishable: str | None = None  # a regex of the subjects the broker lets us publish
 
     def outbox(self) -> Outbox:
-        return Outbox(self.db["outbox"], EventPublisher(self.js))
+        return Outbox(self.db["outbox"], EventPublisher(self.js), subjects=self.publishable)
 
     async def close(self) -> None:
         # close, not drain: drain waits on pull subscriptions, and every publish here was
@@ -50,11 +53,16 @@ class Infra:
 
 
 async def connect_infra(service: str, settings: ServiceSettings) -> Infra:
+    tls = tls_files(settings)
     mongo = connect_store(settings.mongodb_url, f"rampart-{service}")
-    nc = await connect_nats(settings.nats_url, f"rampart-{service}")
+    nc = await connect_nats(settings.nats_url, f"rampart-{service}", tls=tls)
     js = nc.jetstream()
-    await ensure_streams(js)
-    return Infra(mongo, service_database(mongo, service, settings.mongodb_database), nc, js)
+    # With TLS the broker lets each identity manage only the streams it owns (a scan worker,
+    # which runs as "scan" here, owns none); plaintext development keeps creating them all.
+    owned = STREAM_OWNERS.get(tls.identity(), ()) if tls is not None else tuple(s.name for s in STREAMS)
+    await ensure_streams(js, tuple(spec for spec in STREAMS if spec.name in owned))
+    publishable = publish_regex(tls.identity()) if tls is not None else None
+    return Infra(mongo, service_database(mongo, service, settings.mongodb_database), nc, js, publishable)
 
 
 @dataclass
@@ -73,9 +81,13 @@ async def serve(runtime: Runtime, stop: asyncio.Event | None = None) -> None:
     """Serve until SIGTERM/SIGINT (or ``stop``), then drain with a grace period."""
     settings = runtime.settings
     server, port, health = await create_server(
-        runtime.service, runtime.bindings, settings.host, settings.port
+        runtime.service, runtime.bindings, settings.host, settings.port, tls_files(settings)
     )
     await server.start()
+    probes = None
+    if settings.health_port:
+        probes, _ = await create_health_server(health, settings.host, settings.health_port)
+        await probes.start()
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -91,6 +103,8 @@ async def serve(runtime: Runtime, stop: asyncio.Event | None = None) -> None:
     log.info("stopping", grace_seconds=settings.shutdown_grace_seconds)
     await health.enter_graceful_shutdown()
     await server.stop(settings.shutdown_grace_seconds)
+    if probes is not None:
+        await probes.stop(None)
     for task in background:
         task.cancel()
     await asyncio.gather(*background, return_exceptions=True)

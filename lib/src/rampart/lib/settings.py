@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Literal, TypeVar
 
 from pydantic import Field, ValidationError
@@ -26,6 +27,14 @@ class ServiceSettings(BaseSettings):
     shutdown_grace_seconds: float = Field(default=5.0, gt=0)
     # The database this service owns; every service keeps its own.
     mongodb_database: str = ""
+    # Mutual TLS for gRPC and NATS (rampart.lib.tls): TLS_DIR or the three files.
+    tls_dir: Path | None = None
+    tls_ca_file: Path | None = None
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    tls_insecure: bool = False  # plaintext; refused with RAMPART_ENV=production
+    # A plaintext gRPC port serving only grpc.health.v1 (for kubelet probes); 0 = none.
+    health_port: int = Field(default=0, ge=0, le=65535)
 
 
 S = TypeVar("S", bound=BaseSettings)

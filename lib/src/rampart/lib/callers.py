@@ -1,0 +1,97 @@
+"""Who may call whom: the gRPC allow-list and the NATS permissions of each identity.
+
+An identity is the common name of a process's certificate (rampart.lib.pki.IDENTITIES).
+Every RPC of the five services acts on behalf of an organisation (it carries an ``owner``),
+so only the gateway may call them; no service calls another over gRPC. Health and reflection
+answer any peer holding a certificate from the platform's CA.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+ANY_PEER = "*"
+GATEWAY = "gateway"
+
+GRPC_CALLERS: Mapping[str, frozenset[str]] = {
+    "rampart.auth.v1.AuthService": frozenset({GATEWAY}),
+    "rampart.scan.v1.ScanService": frozenset({GATEWAY}),
+    "rampart.threat.v1.ThreatService": frozenset({GATEWAY}),
+    "rampart.ai.v1.AiService": frozenset({GATEWAY}),
+    "rampart.report.v1.ReportService": frozenset({GATEWAY}),
+    "grpc.health.v1.Health": frozenset({ANY_PEER}),
+    "grpc.reflection.v1alpha.ServerReflection": frozenset({ANY_PEER}),
+    "grpc.reflection.v1.ServerReflection": frozenset({ANY_PEER}),
+}
+
+
+def may_call(identity: str, method: str) -> bool:
+    """Whether ``identity`` may call ``/package.Service/Method``; unknown services: nobody."""
+    service = method.lstrip("/").split("/", 1)[0]
+    allowed = GRPC_CALLERS.get(service, frozenset())
+    return ANY_PEER in allowed or identity in allowed
+
+
+# ---- NATS -------------------------------------------------------------------------------
+# Streams each identity creates and updates at start (rampart.lib.events.STREAMS by name).
+STREAM_OWNERS: Mapping[str, tuple[str, ...]] = {
+    "auth": ("AUTH_EVENTS",),
+    "scan": ("SCAN_EVENTS", "SCAN_JOBS"),
+}
+# Durable consumers each identity pulls from: (stream, durable name).
+DURABLES: Mapping[str, tuple[tuple[str, str], ...]] = {
+    "scan-worker": (("SCAN_JOBS", "scan-workers"),),
+    "threat": (("SCAN_EVENTS", "threat-scan-events"),),
+    "report": (("SCAN_EVENTS", "report-scan-events"),),
+}
+# Plain subjects each identity publishes to and subscribes to.
+PUBLISH: Mapping[str, tuple[str, ...]] = {
+    "auth": ("auth.events.>",),
+    "scan": ("scan.jobs", "scan.events.>", "scan.control.cancel"),
+    "scan-worker": ("scan.events.>", "scan.workers.heartbeat"),
+}
+SUBSCRIBE: Mapping[str, tuple[str, ...]] = {
+    "gateway": ("auth.events.key_revoked.*", "scan.workers.heartbeat"),
+    "scan-worker": ("scan.control.cancel",),
+}
+JS = "$JS.API"
+
+
+def publish_regex(identity: str) -> str:
+    """A regex matching the plain subjects ``identity`` may publish (NATS wildcards)."""
+    parts = []
+    for pattern in PUBLISH.get(identity, ()):
+        tokens = ["[^.]+" if t == "*" else ".+" if t == ">" else re.escape(t) for t in pattern.split(".")]
+        parts.append(r"\.".join(tokens))
+    return "^(" + "|".join(parts) + ")$" if parts else "^$"
+
+
+def inbox_prefix(identity: str) -> str:
+    """Each identity gets its own reply subjects, so no one reads another's replies.
+
+    (rampart.lib.tls.TlsFiles.nats_options sets the same prefix on the client.)
+    """
+    return f"_INBOX.{identity}"
+
+
+def nats_permissions(identity: str) -> dict[str, list[str]]:
+    """The publish and subscribe allow-lists of one identity (anything else is denied)."""
+    publish = [f"{JS}.INFO", *PUBLISH.get(identity, ())]
+    for stream in STREAM_OWNERS.get(identity, ()):
+        publish += [f"{JS}.STREAM.{verb}.{stream}" for verb in ("INFO", "CREATE", "UPDATE")]
+    for stream, durable in DURABLES.get(identity, ()):
+        publish += [
+            f"{JS}.CONSUMER.INFO.{stream}.{durable}",
+            f"{JS}.CONSUMER.CREATE.{stream}.{durable}.>",
+            f"{JS}.CONSUMER.CREATE.{stream}.{durable}",
+            f"{JS}.CONSUMER.DURABLE.CREATE.{stream}.{durable}",
+            f"{JS}.CONSUMER.MSG.NEXT.{stream}.{durable}",
+            f"$JS.ACK.{stream}.{durable}.>",
+        ]
+    if identity == GATEWAY:
+        # Ordered (ephemeral) consumers on the scan events, one per live stream.
+        publish += [f"{JS}.CONSUMER.CREATE.SCAN_EVENTS", f"{JS}.CONSUMER.CREATE.SCAN_EVENTS.>"]
+        publish += [f"{JS}.CONSUMER.DELETE.SCAN_EVENTS.>", "$JS.FC.SCAN_EVENTS.>"]
+    subscribe = [f"{inbox_prefix(identity)}.>", *SUBSCRIBE.get(identity, ())]
+    return {"publish": publish, "subscribe": subscribe}
