@@ -17,6 +17,7 @@ from starlette.routing import Route, WebSocketRoute
 from rampart.lib.store import connect_store
 from rampart_gateway import schemas
 from rampart_gateway.account_cache import AccountCache
+from rampart_gateway.bodylimit import BodyLimitMiddleware
 from rampart_gateway.clients import BrokerLink, ServiceClients
 from rampart_gateway.docs import docs_routes
 from rampart_gateway.errors import EXCEPTION_HANDLERS
@@ -134,6 +135,7 @@ def create_app(settings: GatewaySettings) -> Starlette:
                 max_age=600,
             )
         )
+    middleware.append(Middleware(BodyLimitMiddleware))
     middleware.append(Middleware(FrontDoorMiddleware))
     return Starlette(
         routes=[*routes, WebSocketRoute("/ws/scans/{scan_id}", scan_websocket), *docs_routes()],
