@@ -6,7 +6,7 @@ PROTO_OUT := lib/src
 PROTO_FILES := $(shell find protos -name '*.proto' | sort)
 PROTO_PKGS := common auth scan threat ai report
 
-.PHONY: help setup setup-test protos proto-release check-protos lint typecheck test test-unit test-integration run bench clean
+.PHONY: help setup setup-test protos proto-release check-protos lint typecheck test test-unit test-integration fuzz run bench clean
 
 help:
 	@echo "make proto-release    record today's contracts as the baseline for the breaking-change check"
@@ -14,6 +14,7 @@ help:
 	@echo "make bench            gateway, engine and scan-path benchmarks (installs wrk, nmap)"
 	@echo "make run              start store, broker, five services and the gateway"
 	@echo "make test             lint, type-check, unit and integration tests"
+	@echo "make fuzz             schema-driven fuzzing of every operation (FUZZ_EXAMPLES per operation, default 100)"
 	@echo "make protos           regenerate gRPC code from protos/"
 	@echo "make check-protos     fail if regenerating changes anything"
 
@@ -54,6 +55,9 @@ test-unit:
 
 test-integration:
 	$(PY) pytest -m integration tests/integration
+
+fuzz:
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-100} $(PY) pytest tests/integration/test_fuzz.py
 
 test: check-protos lint typecheck
 	$(PY) pytest

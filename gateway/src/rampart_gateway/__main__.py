@@ -7,6 +7,7 @@ from rampart.lib.settings import load_settings
 from rampart.lib.tls import tls_files
 from rampart_gateway.app import create_app
 from rampart_gateway.settings import GatewaySettings
+from rampart_gateway.wsprotocol import WebSocketProtocol
 
 
 def main() -> None:
@@ -18,6 +19,7 @@ def main() -> None:
         port=settings.port,
         loop="uvloop",
         http="httptools",
+        ws=WebSocketProtocol,
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=5,

@@ -18,6 +18,7 @@ from rampart.lib.store import connect_store
 from rampart.lib.tls import TlsFiles
 from rampart_gateway import schemas
 from rampart_gateway.account_cache import AccountCache
+from rampart_gateway.bodylimit import BodyLimitMiddleware
 from rampart_gateway.clients import BrokerLink, ServiceClients
 from rampart_gateway.docs import docs_routes
 from rampart_gateway.errors import EXCEPTION_HANDLERS
@@ -135,6 +136,7 @@ def create_app(settings: GatewaySettings, tls: TlsFiles | None = None) -> Starle
                 max_age=600,
             )
         )
+    middleware.append(Middleware(BodyLimitMiddleware))
     middleware.append(Middleware(FrontDoorMiddleware))
     return Starlette(
         routes=[*routes, WebSocketRoute("/ws/scans/{scan_id}", scan_websocket), *docs_routes()],

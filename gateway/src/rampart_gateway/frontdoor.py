@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from rampart_gateway.envelope import fail
 from rampart_gateway.errors import grpc_to_api_error
 from rampart_gateway.principal import Authenticator, NotAuthenticated, Principal
+from rampart_gateway.queries import MAX_CREDENTIAL
 from rampart_gateway.ratelimit import Decision, RateLimits
 
 log = structlog.get_logger(__name__)
@@ -72,7 +73,9 @@ class FrontDoorMiddleware:
         limits: RateLimits = state["limits"]
         principal: Principal | None = None
         credential = credential_of(scope)
-        if credential is not None:
+        if credential is not None and len(credential) > MAX_CREDENTIAL:
+            state["auth_error"] = f"credential is longer than {MAX_CREDENTIAL} characters"
+        elif credential is not None:
             try:
                 principal = await authenticator.authenticate(credential)
                 if principal.ticket_scope and path not in stream_paths(principal.ticket_scope):

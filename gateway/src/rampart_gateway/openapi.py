@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from rampart_gateway.errors import STATUS_BY_CODE
+from rampart_gateway.frontdoor import EXEMPT_PREFIXES
 from rampart_gateway.operations import Operation
 
 REF = "#/components/schemas/{model}"
@@ -83,6 +84,54 @@ def _error(description: str) -> dict[str, Any]:
     }
 
 
+def _param_schema(prop: dict[str, Any]) -> dict[str, Any]:
+    """A property of a parameter model as a parameter schema: ``None`` means absent, not null."""
+    options = [o for o in prop.get("anyOf", [prop]) if o.get("type") != "null"]
+    schema = dict(options[0]) if len(options) == 1 else {"anyOf": options}
+    schema.pop("title", None)
+    schema.pop("description", None)
+    if prop.get("default") is not None:
+        schema["default"] = prop["default"]
+    return schema
+
+
+def model_parameters(model: type[BaseModel] | None, where: str) -> list[dict[str, Any]]:
+    """OpenAPI parameters generated from the model that also parses them (queries.py)."""
+    if model is None:
+        return []
+    schema = model.model_json_schema(by_alias=True, mode="validation")
+    required = set(schema.get("required", ()))
+    parameters = []
+    for name, prop in schema["properties"].items():
+        parameter = {"name": name, "in": where, "required": name in required, "schema": _param_schema(prop)}
+        if "description" in prop:
+            parameter["description"] = prop["description"]
+        parameters.append(parameter)
+    return parameters
+
+
+def _raw_schema(media_type: str, model: type[BaseModel] | None) -> dict[str, Any]:
+    if media_type == "application/json" and model is not None:
+        return {"$ref": REF.format(model=model.__name__)}
+    return {"type": "string"}
+
+
+def error_codes(op: Operation) -> set[str]:
+    """Every error code the operation can answer with, from what it takes and where it sits."""
+    codes = {*op.errors, "INTERNAL_ERROR"}
+    if not op.path.startswith(EXEMPT_PREFIXES):  # behind the front door: limits, credential checks
+        codes |= {"RATE_LIMIT_EXCEEDED", "SERVICE_UNAVAILABLE", "UPSTREAM_TIMEOUT"}
+    if op.auth:
+        codes.add("INVALID_API_KEY")
+    if op.scope:
+        codes.add("INSUFFICIENT_PERMISSIONS")
+    if op.body is not None or op.form:
+        codes |= {"BAD_REQUEST", "PAYLOAD_TOO_LARGE", "VALIDATION_ERROR"}
+    if op.query is not None or op.headers is not None:
+        codes.add("VALIDATION_ERROR")
+    return codes
+
+
 def _operation(op: Operation) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "operationId": op.endpoint.__name__,
@@ -91,19 +140,10 @@ def _operation(op: Operation) -> dict[str, Any]:
     }
     spec["security"] = [{"bearerAuth": []}, {"oauth2": [op.scope] if op.scope else []}] if op.auth else []
     parameters = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string", "maxLength": 128}}
         for name in re.findall(r"{(\w+)}", op.path)
     ]
-    parameters += [
-        {
-            "name": name,
-            "in": "query",
-            "required": False,
-            "schema": {"type": "string"},
-            "description": text,
-        }
-        for name, text in op.query.items()
-    ]
+    parameters += model_parameters(op.query, "query") + model_parameters(op.headers, "header")
     parameters.append(
         {
             "name": "X-Request-ID",
@@ -133,20 +173,14 @@ def _operation(op: Operation) -> dict[str, Any]:
             },
         }
     if op.raw_response:
-        content = {op.raw_response: {"schema": {"type": "string"}}}
+        media = (op.raw_response,) if isinstance(op.raw_response, str) else op.raw_response
+        content = {kind: {"schema": _raw_schema(kind, op.response)} for kind in media}
     else:
         content = {"application/json": {"schema": _envelope(op.response)}}
     responses: dict[str, Any] = {
         str(op.status): {"description": "success", "content": content, "headers": RATE_HEADERS}
     }
-    codes = (
-        set(op.errors)
-        | {"INTERNAL_ERROR"}
-        | ({"INVALID_API_KEY", "RATE_LIMIT_EXCEEDED"} if op.auth else set())
-    )
-    if op.scope:
-        codes.add("INSUFFICIENT_PERMISSIONS")
-    for code in sorted(codes):
+    for code in sorted(error_codes(op)):
         status = str(STATUS_BY_CODE[code])
         existing = responses.get(status)
         responses[status] = _error(f"{existing['description']}, {code}" if existing else code)

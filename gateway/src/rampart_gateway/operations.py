@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TypeVar
 
+import orjson
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from rampart_gateway import queries
 from rampart_gateway.errors import ApiError
 from rampart_gateway.principal import Principal
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 M = TypeVar("M", bound=BaseModel)
 SECRET_FIELDS = frozenset({"password", "secret", "api_key"})
-MAX_BODY = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -37,8 +37,10 @@ class Operation:
     response: type[BaseModel] | None = None
     status: int = 200
     errors: tuple[str, ...] = ()
-    query: dict[str, str] = field(default_factory=dict)
-    raw_response: str = ""  # a media type returned as is (no envelope)
+    query: type[BaseModel] | None = None  # parses the query string and documents it (queries.py)
+    headers: type[BaseModel] | None = None  # the same for request headers, by alias
+    # media types returned as is (no envelope); application/json then carries ``response``
+    raw_response: str | tuple[str, ...] = ""
 
     def route(self) -> Route:
         return Route(self.path, self.endpoint, methods=[self.method], name=self.endpoint.__name__)
@@ -61,26 +63,18 @@ def require(request: Request, scope: str | None = None) -> Principal:
 
 def validation_error(error: ValidationError) -> ApiError:
     """422 naming the first bad field; the values of secret fields are never echoed."""
-    problems = []
-    for item in error.errors():
-        name = ".".join(str(part) for part in item["loc"]) or "body"
-        problem: dict[str, Any] = {"field": name, "reason": item["msg"]}
-        if not SECRET_FIELDS & {str(part) for part in item["loc"]} and isinstance(
-            item.get("input"), str | int | float | bool
-        ):
-            problem["value"] = item["input"]
-        problems.append(problem)
-    first = problems[0]
-    return ApiError("VALIDATION_ERROR", f"{first['field']}: {first['reason']}", {**first, "errors": problems})
+    return queries.validation_error(error, SECRET_FIELDS)
 
 
 async def read_json(request: Request, model: type[M]) -> M:
+    """The body as ``model``: 400 if it is not JSON (orjson: depth-limited, strict UTF-8), else 422.
+
+    The size is bounded while the body streams in (``bodylimit.BodyLimitMiddleware``).
+    """
     raw = await request.body()
-    if len(raw) > MAX_BODY:
-        raise ApiError("BAD_REQUEST", f"body is larger than {MAX_BODY} bytes")
     try:
-        data = json.loads(raw or b"{}")
-    except ValueError:
+        data = orjson.loads(raw or b"{}")
+    except orjson.JSONDecodeError:
         raise ApiError("BAD_REQUEST", "body is not valid JSON") from None
     try:
         return model.model_validate(data)

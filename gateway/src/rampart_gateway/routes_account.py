@@ -11,10 +11,11 @@ from rampart.auth.v1 import auth_pb2
 from rampart.common.v1 import common_pb2
 from rampart.lib.ids import to_timestamp, utcnow
 from rampart.scan.v1 import scan_pb2
-from rampart_gateway import schemas, views
+from rampart_gateway import queries, schemas, views
 from rampart_gateway.envelope import metadata, ok
 from rampart_gateway.errors import ApiError
 from rampart_gateway.operations import Operation, read_json, require
+from rampart_gateway.queries import read_query
 
 TIMEOUT = 10.0
 MODES = {"live": common_pb2.KEY_MODE_LIVE, "test": common_pb2.KEY_MODE_TEST}
@@ -82,7 +83,7 @@ async def stream_ticket(request: Request) -> Response:
 
 async def list_keys(request: Request) -> Response:
     principal = require(request, "keys:manage")
-    include_revoked = request.query_params.get("include_revoked", "false").lower() == "true"
+    include_revoked = read_query(request, queries.ListKeysQuery).include_revoked
     reply = await request.state.clients.auth.ListApiKeys(
         auth_pb2.ListApiKeysRequest(owner=principal.owner, include_revoked=include_revoked),
         timeout=TIMEOUT,
@@ -225,7 +226,7 @@ OPERATIONS = (
         "api-keys",
         scope="keys:manage",
         response=schemas.ApiKeyList,
-        query={"include_revoked": "true to include revoked keys"},
+        query=queries.ListKeysQuery,
     ),
     Operation(
         "POST",

@@ -7,7 +7,6 @@ import io
 import json
 import string
 from collections.abc import AsyncIterator
-from datetime import datetime
 from typing import Any
 
 import grpc
@@ -18,44 +17,21 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from rampart.common.v1 import common_pb2
 from rampart.scan.v1 import scan_pb2
-from rampart_gateway import scan_views, schemas
+from rampart_gateway import queries, scan_views, schemas
 from rampart_gateway.envelope import ok
 from rampart_gateway.errors import ApiError, grpc_to_api_error
 from rampart_gateway.operations import Operation, read_json, require
 from rampart_gateway.principal import Principal
+from rampart_gateway.queries import read_headers, read_query
 from rampart_gateway.streams import scan_events
 
 TIMEOUT = 30.0
 KEY_CHARS = frozenset(string.ascii_letters + string.digits + "-_.:")
 STATUS_FILTER = {name: value for value, name in scan_views.STATUS.items() if name != "unspecified"}
 HEARTBEAT_SECONDS = 15
-# WebSocket close codes (documented in the README).
+# WebSocket close codes (documented in the README and docs/security/inputs.md).
+WS_INVALID = 4400  # a query parameter is not valid (e.g. last_event_id)
 WS_UNAUTHENTICATED, WS_FORBIDDEN, WS_NOT_FOUND, WS_RATE_LIMITED, WS_UNAVAILABLE = 4401, 4403, 4404, 4429, 4503
-
-
-def _int(request: Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        raise ApiError(
-            "VALIDATION_ERROR",
-            f"{name} must be a whole number from {low} to {high}",
-            {"field": name, "value": raw},
-        )
-    return int(raw)
-
-
-def _time(request: Request, name: str) -> datetime | None:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return None
-    try:
-        return datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise ApiError(
-            "VALIDATION_ERROR", f"{name} must be an ISO 8601 time", {"field": name, "value": raw}
-        ) from None
 
 
 def stream_urls(request: Request, scan_id: str) -> tuple[str, str]:
@@ -117,34 +93,24 @@ async def create_scan(request: Request) -> Response:
 
 async def list_scans(request: Request) -> Response:
     principal = require(request, "scans:read")
-    status = request.query_params.get("status")
-    if status is not None and status not in STATUS_FILTER:
-        raise ApiError(
-            "VALIDATION_ERROR",
-            f"status must be one of {', '.join(STATUS_FILTER)}",
-            {"field": "status", "value": status},
-        )
-    order = request.query_params.get("order", "desc")
-    if order not in ("asc", "desc"):
-        raise ApiError("VALIDATION_ERROR", "order must be asc or desc", {"field": "order", "value": order})
+    query = read_query(request, queries.ListScansQuery)
     created = common_pb2.TimeRange()
-    after, before = _time(request, "created_after"), _time(request, "created_before")
-    if after:
-        created.after.FromDatetime(after)
-    if before:
-        created.before.FromDatetime(before)
+    if query.created_after:
+        created.after.FromDatetime(query.created_after)
+    if query.created_before:
+        created.before.FromDatetime(query.created_before)
     page = common_pb2.PageRequest(
-        page=_int(request, "page", 1, 1, 100_000),
-        per_page=_int(request, "per_page", 20, 1, 100),
-        cursor=request.query_params.get("cursor", "")[:512],
-        sort=request.query_params.get("sort", "created_at"),
-        descending=order == "desc",
+        page=query.page,
+        per_page=query.per_page,
+        cursor=query.cursor,
+        sort=query.sort,
+        descending=query.order == "desc",
     )
     reply = await request.state.clients.scan.ListScans(
         scan_pb2.ListScansRequest(
             owner=principal.owner,
-            target=request.query_params.get("target", "")[:255],
-            status=STATUS_FILTER[status] if status else scan_pb2.SCAN_STATUS_UNSPECIFIED,
+            target=query.target,
+            status=STATUS_FILTER[query.status] if query.status else scan_pb2.SCAN_STATUS_UNSPECIFIED,
             created=created,
             page=page,
         ),
@@ -230,13 +196,7 @@ def _csv_cell(value: object) -> str:
 
 async def export_scan(request: Request) -> Response:
     principal = require(request, "scans:read")
-    fmt = request.query_params.get("format", "json")
-    if fmt not in ("json", "csv"):
-        raise ApiError(
-            "VALIDATION_ERROR",
-            "format must be json or csv (SARIF, HTML and PDF come with reports)",
-            {"field": "format", "value": fmt},
-        )
+    fmt = read_query(request, queries.ExportQuery).format
     data = scan_views.results(await _results(request, principal))
     name = f"{data['scan_id']}.{fmt}"
     headers = {"content-disposition": f'attachment; filename="{name}"'}
@@ -265,22 +225,12 @@ async def export_scan(request: Request) -> Response:
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
 
 
-def _last_event_id(raw: str | None) -> int | None:
-    if raw is None or raw == "":
-        return None
-    if not raw.isdigit() or len(raw) > 19:
-        raise ApiError(
-            "VALIDATION_ERROR",
-            "Last-Event-ID must be an event id from this stream",
-            {"field": "Last-Event-ID", "value": raw[:32]},
-        )
-    return int(raw)
-
-
 async def scan_stream(request: Request) -> Response:
     principal = require(request, "scans:read")
+    header = read_headers(request, queries.StreamHeaders).last_event_id
+    query = read_query(request, queries.StreamQuery).last_event_id
     scan = await _scan(request, principal, request.path_params["scan_id"])
-    after = _last_event_id(request.headers.get("last-event-id") or request.query_params.get("last_event_id"))
+    after = header if header is not None else query
     source = scan_events(request.state.broker, scan, after)
 
     async def frames() -> AsyncIterator[dict[str, str]]:
@@ -310,18 +260,18 @@ async def scan_websocket(websocket: WebSocket) -> None:
         return
     clients = state["clients"]
     try:
+        after = read_query(websocket, queries.StreamQuery).last_event_id
         scan = await clients.scan.GetScan(
             scan_pb2.GetScanRequest(owner=principal.owner, scan_id=websocket.path_params["scan_id"]),
             timeout=TIMEOUT,
         )
-        after = _last_event_id(websocket.query_params.get("last_event_id"))
     except grpc.aio.AioRpcError as error:
         api_error = grpc_to_api_error(error)
         code = WS_NOT_FOUND if api_error.status_code == 404 else WS_UNAVAILABLE
         await websocket.close(code, api_error.message[:120])
         return
     except ApiError as error:
-        await websocket.close(1008, error.message[:120])
+        await websocket.close(WS_INVALID, error.message[:120])
         return
     try:
         async for event in scan_events(state["broker"], scan, after):
@@ -364,17 +314,7 @@ OPERATIONS = (
         scope="scans:read",
         response=schemas.ScanList,
         errors=("VALIDATION_ERROR",),
-        query={
-            "target": "scans of this target",
-            "status": "queued, running, completed, failed, cancelled, timeout",
-            "created_after": "ISO 8601",
-            "created_before": "ISO 8601",
-            "sort": "created_at (default), status, completed_at",
-            "order": "desc (default) or asc",
-            "page": "1-based page",
-            "per_page": "1-100, default 20",
-            "cursor": "next_cursor from the previous page (created_at order)",
-        },
+        query=queries.ListScansQuery,
     ),
     Operation(
         "GET",
@@ -423,8 +363,9 @@ OPERATIONS = (
         "Download results as JSON or CSV",
         "scans",
         scope="scans:read",
-        raw_response="application/json",
-        query={"format": "json (default) or csv"},
+        response=schemas.ScanResults,
+        raw_response=("application/json", "text/csv"),
+        query=queries.ExportQuery,
         errors=("SCAN_NOT_FOUND", "VALIDATION_ERROR"),
     ),
     Operation(
@@ -435,11 +376,8 @@ OPERATIONS = (
         "scans",
         scope="scans:read",
         raw_response="text/event-stream",
-        errors=("SCAN_NOT_FOUND",),
-        query={
-            "api_key": "for browsers (EventSource cannot set headers); prefer ticket",
-            "ticket": "single-use stream ticket",
-            "last_event_id": "resume after this event id",
-        },
+        errors=("SCAN_NOT_FOUND", "VALIDATION_ERROR"),
+        query=queries.StreamQuery,
+        headers=queries.StreamHeaders,
     ),
 )

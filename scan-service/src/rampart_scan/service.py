@@ -81,7 +81,7 @@ def decode_cursor(cursor: str) -> int:
         key = json.loads(raw)["k"]
     except (ValueError, TypeError, KeyError):
         key = None
-    if not isinstance(key, int):
+    if type(key) is not int or not 0 <= key < 2**63:  # bool is an int; the store holds int64
         raise InvalidArgument("cursor is not valid", field="cursor", value=cursor[:64])
     return key
 
