@@ -21,20 +21,23 @@ from rampart_auth.hashing import (
 
 async def test_a_full_queue_answers_busy_at_once_and_admits_again_once_drained() -> None:
     pool = HashingPool(concurrency=2, queue=1, retry_after_seconds=3)
-    release = threading.Event()
+    loop = asyncio.get_running_loop()
+    release, two_running = threading.Event(), asyncio.Event()
     running: list[str] = []
     lock = threading.Lock()
 
     def slow_hash(name: str) -> str:
         with lock:
             running.append(name)
+            if len(running) == 2:
+                loop.call_soon_threadsafe(two_running.set)
         assert release.wait(10)
         return f"hashed-{name}"
 
     admitted = [asyncio.create_task(pool.run(slow_hash, f"p{i}")) for i in range(3)]
     async with asyncio.timeout(10):
-        while len(running) < 2 or pool.in_flight < 3:
-            await asyncio.sleep(0.01)
+        await two_running.wait()
+    assert pool.in_flight == 3
     assert len(running) == 2  # two threads hash; the third waits in the queue
     with pytest.raises(ServiceBusy) as busy:
         await pool.run(slow_hash, "over")
@@ -61,9 +64,8 @@ async def test_password_checks_go_through_the_pool_and_report_busy() -> None:
     passwords = credentials.Passwords(pool)
     stored = await passwords.hash("correct-horse-9-battery")
     first = asyncio.create_task(passwords.verify(stored, "correct-horse-9-battery"))
-    async with asyncio.timeout(10):
-        while pool.in_flight == 0:
-            await asyncio.sleep(0)
+    await asyncio.sleep(0)  # let the first check start: it holds the only place
+    assert pool.in_flight == 1
     with pytest.raises(ServiceBusy):
         await passwords.verify(stored, "correct-horse-9-battery")
     assert await first

@@ -52,4 +52,6 @@ async def bootstrap(settings: ServiceSettings) -> Runtime:
     binding = ServiceBinding(
         SERVICE_NAME, AuthServicer(commands), auth_pb2_grpc.add_AuthServiceServicer_to_server
     )
-    return Runtime("auth", settings, [binding], tasks=[outbox.run], closers=[infra.close, pool.close], infra=infra)
+    return Runtime(
+        "auth", settings, [binding], tasks=[outbox.run], closers=[infra.close, pool.close], infra=infra
+    )

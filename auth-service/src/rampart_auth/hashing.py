@@ -78,9 +78,7 @@ class HashingPool:
 
     async def run(self, function: Callable[..., T], *args: object) -> T:
         if self._admitted >= self._capacity:
-            raise ServiceBusy(
-                "authentication is busy; retry shortly", retry_after=self._retry_after
-            )
+            raise ServiceBusy("authentication is busy; retry shortly", retry_after=self._retry_after)
         self._admitted += 1
         try:
             return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
