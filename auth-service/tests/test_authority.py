@@ -32,6 +32,8 @@ def test_a_key_manages_keys_of_its_own_mode_within_its_scopes() -> None:
     check_may_manage(MANAGER, "create", "live", ["scans:read"])
     check_may_manage(MANAGER, "rotate", "live", ["keys:manage", "scans:read"])
     check_may_manage(TESTER, "create", "test", ["*"])
+    check_may_manage(OWNER, "create", "test", ["*"])  # a test key is weaker: it never sends a packet
+    check_may_manage(MANAGER, "rotate", "test", ["scans:read"])
 
 
 @pytest.mark.parametrize(
@@ -43,7 +45,8 @@ def test_a_key_manages_keys_of_its_own_mode_within_its_scopes() -> None:
         (MANAGER, "revoke", "live", ["*"]),
         (TESTER, "create", "live", ["scans:read"]),
         (TESTER, "rotate", "live", ["*"]),
-        (OWNER, "create", "test", ["*"]),  # a key's mode is its world: live keys stay live
+        (TESTER, "revoke", "live", ["scans:read"]),
+        (MANAGER, "create", "test", ["*"]),
     ],
 )
 def test_a_key_cannot_manage_a_stronger_or_other_world_key(

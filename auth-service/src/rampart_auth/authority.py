@@ -1,9 +1,11 @@
 """Which keys a caller may create, rotate or revoke: never one stronger than itself.
 
 A signed-in user (a JWT session, no key id) manages every key of the organisation. An API key
-manages only keys of its own mode whose scopes are a subset of its own ("*" covers all), so a
-narrow or test key can never mint, or obtain by rotation, a broader or live secret, nor revoke
-the keys above it. A key may always revoke itself.
+manages only keys whose scopes are a subset of its own ("*" covers all) and whose mode is no
+stronger than its own: a test key manages test keys only, a live key live and test keys (a test
+key never sends a packet, and the first key of an account is live). So a narrow or test key can
+never mint, or obtain by rotation, a broader or live secret, nor revoke the keys above it.
+A key may always revoke itself.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from rampart.lib.errors import PermissionDenied
 from rampart.lib.store import Document, read_time
 
 ALL = "*"
+MODES_MANAGED = {"live": frozenset({"live", "test"}), "test": frozenset({"test"})}
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,7 @@ def check_may_manage(
     if caller is None or (action == "revoke" and key_id == caller.key_id):
         return
     wanted = sorted(frozenset(scopes))
-    if mode != caller.mode:
+    if mode not in MODES_MANAGED.get(caller.mode, frozenset()):
         raise PermissionDenied(
             f"a {caller.mode} key cannot {action} a {mode} key",
             caller_mode=caller.mode,
