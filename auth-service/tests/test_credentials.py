@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from rampart.lib.errors import InvalidArgument
 from rampart_auth import credentials
+from rampart_auth.hashing import HashingPool
 from rampart_auth.settings import AuthSettings
 from rampart_auth.tokens import TokenIssuer, load_signing_keys
 
@@ -59,7 +60,7 @@ def test_emails_are_normalised_or_refused() -> None:
 
 
 async def test_password_hashes_verify_only_the_right_password() -> None:
-    passwords = credentials.Passwords()
+    passwords = credentials.Passwords(HashingPool(concurrency=2, queue=2))
     stored = await passwords.hash("correct-horse-9-battery")
     assert stored.startswith("$argon2id$")
     assert await passwords.verify(stored, "correct-horse-9-battery")

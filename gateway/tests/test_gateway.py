@@ -49,6 +49,19 @@ def test_bare_statuses_map_to_documented_codes() -> None:
         assert (error.status_code, error.code) == expected, status
 
 
+def test_a_busy_service_is_503_service_busy_with_retry_after() -> None:
+    error = grpc_to_api_error(
+        rpc_error(
+            grpc.StatusCode.RESOURCE_EXHAUSTED,
+            "authentication is busy; retry shortly",
+            (("rampart-error-code", "SERVICE_BUSY"), ("rampart-error-details", '{"retry_after": 2}')),
+        )
+    )
+    assert (error.status_code, error.code) == (503, "SERVICE_BUSY")
+    assert error.headers == {"retry-after": "2"}
+    assert error.details == {"retry_after": 2}
+
+
 def test_internal_failures_do_not_leak_service_details() -> None:
     for status in (grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN, grpc.StatusCode.UNAVAILABLE):
         error = grpc_to_api_error(rpc_error(status, "connect to mongodb://admin:pw@10.0.0.5 failed"))

@@ -368,7 +368,9 @@ def test_another_tenant_gets_404_on_every_scan_endpoint(api: httpx.Client) -> No
         )
         assert created["scan_id"] not in json.dumps(body["error"]["message"])
     assert api.get("/api/v1/scans", headers=bearer(stranger["api_key"])).json()["data"]["total"] == 0
-    assert api.get(scan, headers=bearer(owner["api_key"])).status_code == 200
+    assert api.get(scan, headers=bearer(test_key["api_key"])).status_code == 200
+    # the owner's live key is in the other world (docs/security/keys.md)
+    assert api.get(scan, headers=bearer(owner["api_key"])).status_code == 404
 
 
 def test_an_idempotency_key_makes_a_retried_post_return_the_same_scan(api: httpx.Client) -> None:

@@ -18,6 +18,7 @@ from rampart.lib.logging import current_request_id
 from rampart.lib.outbox import Outbox
 from rampart.lib.store import Document, read_time
 from rampart_auth import credentials
+from rampart_auth.authority import Caller, check_may_manage, is_usable
 from rampart_auth.repository import AuthRepository
 from rampart_auth.tokens import TokenIssuer
 
@@ -189,11 +190,20 @@ class AuthCommands:
         )
         if expires is not None and expires <= utcnow():
             raise InvalidArgument("expires_at must be in the future", field="expires_at")
+        scopes = check_scopes(list(request.scopes))
+        check_may_manage(await self._caller(owner), "create", mode, scopes)
         if len(await self._repo.keys_of_org(owner.org_id, include_revoked=False)) >= MAX_KEYS_PER_ORG:
             raise InvalidArgument(f"at most {MAX_KEYS_PER_ORG} active keys", field="keys")
-        return await self._create_key(
-            owner, request.name.strip()[:100], mode, check_scopes(list(request.scopes)), expires
-        )
+        return await self._create_key(owner, request.name.strip()[:100], mode, scopes, expires)
+
+    async def _caller(self, owner: common_pb2.Owner) -> Caller | None:
+        """The key the request is made with, read from the store (None for a JWT session)."""
+        if not owner.key_id:
+            return None
+        doc = await self._repo.key_of_org(owner.org_id, owner.key_id)
+        if not is_usable(doc, utcnow()):
+            raise Unauthenticated("API key is missing or invalid")
+        return Caller.of(doc)
 
     async def _create_key(
         self,
@@ -224,11 +234,15 @@ class AuthCommands:
         return [key_message(d) for d in await self._repo.keys_of_org(owner.org_id, include_revoked)]
 
     async def revoke_key(self, owner: common_pb2.Owner, key_id: str) -> auth_pb2.ApiKey:
+        existing = await self._repo.key_of_org(owner.org_id, key_id)
+        if existing is None:
+            raise KeyNotFound("API key not found", key_id=key_id)
+        check_may_manage(await self._caller(owner), "revoke", existing["mode"], existing["scopes"], key_id)
+        return await self._revoke(owner, key_id, existing)
+
+    async def _revoke(self, owner: common_pb2.Owner, key_id: str, existing: Document) -> auth_pb2.ApiKey:
         doc = await self._repo.revoke_key(owner.org_id, key_id)
         if doc is None:
-            existing = await self._repo.key_of_org(owner.org_id, key_id)
-            if existing is None:
-                raise KeyNotFound("API key not found", key_id=key_id)
             return key_message(existing)  # already revoked: nothing more to do
         event = auth_pb2.ApiKeyRevoked(
             event_id=new_id("evt"),
@@ -248,10 +262,11 @@ class AuthCommands:
         old = await self._repo.key_of_org(owner.org_id, key_id)
         if old is None or old["revoked"]:
             raise KeyNotFound("API key not found", key_id=key_id)
+        check_may_manage(await self._caller(owner), "rotate", old["mode"], old["scopes"])
         created = await self._create_key(
             owner, old.get("name", ""), old["mode"], old["scopes"], read_time(old.get("expires_at"))
         )
-        await self.revoke_key(owner, key_id)
+        await self._revoke(owner, key_id, old)
         return created
 
     async def profile(self, owner: common_pb2.Owner) -> auth_pb2.Profile:
@@ -297,8 +312,14 @@ class AuthCommands:
         doc = await self._repo.take_ticket(hashlib.sha256(ticket.encode()).hexdigest())
         if doc is None or doc["expires"] < utcnow().timestamp():
             raise Unauthenticated("stream ticket is invalid, used or expired")
+        expires = None
+        if doc["key_id"]:  # the issuing key must still be valid: revoked or expired since, refused
+            key = await self._repo.key_of_org(doc["org_id"], doc["key_id"])
+            if not is_usable(key, utcnow()):
+                raise Unauthenticated("stream ticket is invalid, used or expired")
+            expires = read_time(key.get("expires_at"))
         principal = await self._principal(
-            doc["user_id"], doc["org_id"], doc["mode"], doc["key_id"], doc["scopes"], None
+            doc["user_id"], doc["org_id"], doc["mode"], doc["key_id"], doc["scopes"], expires
         )
         principal.ticket_scope = doc.get("scope", "")
         return principal

@@ -28,6 +28,10 @@ class AuthSettings(ServiceSettings):
     initial_key_ttl_days: int = Field(default=365, ge=1)
     stream_ticket_ttl_seconds: int = Field(default=60, ge=5, le=600)
     plans_file: Path | None = None
+    # The password hashing pool (see docs/security/keys.md). 0 = derive from the memory limit.
+    password_hash_concurrency: int = Field(default=0, ge=0, le=64)
+    password_hash_queue: int = Field(default=32, ge=0, le=10_000)
+    password_hash_retry_after_seconds: int = Field(default=1, ge=1, le=60)
 
     @model_validator(mode="after")
     def refuse_placeholder_secrets(self) -> AuthSettings:

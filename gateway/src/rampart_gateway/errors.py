@@ -39,6 +39,7 @@ STATUS_BY_CODE = {
     "INTERNAL_ERROR": 500,
     "NOT_IMPLEMENTED": 501,
     "SERVICE_UNAVAILABLE": 503,
+    "SERVICE_BUSY": 503,
     "SCAN_TIMEOUT": 504,
     "UPSTREAM_TIMEOUT": 504,
 }
@@ -93,7 +94,11 @@ def grpc_to_api_error(error: grpc.aio.AioRpcError) -> ApiError:
     if code == "INTERNAL_ERROR" or error.code() == grpc.StatusCode.UNAVAILABLE:
         message = "an internal service is unavailable" if code != "INTERNAL_ERROR" else ("internal error")
         return ApiError(code, message)
-    return ApiError(code, error.details() or code.lower(), details)
+    headers = {}
+    if code == "SERVICE_BUSY":  # a service shedding load says when to come back
+        retry_after = details.get("retry_after")
+        headers["retry-after"] = str(retry_after if isinstance(retry_after, int) and retry_after > 0 else 1)
+    return ApiError(code, error.details() or code.lower(), details, headers)
 
 
 async def handle_api_error(request: Request, exc: Exception) -> Response:
@@ -112,7 +117,14 @@ async def handle_grpc_error(request: Request, exc: Exception) -> Response:
     api_error = grpc_to_api_error(exc)
     if api_error.status_code >= 500:
         log.error("service call failed", grpc_code=exc.code().name, grpc_details=exc.details())
-    return fail(request, api_error.status_code, api_error.code, api_error.message, api_error.details)
+    return fail(
+        request,
+        api_error.status_code,
+        api_error.code,
+        api_error.message,
+        api_error.details,
+        api_error.headers,
+    )
 
 
 async def handle_unexpected(request: Request, exc: Exception) -> Response:

@@ -1,7 +1,8 @@
 """The front door: every request is identified and counted before it reaches a route.
 
 Credentials come from ``Authorization: Bearer …``; on stream paths (SSE, WebSocket),
-where browsers cannot set headers, also from ``?api_key=`` or a single-use ``?ticket=``.
+where browsers cannot set headers, also from ``?api_key=`` or a single-use ``?ticket=``;
+a stream ticket is accepted there and nowhere else (not as a Bearer token, not on other paths).
 A bad credential is remembered, not refused here: routes that need a principal refuse,
 so public routes keep working and every answer still carries the rate-limit headers.
 """
@@ -44,6 +45,13 @@ def stream_paths(scan_id: str) -> tuple[str, str]:
     return f"/api/v1/scans/{scan_id}/stream", f"/ws/scans/{scan_id}"
 
 
+def ticket_allowed(scope: Scope) -> bool:
+    """A stream ticket is redeemed only from ``?ticket=`` on a stream path, never from a header."""
+    if "authorization" in Headers(scope=scope) or not is_stream_path(scope["path"]):
+        return False
+    return bool(parse_qs(scope.get("query_string", b"").decode(errors="replace")).get("ticket"))
+
+
 def credential_of(scope: Scope) -> str | None:
     authorization = Headers(scope=scope).get("authorization")
     if authorization:
@@ -77,7 +85,7 @@ class FrontDoorMiddleware:
             state["auth_error"] = f"credential is longer than {MAX_CREDENTIAL} characters"
         elif credential is not None:
             try:
-                principal = await authenticator.authenticate(credential)
+                principal = await authenticator.authenticate(credential, ticket_allowed(scope))
                 if principal.ticket_scope and path not in stream_paths(principal.ticket_scope):
                     principal = None  # a ticket opens only the stream it was issued for
                     state["auth_error"] = "stream ticket was issued for another stream"

@@ -18,6 +18,7 @@ from rampart.common.v1 import common_pb2
 from rampart_gateway.singleflight import SingleFlight
 
 KEY_PREFIXES = ("sk_live_", "sk_test_")
+TICKET_PREFIX = "st_"
 JWKS_REFRESH_SECONDS = 10.0  # at most this often when an unknown kid shows up
 JWKS_MAX_AGE_SECONDS = 300.0  # and at least this often, so retired keys stop verifying
 PLAN_CACHE_SECONDS = 30.0
@@ -71,10 +72,13 @@ class Authenticator:
         self._jwks_fetched = 0.0
         self._leeway = leeway
 
-    async def authenticate(self, credential: str) -> Principal:
+    async def authenticate(self, credential: str, allow_ticket: bool = False) -> Principal:
+        """``allow_ticket`` only for a ``?ticket=`` on a stream path: tickets open nothing else."""
         if credential.startswith(KEY_PREFIXES):
             return await self.api_key(credential)
-        if credential.startswith("st_"):
+        if credential.startswith(TICKET_PREFIX):
+            if not allow_ticket:
+                raise NotAuthenticated("stream tickets are accepted only as ?ticket= on stream paths")
             return await self.ticket(credential)
         if credential.count(".") == 2:
             return await self.jwt(credential)

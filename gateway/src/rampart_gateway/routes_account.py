@@ -190,7 +190,7 @@ OPERATIONS = (
         body=schemas.RegisterRequest,
         response=schemas.RegisterResponse,
         status=201,
-        errors=("VALIDATION_ERROR", "EMAIL_TAKEN", "RATE_LIMIT_EXCEEDED"),
+        errors=("VALIDATION_ERROR", "EMAIL_TAKEN", "RATE_LIMIT_EXCEEDED", "SERVICE_BUSY"),
     ),
     Operation(
         "POST",
@@ -206,7 +206,7 @@ OPERATIONS = (
             "grant_type": "password (optional)",
             "scope": "space-separated scopes (optional)",
         },
-        errors=("VALIDATION_ERROR", "INVALID_API_KEY", "RATE_LIMIT_EXCEEDED"),
+        errors=("VALIDATION_ERROR", "INVALID_API_KEY", "RATE_LIMIT_EXCEEDED", "SERVICE_BUSY"),
     ),
     Operation(
         "POST",

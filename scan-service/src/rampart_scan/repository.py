@@ -12,6 +12,11 @@ from rampart.lib.ids import utcnow
 from rampart.lib.store import Document
 
 
+def world(sandbox: bool) -> dict[str, Any]:
+    """Test keys see only sandbox scans, live callers only live ones (docs/security/keys.md)."""
+    return {"sandbox": True} if sandbox else {"sandbox": {"$ne": True}}
+
+
 class ScanRepository:
     """Scans, scoped by organisation on every read and write."""
 
@@ -33,8 +38,10 @@ class ScanRepository:
     async def insert(self, doc: Document) -> None:
         await self.scans.insert_one(doc)
 
-    async def get(self, org_id: str, scan_id: str) -> Document | None:
-        return await self.scans.find_one({"_id": scan_id, "org_id": org_id})
+    async def get(self, org_id: str, scan_id: str, sandbox: bool | None = None) -> Document | None:
+        """The organisation's scan; with ``sandbox`` given, only if it is in that world."""
+        query = {"_id": scan_id, "org_id": org_id, **(world(sandbox) if sandbox is not None else {})}
+        return await self.scans.find_one(query)
 
     async def by_id(self, scan_id: str) -> Document | None:
         return await self.scans.find_one({"_id": scan_id})

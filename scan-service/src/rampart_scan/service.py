@@ -28,7 +28,7 @@ from rampart_scan.engine.targets import (
     parse_target,
     system_resolver,
 )
-from rampart_scan.repository import ScanRepository
+from rampart_scan.repository import ScanRepository, world
 from rampart_scan.scope import ScopeBook, refuse
 from rampart_scan.settings import ScanSettings
 
@@ -53,7 +53,14 @@ def fingerprint(request: scan_pb2.CreateScanRequest) -> str:
     data.ClearField("owner")
     data.ClearField("request_id")
     data.ClearField("idempotency_key")
+    if request.owner.mode == common_pb2.KEY_MODE_TEST:  # a key reused across worlds never replays
+        data.owner.mode = common_pb2.KEY_MODE_TEST
     return hashlib.sha256(data.SerializeToString(deterministic=True)).hexdigest()
+
+
+def is_sandbox(owner: common_pb2.Owner) -> bool:
+    """Test keys act in the sandbox world; live keys and signed-in users (JWT) in the live one."""
+    return owner.mode == common_pb2.KEY_MODE_TEST
 
 
 def micros(moment: datetime) -> int:
@@ -229,7 +236,7 @@ class ScanCommands:
 
     async def get(self, owner: common_pb2.Owner, scan_id: str) -> Document:
         require_owner(owner)
-        doc = await self._repo.get(owner.org_id, scan_id)
+        doc = await self._repo.get(owner.org_id, scan_id, sandbox=is_sandbox(owner))
         if doc is None:
             raise domain.ScanNotFound("scan not found", scan_id=scan_id)
         return doc
@@ -237,7 +244,7 @@ class ScanCommands:
     async def list_scans(self, request: scan_pb2.ListScansRequest) -> tuple[list[Document], dict[str, Any]]:
         owner = request.owner
         require_owner(owner)
-        query: dict[str, Any] = {"org_id": owner.org_id}
+        query: dict[str, Any] = {"org_id": owner.org_id, **world(is_sandbox(owner))}
         if request.target:
             query["targets"] = {"$in": [request.target]}
         if request.status:
