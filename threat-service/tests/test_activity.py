@@ -93,7 +93,8 @@ async def test_a_10000_event_scan_costs_the_same_per_event_and_stays_small(
             sizes.append(len(bson.encode(doc)))
     assert set(costs) == {costs[0]}  # the 10,000th event costs what the first did
     assert costs[0] <= 4
-    assert max(sizes) < 1024 and max(sizes) == min(sizes)  # bytes, not growing with events
+    assert max(sizes) < 1024  # bytes
+    assert max(sizes) == min(sizes)  # not growing with the number of events
     again = await activity.apply(progress(scan_id, 5))  # a redelivery
     assert again is Outcome.DUPLICATE
     doc = await activity.get(OWNER.org_id, scan_id)
@@ -118,4 +119,8 @@ async def test_an_event_whose_summary_update_was_lost_is_recounted_once(
     assert await activity.apply(lost) is Outcome.APPLIED
     assert await activity.apply(lost) is Outcome.DUPLICATE
     doc = await activity.get(OWNER.org_id, scan_id)
-    assert (doc["events_applied"], event_types(doc), last_status(doc)) == (2, ["queued", "progress"], "running")
+    assert (doc["events_applied"], event_types(doc), last_status(doc)) == (
+        2,
+        ["queued", "progress"],
+        "running",
+    )

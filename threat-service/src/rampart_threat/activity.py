@@ -61,7 +61,11 @@ class ScanActivity:
             {
                 "$inc": {"events_applied": 1, f"counts.{kind}": 1},
                 "$min": {f"first_seen.{kind}": event.sequence},
-                "$set": {"org_id": event.owner.org_id, "user_id": event.owner.user_id, "updated_at": utcnow()},
+                "$set": {
+                    "org_id": event.owner.org_id,
+                    "user_id": event.owner.user_id,
+                    "updated_at": utcnow(),
+                },
                 "$setOnInsert": {"last_sequence": -1, "last_status": ""},
             },
             upsert=True,
@@ -103,7 +107,9 @@ class ScanActivity:
             },
             upsert=True,
         )
-        await self._seen.update_many({"scan_id": event.scan_id, "applied": False}, {"$set": {"applied": True}})
+        await self._seen.update_many(
+            {"scan_id": event.scan_id, "applied": False}, {"$set": {"applied": True}}
+        )
 
     async def handle(self, message: Msg) -> Outcome:
         return await self.apply(decode_scan_event(message))
