@@ -33,7 +33,9 @@ def keyed_post(url: str, key: str, body: dict[str, Any], idem: str, deadline: fl
     while time.monotonic() < deadline:
         try:
             with httpx.Client(base_url=url, timeout=10) as client:
-                reply = client.post("/api/v1/scans", json=body, headers={**bearer(key), "Idempotency-Key": idem})
+                reply = client.post(
+                    "/api/v1/scans", json=body, headers={**bearer(key), "Idempotency-Key": idem}
+                )
             if reply.status_code < 500:
                 assert reply.status_code == 201, reply.text
                 data: dict[str, Any] = reply.json()["data"]
@@ -45,7 +47,9 @@ def keyed_post(url: str, key: str, body: dict[str, Any], idem: str, deadline: fl
     raise AssertionError(f"{idem} not accepted before the deadline: {last!r}")
 
 
-def burst(url: str, key: str, body: dict[str, Any], keys: list[str], during: Callable[[], None]) -> dict[str, str]:
+def burst(
+    url: str, key: str, body: dict[str, Any], keys: list[str], during: Callable[[], None]
+) -> dict[str, str]:
     """Send one keyed POST per key from threads, run ``during`` once the first is accepted."""
     answers: dict[str, str] = {}
     errors: list[BaseException] = []
