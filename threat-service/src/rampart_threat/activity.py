@@ -56,7 +56,7 @@ class ScanActivity:
                 await self._recount(event)
                 return Outcome.APPLIED
             return Outcome.DUPLICATE
-        await self._collection.update_one(
+        summary = await self._collection.update_one(
             {"_id": event.scan_id},
             {
                 "$inc": {"events_applied": 1, f"counts.{kind}": 1},
@@ -70,6 +70,10 @@ class ScanActivity:
             },
             upsert=True,
         )
+        if summary.upserted_id is not None:  # nx-27017 skips $min when an upsert inserts
+            await self._collection.update_one(
+                {"_id": event.scan_id}, {"$min": {f"first_seen.{kind}": event.sequence}}
+            )
         await self._newest_status(event.scan_id, event.sequence, STATUS_NAMES[event.status])
         await self._seen.update_one({"_id": event.event_id}, {"$set": {"applied": True}})
         return Outcome.APPLIED
