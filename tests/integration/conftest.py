@@ -50,6 +50,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
         "ANONYMOUS_RATE_LIMIT": "10000/minute",
         "SCAN_SCOPE_FILE": str(data_dir / "scope.json"),
         "JOB_ACK_WAIT_SECONDS": "3",
+        "SWEEP_SECONDS": "1",
+        "REQUEUE_AFTER_SECONDS": "10",
     }
     platform = DevStack.on_free_ports(data_dir, extra_env=env)
     try:

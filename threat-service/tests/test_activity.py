@@ -1,11 +1,128 @@
-"""Scan activity keeps the status of the newest event, whatever order events arrive in."""
+"""Scan activity: newest status wins, each event counts once, and the summary stays small."""
 
 from __future__ import annotations
 
-from rampart_threat.activity import last_status
+import time
+from collections.abc import AsyncIterator, Iterator
+
+import bson
+import pytest
+from pymongo import AsyncMongoClient, monitoring
+
+from rampart.common.v1 import common_pb2
+from rampart.lib.events import Outcome
+from rampart.lib.ids import to_timestamp, utcnow
+from rampart.lib.store import Document
+from rampart.scan.v1 import scan_pb2
+from rampart_threat.activity import ScanActivity, event_types, last_status
+from tests.servers import Running, started
+
+OWNER = common_pb2.Owner(user_id="usr_a", org_id="org_a")
+EVENTS = 10_000
 
 
-def test_last_status_follows_sequence_not_arrival() -> None:
-    assert last_status({"status_at": {"2": "cancelled", "1": "queued"}}) == "cancelled"
-    assert last_status({"status_at": {"10": "completed", "9": "running"}}) == "completed"
+class Writes(monitoring.CommandListener):
+    """Counts the commands sent to the store."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        self.count += 1
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def store_server() -> Iterator[Running]:
+    with started("nx-27017") as server:
+        yield server
+
+
+@pytest.fixture
+async def store(store_server: Running) -> AsyncIterator[tuple[AsyncMongoClient[Document], Writes]]:
+    writes = Writes()
+    client: AsyncMongoClient[Document] = AsyncMongoClient(
+        f"mongodb://127.0.0.1:{store_server.port}/?directConnection=true", event_listeners=[writes]
+    )
+    yield client, writes
+    await client.close()
+
+
+def progress(scan_id: str, n: int, kind: int = scan_pb2.SCAN_EVENT_TYPE_PROGRESS) -> scan_pb2.ScanEvent:
+    return scan_pb2.ScanEvent(
+        event_id=f"{scan_id}.progress.1.{n}",
+        scan_id=scan_id,
+        owner=OWNER,
+        type=kind,
+        sequence=1000 + n,
+        occurred_at=to_timestamp(utcnow()),
+        status=scan_pb2.SCAN_STATUS_RUNNING,
+    )
+
+
+def test_last_status_and_types_follow_sequence_not_arrival() -> None:
+    doc = {"last_status": "completed", "first_seen": {"completed": 9, "queued": 1, "started": 2}}
+    assert last_status(doc) == "completed"
+    assert event_types(doc) == ["queued", "started", "completed"]
     assert last_status({}) == ""
+
+
+@pytest.mark.timeout(300)
+async def test_a_10000_event_scan_costs_the_same_per_event_and_stays_small(
+    store: tuple[AsyncMongoClient[Document], Writes],
+) -> None:
+    """Every event costs the same store commands; the summary never grows with the scan."""
+    client, writes = store
+    activity = ScanActivity(client["threat_big"])
+    await activity.create_indexes()
+    scan_id = f"scan_big{time.monotonic_ns()}"
+    summaries = client["threat_big"]["scan_activity"]
+    costs, sizes = [], []
+    for n in range(EVENTS):
+        before = writes.count
+        assert await activity.apply(progress(scan_id, n)) is Outcome.APPLIED
+        costs.append(writes.count - before)
+        if n % 1000 == 999:
+            doc = await summaries.find_one({"_id": scan_id})
+            assert doc is not None
+            sizes.append(len(bson.encode(doc)))
+    assert set(costs[1:]) == {costs[1]}  # the 10,000th event costs what the second did
+    assert costs[1] <= 4
+    assert costs[0] <= costs[1] + 1  # the first one also creates the summary
+    assert max(sizes) < 1024  # bytes
+    assert max(sizes) == min(sizes)  # not growing with the number of events
+    again = await activity.apply(progress(scan_id, 5))  # a redelivery
+    assert again is Outcome.DUPLICATE
+    doc = await activity.get(OWNER.org_id, scan_id)
+    assert doc["events_applied"] == EVENTS
+    assert event_types(doc) == ["progress"]
+    assert last_status(doc) == "running"
+
+
+async def test_an_event_whose_summary_update_was_lost_is_recounted_once(
+    store: tuple[AsyncMongoClient[Document], Writes],
+) -> None:
+    """A crash after the event marker but before the summary: the redelivery repairs it."""
+    client, _ = store
+    db = client["threat_crash"]
+    activity = ScanActivity(db)
+    scan_id = f"scan_crash{time.monotonic_ns()}"
+    assert await activity.apply(progress(scan_id, 1, scan_pb2.SCAN_EVENT_TYPE_QUEUED)) is Outcome.APPLIED
+    lost = progress(scan_id, 2)
+    await db["scan_activity_events"].insert_one(
+        {"_id": lost.event_id, "scan_id": scan_id, "type": "progress", "sequence": lost.sequence,
+         "status": "running", "applied": False}
+    )  # fmt: skip
+    assert await activity.apply(lost) is Outcome.APPLIED
+    assert await activity.apply(lost) is Outcome.DUPLICATE
+    doc = await activity.get(OWNER.org_id, scan_id)
+    assert (doc["events_applied"], event_types(doc), last_status(doc)) == (
+        2,
+        ["queued", "progress"],
+        "running",
+    )

@@ -7,6 +7,7 @@ from rampart.lib.runtime import Runtime, connect_infra
 from rampart.lib.settings import ServiceSettings
 from rampart.scan.v1 import scan_pb2, scan_pb2_grpc
 from rampart_scan.api import ScanServicer
+from rampart_scan.durable import Sweeper
 from rampart_scan.repository import ScanRepository
 from rampart_scan.scope import ScopeBook
 from rampart_scan.service import ScanCommands
@@ -27,4 +28,7 @@ async def bootstrap(settings: ServiceSettings) -> Runtime:
     binding = ServiceBinding(
         SERVICE_NAME, ScanServicer(commands), scan_pb2_grpc.add_ScanServiceServicer_to_server
     )
-    return Runtime("scan", settings, [binding], tasks=[outbox.run], closers=[infra.close], infra=infra)
+    sweeper = Sweeper(repository, outbox, settings.sweep_seconds, settings.requeue_after_seconds)
+    return Runtime(
+        "scan", settings, [binding], tasks=[outbox.run, sweeper.run], closers=[infra.close], infra=infra
+    )

@@ -59,12 +59,23 @@ def event(
     )
 
 
-async def lifecycle(outbox: Outbox, doc: Document, request_id: str, **payload: Any) -> None:
-    """queued / started / completed / failed / cancelled / timeout: stored, then sent (at least once)."""
+def lifecycle_entry(doc: Document, request_id: str, **payload: Any) -> dict[str, Any]:
+    """The outbox entry of a lifecycle event, for embedding in the scan's own document."""
     status = doc["status"]
     message = event(doc, LIFECYCLE[status], f"{doc['_id']}.{status}", **payload)
     name = scan_pb2.ScanEventType.Name(message.type).removeprefix("SCAN_EVENT_TYPE_").lower()
-    await outbox.add(subject(doc["_id"], name), message.SerializeToString(), message.event_id, request_id)
+    return Outbox.entry(subject(doc["_id"], name), message.SerializeToString(), message.event_id, request_id)
+
+
+def job_entry(doc: Document, request_id: str, event_id: str = "") -> dict[str, Any]:
+    """The outbox entry of the scan's job; a requeue gets a fresh id past the broker's de-duplication."""
+    job = scan_pb2.ScanJob(scan_id=doc["_id"], owner=owner_of(doc), request_id=request_id)
+    return Outbox.entry(JOB_SUBJECT, job.SerializeToString(), event_id or f"{doc['_id']}.job", request_id)
+
+
+async def lifecycle(outbox: Outbox, doc: Document, request_id: str, **payload: Any) -> None:
+    """queued / started / completed / failed / cancelled / timeout: stored, then sent (at least once)."""
+    await outbox.add_entries([lifecycle_entry(doc, request_id, **payload)])
 
 
 async def live(publisher: EventPublisher, message: scan_pb2.ScanEvent, request_id: str) -> None:

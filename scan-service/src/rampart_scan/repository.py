@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
@@ -33,6 +34,8 @@ class ScanRepository:
         await self.scans.create_index([("org_id", ASCENDING), ("status", ASCENDING)])
         await self.ports.create_index([("scan_id", ASCENDING), ("host", ASCENDING), ("port", ASCENDING)])
         await self.hosts.create_index("scan_id")
+        await self.scans.create_index([("outbox_pending", ASCENDING)])
+        await self.scans.create_index([("status", ASCENDING), ("stale_at", ASCENDING)])
 
     # ---- scans -------------------------------------------------------------------------
     async def insert(self, doc: Document) -> None:
@@ -138,6 +141,7 @@ class ScanRepository:
                     "fingerprint": fingerprint,
                     "scan_id": scan_id,
                     "created_at": utcnow(),
+                    "claimed_at": time.time(),
                 }
             )
         except DuplicateKeyError:

@@ -6,9 +6,11 @@ import asyncio
 import base64
 import hashlib
 import json
+import time
 from datetime import datetime
 from typing import Any
 
+import structlog
 from nats.aio.client import Client as NATS
 
 from rampart.common.v1 import common_pb2
@@ -35,6 +37,7 @@ from rampart_scan.settings import ScanSettings
 SORTS = {"created_at": "sort_key", "status": "status", "completed_at": "completed_at"}
 MAX_PER_PAGE = 100
 STATUS_NAMES = {value: name for name, value in events.STATUSES.items()}
+log = structlog.get_logger(__name__)
 
 
 class ScanNotFinished(FailedPrecondition):
@@ -111,6 +114,7 @@ class ScanCommands:
         self._scopes = scopes
         self._settings = settings
         self._nc = nc
+        self._admitting: set[asyncio.Future[Document]] = set()
 
     async def authorised_hosts(self, org_id: str, targets: list[str]) -> list[Host]:
         """Resolve every target and check every address against the organisation's scope."""
@@ -172,34 +176,6 @@ class ScanCommands:
             hosts_count, excluded = len(hosts), self.excluded(hosts, ports)
 
         scan_id = new_id("scan")
-        if request.idempotency_key:
-            seen = await self._repo.remember_key(
-                owner.org_id, request.idempotency_key, fingerprint(request), scan_id
-            )
-            if seen is not None:
-                if seen["fingerprint"] != fingerprint(request):
-                    raise domain.IdempotencyKeyReused(
-                        "this Idempotency-Key was used with a different request", field="Idempotency-Key"
-                    )
-                existing = await self._repo.get(owner.org_id, seen["scan_id"])
-                if existing is not None:
-                    return {**existing, "replayed": True}
-        day = utcnow().strftime("%Y-%m-%d")
-        try:
-            if not await self._repo.claim_daily(owner.org_id, day, request.daily_limit):
-                raise domain.ScanQuotaExceeded(
-                    f"daily scan quota of {request.daily_limit} reached", limit=request.daily_limit
-                )
-            if not await self._repo.claim_slot(owner.org_id, request.concurrent_limit):
-                await self._repo.release_daily(owner.org_id, day)
-                raise domain.ConcurrentLimitExceeded(
-                    f"{request.concurrent_limit} scans already running or queued",
-                    limit=request.concurrent_limit,
-                )
-        except (domain.ScanQuotaExceeded, domain.ConcurrentLimitExceeded):
-            if request.idempotency_key:
-                await self._repo.forget_key(owner.org_id, request.idempotency_key)
-            raise
         now = utcnow()
         doc: dict[str, Any] = {
             "_id": scan_id,
@@ -222,17 +198,102 @@ class ScanCommands:
             "progress": 0,
             "estimated_duration_seconds": domain.estimate_seconds(hosts_count, len(ports), plan, sandbox),
             "excluded_endpoints": excluded,
-            "day": day,
+            "day": now.strftime("%Y-%m-%d"),
             "attempts": 0,
+            "lease_until": 0.0,
+            "stale_at": now.timestamp() + self._settings.requeue_after_seconds,
             "created_at": now,
             "sort_key": sort_key(now, scan_id),
             "updated_at": now,
         }
+        # The scan carries its own outbox entries: one insert stores the scan, its queued
+        # event and its job together (the store has no multi-document transactions).
+        doc["outbox"] = [events.lifecycle_entry(doc, request_id), events.job_entry(doc, request_id)]
+        doc["outbox_pending"] = True
+        # From here on the writes must all happen or be repaired: a cancelled RPC (client gone,
+        # gateway killed) does not stop them half-way.
+        admission = asyncio.ensure_future(self._admit(request, doc))
+        self._admitting.add(admission)
+        admission.add_done_callback(self._admitting.discard)
+        return await asyncio.shield(admission)
+
+    async def settled(self) -> None:
+        """Wait for admissions whose callers went away (tests, and a clean shutdown)."""
+        await asyncio.gather(*self._admitting, return_exceptions=True)
+
+    async def _admit(self, request: scan_pb2.CreateScanRequest, doc: dict[str, Any]) -> Document:
+        owner, key = request.owner, request.idempotency_key
+        if key:
+            replay = await self._claim_key(owner.org_id, key, fingerprint(request), doc["_id"])
+            if replay is not None:
+                return {**replay, "replayed": True}
+        try:
+            if not await self._repo.claim_daily(owner.org_id, doc["day"], request.daily_limit):
+                raise domain.ScanQuotaExceeded(
+                    f"daily scan quota of {request.daily_limit} reached", limit=request.daily_limit
+                )
+            if not await self._repo.claim_slot(owner.org_id, request.concurrent_limit):
+                await self._repo.release_daily(owner.org_id, doc["day"])
+                raise domain.ConcurrentLimitExceeded(
+                    f"{request.concurrent_limit} scans already running or queued",
+                    limit=request.concurrent_limit,
+                )
+        except (domain.ScanQuotaExceeded, domain.ConcurrentLimitExceeded):
+            if key:
+                await self._repo.idempotency.delete_one(
+                    {"_id": f"{owner.org_id}|{key}", "scan_id": doc["_id"]}
+                )
+            raise
         await self._repo.insert(doc)
-        await events.lifecycle(self._outbox, doc, request_id)
-        job = scan_pb2.ScanJob(scan_id=scan_id, owner=owner, request_id=request_id)
-        await self._outbox.add(events.JOB_SUBJECT, job.SerializeToString(), f"{scan_id}.job", request_id)
+        if key:
+            record = await self._repo.idempotency.find_one({"_id": f"{owner.org_id}|{key}"})
+            if record is not None and record["scan_id"] != doc["_id"]:
+                # A retry took the key over while this create was stalled: it owns the key, so
+                # this scan goes before anything about it is published.
+                await self._repo.scans.delete_one({"_id": doc["_id"], "outbox_pending": True})
+                await self._repo.release_slot(owner.org_id)
+                await self._repo.release_daily(owner.org_id, doc["day"])
+                winner = await self._wait_for_scan(owner.org_id, record["scan_id"])
+                if winner is not None:
+                    return {**winner, "replayed": True}
+                raise domain.ConcurrentLimitExceeded("retry this request", limit=request.concurrent_limit)
+        await self._outbox.add_entries(doc["outbox"])
+        await self._repo.update(doc["_id"], {"outbox_pending": False})
         return doc
+
+    async def _claim_key(self, org_id: str, key: str, digest: str, scan_id: str) -> Document | None:
+        """Bind the key to ``scan_id``; return the earlier scan when the key already has a live one.
+
+        A key whose scan never appeared (its create died between the key and the insert) is
+        taken over once it is older than the grace period, so the retry creates exactly one scan.
+        """
+        while True:
+            seen = await self._repo.remember_key(org_id, key, digest, scan_id)
+            if seen is None:
+                return None
+            if seen["fingerprint"] != digest:
+                raise domain.IdempotencyKeyReused(
+                    "this Idempotency-Key was used with a different request", field="Idempotency-Key"
+                )
+            existing = await self._wait_for_scan(org_id, seen["scan_id"], since=seen.get("claimed_at"))
+            if existing is not None:
+                return existing
+            taken = await self._repo.idempotency.update_one(
+                {"_id": f"{org_id}|{key}", "scan_id": seen["scan_id"]},
+                {"$set": {"scan_id": scan_id, "claimed_at": time.time()}},
+            )
+            if taken.modified_count == 1:
+                log.warning("idempotency key taken over", dangling_scan_id=seen["scan_id"], scan_id=scan_id)
+                return None
+
+    async def _wait_for_scan(self, org_id: str, scan_id: str, since: float | None = None) -> Document | None:
+        """The key's scan, waiting while its create may still be running (up to the grace period)."""
+        give_up = (since or time.time()) + self._settings.idempotency_grace_seconds
+        while True:
+            existing = await self._repo.get(org_id, scan_id)
+            if existing is not None or time.time() >= give_up:
+                return existing
+            await asyncio.sleep(0.05)
 
     async def get(self, owner: common_pb2.Owner, scan_id: str) -> Document:
         require_owner(owner)

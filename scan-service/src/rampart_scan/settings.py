@@ -32,6 +32,17 @@ class ScanSettings(ServiceSettings):
     worker_concurrency: int = Field(default=2, ge=1, le=64)
     job_ack_wait_seconds: float = Field(default=30.0, ge=2.0)
     cancel_poll_seconds: float = Field(default=1.0, gt=0, le=5)
+    # Durability (docs/security/durability.md): the sweeper's period, how long an active scan
+    # may go untouched before its job is published again, and how long a retry waits for the
+    # scan of a key whose create is still in flight before taking the key over.
+    sweep_seconds: float = Field(default=5.0, gt=0, le=300)
+    requeue_after_seconds: float = Field(default=120.0, ge=1)
+    idempotency_grace_seconds: float = Field(default=5.0, gt=0, le=60)
+
+    @property
+    def lease_seconds(self) -> float:
+        """A worker's claim on a scan lasts two ack waits; it renews it three times per ack wait."""
+        return 2 * self.job_ack_wait_seconds
 
     def platform_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
         return tuple(

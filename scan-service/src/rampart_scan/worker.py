@@ -37,6 +37,7 @@ from rampart.lib.store import Document, read_time
 from rampart.scan.v1 import scan_pb2
 from rampart_scan import domain, events
 from rampart_scan.api import port_to_proto
+from rampart_scan.durable import Leases
 from rampart_scan.engine.exclusions import Exclusions, own_listening_ports
 from rampart_scan.engine.ports import parse_ports
 from rampart_scan.engine.scanner import (
@@ -123,6 +124,7 @@ class Run:
     sent_progress: float = 0.0
     stored_progress: float = 0.0
     sequence: int = 0
+    claim: str = ""
 
 
 class Worker:
@@ -141,6 +143,8 @@ class Worker:
         self._jobs: set[asyncio.Task[None]] = set()
         self._running: dict[str, asyncio.Task[Any]] = {}
         self._cancelled_by_user: set[str] = set()
+        self._claims: dict[str, str] = {}
+        self._leases = Leases(repo, self._id, settings.lease_seconds, settings.requeue_after_seconds)
 
     # ---- the queue ---------------------------------------------------------------------
     async def run(self) -> None:
@@ -149,9 +153,10 @@ class Worker:
         subscription = None
         try:
             while True:
-                free = self._settings.worker_concurrency - len(self._jobs)
-                if free <= 0:
-                    await asyncio.wait(self._jobs, return_when=asyncio.FIRST_COMPLETED)
+                if len(self._jobs) >= self._settings.worker_concurrency:
+                    await asyncio.wait(self._jobs, timeout=0.25, return_when=asyncio.FIRST_COMPLETED)
+                    if subscription is not None and subscription.pending_msgs:
+                        await self._hand_back(subscription)
                     continue
                 try:
                     if subscription is None:
@@ -168,7 +173,8 @@ class Worker:
                             ),
                         )
                         log.info("worker ready", worker=self._id)
-                    messages = await subscription.fetch(free, timeout=1.0)
+                    # One at a time: fetch(n) returns every message already buffered, whatever n.
+                    messages = await subscription.fetch(1, timeout=1.0)
                 except (nats.errors.TimeoutError, TimeoutError):
                     continue
                 except (nats.errors.Error, OSError) as error:
@@ -185,6 +191,15 @@ class Worker:
                 job.cancel()
             await asyncio.gather(*self._jobs, watcher, return_exceptions=True)
 
+    async def _hand_back(self, subscription: Any) -> None:
+        """A delivery that reached this busy worker late (a pull request that outlived its fetch)
+        goes back to the queue now, instead of waiting unseen for ack_wait and then running here
+        while another worker runs its redelivery (the double runs of issue 8, item 20)."""
+        with contextlib.suppress(nats.errors.Error, OSError, TimeoutError):
+            for message in await subscription.fetch(1, timeout=0.2):
+                await message.nak()
+                log.info("busy: job handed back", subject=message.subject)
+
     async def _handle(self, message: Msg) -> None:
         try:
             job = scan_pb2.ScanJob.FromString(message.data)
@@ -193,9 +208,14 @@ class Worker:
             return
         bind_request(job.request_id or job.scan_id)
         attempt = message.metadata.num_delivered or 1
-        heartbeat = asyncio.create_task(self._heartbeat(message))
+        heartbeat = asyncio.create_task(self._heartbeat(message, job.scan_id))
         try:
-            await self._execute(job.scan_id, attempt, job.request_id)
+            if not await self._execute(job.scan_id, attempt, job.request_id):
+                # Another worker holds a live lease on this scan. Neither ack nor nak: an ack or
+                # nak of an old delivery settles the current one too, and the holder acks it
+                # when done; if the holder dies, ack_wait redelivers it after the lease expired.
+                log.info("scan held by another worker; not run", scan_id=job.scan_id, attempt=attempt)
+                return
             await message.ack()
         except asyncio.CancelledError:
             with contextlib.suppress(Exception):  # shutting down: hand the job to another worker now
@@ -217,11 +237,19 @@ class Worker:
         finally:
             heartbeat.cancel()
 
-    async def _heartbeat(self, message: Msg) -> None:
+    async def _heartbeat(self, message: Msg, scan_id: str) -> None:
         while True:
             await asyncio.sleep(self._settings.job_ack_wait_seconds / 3)
+            token = self._claims.get(scan_id)
+            if token is None:
+                continue  # not (yet, or no longer) running here: nothing to keep alive
             with contextlib.suppress(nats.errors.Error, OSError):
                 await message.in_progress()
+            try:
+                if not await self._leases.renew(scan_id, token):
+                    log.warning("lease lost", scan_id=scan_id)
+            except Exception as error:  # the store is away: the lease may lapse; finishing checks it
+                log.warning("lease not renewed", scan_id=scan_id, error=str(error))
 
     async def _announce(self) -> None:
         """Tell gateways this worker is alive and how busy it is (their health shows it)."""
@@ -256,10 +284,11 @@ class Worker:
                         self._cancel(scan_id)
 
     # ---- one scan ------------------------------------------------------------------------
-    async def _execute(self, scan_id: str, attempt: int, request_id: str) -> None:
+    async def _execute(self, scan_id: str, attempt: int, request_id: str) -> bool:
+        """Run the scan under a lease; False when another worker's live lease holds it."""
         doc = await self._repo.by_id(scan_id)
         if doc is None or doc["status"] in domain.FINAL_STATES:
-            return
+            return True
         run = Run(doc, request_id, attempt)
         if doc.get("cancel_requested"):
             await self._finalize(
@@ -267,16 +296,14 @@ class Worker:
                 domain.CANCELLED,
                 scan_pb2.ScanError(code="SCAN_CANCELLED", message="cancelled by the caller"),
             )
-            return
+            return True
         started_at = read_time(doc.get("started_at")) or utcnow()
-        running = await self._repo.transition(
-            scan_id,
-            domain.ACTIVE_STATES,
-            {"status": domain.RUNNING, "started_at": started_at, "worker": self._id, "attempts": attempt},
-        )
+        running = await self._leases.claim(scan_id, {"started_at": started_at})
         if running is None:
-            return
-        run.doc = running
+            current = await self._repo.by_id(scan_id)
+            return current is None or current["status"] in domain.FINAL_STATES
+        run.doc, run.attempt, run.claim = running, int(running["attempts"]), running["claim"]
+        self._claims[scan_id] = run.claim
         await events.lifecycle(self._outbox, running, request_id)
         remaining = doc["max_duration_seconds"] - (utcnow() - started_at).total_seconds()
         self._running[scan_id] = asyncio.current_task()  # type: ignore[assignment]
@@ -312,7 +339,9 @@ class Worker:
             await self._finalize(run, domain.COMPLETED)
         finally:
             self._running.pop(scan_id, None)
+            self._claims.pop(scan_id, None)
             self._cancelled_by_user.discard(scan_id)
+        return True
 
     def _events(self, doc: Document) -> Any:
         options = EngineOptions(
@@ -421,9 +450,12 @@ class Worker:
             changes["progress"] = 100
         if error is not None:
             changes["error"] = {"code": error.code, "message": error.message}
-        final = await self._repo.transition(doc["_id"], domain.ACTIVE_STATES, changes)
+        if run.claim:
+            final = await self._leases.finish(doc["_id"], run.claim, changes)
+        else:
+            final = await self._repo.transition(doc["_id"], domain.ACTIVE_STATES, changes)
         if final is None:
-            return  # finished elsewhere (a cancel of a queued scan, or another attempt)
+            return  # finished elsewhere (a cancel of a queued scan, or a worker that took it over)
         await self._repo.release_slot(final["org_id"])
         started, finished = read_time(final.get("started_at")), read_time(final.get("completed_at"))
         duration = (finished - started).total_seconds() if started and finished else 0.0

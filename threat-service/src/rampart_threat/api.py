@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rampart.lib.grpcserver import Context
 from rampart.threat.v1 import threat_pb2, threat_pb2_grpc
-from rampart_threat.activity import ScanActivity, last_status
+from rampart_threat.activity import ScanActivity, event_types, last_status
 
 
 class ThreatServicer(threat_pb2_grpc.ThreatServiceServicer):
@@ -21,5 +21,5 @@ class ThreatServicer(threat_pb2_grpc.ThreatServiceServicer):
             scan_id=doc["_id"],
             last_status=last_status(doc),
             events_applied=doc.get("events_applied", 0),
-            event_types=doc.get("event_types", []),
+            event_types=event_types(doc),
         )

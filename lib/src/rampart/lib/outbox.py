@@ -48,27 +48,35 @@ class Outbox:
     async def create_indexes(self) -> None:
         await self._collection.create_index([("published", ASCENDING), ("seq", ASCENDING)])
 
+    @staticmethod
+    def entry(subject: str, payload: bytes, event_id: str, request_id: str = "") -> dict[str, Any]:
+        """An outbox entry as stored; a caller may embed it in its own document first (see add_entries)."""
+        return {
+            "_id": event_id,
+            "subject": subject,
+            "payload": payload,
+            "request_id": request_id,
+            "published": False,
+            "seq": utcnow().timestamp(),
+        }
+
     async def add(self, subject: str, payload: bytes, event_id: str, request_id: str = "") -> None:
         """Store the event, then try to send everything pending (this event included).
 
         Adding an event id that is already stored changes nothing: a retried job re-adds its
         events, and each must still go out (and be counted) once.
         """
-        with contextlib.suppress(DuplicateKeyError):
-            await self._collection.insert_one(
-                {
-                    "_id": event_id,
-                    "subject": subject,
-                    "payload": payload,
-                    "request_id": request_id,
-                    "published": False,
-                    "seq": utcnow().timestamp(),
-                }
-            )
+        await self.add_entries([self.entry(subject, payload, event_id, request_id)])
+
+    async def add_entries(self, entries: list[dict[str, Any]]) -> None:
+        """Store entries built by ``entry`` (idempotent per event id), then try to send them."""
+        for entry in entries:
+            with contextlib.suppress(DuplicateKeyError):
+                await self._collection.insert_one({**entry, "published": False})
         try:
             await self.flush()
         except (nats.errors.Error, OSError, TimeoutError) as error:
-            log.warning("event kept for retry", event_id=event_id, error=str(error))
+            log.warning("event kept for retry", event_ids=[e["_id"] for e in entries], error=str(error))
             self._wake.set()
 
     async def flush(self) -> int:
