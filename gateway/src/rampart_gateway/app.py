@@ -26,6 +26,7 @@ from rampart_gateway.middleware import RequestContextMiddleware
 from rampart_gateway.openapi import build_openapi
 from rampart_gateway.operations import Operation
 from rampart_gateway.principal import Authenticator
+from rampart_gateway.proxies import TrustedProxyMiddleware
 from rampart_gateway.ratelimit import RateLimits
 from rampart_gateway.routes_account import OPERATIONS as ACCOUNT_OPERATIONS
 from rampart_gateway.routes_scans import OPERATIONS as SCAN_OPERATIONS
@@ -116,7 +117,10 @@ def create_app(settings: GatewaySettings) -> Starlette:
 
     routes = [op.route() for op in ops]
     routes.append(Route("/openapi.json", openapi, methods=["GET"], include_in_schema=False))
-    middleware = [Middleware(RequestContextMiddleware)]
+    middleware = [
+        Middleware(TrustedProxyMiddleware, trusted=settings.trusted_proxy_networks()),
+        Middleware(RequestContextMiddleware),
+    ]
     if settings.cors_origin_list():
         middleware.append(
             Middleware(
