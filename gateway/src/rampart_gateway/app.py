@@ -21,7 +21,7 @@ from rampart_gateway.clients import BrokerLink, ServiceClients
 from rampart_gateway.docs import docs_routes
 from rampart_gateway.errors import EXCEPTION_HANDLERS
 from rampart_gateway.frontdoor import FrontDoorMiddleware
-from rampart_gateway.health import VERSION, health
+from rampart_gateway.health import VERSION, HealthChecks, health, health_details
 from rampart_gateway.middleware import RequestContextMiddleware
 from rampart_gateway.openapi import build_openapi
 from rampart_gateway.operations import Operation
@@ -48,11 +48,21 @@ def operations() -> tuple[Operation, ...]:
             "GET",
             "/api/v1/health",
             health,
-            "Health of the gateway and every dependency",
+            "Status of the platform only: healthy (200), degraded or unhealthy (503)",
+            "system",
+            auth=False,
+            response=schemas.HealthStatus,
+            errors=("SERVICE_UNAVAILABLE",),
+        ),
+        Operation(
+            "GET",
+            "/api/v1/health/details",
+            health_details,
+            "Every dependency with latency or a short reason; Bearer the operator's HEALTH_TOKEN",
             "system",
             auth=False,
             response=schemas.Health,
-            errors=("SERVICE_UNAVAILABLE",),
+            errors=("INVALID_API_KEY", "SERVICE_UNAVAILABLE"),
         ),
         Operation(
             "GET",
@@ -61,7 +71,7 @@ def operations() -> tuple[Operation, ...]:
             "Same as /api/v1/health",
             "system",
             auth=False,
-            response=schemas.Health,
+            response=schemas.HealthStatus,
             errors=("SERVICE_UNAVAILABLE",),
         ),
         Operation(
@@ -109,6 +119,7 @@ def create_app(settings: GatewaySettings) -> Starlette:
                 "authenticator": authenticator,
                 "limits": limits,
                 "account_cache": account_cache,
+                "health": HealthChecks(settings.health_cache_seconds),
             }
         finally:
             await broker.close()

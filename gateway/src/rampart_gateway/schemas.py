@@ -101,8 +101,12 @@ class Stats(BaseModel):
     api_keys: dict[str, int]
 
 
+class HealthStatus(BaseModel):
+    status: Literal["healthy", "degraded", "unhealthy"]
+
+
 class Health(BaseModel):
-    status: Literal["healthy", "unhealthy"]
+    status: Literal["healthy", "degraded", "unhealthy"]
     version: str
     timestamp: str
     dependencies: dict[str, dict[str, Any]]
