@@ -32,6 +32,7 @@ from rampart_gateway.routes_account import OPERATIONS as ACCOUNT_OPERATIONS
 from rampart_gateway.routes_scans import OPERATIONS as SCAN_OPERATIONS
 from rampart_gateway.routes_scans import scan_websocket
 from rampart_gateway.settings import GatewaySettings
+from rampart_gateway.stream_slots import StreamSlots
 
 
 async def metrics(request: Request) -> Response:
@@ -120,6 +121,7 @@ def create_app(settings: GatewaySettings) -> Starlette:
                 "limits": limits,
                 "account_cache": account_cache,
                 "health": HealthChecks(settings.health_cache_seconds),
+                "stream_slots": StreamSlots(),
             }
         finally:
             await broker.close()

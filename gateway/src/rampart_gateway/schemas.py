@@ -75,9 +75,10 @@ class StreamTicket(BaseModel):
 
 class PlanLimits(BaseModel):
     name: str
-    requests_per_hour: int = Field(description="0 means unlimited")
+    requests_per_hour: int = Field(description="0 means unlimited (enterprise only)")
     scans_per_day: int = Field(description="0 means unlimited")
     concurrent_scans: int = Field(description="0 means unlimited")
+    concurrent_streams: int = Field(description="open SSE + WebSocket streams; 0: unlimited (enterprise)")
 
 
 class Counter(BaseModel):
