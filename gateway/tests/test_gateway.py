@@ -81,9 +81,13 @@ def test_health_is_503_listing_every_dependency_when_nothing_answers() -> None:
         ai_addr=dead,
         report_addr=dead,
         health_timeout_seconds=0.3,
+        health_token="operator-health-token",
     )
     with TestClient(create_app(settings)) as client:
-        reply = client.get("/api/v1/health", headers={"X-Request-ID": "probe-1"})
+        reply = client.get(
+            "/api/v1/health/details",
+            headers={"X-Request-ID": "probe-1", "Authorization": "Bearer operator-health-token"},
+        )
     body = reply.json()
     assert reply.status_code == 503
     assert reply.headers["x-request-id"] == "probe-1" == body["metadata"]["request_id"]

@@ -37,6 +37,7 @@ def test_register_then_the_key_authenticates(api: httpx.Client) -> None:
         "requests_per_hour": 100,
         "scans_per_day": 10,
         "concurrent_scans": 2,
+        "concurrent_streams": 5,
     }
     assert profile["credential"] == {"type": "api_key", "mode": "live", "key_id": account["key_id"]}
     assert profile["usage"]["requests_this_hour"]["used"] == 1

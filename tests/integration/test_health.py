@@ -25,9 +25,26 @@ def get(
         return error.code, dict(error.headers), json.loads(error.read())
 
 
-def test_health_reports_every_dependency_up_in_the_envelope(stack: DevStack) -> None:
+def test_public_health_says_only_healthy(stack: DevStack) -> None:
     for path in ("/api/v1/health", "/api/health"):
         status, headers, body = get(stack, path)
+        assert status == 200
+        assert body["success"] is True
+        assert body["data"] == {"status": "healthy"}
+        assert headers["x-request-id"] == body["metadata"]["request_id"]
+
+
+def test_health_details_need_the_operator_token(stack: DevStack) -> None:
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Bearer sk_live_x"}):
+        status, _, body = get(stack, "/api/v1/health/details", headers)
+        assert status == 401
+        assert body["error"]["code"] == "INVALID_API_KEY"
+        assert "dependencies" not in json.dumps(body)
+
+
+def test_health_reports_every_dependency_up_in_the_envelope(stack: DevStack) -> None:
+    for path in ("/api/v1/health/details",):
+        status, headers, body = get(stack, path, {"Authorization": f"Bearer {stack.health_token()}"})
         assert status == 200
         assert body["success"] is True
         assert body["data"]["status"] == "healthy"
@@ -65,6 +82,9 @@ def test_stopped_service_is_reported_down_then_healthy_after_restart(healthy: De
     assert "threat" in body["error"]["message"]
     dependencies = body["error"]["details"]["dependencies"]
     assert dependencies["threat"]["status"] == "down"
+    assert dependencies["threat"]["error"] in {"unreachable", "not serving", "timeout"}  # no raw text
+    status, _, public = get(healthy, "/api/v1/health")
+    assert (status, public["error"]["details"]) == (503, {"status": "degraded"})
     assert {name for name, dep in dependencies.items() if dep["status"] == "up"} == (
         DEPENDENCIES - {"threat"}
     )

@@ -11,9 +11,9 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from rampart.lib.ids import utcnow
 from rampart.lib.store import Document
+from rampart_auth.plans import validate_plan, with_overrides
 
 DEFAULT_PLANS = Path(__file__).with_name("plans.json")
-PLAN_FIELDS = ("requests_per_hour", "scans_per_day", "concurrent_scans")
 
 
 class AuthRepository:
@@ -32,19 +32,30 @@ class AuthRepository:
         await self.keys.create_index([("org_id", ASCENDING), ("created_at", ASCENDING)])
 
     async def seed_plans(self, path: Path | None) -> None:
-        """Insert plan limits that are not in the store yet; never overwrite an operator's edit."""
-        plans: dict[str, dict[str, int]] = json.loads((path or DEFAULT_PLANS).read_text())
+        """Insert plan limits that are not in the store yet; never overwrite an operator's edit.
+
+        A field the stored plan lacks (a new limit) is added from the file. Every plan, in the
+        file and in the store, must pass ``validate_plan``: a bad one stops auth-service here.
+        """
+        plans: dict[str, dict[str, Any]] = json.loads((path or DEFAULT_PLANS).read_text())
         for name, limits in plans.items():
-            values = {field: int(limits[field]) for field in PLAN_FIELDS}
-            await self.plans.update_one({"_id": name}, {"$setOnInsert": values}, upsert=True)
+            values = validate_plan(name, limits)
+            stored = await self.plans.find_one({"_id": name})
+            if stored is None:
+                await self.plans.update_one({"_id": name}, {"$setOnInsert": values}, upsert=True)
+                continue
+            missing = {field: value for field, value in values.items() if field not in stored}
+            if missing:
+                await self.plans.update_one({"_id": name}, {"$set": missing})
+        async for stored in self.plans.find({}):
+            validate_plan(str(stored["_id"]), stored)
 
     async def effective_limits(self, org_id: str) -> dict[str, Any] | None:
         org = await self.orgs.find_one({"_id": org_id})
         if org is None:
             return None
         plan = await self.plans.find_one({"_id": org["plan"]}) or {}
-        limits = {field: int(plan.get(field, 0)) for field in PLAN_FIELDS}
-        limits.update({k: int(v) for k, v in (org.get("limits") or {}).items() if k in PLAN_FIELDS})
+        limits = with_overrides(org["plan"], plan, org.get("limits") or {})
         return {"name": org["plan"], **limits}
 
     async def key_by_hash(self, key_hash: str) -> Document | None:

@@ -23,6 +23,10 @@ def main() -> None:
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=5,
+        # Only TRUSTED_PROXIES decides whether X-Forwarded-For is believed (proxies.py);
+        # uvicorn's own handling would believe it from 127.0.0.1 (FORWARDED_ALLOW_IPS).
+        proxy_headers=False,
+        forwarded_allow_ips="",
     )
 
 

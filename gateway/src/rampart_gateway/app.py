@@ -23,16 +23,18 @@ from rampart_gateway.clients import BrokerLink, ServiceClients
 from rampart_gateway.docs import docs_routes
 from rampart_gateway.errors import EXCEPTION_HANDLERS
 from rampart_gateway.frontdoor import FrontDoorMiddleware
-from rampart_gateway.health import VERSION, health
+from rampart_gateway.health import VERSION, HealthChecks, health, health_details
 from rampart_gateway.middleware import RequestContextMiddleware
 from rampart_gateway.openapi import build_openapi
 from rampart_gateway.operations import Operation
 from rampart_gateway.principal import Authenticator
+from rampart_gateway.proxies import TrustedProxyMiddleware
 from rampart_gateway.ratelimit import RateLimits
 from rampart_gateway.routes_account import OPERATIONS as ACCOUNT_OPERATIONS
 from rampart_gateway.routes_scans import OPERATIONS as SCAN_OPERATIONS
 from rampart_gateway.routes_scans import scan_websocket
 from rampart_gateway.settings import GatewaySettings
+from rampart_gateway.stream_slots import StreamSlots
 
 
 async def metrics(request: Request) -> Response:
@@ -49,11 +51,21 @@ def operations() -> tuple[Operation, ...]:
             "GET",
             "/api/v1/health",
             health,
-            "Health of the gateway and every dependency",
+            "Status of the platform only: healthy (200), degraded or unhealthy (503)",
+            "system",
+            auth=False,
+            response=schemas.HealthStatus,
+            errors=("SERVICE_UNAVAILABLE",),
+        ),
+        Operation(
+            "GET",
+            "/api/v1/health/details",
+            health_details,
+            "Every dependency with latency or a short reason; Bearer the operator's HEALTH_TOKEN",
             "system",
             auth=False,
             response=schemas.Health,
-            errors=("SERVICE_UNAVAILABLE",),
+            errors=("INVALID_API_KEY", "SERVICE_UNAVAILABLE"),
         ),
         Operation(
             "GET",
@@ -62,7 +74,7 @@ def operations() -> tuple[Operation, ...]:
             "Same as /api/v1/health",
             "system",
             auth=False,
-            response=schemas.Health,
+            response=schemas.HealthStatus,
             errors=("SERVICE_UNAVAILABLE",),
         ),
         Operation(
@@ -110,6 +122,8 @@ def create_app(settings: GatewaySettings, tls: TlsFiles | None = None) -> Starle
                 "authenticator": authenticator,
                 "limits": limits,
                 "account_cache": account_cache,
+                "health": HealthChecks(settings.health_cache_seconds),
+                "stream_slots": StreamSlots(),
             }
         finally:
             await broker.close()
@@ -118,7 +132,10 @@ def create_app(settings: GatewaySettings, tls: TlsFiles | None = None) -> Starle
 
     routes = [op.route() for op in ops]
     routes.append(Route("/openapi.json", openapi, methods=["GET"], include_in_schema=False))
-    middleware = [Middleware(RequestContextMiddleware)]
+    middleware = [
+        Middleware(TrustedProxyMiddleware, trusted=settings.trusted_proxy_networks()),
+        Middleware(RequestContextMiddleware),
+    ]
     if settings.cors_origin_list():
         middleware.append(
             Middleware(

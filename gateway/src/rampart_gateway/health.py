@@ -1,13 +1,22 @@
-"""``GET /api/v1/health``: every dependency checked at once, each with its own deadline."""
+"""Health: a public status-only answer, and a per-dependency report for the operator.
+
+Every dependency is checked at once, each with its own deadline; the result is kept for
+``HEALTH_CACHE_SECONDS`` and concurrent callers share one fan-out, so health costs the
+platform at most one round of checks per interval however often it is asked. Failures
+are logged with their text; callers only ever see a short fixed reason.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import time
 from collections.abc import Awaitable
 from importlib.metadata import version
 from typing import Any
 
+import grpc
+import structlog
 from grpc_health.v1 import health_pb2
 from starlette.requests import Request
 from starlette.responses import Response
@@ -15,23 +24,43 @@ from starlette.responses import Response
 from rampart.lib.ids import iso, utcnow
 from rampart.lib.store import ping
 from rampart_gateway.envelope import fail, ok
+from rampart_gateway.errors import ApiError
 
 VERSION = version("rampart-gateway")
+CORE = frozenset({"auth", "scan", "nats", "store"})  # without these no request can be served
+log = structlog.get_logger(__name__)
+
+
+class DependencyDown(Exception):
+    """A check's own verdict; its message is fixed text, safe to show."""
+
+
+def reason(error: BaseException) -> str:
+    """A short fixed reason for a failed check: never the exception's text."""
+    if isinstance(error, DependencyDown):
+        return str(error)
+    if isinstance(error, TimeoutError):
+        return "timeout"
+    if isinstance(error, grpc.aio.AioRpcError):
+        return "timeout" if error.code() == grpc.StatusCode.DEADLINE_EXCEEDED else "unreachable"
+    if isinstance(error, OSError):
+        return "unreachable"
+    return "check failed"
 
 
 async def _grpc_serving(stub: Any, deadline: float) -> None:
     reply = await stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=deadline)
     if reply.status != health_pb2.HealthCheckResponse.SERVING:
-        raise ConnectionError(health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status))
+        raise DependencyDown("not serving")
 
 
-async def _probe(check: Awaitable[dict[str, Any] | None], deadline: float) -> dict[str, Any]:
+async def _probe(name: str, check: Awaitable[dict[str, Any] | None], deadline: float) -> dict[str, Any]:
     started = time.perf_counter()
     try:
         details = await asyncio.wait_for(check, deadline)
     except Exception as error:
-        reason = type(error).__name__ if isinstance(error, TimeoutError) else str(error)
-        return {"status": "down", "error": reason[:200] or type(error).__name__}
+        log.warning("dependency down", dependency=name, error=f"{type(error).__name__}: {error}"[:300])
+        return {"status": "down", "error": reason(error)}
     return {"status": "up", "latency_ms": round((time.perf_counter() - started) * 1000, 2), **(details or {})}
 
 
@@ -39,7 +68,7 @@ async def _scan_workers(broker: Any) -> dict[str, Any]:
     """Up while at least one scan worker has announced itself recently."""
     workers = broker.live_workers()
     if not workers:
-        raise ConnectionError("no scan worker heard from: scans would stay queued")
+        raise DependencyDown("no scan worker heard from: scans would stay queued")
     return {
         "workers": len(workers),
         "running_scans": sum(r for r, _ in workers),
@@ -47,29 +76,75 @@ async def _scan_workers(broker: Any) -> dict[str, Any]:
     }
 
 
-async def check_all(request: Request) -> dict[str, Any]:
-    timeout: float = request.state.settings.health_timeout_seconds
+def overall(dependencies: dict[str, dict[str, Any]]) -> str:
+    down = {name for name, dep in dependencies.items() if dep["status"] != "up"}
+    return "healthy" if not down else "unhealthy" if down & CORE else "degraded"
+
+
+async def check_all(state: Any) -> dict[str, Any]:
+    timeout: float = state.settings.health_timeout_seconds
     checks: dict[str, Awaitable[dict[str, Any] | None]] = {
-        name: _grpc_serving(stub, timeout) for name, stub in request.state.clients.health.items()
+        name: _grpc_serving(stub, timeout) for name, stub in state.clients.health.items()
     }
-    checks["nats"] = request.state.broker.check()
-    checks["store"] = ping(request.state.mongo)
-    checks["scan_workers"] = _scan_workers(request.state.broker)
-    results = await asyncio.gather(*(_probe(check, timeout) for check in checks.values()))
+    checks["nats"] = state.broker.check()
+    checks["store"] = ping(state.mongo)
+    checks["scan_workers"] = _scan_workers(state.broker)
+    results = await asyncio.gather(*(_probe(name, check, timeout) for name, check in checks.items()))
     dependencies = dict(zip(checks, results, strict=True))
-    healthy = all(result["status"] == "up" for result in results)
     return {
-        "status": "healthy" if healthy else "unhealthy",
+        "status": overall(dependencies),
         "version": VERSION,
         "timestamp": iso(utcnow()),
         "dependencies": dependencies,
     }
 
 
+class HealthChecks:
+    """One fan-out at a time, its report kept for ``ttl`` seconds after it finished."""
+
+    def __init__(self, ttl: float) -> None:
+        self._ttl = ttl
+        self._task: asyncio.Task[dict[str, Any]] | None = None
+        self._finished = 0.0
+
+    def _done(self, task: asyncio.Task[dict[str, Any]]) -> None:
+        self._finished = time.monotonic()
+
+    async def report(self, state: Any) -> dict[str, Any]:
+        task = self._task
+        stale = task is not None and task.done() and time.monotonic() - self._finished >= self._ttl
+        if task is None or stale or (task.done() and task.exception() is not None):
+            # its own task: a caller that goes away does not cancel the others' answer
+            task = self._task = asyncio.create_task(check_all(state))
+            task.add_done_callback(self._done)
+        return await asyncio.shield(task)
+
+
 async def health(request: Request) -> Response:
-    report = await check_all(request)
+    """Public: status only (no dependency names, no errors), 200 healthy or 503."""
+    report = await request.state.health.report(request.state)
+    status = report["status"]
+    if status == "healthy":
+        return ok(request, {"status": status})
+    return fail(request, 503, "SERVICE_UNAVAILABLE", f"the platform is {status}", {"status": status})
+
+
+def _authorised(request: Request) -> bool:
+    token: str = request.state.settings.health_token.get_secret_value()
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    return bool(token) and scheme.lower() == "bearer" and hmac.compare_digest(given.encode(), token.encode())
+
+
+async def health_details(request: Request) -> Response:
+    """Operator only (Bearer HEALTH_TOKEN): every dependency with latency or a fixed reason."""
+    if not _authorised(request):
+        raise ApiError(
+            "INVALID_API_KEY",
+            "health details need the operator's health token",
+            headers={"www-authenticate": 'Bearer realm="rampart-health"'},
+        )
+    report = await request.state.health.report(request.state)
     if report["status"] == "healthy":
         return ok(request, report)
     down = sorted(name for name, dep in report["dependencies"].items() if dep["status"] != "up")
-    message = f"unhealthy: {', '.join(down)} down"
-    return fail(request, 503, "SERVICE_UNAVAILABLE", message, report)
+    return fail(request, 503, "SERVICE_UNAVAILABLE", f"{report['status']}: {', '.join(down)} down", report)

@@ -12,6 +12,8 @@ from limits.storage import storage_from_string
 
 from rampart_gateway.principal import Principal
 
+UNLIMITED_PLAN = "enterprise"  # the only plan on which 0 means "no limit"
+
 
 @dataclass(frozen=True)
 class Decision:
@@ -56,6 +58,17 @@ class RateLimits:
             item = self._plan_items[per_hour] = RateLimitItemPerHour(per_hour)
         return item
 
+    def _principal_item(self, principal: Principal) -> RateLimitItem | None:
+        """The plan's hourly limit; None (unlimited) only for an enterprise plan set to 0.
+
+        auth-service refuses 0 on any other plan; should one arrive anyway, it is limited
+        like an anonymous caller rather than not at all.
+        """
+        per_hour = principal.plan.requests_per_hour
+        if per_hour > 0:
+            return self._plan_item(per_hour)
+        return None if principal.plan.name == UNLIMITED_PLAN else self._anonymous
+
     async def _hit(self, item: RateLimitItem, *identifiers: str) -> Decision:
         allowed = await self._limiter.hit(item, *identifiers)
         stats = await self._limiter.get_window_stats(item, *identifiers)
@@ -70,10 +83,9 @@ class RateLimits:
         special = self._by_path.get(path)
         if special is not None or principal is None:
             return await self._hit(special or self._anonymous, "ip", path if special else "*", client_ip)
-        per_hour = principal.plan.requests_per_hour
-        if per_hour <= 0:
+        item = self._principal_item(principal)
+        if item is None:
             return None
-        item = self._plan_item(per_hour)
         org = await self._hit(item, "org", principal.owner.org_id)
         if not org.allowed:
             return org
@@ -82,9 +94,8 @@ class RateLimits:
 
     async def usage(self, principal: Principal) -> Decision | None:
         """The organisation's hourly window, without counting a request."""
-        per_hour = principal.plan.requests_per_hour
-        if per_hour <= 0:
+        item = self._principal_item(principal)
+        if item is None:
             return None
-        item = self._plan_item(per_hour)
         stats = await self._limiter.get_window_stats(item, "org", principal.owner.org_id)
-        return Decision(True, per_hour, max(stats.remaining, 0), math.ceil(stats.reset_time))
+        return Decision(True, item.amount, max(stats.remaining, 0), math.ceil(stats.reset_time))

@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
-from sse_starlette import EventSourceResponse
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -23,7 +22,8 @@ from rampart_gateway.errors import ApiError, grpc_to_api_error
 from rampart_gateway.operations import Operation, read_json, require
 from rampart_gateway.principal import Principal
 from rampart_gateway.queries import read_headers, read_query
-from rampart_gateway.streams import scan_events
+from rampart_gateway.stream_slots import HeldEventSource
+from rampart_gateway.streams import IDLE_TIMEOUT_CODE, scan_events
 
 TIMEOUT = 30.0
 KEY_CHARS = frozenset(string.ascii_letters + string.digits + "-_.:")
@@ -32,6 +32,7 @@ HEARTBEAT_SECONDS = 15
 # WebSocket close codes (documented in the README and docs/security/inputs.md).
 WS_INVALID = 4400  # a query parameter is not valid (e.g. last_event_id)
 WS_UNAUTHENTICATED, WS_FORBIDDEN, WS_NOT_FOUND, WS_RATE_LIMITED, WS_UNAVAILABLE = 4401, 4403, 4404, 4429, 4503
+WS_IDLE = 4408  # no event for STREAM_IDLE_TIMEOUT seconds (after an error frame saying so)
 
 
 def stream_urls(request: Request, scan_id: str) -> tuple[str, str]:
@@ -231,7 +232,9 @@ async def scan_stream(request: Request) -> Response:
     query = read_query(request, queries.StreamQuery).last_event_id
     scan = await _scan(request, principal, request.path_params["scan_id"])
     after = header if header is not None else query
-    source = scan_events(request.state.broker, scan, after)
+    slot = request.state.stream_slots.acquire(principal)  # 429 past the plan's stream cap
+    idle = request.state.settings.stream_idle_timeout
+    source = scan_events(request.state.broker, scan, after, idle_timeout=idle)
 
     async def frames() -> AsyncIterator[dict[str, str]]:
         async for event in source:
@@ -240,7 +243,7 @@ async def scan_stream(request: Request) -> Response:
                 frame["id"] = str(event.id)
             yield frame
 
-    return EventSourceResponse(frames(), ping=HEARTBEAT_SECONDS, headers={"x-accel-buffering": "no"})
+    return HeldEventSource(slot, frames(), ping=HEARTBEAT_SECONDS, headers={"x-accel-buffering": "no"})
 
 
 async def scan_websocket(websocket: WebSocket) -> None:
@@ -274,14 +277,25 @@ async def scan_websocket(websocket: WebSocket) -> None:
         await websocket.close(WS_INVALID, error.message[:120])
         return
     try:
-        async for event in scan_events(state["broker"], scan, after):
+        slot = state["stream_slots"].acquire(principal)
+    except ApiError as error:
+        await websocket.close(WS_RATE_LIMITED, error.message[:120])
+        return
+    try:
+        idle = state["settings"].stream_idle_timeout
+        async for event in scan_events(state["broker"], scan, after, idle_timeout=idle):
             frame: dict[str, Any] = {"event": event.name, "data": event.data, "id": event.id or None}
             await websocket.send_json(frame)
+            if event.name == "error" and event.data["error"]["code"] == IDLE_TIMEOUT_CODE:
+                await websocket.close(WS_IDLE, "no event for the idle timeout")
+                return
     except (WebSocketDisconnect, RuntimeError):
         return
     except ApiError as error:
         await websocket.close(WS_UNAVAILABLE, error.message[:120])
         return
+    finally:
+        slot.release()
     await websocket.close(1000, "scan finished")
 
 
@@ -376,7 +390,7 @@ OPERATIONS = (
         "scans",
         scope="scans:read",
         raw_response="text/event-stream",
-        errors=("SCAN_NOT_FOUND", "VALIDATION_ERROR"),
+        errors=("SCAN_NOT_FOUND", "VALIDATION_ERROR", "CONCURRENT_LIMIT_EXCEEDED"),
         query=queries.StreamQuery,
         headers=queries.StreamHeaders,
     ),

@@ -75,9 +75,10 @@ class StreamTicket(BaseModel):
 
 class PlanLimits(BaseModel):
     name: str
-    requests_per_hour: int = Field(description="0 means unlimited")
+    requests_per_hour: int = Field(description="0 means unlimited (enterprise only)")
     scans_per_day: int = Field(description="0 means unlimited")
     concurrent_scans: int = Field(description="0 means unlimited")
+    concurrent_streams: int = Field(description="open SSE + WebSocket streams; 0: unlimited (enterprise)")
 
 
 class Counter(BaseModel):
@@ -101,8 +102,12 @@ class Stats(BaseModel):
     api_keys: dict[str, int]
 
 
+class HealthStatus(BaseModel):
+    status: Literal["healthy", "degraded", "unhealthy"]
+
+
 class Health(BaseModel):
-    status: Literal["healthy", "unhealthy"]
+    status: Literal["healthy", "degraded", "unhealthy"]
     version: str
     timestamp: str
     dependencies: dict[str, dict[str, Any]]

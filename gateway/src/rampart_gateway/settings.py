@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from rampart.lib.settings import Environment
+from rampart_gateway.proxies import Network, parse_networks
 
 
 class GatewaySettings(BaseSettings):
@@ -43,6 +44,22 @@ class GatewaySettings(BaseSettings):
     register_rate_limit: str = "10/hour"
     token_rate_limit: str = "20/minute"  # noqa: S105 - a rate, not a secret
     cors_origins: str = ""  # comma-separated origins allowed to call the API from browsers
+    # Comma-separated CIDRs of proxies whose X-Forwarded-For is believed; empty trusts nobody.
+    trusted_proxies: str = ""
+    # A stream that carried no event for this long is closed (STREAM_IDLE_TIMEOUT).
+    stream_idle_timeout: float = Field(default=300.0, gt=0)
+    health_cache_seconds: float = Field(default=1.0, ge=0, le=30)
+    # Bearer token for GET /api/v1/health/details (the per-dependency report); empty: disabled.
+    health_token: SecretStr = SecretStr("")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_proxies(cls, value: str) -> str:
+        parse_networks(value)
+        return value
+
+    def trusted_proxy_networks(self) -> tuple[Network, ...]:
+        return parse_networks(self.trusted_proxies)
 
     def cors_origin_list(self) -> list[str]:
         return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]

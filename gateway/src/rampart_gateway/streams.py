@@ -26,6 +26,7 @@ from rampart_gateway.scan_views import STATUS, TERMINAL, counts, stream_event
 
 MAX_BUFFER = 1000
 IDLE_AFTER_FINAL = 2.0  # a finished scan whose history expired: how long to wait for replay
+IDLE_TIMEOUT_CODE = "STREAM_IDLE_TIMEOUT"  # the final error of a stream that carried no event
 
 
 @dataclass(frozen=True)
@@ -46,8 +47,20 @@ def synthetic_end(scan: scan_pb2.Scan) -> StreamEvent:
     )
 
 
+def idle_end(scan: scan_pb2.Scan, seconds: float) -> StreamEvent:
+    """The final event of a stream that carried no event for ``seconds`` (heartbeats aside)."""
+    message = f"no event for {seconds:g} seconds; reconnect with Last-Event-ID to keep following"
+    return StreamEvent(
+        0, "error", {"scan_id": scan.scan_id, "error": {"code": IDLE_TIMEOUT_CODE, "message": message}}
+    )
+
+
 async def scan_events(
-    broker: BrokerLink, scan: scan_pb2.Scan, after: int | None, max_buffer: int = MAX_BUFFER
+    broker: BrokerLink,
+    scan: scan_pb2.Scan,
+    after: int | None,
+    max_buffer: int = MAX_BUFFER,
+    idle_timeout: float | None = None,
 ) -> AsyncIterator[StreamEvent]:
     nc = broker.nc
     if nc is None or not nc.is_connected:
@@ -90,9 +103,9 @@ async def scan_events(
                 )
                 return
             try:
-                message = await asyncio.wait_for(queue.get(), IDLE_AFTER_FINAL if finished else None)
+                message = await asyncio.wait_for(queue.get(), IDLE_AFTER_FINAL if finished else idle_timeout)
             except TimeoutError:
-                yield synthetic_end(scan)
+                yield synthetic_end(scan) if finished else idle_end(scan, idle_timeout or 0)
                 return
             try:
                 event = scan_pb2.ScanEvent.FromString(message.data)

@@ -44,4 +44,5 @@ def plan(limits: auth_pb2.Plan) -> dict[str, Any]:
         "requests_per_hour": limits.requests_per_hour,
         "scans_per_day": limits.scans_per_day,
         "concurrent_scans": limits.concurrent_scans,
+        "concurrent_streams": limits.concurrent_streams,
     }

@@ -185,6 +185,15 @@ class DevStack:
             pepper.chmod(0o600)
         return {"JWT_KEYS_DIR": str(jwt_dir), "API_KEY_PEPPER": pepper.read_text().strip()}
 
+    def health_token(self) -> str:
+        """The operator's token for the gateway's health details (var/secrets/health_token)."""
+        path = self.data_dir / "secrets" / "health_token"
+        if not path.exists():
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            path.write_text(token_urlsafe(32))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
     def command(self, name: str) -> tuple[list[str], dict[str, str]]:
         env = self._base_env()
         port = str(self.ports[name])
@@ -210,6 +219,7 @@ class DevStack:
         if name == "gateway":
             for service in SERVICES:
                 env[f"{service.upper()}_ADDR"] = self.address(service)
+            env["HEALTH_TOKEN"] = self.health_token()
             return [sys.executable, "-m", "rampart_gateway"], env
         env["METRICS_PORT"] = str(self.metrics_ports[name])
         if name == "auth":
@@ -265,10 +275,12 @@ class DevStack:
             self.stop(name)
 
     def health(self) -> tuple[int, dict[str, Any]]:
-        """GET the gateway's health; (status, body) or (0, {}) when it does not answer."""
-        url = f"{self.gateway_url}/api/v1/health"
+        """GET the gateway's health details; (status, body) or (0, {}) when it does not answer."""
+        url = f"{self.gateway_url}/api/v1/health/details"
+        token = {"Authorization": f"Bearer {self.health_token()}"}
+        request = urllib.request.Request(url, headers=token)  # noqa: S310 - loopback
         try:
-            with urllib.request.urlopen(url, timeout=3) as reply:  # noqa: S310 - loopback
+            with urllib.request.urlopen(request, timeout=3) as reply:  # noqa: S310 - loopback
                 return int(reply.status), json.loads(reply.read())
         except urllib.error.HTTPError as error:
             return int(error.code), json.loads(error.read() or b"{}")
@@ -298,7 +310,8 @@ def _summary(stack: DevStack, started: float) -> str:
         "",
         f"Rampart is up in {time.monotonic() - started:.1f}s.",
         f"  API:     {stack.gateway_url}/api/v1",
-        f"  Health:  {stack.gateway_url}/api/v1/health",
+        f"  Health:  {stack.gateway_url}/api/v1/health (details: /api/v1/health/details,",
+        f"           Bearer token in {stack.data_dir / 'secrets' / 'health_token'})",
         f"  Metrics: {stack.gateway_url}/metrics",
         f"  Service certificates (development CA, mutual TLS on gRPC and NATS): {stack.pki.directory}",
         "",

@@ -232,14 +232,17 @@ class Plan(_message.Message):
     REQUESTS_PER_HOUR_FIELD_NUMBER: _builtins.int
     SCANS_PER_DAY_FIELD_NUMBER: _builtins.int
     CONCURRENT_SCANS_FIELD_NUMBER: _builtins.int
+    CONCURRENT_STREAMS_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """free, pro, enterprise"""
     requests_per_hour: _builtins.int
-    """0 = unlimited"""
+    """0 = unlimited, enterprise only (refused at load otherwise)"""
     scans_per_day: _builtins.int
     """0 = unlimited"""
     concurrent_scans: _builtins.int
     """0 = unlimited"""
+    concurrent_streams: _builtins.int
+    """open SSE + WebSocket streams; 0 = unlimited, enterprise only"""
     def __init__(
         self,
         *,
@@ -247,10 +250,11 @@ class Plan(_message.Message):
         requests_per_hour: _builtins.int = ...,
         scans_per_day: _builtins.int = ...,
         concurrent_scans: _builtins.int = ...,
+        concurrent_streams: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["concurrent_scans", b"concurrent_scans", "name", b"name", "requests_per_hour", b"requests_per_hour", "scans_per_day", b"scans_per_day"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["concurrent_scans", b"concurrent_scans", "concurrent_streams", b"concurrent_streams", "name", b"name", "requests_per_hour", b"requests_per_hour", "scans_per_day", b"scans_per_day"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
