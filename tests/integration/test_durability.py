@@ -87,7 +87,9 @@ def final_state(api: httpx.Client, key: str, scan_id: str, deadline: float) -> d
 
 def completed_events(stack: DevStack, org_id: str, scan_id: str) -> list[str]:
     owner = common_pb2.Owner(user_id="x", org_id=org_id)
-    with grpc.insecure_channel(stack.address("report")) as channel:
+    with grpc.secure_channel(
+        stack.address("report"), stack.certs("gateway").channel_credentials()
+    ) as channel:
         stub = report_pb2_grpc.ReportServiceStub(channel)
         deadline = time.monotonic() + 30
         while True:
