@@ -41,21 +41,31 @@ class Adapters:
     clock: Clock = field(default=utcnow)
 
 
-def build_services(settings: AuthSettings, adapters: Adapters, tokens: TokenIssuer) -> AuthServices:
-    """The use cases, wired to ``adapters`` with the policy from ``settings``."""
+@dataclass(frozen=True)
+class Policy:
+    """The secrets and lifetimes the use cases apply."""
+
+    pepper: bytes
+    initial_key_ttl: timedelta
+    ticket_ttl: timedelta
+
+    @classmethod
+    def of(cls, settings: AuthSettings) -> Policy:
+        return cls(
+            pepper=settings.api_key_pepper.get_secret_value().encode(),
+            initial_key_ttl=timedelta(days=settings.initial_key_ttl_days),
+            ticket_ttl=timedelta(seconds=settings.stream_ticket_ttl_seconds),
+        )
+
+
+def build_services(adapters: Adapters, tokens: TokenIssuer, policy: Policy) -> AuthServices:
+    """The use cases, wired to ``adapters``."""
     clock = adapters.clock
-    pepper = settings.api_key_pepper.get_secret_value().encode()
-    keys = KeyService(adapters.keys, adapters.accounts, adapters.events, pepper, clock)
+    keys = KeyService(adapters.keys, adapters.accounts, adapters.events, policy.pepper, clock)
     accounts = AccountService(
-        adapters.accounts,
-        keys,
-        adapters.passwords,
-        tokens,
-        timedelta(days=settings.initial_key_ttl_days),
-        clock,
+        adapters.accounts, keys, adapters.passwords, tokens, policy.initial_key_ttl, clock
     )
-    ticket_ttl = timedelta(seconds=settings.stream_ticket_ttl_seconds)
-    tickets = TicketService(adapters.tickets, adapters.keys, adapters.accounts, ticket_ttl, clock)
+    tickets = TicketService(adapters.tickets, adapters.keys, adapters.accounts, policy.ticket_ttl, clock)
     return AuthServices(accounts, keys, tickets)
 
 
@@ -72,7 +82,7 @@ async def bootstrap(settings: ServiceSettings, adapters: Adapters | None = None)
     runtime = Runtime("auth", settings, [])
     if adapters is None:
         adapters = await _connect(settings, runtime)
-    servicer = AuthServicer(build_services(settings, adapters, tokens))
+    servicer = AuthServicer(build_services(adapters, tokens, Policy.of(settings)))
     binding = ServiceBinding(SERVICE_NAME, servicer, auth_pb2_grpc.add_AuthServiceServicer_to_server)
     runtime.bindings = [binding]
     return runtime
