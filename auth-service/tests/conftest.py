@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from auth_fakes import World
 
 

@@ -6,9 +6,9 @@ from dataclasses import replace
 
 import jwt
 import pytest
+from auth_fakes import INITIAL_KEY_TTL, PEPPER, START, World
 from jwt import PyJWK
 
-from auth_fakes import INITIAL_KEY_TTL, PEPPER, START, World
 from rampart.lib.errors import InvalidArgument, NotFound, Unauthenticated
 from rampart_auth import credentials
 from rampart_auth.domain import EmailTaken, KeyMode, Owner, PlanLimits, Registration
@@ -25,7 +25,12 @@ async def test_register_creates_a_free_organisation_owned_by_the_new_user(world:
     assert done.user.email == "alice@example.com"
     assert world.accounts.users == {done.user.user_id: done.user}
     org = world.accounts.orgs[done.organisation.org_id]
-    assert (org.name, org.plan, org.owner_user_id, org.created_at) == ("Acme", "free", done.user.user_id, START)
+    assert (org.name, org.plan, org.owner_user_id, org.created_at) == (
+        "Acme",
+        "free",
+        done.user.user_id,
+        START,
+    )
     assert done.user.org_id == org.org_id
     assert done.user.password_hash == f"fake${PASSWORD}"  # never the password itself
 
@@ -70,7 +75,7 @@ async def test_invalid_registration_is_refused_before_anything_is_stored(
 ) -> None:
     with pytest.raises(InvalidArgument):
         await world.auth.accounts.register(email, password, "Acme")
-    assert not world.accounts.users and not world.accounts.orgs and not world.keys.keys
+    assert (world.accounts.users, world.accounts.orgs, world.keys.keys) == ({}, {}, {})
 
 
 async def test_login_issues_a_jwt_for_the_user_with_the_requested_scopes(world: World) -> None:

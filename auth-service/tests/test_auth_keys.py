@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-
 from auth_fakes import START, World
+
 from rampart.lib.errors import InvalidArgument, PermissionDenied, Unauthenticated
 from rampart_auth import credentials
 from rampart_auth.domain import MAX_KEYS_PER_ORG, IssuedKey, KeyMode, KeyNotFound, KeyRevoked, Owner
@@ -53,7 +53,9 @@ async def test_an_unknown_well_formed_key_is_refused(world: World, account: Issu
 
 
 async def test_a_key_stops_verifying_once_it_expires(world: World, account: IssuedKey) -> None:
-    short = await world.auth.keys.create(acting(account), "short", KeyMode.LIVE, [], START + timedelta(hours=1))
+    short = await world.auth.keys.create(
+        acting(account), "short", KeyMode.LIVE, [], START + timedelta(hours=1)
+    )
     world.clock.advance(minutes=59)
     assert (await world.auth.keys.verify(short.secret)).expires_at == START + timedelta(hours=1)
     world.clock.advance(minutes=1)
@@ -173,7 +175,8 @@ async def test_rotation_issues_a_new_secret_with_the_same_settings_and_revokes_t
     )
     world.clock.advance(minutes=5)
     new = await world.auth.keys.rotate(acting(account), old.key.key_id)
-    assert new.secret != old.secret and new.key.key_id != old.key.key_id
+    assert new.secret != old.secret
+    assert new.key.key_id != old.key.key_id
     settings = ("name", "mode", "scopes", "expires_at", "org_id")
     assert [getattr(new.key, s) for s in settings] == [getattr(old.key, s) for s in settings]
     assert new.key.created_at == world.clock.now
@@ -193,7 +196,8 @@ async def test_a_narrow_key_cannot_rotate_a_broader_key(world: World, account: I
     with pytest.raises(PermissionDenied):
         await world.auth.keys.rotate(acting(manager), account.key.key_id)
     assert not world.keys.keys[account.key.key_id].revoked
-    assert len(world.keys.keys) == 2 and world.events.revoked == []
+    assert len(world.keys.keys) == 2
+    assert world.events.revoked == []
 
 
 @pytest.mark.parametrize("why", ["revoked", "other organisation", "unknown"])
@@ -222,7 +226,11 @@ async def test_revoking_publishes_one_cache_revocation_event(world: World, accou
     assert (revoked.revoked, revoked.revoked_at) == (True, world.clock.now)
     [event] = world.events.revoked
     assert isinstance(event, KeyRevoked)
-    assert (event.key_id, event.org_id, event.occurred_at) == (spare.key.key_id, spare.key.org_id, world.clock.now)
+    assert (event.key_id, event.org_id, event.occurred_at) == (
+        spare.key.key_id,
+        spare.key.org_id,
+        world.clock.now,
+    )
     assert event.event_id.startswith("evt_")
 
 
@@ -248,7 +256,8 @@ async def test_a_narrow_or_test_key_cannot_revoke_the_owners_key(world: World, a
     for key in (narrow, tester):
         with pytest.raises(PermissionDenied):
             await world.auth.keys.revoke(acting(key), account.key.key_id)
-    assert not world.keys.keys[account.key.key_id].revoked and world.events.revoked == []
+    assert not world.keys.keys[account.key.key_id].revoked
+    assert world.events.revoked == []
 
 
 async def test_another_organisations_key_is_not_found(world: World, account: IssuedKey) -> None:
