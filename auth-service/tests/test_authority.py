@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from rampart.lib.errors import PermissionDenied
 from rampart_auth.authority import Caller, check_may_manage, covers, is_usable
+from rampart_auth.domain import ApiKey, KeyMode
 
 OWNER = Caller("key_owner", "live", frozenset({"*"}))
 MANAGER = Caller("key_mgr", "live", frozenset({"keys:manage", "scans:read"}))
@@ -64,9 +66,9 @@ def test_a_key_may_always_revoke_itself() -> None:
 
 def test_revoked_or_expired_keys_are_not_usable() -> None:
     now = datetime.now(UTC)
-    key = {"_id": "key_1", "revoked": False, "expires_at": None}
+    key = ApiKey("key_1", "org_1", "usr_1", "", KeyMode.LIVE, ("*",), "sk_live_Ab3x", "hash", now)
     assert is_usable(key, now)
     assert not is_usable(None, now)
-    assert not is_usable({**key, "revoked": True}, now)
-    assert not is_usable({**key, "expires_at": now - timedelta(seconds=1)}, now)
-    assert is_usable({**key, "expires_at": now + timedelta(hours=1)}, now)
+    assert not is_usable(replace(key, revoked=True), now)
+    assert not is_usable(replace(key, expires_at=now - timedelta(seconds=1)), now)
+    assert is_usable(replace(key, expires_at=now + timedelta(hours=1)), now)

@@ -16,10 +16,12 @@ from datetime import datetime
 from typing import TypeGuard
 
 from rampart.lib.errors import PermissionDenied
-from rampart.lib.store import Document, read_time
+from rampart_auth.domain import ALL, ApiKey, KeyMode
 
-ALL = "*"
-MODES_MANAGED = {"live": frozenset({"live", "test"}), "test": frozenset({"test"})}
+MODES_MANAGED = {
+    KeyMode.LIVE: frozenset({KeyMode.LIVE, KeyMode.TEST}),
+    KeyMode.TEST: frozenset({KeyMode.TEST}),
+}
 
 
 @dataclass(frozen=True)
@@ -27,12 +29,12 @@ class Caller:
     """The key a request is made with, as auth-service stores it (None for a JWT session)."""
 
     key_id: str
-    mode: str
+    mode: KeyMode
     scopes: frozenset[str]
 
     @classmethod
-    def of(cls, doc: Document) -> Caller:
-        return cls(doc["_id"], doc["mode"], frozenset(doc["scopes"]))
+    def of(cls, key: ApiKey) -> Caller:
+        return cls(key.key_id, key.mode, frozenset(key.scopes))
 
 
 def covers(held: Iterable[str], wanted: Iterable[str]) -> bool:
@@ -42,7 +44,7 @@ def covers(held: Iterable[str], wanted: Iterable[str]) -> bool:
 
 
 def check_may_manage(
-    caller: Caller | None, action: str, mode: str, scopes: Iterable[str], key_id: str = ""
+    caller: Caller | None, action: str, mode: KeyMode, scopes: Iterable[str], key_id: str = ""
 ) -> None:
     """Refuse with INSUFFICIENT_PERMISSIONS when ``caller`` may not ``action`` such a key."""
     if caller is None or (action == "revoke" and key_id == caller.key_id):
@@ -51,8 +53,8 @@ def check_may_manage(
     if mode not in MODES_MANAGED.get(caller.mode, frozenset()):
         raise PermissionDenied(
             f"a {caller.mode} key cannot {action} a {mode} key",
-            caller_mode=caller.mode,
-            key_mode=mode,
+            caller_mode=str(caller.mode),
+            key_mode=str(mode),
         )
     if not covers(caller.scopes, wanted):
         raise PermissionDenied(
@@ -62,9 +64,6 @@ def check_may_manage(
         )
 
 
-def is_usable(doc: Document | None, now: datetime) -> TypeGuard[Document]:
+def is_usable(key: ApiKey | None, now: datetime) -> TypeGuard[ApiKey]:
     """Present, not revoked and not expired."""
-    if doc is None or doc["revoked"]:
-        return False
-    expires = read_time(doc.get("expires_at"))
-    return expires is None or expires > now
+    return key is not None and key.is_usable(now)

@@ -1,4 +1,4 @@
-"""API keys and passwords: generation, storage form, and the checks on what users choose."""
+"""API keys, stream tickets and passwords: generation, storage form, and the checks on what users choose."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from rampart.lib.errors import InvalidArgument
+from rampart_auth.domain import KeyMode, KeySecret
 from rampart_auth.hashing import HashingPool
 
 KEY_ALPHABET = string.ascii_letters + string.digits
@@ -40,6 +41,21 @@ def key_mode(api_key: str) -> str | None:
 def hash_api_key(api_key: str, pepper: bytes) -> str:
     """The stored form of a key: HMAC-SHA256 under the server's pepper."""
     return hmac.new(pepper, api_key.encode(), hashlib.sha256).hexdigest()
+
+
+def new_key_secret(mode: KeyMode, pepper: bytes) -> KeySecret:
+    """A new random key of ``mode``, with the hash it is stored under and its visible prefix."""
+    secret = new_api_key(mode)
+    return KeySecret(secret, hash_api_key(secret, pepper), secret[:PREFIX_LENGTH])
+
+
+def new_stream_ticket() -> str:
+    return "st_" + secrets.token_urlsafe(32)
+
+
+def hash_stream_ticket(ticket: str) -> str:
+    """The stored form of a ticket (single use and short-lived: a plain SHA-256 is enough)."""
+    return hashlib.sha256(ticket.encode()).hexdigest()
 
 
 def normalise_email(email: str) -> str:

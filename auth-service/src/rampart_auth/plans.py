@@ -13,18 +13,13 @@ from typing import Any
 
 import structlog
 
-PLAN_FIELDS = ("requests_per_hour", "scans_per_day", "concurrent_scans", "concurrent_streams")
-PROTECTIVE_FIELDS = frozenset({"requests_per_hour", "concurrent_streams"})
-UNLIMITED_PLAN = "enterprise"  # the only plan whose protective limits may be 0 (unlimited)
+from rampart_auth.domain import PLAN_FIELDS, UNLIMITED_PLAN, limit_allowed
+
 log = structlog.get_logger(__name__)
 
 
 class PlanError(ValueError):
     """A plan definition that auth-service refuses to run with."""
-
-
-def _allowed(plan: str, field: str, value: int) -> bool:
-    return value > 0 or (value == 0 and (field not in PROTECTIVE_FIELDS or plan == UNLIMITED_PLAN))
 
 
 def validate_plan(name: str, limits: Mapping[str, Any]) -> dict[str, int]:
@@ -34,7 +29,7 @@ def validate_plan(name: str, limits: Mapping[str, Any]) -> dict[str, int]:
         value = limits.get(field)
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise PlanError(f"plan {name!r}: {field} must be a whole number >= 0, not {value!r}")
-        if not _allowed(name, field, value):
+        if not limit_allowed(name, field, value):
             raise PlanError(
                 f"plan {name!r}: {field} = 0 would mean unlimited, "
                 f"which only the {UNLIMITED_PLAN!r} plan may be"
@@ -50,7 +45,7 @@ def with_overrides(name: str, plan: Mapping[str, int], overrides: Mapping[str, A
         if field not in PLAN_FIELDS:
             continue
         value = int(raw)
-        if value < 0 or not _allowed(name, field, value):
+        if value < 0 or not limit_allowed(name, field, value):
             log.warning("organisation limit override ignored", plan=name, field=field, value=value)
             continue
         limits[field] = value

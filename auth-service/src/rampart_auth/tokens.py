@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,15 @@ class SigningKey:
         }
 
 
+@dataclass(frozen=True)
+class JwkSet:
+    """The public keys that verify access tokens, and the issuer and audience tokens carry."""
+
+    keys: tuple[dict[str, str], ...]
+    issuer: str
+    audience: str
+
+
 def load_signing_keys(directory: Path) -> list[SigningKey]:
     """Every ``<kid>.pem`` Ed25519 private key in the directory, sorted by key id."""
     keys = []
@@ -72,7 +82,7 @@ class TokenIssuer:
         self.audience = audience
         self.ttl_seconds = ttl_seconds
 
-    def issue(self, user_id: str, org_id: str, scopes: list[str]) -> str:
+    def issue(self, user_id: str, org_id: str, scopes: Sequence[str]) -> str:
         now = int(utcnow().timestamp())
         claims: dict[str, Any] = {
             "iss": self.issuer,
@@ -90,3 +100,6 @@ class TokenIssuer:
 
     def jwks(self) -> list[dict[str, str]]:
         return [key.jwk() for key in self._keys]
+
+    def key_set(self) -> JwkSet:
+        return JwkSet(tuple(self.jwks()), self.issuer, self.audience)
