@@ -63,7 +63,7 @@ test: check-protos lint typecheck
 	$(PY) pytest
 
 run: setup
-	$(PY) python -m rampart.lib.devstack
+	$(PY) python -m rampart_devtools
 
 bench: setup
 	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = "0" ] && apt-get install -y -qq wrk >/dev/null; } \

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import pymongo
 
-from rampart.lib.devstack import DevStack, free_port, port_open
+from rampart_devtools.devstack import DevStack
+from rampart_devtools.ports import free_port, port_open
 
 UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 

@@ -27,7 +27,7 @@ import pymongo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from rampart.lib.devstack import DevStack
+from rampart_devtools.devstack import DevStack
 
 PASSWORD = "load-Test-Passw0rd-42"
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import trustme
 
-from rampart.lib.devstack import free_port, port_open
+from rampart_devtools.ports import free_port, port_open
 
 
 @dataclass

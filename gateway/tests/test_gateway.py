@@ -5,7 +5,7 @@ from __future__ import annotations
 import grpc
 from starlette.testclient import TestClient
 
-from rampart.lib.devstack import free_port
+from rampart_devtools.ports import free_port
 from rampart_gateway.app import create_app
 from rampart_gateway.errors import grpc_to_api_error
 from rampart_gateway.settings import GatewaySettings

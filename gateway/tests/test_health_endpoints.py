@@ -11,7 +11,7 @@ from grpc_health.v1 import health_pb2
 from pydantic import SecretStr
 from starlette.testclient import TestClient
 
-from rampart.lib.devstack import free_port
+from rampart_devtools.ports import free_port
 from rampart_gateway.app import create_app
 from rampart_gateway.health import HealthChecks, reason
 from rampart_gateway.settings import GatewaySettings

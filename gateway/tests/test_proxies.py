@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from rampart.lib.devstack import free_port
+from rampart_devtools.ports import free_port
 from rampart_gateway.app import create_app
 from rampart_gateway.proxies import TrustedProxyMiddleware, client_address, parse_address, parse_networks
 from rampart_gateway.settings import GatewaySettings

@@ -10,7 +10,7 @@ from openapi_spec_validator import validate
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from rampart.lib.devstack import free_port
+from rampart_devtools.ports import free_port
 from rampart_gateway.app import create_app
 from rampart_gateway.ratelimit import RateLimits
 from rampart_gateway.settings import GatewaySettings

@@ -12,13 +12,13 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from rampart.lib.callers import GRPC_CALLERS, may_call
+from rampart.lib.callers import GRPC_CALLERS, IDENTITIES, may_call
 from rampart.lib.grpcclient import open_channel
 from rampart.lib.grpcserver import Context, ServiceBinding, create_health_server, create_server
-from rampart.lib.pki import IDENTITIES, DevCA
 from rampart.lib.settings import ServiceSettings, SettingsError
 from rampart.lib.tls import TlsFiles, tls_files
 from rampart.scan.v1 import scan_pb2, scan_pb2_grpc
+from rampart_devtools.pki import DevCA
 
 SERVICE = scan_pb2.DESCRIPTOR.services_by_name["ScanService"].full_name
 

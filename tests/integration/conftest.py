@@ -16,8 +16,8 @@ import pymongo
 import pytest
 
 from rampart.common.v1 import common_pb2
-from rampart.lib.devstack import ORDER, DevStack
 from rampart.lib.ids import new_id
+from rampart_devtools.devstack import ORDER, DevStack
 
 T = TypeVar("T")
 PASSWORD = "correct-horse-9-battery"

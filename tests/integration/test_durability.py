@@ -19,8 +19,8 @@ import pymongo
 import pytest
 
 from rampart.common.v1 import common_pb2
-from rampart.lib.devstack import DevStack
 from rampart.report.v1 import report_pb2, report_pb2_grpc
+from rampart_devtools.devstack import DevStack
 from tests.integration.conftest import bearer, register
 from tests.integration.scanning import FINAL, http_server, silent_server
 

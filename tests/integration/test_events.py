@@ -15,11 +15,11 @@ import nats
 import pytest
 
 from rampart.common.v1 import common_pb2
-from rampart.lib.devstack import DevStack
 from rampart.lib.ids import new_id, to_timestamp, utcnow
 from rampart.report.v1 import report_pb2, report_pb2_grpc
 from rampart.scan.v1 import scan_pb2, scan_pb2_grpc
 from rampart.threat.v1 import threat_pb2, threat_pb2_grpc
+from rampart_devtools.devstack import DevStack
 from tests.integration.conftest import eventually, new_owner
 
 Channels = Callable[[str], grpc.aio.Channel]

@@ -18,8 +18,8 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from rampart.auth.v1 import auth_pb2, auth_pb2_grpc
 from rampart.common.v1 import common_pb2
-from rampart.lib.devstack import DevStack
 from rampart.lib.ids import new_id
+from rampart_devtools.devstack import DevStack
 from tests.integration.conftest import PASSWORD, assert_refused, bearer, register
 
 

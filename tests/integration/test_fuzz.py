@@ -18,8 +18,8 @@ import pytest
 import schemathesis
 from schemathesis import checks
 
-from rampart.lib.devstack import DevStack
 from rampart.lib.ids import new_id
+from rampart_devtools.devstack import DevStack
 from rampart_gateway.app import operations
 from rampart_gateway.health import VERSION
 from rampart_gateway.openapi import build_openapi

@@ -8,8 +8,8 @@ import urllib.request
 
 import httpx2 as httpx
 
-from rampart.lib.devstack import WORKERS, DevStack
 from rampart.lib.ids import new_id
+from rampart_devtools.devstack import WORKERS, DevStack
 
 DEPENDENCIES = {"auth", "scan", "threat", "ai", "report", "nats", "store", "scan_workers"}
 

@@ -15,7 +15,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from rampart.lib.devstack import DevStack
+from rampart_devtools.devstack import DevStack
 from tests.integration.conftest import assert_refused, bearer, register
 
 GIB = 1024**3

@@ -9,7 +9,7 @@ from typing import Any
 import httpx2 as httpx
 import pytest
 
-from rampart.lib.devstack import DevStack
+from rampart_devtools.devstack import DevStack
 from tests.integration.conftest import PASSWORD, assert_refused, bearer, register
 from tests.integration.scanning import wait_for
 

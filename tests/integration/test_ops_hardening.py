@@ -21,7 +21,8 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from rampart.lib.devstack import WORKERS, DevStack, free_port, port_open
+from rampart_devtools.devstack import WORKERS, DevStack
+from rampart_devtools.ports import free_port, port_open
 from tests.integration.conftest import assert_refused, bearer, register
 
 IDLE_SECONDS = 20  # far longer than a released slot takes to be reusable

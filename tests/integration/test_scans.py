@@ -17,8 +17,8 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from rampart.common.v1 import common_pb2
-from rampart.lib.devstack import WORKERS, DevStack
 from rampart.report.v1 import report_pb2, report_pb2_grpc
+from rampart_devtools.devstack import WORKERS, DevStack
 from tests.integration.conftest import assert_refused, bearer, register, write_scope
 from tests.integration.scanning import http_server, read_sse, silent_server, wait_for
 

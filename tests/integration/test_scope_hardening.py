@@ -7,7 +7,7 @@ import time
 
 import httpx2 as httpx
 
-from rampart.lib.devstack import DevStack
+from rampart_devtools.devstack import DevStack
 from tests.integration.conftest import assert_refused, bearer, register, write_scope
 from tests.integration.scanning import wait_for
 

@@ -18,12 +18,12 @@ import pytest
 
 from rampart.auth.v1 import auth_pb2, auth_pb2_grpc
 from rampart.common.v1 import common_pb2
-from rampart.lib.devstack import DevStack
 from rampart.lib.grpcclient import open_channel
 from rampart.lib.ids import new_id
-from rampart.lib.pki import DevCA
 from rampart.lib.tls import TlsFiles
 from rampart.scan.v1 import scan_pb2, scan_pb2_grpc
+from rampart_devtools.devstack import DevStack
+from rampart_devtools.pki import DevCA
 
 
 async def get_scan(channel: grpc.aio.Channel) -> grpc.StatusCode:

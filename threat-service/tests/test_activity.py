@@ -1,4 +1,4 @@
-"""Scan activity: newest status wins, each event counts once, and the summary stays small."""
+"""Scan activity on the real store: each event counts once, and the summary stays small."""
 
 from __future__ import annotations
 
@@ -8,13 +8,17 @@ from collections.abc import AsyncIterator, Iterator
 import bson
 import pytest
 from pymongo import AsyncMongoClient, monitoring
+from pymongo.asynchronous.database import AsyncDatabase
 
 from rampart.common.v1 import common_pb2
 from rampart.lib.events import Outcome
 from rampart.lib.ids import to_timestamp, utcnow
 from rampart.lib.store import Document
 from rampart.scan.v1 import scan_pb2
-from rampart_threat.activity import ScanActivity, event_types, last_status
+from rampart_threat.domain import ScanActivity
+from rampart_threat.mappers import activity_event
+from rampart_threat.repository import MongoActivityRepository
+from rampart_threat.service import ActivityService
 from tests.servers import Running, started
 
 OWNER = common_pb2.Owner(user_id="usr_a", org_id="org_a")
@@ -65,11 +69,23 @@ def progress(scan_id: str, n: int, kind: int = scan_pb2.SCAN_EVENT_TYPE_PROGRESS
     )
 
 
+async def service_on(db: AsyncDatabase[Document]) -> ActivityService:
+    repository = MongoActivityRepository(db)
+    await repository.create_indexes()
+    return ActivityService(repository)
+
+
 def test_last_status_and_types_follow_sequence_not_arrival() -> None:
-    doc = {"last_status": "completed", "first_seen": {"completed": 9, "queued": 1, "started": 2}}
-    assert last_status(doc) == "completed"
-    assert event_types(doc) == ["queued", "started", "completed"]
-    assert last_status({}) == ""
+    doc = ScanActivity(
+        "scan_x",
+        "org_a",
+        "usr_a",
+        last_status="completed",
+        first_seen={"completed": 9, "queued": 1, "started": 2},
+    )
+    assert doc.last_status == "completed"
+    assert doc.event_types() == ["queued", "started", "completed"]
+    assert ScanActivity("scan_x", "org_a", "usr_a").last_status == ""
 
 
 @pytest.mark.timeout(300)
@@ -78,14 +94,13 @@ async def test_a_10000_event_scan_costs_the_same_per_event_and_stays_small(
 ) -> None:
     """Every event costs the same store commands; the summary never grows with the scan."""
     client, writes = store
-    activity = ScanActivity(client["threat_big"])
-    await activity.create_indexes()
+    activity = await service_on(client["threat_big"])
     scan_id = f"scan_big{time.monotonic_ns()}"
     summaries = client["threat_big"]["scan_activity"]
     costs, sizes = [], []
     for n in range(EVENTS):
         before = writes.count
-        assert await activity.apply(progress(scan_id, n)) is Outcome.APPLIED
+        assert await activity.record(activity_event(progress(scan_id, n))) is Outcome.APPLIED
         costs.append(writes.count - before)
         if n % 1000 == 999:
             doc = await summaries.find_one({"_id": scan_id})
@@ -96,12 +111,12 @@ async def test_a_10000_event_scan_costs_the_same_per_event_and_stays_small(
     assert costs[0] <= costs[1] + 1  # the first one also creates the summary
     assert max(sizes) < 1024  # bytes
     assert max(sizes) == min(sizes)  # not growing with the number of events
-    again = await activity.apply(progress(scan_id, 5))  # a redelivery
+    again = await activity.record(activity_event(progress(scan_id, 5)))  # a redelivery
     assert again is Outcome.DUPLICATE
-    doc = await activity.get(OWNER.org_id, scan_id)
-    assert doc["events_applied"] == EVENTS
-    assert event_types(doc) == ["progress"]
-    assert last_status(doc) == "running"
+    doc = await activity.activity(OWNER.org_id, scan_id)
+    assert doc.events_applied == EVENTS
+    assert doc.event_types() == ["progress"]
+    assert doc.last_status == "running"
 
 
 async def test_an_event_whose_summary_update_was_lost_is_recounted_once(
@@ -110,18 +125,19 @@ async def test_an_event_whose_summary_update_was_lost_is_recounted_once(
     """A crash after the event marker but before the summary: the redelivery repairs it."""
     client, _ = store
     db = client["threat_crash"]
-    activity = ScanActivity(db)
+    activity = ActivityService(MongoActivityRepository(db))
     scan_id = f"scan_crash{time.monotonic_ns()}"
-    assert await activity.apply(progress(scan_id, 1, scan_pb2.SCAN_EVENT_TYPE_QUEUED)) is Outcome.APPLIED
+    queued = activity_event(progress(scan_id, 1, scan_pb2.SCAN_EVENT_TYPE_QUEUED))
+    assert await activity.record(queued) is Outcome.APPLIED
     lost = progress(scan_id, 2)
     await db["scan_activity_events"].insert_one(
         {"_id": lost.event_id, "scan_id": scan_id, "type": "progress", "sequence": lost.sequence,
          "status": "running", "applied": False}
     )  # fmt: skip
-    assert await activity.apply(lost) is Outcome.APPLIED
-    assert await activity.apply(lost) is Outcome.DUPLICATE
-    doc = await activity.get(OWNER.org_id, scan_id)
-    assert (doc["events_applied"], event_types(doc), last_status(doc)) == (
+    assert await activity.record(activity_event(lost)) is Outcome.APPLIED
+    assert await activity.record(activity_event(lost)) is Outcome.DUPLICATE
+    doc = await activity.activity(OWNER.org_id, scan_id)
+    assert (doc.events_applied, doc.event_types(), doc.last_status) == (
         2,
         ["queued", "progress"],
         "running",

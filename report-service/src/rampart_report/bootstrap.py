@@ -1,26 +1,42 @@
-"""Wires report-service from its settings."""
+"""Wires report-service from its settings; ``assemble`` takes any repository, so tests pass a fake."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from rampart.lib.events import DurableConsumer
 from rampart.lib.grpcserver import ServiceBinding
 from rampart.lib.runtime import Runtime, connect_infra
-from rampart.lib.scanevents import scan_events_consumer
 from rampart.lib.settings import ServiceSettings
 from rampart.report.v1 import report_pb2, report_pb2_grpc
 from rampart_report.api import ReportServicer
-from rampart_report.timeline import ScanTimeline
+from rampart_report.consumers import SCAN_EVENTS_CONSUMER, ScanEventHandler
+from rampart_report.repository import MongoTimelineRepository, TimelineRepository
+from rampart_report.service import TimelineService
 
 SERVICE_NAME = report_pb2.DESCRIPTOR.services_by_name["ReportService"].full_name
-CONSUMER = scan_events_consumer("report-scan-events")
+
+
+@dataclass(frozen=True)
+class Parts:
+    """The entry points of report-service around one service layer."""
+
+    servicer: ReportServicer
+    on_scan_event: ScanEventHandler
+
+
+def assemble(repository: TimelineRepository) -> Parts:
+    timelines = TimelineService(repository)
+    return Parts(ReportServicer(timelines), ScanEventHandler(timelines))
 
 
 async def bootstrap(settings: ServiceSettings) -> Runtime:
     infra = await connect_infra("report", settings)
-    timeline = ScanTimeline(infra.db)
-    await timeline.create_indexes()
-    consumer = DurableConsumer(infra.js, CONSUMER, timeline.handle)
+    repository = MongoTimelineRepository(infra.db)
+    await repository.create_indexes()
+    parts = assemble(repository)
+    consumer = DurableConsumer(infra.js, SCAN_EVENTS_CONSUMER, parts.on_scan_event)
     binding = ServiceBinding(
-        SERVICE_NAME, ReportServicer(timeline), report_pb2_grpc.add_ReportServiceServicer_to_server
+        SERVICE_NAME, parts.servicer, report_pb2_grpc.add_ReportServiceServicer_to_server
     )
     return Runtime("report", settings, [binding], tasks=[consumer.run], closers=[infra.close], infra=infra)

@@ -1,6 +1,6 @@
 """Who may call whom: the gRPC allow-list and the NATS permissions of each identity.
 
-An identity is the common name of a process's certificate (rampart.lib.pki.IDENTITIES).
+An identity is the common name of a process's certificate (``IDENTITIES`` below).
 Every RPC of the five services acts on behalf of an organisation (it carries an ``owner``),
 so only the gateway may call them; no service calls another over gRPC. Health and reflection
 answer any peer holding a certificate from the platform's CA.
@@ -13,6 +13,9 @@ from collections.abc import Mapping
 
 ANY_PEER = "*"
 GATEWAY = "gateway"
+# Every identity that holds a certificate. The gateway and the scan workers only call out;
+# the five services also serve gRPC.
+IDENTITIES = ("gateway", "auth", "scan", "threat", "ai", "report", "scan-worker")
 
 GRPC_CALLERS: Mapping[str, frozenset[str]] = {
     "rampart.auth.v1.AuthService": frozenset({GATEWAY}),

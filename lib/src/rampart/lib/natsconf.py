@@ -11,8 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
-from rampart.lib.callers import nats_permissions
-from rampart.lib.pki import IDENTITIES
+from rampart.lib.callers import IDENTITIES, nats_permissions
 
 
 def _users(identities: Iterable[str]) -> str:

@@ -17,11 +17,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from rampart.lib.callers import IDENTITIES
 from rampart.lib.tls import TlsFiles
 
-# Every identity that holds a certificate. The gateway and the scan workers only call out;
-# the five services also serve gRPC.
-IDENTITIES = ("gateway", "auth", "scan", "threat", "ai", "report", "scan-worker")
 CA_DAYS = 30
 LEAF_DAYS = 7
 RENEW_BEFORE = datetime.timedelta(days=1)

@@ -1,20 +1,19 @@
 """Runs the whole platform as local processes: store, broker, five services, gateway.
 
-``make run`` uses it with the documented ports; the integration tests use it with free
-ports and temporary data directories. Every child runs in its own session so Ctrl-C
-reaches only this supervisor, which then stops the children in reverse order.
+``make run`` (``python -m rampart_devtools``) uses it with the documented ports; the
+integration tests use it with free ports and temporary data directories. Every child runs in
+its own session so Ctrl-C reaches only this supervisor, which stops the children in reverse
+order. Development and tests only: no image or service depends on this package.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import ctypes
 import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -30,9 +29,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
 from rampart.lib import natsconf
+from rampart.lib.callers import IDENTITIES
 from rampart.lib.grpcclient import open_channel
-from rampart.lib.pki import IDENTITIES, DevCA
 from rampart.lib.tls import TlsFiles
+from rampart_devtools.pki import DevCA
+from rampart_devtools.ports import free_port, port_open
 
 SERVICES = ("auth", "scan", "threat", "ai", "report")
 WORKERS = ("scan-worker-1", "scan-worker-2")
@@ -51,18 +52,6 @@ DEFAULT_PORTS = {
 }
 DEFAULT_METRICS_PORTS = {"auth": 9101, "scan": 9102, "threat": 9103, "ai": 9104, "report": 9105}
 PR_SET_PDEATHSIG = 1
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def port_open(port: int, host: str = "127.0.0.1") -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(0.2)
-        return sock.connect_ex((host, port)) == 0
 
 
 def _child_setup() -> None:
@@ -303,65 +292,3 @@ class DevStack:
                 return body
             time.sleep(0.1)
         raise StackError(f"health did not answer {expect} in {deadline}s: {status} {body}")
-
-
-def _summary(stack: DevStack, started: float) -> str:
-    lines = [
-        "",
-        f"Rampart is up in {time.monotonic() - started:.1f}s.",
-        f"  API:     {stack.gateway_url}/api/v1",
-        f"  Health:  {stack.gateway_url}/api/v1/health (details: /api/v1/health/details,",
-        f"           Bearer token in {stack.data_dir / 'secrets' / 'health_token'})",
-        f"  Metrics: {stack.gateway_url}/metrics",
-        f"  Service certificates (development CA, mutual TLS on gRPC and NATS): {stack.pki.directory}",
-        "",
-        "  process   address",
-    ]
-    for name in ORDER:
-        lines.append(f"  {name:<14} 127.0.0.1:{stack.ports[name]:<6} log {stack.log_path(name)}")
-    lines += ["", "Ctrl-C stops everything."]
-    return "\n".join(lines)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Run the whole Rampart platform locally.")
-    parser.add_argument("--data-dir", default=os.environ.get("RAMPART_DATA_DIR", "var"))
-    parser.add_argument("--gateway-port", type=int, default=int(os.environ.get("GATEWAY_PORT", 8000)))
-    parser.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "info"))
-    args = parser.parse_args(argv)
-    stack = DevStack(Path(args.data_dir).resolve(), log_level=args.log_level)
-    stack.ports["gateway"] = args.gateway_port
-    busy = [f"{name}:{port}" for name, port in stack.ports.items() if port_open(port)]
-    if busy:
-        print(f"ports already in use: {', '.join(busy)}; is Rampart already running?", file=sys.stderr)
-        return 1
-    stopping = False
-
-    def request_stop(signum: int, _frame: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
-    started = time.monotonic()
-    try:
-        stack.start_all()
-        stack.wait_health(200, deadline=60.0)
-        print(_summary(stack, started), flush=True)
-        while not stopping:
-            for name, process in list(stack.processes.items()):
-                if process.poll() is not None:
-                    print(f"{name} exited with {process.returncode}; see {stack.log_path(name)}")
-                    stack.processes.pop(name)
-            time.sleep(0.2)
-    except StackError as error:
-        print(f"could not start Rampart: {error}", file=sys.stderr)
-        return 1
-    finally:
-        print("stopping…", flush=True)
-        stack.stop_all()
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Development and test tooling: the local platform supervisor, a development CA, free ports."""

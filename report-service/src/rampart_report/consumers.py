@@ -1,0 +1,23 @@
+"""NATS entry points of report-service: decode each event, hand it to the service layer."""
+
+from __future__ import annotations
+
+from nats.aio.msg import Msg
+
+from rampart.lib.events import Outcome
+from rampart.lib.scanevents import decode_scan_event, scan_events_consumer
+from rampart_report.mappers import timeline_entry
+from rampart_report.service import TimelineService
+
+# Durable on SCAN_EVENTS; its NATS permissions are rampart.lib.callers.DURABLES["report"].
+SCAN_EVENTS_CONSUMER = scan_events_consumer("report-scan-events")
+
+
+class ScanEventHandler:
+    """Adds each scan event to the scan's timeline (a poison message is dropped by the consumer)."""
+
+    def __init__(self, timelines: TimelineService) -> None:
+        self._timelines = timelines
+
+    async def __call__(self, message: Msg) -> Outcome:
+        return await self._timelines.record(timeline_entry(decode_scan_event(message)))
