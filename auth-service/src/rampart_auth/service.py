@@ -12,6 +12,8 @@ from pymongo.errors import DuplicateKeyError
 
 from rampart.auth.v1 import auth_pb2
 from rampart.common.v1 import common_pb2
+from rampart.lib.catalogue import SCOPES as CATALOGUE_SCOPES
+from rampart.lib.catalogue import subjects
 from rampart.lib.errors import AlreadyExists, InvalidArgument, NotFound, Unauthenticated
 from rampart.lib.ids import new_id, to_timestamp, utcnow
 from rampart.lib.logging import current_request_id
@@ -22,19 +24,7 @@ from rampart_auth.authority import Caller, check_may_manage, is_usable
 from rampart_auth.repository import AuthRepository
 from rampart_auth.tokens import TokenIssuer
 
-SCOPES = frozenset(
-    {
-        "*",
-        "scans:read",
-        "scans:write",
-        "threats:read",
-        "threats:write",
-        "reports:read",
-        "reports:write",
-        "ai:use",
-        "keys:manage",
-    }
-)
+SCOPES = frozenset(CATALOGUE_SCOPES)
 MAX_KEYS_PER_ORG = 100
 TOUCH_EVERY = timedelta(seconds=60)
 MODES = {"live": common_pb2.KEY_MODE_LIVE, "test": common_pb2.KEY_MODE_TEST}
@@ -251,7 +241,7 @@ class AuthCommands:
             occurred_at=to_timestamp(utcnow()),
         )
         await self._outbox.add(
-            f"auth.events.key_revoked.{key_id}",
+            subjects.key_revoked(key_id),
             event.SerializeToString(),
             event.event_id,
             current_request_id(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rampart.lib.catalogue import subjects
 from rampart.lib.events import DurableConsumer
 from rampart.lib.grpcserver import ServiceBinding
 from rampart.lib.runtime import Runtime, connect_infra
@@ -12,7 +13,7 @@ from rampart_report.api import ReportServicer
 from rampart_report.timeline import ScanTimeline
 
 SERVICE_NAME = report_pb2.DESCRIPTOR.services_by_name["ReportService"].full_name
-CONSUMER = scan_events_consumer("report-scan-events")
+CONSUMER = scan_events_consumer(subjects.REPORT_SCAN_EVENTS_DURABLE)
 
 
 async def bootstrap(settings: ServiceSettings) -> Runtime:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rampart.lib.catalogue import subjects
 from rampart.lib.events import DurableConsumer
 from rampart.lib.grpcserver import ServiceBinding
 from rampart.lib.runtime import Runtime, connect_infra
@@ -12,7 +13,7 @@ from rampart_threat.activity import ScanActivity
 from rampart_threat.api import ThreatServicer
 
 SERVICE_NAME = threat_pb2.DESCRIPTOR.services_by_name["ThreatService"].full_name
-CONSUMER = scan_events_consumer("threat-scan-events")
+CONSUMER = scan_events_consumer(subjects.THREAT_SCAN_EVENTS_DURABLE)
 
 
 async def bootstrap(settings: ServiceSettings) -> Runtime:
