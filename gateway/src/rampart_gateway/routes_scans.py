@@ -298,6 +298,7 @@ OPERATIONS = (
         status=201,
         errors=(
             "INVALID_TARGET",
+            "INVALID_PORT_SPEC",
             "VALIDATION_ERROR",
             "TARGET_NOT_ALLOWED",
             "CONCURRENT_LIMIT_EXCEEDED",

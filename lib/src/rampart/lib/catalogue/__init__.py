@@ -6,6 +6,7 @@ streams and the NATS permissions. ``lib/tests/test_catalogue.py`` fails when cod
 that is not here.
 """
 
+from rampart.lib.catalogue import subjects
 from rampart.lib.catalogue.codes import (
     CODE_FOR_GRPC_STATUS,
     CODE_FOR_HTTP_STATUS,
@@ -26,4 +27,5 @@ __all__ = [
     "ErrorCode",
     "Scope",
     "error_code",
+    "subjects",
 ]
