@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import grpc
 from starlette.testclient import TestClient
 
+from rampart.lib.errors import rich_status
 from rampart_devtools.ports import free_port
 from rampart_gateway.app import create_app
 from rampart_gateway.errors import grpc_to_api_error
@@ -12,6 +15,12 @@ from rampart_gateway.settings import GatewaySettings
 
 
 def rpc_error(code: grpc.StatusCode, details: str, trailers: tuple = ()) -> grpc.aio.AioRpcError:
+    """A failed call as a service sends it: the public code and details in a rich status."""
+    found = dict(trailers)
+    if "rampart-error-code" in found:
+        extra = json.loads(found.get("rampart-error-details", "{}"))
+        status = rich_status(code, found["rampart-error-code"], details, extra)
+        trailers = (("grpc-status-details-bin", status.SerializeToString()),)
     return grpc.aio.AioRpcError(code, grpc.aio.Metadata(), grpc.aio.Metadata(*trailers), details)
 
 

@@ -8,7 +8,9 @@ from typing import Any
 import grpc
 import pytest
 import structlog
+from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_status import rpc_status
 from prometheus_client import REGISTRY
 
 from rampart.lib.grpcclient import open_channel
@@ -52,9 +54,11 @@ async def test_domain_error_becomes_status_with_public_code(stub: Any) -> None:
         await stub.GetScan(scan_pb2.GetScanRequest(scan_id="scan_x"))
     assert failed.value.code() == grpc.StatusCode.NOT_FOUND
     assert failed.value.details() == "scan not found"
-    trailers = dict(failed.value.trailing_metadata())
-    assert trailers["rampart-error-code"] == "SCAN_NOT_FOUND"
-    assert trailers["rampart-error-details"] == '{"scan_id": "scan_x"}'
+    status = rpc_status.from_call(failed.value)  # the standard decoder, as any client reads it
+    info = error_details_pb2.ErrorInfo()
+    assert status.details[0].Unpack(info)
+    assert (info.reason, info.domain) == ("SCAN_NOT_FOUND", "rampart")
+    assert dict(info.metadata) == {"scan_id": "scan_x"}
 
 
 async def test_crash_is_internal_and_leaks_nothing(stub: Any) -> None:

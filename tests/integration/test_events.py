@@ -15,6 +15,7 @@ import nats
 import pytest
 
 from rampart.common.v1 import common_pb2
+from rampart.lib.errors import error_from_metadata
 from rampart.lib.ids import new_id, to_timestamp, utcnow
 from rampart.report.v1 import report_pb2, report_pb2_grpc
 from rampart.scan.v1 import scan_pb2, scan_pb2_grpc
@@ -76,7 +77,7 @@ async def test_another_tenant_sees_nothing(channel_to: Channels) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as refused:
         await stub.GetScan(scan_pb2.GetScanRequest(owner=stranger, scan_id=scan.scan_id))
     assert refused.value.code() == grpc.StatusCode.NOT_FOUND
-    assert ("rampart-error-code", "SCAN_NOT_FOUND") in tuple(refused.value.trailing_metadata())
+    assert error_from_metadata(tuple(refused.value.trailing_metadata()))[0] == "SCAN_NOT_FOUND"
     theirs = await timeline(channel_to, stranger, scan.scan_id)()
     assert list(theirs.entries) == []
 

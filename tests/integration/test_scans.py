@@ -231,8 +231,8 @@ def test_scope_refusals_happen_before_any_packet(api: httpx.Client, stack: DevSt
     assert bad["error"]["details"] == {"field": "target", "value": "invalid..host"}
     ports = assert_refused(
         api.post("/api/v1/scans", json={"target": "127.0.0.1", "ports": "1-99999"}, headers=bearer(key)),
-        422,
-        "VALIDATION_ERROR",
+        400,
+        "INVALID_PORT_SPEC",
     )
     assert ports["error"]["details"]["part"] == "99999"
     # This organisation may scan 127.0.0.2 only: "localhost" resolves to 127.0.0.1 and is refused.

@@ -79,7 +79,7 @@ def test_a_hostile_port_spec_is_refused_quickly_while_health_answers(api: httpx.
         if finished:
             break
     poster.join()
-    body = assert_refused(answer[0], 422, "VALIDATION_ERROR")
+    body = assert_refused(answer[0], 400, "INVALID_PORT_SPEC")
     assert body["error"]["message"] == "port specification has more than 1024 parts"
     assert body["error"]["details"]["field"] == "ports"
     assert body["error"]["details"]["limit"] == 1024

@@ -11,22 +11,12 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from rampart.lib.catalogue.scopes import ALL_SCOPES
+from rampart.lib.catalogue.scopes import SCOPES as CATALOGUE_SCOPES
 from rampart.lib.errors import AlreadyExists, InvalidArgument, NotFound
 
-ALL = "*"
-SCOPES = frozenset(
-    {
-        ALL,
-        "scans:read",
-        "scans:write",
-        "threats:read",
-        "threats:write",
-        "reports:read",
-        "reports:write",
-        "ai:use",
-        "keys:manage",
-    }
-)
+ALL = ALL_SCOPES
+SCOPES = frozenset(CATALOGUE_SCOPES)  # the one list of scopes: rampart.lib.catalogue
 MAX_KEYS_PER_ORG = 100
 TOUCH_EVERY = timedelta(seconds=60)  # how stale ``last_used_at`` may get before a verify writes it
 FREE_PLAN = "free"

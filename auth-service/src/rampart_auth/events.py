@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+from rampart.lib.catalogue import subjects
 from rampart.lib.logging import current_request_id
 from rampart.lib.outbox import Outbox
 from rampart_auth.domain import KeyRevoked
 from rampart_auth.mappers import key_revoked_message
-
-KEY_REVOKED_SUBJECT = "auth.events.key_revoked.{key_id}"  # gateways subscribe to auth.events.key_revoked.*
 
 
 class OutboxEvents:
@@ -18,7 +17,7 @@ class OutboxEvents:
 
     async def key_revoked(self, event: KeyRevoked) -> None:
         await self._outbox.add(
-            KEY_REVOKED_SUBJECT.format(key_id=event.key_id),
+            subjects.key_revoked(event.key_id),
             key_revoked_message(event).SerializeToString(),
             event.event_id,
             current_request_id(),

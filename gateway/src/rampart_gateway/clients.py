@@ -15,6 +15,7 @@ from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 
 from rampart.auth.v1 import auth_pb2, auth_pb2_grpc
+from rampart.lib.catalogue import subjects
 from rampart.lib.events import connect_nats
 from rampart.lib.grpcclient import open_channel
 from rampart.lib.tls import TlsFiles
@@ -22,7 +23,7 @@ from rampart.scan.v1 import scan_pb2_grpc
 from rampart_gateway.principal import Authenticator
 
 log = structlog.get_logger(__name__)
-WORKER_HEARTBEATS = "scan.workers.heartbeat"
+WORKER_HEARTBEATS = subjects.WORKER_HEARTBEAT
 WORKER_SILENCE = 6.0  # seconds without a heartbeat before a worker counts as gone
 
 
@@ -66,7 +67,7 @@ class BrokerLink:
         self.nc = await connect_nats(
             self._url, "rampart-gateway", deadline_seconds=math.inf, on_reconnect=forget, tls=self._tls
         )
-        await self.nc.subscribe("auth.events.key_revoked.*", cb=self._on_revoked)
+        await self.nc.subscribe(subjects.KEY_REVOKED_ANY, cb=self._on_revoked)
         await self.nc.subscribe(WORKER_HEARTBEATS, cb=self._on_heartbeat)
 
     async def _on_heartbeat(self, message: Msg) -> None:

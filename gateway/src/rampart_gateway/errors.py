@@ -7,65 +7,21 @@ from typing import Any
 
 import grpc
 import structlog
+from google.rpc.status_pb2 import Status
+from grpc_status.rpc_status import from_call
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from rampart.lib.errors import error_from_metadata
+from rampart.lib.catalogue import CODE_FOR_GRPC_STATUS, CODE_FOR_HTTP_STATUS, ERRORS
+from rampart.lib.errors import error_info
 from rampart_gateway.envelope import fail
 
 log = structlog.get_logger(__name__)
 
-# Public error codes and their HTTP status (seed 000, plus the gateway's own).
-STATUS_BY_CODE = {
-    "INVALID_API_KEY": 401,
-    "INSUFFICIENT_PERMISSIONS": 403,
-    "INVALID_TARGET": 400,
-    "BAD_REQUEST": 400,
-    "SCAN_NOT_FOUND": 404,
-    "NOT_FOUND": 404,
-    "METHOD_NOT_ALLOWED": 405,
-    "CONFLICT": 409,
-    "EMAIL_TAKEN": 409,
-    "SCAN_ALREADY_FINISHED": 409,
-    "SCAN_NOT_FINISHED": 409,
-    "IDEMPOTENCY_KEY_REUSED": 409,
-    "PAYLOAD_TOO_LARGE": 413,
-    "TARGET_NOT_ALLOWED": 403,
-    "SCAN_QUOTA_EXCEEDED": 429,
-    "VALIDATION_ERROR": 422,
-    "RATE_LIMIT_EXCEEDED": 429,
-    "CONCURRENT_LIMIT_EXCEEDED": 429,
-    "INTERNAL_ERROR": 500,
-    "NOT_IMPLEMENTED": 501,
-    "SERVICE_UNAVAILABLE": 503,
-    "SERVICE_BUSY": 503,
-    "SCAN_TIMEOUT": 504,
-    "UPSTREAM_TIMEOUT": 504,
-}
-
-CODE_BY_GRPC_STATUS = {
-    grpc.StatusCode.INVALID_ARGUMENT: "VALIDATION_ERROR",
-    grpc.StatusCode.NOT_FOUND: "NOT_FOUND",
-    grpc.StatusCode.ALREADY_EXISTS: "CONFLICT",
-    grpc.StatusCode.FAILED_PRECONDITION: "CONFLICT",
-    grpc.StatusCode.PERMISSION_DENIED: "INSUFFICIENT_PERMISSIONS",
-    grpc.StatusCode.UNAUTHENTICATED: "INVALID_API_KEY",
-    grpc.StatusCode.RESOURCE_EXHAUSTED: "RATE_LIMIT_EXCEEDED",
-    grpc.StatusCode.UNIMPLEMENTED: "NOT_IMPLEMENTED",
-    grpc.StatusCode.UNAVAILABLE: "SERVICE_UNAVAILABLE",
-    grpc.StatusCode.DEADLINE_EXCEEDED: "UPSTREAM_TIMEOUT",
-}
-
-CODE_BY_HTTP_STATUS = {
-    400: "BAD_REQUEST",
-    401: "INVALID_API_KEY",
-    403: "INSUFFICIENT_PERMISSIONS",
-    404: "NOT_FOUND",
-    405: "METHOD_NOT_ALLOWED",
-    413: "PAYLOAD_TOO_LARGE",
-    422: "VALIDATION_ERROR",
-    429: "RATE_LIMIT_EXCEEDED",
+# Public error codes answered over HTTP, and their status (rampart.lib.catalogue).
+STATUS_BY_CODE: Mapping[str, int] = {
+    code.name: code.http for code in ERRORS.values() if code.http is not None
 }
 
 
@@ -79,18 +35,21 @@ class ApiError(Exception):
         details: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> None:
+        if code not in STATUS_BY_CODE:  # a programming error, never a 400: answer 500, logged
+            log.error("error code not in the catalogue", code=code, reason=message)
+            code, message, details = "INTERNAL_ERROR", "internal error", None
         super().__init__(message)
         self.code = code
         self.message = message
         self.details = dict(details or {})
         self.headers = dict(headers or {})
-        self.status_code = STATUS_BY_CODE.get(code, 400)
+        self.status_code = STATUS_BY_CODE[code]
 
 
 def grpc_to_api_error(error: grpc.aio.AioRpcError) -> ApiError:
-    """Map a failed service call; a service's own public code wins over the status."""
-    public_code, details = error_from_metadata(list(error.trailing_metadata() or ()))
-    code = public_code or CODE_BY_GRPC_STATUS.get(error.code(), "INTERNAL_ERROR")
+    """Map a failed service call; the ErrorInfo reason a service sent wins over the status."""
+    public_code, details = error_info(_rich_status(error))
+    code = public_code or CODE_FOR_GRPC_STATUS.get(error.code(), "INTERNAL_ERROR")
     if code == "INTERNAL_ERROR" or error.code() == grpc.StatusCode.UNAVAILABLE:
         message = "an internal service is unavailable" if code != "INTERNAL_ERROR" else ("internal error")
         return ApiError(code, message)
@@ -101,6 +60,16 @@ def grpc_to_api_error(error: grpc.aio.AioRpcError) -> ApiError:
     return ApiError(code, error.details() or code.lower(), details, headers)
 
 
+def _rich_status(error: grpc.aio.AioRpcError) -> Status | None:
+    """The google.rpc.Status in the call's trailers, read with the standard decoder."""
+    try:
+        status: Status | None = from_call(error)
+    except ValueError as mismatch:  # malformed, or its code/message disagree with the call's
+        log.error("unreadable error status from a service", reason=str(mismatch))
+        return None
+    return status
+
+
 async def handle_api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
     return fail(request, exc.status_code, exc.code, exc.message, exc.details, exc.headers)
@@ -108,7 +77,7 @@ async def handle_api_error(request: Request, exc: Exception) -> Response:
 
 async def handle_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    code = CODE_BY_HTTP_STATUS.get(exc.status_code, "INTERNAL_ERROR")
+    code = CODE_FOR_HTTP_STATUS.get(exc.status_code, "INTERNAL_ERROR")
     return fail(request, exc.status_code, code, str(exc.detail), headers=exc.headers)
 
 

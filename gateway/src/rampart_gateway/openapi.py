@@ -9,22 +9,14 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from rampart.lib.catalogue import ERRORS
+from rampart.lib.catalogue import SCOPES as CATALOGUE_SCOPES
 from rampart_gateway.errors import STATUS_BY_CODE
 from rampart_gateway.frontdoor import EXEMPT_PREFIXES
 from rampart_gateway.operations import Operation
 
 REF = "#/components/schemas/{model}"
-SCOPES = {
-    "*": "everything the account may do",
-    "scans:read": "read scans",
-    "scans:write": "start and cancel scans",
-    "threats:read": "read findings",
-    "threats:write": "triage findings and incidents",
-    "reports:read": "read reports",
-    "reports:write": "create reports and webhooks",
-    "ai:use": "use the assistant",
-    "keys:manage": "manage API keys",
-}
+SCOPES = {scope.name: scope.description for scope in CATALOGUE_SCOPES.values()}
 ENVELOPE_SCHEMAS: dict[str, Any] = {
     "Metadata": {
         "type": "object",
@@ -38,7 +30,14 @@ ENVELOPE_SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["code", "message", "details"],
         "properties": {
-            "code": {"type": "string", "enum": sorted(STATUS_BY_CODE)},
+            "code": {
+                "type": "string",
+                "enum": sorted(STATUS_BY_CODE),
+                "description": "\n".join(
+                    f"- `{name}` ({STATUS_BY_CODE[name]}): {ERRORS[name].description}"
+                    for name in sorted(STATUS_BY_CODE)
+                ),
+            },
             "message": {"type": "string"},
             "retry_after": {"type": "integer", "description": "on 429 only"},
             "details": {"type": "object", "additionalProperties": True},

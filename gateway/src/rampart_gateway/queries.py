@@ -11,13 +11,17 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 from annotated_types import Interval
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from starlette.requests import HTTPConnection
 
+from rampart.lib.enums import V, enum_value, enum_words
 from rampart_gateway.errors import ApiError
+
+if TYPE_CHECKING:
+    from google.protobuf.internal.enum_type_wrapper import _EnumTypeWrapper
 
 Q = TypeVar("Q", bound=BaseModel)
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
@@ -113,6 +117,18 @@ def validation_error(error: ValidationError, secret: frozenset[str] = frozenset(
         problems.append(problem)
     first = problems[0]
     return ApiError("VALIDATION_ERROR", f"{first['field']}: {first['reason']}", {**first, "errors": problems})
+
+
+def enum_field(enum: _EnumTypeWrapper[V], word: str, field: str) -> V:
+    """A public word as the contract's enum value ("" is unspecified: the service's default), or 422."""
+    value = enum_value(enum, word)
+    if value is None:
+        words = enum_words(enum)
+        allowed = words[0] if len(words) == 1 else f"one of {', '.join(words)}"
+        raise ApiError(
+            "VALIDATION_ERROR", f"{field} must be {allowed}", {"field": field, "value": printable(word)}
+        )
+    return value
 
 
 def printable(text: str, limit: int = 64) -> str:

@@ -55,9 +55,9 @@ async def create_scan(request: Request) -> Response:
     message = scan_pb2.CreateScanRequest(
         owner=principal.owner,
         targets=body.targets if body.targets is not None else [body.target or ""],
-        scan_type=body.scan_type,
+        scan_type=queries.enum_field(scan_pb2.ScanType, body.scan_type, "scan_type"),
         ports=body.ports or "",
-        profile=body.profile or "",
+        profile=queries.enum_field(scan_pb2.ScanProfile, body.profile or "", "profile"),
         options=scan_pb2.ScanOptions(
             os_detection=options.os_detection,
             service_detection=options.service_detection,
@@ -312,6 +312,7 @@ OPERATIONS = (
         status=201,
         errors=(
             "INVALID_TARGET",
+            "INVALID_PORT_SPEC",
             "VALIDATION_ERROR",
             "TARGET_NOT_ALLOWED",
             "CONCURRENT_LIMIT_EXCEEDED",

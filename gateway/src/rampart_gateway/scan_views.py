@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rampart.lib.enums import enum_word
 from rampart.scan.v1 import scan_pb2
 from rampart_gateway.views import when
 
@@ -28,9 +29,9 @@ def scan(message: scan_pb2.Scan) -> dict[str, Any]:
         "status": STATUS[message.status],
         "target": message.targets[0] if message.targets else "",
         "targets": list(message.targets),
-        "scan_type": message.scan_type,
+        "scan_type": enum_word(scan_pb2.ScanType, message.scan_type),
         "ports": message.ports,
-        "profile": message.profile,
+        "profile": enum_word(scan_pb2.ScanProfile, message.profile),
         "options": {
             "os_detection": options.os_detection,
             "service_detection": options.service_detection,

@@ -19,6 +19,7 @@ from google.protobuf.message import DecodeError
 from nats.aio.msg import Msg
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
+from rampart.lib.catalogue import subjects
 from rampart.scan.v1 import scan_pb2
 from rampart_gateway.clients import BrokerLink
 from rampart_gateway.errors import ApiError
@@ -80,11 +81,11 @@ async def scan_events(
     else:
         config = ConsumerConfig(deliver_policy=DeliverPolicy.ALL)
     subscription = await nc.jetstream().subscribe(
-        f"scan.events.{scan.scan_id}.>",
+        subjects.scan_events_of(scan.scan_id),
         cb=receive,
         ordered_consumer=True,
         config=config,
-        stream="SCAN_EVENTS",
+        stream=subjects.SCAN_EVENTS_STREAM,
     )
     finished = STATUS[scan.status] in ("completed", "failed", "cancelled", "timeout")
     try:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from nats.aio.msg import Msg
 
+from rampart.lib.catalogue import subjects
 from rampart.lib.events import Outcome
 from rampart.lib.scanevents import decode_scan_event, scan_events_consumer
 from rampart_report.mappers import timeline_entry
 from rampart_report.service import TimelineService
 
 # Durable on SCAN_EVENTS; its NATS permissions are rampart.lib.callers.DURABLES["report"].
-SCAN_EVENTS_CONSUMER = scan_events_consumer("report-scan-events")
+SCAN_EVENTS_CONSUMER = scan_events_consumer(subjects.REPORT_SCAN_EVENTS_DURABLE)
 
 
 class ScanEventHandler:

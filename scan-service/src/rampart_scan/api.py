@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from rampart.common.v1 import common_pb2
+from rampart.lib.enums import enum_of
 from rampart.lib.grpcserver import Context
 from rampart.lib.ids import from_timestamp, to_timestamp
 from rampart.lib.logging import current_request_id
@@ -41,10 +42,10 @@ def scan_to_proto(doc: Document) -> scan_pb2.Scan:
         scan_id=doc["_id"],
         owner=owner_of(doc),
         targets=doc["targets"],
-        scan_type=doc["scan_type"],
+        scan_type=enum_of(scan_pb2.ScanType, doc["scan_type"]),
         ports=doc["ports"],
         options=scan_pb2.ScanOptions(**doc.get("options", {})),
-        profile=doc["profile"],
+        profile=enum_of(scan_pb2.ScanProfile, doc["profile"]),
         max_duration_seconds=doc["max_duration_seconds"],
         status=STATUSES[doc["status"]],
         progress=100 if doc["status"] == domain.COMPLETED else int(doc.get("progress", 0)),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rampart.common.v1 import common_pb2
+from rampart.lib.catalogue import subjects
 from rampart.lib.events import EventPublisher
 from rampart.lib.ids import to_timestamp, utcnow
 from rampart.lib.outbox import Outbox
@@ -28,9 +29,9 @@ LIFECYCLE = {
     domain.CANCELLED: scan_pb2.SCAN_EVENT_TYPE_CANCELLED,
     domain.TIMEOUT: scan_pb2.SCAN_EVENT_TYPE_TIMEOUT,
 }
-JOB_SUBJECT = "scan.jobs"
-CONTROL_SUBJECT = "scan.control.cancel"
-HEARTBEAT_SUBJECT = "scan.workers.heartbeat"  # core NATS: {"worker", "running", "capacity"} every 2 s
+JOB_SUBJECT = subjects.SCAN_JOBS
+CONTROL_SUBJECT = subjects.SCAN_CANCEL
+HEARTBEAT_SUBJECT = subjects.WORKER_HEARTBEAT  # every 2 s
 
 
 def owner_of(doc: Document) -> common_pb2.Owner:
@@ -39,7 +40,7 @@ def owner_of(doc: Document) -> common_pb2.Owner:
 
 
 def subject(scan_id: str, kind: str) -> str:
-    return f"scan.events.{scan_id}.{kind}"
+    return subjects.scan_event(scan_id, kind)
 
 
 def event(

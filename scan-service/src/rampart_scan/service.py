@@ -14,6 +14,7 @@ import structlog
 from nats.aio.client import Client as NATS
 
 from rampart.common.v1 import common_pb2
+from rampart.lib.enums import enum_word
 from rampart.lib.errors import FailedPrecondition, InvalidArgument
 from rampart.lib.ids import from_timestamp, new_id, utcnow
 from rampart.lib.outbox import Outbox
@@ -141,10 +142,10 @@ class ScanCommands:
         owner = request.owner
         require_owner(owner)
         targets = domain.check_targets(list(request.targets))
-        scan_type = request.scan_type or "tcp"
+        scan_type = enum_word(scan_pb2.ScanType, request.scan_type) or "tcp"
         if scan_type not in domain.SCAN_TYPES:
             raise InvalidArgument("scan_type must be tcp", field="scan_type", value=scan_type)
-        profile = request.profile or "standard"
+        profile = enum_word(scan_pb2.ScanProfile, request.profile) or "standard"
         if profile not in domain.PROFILES:
             raise InvalidArgument(
                 f"profile must be one of {', '.join(domain.PROFILES)}", field="profile", value=profile

@@ -25,6 +25,7 @@ from google.protobuf.message import DecodeError
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig
 
+from rampart.lib.catalogue import subjects
 from rampart.lib.errors import RampartError
 from rampart.lib.events import EventPublisher, retry_delay
 from rampart.lib.ids import utcnow
@@ -57,7 +58,7 @@ from rampart_scan.service import ScanCommands
 from rampart_scan.settings import ScanSettings
 
 log = structlog.get_logger(__name__)
-DURABLE = "scan-workers"
+DURABLE = subjects.SCAN_WORKERS_DURABLE
 MAX_DELIVER = 5
 PROGRESS_EVERY = 0.25  # seconds between progress events
 HEARTBEAT_SECONDS = 2.0
@@ -163,7 +164,7 @@ class Worker:
                         subscription = await self._infra.js.pull_subscribe(
                             events.JOB_SUBJECT,
                             durable=DURABLE,
-                            stream="SCAN_JOBS",
+                            stream=subjects.SCAN_JOBS_STREAM,
                             config=ConsumerConfig(
                                 durable_name=DURABLE,
                                 ack_policy=AckPolicy.EXPLICIT,

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from nats.aio.msg import Msg
 
+from rampart.lib.catalogue import subjects
 from rampart.lib.events import Outcome
 from rampart.lib.scanevents import decode_scan_event, scan_events_consumer
 from rampart_threat.mappers import activity_event
 from rampart_threat.service import ActivityService
 
 # Durable on SCAN_EVENTS; its NATS permissions are rampart.lib.callers.DURABLES["threat"].
-SCAN_EVENTS_CONSUMER = scan_events_consumer("threat-scan-events")
+SCAN_EVENTS_CONSUMER = scan_events_consumer(subjects.THREAT_SCAN_EVENTS_DURABLE)
 
 
 class ScanEventHandler:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from rampart.lib.catalogue import subjects
+
 ANY_PEER = "*"
 GATEWAY = "gateway"
 # Every identity that holds a certificate. The gateway and the scan workers only call out;
@@ -39,24 +41,24 @@ def may_call(identity: str, method: str) -> bool:
 # ---- NATS -------------------------------------------------------------------------------
 # Streams each identity creates and updates at start (rampart.lib.events.STREAMS by name).
 STREAM_OWNERS: Mapping[str, tuple[str, ...]] = {
-    "auth": ("AUTH_EVENTS",),
-    "scan": ("SCAN_EVENTS", "SCAN_JOBS"),
+    "auth": (subjects.AUTH_EVENTS_STREAM,),
+    "scan": (subjects.SCAN_EVENTS_STREAM, subjects.SCAN_JOBS_STREAM),
 }
 # Durable consumers each identity pulls from: (stream, durable name).
 DURABLES: Mapping[str, tuple[tuple[str, str], ...]] = {
-    "scan-worker": (("SCAN_JOBS", "scan-workers"),),
-    "threat": (("SCAN_EVENTS", "threat-scan-events"),),
-    "report": (("SCAN_EVENTS", "report-scan-events"),),
+    "scan-worker": ((subjects.SCAN_JOBS_STREAM, subjects.SCAN_WORKERS_DURABLE),),
+    "threat": ((subjects.SCAN_EVENTS_STREAM, subjects.THREAT_SCAN_EVENTS_DURABLE),),
+    "report": ((subjects.SCAN_EVENTS_STREAM, subjects.REPORT_SCAN_EVENTS_DURABLE),),
 }
 # Plain subjects each identity publishes to and subscribes to.
 PUBLISH: Mapping[str, tuple[str, ...]] = {
-    "auth": ("auth.events.>",),
-    "scan": ("scan.jobs", "scan.events.>", "scan.control.cancel"),
-    "scan-worker": ("scan.events.>", "scan.workers.heartbeat"),
+    "auth": (subjects.AUTH_EVENTS,),
+    "scan": (subjects.SCAN_JOBS, subjects.SCAN_EVENTS, subjects.SCAN_CANCEL),
+    "scan-worker": (subjects.SCAN_EVENTS, subjects.WORKER_HEARTBEAT),
 }
 SUBSCRIBE: Mapping[str, tuple[str, ...]] = {
-    "gateway": ("auth.events.key_revoked.*", "scan.workers.heartbeat"),
-    "scan-worker": ("scan.control.cancel",),
+    "gateway": (subjects.KEY_REVOKED_ANY, subjects.WORKER_HEARTBEAT),
+    "scan-worker": (subjects.SCAN_CANCEL,),
 }
 JS = "$JS.API"
 
@@ -94,7 +96,8 @@ def nats_permissions(identity: str) -> dict[str, list[str]]:
         ]
     if identity == GATEWAY:
         # Ordered (ephemeral) consumers on the scan events, one per live stream.
-        publish += [f"{JS}.CONSUMER.CREATE.SCAN_EVENTS", f"{JS}.CONSUMER.CREATE.SCAN_EVENTS.>"]
-        publish += [f"{JS}.CONSUMER.DELETE.SCAN_EVENTS.>", "$JS.FC.SCAN_EVENTS.>"]
+        events = subjects.SCAN_EVENTS_STREAM
+        publish += [f"{JS}.CONSUMER.CREATE.{events}", f"{JS}.CONSUMER.CREATE.{events}.>"]
+        publish += [f"{JS}.CONSUMER.DELETE.{events}.>", f"$JS.FC.{events}.>"]
     subscribe = [f"{inbox_prefix(identity)}.>", *SUBSCRIBE.get(identity, ())]
     return {"publish": publish, "subscribe": subscribe}

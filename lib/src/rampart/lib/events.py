@@ -24,6 +24,7 @@ from nats.js.api import (
     StreamConfig,
 )
 
+from rampart.lib.catalogue import subjects
 from rampart.lib.ids import new_request_id
 from rampart.lib.logging import bind_request
 from rampart.lib.metrics import EVENTS_CONSUMED, EVENTS_PUBLISHED
@@ -57,9 +58,9 @@ class StreamSpec:
         )
 
 
-SCAN_EVENTS = StreamSpec("SCAN_EVENTS", ("scan.events.>",))
-SCAN_JOBS = StreamSpec("SCAN_JOBS", ("scan.jobs",), work_queue=True, max_age_seconds=DAY)
-AUTH_EVENTS = StreamSpec("AUTH_EVENTS", ("auth.events.>",), max_age_seconds=DAY)
+SCAN_EVENTS = StreamSpec(subjects.SCAN_EVENTS_STREAM, (subjects.SCAN_EVENTS,))
+SCAN_JOBS = StreamSpec(subjects.SCAN_JOBS_STREAM, (subjects.SCAN_JOBS,), work_queue=True, max_age_seconds=DAY)
+AUTH_EVENTS = StreamSpec(subjects.AUTH_EVENTS_STREAM, (subjects.AUTH_EVENTS,), max_age_seconds=DAY)
 STREAMS = (SCAN_EVENTS, SCAN_JOBS, AUTH_EVENTS)
 
 

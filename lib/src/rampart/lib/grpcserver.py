@@ -10,13 +10,16 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import grpc
 import structlog
+from google.rpc.status_pb2 import Status
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
+from grpc_status.rpc_status import to_status
 from pymongo.errors import ConnectionFailure
 
 from rampart.lib.callers import may_call
-from rampart.lib.errors import PermissionDenied, RampartError
+from rampart.lib.catalogue import error_code
+from rampart.lib.errors import PermissionDenied, RampartError, rich_status
 from rampart.lib.ids import REQUEST_ID_HEADER, clean_request_id
 from rampart.lib.logging import bind_request
 from rampart.lib.metrics import RPC_LATENCY, RPC_REQUESTS
@@ -59,6 +62,16 @@ def _status_of(error: Exception, context: Context) -> grpc.StatusCode:
     if isinstance(error, ConnectionFailure):
         return grpc.StatusCode.UNAVAILABLE
     return _code(context) or grpc.StatusCode.INTERNAL
+
+
+def _status(public_code: str, message: str) -> Status:
+    return rich_status(error_code(public_code).grpc, public_code, message)
+
+
+async def _abort(context: Context, status: Status) -> NoReturn:
+    """End the call with the standard rich status (``grpc-status-details-bin``)."""
+    rpc = to_status(status)
+    await context.abort(rpc.code, rpc.details, rpc.trailing_metadata)
 
 
 def peer_identity(context: Context) -> str:
@@ -122,16 +135,15 @@ class ObservabilityInterceptor(grpc.aio.ServerInterceptor):
     async def _fail(self, context: Context, method: str, error: Exception) -> NoReturn:
         if isinstance(error, RampartError):
             log.info("rpc refused", method=method, code=error.public_code, reason=error.message)
-            context.set_trailing_metadata(error.trailing_metadata())
-            await context.abort(error.grpc_code, error.message)
+            await _abort(context, error.status())
         if isinstance(error, ConnectionFailure):
             log.warning("store unreachable", method=method, error=str(error))
-            await context.abort(grpc.StatusCode.UNAVAILABLE, "the store is unavailable; retry shortly")
+            await _abort(context, _status("SERVICE_UNAVAILABLE", "the store is unavailable; retry shortly"))
         if isinstance(error, NotImplementedError):
-            await context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{method} is not implemented yet")
+            await _abort(context, _status("NOT_IMPLEMENTED", f"{method} is not implemented yet"))
         if not isinstance(error, grpc.aio.AbortError):
             log.error("rpc failed", method=method, exc_info=error)
-            await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+            await _abort(context, _status("INTERNAL_ERROR", "internal error"))
         raise error
 
     def _wrap_unary(

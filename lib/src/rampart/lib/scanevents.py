@@ -5,6 +5,7 @@ from __future__ import annotations
 from google.protobuf.message import DecodeError
 from nats.aio.msg import Msg
 
+from rampart.lib.catalogue import subjects
 from rampart.lib.events import SCAN_EVENTS, ConsumerSpec, PoisonMessage
 from rampart.scan.v1 import scan_pb2
 
@@ -26,4 +27,4 @@ def event_type_name(event: scan_pb2.ScanEvent) -> str:
 
 
 def scan_events_consumer(durable: str) -> ConsumerSpec:
-    return ConsumerSpec(SCAN_EVENTS, durable=durable, filter_subject="scan.events.>")
+    return ConsumerSpec(SCAN_EVENTS, durable=durable, filter_subject=subjects.SCAN_EVENTS)

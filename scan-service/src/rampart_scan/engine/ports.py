@@ -17,7 +17,7 @@ MAX_SPEC_PARTS = 1024
 class InvalidPortSpec(InvalidArgument):
     """A port specification the engine cannot read; ``details.value`` names the bad part."""
 
-    public_code = "VALIDATION_ERROR"
+    public_code = "INVALID_PORT_SPEC"
 
 
 @functools.cache

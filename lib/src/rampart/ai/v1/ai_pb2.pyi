@@ -7,6 +7,7 @@ from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from rampart.common.v1 import common_pb2 as _common_pb2
 import builtins as _builtins
 import sys
@@ -18,6 +19,48 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class _ExplainLevel:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ExplainLevelEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ExplainLevel.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    EXPLAIN_LEVEL_UNSPECIFIED: _ExplainLevel.ValueType  # 0
+    """the default: intermediate"""
+    EXPLAIN_LEVEL_BEGINNER: _ExplainLevel.ValueType  # 1
+    EXPLAIN_LEVEL_INTERMEDIATE: _ExplainLevel.ValueType  # 2
+    EXPLAIN_LEVEL_EXPERT: _ExplainLevel.ValueType  # 3
+
+class ExplainLevel(_ExplainLevel, metaclass=_ExplainLevelEnumTypeWrapper):
+    """ExplainLevel is the reader an explanation is written for."""
+
+EXPLAIN_LEVEL_UNSPECIFIED: ExplainLevel.ValueType  # 0
+"""the default: intermediate"""
+EXPLAIN_LEVEL_BEGINNER: ExplainLevel.ValueType  # 1
+EXPLAIN_LEVEL_INTERMEDIATE: ExplainLevel.ValueType  # 2
+EXPLAIN_LEVEL_EXPERT: ExplainLevel.ValueType  # 3
+Global___ExplainLevel: _TypeAlias = ExplainLevel  # noqa: Y015
+
+class _ReportType:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ReportTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ReportType.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    REPORT_TYPE_UNSPECIFIED: _ReportType.ValueType  # 0
+    """the default: technical"""
+    REPORT_TYPE_EXECUTIVE: _ReportType.ValueType  # 1
+    REPORT_TYPE_TECHNICAL: _ReportType.ValueType  # 2
+
+class ReportType(_ReportType, metaclass=_ReportTypeEnumTypeWrapper):
+    """ReportType is the audience of a narrative report."""
+
+REPORT_TYPE_UNSPECIFIED: ReportType.ValueType  # 0
+"""the default: technical"""
+REPORT_TYPE_EXECUTIVE: ReportType.ValueType  # 1
+REPORT_TYPE_TECHNICAL: ReportType.ValueType  # 2
+Global___ReportType: _TypeAlias = ReportType  # noqa: Y015
 
 @_typing.final
 class AskRequest(_message.Message):
@@ -112,8 +155,7 @@ class ExplainRequest(_message.Message):
     CONCEPT_FIELD_NUMBER: _builtins.int
     LEVEL_FIELD_NUMBER: _builtins.int
     concept: _builtins.str
-    level: _builtins.str
-    """beginner, intermediate, expert"""
+    level: Global___ExplainLevel.ValueType
     @_builtins.property
     def owner(self) -> _common_pb2.Owner: ...
     def __init__(
@@ -121,7 +163,7 @@ class ExplainRequest(_message.Message):
         *,
         owner: _common_pb2.Owner | None = ...,
         concept: _builtins.str = ...,
-        level: _builtins.str = ...,
+        level: Global___ExplainLevel.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
@@ -141,7 +183,7 @@ class ExplainResponse(_message.Message):
     RELATED_FIELD_NUMBER: _builtins.int
     PROVIDER_FIELD_NUMBER: _builtins.int
     concept: _builtins.str
-    level: _builtins.str
+    level: Global___ExplainLevel.ValueType
     explanation: _builtins.str
     provider: _builtins.str
     @_builtins.property
@@ -150,7 +192,7 @@ class ExplainResponse(_message.Message):
         self,
         *,
         concept: _builtins.str = ...,
-        level: _builtins.str = ...,
+        level: Global___ExplainLevel.ValueType = ...,
         explanation: _builtins.str = ...,
         related: _abc.Iterable[_builtins.str] | None = ...,
         provider: _builtins.str = ...,
@@ -172,8 +214,7 @@ class GenerateReportRequest(_message.Message):
     REPORT_TYPE_FIELD_NUMBER: _builtins.int
     INCLUDE_SECTIONS_FIELD_NUMBER: _builtins.int
     scan_id: _builtins.str
-    report_type: _builtins.str
-    """executive, technical"""
+    report_type: Global___ReportType.ValueType
     @_builtins.property
     def owner(self) -> _common_pb2.Owner: ...
     @_builtins.property
@@ -183,7 +224,7 @@ class GenerateReportRequest(_message.Message):
         *,
         owner: _common_pb2.Owner | None = ...,
         scan_id: _builtins.str = ...,
-        report_type: _builtins.str = ...,
+        report_type: Global___ReportType.ValueType = ...,
         include_sections: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner"]  # noqa: Y015
@@ -228,7 +269,7 @@ class GenerateReportResponse(_message.Message):
     SECTIONS_FIELD_NUMBER: _builtins.int
     PROVIDER_FIELD_NUMBER: _builtins.int
     scan_id: _builtins.str
-    report_type: _builtins.str
+    report_type: Global___ReportType.ValueType
     provider: _builtins.str
     @_builtins.property
     def sections(self) -> _containers.RepeatedCompositeFieldContainer[Global___ReportSection]: ...
@@ -236,7 +277,7 @@ class GenerateReportResponse(_message.Message):
         self,
         *,
         scan_id: _builtins.str = ...,
-        report_type: _builtins.str = ...,
+        report_type: Global___ReportType.ValueType = ...,
         sections: _abc.Iterable[Global___ReportSection] | None = ...,
         provider: _builtins.str = ...,
     ) -> None: ...

@@ -65,6 +65,26 @@ REPORT_STATUS_READY: ReportStatus.ValueType  # 2
 REPORT_STATUS_FAILED: ReportStatus.ValueType  # 3
 Global___ReportStatus: _TypeAlias = ReportStatus  # noqa: Y015
 
+class _ReportType:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ReportTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ReportType.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    REPORT_TYPE_UNSPECIFIED: _ReportType.ValueType  # 0
+    REPORT_TYPE_EXECUTIVE: _ReportType.ValueType  # 1
+    REPORT_TYPE_TECHNICAL: _ReportType.ValueType  # 2
+    REPORT_TYPE_COMPLIANCE: _ReportType.ValueType  # 3
+
+class ReportType(_ReportType, metaclass=_ReportTypeEnumTypeWrapper):
+    """ReportType is what a report covers."""
+
+REPORT_TYPE_UNSPECIFIED: ReportType.ValueType  # 0
+REPORT_TYPE_EXECUTIVE: ReportType.ValueType  # 1
+REPORT_TYPE_TECHNICAL: ReportType.ValueType  # 2
+REPORT_TYPE_COMPLIANCE: ReportType.ValueType  # 3
+Global___ReportType: _TypeAlias = ReportType  # noqa: Y015
+
 @_typing.final
 class FileContent(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
@@ -132,8 +152,7 @@ class Report(_message.Message):
     SIZE_BYTES_FIELD_NUMBER: _builtins.int
     report_id: _builtins.str
     title: _builtins.str
-    report_type: _builtins.str
-    """executive, technical, compliance"""
+    report_type: Global___ReportType.ValueType
     format: Global___Format.ValueType
     status: Global___ReportStatus.ValueType
     size_bytes: _builtins.int
@@ -151,7 +170,7 @@ class Report(_message.Message):
         report_id: _builtins.str = ...,
         owner: _common_pb2.Owner | None = ...,
         title: _builtins.str = ...,
-        report_type: _builtins.str = ...,
+        report_type: Global___ReportType.ValueType = ...,
         scan_ids: _abc.Iterable[_builtins.str] | None = ...,
         format: Global___Format.ValueType = ...,
         status: Global___ReportStatus.ValueType = ...,
@@ -178,7 +197,7 @@ class CreateReportRequest(_message.Message):
     FORMAT_FIELD_NUMBER: _builtins.int
     FRAMEWORKS_FIELD_NUMBER: _builtins.int
     title: _builtins.str
-    report_type: _builtins.str
+    report_type: Global___ReportType.ValueType
     format: Global___Format.ValueType
     @_builtins.property
     def owner(self) -> _common_pb2.Owner: ...
@@ -191,7 +210,7 @@ class CreateReportRequest(_message.Message):
         *,
         owner: _common_pb2.Owner | None = ...,
         title: _builtins.str = ...,
-        report_type: _builtins.str = ...,
+        report_type: Global___ReportType.ValueType = ...,
         scan_ids: _abc.Iterable[_builtins.str] | None = ...,
         format: Global___Format.ValueType = ...,
         frameworks: _abc.Iterable[_builtins.str] | None = ...,
@@ -209,20 +228,24 @@ class ListReportsRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     OWNER_FIELD_NUMBER: _builtins.int
-    PAGE_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    page_size: _builtins.int
+    """server caps it; 0 = the server's default"""
+    page_token: _builtins.str
+    """from next_page_token; "" = the first page"""
     @_builtins.property
     def owner(self) -> _common_pb2.Owner: ...
-    @_builtins.property
-    def page(self) -> _common_pb2.PageRequest: ...
     def __init__(
         self,
         *,
         owner: _common_pb2.Owner | None = ...,
-        page: _common_pb2.PageRequest | None = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner", "page", b"page"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner", "page", b"page"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner", "page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -233,20 +256,20 @@ class ListReportsResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     REPORTS_FIELD_NUMBER: _builtins.int
-    PAGE_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """"" on the last page"""
     @_builtins.property
     def reports(self) -> _containers.RepeatedCompositeFieldContainer[Global___Report]: ...
-    @_builtins.property
-    def page(self) -> _common_pb2.PageInfo: ...
     def __init__(
         self,
         *,
         reports: _abc.Iterable[Global___Report] | None = ...,
-        page: _common_pb2.PageInfo | None = ...,
+        next_page_token: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["page", b"page", "reports", b"reports"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "reports", b"reports"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -535,16 +558,22 @@ class ListWebhooksRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     OWNER_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    page_size: _builtins.int
+    page_token: _builtins.str
     @_builtins.property
     def owner(self) -> _common_pb2.Owner: ...
     def __init__(
         self,
         *,
         owner: _common_pb2.Owner | None = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner", "page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -555,16 +584,19 @@ class ListWebhooksResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     WEBHOOKS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
     @_builtins.property
     def webhooks(self) -> _containers.RepeatedCompositeFieldContainer[Global___Webhook]: ...
     def __init__(
         self,
         *,
         webhooks: _abc.Iterable[Global___Webhook] | None = ...,
+        next_page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["webhooks", b"webhooks"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "webhooks", b"webhooks"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -655,22 +687,24 @@ class ListWebhookDeliveriesRequest(_message.Message):
 
     OWNER_FIELD_NUMBER: _builtins.int
     WEBHOOK_ID_FIELD_NUMBER: _builtins.int
-    PAGE_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     webhook_id: _builtins.str
+    page_size: _builtins.int
+    page_token: _builtins.str
     @_builtins.property
     def owner(self) -> _common_pb2.Owner: ...
-    @_builtins.property
-    def page(self) -> _common_pb2.PageRequest: ...
     def __init__(
         self,
         *,
         owner: _common_pb2.Owner | None = ...,
         webhook_id: _builtins.str = ...,
-        page: _common_pb2.PageRequest | None = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner", "page", b"page"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner", "page", b"page", "webhook_id", b"webhook_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner", "page_size", b"page_size", "page_token", b"page_token", "webhook_id", b"webhook_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -681,20 +715,19 @@ class ListWebhookDeliveriesResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     DELIVERIES_FIELD_NUMBER: _builtins.int
-    PAGE_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
     @_builtins.property
     def deliveries(self) -> _containers.RepeatedCompositeFieldContainer[Global___WebhookDelivery]: ...
-    @_builtins.property
-    def page(self) -> _common_pb2.PageInfo: ...
     def __init__(
         self,
         *,
         deliveries: _abc.Iterable[Global___WebhookDelivery] | None = ...,
-        page: _common_pb2.PageInfo | None = ...,
+        next_page_token: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["deliveries", b"deliveries", "page", b"page"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["deliveries", b"deliveries", "next_page_token", b"next_page_token"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -65,6 +65,48 @@ PORT_STATE_CLOSED: PortState.ValueType  # 2
 PORT_STATE_FILTERED: PortState.ValueType  # 3
 Global___PortState: _TypeAlias = PortState  # noqa: Y015
 
+class _ScanType:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ScanTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ScanType.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    SCAN_TYPE_UNSPECIFIED: _ScanType.ValueType  # 0
+    """the default: tcp"""
+    SCAN_TYPE_TCP: _ScanType.ValueType  # 1
+    """TCP connect"""
+
+class ScanType(_ScanType, metaclass=_ScanTypeEnumTypeWrapper):
+    """ScanType is the kind of probe a scan sends."""
+
+SCAN_TYPE_UNSPECIFIED: ScanType.ValueType  # 0
+"""the default: tcp"""
+SCAN_TYPE_TCP: ScanType.ValueType  # 1
+"""TCP connect"""
+Global___ScanType: _TypeAlias = ScanType  # noqa: Y015
+
+class _ScanProfile:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ScanProfileEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ScanProfile.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    SCAN_PROFILE_UNSPECIFIED: _ScanProfile.ValueType  # 0
+    """the default: standard"""
+    SCAN_PROFILE_STANDARD: _ScanProfile.ValueType  # 1
+    SCAN_PROFILE_COMPLIANCE: _ScanProfile.ValueType  # 2
+    SCAN_PROFILE_PENTEST: _ScanProfile.ValueType  # 3
+
+class ScanProfile(_ScanProfile, metaclass=_ScanProfileEnumTypeWrapper):
+    """ScanProfile chooses the default ports and checks of a scan; explicit options win."""
+
+SCAN_PROFILE_UNSPECIFIED: ScanProfile.ValueType  # 0
+"""the default: standard"""
+SCAN_PROFILE_STANDARD: ScanProfile.ValueType  # 1
+SCAN_PROFILE_COMPLIANCE: ScanProfile.ValueType  # 2
+SCAN_PROFILE_PENTEST: ScanProfile.ValueType  # 3
+Global___ScanProfile: _TypeAlias = ScanProfile  # noqa: Y015
+
 class _ScanEventType:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -214,12 +256,10 @@ class CreateScanRequest(_message.Message):
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     CONCURRENT_LIMIT_FIELD_NUMBER: _builtins.int
     DAILY_LIMIT_FIELD_NUMBER: _builtins.int
-    scan_type: _builtins.str
-    """"tcp" (default)"""
+    scan_type: Global___ScanType.ValueType
     ports: _builtins.str
     """"1-1000", "22,80,443", "-", "top-100" """
-    profile: _builtins.str
-    """standard, compliance, pentest"""
+    profile: Global___ScanProfile.ValueType
     max_duration_seconds: _builtins.int
     idempotency_key: _builtins.str
     request_id: _builtins.str
@@ -239,10 +279,10 @@ class CreateScanRequest(_message.Message):
         *,
         owner: _common_pb2.Owner | None = ...,
         targets: _abc.Iterable[_builtins.str] | None = ...,
-        scan_type: _builtins.str = ...,
+        scan_type: Global___ScanType.ValueType = ...,
         ports: _builtins.str = ...,
         options: Global___ScanOptions | None = ...,
-        profile: _builtins.str = ...,
+        profile: Global___ScanProfile.ValueType = ...,
         max_duration_seconds: _builtins.int = ...,
         idempotency_key: _builtins.str = ...,
         request_id: _builtins.str = ...,
@@ -333,9 +373,9 @@ class Scan(_message.Message):
     EXCLUDED_ENDPOINTS_FIELD_NUMBER: _builtins.int
     UPDATED_AT_FIELD_NUMBER: _builtins.int
     scan_id: _builtins.str
-    scan_type: _builtins.str
+    scan_type: Global___ScanType.ValueType
     ports: _builtins.str
-    profile: _builtins.str
+    profile: Global___ScanProfile.ValueType
     max_duration_seconds: _builtins.int
     status: Global___ScanStatus.ValueType
     progress: _builtins.int
@@ -373,10 +413,10 @@ class Scan(_message.Message):
         scan_id: _builtins.str = ...,
         owner: _common_pb2.Owner | None = ...,
         targets: _abc.Iterable[_builtins.str] | None = ...,
-        scan_type: _builtins.str = ...,
+        scan_type: Global___ScanType.ValueType = ...,
         ports: _builtins.str = ...,
         options: Global___ScanOptions | None = ...,
-        profile: _builtins.str = ...,
+        profile: Global___ScanProfile.ValueType = ...,
         max_duration_seconds: _builtins.int = ...,
         status: Global___ScanStatus.ValueType = ...,
         progress: _builtins.int = ...,

@@ -46,6 +46,70 @@ INDICATOR_KIND_HASH: IndicatorKind.ValueType  # 4
 INDICATOR_KIND_PAYLOAD: IndicatorKind.ValueType  # 5
 Global___IndicatorKind: _TypeAlias = IndicatorKind  # noqa: Y015
 
+class _AnalysisMode:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _AnalysisModeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_AnalysisMode.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    ANALYSIS_MODE_UNSPECIFIED: _AnalysisMode.ValueType  # 0
+    """the default: quick"""
+    ANALYSIS_MODE_QUICK: _AnalysisMode.ValueType  # 1
+    ANALYSIS_MODE_DEEP: _AnalysisMode.ValueType  # 2
+
+class AnalysisMode(_AnalysisMode, metaclass=_AnalysisModeEnumTypeWrapper):
+    """AnalysisMode is how much work an on-demand analysis does."""
+
+ANALYSIS_MODE_UNSPECIFIED: AnalysisMode.ValueType  # 0
+"""the default: quick"""
+ANALYSIS_MODE_QUICK: AnalysisMode.ValueType  # 1
+ANALYSIS_MODE_DEEP: AnalysisMode.ValueType  # 2
+Global___AnalysisMode: _TypeAlias = AnalysisMode  # noqa: Y015
+
+class _ThreatDepth:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ThreatDepthEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ThreatDepth.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    THREAT_DEPTH_UNSPECIFIED: _ThreatDepth.ValueType  # 0
+    """the default: standard"""
+    THREAT_DEPTH_QUICK: _ThreatDepth.ValueType  # 1
+    THREAT_DEPTH_STANDARD: _ThreatDepth.ValueType  # 2
+    THREAT_DEPTH_DEEP: _ThreatDepth.ValueType  # 3
+
+class ThreatDepth(_ThreatDepth, metaclass=_ThreatDepthEnumTypeWrapper):
+    """ThreatDepth is how deep a threat view of an address looks."""
+
+THREAT_DEPTH_UNSPECIFIED: ThreatDepth.ValueType  # 0
+"""the default: standard"""
+THREAT_DEPTH_QUICK: ThreatDepth.ValueType  # 1
+THREAT_DEPTH_STANDARD: ThreatDepth.ValueType  # 2
+THREAT_DEPTH_DEEP: ThreatDepth.ValueType  # 3
+Global___ThreatDepth: _TypeAlias = ThreatDepth  # noqa: Y015
+
+class _FindingType:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _FindingTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_FindingType.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    FINDING_TYPE_UNSPECIFIED: _FindingType.ValueType  # 0
+    FINDING_TYPE_OPEN_PORT: _FindingType.ValueType  # 1
+    FINDING_TYPE_VULNERABLE_SERVICE: _FindingType.ValueType  # 2
+    FINDING_TYPE_MISCONFIGURATION: _FindingType.ValueType  # 3
+    FINDING_TYPE_WEAK_TLS: _FindingType.ValueType  # 4
+
+class FindingType(_FindingType, metaclass=_FindingTypeEnumTypeWrapper):
+    """FindingType is what kind of problem a finding reports."""
+
+FINDING_TYPE_UNSPECIFIED: FindingType.ValueType  # 0
+FINDING_TYPE_OPEN_PORT: FindingType.ValueType  # 1
+FINDING_TYPE_VULNERABLE_SERVICE: FindingType.ValueType  # 2
+FINDING_TYPE_MISCONFIGURATION: FindingType.ValueType  # 3
+FINDING_TYPE_WEAK_TLS: FindingType.ValueType  # 4
+Global___FindingType: _TypeAlias = FindingType  # noqa: Y015
+
 class _TriageState:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -125,8 +189,7 @@ class AnalyzeThreatRequest(_message.Message):
     METADATA_FIELD_NUMBER: _builtins.int
     target: _builtins.str
     kind: Global___IndicatorKind.ValueType
-    mode: _builtins.str
-    """quick (default), deep"""
+    mode: Global___AnalysisMode.ValueType
     @_builtins.property
     def owner(self) -> _common_pb2.Owner: ...
     @_builtins.property
@@ -137,7 +200,7 @@ class AnalyzeThreatRequest(_message.Message):
         owner: _common_pb2.Owner | None = ...,
         target: _builtins.str = ...,
         kind: Global___IndicatorKind.ValueType = ...,
-        mode: _builtins.str = ...,
+        mode: Global___AnalysisMode.ValueType = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner"]  # noqa: Y015
@@ -251,8 +314,7 @@ class ScanThreatsRequest(_message.Message):
     DEPTH_FIELD_NUMBER: _builtins.int
     INCLUDE_VULNS_FIELD_NUMBER: _builtins.int
     target_ip: _builtins.str
-    depth: _builtins.str
-    """quick, standard, deep"""
+    depth: Global___ThreatDepth.ValueType
     include_vulns: _builtins.bool
     @_builtins.property
     def owner(self) -> _common_pb2.Owner: ...
@@ -261,7 +323,7 @@ class ScanThreatsRequest(_message.Message):
         *,
         owner: _common_pb2.Owner | None = ...,
         target_ip: _builtins.str = ...,
-        depth: _builtins.str = ...,
+        depth: Global___ThreatDepth.ValueType = ...,
         include_vulns: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner"]  # noqa: Y015
@@ -282,8 +344,7 @@ class Finding(_message.Message):
     CVE_FIELD_NUMBER: _builtins.int
     HOST_FIELD_NUMBER: _builtins.int
     PORT_FIELD_NUMBER: _builtins.int
-    type: _builtins.str
-    """open_port, vulnerable_service, misconfiguration, weak_tls"""
+    type: Global___FindingType.ValueType
     severity: _common_pb2.Severity.ValueType
     details: _builtins.str
     cve: _builtins.str
@@ -292,7 +353,7 @@ class Finding(_message.Message):
     def __init__(
         self,
         *,
-        type: _builtins.str = ...,
+        type: Global___FindingType.ValueType = ...,
         severity: _common_pb2.Severity.ValueType = ...,
         details: _builtins.str = ...,
         cve: _builtins.str = ...,
@@ -419,15 +480,18 @@ class ListVulnerabilitiesRequest(_message.Message):
     STATE_FIELD_NUMBER: _builtins.int
     SCAN_ID_FIELD_NUMBER: _builtins.int
     HOST_FIELD_NUMBER: _builtins.int
-    PAGE_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     min_severity: _common_pb2.Severity.ValueType
     state: Global___TriageState.ValueType
     scan_id: _builtins.str
     host: _builtins.str
+    page_size: _builtins.int
+    """server caps it; 0 = the server's default"""
+    page_token: _builtins.str
+    """from next_page_token; "" = the first page"""
     @_builtins.property
     def owner(self) -> _common_pb2.Owner: ...
-    @_builtins.property
-    def page(self) -> _common_pb2.PageRequest: ...
     def __init__(
         self,
         *,
@@ -436,11 +500,12 @@ class ListVulnerabilitiesRequest(_message.Message):
         state: Global___TriageState.ValueType = ...,
         scan_id: _builtins.str = ...,
         host: _builtins.str = ...,
-        page: _common_pb2.PageRequest | None = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner", "page", b"page"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["host", b"host", "min_severity", b"min_severity", "owner", b"owner", "page", b"page", "scan_id", b"scan_id", "state", b"state"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["host", b"host", "min_severity", b"min_severity", "owner", b"owner", "page_size", b"page_size", "page_token", b"page_token", "scan_id", b"scan_id", "state", b"state"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -451,20 +516,20 @@ class ListVulnerabilitiesResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     VULNERABILITIES_FIELD_NUMBER: _builtins.int
-    PAGE_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """"" on the last page"""
     @_builtins.property
     def vulnerabilities(self) -> _containers.RepeatedCompositeFieldContainer[Global___Vulnerability]: ...
-    @_builtins.property
-    def page(self) -> _common_pb2.PageInfo: ...
     def __init__(
         self,
         *,
         vulnerabilities: _abc.Iterable[Global___Vulnerability] | None = ...,
-        page: _common_pb2.PageInfo | None = ...,
+        next_page_token: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["page", b"page", "vulnerabilities", b"vulnerabilities"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "vulnerabilities", b"vulnerabilities"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -608,22 +673,24 @@ class ListIncidentsRequest(_message.Message):
 
     OWNER_FIELD_NUMBER: _builtins.int
     STATUS_FIELD_NUMBER: _builtins.int
-    PAGE_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     status: Global___IncidentStatus.ValueType
+    page_size: _builtins.int
+    page_token: _builtins.str
     @_builtins.property
     def owner(self) -> _common_pb2.Owner: ...
-    @_builtins.property
-    def page(self) -> _common_pb2.PageRequest: ...
     def __init__(
         self,
         *,
         owner: _common_pb2.Owner | None = ...,
         status: Global___IncidentStatus.ValueType = ...,
-        page: _common_pb2.PageRequest | None = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner", "page", b"page"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner", "page", b"page", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner", "page_size", b"page_size", "page_token", b"page_token", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -634,20 +701,19 @@ class ListIncidentsResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     INCIDENTS_FIELD_NUMBER: _builtins.int
-    PAGE_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
     @_builtins.property
     def incidents(self) -> _containers.RepeatedCompositeFieldContainer[Global___Incident]: ...
-    @_builtins.property
-    def page(self) -> _common_pb2.PageInfo: ...
     def __init__(
         self,
         *,
         incidents: _abc.Iterable[Global___Incident] | None = ...,
-        page: _common_pb2.PageInfo | None = ...,
+        next_page_token: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["incidents", b"incidents", "page", b"page"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["incidents", b"incidents", "next_page_token", b"next_page_token"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

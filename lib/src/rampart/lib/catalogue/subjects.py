@@ -1,0 +1,36 @@
+"""NATS subjects, JetStream streams and durable consumers: the one list of their names."""
+
+from __future__ import annotations
+
+# ---- streams (JetStream) -------------------------------------------------------------
+SCAN_EVENTS_STREAM = "SCAN_EVENTS"
+SCAN_JOBS_STREAM = "SCAN_JOBS"
+AUTH_EVENTS_STREAM = "AUTH_EVENTS"
+
+# ---- subjects --------------------------------------------------------------------------
+SCAN_EVENTS = "scan.events.>"  # scan.events.<scan_id>.<type>, ScanEvent
+SCAN_JOBS = "scan.jobs"  # ScanJob, the workers' work queue
+SCAN_CANCEL = "scan.control.cancel"  # core NATS: the scan id to stop
+WORKER_HEARTBEAT = "scan.workers.heartbeat"  # core NATS: {"worker", "running", "capacity"}
+AUTH_EVENTS = "auth.events.>"
+KEY_REVOKED_ANY = "auth.events.key_revoked.*"  # ApiKeyRevoked
+
+# ---- durable consumers -----------------------------------------------------------------
+SCAN_WORKERS_DURABLE = "scan-workers"
+THREAT_SCAN_EVENTS_DURABLE = "threat-scan-events"
+REPORT_SCAN_EVENTS_DURABLE = "report-scan-events"
+
+
+def scan_event(scan_id: str, kind: str) -> str:
+    """The subject of one scan event, e.g. ``scan.events.scan_x.port_found``."""
+    return f"scan.events.{scan_id}.{kind}"
+
+
+def scan_events_of(scan_id: str) -> str:
+    """Every event of one scan."""
+    return f"scan.events.{scan_id}.>"
+
+
+def key_revoked(key_id: str) -> str:
+    """The subject announcing that one API key was revoked."""
+    return f"auth.events.key_revoked.{key_id}"
