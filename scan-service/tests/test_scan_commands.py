@@ -56,7 +56,9 @@ async def test_a_created_scan_is_queued_and_its_event_and_job_are_released() -> 
 
 async def test_profile_defaults_fill_the_spec_and_explicit_options_are_kept() -> None:
     p = platform()
-    spec = ScanSpec(targets=(" 127.0.0.1 ", "127.0.0.1"), profile="compliance", options=ScanOptions(os_detection=True))
+    spec = ScanSpec(
+        targets=(" 127.0.0.1 ", "127.0.0.1"), profile="compliance", options=ScanOptions(os_detection=True)
+    )
     scan = (await p.commands.create(LIVE, spec, LIMITS)).scan
     assert scan.spec.targets == ("127.0.0.1",)
     assert (scan.spec.ports, scan.spec.scan_type, scan.spec.max_duration_seconds) == ("top-1000", "tcp", 3600)

@@ -11,16 +11,16 @@ from pathlib import Path
 
 import pytest
 
+from rampart_scan.authorise import TargetAuthoriser
 from rampart_scan.engine.addresses import IPAddress
 from rampart_scan.engine.connect import new_socket, open_stream
 from rampart_scan.engine.exclusions import Exclusions, is_local_address, own_listening_ports
 from rampart_scan.engine.scanner import EngineOptions, HostDone, PortFound, scan_hosts
 from rampart_scan.engine.targets import Host
 from rampart_scan.engine.tcp import OPEN, Sweep
-from rampart_scan.scope import ScopeBook, TargetNotAllowed
-from rampart_scan.authorise import TargetAuthoriser
-from rampart_scan.settings import ScanSettings
 from rampart_scan.scan_engine import worker_exclusions
+from rampart_scan.scope import ScopeBook, TargetNotAllowed
+from rampart_scan.settings import ScanSettings
 
 RESOLVES = {
     "www.customer.example": ["93.184.215.14"],

@@ -59,9 +59,9 @@ def scan_to_doc(scan: Scan) -> Document:
         "stale_at": scan.stale_at,
         "created_at": scan.created_at,
         "sort_key": scan.order_key,
-        "updated_at": scan.updated_at or scan.created_at,
     }
     optional: Document = {
+        "updated_at": scan.updated_at,
         "started_at": scan.started_at,
         "completed_at": scan.completed_at,
         "counts": scan.counts.as_dict() if scan.counts.total else None,

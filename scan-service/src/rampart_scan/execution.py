@@ -47,8 +47,8 @@ class Run:
     counts: PortCounts = field(default_factory=PortCounts)
     task: asyncio.Task[object] | None = None
     cancelled_by_user: bool = False
-    sent_progress: float = 0.0
-    stored_progress: float = 0.0
+    sent_progress: float = float("-inf")  # the first progress goes out at once
+    stored_progress: float = float("-inf")
     sequence: int = 0
 
 
