@@ -1,6 +1,6 @@
 """In-memory stand-ins for scan-service's ports: the store, the event sink, the clock, DNS, the engine.
 
-They follow the same contracts as the adapters (``rampart_scan.ports``): the fake store applies
+They follow the same contracts as the adapters (``rampart_scan.interfaces``): the fake store applies
 the same compare-and-set preconditions as the Mongo repository, so a use case behaves the same
 on either, and a service-layer test runs in milliseconds. (Named ``scan_fakes`` rather than
 ``fakes`` so it cannot shadow another service's test helpers on ``sys.path``.)
@@ -35,7 +35,7 @@ from rampart_scan.engine.addresses import IPAddress
 from rampart_scan.engine.scanner import Event
 from rampart_scan.events import PendingEvents
 from rampart_scan.execution import ScanExecution
-from rampart_scan.ports import EngineRun, KeyRecord
+from rampart_scan.interfaces import EngineRun, KeyRecord
 from rampart_scan.queries import ScanQueries
 from rampart_scan.scope import LOOPBACK, ScopeBook
 from rampart_scan.settings import ScanSettings

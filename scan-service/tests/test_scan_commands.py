@@ -26,7 +26,7 @@ from rampart_scan.domain import (
 from rampart_scan.engine.ports import InvalidPortSpec
 from rampart_scan.events import PendingEvents
 from rampart_scan.idempotency import fingerprint
-from rampart_scan.ports import KeyRecord
+from rampart_scan.interfaces import KeyRecord
 from rampart_scan.scope import TargetNotAllowed
 
 LIVE = Owner("usr_a", "org_a")

@@ -21,7 +21,7 @@ from rampart_scan.domain import (
 )
 from rampart_scan.events import PendingEvents
 from rampart_scan.idempotency import IdempotencyKeys, fingerprint
-from rampart_scan.ports import Clock, ScanEventSink, ScanStore, SystemClock
+from rampart_scan.interfaces import Clock, ScanEventSink, ScanStore, SystemClock
 from rampart_scan.queries import owned_scan, require_owner
 from rampart_scan.settings import ScanSettings
 

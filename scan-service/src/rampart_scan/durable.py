@@ -29,7 +29,7 @@ from rampart.lib.store import Document
 from rampart_scan import domain, events
 from rampart_scan.documents import scan_from_doc
 from rampart_scan.domain import IllegalTransition, Scan
-from rampart_scan.ports import Clock, ScanStore, SystemClock
+from rampart_scan.interfaces import Clock, ScanStore, SystemClock
 from rampart_scan.repository import ScanRepository
 
 log = structlog.get_logger(__name__)

@@ -30,7 +30,7 @@ from rampart_scan.domain import (
 from rampart_scan.durable import Leases
 from rampart_scan.engine.scanner import Event, HostDone, PortFound, Progress, ServiceFound
 from rampart_scan.findings import host_result, port_result
-from rampart_scan.ports import Clock, Engine, ScanEventSink, ScanStore, SystemClock
+from rampart_scan.interfaces import Clock, Engine, ScanEventSink, ScanStore, SystemClock
 
 log = structlog.get_logger(__name__)
 PROGRESS_EVERY = 0.25  # seconds between progress events

@@ -14,7 +14,7 @@ from dataclasses import asdict
 import structlog
 
 from rampart_scan.domain import IdempotencyKeyReused, PlanLimits, Scan, ScanSpec
-from rampart_scan.ports import Clock, KeyRecord, ScanStore
+from rampart_scan.interfaces import Clock, KeyRecord, ScanStore
 
 log = structlog.get_logger(__name__)
 POLL_SECONDS = 0.05

@@ -22,7 +22,7 @@ from rampart_scan.domain import (
     Usage,
     micros,
 )
-from rampart_scan.ports import ScanStore
+from rampart_scan.interfaces import ScanStore
 
 MAX_PER_PAGE = 100
 DEFAULT_PER_PAGE = 20

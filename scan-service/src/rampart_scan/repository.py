@@ -36,7 +36,7 @@ from rampart_scan.domain import (
     ScanFilter,
 )
 from rampart_scan.events import PendingEvents
-from rampart_scan.ports import KeyRecord
+from rampart_scan.interfaces import KeyRecord
 
 SORTS = {"created_at": "sort_key", "status": "status", "completed_at": "completed_at"}
 

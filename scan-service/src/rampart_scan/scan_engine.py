@@ -7,7 +7,7 @@ from rampart_scan.domain import Scan
 from rampart_scan.engine.exclusions import Exclusions, own_listening_ports
 from rampart_scan.engine.ports import parse_ports
 from rampart_scan.engine.scanner import EngineOptions, scan_hosts
-from rampart_scan.ports import EngineRun
+from rampart_scan.interfaces import EngineRun
 from rampart_scan.sandbox import sandbox_scan
 from rampart_scan.settings import ScanSettings
 
@@ -21,7 +21,7 @@ def worker_exclusions(settings: ScanSettings) -> Exclusions:
 
 
 class ScanEngine:
-    """Starts the engine on a scan's spec (``ports.Engine``)."""
+    """Starts the engine on a scan's spec (``interfaces.Engine``)."""
 
     def __init__(self, authoriser: TargetAuthoriser, settings: ScanSettings) -> None:
         self._authoriser = authoriser

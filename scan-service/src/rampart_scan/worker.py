@@ -31,7 +31,7 @@ from rampart_scan.bootstrap import authoriser
 from rampart_scan.durable import Leases
 from rampart_scan.events import CONTROL_SUBJECT, HEARTBEAT_SUBJECT, JOB_SUBJECT, ScanEvents
 from rampart_scan.execution import ScanExecution
-from rampart_scan.ports import ScanStore
+from rampart_scan.interfaces import ScanStore
 from rampart_scan.repository import ScanRepository
 from rampart_scan.scan_engine import ScanEngine
 from rampart_scan.settings import ScanSettings

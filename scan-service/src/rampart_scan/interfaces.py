@@ -111,6 +111,6 @@ class EngineRun:
 
 
 class Engine(Protocol):
-    """Runs a scan's spec (``engine_adapter.ScanEngine``); may refuse targets now out of scope."""
+    """Runs a scan's spec (``scan_engine.ScanEngine``); may refuse targets now out of scope."""
 
     async def start(self, scan: Scan) -> EngineRun: ...
