@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CODE = r'"([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)"'
 CODE_PATTERNS = (
     re.compile(r"ApiError\(\s*" + CODE),
+    re.compile(r"ScanError\(\s*" + CODE),
     re.compile(r"public_code(?:\s*:\s*[^=\n]+)?\s*=\s*" + CODE),
     re.compile(r"\bcode\s*=\s*" + CODE),
     re.compile(r'"code"\s*:\s*' + CODE),
@@ -84,6 +85,7 @@ def test_the_source_scan_finds_codes_and_scopes_in_every_form_it_looks_for() -> 
         public_code = "NEW_DOMAIN_CODE"
         public_code: ClassVar[str] = "NEW_TYPED_CODE"
         ScanError(code="NEW_SCAN_ERROR", message="…")
+        ScanError("NEW_POSITIONAL_SCAN_ERROR", "…")
         {"error": {"code": "NEW_STREAM_ERROR"}}
         return fail(request, 503, "NEW_ENVELOPE_CODE", message)
         principal = require(request, "new:scope")
@@ -95,6 +97,7 @@ def test_the_source_scan_finds_codes_and_scopes_in_every_form_it_looks_for() -> 
         "NEW_DOMAIN_CODE",
         "NEW_TYPED_CODE",
         "NEW_SCAN_ERROR",
+        "NEW_POSITIONAL_SCAN_ERROR",
         "NEW_STREAM_ERROR",
         "NEW_ENVELOPE_CODE",
     }

@@ -16,15 +16,17 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient, monitoring
 
-from rampart.common.v1 import common_pb2
+from rampart.lib.ids import utcnow
 from rampart.lib.outbox import Outbox
 from rampart.lib.store import Document
-from rampart.scan.v1 import scan_pb2
 from rampart_scan import domain
+from rampart_scan.authorise import TargetAuthoriser
+from rampart_scan.commands import Created, ScanCommands
+from rampart_scan.domain import Owner, PlanLimits, ScanSpec
 from rampart_scan.durable import Leases, Sweeper
+from rampart_scan.events import ScanEvents
 from rampart_scan.repository import ScanRepository
 from rampart_scan.scope import ScopeBook
-from rampart_scan.service import ScanCommands
 from rampart_scan.settings import ScanSettings
 from tests.servers import Running, started
 
@@ -91,21 +93,16 @@ async def platform(
     repo = ScanRepository(db)
     await repo.create_indexes()
     outbox = Outbox(db["outbox"], published)  # type: ignore[arg-type]
-    commands = ScanCommands(repo, outbox, ScopeBook(None), SETTINGS, None)
+    commands = ScanCommands(repo, ScanEvents(outbox), TargetAuthoriser(ScopeBook(None), SETTINGS), SETTINGS)
     yield commands, repo, Sweeper(repo, outbox, 1.0, SETTINGS.requeue_after_seconds), tripwire, published
     await client.close()
 
 
-def request(org: str, key: str) -> scan_pb2.CreateScanRequest:
-    owner = common_pb2.Owner(user_id=f"usr_{org}", org_id=org, mode=common_pb2.KEY_MODE_TEST)
-    return scan_pb2.CreateScanRequest(
-        owner=owner,
-        targets=["127.0.0.1"],
-        ports="1-10",
-        idempotency_key=key,
-        concurrent_limit=3,
-        daily_limit=50,
-    )
+async def create(commands: ScanCommands, org: str, key: str) -> Created:
+    """A keyed create by a test key of ``org`` (sandbox: no scope, no packet)."""
+    owner = Owner(user_id=f"usr_{org}", org_id=org, sandbox=True)
+    spec = ScanSpec(targets=("127.0.0.1",), ports="1-10")
+    return await commands.create(owner, spec, PlanLimits(concurrent=3, daily=50), key, "req")
 
 
 async def counters(repo: ScanRepository, org: str) -> tuple[int, int, int]:
@@ -124,17 +121,17 @@ async def test_a_create_cancelled_at_any_point_leaves_one_scan_and_no_leak(platf
     commands, repo, _, tripwire, published = platform
     for at in range(1, 12):
         org = f"org_cancel{next(orgs)}"
-        call = asyncio.ensure_future(commands.create(request(org, "k1"), "req"))
+        call = asyncio.ensure_future(create(commands, org, "k1"))
         tripwire.arm(at, call.cancel)
         with pytest.raises(asyncio.CancelledError):
             await call
         await commands.settled()
-        first = await commands.create(request(org, "k1"), "req")
-        second = await commands.create(request(org, "k1"), "req")
-        assert first["_id"] == second["_id"], at
+        first = (await create(commands, org, "k1")).scan
+        second = (await create(commands, org, "k1")).scan
+        assert first.id == second.id, at
         assert await repo.scans.count_documents({"org_id": org}) == 1, at
         assert await counters(repo, org) == (1, 1, 1), at
-        assert f"{first['_id']}.job" in published.ids, at
+        assert f"{first.id}.job" in published.ids, at
 
 
 async def test_a_create_killed_at_any_point_is_repaired_into_one_runnable_scan(platform: Any) -> None:
@@ -142,7 +139,7 @@ async def test_a_create_killed_at_any_point_is_repaired_into_one_runnable_scan(p
     commands, repo, sweeper, tripwire, published = platform
     for at in range(1, 12):
         org = f"org_crash{next(orgs)}"
-        call = asyncio.ensure_future(commands.create(request(org, "k1"), "req"))
+        call = asyncio.ensure_future(create(commands, org, "k1"))
 
         def crash() -> None:
             for admission in list(commands._admitting):
@@ -152,40 +149,40 @@ async def test_a_create_killed_at_any_point_is_repaired_into_one_runnable_scan(p
         with pytest.raises(asyncio.CancelledError):
             await call
         await sweeper.sweep()
-        retried = await commands.create(request(org, "k1"), "req")
+        retried = (await create(commands, org, "k1")).scan
         await sweeper.sweep()
         await sweeper.sweep()  # a counter is repaired when it disagrees twice in a row
         assert await repo.scans.count_documents({"org_id": org}) == 1, at
-        assert f"{retried['_id']}.job" in published.ids, at  # the replayed scan can run
+        assert f"{retried.id}.job" in published.ids, at  # the replayed scan can run
         slot, daily, active = await counters(repo, org)
         assert (slot, daily, active) == (1, 1, 1), at
 
 
 async def test_a_lease_lets_one_worker_run_a_scan_and_an_expired_one_is_taken_over(platform: Any) -> None:
     commands, repo, *_ = platform
-    scan = await commands.create(request(f"org_lease{next(orgs)}", ""), "req")
+    scan = (await create(commands, f"org_lease{next(orgs)}", "")).scan
     first, second = Leases(repo, "w1", 30, 60), Leases(repo, "w2", 30, 60)
-    held = await first.claim(scan["_id"], {})
+    held = await first.claim(scan)
     assert held is not None
-    assert (held["status"], held["attempts"]) == ("running", 1)
-    assert await second.claim(scan["_id"], {}) is None  # a second delivery is not run
-    assert await first.renew(scan["_id"], held["claim"])
-    await repo.scans.update_one({"_id": scan["_id"]}, {"$set": {"lease_until": 0.0}})  # w1 died
-    taken = await second.claim(scan["_id"], {})
+    assert (held.status, held.attempts) == ("running", 1)
+    assert await second.claim(scan) is None  # a second delivery is not run
+    assert await first.renew(held)
+    await repo.scans.update_one({"_id": scan.id}, {"$set": {"lease_until": 0.0}})  # w1 died
+    taken = await second.claim(scan)
     assert taken is not None
-    assert taken["attempts"] == 2
-    assert not await first.renew(scan["_id"], held["claim"])
-    assert await first.finish(scan["_id"], held["claim"], {"status": "completed"}) is None
-    done = await second.finish(scan["_id"], taken["claim"], {"status": "completed"})
+    assert taken.attempts == 2
+    assert not await first.renew(held)
+    assert await first.finish(held.finish("completed", utcnow(), held.counts)) is None
+    done = await second.finish(taken.finish("completed", utcnow(), taken.counts))
     assert done is not None
-    assert done["status"] == "completed"
+    assert done.status == "completed"
 
 
 async def test_an_active_scan_nobody_touches_is_requeued_once_per_period(platform: Any) -> None:
     commands, repo, sweeper, _, published = platform
-    scan = await commands.create(request(f"org_stale{next(orgs)}", ""), "req")
-    await repo.scans.update_one({"_id": scan["_id"]}, {"$set": {"stale_at": 0.0}})  # its job was lost
+    scan = (await create(commands, f"org_stale{next(orgs)}", "")).scan
+    await repo.scans.update_one({"_id": scan.id}, {"$set": {"stale_at": 0.0}})  # its job was lost
     await sweeper.requeue_stale()
     await sweeper.requeue_stale()
-    assert published.ids.count(f"{scan['_id']}.job.1") == 1
-    assert f"{scan['_id']}.job.2" not in published.ids
+    assert published.ids.count(f"{scan.id}.job.1") == 1
+    assert f"{scan.id}.job.2" not in published.ids

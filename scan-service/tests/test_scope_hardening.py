@@ -11,16 +11,16 @@ from pathlib import Path
 
 import pytest
 
+from rampart_scan.authorise import TargetAuthoriser
 from rampart_scan.engine.addresses import IPAddress
 from rampart_scan.engine.connect import new_socket, open_stream
 from rampart_scan.engine.exclusions import Exclusions, is_local_address, own_listening_ports
 from rampart_scan.engine.scanner import EngineOptions, HostDone, PortFound, scan_hosts
 from rampart_scan.engine.targets import Host
 from rampart_scan.engine.tcp import OPEN, Sweep
+from rampart_scan.scan_engine import worker_exclusions
 from rampart_scan.scope import ScopeBook, TargetNotAllowed
-from rampart_scan.service import ScanCommands
 from rampart_scan.settings import ScanSettings
-from rampart_scan.worker import worker_exclusions
 
 RESOLVES = {
     "www.customer.example": ["93.184.215.14"],
@@ -34,7 +34,7 @@ async def fake_dns(name: str) -> list[IPAddress]:
     return [ipaddress.ip_address(address) for address in RESOLVES.get(name, [])]
 
 
-def commands(tmp_path: Path, **settings: str) -> ScanCommands:
+def commands(tmp_path: Path, **settings: str) -> TargetAuthoriser:
     scope = tmp_path / "scope.json"
     scope.write_text(
         json.dumps({"default": {"allow_domains": ["customer.example"], "allow": ["127.0.0.0/8"]}})
@@ -43,7 +43,7 @@ def commands(tmp_path: Path, **settings: str) -> ScanCommands:
         mongodb_url="mongodb://x", nats_url="nats://x", platform_addresses="10.96.0.0/12", **settings
     )
     book = ScopeBook(scope, config.platform_networks())
-    return ScanCommands(None, None, book, config, None, resolver=fake_dns)  # type: ignore[arg-type]
+    return TargetAuthoriser(book, config, resolver=fake_dns)
 
 
 async def test_a_missing_name_and_a_forbidden_one_get_the_same_answer(tmp_path: Path) -> None:

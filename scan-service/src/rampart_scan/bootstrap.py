@@ -1,4 +1,4 @@
-"""Wires scan-service (the gRPC API) from its settings; workers run from ``worker.py``."""
+"""Wires scan-service (the gRPC API) from its settings; workers are wired in ``worker.py``."""
 
 from __future__ import annotations
 
@@ -7,13 +7,21 @@ from rampart.lib.runtime import Runtime, connect_infra
 from rampart.lib.settings import ServiceSettings
 from rampart.scan.v1 import scan_pb2, scan_pb2_grpc
 from rampart_scan.api import ScanServicer
+from rampart_scan.authorise import TargetAuthoriser
+from rampart_scan.commands import ScanCommands
 from rampart_scan.durable import Sweeper
+from rampart_scan.events import ScanEvents
+from rampart_scan.queries import ScanQueries
 from rampart_scan.repository import ScanRepository
 from rampart_scan.scope import ScopeBook
-from rampart_scan.service import ScanCommands
 from rampart_scan.settings import ScanSettings
 
 SERVICE_NAME = scan_pb2.DESCRIPTOR.services_by_name["ScanService"].full_name
+
+
+def authoriser(settings: ScanSettings) -> TargetAuthoriser:
+    scopes = ScopeBook(settings.scan_scope_file, settings.platform_networks(), settings.default_scope())
+    return TargetAuthoriser(scopes, settings)
 
 
 async def bootstrap(settings: ServiceSettings) -> Runtime:
@@ -23,11 +31,9 @@ async def bootstrap(settings: ServiceSettings) -> Runtime:
     await repository.create_indexes()
     outbox = infra.outbox()
     await outbox.create_indexes()
-    scopes = ScopeBook(settings.scan_scope_file, settings.platform_networks(), settings.default_scope())
-    commands = ScanCommands(repository, outbox, scopes, settings, infra.nc)
-    binding = ServiceBinding(
-        SERVICE_NAME, ScanServicer(commands), scan_pb2_grpc.add_ScanServiceServicer_to_server
-    )
+    commands = ScanCommands(repository, ScanEvents(outbox, nc=infra.nc), authoriser(settings), settings)
+    servicer = ScanServicer(commands, ScanQueries(repository))
+    binding = ServiceBinding(SERVICE_NAME, servicer, scan_pb2_grpc.add_ScanServiceServicer_to_server)
     sweeper = Sweeper(repository, outbox, settings.sweep_seconds, settings.requeue_after_seconds)
     return Runtime(
         "scan", settings, [binding], tasks=[outbox.run, sweeper.run], closers=[infra.close], infra=infra

@@ -27,6 +27,9 @@ from pymongo import ReturnDocument
 from rampart.lib.outbox import Outbox
 from rampart.lib.store import Document
 from rampart_scan import domain, events
+from rampart_scan.documents import scan_from_doc
+from rampart_scan.domain import IllegalTransition, Scan
+from rampart_scan.interfaces import Clock, ScanStore, SystemClock
 from rampart_scan.repository import ScanRepository
 
 log = structlog.get_logger(__name__)
@@ -40,50 +43,42 @@ class Leases:
     """Claims on scans: one worker at a time runs a scan."""
 
     def __init__(
-        self, repo: ScanRepository, worker_id: str, lease_seconds: float, requeue_after: float
+        self,
+        store: ScanStore,
+        worker_id: str,
+        lease_seconds: float,
+        requeue_after: float,
+        clock: Clock | None = None,
     ) -> None:
-        self._scans = repo.scans
+        self._store = store
         self._worker = worker_id
         self._lease = lease_seconds
         self._requeue_after = requeue_after
+        self._clock = clock or SystemClock()
 
-    async def claim(self, scan_id: str, changes: dict[str, Any]) -> Document | None:
+    async def claim(self, scan: Scan) -> Scan | None:
         """Take the scan (running, leased to this worker) unless another worker's lease is live."""
-        now = now_s()
+        now = self._clock.time()
         token = f"{self._worker}/{uuid.uuid4().hex[:12]}"
-        until = now + self._lease
-        return await self._scans.find_one_and_update(
-            {"_id": scan_id, "status": {"$in": list(domain.ACTIVE_STATES)}, "lease_until": {"$lt": now}},
-            {
-                "$set": {
-                    **changes,
-                    "status": domain.RUNNING,
-                    "worker": self._worker,
-                    "claim": token,
-                    "lease_until": until,
-                    "stale_at": until + self._requeue_after,
-                },
-                "$inc": {"attempts": 1},
-            },
-            return_document=ReturnDocument.AFTER,
-        )
+        try:
+            claimed = scan.claim(
+                self._worker, token, now, self._lease, self._requeue_after, self._clock.now()
+            )
+        except IllegalTransition:  # held, or finished: as the store would answer
+            return None
+        return await self._store.claim(claimed, now)
 
-    async def renew(self, scan_id: str, token: str) -> bool:
+    async def renew(self, scan: Scan) -> bool:
         """Extend this worker's lease; False when the claim was lost (taken over, or finished)."""
-        until = now_s() + self._lease
-        result = await self._scans.update_one(
-            {"_id": scan_id, "claim": token, "status": domain.RUNNING},
-            {"$set": {"lease_until": until, "stale_at": until + self._requeue_after}},
-        )
-        return result.matched_count == 1
+        try:
+            renewed = scan.renew(scan.lease.claim, self._clock.time(), self._lease, self._requeue_after)
+        except IllegalTransition:
+            return False
+        return await self._store.renew(renewed)
 
-    async def finish(self, scan_id: str, token: str, changes: dict[str, Any]) -> Document | None:
-        """Move the scan to a final state, only while this worker's claim is the current one."""
-        return await self._scans.find_one_and_update(
-            {"_id": scan_id, "claim": token, "status": {"$in": list(domain.ACTIVE_STATES)}},
-            {"$set": {**changes, "lease_until": 0.0}},
-            return_document=ReturnDocument.AFTER,
-        )
+    async def finish(self, finished: Scan) -> Scan | None:
+        """Store the final state, only while this worker's claim is the current one."""
+        return await self._store.finish(finished, claimed=True)
 
 
 class Sweeper:
@@ -138,7 +133,8 @@ class Sweeper:
             if doc is None:
                 return requeued
             log.warning("scan requeued", scan_id=doc["_id"], status=doc["status"], requeues=doc["requeues"])
-            await self._outbox.add_entries([events.job_entry(doc, "", f"{doc['_id']}.job.{doc['requeues']}")])
+            job = events.job_entry(scan_from_doc(doc), "", f"{doc['_id']}.job.{doc['requeues']}")
+            await self._outbox.add_entries([job])
             requeued += 1
 
     async def reconcile(self) -> int:

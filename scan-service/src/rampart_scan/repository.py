@@ -1,21 +1,53 @@
-"""Mongo adapter for scans, their port and host results, counters and idempotency keys."""
+"""Mongo adapter for scans, their port and host results, counters and idempotency keys.
+
+It takes and returns domain types; ``documents`` maps them to the stored fields. State
+changes are compare-and-set writes (the store has no multi-document transactions): the
+domain decides what a transition sets, the filter here re-checks its precondition atomically.
+"""
 
 from __future__ import annotations
 
-import time
+from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from rampart.lib.ids import utcnow
 from rampart.lib.store import Document
+from rampart_scan.documents import (
+    host_fields,
+    host_from_doc,
+    port_fields,
+    port_from_doc,
+    scan_from_doc,
+    scan_to_doc,
+)
+from rampart_scan.domain import (
+    ACTIVE_STATES,
+    COMPLETED,
+    QUEUED,
+    RUNNING,
+    HostResult,
+    Order,
+    PortCounts,
+    PortResult,
+    Scan,
+    ScanFilter,
+)
+from rampart_scan.events import PendingEvents
+from rampart_scan.interfaces import KeyRecord
+
+SORTS = {"created_at": "sort_key", "status": "status", "completed_at": "completed_at"}
 
 
 def world(sandbox: bool) -> dict[str, Any]:
     """Test keys see only sandbox scans, live callers only live ones (docs/security/keys.md)."""
     return {"sandbox": True} if sandbox else {"sandbox": {"$ne": True}}
+
+
+def _scan(doc: Document | None) -> Scan | None:
+    return None if doc is None else scan_from_doc(doc)
 
 
 class ScanRepository:
@@ -38,66 +70,156 @@ class ScanRepository:
         await self.scans.create_index([("status", ASCENDING), ("stale_at", ASCENDING)])
 
     # ---- scans -------------------------------------------------------------------------
-    async def insert(self, doc: Document) -> None:
-        await self.scans.insert_one(doc)
+    async def add(self, scan: Scan, pending: PendingEvents) -> None:
+        """Insert the scan carrying its pending outbox entries: one atomic write for both."""
+        await self.scans.insert_one(
+            {**scan_to_doc(scan), "outbox": list(pending.entries), "outbox_pending": True}
+        )
 
-    async def get(self, org_id: str, scan_id: str, sandbox: bool | None = None) -> Document | None:
+    async def released(self, scan_id: str) -> None:
+        """The scan's entries are in the outbox now."""
+        await self.scans.update_one({"_id": scan_id}, {"$set": {"outbox_pending": False}})
+
+    async def discard_unreleased(self, scan_id: str) -> None:
+        """Delete a scan nothing of which was published yet (its key was taken over)."""
+        await self.scans.delete_one({"_id": scan_id, "outbox_pending": True})
+
+    async def get(self, org_id: str, scan_id: str, sandbox: bool | None = None) -> Scan | None:
         """The organisation's scan; with ``sandbox`` given, only if it is in that world."""
         query = {"_id": scan_id, "org_id": org_id, **(world(sandbox) if sandbox is not None else {})}
-        return await self.scans.find_one(query)
+        return _scan(await self.scans.find_one(query))
 
-    async def by_id(self, scan_id: str) -> Document | None:
-        return await self.scans.find_one({"_id": scan_id})
-
-    async def transition(
-        self, scan_id: str, from_states: tuple[str, ...], changes: dict[str, Any]
-    ) -> Document | None:
-        """Move a scan between states atomically; None when it was not in ``from_states``."""
-        return await self.scans.find_one_and_update(
-            {"_id": scan_id, "status": {"$in": list(from_states)}},
-            {"$set": {**changes, "updated_at": utcnow()}},
-            return_document=ReturnDocument.AFTER,
-        )
-
-    async def update(self, scan_id: str, changes: dict[str, Any]) -> None:
-        await self.scans.update_one({"_id": scan_id}, {"$set": changes})
+    async def by_id(self, scan_id: str) -> Scan | None:
+        return _scan(await self.scans.find_one({"_id": scan_id}))
 
     async def find(
-        self, query: dict[str, Any], sort: list[tuple[str, int]], skip: int, limit: int
-    ) -> tuple[list[Document], int]:
+        self, where: ScanFilter, order: Order, skip: int, limit: int, by_key: bool = False
+    ) -> tuple[list[Scan], int]:
+        """A page of scans and how many match; ``by_key`` orders by creation only (cursor paging)."""
+        query: dict[str, Any] = {"org_id": where.org_id, **world(where.sandbox)}
+        if where.target:
+            query["targets"] = {"$in": [where.target]}
+        if where.status:
+            query["status"] = where.status
+        bounds = {
+            op: value
+            for op, value in (("$gte", where.min_key), ("$lt", where.max_key), ("$gt", where.after_key))
+            if value is not None
+        }
+        if bounds:
+            query["sort_key"] = bounds
+        direction = DESCENDING if order.descending else ASCENDING
+        sort = (
+            [("sort_key", direction)]
+            if by_key
+            else [(SORTS[order.field], direction), ("sort_key", direction)]
+        )
         total = await self.scans.count_documents(query)
         cursor = self.scans.find(query).sort(sort).skip(skip).limit(limit)
-        return [doc async for doc in cursor], total
+        return [scan_from_doc(doc) async for doc in cursor], total
+
+    async def cancel_queued(self, cancelled: Scan) -> Scan | None:
+        """Store the cancel of a scan still queued; None when it left the queue meanwhile."""
+        changes = {
+            "status": cancelled.status,
+            "completed_at": cancelled.completed_at,
+            "updated_at": cancelled.updated_at,
+        }
+        return _scan(
+            await self.scans.find_one_and_update(
+                {"_id": cancelled.id, "status": QUEUED},
+                {"$set": changes},
+                return_document=ReturnDocument.AFTER,
+            )
+        )
+
+    async def request_cancel(self, scan_id: str) -> None:
+        await self.scans.update_one({"_id": scan_id}, {"$set": {"cancel_requested": True}})
+
+    async def claim(self, claimed: Scan, now: float) -> Scan | None:
+        """Store a claim unless another worker's lease is live (or the scan ended) meanwhile."""
+        lease = claimed.lease
+        changes = {
+            "status": RUNNING,
+            "worker": lease.worker,
+            "claim": lease.claim,
+            "lease_until": lease.until,
+            "stale_at": claimed.stale_at,
+            "started_at": claimed.started_at,
+        }
+        return _scan(
+            await self.scans.find_one_and_update(
+                {"_id": claimed.id, "status": {"$in": list(ACTIVE_STATES)}, "lease_until": {"$lt": now}},
+                {"$set": changes, "$inc": {"attempts": 1}},
+                return_document=ReturnDocument.AFTER,
+            )
+        )
+
+    async def renew(self, renewed: Scan) -> bool:
+        """Store a renewed lease; False when the claim is no longer the current one."""
+        result = await self.scans.update_one(
+            {"_id": renewed.id, "claim": renewed.lease.claim, "status": RUNNING},
+            {"$set": {"lease_until": renewed.lease.until, "stale_at": renewed.stale_at}},
+        )
+        return result.matched_count == 1
+
+    async def finish(self, finished: Scan, claimed: bool) -> Scan | None:
+        """Store a final state once; with ``claimed``, only while the scan's claim is this one."""
+        query: dict[str, Any] = {"_id": finished.id, "status": {"$in": list(ACTIVE_STATES)}}
+        if claimed:
+            query["claim"] = finished.lease.claim
+        changes: dict[str, Any] = {
+            "status": finished.status,
+            "completed_at": finished.completed_at,
+            "updated_at": finished.updated_at,
+            "counts": finished.counts.as_dict(),
+            "lease_until": finished.lease.until,
+        }
+        if finished.status == COMPLETED:
+            changes["progress"] = finished.progress
+        if finished.error is not None:
+            changes["error"] = {"code": finished.error.code, "message": finished.error.message}
+        return _scan(
+            await self.scans.find_one_and_update(
+                query, {"$set": changes}, return_document=ReturnDocument.AFTER
+            )
+        )
+
+    async def save_progress(self, scan: Scan) -> None:
+        await self.scans.update_one({"_id": scan.id}, {"$set": {"progress": scan.progress}})
+
+    async def save_counts(self, scan_id: str, counts: PortCounts) -> None:
+        await self.scans.update_one({"_id": scan_id}, {"$set": {"counts": counts.as_dict()}})
+
+    async def save_excluded(self, scan_id: str, endpoints: list[str]) -> None:
+        await self.scans.update_one({"_id": scan_id}, {"$set": {"excluded_endpoints": endpoints}})
 
     # ---- results -----------------------------------------------------------------------
-    async def save_port(
-        self, scan_id: str, org_id: str, host: str, port: int, fields: dict[str, Any]
-    ) -> None:
+    async def save_port(self, scan: Scan, result: PortResult) -> None:
         """Upsert by (scan, host, port): a redelivered job overwrites, never duplicates."""
-        key = f"{scan_id}|{host}|{port}"
-        await self.ports.update_one(
-            {"_id": key},
-            {"$set": {"scan_id": scan_id, "org_id": org_id, "host": host, "port": port, **fields}},
-            upsert=True,
-        )
+        key = f"{scan.id}|{result.host}|{result.port}"
+        ids = {"scan_id": scan.id, "org_id": scan.owner.org_id, "host": result.host, "port": result.port}
+        await self.ports.update_one({"_id": key}, {"$set": {**ids, **port_fields(result)}}, upsert=True)
 
-    async def save_host(self, scan_id: str, org_id: str, host: str, fields: dict[str, Any]) -> None:
+    async def save_host(self, scan: Scan, result: HostResult) -> None:
+        ids = {"scan_id": scan.id, "org_id": scan.owner.org_id, "host": result.host}
         await self.hosts.update_one(
-            {"_id": f"{scan_id}|{host}"},
-            {"$set": {"scan_id": scan_id, "org_id": org_id, "host": host, **fields}},
-            upsert=True,
+            {"_id": f"{scan.id}|{result.host}"}, {"$set": {**ids, **host_fields(result)}}, upsert=True
         )
 
-    async def ports_of(self, scan_id: str) -> list[Document]:
+    async def ports_of(self, scan_id: str) -> list[PortResult]:
         cursor = self.ports.find({"scan_id": scan_id}).sort([("host", ASCENDING), ("port", ASCENDING)])
-        return [doc async for doc in cursor]
+        return [port_from_doc(doc) async for doc in cursor]
 
-    async def hosts_of(self, scan_id: str) -> list[Document]:
-        return [doc async for doc in self.hosts.find({"scan_id": scan_id}).sort("host", ASCENDING)]
+    async def hosts_of(self, scan_id: str) -> list[HostResult]:
+        return [
+            host_from_doc(doc) async for doc in self.hosts.find({"scan_id": scan_id}).sort("host", ASCENDING)
+        ]
 
-    async def delete_results(self, scan_id: str) -> int:
+    async def delete_results(self, scan_id: str, at: datetime) -> int:
         ports = await self.ports.delete_many({"scan_id": scan_id})
         await self.hosts.delete_many({"scan_id": scan_id})
+        await self.scans.update_one({"_id": scan_id}, {"$set": {"results_deleted_at": at}})
         return int(ports.deleted_count)
 
     # ---- plan limits -------------------------------------------------------------------
@@ -132,31 +254,46 @@ class ScanRepository:
         await self.daily.update_one({"_id": f"{org_id}|{day}", "count": {"$gt": 0}}, {"$inc": {"count": -1}})
 
     # ---- idempotency -------------------------------------------------------------------
-    async def remember_key(self, org_id: str, key: str, fingerprint: str, scan_id: str) -> Document | None:
+    async def remember_key(self, org_id: str, key: str, record: KeyRecord) -> KeyRecord | None:
         """Record key -> scan; when the key was seen before, return that earlier record instead."""
         try:
             await self.idempotency.insert_one(
                 {
                     "_id": f"{org_id}|{key}",
-                    "fingerprint": fingerprint,
-                    "scan_id": scan_id,
-                    "created_at": utcnow(),
-                    "claimed_at": time.time(),
+                    "fingerprint": record.fingerprint,
+                    "scan_id": record.scan_id,
+                    "created_at": record.created_at,
+                    "claimed_at": record.claimed_at,
                 }
             )
         except DuplicateKeyError:
-            return await self.idempotency.find_one({"_id": f"{org_id}|{key}"})
+            return await self.key(org_id, key)
         return None
 
-    async def forget_key(self, org_id: str, key: str) -> None:
-        await self.idempotency.delete_one({"_id": f"{org_id}|{key}"})
+    async def key(self, org_id: str, key: str) -> KeyRecord | None:
+        doc = await self.idempotency.find_one({"_id": f"{org_id}|{key}"})
+        if doc is None:
+            return None
+        return KeyRecord(doc["fingerprint"], doc["scan_id"], doc.get("created_at"), doc.get("claimed_at"))
 
-    async def usage(self, org_id: str, since_key: int) -> dict[str, Any]:
-        """Counts for stats; ``since_key`` is a sort key (see ``service.sort_key``)."""
+    async def take_over_key(self, org_id: str, key: str, old_scan_id: str, scan_id: str, at: float) -> bool:
+        """Bind the key to ``scan_id`` if it still names ``old_scan_id`` (compare-and-set)."""
+        taken = await self.idempotency.update_one(
+            {"_id": f"{org_id}|{key}", "scan_id": old_scan_id},
+            {"$set": {"scan_id": scan_id, "claimed_at": at}},
+        )
+        return taken.modified_count == 1
+
+    async def forget_key(self, org_id: str, key: str, scan_id: str) -> None:
+        """Drop the key if it still names ``scan_id`` (the create it bound was refused)."""
+        await self.idempotency.delete_one({"_id": f"{org_id}|{key}", "scan_id": scan_id})
+
+    async def usage(self, org_id: str, since_key: int) -> tuple[dict[str, int], int]:
+        """Scans by status, and how many were created since ``since_key`` (a ``Scan.order_key``)."""
         by_status: dict[str, int] = {}
         async for row in await self.scans.aggregate(
             [{"$match": {"org_id": org_id}}, {"$group": {"_id": "$status", "n": {"$sum": 1}}}]
         ):
             by_status[str(row["_id"])] = int(row["n"])
         since_count = await self.scans.count_documents({"org_id": org_id, "sort_key": {"$gte": since_key}})
-        return {"by_status": by_status, "scans_since": since_count}
+        return by_status, since_count

@@ -165,6 +165,7 @@ class ConsumerSpec:
     max_deliver: int = 50
     ack_wait_seconds: float = 30.0
     batch: int = 64
+    max_ack_pending: int | None = None  # None: the broker's default
 
 
 def retry_delay(attempt: int) -> float:
@@ -172,13 +173,13 @@ def retry_delay(attempt: int) -> float:
     return float(min(0.5 * 2 ** max(attempt - 1, 0), 30.0))
 
 
-class DurableConsumer:
-    """A durable pull consumer with explicit ack and nak-with-backoff on failure."""
+class PullSource:
+    """A durable pull subscription, made on first use and kept through broker restarts."""
 
-    def __init__(self, js: JetStreamContext, spec: ConsumerSpec, handler: Handler) -> None:
+    def __init__(self, js: JetStreamContext, spec: ConsumerSpec) -> None:
         self._js = js
         self._spec = spec
-        self._handler = handler
+        self._subscription: JetStreamContext.PullSubscription | None = None
 
     async def _subscribe(self) -> JetStreamContext.PullSubscription:
         config = ConsumerConfig(
@@ -188,6 +189,7 @@ class DurableConsumer:
             filter_subject=self._spec.filter_subject,
             max_deliver=self._spec.max_deliver,
             ack_wait=self._spec.ack_wait_seconds,
+            max_ack_pending=self._spec.max_ack_pending,
         )
         return await self._js.pull_subscribe(
             self._spec.filter_subject,
@@ -196,22 +198,38 @@ class DurableConsumer:
             config=config,
         )
 
+    @property
+    def buffered(self) -> int:
+        """Deliveries already in the local buffer (a pull request can outlive its fetch)."""
+        return 0 if self._subscription is None else int(self._subscription.pending_msgs)
+
+    async def fetch(self, batch: int, wait: float = 1.0) -> list[Msg]:
+        """Up to ``batch`` messages; none when there is nothing within ``wait`` seconds or no broker."""
+        try:
+            if self._subscription is None:
+                self._subscription = await self._subscribe()
+                log.info("consumer ready", durable=self._spec.durable)
+            return await self._subscription.fetch(batch, timeout=wait)
+        except (nats.errors.TimeoutError, TimeoutError):
+            return []  # nothing to fetch within the timeout
+        except (nats.errors.Error, OSError) as error:
+            log.warning("consumer waiting for broker", durable=self._spec.durable, error=str(error))
+            await asyncio.sleep(0.5)
+            return []
+
+
+class DurableConsumer:
+    """A durable pull consumer with explicit ack and nak-with-backoff on failure."""
+
+    def __init__(self, js: JetStreamContext, spec: ConsumerSpec, handler: Handler) -> None:
+        self._source = PullSource(js, spec)
+        self._spec = spec
+        self._handler = handler
+
     async def run(self) -> None:
         """Pull and handle messages until cancelled; survives broker restarts."""
-        subscription: JetStreamContext.PullSubscription | None = None
         while True:
-            try:
-                if subscription is None:
-                    subscription = await self._subscribe()
-                    log.info("consumer ready", durable=self._spec.durable)
-                messages = await subscription.fetch(self._spec.batch, timeout=1.0)
-            except (nats.errors.TimeoutError, TimeoutError):
-                continue  # nothing to fetch within a second
-            except (nats.errors.Error, OSError) as error:
-                log.warning("consumer waiting for broker", durable=self._spec.durable, error=str(error))
-                await asyncio.sleep(0.5)
-                continue
-            for message in messages:
+            for message in await self._source.fetch(self._spec.batch):
                 try:
                     await self.handle(message)
                 except (nats.errors.Error, OSError) as error:

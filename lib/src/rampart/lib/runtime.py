@@ -88,11 +88,8 @@ async def serve(runtime: Runtime, stop: asyncio.Event | None = None) -> None:
     if settings.health_port:
         probes, _ = await create_health_server(health, settings.host, settings.health_port)
         await probes.start()
-    stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    background = [asyncio.create_task(task(), name=task.__qualname__) for task in runtime.tasks]
+    stop = _stop_on_signals(stop)
+    background = _start(runtime.tasks)
     names = ["", *(binding.full_name for binding in runtime.bindings)]
     for name in names:
         await health.set(name, health_pb2.HealthCheckResponse.SERVING)
@@ -105,6 +102,32 @@ async def serve(runtime: Runtime, stop: asyncio.Event | None = None) -> None:
     await server.stop(settings.shutdown_grace_seconds)
     if probes is not None:
         await probes.stop(None)
+    await _finish(runtime, background)
+
+
+async def work(runtime: Runtime, stop: asyncio.Event | None = None) -> None:
+    """Run a process that serves no RPC (a scan worker): its tasks until SIGTERM/SIGINT (or ``stop``)."""
+    stop = _stop_on_signals(stop)
+    background = _start(runtime.tasks)
+    log.info("working", tasks=[task.__qualname__ for task in runtime.tasks])
+    await stop.wait()
+    log.info("stopping")
+    await _finish(runtime, background)
+
+
+def _stop_on_signals(stop: asyncio.Event | None) -> asyncio.Event:
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+def _start(tasks: Sequence[Task]) -> list[asyncio.Task[None]]:
+    return [asyncio.create_task(task(), name=task.__qualname__) for task in tasks]
+
+
+async def _finish(runtime: Runtime, background: list[asyncio.Task[None]]) -> None:
     for task in background:
         task.cancel()
     await asyncio.gather(*background, return_exceptions=True)
@@ -144,13 +167,14 @@ def run_service(
     settings_cls: type[ServiceSettings],
     bootstrap: Callable[[ServiceSettings], Awaitable[Runtime]],
 ) -> None:
-    """Process entry point shared by every service's ``__main__``."""
+    """Process entry point shared by every service's ``__main__`` (and the scan workers)."""
     settings = load_settings(settings_cls)
     configure_logging(service, settings.log_level)
     if settings.metrics_port:
         serve_metrics(settings.host, settings.metrics_port)
 
     async def main() -> None:
-        await serve(await bootstrap(settings))
+        runtime = await bootstrap(settings)
+        await (serve(runtime) if runtime.bindings else work(runtime))
 
     asyncio.run(main())

@@ -1,0 +1,172 @@
+"""Changing scans: accept one (validated, in scope, within the plan, once per key), cancel, delete results."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from rampart.lib.ids import new_id
+from rampart_scan.authorise import TargetAuthoriser
+from rampart_scan.domain import (
+    CANCELLED,
+    CANCELLED_BY_CALLER,
+    ConcurrentLimitExceeded,
+    Owner,
+    PlanLimits,
+    Scan,
+    ScanNotFinished,
+    ScanQuotaExceeded,
+    ScanSpec,
+    estimate_seconds,
+)
+from rampart_scan.events import PendingEvents
+from rampart_scan.idempotency import IdempotencyKeys, fingerprint
+from rampart_scan.interfaces import Clock, ScanEventSink, ScanStore, SystemClock
+from rampart_scan.queries import owned_scan, require_owner
+from rampart_scan.settings import ScanSettings
+
+CANCEL_WAIT_SECONDS = 2.0  # workers stop a running scan within a second
+POLL_SECONDS = 0.05
+
+
+@dataclass(frozen=True)
+class Created:
+    """The scan a create answers with; ``replayed`` when an Idempotency-Key named an earlier one."""
+
+    scan: Scan
+    replayed: bool = False
+
+
+class ScanCommands:
+    """Write-side use cases; entry points call these with plain values and domain types."""
+
+    def __init__(
+        self,
+        store: ScanStore,
+        events: ScanEventSink,
+        authoriser: TargetAuthoriser,
+        settings: ScanSettings,
+        clock: Clock | None = None,
+    ) -> None:
+        self._store = store
+        self._events = events
+        self._authoriser = authoriser
+        self._settings = settings
+        self._clock = clock or SystemClock()
+        self._keys = IdempotencyKeys(store, self._clock, settings.idempotency_grace_seconds)
+        self._admitting: set[asyncio.Future[Created]] = set()
+
+    async def create(
+        self,
+        owner: Owner,
+        spec: ScanSpec,
+        limits: PlanLimits,
+        idempotency_key: str = "",
+        request_id: str = "",
+    ) -> Created:
+        require_owner(owner)
+        resolved, ports = spec.resolved()
+        targets = list(resolved.targets)
+        if owner.sandbox:  # syntax only: resolving a name would already send a packet
+            hosts_count, excluded = self._authoriser.sandbox_host_count(targets), []
+        else:
+            hosts = await self._authoriser.authorised_hosts(owner.org_id, targets)
+            hosts_count, excluded = len(hosts), self._authoriser.excluded(hosts, ports)
+        now = self._clock.now()
+        scan = Scan(
+            id=new_id("scan"),
+            owner=owner,
+            spec=resolved,
+            created_at=now,
+            updated_at=now,
+            port_count=len(ports),
+            estimated_duration_seconds=estimate_seconds(
+                hosts_count, len(ports), resolved.options, owner.sandbox
+            ),
+            excluded_endpoints=tuple(excluded),
+            stale_at=now.timestamp() + self._settings.requeue_after_seconds,
+        )
+        # The scan carries its own outbox entries: one insert stores the scan, its queued event
+        # and its job together (the store has no multi-document transactions).
+        pending = self._events.on_create(scan, request_id)
+        digest = fingerprint(spec, limits, owner.sandbox)
+        # From here on the writes must all happen or be repaired: a cancelled RPC (client gone,
+        # gateway killed) does not stop them half-way.
+        admission = asyncio.ensure_future(self._admit(scan, pending, limits, idempotency_key, digest))
+        self._admitting.add(admission)
+        admission.add_done_callback(self._admitting.discard)
+        return await asyncio.shield(admission)
+
+    async def settled(self) -> None:
+        """Wait for admissions whose callers went away (tests, and a clean shutdown)."""
+        await asyncio.gather(*self._admitting, return_exceptions=True)
+
+    async def _admit(
+        self, scan: Scan, pending: PendingEvents, limits: PlanLimits, key: str, digest: str
+    ) -> Created:
+        org = scan.owner.org_id
+        if key:
+            replay = await self._keys.claim(org, key, digest, scan.id)
+            if replay is not None:
+                return Created(replay, replayed=True)
+        try:
+            await self._reserve(scan, limits)
+        except (ScanQuotaExceeded, ConcurrentLimitExceeded):
+            if key:
+                await self._keys.release(org, key, scan.id)
+            raise
+        await self._store.add(scan, pending)
+        if key:
+            holder = await self._keys.holder(org, key)
+            if holder is not None and holder != scan.id:
+                # A retry took the key over while this create was stalled: it owns the key, so
+                # this scan goes before anything about it is published.
+                await self._store.discard_unreleased(scan.id)
+                await self._store.release_slot(org)
+                await self._store.release_daily(org, scan.day)
+                winner = await self._keys.wait_for_scan(org, holder)
+                if winner is not None:
+                    return Created(winner, replayed=True)
+                raise ConcurrentLimitExceeded("retry this request", limit=limits.concurrent)
+        await self._events.release(pending)
+        await self._store.released(scan.id)
+        return Created(scan)
+
+    async def _reserve(self, scan: Scan, limits: PlanLimits) -> None:
+        """Count the scan against today's quota and take a concurrency slot, or neither."""
+        org = scan.owner.org_id
+        if not await self._store.claim_daily(org, scan.day, limits.daily):
+            raise ScanQuotaExceeded(f"daily scan quota of {limits.daily} reached", limit=limits.daily)
+        if not await self._store.claim_slot(org, limits.concurrent):
+            await self._store.release_daily(org, scan.day)
+            raise ConcurrentLimitExceeded(
+                f"{limits.concurrent} scans already running or queued", limit=limits.concurrent
+            )
+
+    async def cancel(self, owner: Owner, scan_id: str, request_id: str) -> Scan:
+        """A queued scan is cancelled at once; a running one is asked to stop (waited for briefly)."""
+        scan = await owned_scan(self._store, owner, scan_id)
+        if scan.is_final:
+            return scan
+        wanted = scan.cancel(self._clock.now())
+        if wanted.status == CANCELLED:
+            cancelled = await self._store.cancel_queued(wanted)
+            if cancelled is not None:
+                await self._store.release_slot(owner.org_id)
+                await self._events.lifecycle(cancelled, request_id, error=CANCELLED_BY_CALLER)
+                return cancelled
+        await self._store.request_cancel(scan_id)
+        await self._events.ask_workers_to_cancel(scan_id)
+        deadline = self._clock.monotonic() + CANCEL_WAIT_SECONDS
+        while self._clock.monotonic() < deadline:
+            current = await owned_scan(self._store, owner, scan_id)
+            if current.is_final:
+                return current
+            await self._clock.sleep(POLL_SECONDS)
+        return await owned_scan(self._store, owner, scan_id)
+
+    async def delete_results(self, owner: Owner, scan_id: str) -> int:
+        scan = await owned_scan(self._store, owner, scan_id)
+        if not scan.is_final:
+            raise ScanNotFinished("results can be deleted once the scan has finished", scan_id=scan_id)
+        return await self._store.delete_results(scan_id, self._clock.now())

@@ -1,0 +1,132 @@
+"""Reading scans: one scan, a filtered and paged listing, results, and usage counts."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from rampart.lib.errors import InvalidArgument
+from rampart_scan.domain import (
+    ACTIVE_STATES,
+    SORT_FIELDS,
+    HostResult,
+    Order,
+    Owner,
+    PageInfo,
+    PortResult,
+    Scan,
+    ScanFilter,
+    ScanNotFound,
+    Usage,
+    micros,
+)
+from rampart_scan.interfaces import ScanStore
+
+MAX_PER_PAGE = 100
+DEFAULT_PER_PAGE = 20
+
+
+def require_owner(owner: Owner) -> None:
+    if not owner.user_id or not owner.org_id:
+        raise InvalidArgument("owner is required", field="owner")
+
+
+def encode_cursor(scan: Scan) -> str:
+    raw = json.dumps({"k": scan.order_key}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        key = json.loads(raw)["k"]
+    except (ValueError, TypeError, KeyError):
+        key = None
+    if type(key) is not int or not 0 <= key < 2**63:  # bool is an int; the store holds int64
+        raise InvalidArgument("cursor is not valid", field="cursor", value=cursor[:64])
+    return key
+
+
+async def owned_scan(store: ScanStore, owner: Owner, scan_id: str) -> Scan:
+    """The caller's scan in the caller's world; anyone else's, or the other world's, is not found."""
+    require_owner(owner)
+    scan = await store.get(owner.org_id, scan_id, sandbox=owner.sandbox)
+    if scan is None:
+        raise ScanNotFound("scan not found", scan_id=scan_id)
+    return scan
+
+
+@dataclass(frozen=True)
+class ScanListing:
+    """What a listing asks for; empty values mean no filter, the first page, the default order."""
+
+    target: str = ""
+    status: str = ""
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    page: int = 0
+    per_page: int = 0
+    cursor: str = ""
+    sort: str = ""
+    descending: bool = False
+
+
+class ScanQueries:
+    """Read-side use cases; every read is scoped to the caller's organisation and world."""
+
+    def __init__(self, store: ScanStore) -> None:
+        self._store = store
+
+    async def get(self, owner: Owner, scan_id: str) -> Scan:
+        return await owned_scan(self._store, owner, scan_id)
+
+    async def list_scans(self, owner: Owner, listing: ScanListing) -> tuple[list[Scan], PageInfo]:
+        require_owner(owner)
+        sort = listing.sort or "created_at"
+        if sort not in SORT_FIELDS:
+            raise InvalidArgument(f"sort must be one of {', '.join(SORT_FIELDS)}", field="sort", value=sort)
+        order = Order(sort, descending=listing.descending or not listing.sort)
+        per_page = min(max(listing.per_page or DEFAULT_PER_PAGE, 1), MAX_PER_PAGE)
+        number = max(listing.page or 1, 1)
+        where = ScanFilter(
+            owner.org_id,
+            owner.sandbox,
+            target=listing.target,
+            status=listing.status,
+            min_key=micros(listing.created_after) * 1000 if listing.created_after else None,
+            max_key=micros(listing.created_before) * 1000 if listing.created_before else None,
+        )
+        if listing.cursor:
+            if sort != "created_at":
+                raise InvalidArgument("cursor paging is by created_at only", field="cursor")
+            key = decode_cursor(listing.cursor)
+            where = replace(where, max_key=key) if order.descending else replace(where, after_key=key)
+            scans, total = await self._store.find(where, order, 0, per_page, by_key=True)
+            more = len(scans) == per_page and total > per_page
+        else:
+            scans, total = await self._store.find(where, order, (number - 1) * per_page, per_page)
+            more = len(scans) == per_page and number * per_page < total
+        page = PageInfo(
+            total=total,
+            page=number,
+            per_page=per_page,
+            pages=-(-total // per_page) if total else 0,
+            next_cursor=encode_cursor(scans[-1]) if scans and more and sort == "created_at" else "",
+        )
+        return scans, page
+
+    async def results(self, owner: Owner, scan_id: str) -> tuple[Scan, list[PortResult], list[HostResult]]:
+        scan = await owned_scan(self._store, owner, scan_id)
+        return scan, await self._store.ports_of(scan_id), await self._store.hosts_of(scan_id)
+
+    async def usage(self, owner: Owner, since: datetime) -> Usage:
+        require_owner(owner)
+        by_status, since_count = await self._store.usage(owner.org_id, micros(since) * 1000)
+        return Usage(
+            scans_total=sum(by_status.values()),
+            scans_since=since_count,
+            active_scans=sum(by_status.get(state, 0) for state in ACTIVE_STATES),
+            by_status=by_status,
+        )

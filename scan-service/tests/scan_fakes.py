@@ -1,0 +1,392 @@
+"""In-memory stand-ins for scan-service's ports: the store, the event sink, the clock, DNS, the engine.
+
+They follow the same contracts as the adapters (``rampart_scan.interfaces``): the fake store applies
+the same compare-and-set preconditions as the Mongo repository, so a use case behaves the same
+on either, and a service-layer test runs in milliseconds. (Named ``scan_fakes`` rather than
+``fakes`` so it cannot shadow another service's test helpers on ``sys.path``.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from rampart_scan.authorise import TargetAuthoriser
+from rampart_scan.commands import ScanCommands
+from rampart_scan.domain import (
+    ACTIVE_STATES,
+    COMPLETED,
+    QUEUED,
+    RUNNING,
+    HostResult,
+    Order,
+    PortCounts,
+    PortResult,
+    Scan,
+    ScanError,
+    ScanFilter,
+)
+from rampart_scan.durable import Leases
+from rampart_scan.engine.addresses import IPAddress
+from rampart_scan.engine.scanner import Event
+from rampart_scan.events import PendingEvents
+from rampart_scan.execution import ScanExecution
+from rampart_scan.interfaces import EngineRun, KeyRecord
+from rampart_scan.queries import ScanQueries
+from rampart_scan.scope import LOOPBACK, ScopeBook
+from rampart_scan.settings import ScanSettings
+
+START = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+
+
+class FakeClock:
+    """Moves only when told to, or when a use case sleeps."""
+
+    def __init__(self, start: datetime = START) -> None:
+        self.current = start
+        self.ticks = 0.0
+
+    def now(self) -> datetime:
+        return self.current
+
+    def time(self) -> float:
+        return self.current.timestamp()
+
+    def monotonic(self) -> float:
+        return self.ticks
+
+    async def sleep(self, seconds: float) -> None:
+        self.advance(seconds)
+        await asyncio.sleep(0)
+
+    def advance(self, seconds: float) -> None:
+        self.current += timedelta(seconds=seconds)
+        self.ticks += seconds
+
+
+class FakeScanRepository:
+    """``ScanStore`` over dicts, with the repository's atomic preconditions."""
+
+    def __init__(self) -> None:
+        self.scans: dict[str, Scan] = {}
+        self.pending: dict[str, PendingEvents] = {}  # scans whose outbox entries are still inside
+        self.ports: dict[tuple[str, str, int], PortResult] = {}
+        self.hosts: dict[tuple[str, str], HostResult] = {}
+        self.slots: dict[str, int] = {}
+        self.daily: dict[str, int] = {}
+        self.keys: dict[str, KeyRecord] = {}
+        self.fail_on: set[str] = set()  # method names that raise, to stop a use case half-way
+
+    def _step(self, name: str) -> None:
+        if name in self.fail_on:
+            raise ConnectionError(f"store unavailable during {name}")
+
+    async def add(self, scan: Scan, pending: PendingEvents) -> None:
+        self._step("add")
+        self.scans[scan.id] = scan
+        self.pending[scan.id] = pending
+
+    async def released(self, scan_id: str) -> None:
+        self.pending.pop(scan_id, None)
+
+    async def discard_unreleased(self, scan_id: str) -> None:
+        if self.pending.pop(scan_id, None) is not None:
+            del self.scans[scan_id]
+
+    async def get(self, org_id: str, scan_id: str, sandbox: bool | None = None) -> Scan | None:
+        scan = self.scans.get(scan_id)
+        if scan is None or scan.owner.org_id != org_id:
+            return None
+        if sandbox is not None and scan.owner.sandbox != sandbox:
+            return None
+        return scan
+
+    async def by_id(self, scan_id: str) -> Scan | None:
+        return self.scans.get(scan_id)
+
+    async def find(
+        self, where: ScanFilter, order: Order, skip: int, limit: int, by_key: bool = False
+    ) -> tuple[list[Scan], int]:
+        def matches(scan: Scan) -> bool:
+            key = scan.order_key
+            return (
+                scan.owner.org_id == where.org_id
+                and scan.owner.sandbox == where.sandbox
+                and (not where.target or where.target in scan.spec.targets)
+                and (not where.status or scan.status == where.status)
+                and (where.min_key is None or key >= where.min_key)
+                and (where.max_key is None or key < where.max_key)
+                and (where.after_key is None or key > where.after_key)
+            )
+
+        def sort_value(scan: Scan) -> tuple[object, ...]:
+            if by_key or order.field == "created_at":
+                return (scan.order_key,)
+            if order.field == "status":
+                return (scan.status, scan.order_key)
+            stamp = scan.completed_at.timestamp() if scan.completed_at else float("-inf")  # null first
+            return (stamp, scan.order_key)
+
+        found = sorted(filter(matches, self.scans.values()), key=sort_value, reverse=order.descending)
+        return found[skip : skip + limit], len(found)
+
+    async def cancel_queued(self, cancelled: Scan) -> Scan | None:
+        current = self.scans.get(cancelled.id)
+        if current is None or current.status != QUEUED:
+            return None
+        stored = replace(current, status=cancelled.status, completed_at=cancelled.completed_at)
+        self.scans[cancelled.id] = replace(stored, updated_at=cancelled.updated_at)
+        return self.scans[cancelled.id]
+
+    async def request_cancel(self, scan_id: str) -> None:
+        self.scans[scan_id] = replace(self.scans[scan_id], cancel_requested=True)
+
+    async def claim(self, claimed: Scan, now: float) -> Scan | None:
+        current = self.scans.get(claimed.id)
+        if current is None or current.status not in ACTIVE_STATES or current.lease.until >= now:
+            return None
+        self.scans[claimed.id] = replace(
+            current,
+            status=RUNNING,
+            lease=claimed.lease,
+            stale_at=claimed.stale_at,
+            started_at=claimed.started_at,
+            attempts=current.attempts + 1,
+        )
+        return self.scans[claimed.id]
+
+    async def renew(self, renewed: Scan) -> bool:
+        current = self.scans.get(renewed.id)
+        if current is None or current.status != RUNNING or current.lease.claim != renewed.lease.claim:
+            return False
+        self.scans[renewed.id] = replace(current, lease=renewed.lease, stale_at=renewed.stale_at)
+        return True
+
+    async def finish(self, finished: Scan, claimed: bool) -> Scan | None:
+        current = self.scans.get(finished.id)
+        if current is None or current.status not in ACTIVE_STATES:
+            return None
+        if claimed and current.lease.claim != finished.lease.claim:
+            return None
+        self.scans[finished.id] = replace(
+            current,
+            status=finished.status,
+            completed_at=finished.completed_at,
+            updated_at=finished.updated_at,
+            counts=finished.counts,
+            progress=finished.progress if finished.status == COMPLETED else current.progress,
+            lease=replace(current.lease, until=finished.lease.until),
+            error=finished.error or current.error,
+        )
+        return self.scans[finished.id]
+
+    async def save_progress(self, scan: Scan) -> None:
+        self.scans[scan.id] = replace(self.scans[scan.id], progress=scan.progress)
+
+    async def save_counts(self, scan_id: str, counts: PortCounts) -> None:
+        self.scans[scan_id] = replace(self.scans[scan_id], counts=counts)
+
+    async def save_excluded(self, scan_id: str, endpoints: list[str]) -> None:
+        self.scans[scan_id] = replace(self.scans[scan_id], excluded_endpoints=tuple(endpoints))
+
+    async def save_port(self, scan: Scan, result: PortResult) -> None:
+        key = (scan.id, result.host, result.port)
+        earlier = self.ports.get(key)
+        if earlier is not None:  # an upsert keeps what the new write leaves out
+            result = replace(
+                result,
+                service=result.service or earlier.service,
+                tls=result.tls or earlier.tls,
+                found_at=result.found_at or earlier.found_at,
+            )
+        self.ports[key] = result
+
+    async def save_host(self, scan: Scan, result: HostResult) -> None:
+        self.hosts[(scan.id, result.host)] = result
+
+    async def ports_of(self, scan_id: str) -> list[PortResult]:
+        return [self.ports[key] for key in sorted(k for k in self.ports if k[0] == scan_id)]
+
+    async def hosts_of(self, scan_id: str) -> list[HostResult]:
+        return [self.hosts[key] for key in sorted(k for k in self.hosts if k[0] == scan_id)]
+
+    async def delete_results(self, scan_id: str, at: datetime) -> int:
+        ports = [key for key in self.ports if key[0] == scan_id]
+        for key in ports:
+            del self.ports[key]
+        for host_key in [key for key in self.hosts if key[0] == scan_id]:
+            del self.hosts[host_key]
+        self.scans[scan_id] = replace(self.scans[scan_id], results_deleted_at=at)
+        return len(ports)
+
+    async def claim_slot(self, org_id: str, limit: int) -> bool:
+        self._step("claim_slot")
+        if limit > 0 and self.slots.get(org_id, 0) >= limit:
+            return False
+        self.slots[org_id] = self.slots.get(org_id, 0) + 1
+        return True
+
+    async def release_slot(self, org_id: str) -> None:
+        if self.slots.get(org_id, 0) > 0:
+            self.slots[org_id] -= 1
+
+    async def claim_daily(self, org_id: str, day: str, limit: int) -> bool:
+        if limit <= 0:
+            return True
+        key = f"{org_id}|{day}"
+        if self.daily.get(key, 0) >= limit:
+            return False
+        self.daily[key] = self.daily.get(key, 0) + 1
+        return True
+
+    async def release_daily(self, org_id: str, day: str) -> None:
+        key = f"{org_id}|{day}"
+        if self.daily.get(key, 0) > 0:
+            self.daily[key] -= 1
+
+    async def remember_key(self, org_id: str, key: str, record: KeyRecord) -> KeyRecord | None:
+        seen = self.keys.get(f"{org_id}|{key}")
+        if seen is None:
+            self.keys[f"{org_id}|{key}"] = record
+        return seen
+
+    async def key(self, org_id: str, key: str) -> KeyRecord | None:
+        return self.keys.get(f"{org_id}|{key}")
+
+    async def take_over_key(self, org_id: str, key: str, old_scan_id: str, scan_id: str, at: float) -> bool:
+        seen = self.keys.get(f"{org_id}|{key}")
+        if seen is None or seen.scan_id != old_scan_id:
+            return False
+        self.keys[f"{org_id}|{key}"] = replace(seen, scan_id=scan_id, claimed_at=at)
+        return True
+
+    async def forget_key(self, org_id: str, key: str, scan_id: str) -> None:
+        seen = self.keys.get(f"{org_id}|{key}")
+        if seen is not None and seen.scan_id == scan_id:
+            del self.keys[f"{org_id}|{key}"]
+
+    async def usage(self, org_id: str, since_key: int) -> tuple[dict[str, int], int]:
+        by_status: dict[str, int] = {}
+        since = 0
+        for scan in self.scans.values():
+            if scan.owner.org_id == org_id:
+                by_status[scan.status] = by_status.get(scan.status, 0) + 1
+                since += scan.order_key >= since_key
+        return by_status, since
+
+
+@dataclass(frozen=True)
+class Sent:
+    """One event the use cases sent: its kind ("queued", "port_found", …), scan and status."""
+
+    kind: str
+    scan_id: str
+    status: str
+    error: ScanError | None = None
+    detail: str = ""
+
+
+class FakeEvents:
+    """``ScanEventSink`` recording what would reach the outbox and the broker."""
+
+    def __init__(self) -> None:
+        self.sent: list[Sent] = []
+        self.cancel_broadcasts: list[str] = []
+
+    def on_create(self, scan: Scan, request_id: str) -> PendingEvents:
+        return PendingEvents(({"_id": f"{scan.id}.queued"}, {"_id": f"{scan.id}.job"}))
+
+    async def release(self, pending: PendingEvents) -> None:
+        for entry in pending.entries:
+            kind = str(entry["_id"]).rsplit(".", 1)[1]
+            self.sent.append(Sent(kind, str(entry["_id"]).rsplit(".", 1)[0], QUEUED))
+
+    async def lifecycle(
+        self, scan: Scan, request_id: str, error: ScanError | None = None, summary: bool = False
+    ) -> None:
+        self.sent.append(Sent(scan.status, scan.id, scan.status, error, f"summary={summary}"))
+
+    async def progress(
+        self, scan: Scan, request_id: str, event_id: str, done: int, total: int, percent: int
+    ) -> None:
+        self.sent.append(Sent("progress", scan.id, scan.status, detail=event_id))
+
+    async def port(self, scan: Scan, request_id: str, result: PortResult, service: bool) -> None:
+        kind = "service_detected" if service else "port_found"
+        self.sent.append(Sent(kind, scan.id, scan.status, detail=f"{result.host}:{result.port}"))
+
+    async def ask_workers_to_cancel(self, scan_id: str) -> None:
+        self.cancel_broadcasts.append(scan_id)
+
+    def kinds(self, scan_id: str) -> list[str]:
+        return [sent.kind for sent in self.sent if sent.scan_id == scan_id]
+
+
+class FakeDns:
+    """A resolver answering from a table; unknown names do not resolve."""
+
+    def __init__(self, table: dict[str, list[str]] | None = None) -> None:
+        self.table = table or {}
+        self.asked: list[str] = []
+
+    async def __call__(self, name: str) -> list[IPAddress]:
+        self.asked.append(name)
+        return [ipaddress.ip_address(address) for address in self.table.get(name, [])]
+
+
+@dataclass
+class FakeEngine:
+    """``Engine`` yielding scripted events; ``hang`` keeps it running after them (until cancelled)."""
+
+    events: Sequence[Event] = ()
+    excluded: list[str] | None = None
+    hang: bool = False
+    refuse: Exception | None = None
+    started: list[str] = field(default_factory=list)
+
+    async def start(self, scan: Scan) -> EngineRun:
+        self.started.append(scan.id)
+        if self.refuse is not None:
+            raise self.refuse
+        return EngineRun(self._run(), self.excluded)
+
+    async def _run(self) -> AsyncIterator[Event]:
+        for event in self.events:
+            yield event
+        if self.hang:
+            await asyncio.Event().wait()
+
+
+SETTINGS = ScanSettings(
+    mongodb_url="mongodb://unused",
+    nats_url="nats://unused",
+    idempotency_grace_seconds=5.0,
+    requeue_after_seconds=120.0,
+)
+
+
+@dataclass
+class Platform:
+    """Use cases wired to fakes, as ``bootstrap`` wires them to the real adapters."""
+
+    store: FakeScanRepository
+    events: FakeEvents
+    clock: FakeClock
+    dns: FakeDns
+    commands: ScanCommands
+    queries: ScanQueries
+
+    def execution(self, engine: FakeEngine, worker: str = "w1", lease_seconds: float = 60.0) -> ScanExecution:
+        leases = Leases(self.store, worker, lease_seconds, SETTINGS.requeue_after_seconds, self.clock)
+        return ScanExecution(self.store, self.events, engine, leases, self.clock)
+
+
+def platform(scope_file: Path | None = None, dns: dict[str, list[str]] | None = None) -> Platform:
+    store, events, clock, resolver = FakeScanRepository(), FakeEvents(), FakeClock(), FakeDns(dns)
+    authoriser = TargetAuthoriser(ScopeBook(scope_file, fallback=LOOPBACK), SETTINGS, resolver)
+    commands = ScanCommands(store, events, authoriser, SETTINGS, clock)
+    return Platform(store, events, clock, resolver, commands, ScanQueries(store))
