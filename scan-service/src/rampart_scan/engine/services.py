@@ -12,12 +12,14 @@ import time
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from rampart_scan.engine.connect import open_stream
 from rampart_scan.engine.targets import Host
 from rampart_scan.engine.tls import client_context
 
 PROBES_FILE = Path(__file__).with_name("data") / "probes.toml"
+RULES_DIR = Path(__file__).with_name("data") / "rules"  # more probes and rules, one file per family
 MAX_RESPONSE = 16 * 1024
 EVIDENCE_CHARS = 512
 UNLISTED_WAIT = 1.0  # on a port no probe lists, no probe waits longer than this
@@ -70,9 +72,18 @@ class Rules:
     rules: dict[str, tuple[Rule, ...]] = field(default_factory=dict)
 
 
+def corpus_files() -> tuple[Path, ...]:
+    """probes.toml first (its probe order is the default order), then rules/*.toml by name."""
+    return (PROBES_FILE, *sorted(RULES_DIR.glob("*.toml")))
+
+
 @functools.cache
-def load_rules(path: Path = PROBES_FILE) -> Rules:
-    data = tomllib.loads(path.read_text())
+def load_rules(paths: tuple[Path, ...] | None = None) -> Rules:
+    data: dict[str, list[dict[str, Any]]] = {"probe": [], "match": []}
+    for path in paths or corpus_files():
+        loaded = tomllib.loads(path.read_text())
+        data["probe"] += loaded.get("probe", [])
+        data["match"] += loaded.get("match", [])
     probes = []
     for item in data["probe"]:
         payload = (
