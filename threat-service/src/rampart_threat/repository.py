@@ -68,15 +68,22 @@ class MongoActivityRepository:
         return Delivery.FIRST
 
     async def add(self, event: ActivityEvent) -> None:
-        """``ScanActivity.apply`` done atomically in the store (no read, safe with replicas)."""
-        kind, sequence = event.observation.kind, event.observation.sequence
+        """``ScanActivity.apply`` done atomically in the store (no read, safe with replicas).
+
+        The newest status is written before the event's type is counted, so a reader that sees
+        a type (e.g. ``completed``) also sees the status it brought.
+        """
+        kind, sequence, status = event.observation.kind, event.observation.sequence, event.observation.status
+        newer = {"_id": event.scan_id, "last_sequence": {"$lt": sequence}}
+        latest = {"$set": {"last_sequence": sequence, "last_status": status}}
+        before = await self._summaries.update_one(newer, latest)
         summary = await self._summaries.update_one(
             {"_id": event.scan_id},
             {
                 "$inc": {"events_applied": 1, f"counts.{kind}": 1},
                 "$min": {f"first_seen.{kind}": sequence},
                 "$set": {"org_id": event.org_id, "user_id": event.user_id, "updated_at": utcnow()},
-                "$setOnInsert": {"last_sequence": -1, "last_status": ""},
+                "$setOnInsert": {"last_sequence": sequence, "last_status": status},
             },
             upsert=True,
         )
@@ -84,10 +91,8 @@ class MongoActivityRepository:
             await self._summaries.update_one(
                 {"_id": event.scan_id}, {"$min": {f"first_seen.{kind}": sequence}}
             )
-        await self._summaries.update_one(
-            {"_id": event.scan_id, "last_sequence": {"$lt": sequence}},
-            {"$set": {"last_sequence": sequence, "last_status": event.observation.status}},
-        )
+        elif before.matched_count == 0:  # the summary appeared between the two writes
+            await self._summaries.update_one(newer, latest)
 
     async def settle(self, event_id: str) -> None:
         await self._markers.update_one({"_id": event_id}, {"$set": {"applied": True}})
