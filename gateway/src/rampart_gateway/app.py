@@ -6,6 +6,7 @@ public domain is one package and one entry there. Clients are made in the lifesp
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -41,6 +42,12 @@ def operations() -> tuple[Operation, ...]:
     return tuple(op for domain in DOMAINS for op in domain.OPERATIONS)
 
 
+@functools.cache
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI document of ``operations()``, built once per process (it never changes)."""
+    return build_openapi(operations(), VERSION)
+
+
 def middleware(settings: GatewaySettings) -> list[Middleware]:
     """Outermost first: client address, request id, CORS, body limit, then the front door."""
     stack = [
@@ -73,8 +80,7 @@ def create_app(
     settings: GatewaySettings, tls: TlsFiles | None = None, connections: Connect = connect
 ) -> Starlette:
     """The gateway; ``connections`` opens what it talks to (tests pass stubs, see tests/stubs.py)."""
-    ops = operations()
-    spec = build_openapi(ops, VERSION)
+    spec = openapi_document()
 
     async def openapi(request: Request) -> Response:
         return JSONResponse(spec)
@@ -99,7 +105,7 @@ def create_app(
                 "stream_slots": StreamSlots(),
             }
 
-    routes: list[BaseRoute] = [op.route() for op in ops]
+    routes: list[BaseRoute] = [op.route() for op in operations()]
     routes += [route for domain in DOMAINS for route in domain.ROUTES]
     routes.append(Route("/openapi.json", openapi, methods=["GET"], include_in_schema=False))
     return Starlette(
