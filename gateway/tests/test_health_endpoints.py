@@ -12,8 +12,8 @@ from pydantic import SecretStr
 from starlette.testclient import TestClient
 
 from rampart_devtools.ports import free_port
+from rampart_gateway.api.system.health import HealthChecks, reason
 from rampart_gateway.app import create_app
-from rampart_gateway.health import HealthChecks, reason
 from rampart_gateway.settings import GatewaySettings
 
 TOKEN = "operator-health-token-0123456789"

@@ -8,11 +8,12 @@ import orjson
 import pytest
 from pydantic import BaseModel, ValidationError
 
+from rampart_gateway.api.scans.queries import ListScansQuery
+from rampart_gateway.api.system.health import VERSION
 from rampart_gateway.app import operations
 from rampart_gateway.errors import ApiError
-from rampart_gateway.health import VERSION
+from rampart_gateway.inputs import parse, validation_error
 from rampart_gateway.openapi import build_openapi
-from rampart_gateway.queries import ListScansQuery, parse, validation_error
 
 
 def spec() -> dict[str, Any]:

@@ -12,11 +12,11 @@ import pytest
 from rampart.auth.v1 import auth_pb2
 from rampart.common.v1 import common_pb2
 from rampart.scan.v1 import scan_pb2
+from rampart_gateway.api.scans.events import IDLE_TIMEOUT_CODE, scan_events
 from rampart_gateway.errors import ApiError
 from rampart_gateway.principal import Principal
 from rampart_gateway.ratelimit import RateLimits
 from rampart_gateway.stream_slots import FALLBACK_CAP, HeldEventSource, StreamSlots
-from rampart_gateway.streams import IDLE_TIMEOUT_CODE, scan_events
 
 
 def caller(org: str, plan: str = "free", streams: int = 2, per_hour: int = 100) -> Principal:

@@ -20,8 +20,8 @@ from schemathesis import checks
 
 from rampart.lib.ids import new_id
 from rampart_devtools.devstack import DevStack
+from rampart_gateway.api.system.health import VERSION
 from rampart_gateway.app import operations
-from rampart_gateway.health import VERSION
 from rampart_gateway.openapi import build_openapi
 from tests.integration.conftest import PASSWORD, bearer
 

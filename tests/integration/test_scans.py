@@ -454,9 +454,9 @@ async def test_a_client_that_falls_too_far_behind_is_told_and_disconnected(stack
     import nats as nats_client
 
     from rampart.scan.v1 import scan_pb2
+    from rampart_gateway.api.scans.events import scan_events
     from rampart_gateway.clients import BrokerLink
     from rampart_gateway.principal import Authenticator
-    from rampart_gateway.streams import scan_events
 
     scan_id = f"scan_slow{time.monotonic_ns()}"
     auth_channel = stack.channel("auth")

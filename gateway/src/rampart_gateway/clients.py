@@ -1,4 +1,8 @@
-"""Connections the gateway holds: one gRPC channel per service, NATS, the store."""
+"""Connections the gateway holds: one gRPC channel per service, NATS, the store.
+
+``connect`` opens them all for the app's lifespan; tests pass ``create_app`` another
+factory of ``Connections`` (stub clients, a fixed authenticator) instead.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,9 @@ import asyncio
 import json
 import math
 import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
 
 import grpc
 import structlog
@@ -13,14 +20,17 @@ from google.protobuf.message import DecodeError
 from grpc_health.v1 import health_pb2_grpc
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
+from pymongo import AsyncMongoClient
 
 from rampart.auth.v1 import auth_pb2, auth_pb2_grpc
 from rampart.lib.catalogue import subjects
 from rampart.lib.events import connect_nats
 from rampart.lib.grpcclient import open_channel
+from rampart.lib.store import Document, connect_store
 from rampart.lib.tls import TlsFiles
 from rampart.scan.v1 import scan_pb2_grpc
 from rampart_gateway.principal import Authenticator
+from rampart_gateway.settings import GatewaySettings
 
 log = structlog.get_logger(__name__)
 WORKER_HEARTBEATS = subjects.WORKER_HEARTBEAT
@@ -111,3 +121,34 @@ class BrokerLink:
             await asyncio.gather(self._task, return_exceptions=True)
         if self.nc is not None and self.nc.is_connected:
             await self.nc.close()
+
+
+@dataclass(frozen=True)
+class Connections:
+    """What the gateway reaches outside itself: services, credential checks, the broker, the store."""
+
+    clients: ServiceClients
+    authenticator: Authenticator
+    broker: BrokerLink
+    mongo: AsyncMongoClient[Document]
+
+
+Connect = Callable[[GatewaySettings, TlsFiles | None], AbstractAsyncContextManager[Connections]]
+
+
+@asynccontextmanager
+async def connect(settings: GatewaySettings, tls: TlsFiles | None) -> AsyncIterator[Connections]:
+    """Open every connection for the app's lifespan, and close them all at its end."""
+    clients = ServiceClients(settings.service_addresses(), tls)
+    authenticator = Authenticator(
+        clients.channels["auth"], settings.api_key_cache_seconds, settings.jwt_leeway_seconds
+    )
+    broker = BrokerLink(settings.nats_url, authenticator, tls)
+    broker.start()
+    mongo = connect_store(settings.mongodb_url, "rampart-gateway")
+    try:
+        yield Connections(clients, authenticator, broker, mongo)
+    finally:
+        await broker.close()
+        await clients.close()
+        await mongo.close()

@@ -1,4 +1,4 @@
-"""The public response envelope: ``{success, data | error, metadata}``."""
+"""The public response envelope: ``{success, data | error, metadata}``, and its timestamps."""
 
 from __future__ import annotations
 
@@ -6,10 +6,17 @@ from collections.abc import Mapping
 from typing import Any
 
 import orjson
+from google.protobuf.timestamp_pb2 import Timestamp
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from rampart.lib.ids import iso, new_request_id, utcnow
+from rampart.lib.ids import from_timestamp, iso, new_request_id, utcnow
+
+
+def when(stamp: Timestamp) -> str | None:
+    """A protobuf timestamp as public JSON: ISO 8601 UTC, or None when unset."""
+    value = from_timestamp(stamp)
+    return iso(value) if value else None
 
 
 def request_id_of(request: Request) -> str:

@@ -19,8 +19,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rampart_gateway.envelope import fail
 from rampart_gateway.errors import grpc_to_api_error
+from rampart_gateway.inputs import MAX_CREDENTIAL
 from rampart_gateway.principal import Authenticator, NotAuthenticated, Principal
-from rampart_gateway.queries import MAX_CREDENTIAL
 from rampart_gateway.ratelimit import Decision, RateLimits
 
 log = structlog.get_logger(__name__)

@@ -21,9 +21,9 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from rampart.lib.catalogue import subjects
 from rampart.scan.v1 import scan_pb2
+from rampart_gateway.api.scans.views import STATUS, TERMINAL, counts, stream_event
 from rampart_gateway.clients import BrokerLink
 from rampart_gateway.errors import ApiError
-from rampart_gateway.scan_views import STATUS, TERMINAL, counts, stream_event
 
 MAX_BUFFER = 1000
 IDLE_AFTER_FINAL = 2.0  # a finished scan whose history expired: how long to wait for replay
@@ -32,6 +32,8 @@ IDLE_TIMEOUT_CODE = "STREAM_IDLE_TIMEOUT"  # the final error of a stream that ca
 
 @dataclass(frozen=True)
 class StreamEvent:
+    """One event for a stream client; id 0 for the ones the gateway makes itself."""
+
     id: int
     name: str
     data: dict[str, Any]

@@ -1,4 +1,4 @@
-"""Health: a public status-only answer, and a per-dependency report for the operator.
+"""Health checks of every dependency, for the public status and the operator's report.
 
 Every dependency is checked at once, each with its own deadline; the result is kept for
 ``HEALTH_CACHE_SECONDS`` and concurrent callers share one fan-out, so health costs the
@@ -9,7 +9,6 @@ are logged with their text; callers only ever see a short fixed reason.
 from __future__ import annotations
 
 import asyncio
-import hmac
 import time
 from collections.abc import Awaitable
 from importlib.metadata import version
@@ -18,13 +17,9 @@ from typing import Any
 import grpc
 import structlog
 from grpc_health.v1 import health_pb2
-from starlette.requests import Request
-from starlette.responses import Response
 
 from rampart.lib.ids import iso, utcnow
 from rampart.lib.store import ping
-from rampart_gateway.envelope import fail, ok
-from rampart_gateway.errors import ApiError
 
 VERSION = version("rampart-gateway")
 CORE = frozenset({"auth", "scan", "nats", "store"})  # without these no request can be served
@@ -118,33 +113,3 @@ class HealthChecks:
             task = self._task = asyncio.create_task(check_all(state))
             task.add_done_callback(self._done)
         return await asyncio.shield(task)
-
-
-async def health(request: Request) -> Response:
-    """Public: status only (no dependency names, no errors), 200 healthy or 503."""
-    report = await request.state.health.report(request.state)
-    status = report["status"]
-    if status == "healthy":
-        return ok(request, {"status": status})
-    return fail(request, 503, "SERVICE_UNAVAILABLE", f"the platform is {status}", {"status": status})
-
-
-def _authorised(request: Request) -> bool:
-    token: str = request.state.settings.health_token.get_secret_value()
-    scheme, _, given = request.headers.get("authorization", "").partition(" ")
-    return bool(token) and scheme.lower() == "bearer" and hmac.compare_digest(given.encode(), token.encode())
-
-
-async def health_details(request: Request) -> Response:
-    """Operator only (Bearer HEALTH_TOKEN): every dependency with latency or a fixed reason."""
-    if not _authorised(request):
-        raise ApiError(
-            "INVALID_API_KEY",
-            "health details need the operator's health token",
-            headers={"www-authenticate": 'Bearer realm="rampart-health"'},
-        )
-    report = await request.state.health.report(request.state)
-    if report["status"] == "healthy":
-        return ok(request, report)
-    down = sorted(name for name, dep in report["dependencies"].items() if dep["status"] != "up")
-    return fail(request, 503, "SERVICE_UNAVAILABLE", f"{report['status']}: {', '.join(down)} down", report)

@@ -1,9 +1,11 @@
-"""Typed query and header parameters: one model per operation parses them and documents them.
+"""Typed inputs: JSON bodies, query and header parameters, parsed into models or refused.
 
+A body is read as a ``Body`` model (400 if it is not JSON, 422 if it does not fit). Query and
+header parameters are parsed by one ``Params`` model per operation (each domain's
+``queries.py``), which also generates the OpenAPI parameters (``openapi.model_parameters``).
 Numbers are ASCII digits only, within bounds (``str.isdigit`` also accepts superscripts and
 other scripts' digits, which ``int`` then refuses or reads as numbers). Times are RFC 3339
-date-times between ``EARLIEST`` and ``LATEST`` after normalising to UTC. The OpenAPI
-parameters are generated from these models (``openapi.model_parameters``).
+date-times between ``EARLIEST`` and ``LATEST`` after normalising to UTC.
 """
 
 from __future__ import annotations
@@ -11,11 +13,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
+import orjson
 from annotated_types import Interval
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
-from starlette.requests import HTTPConnection
+from starlette.requests import HTTPConnection, Request
 
 from rampart.lib.enums import V, enum_value, enum_words
 from rampart_gateway.errors import ApiError
@@ -24,6 +27,7 @@ if TYPE_CHECKING:
     from google.protobuf.internal.enum_type_wrapper import _EnumTypeWrapper
 
 Q = TypeVar("Q", bound=BaseModel)
+SECRET_FIELDS = frozenset({"password", "secret", "api_key"})  # body fields never echoed in a 422
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 MAX_EVENT_ID = 2**63 - 1
@@ -64,45 +68,16 @@ EVENT_ID = "resume after this event id (the id of the last event received)"
 Credential = Annotated[str, Field(max_length=MAX_CREDENTIAL)]
 
 
+class Body(BaseModel):
+    """A JSON request body: unknown fields are refused."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
 class Params(BaseModel):
+    """Query or header parameters: unknown ones are ignored."""
+
     model_config = ConfigDict(extra="ignore", frozen=True)
-
-
-class ListScansQuery(Params):
-    target: str = Field(default="", max_length=255, description="scans of this target")
-    status: Literal["queued", "running", "completed", "failed", "cancelled", "timeout"] | None = None
-    created_after: Instant | None = Field(default=None, description=f"created at or after; {INSTANT}")
-    created_before: Instant | None = Field(default=None, description=f"created before; {INSTANT}")
-    sort: Literal["created_at", "status", "completed_at"] = "created_at"
-    order: Literal["desc", "asc"] = "desc"
-    page: Whole = Field(default=1, ge=1, le=100_000, description="1-based page number")
-    per_page: Whole = Field(default=20, ge=1, le=100, description="items per page")
-    cursor: str = Field(
-        default="",
-        max_length=512,
-        pattern=r"^[A-Za-z0-9_-]*$",
-        description="next_cursor from the previous page (created_at order only)",
-    )
-
-
-class ExportQuery(Params):
-    format: Literal["json", "csv"] = Field(
-        default="json", description="json (an object) or csv; SARIF, HTML and PDF come with reports"
-    )
-
-
-class StreamQuery(Params):
-    api_key: Credential | None = Field(default=None, description="for browsers; prefer ticket")
-    ticket: Credential | None = Field(default=None, description="single-use stream ticket")
-    last_event_id: EventId | None = Field(default=None, description=EVENT_ID)
-
-
-class StreamHeaders(Params):
-    last_event_id: EventId | None = Field(default=None, alias="Last-Event-ID", description=EVENT_ID)
-
-
-class ListKeysQuery(Params):
-    include_revoked: bool = Field(default=False, description="include revoked keys")
 
 
 def validation_error(error: ValidationError, secret: frozenset[str] = frozenset()) -> ApiError:
@@ -153,3 +128,19 @@ def read_headers(connection: HTTPConnection, model: type[Q]) -> Q:
     names = [field.alias or name for name, field in model.model_fields.items()]
     present = {name: connection.headers[name] for name in names if connection.headers.get(name)}
     return parse(model, present)
+
+
+async def read_json(request: Request, model: type[Q]) -> Q:
+    """The body as ``model``: 400 if it is not JSON (orjson: depth-limited, strict UTF-8), else 422.
+
+    The size is bounded while the body streams in (``bodylimit.BodyLimitMiddleware``).
+    """
+    raw = await request.body()
+    try:
+        data = orjson.loads(raw or b"{}")
+    except orjson.JSONDecodeError:
+        raise ApiError("BAD_REQUEST", "body is not valid JSON") from None
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise validation_error(error, SECRET_FIELDS) from None

@@ -6,7 +6,7 @@ from typing import Any
 
 from rampart.lib.enums import enum_word
 from rampart.scan.v1 import scan_pb2
-from rampart_gateway.views import when
+from rampart_gateway.envelope import when
 
 STATUS = {value: name.removeprefix("SCAN_STATUS_").lower() for name, value in scan_pb2.ScanStatus.items()}
 PORT_STATE = {value: name.removeprefix("PORT_STATE_").lower() for name, value in scan_pb2.PortState.items()}
@@ -22,6 +22,16 @@ def counts(message: scan_pb2.PortCounts) -> dict[str, int]:
     }
 
 
+def scan_type(message: scan_pb2.Scan) -> str:
+    """The public name of the scan's type."""
+    return enum_word(scan_pb2.ScanType, message.scan_type)
+
+
+def profile(message: scan_pb2.Scan) -> str:
+    """The public name of the scan's profile ("" when none was given)."""
+    return enum_word(scan_pb2.ScanProfile, message.profile)
+
+
 def scan(message: scan_pb2.Scan) -> dict[str, Any]:
     options = message.options
     return {
@@ -29,9 +39,9 @@ def scan(message: scan_pb2.Scan) -> dict[str, Any]:
         "status": STATUS[message.status],
         "target": message.targets[0] if message.targets else "",
         "targets": list(message.targets),
-        "scan_type": enum_word(scan_pb2.ScanType, message.scan_type),
+        "scan_type": scan_type(message),
         "ports": message.ports,
-        "profile": enum_word(scan_pb2.ScanProfile, message.profile),
+        "profile": profile(message),
         "options": {
             "os_detection": options.os_detection,
             "service_detection": options.service_detection,
@@ -55,6 +65,35 @@ def scan(message: scan_pb2.Scan) -> dict[str, Any]:
         else None,
         "sandbox": message.sandbox,
         "excluded_endpoints": list(message.excluded_endpoints),
+    }
+
+
+def created(message: scan_pb2.Scan, websocket_url: str, sse_url: str) -> dict[str, Any]:
+    """A scan just accepted, with the URLs of its two live streams."""
+    view = scan(message)
+    return {
+        "scan_id": message.scan_id,
+        "status": view["status"],
+        "target": view["target"],
+        "targets": view["targets"],
+        "created_at": view["created_at"],
+        "estimated_duration": view["estimated_duration"],
+        "websocket_url": websocket_url,
+        "sse_url": sse_url,
+        "sandbox": view["sandbox"],
+    }
+
+
+def page(reply: scan_pb2.ListScansResponse) -> dict[str, Any]:
+    """One page of scans and where the next one starts."""
+    info = reply.page
+    return {
+        "items": [scan(s) for s in reply.scans],
+        "total": info.total,
+        "page": info.page,
+        "per_page": info.per_page,
+        "pages": info.pages,
+        "next_cursor": info.next_cursor or None,
     }
 
 

@@ -1,4 +1,7 @@
-"""Accounts, tokens, API keys, stream tickets, profile and stats."""
+"""Accounts, tokens, stream tickets, API keys, profile and stats: decode, call auth/scan, encode.
+
+Each route's credential and scope are checked before it runs (``operations.Operation``).
+"""
 
 from __future__ import annotations
 
@@ -11,11 +14,12 @@ from rampart.auth.v1 import auth_pb2
 from rampart.common.v1 import common_pb2
 from rampart.lib.ids import to_timestamp, utcnow
 from rampart.scan.v1 import scan_pb2
-from rampart_gateway import queries, schemas, views
+from rampart_gateway.api.account import schemas, views
+from rampart_gateway.api.account.queries import ListKeysQuery
 from rampart_gateway.envelope import metadata, ok
 from rampart_gateway.errors import ApiError
-from rampart_gateway.operations import Operation, read_json, require
-from rampart_gateway.queries import read_query
+from rampart_gateway.inputs import read_json, read_query
+from rampart_gateway.operations import caller
 
 TIMEOUT = 10.0
 MODES = {"live": common_pb2.KEY_MODE_LIVE, "test": common_pb2.KEY_MODE_TEST}
@@ -29,14 +33,7 @@ async def register(request: Request) -> Response:
         ),
         timeout=TIMEOUT,
     )
-    data = {
-        "user_id": reply.user_id,
-        "org_id": reply.org_id,
-        "key_id": reply.api_key.key.key_id,
-        "api_key": reply.api_key.secret,
-        "expires_at": views.when(reply.api_key.key.expires_at),
-    }
-    return ok(request, data, status_code=201)
+    return ok(request, views.registered(reply), status_code=201)
 
 
 async def issue_token(request: Request) -> Response:
@@ -62,18 +59,14 @@ async def issue_token(request: Request) -> Response:
         ),
         timeout=TIMEOUT,
     )
-    token = {
-        "access_token": reply.access_token,
-        "token_type": reply.token_type,
-        "expires_in": reply.expires_in,
-    }
+    token = views.token(reply)
     # OAuth2 clients read the token fields at the top level; the envelope is kept beside them.
     body = {**token, "success": True, "data": token, "metadata": metadata(request)}
     return JSONResponse(body, headers={"cache-control": "no-store", "pragma": "no-cache"})
 
 
 async def stream_ticket(request: Request) -> Response:
-    principal = require(request)
+    principal = caller(request)
     body = await read_json(request, schemas.StreamTicketRequest)
     reply = await request.state.clients.auth.IssueStreamTicket(
         auth_pb2.IssueStreamTicketRequest(owner=principal.owner, scope=body.scope), timeout=TIMEOUT
@@ -82,8 +75,8 @@ async def stream_ticket(request: Request) -> Response:
 
 
 async def list_keys(request: Request) -> Response:
-    principal = require(request, "keys:manage")
-    include_revoked = read_query(request, queries.ListKeysQuery).include_revoked
+    principal = caller(request)
+    include_revoked = read_query(request, ListKeysQuery).include_revoked
     reply = await request.state.clients.auth.ListApiKeys(
         auth_pb2.ListApiKeysRequest(owner=principal.owner, include_revoked=include_revoked),
         timeout=TIMEOUT,
@@ -93,7 +86,7 @@ async def list_keys(request: Request) -> Response:
 
 
 async def create_key(request: Request) -> Response:
-    principal = require(request, "keys:manage")
+    principal = caller(request)
     body = await read_json(request, schemas.CreateApiKeyRequest)
     if body.expires_at is not None and body.expires_at.tzinfo is None:
         body.expires_at = body.expires_at.replace(tzinfo=UTC)
@@ -107,7 +100,7 @@ async def create_key(request: Request) -> Response:
 
 
 async def revoke_key(request: Request) -> Response:
-    principal = require(request, "keys:manage")
+    principal = caller(request)
     reply = await request.state.clients.auth.RevokeApiKey(
         auth_pb2.RevokeApiKeyRequest(owner=principal.owner, key_id=request.path_params["key_id"]),
         timeout=TIMEOUT,
@@ -116,7 +109,7 @@ async def revoke_key(request: Request) -> Response:
 
 
 async def rotate_key(request: Request) -> Response:
-    principal = require(request, "keys:manage")
+    principal = caller(request)
     reply = await request.state.clients.auth.RotateApiKey(
         auth_pb2.RotateApiKeyRequest(owner=principal.owner, key_id=request.path_params["key_id"]),
         timeout=TIMEOUT,
@@ -129,145 +122,20 @@ def start_of_day() -> datetime:
 
 
 async def profile(request: Request) -> Response:
-    principal = require(request)
+    principal = caller(request)
     reply, usage = await request.state.account_cache.profile_and_usage(principal, start_of_day())
     decision = getattr(request.state, "rate", None)
     window = decision if decision is not None and decision.scope == "org" else None
     window = window or await request.state.limits.usage(principal)
-    requests_used = (window.limit - window.remaining) if window else 0
-    data = {
-        "user_id": reply.user_id,
-        "email": reply.email,
-        "organization": {"id": reply.org_id, "name": reply.organization_name},
-        "plan": views.plan(reply.plan),
-        "credential": {
-            "type": principal.via,
-            "mode": views.mode_name(reply.mode),
-            "key_id": reply.key_id,
-        },
-        "usage": {
-            "requests_this_hour": {
-                "used": requests_used,
-                "limit": reply.plan.requests_per_hour,
-                "remaining": window.remaining if window else None,
-                "reset": window.reset if window else None,
-            },
-            "scans_today": {"used": usage.scans_since, "limit": reply.plan.scans_per_day},
-            "concurrent_scans": {"used": usage.active_scans, "limit": reply.plan.concurrent_scans},
-        },
-    }
-    return ok(request, data)
+    return ok(request, views.profile(reply, usage, principal.via, window))
 
 
 async def stats(request: Request) -> Response:
-    principal = require(request)
+    principal = caller(request)
     clients = request.state.clients
     usage = await clients.scan.GetUsage(
         scan_pb2.GetUsageRequest(owner=principal.owner, since=to_timestamp(start_of_day())),
         timeout=TIMEOUT,
     )
     keys = await clients.auth.ListApiKeys(auth_pb2.ListApiKeysRequest(owner=principal.owner), timeout=TIMEOUT)
-    data = {
-        "scans": {
-            "total": usage.scans_total,
-            "today": usage.scans_since,
-            "active": usage.active_scans,
-            "by_status": dict(usage.by_status),
-        },
-        "api_keys": {"active": len(keys.keys)},
-    }
-    return ok(request, data)
-
-
-OPERATIONS = (
-    Operation(
-        "POST",
-        "/api/v1/auth/register",
-        register,
-        "Create an account and a first live API key",
-        "auth",
-        auth=False,
-        body=schemas.RegisterRequest,
-        response=schemas.RegisterResponse,
-        status=201,
-        errors=("VALIDATION_ERROR", "EMAIL_TAKEN", "RATE_LIMIT_EXCEEDED", "SERVICE_BUSY"),
-    ),
-    Operation(
-        "POST",
-        "/api/v1/auth/token",
-        issue_token,
-        "OAuth2 password grant: exchange credentials for a JWT",
-        "auth",
-        auth=False,
-        response=schemas.TokenResponse,
-        form={
-            "username": "account email",
-            "password": "account password",
-            "grant_type": "password (optional)",
-            "scope": "space-separated scopes (optional)",
-        },
-        errors=("VALIDATION_ERROR", "INVALID_API_KEY", "RATE_LIMIT_EXCEEDED", "SERVICE_BUSY"),
-    ),
-    Operation(
-        "POST",
-        "/api/v1/auth/stream-ticket",
-        stream_ticket,
-        "A single-use ticket for WebSocket/SSE URLs (60 s)",
-        "auth",
-        body=schemas.StreamTicketRequest,
-        response=schemas.StreamTicket,
-        status=201,
-    ),
-    Operation(
-        "GET",
-        "/api/v1/api-keys",
-        list_keys,
-        "List the organisation's API keys",
-        "api-keys",
-        scope="keys:manage",
-        response=schemas.ApiKeyList,
-        query=queries.ListKeysQuery,
-    ),
-    Operation(
-        "POST",
-        "/api/v1/api-keys",
-        create_key,
-        "Create an API key (live or test)",
-        "api-keys",
-        scope="keys:manage",
-        body=schemas.CreateApiKeyRequest,
-        response=schemas.CreatedApiKey,
-        status=201,
-        errors=("VALIDATION_ERROR",),
-    ),
-    Operation(
-        "DELETE",
-        "/api/v1/api-keys/{key_id}",
-        revoke_key,
-        "Revoke an API key",
-        "api-keys",
-        scope="keys:manage",
-        response=schemas.ApiKey,
-        errors=("NOT_FOUND",),
-    ),
-    Operation(
-        "POST",
-        "/api/v1/api-keys/{key_id}/rotate",
-        rotate_key,
-        "Replace an API key with a new secret; the old one is revoked",
-        "api-keys",
-        scope="keys:manage",
-        response=schemas.CreatedApiKey,
-        status=201,
-        errors=("NOT_FOUND",),
-    ),
-    Operation(
-        "GET",
-        "/api/v1/user/profile",
-        profile,
-        "The caller, organisation, plan and usage",
-        "account",
-        response=schemas.Profile,
-    ),
-    Operation("GET", "/api/v1/stats", stats, "The caller's own counts", "account", response=schemas.Stats),
-)
+    return ok(request, views.stats(usage, keys))

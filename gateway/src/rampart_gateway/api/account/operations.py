@@ -1,0 +1,111 @@
+"""The account operations: routes and OpenAPI entries, each with the scope it enforces."""
+
+from __future__ import annotations
+
+from rampart_gateway.api.account import schemas
+from rampart_gateway.api.account.queries import ListKeysQuery
+from rampart_gateway.api.account.routes import (
+    create_key,
+    issue_token,
+    list_keys,
+    profile,
+    register,
+    revoke_key,
+    rotate_key,
+    stats,
+    stream_ticket,
+)
+from rampart_gateway.operations import Operation
+
+OPERATIONS = (
+    Operation(
+        "POST",
+        "/api/v1/auth/register",
+        register,
+        "Create an account and a first live API key",
+        "auth",
+        auth=False,
+        body=schemas.RegisterRequest,
+        response=schemas.RegisterResponse,
+        status=201,
+        errors=("VALIDATION_ERROR", "EMAIL_TAKEN", "RATE_LIMIT_EXCEEDED", "SERVICE_BUSY"),
+    ),
+    Operation(
+        "POST",
+        "/api/v1/auth/token",
+        issue_token,
+        "OAuth2 password grant: exchange credentials for a JWT",
+        "auth",
+        auth=False,
+        response=schemas.TokenResponse,
+        form={
+            "username": "account email",
+            "password": "account password",
+            "grant_type": "password (optional)",
+            "scope": "space-separated scopes (optional)",
+        },
+        errors=("VALIDATION_ERROR", "INVALID_API_KEY", "RATE_LIMIT_EXCEEDED", "SERVICE_BUSY"),
+    ),
+    Operation(
+        "POST",
+        "/api/v1/auth/stream-ticket",
+        stream_ticket,
+        "A single-use ticket for WebSocket/SSE URLs (60 s)",
+        "auth",
+        body=schemas.StreamTicketRequest,
+        response=schemas.StreamTicket,
+        status=201,
+    ),
+    Operation(
+        "GET",
+        "/api/v1/api-keys",
+        list_keys,
+        "List the organisation's API keys",
+        "api-keys",
+        scope="keys:manage",
+        response=schemas.ApiKeyList,
+        query=ListKeysQuery,
+    ),
+    Operation(
+        "POST",
+        "/api/v1/api-keys",
+        create_key,
+        "Create an API key (live or test)",
+        "api-keys",
+        scope="keys:manage",
+        body=schemas.CreateApiKeyRequest,
+        response=schemas.CreatedApiKey,
+        status=201,
+        errors=("VALIDATION_ERROR",),
+    ),
+    Operation(
+        "DELETE",
+        "/api/v1/api-keys/{key_id}",
+        revoke_key,
+        "Revoke an API key",
+        "api-keys",
+        scope="keys:manage",
+        response=schemas.ApiKey,
+        errors=("NOT_FOUND",),
+    ),
+    Operation(
+        "POST",
+        "/api/v1/api-keys/{key_id}/rotate",
+        rotate_key,
+        "Replace an API key with a new secret; the old one is revoked",
+        "api-keys",
+        scope="keys:manage",
+        response=schemas.CreatedApiKey,
+        status=201,
+        errors=("NOT_FOUND",),
+    ),
+    Operation(
+        "GET",
+        "/api/v1/user/profile",
+        profile,
+        "The caller, organisation, plan and usage",
+        "account",
+        response=schemas.Profile,
+    ),
+    Operation("GET", "/api/v1/stats", stats, "The caller's own counts", "account", response=schemas.Stats),
+)

@@ -1,0 +1,99 @@
+"""Request and response bodies of the scan operations; the OpenAPI schemas come from these."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from rampart_gateway.inputs import Body
+
+
+class ScanOptionsBody(Body):
+    os_detection: bool = False
+    service_detection: bool = False
+    ssl_check: bool = False
+    fast_mode: bool = False
+
+
+class ScanCreateRequest(Body):
+    """Seed 000 form (``target``) or seed 003 form (``targets`` + ``profile`` + ``max_duration``)."""
+
+    target: str | None = Field(default=None, max_length=255, examples=["127.0.0.1"])
+    targets: list[str] | None = Field(default=None, max_length=256)
+    scan_type: str = Field(default="tcp", max_length=16)
+    ports: str | None = Field(default=None, max_length=4096, examples=["1-1000", "22,80,443", "top-100", "-"])
+    options: ScanOptionsBody = Field(default_factory=ScanOptionsBody)
+    profile: Literal["standard", "compliance", "pentest"] | None = None
+    max_duration: float | None = Field(default=None, gt=0, le=1440, description="minutes (fractions allowed)")
+
+    @model_validator(mode="after")
+    def one_target_form(self) -> ScanCreateRequest:
+        if (self.target is None) == (self.targets is None):
+            raise ValueError("give either target or targets")
+        return self
+
+
+class ScanCreated(BaseModel):
+    scan_id: str
+    status: str
+    target: str
+    targets: list[str]
+    created_at: str | None
+    estimated_duration: int
+    websocket_url: str
+    sse_url: str
+    sandbox: bool
+
+
+class ScanSummary(BaseModel):
+    scan_id: str
+    status: str
+    target: str
+    targets: list[str]
+    scan_type: str
+    ports: str
+    profile: str
+    options: dict[str, bool]
+    max_duration: float
+    progress: int
+    created_at: str | None
+    started_at: str | None
+    completed_at: str | None
+    estimated_duration: int
+    estimated_completion: str | None
+    results: dict[str, int]
+    error: dict[str, str] | None
+    sandbox: bool
+    excluded_endpoints: list[str]
+
+
+class ScanList(BaseModel):
+    items: list[ScanSummary]
+    total: int
+    page: int
+    per_page: int
+    pages: int
+    next_cursor: str | None
+
+
+class ScanResults(BaseModel):
+    scan_id: str
+    target: str
+    targets: list[str]
+    scan_type: str
+    status: str
+    started_at: str | None
+    completed_at: str | None
+    duration: float
+    summary: dict[str, int]
+    error: dict[str, str] | None
+    sandbox: bool
+    excluded_endpoints: list[str]
+    ports: list[dict[str, Any]]
+    hosts: list[dict[str, Any]]
+
+
+class DeletedResults(BaseModel):
+    scan_id: str
+    deleted_ports: int

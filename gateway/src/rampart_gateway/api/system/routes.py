@@ -1,0 +1,50 @@
+"""System routes: health (public status, operator details) and Prometheus metrics."""
+
+from __future__ import annotations
+
+import hmac
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.requests import Request
+from starlette.responses import Response
+
+from rampart_gateway.envelope import fail, ok
+from rampart_gateway.errors import ApiError
+
+
+async def metrics(request: Request) -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+async def health(request: Request) -> Response:
+    """Public: status only (no dependency names, no errors), 200 healthy or 503."""
+    report = await request.state.health.report(request.state)
+    status = report["status"]
+    if status == "healthy":
+        return ok(request, {"status": status})
+    return fail(request, 503, "SERVICE_UNAVAILABLE", f"the platform is {status}", {"status": status})
+
+
+def _authorised(request: Request) -> bool:
+    token: str = request.state.settings.health_token.get_secret_value()
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    return bool(token) and scheme.lower() == "bearer" and hmac.compare_digest(given.encode(), token.encode())
+
+
+async def health_details(request: Request) -> Response:
+    """Operator only (Bearer HEALTH_TOKEN): every dependency with latency or a fixed reason."""
+    if not _authorised(request):
+        raise ApiError(
+            "INVALID_API_KEY",
+            "health details need the operator's health token",
+            headers={"www-authenticate": 'Bearer realm="rampart-health"'},
+        )
+    report = await request.state.health.report(request.state)
+    if report["status"] == "healthy":
+        return ok(request, report)
+    down = sorted(name for name, dep in report["dependencies"].items() if dep["status"] != "up")
+    return fail(request, 503, "SERVICE_UNAVAILABLE", f"{report['status']}: {', '.join(down)} down", report)
+
+
+async def api_health(request: Request) -> Response:
+    return await health(request)

@@ -1,0 +1,93 @@
+"""A gateway app on stub services, with fixed credentials instead of auth-service.
+
+``StubPlatform.client()`` starts the real app (middleware, front door, guarded operations,
+error handlers) on ``StubAuth`` and ``StubScan`` (``stub_services.py``); ``token(*scopes)``
+makes the headers of a caller holding those scopes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+
+from starlette.testclient import TestClient
+
+from gateway.tests.stub_services import PLAN, StubAuth, StubScan, rpc_error
+from rampart.common.v1 import common_pb2
+from rampart.lib.tls import TlsFiles
+from rampart_gateway.app import create_app
+from rampart_gateway.clients import Connections
+from rampart_gateway.principal import NotAuthenticated, Principal
+from rampart_gateway.settings import GatewaySettings
+
+__all__ = ["StubAuth", "StubPlatform", "StubScan", "principal", "rpc_error"]
+
+
+def principal(
+    *scopes: str, mode: str = "live", org: str = "org_1", key_id: str = "key_1", via: str = "api_key"
+) -> Principal:
+    """A caller holding ``scopes`` (none given: every scope)."""
+    owner = common_pb2.Owner(
+        user_id="usr_1",
+        org_id=org,
+        key_id=key_id,
+        mode=common_pb2.KEY_MODE_TEST if mode == "test" else common_pb2.KEY_MODE_LIVE,
+        scopes=list(scopes) or ["*"],
+    )
+    return Principal(owner, PLAN, via)
+
+
+class StubAuthenticator:
+    """Credentials fixed in advance: a known token is its principal, anything else is refused."""
+
+    def __init__(self, principals: dict[str, Principal]) -> None:
+        self.principals = principals
+
+    async def authenticate(self, credential: str, allow_ticket: bool = False) -> Principal:
+        if credential not in self.principals:
+            raise NotAuthenticated("API key is missing or invalid")
+        return self.principals[credential]
+
+    def evict_key(self, key_id: str) -> None:
+        self.principals = {k: p for k, p in self.principals.items() if p.owner.key_id != key_id}
+
+    def forget_all_keys(self) -> None:
+        pass
+
+
+@dataclass
+class StubPlatform:
+    """The gateway on stub services: register credentials in ``principals``, then ``client()``."""
+
+    auth: StubAuth = field(default_factory=StubAuth)
+    scan: StubScan = field(default_factory=StubScan)
+    principals: dict[str, Principal] = field(default_factory=dict)
+
+    def calls(self) -> int:
+        """How many calls the stub services received."""
+        return sum(len(calls) for stub in (self.auth, self.scan) for calls in stub.requests.values())
+
+    def credential(self, *scopes: str, **caller: Any) -> str:
+        """A credential the front door reads as a caller holding ``scopes`` (see ``principal``)."""
+        token = f"tok_{len(self.principals)}"
+        self.principals[token] = principal(*scopes, **caller)
+        return token
+
+    def token(self, *scopes: str, **caller: Any) -> dict[str, str]:
+        """The headers of a caller holding ``scopes``."""
+        return {"Authorization": f"Bearer {self.credential(*scopes, **caller)}"}
+
+    @asynccontextmanager
+    async def connect(self, settings: GatewaySettings, tls: TlsFiles | None) -> AsyncIterator[Connections]:
+        clients = SimpleNamespace(auth=self.auth, scan=self.scan, health={}, channels={})
+        broker = SimpleNamespace(nc=None, live_workers=list)  # no broker: streams answer 503
+        yield Connections(clients, StubAuthenticator(self.principals), broker, None)  # type: ignore[arg-type]
+
+    @contextmanager
+    def client(self, **overrides: Any) -> Iterator[TestClient]:
+        settings = GatewaySettings(mongodb_url="mongodb://stub", nats_url="nats://stub", **overrides)
+        with TestClient(create_app(settings, connections=self.connect)) as client:
+            yield client
