@@ -6,7 +6,7 @@ PROTO_OUT := lib/src
 PROTO_FILES := $(shell find protos -name '*.proto' | sort)
 PROTO_PKGS := common auth scan threat ai report
 
-.PHONY: help setup setup-test protos proto-release check-protos lint typecheck test test-unit test-integration fuzz run bench clean
+.PHONY: help setup setup-test protos proto-release check-protos lint typecheck test test-unit test-service test-integration fuzz run bench clean
 
 help:
 	@echo "make proto-release    record today's contracts as the baseline for the breaking-change check"
@@ -51,7 +51,10 @@ typecheck:
 	$(PY) mypy
 
 test-unit:
-	$(PY) pytest -m "not integration"
+	$(PY) pytest -m "not integration and not service"
+
+test-service:
+	$(PY) pytest -m service
 
 test-integration:
 	$(PY) pytest -m integration tests/integration

@@ -31,7 +31,9 @@ def client(platform: StubPlatform) -> Iterator[TestClient]:
 
 def finished_scan(platform: StubPlatform) -> None:
     """scan_0001: finished, one open port whose product tries a spreadsheet formula, one closed."""
-    scan = scan_pb2.Scan(scan_id="scan_0001", owner=OWNER, targets=["10.0.0.1"], scan_type=scan_pb2.SCAN_TYPE_TCP)
+    scan = scan_pb2.Scan(
+        scan_id="scan_0001", owner=OWNER, targets=["10.0.0.1"], scan_type=scan_pb2.SCAN_TYPE_TCP
+    )
     scan.status = scan_pb2.SCAN_STATUS_COMPLETED
     web = scan_pb2.PortResult(host="10.0.0.1", port=443, state=scan_pb2.PORT_STATE_OPEN, rtt_ms=1.5)
     web.service.name, web.service.product, web.service.confidence = "https", '=HYPERLINK("x")', 90

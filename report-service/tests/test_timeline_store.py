@@ -14,6 +14,8 @@ from rampart_report.domain import TimelineEntry
 from rampart_report.repository import MongoTimelineRepository
 from tests.servers import Running, started
 
+pytestmark = pytest.mark.service  # real servers or a real store: the middle tier
+
 AT = datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
 
 

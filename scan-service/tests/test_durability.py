@@ -30,6 +30,8 @@ from rampart_scan.scope import ScopeBook
 from rampart_scan.settings import ScanSettings
 from tests.servers import Running, started
 
+pytestmark = pytest.mark.service  # real servers or a real store: the middle tier
+
 SETTINGS = ScanSettings(
     mongodb_url="mongodb://127.0.0.1:1",
     nats_url="nats://127.0.0.1:1",

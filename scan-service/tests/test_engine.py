@@ -11,6 +11,8 @@ from rampart_scan.engine.services import ServiceInfo
 from rampart_scan.engine.targets import InvalidTarget
 from tests.servers import Running
 
+pytestmark = pytest.mark.service  # real servers or a real store: the middle tier
+
 
 @pytest.mark.parametrize("real_server", ["sshd"], indirect=True)
 async def test_events_stream_ports_then_services_then_the_host(real_server: Running) -> None:

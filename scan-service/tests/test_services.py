@@ -10,6 +10,8 @@ from rampart_scan.engine.services import detect, excerpt, load_rules
 from rampart_scan.engine.targets import Host
 from tests.servers import LAUNCHERS, Running
 
+pytestmark = pytest.mark.service  # real servers or a real store: the middle tier
+
 LOOPBACK = Host(ipaddress.ip_address("127.0.0.1"))
 
 

@@ -19,6 +19,8 @@ from rampart_scan.engine.scanner import EngineOptions, HostDone, scan
 from rampart_scan.engine.targets import Host
 from rampart_scan.engine.tcp import RttEstimator, Sweep, TcpOptions, _is_self_connect
 
+pytestmark = pytest.mark.service  # real servers or a real store: the middle tier
+
 LOOPBACK = Host(ipaddress.ip_address("127.0.0.1"))
 
 

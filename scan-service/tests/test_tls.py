@@ -21,6 +21,8 @@ from cryptography.x509.oid import NameOID
 from rampart_scan.engine.targets import Host
 from rampart_scan.engine.tls import audit, hostname_matches
 
+pytestmark = pytest.mark.service  # real servers or a real store: the middle tier
+
 LOCALHOST = Host(ipaddress.ip_address("127.0.0.1"), "localhost")
 
 

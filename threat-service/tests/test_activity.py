@@ -21,6 +21,8 @@ from rampart_threat.repository import MongoActivityRepository
 from rampart_threat.service import ActivityService
 from tests.servers import Running, started
 
+pytestmark = pytest.mark.service  # real servers or a real store: the middle tier
+
 OWNER = common_pb2.Owner(user_id="usr_a", org_id="org_a")
 EVENTS = 10_000
 
