@@ -41,7 +41,8 @@ def evaluate_affected(entries: list[Affected], version: str) -> Answer:
     negative: str | None = None
     default: str | None = None
     for entry in entries:
-        who = f"{entry.provider} {entry.origin.value.upper()}: {entry.vendor or entry.package_name or ''} {entry.product}".strip()
+        name = f"{entry.vendor or entry.package_name or ''} {entry.product}".strip()
+        who = f"{entry.provider} {entry.origin.value.upper()}: {name}"
         for item in entry.versions:
             status, detail, decidable = _item(item, version)
             usable = usable or decidable

@@ -32,7 +32,7 @@ class Aliases:
     def keys_for(self, key: str) -> tuple[str, ...]:
         """Every ``vendor:product`` that names the same product as ``key`` (canonical first)."""
         canonical = self.canonical(key)
-        return (canonical,) + tuple(k for k, v in self.by_key.items() if v == canonical and k != canonical)
+        return (canonical, *(k for k, v in self.by_key.items() if v == canonical and k != canonical))
 
     def for_cve5(
         self, vendor: str, product: str, package: str | None, cpe_keys: tuple[str, ...]

@@ -117,12 +117,12 @@ class KnowledgeIndex:
                     self._structured[canonical.get(key, key)].add(record.id)
         by_key: dict[str, list[Affected]] = defaultdict(list)
         for a in record.affected:
-            key = self.aliases.for_cve5(a.vendor, a.product, a.package_name, _cpe_keys(a.cpes))
-            if key:
-                by_key[key].append(a)
-        for key, entries in by_key.items():
-            self._structured[key].add(record.id)
-            self._affected[(record.id, key)] = entries
+            cve5_key = self.aliases.for_cve5(a.vendor, a.product, a.package_name, _cpe_keys(a.cpes))
+            if cve5_key:
+                by_key[cve5_key].append(a)
+        for cve5_key, entries in by_key.items():
+            self._structured[cve5_key].add(record.id)
+            self._affected[(record.id, cve5_key)] = entries
         words = set(_WORD.findall(record.description().lower()))
         for ref in record.references:
             words.update(_WORD.findall(ref.url.lower()))
@@ -200,7 +200,7 @@ class Matcher:
         return Found(cpe=cpe, key=key, range_version=range_version, platforms=platforms), detected
 
     def match(self, query: Query, include_negative: bool = False) -> list[Match]:
-        """Every candidate CVE's verdict; only affected/conditional/undetermined unless ``include_negative``."""
+        """Each candidate CVE's verdict; not-affected ones only with ``include_negative``."""
         resolved = self.resolve(query)
         if resolved is None:
             return []

@@ -75,7 +75,8 @@ def in_range(
 _OPENSSH = re.compile(r"^(?P<version>\d+(?:\.\d+)*)(?P<update>p\d+)?$", re.I)
 _DEB_PKG = re.compile(r"^(?:\d+:)?(?P<upstream>[^-\s]+)-(?P<revision>[0-9][\w.+~]*)$")
 _BANNER_DISTRO = re.compile(
-    r"(?P<distro>Debian|Ubuntu|Raspbian|FreeBSD|Red ?Hat|CentOS|Fedora|Alpine)[-_ ]?(?P<revision>[0-9][\w.+~-]*)?",
+    r"(?P<distro>Debian|Ubuntu|Raspbian|FreeBSD|Red ?Hat|CentOS|Fedora|Alpine)"
+    r"[-_ ]?(?P<revision>[0-9][\w.+~-]*)?",
     re.I,
 )
 _DISTRO_SUFFIX = re.compile(r"(?P<revision>[+~.](?:deb\d+u\d+|ubuntu[\w.]*|el\d+[\w.]*|fc\d+))", re.I)
@@ -109,7 +110,8 @@ def detect(product: str, version: str, banner: str = "") -> DetectedVersion:
     """The detected version of ``product`` (CPE product name), with a distribution revision if any.
 
     ``version`` may be an upstream version (``9.2p1``) or a Debian package version
-    (``1:9.2p1-2+deb12u3``); ``banner`` is the raw service banner (``SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3``).
+    (``1:9.2p1-2+deb12u3``); ``banner`` is the raw service banner
+    (``SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3``).
     """
     version = version.strip()
     distro: str | None = None
