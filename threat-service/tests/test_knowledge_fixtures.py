@@ -100,7 +100,8 @@ def test_every_answer_key_verdict_is_reproduced(
     assert got.basis in BASES[entry["basis"]], f"{label} {entry['cve']}: basis {got.basis}"
     assert got.disagreement == bool(entry.get("disagreement")), f"{label} {entry['cve']}: {got.sources}"
     if entry["basis"] == "description_only":
-        assert not got.confirmed and got.tentative
+        assert not got.confirmed
+        assert got.tentative
     if verdict == "affected" and entry["basis"] != "description_only":
         assert got.confirmed
 
@@ -132,10 +133,13 @@ def test_kev_epss_and_cvss_versions_match_the_per_cve_index(matcher: Matcher) ->
         r = records[item["cve"]]
         assert (r.kev is not None) == item["kev"]
         if item["kev"]:
-            assert r.kev is not None and r.kev.date_added == item["kev_dateAdded"]
+            assert r.kev is not None
+            assert r.kev.date_added == item["kev_dateAdded"]
             assert assess(r).exploitation == "active"
-        assert r.epss is not None and r.epss.score == item["epss"]["epss"]
-        assert r.epss.percentile == item["epss"]["percentile"] and r.epss.date == "2026-09-29"
+        assert r.epss is not None
+        assert r.epss.score == item["epss"]["epss"]
+        assert r.epss.percentile == item["epss"]["percentile"]
+        assert r.epss.date == "2026-09-29"
         nvd_versions = {m.version for m in r.metrics if m.origin.value == "nvd"}
         assert nvd_versions == {names[k] for k in item["nvd_cvss"] if k in names}
         assert bool(r.configurations) == item["nvd_has_configurations"]
@@ -145,13 +149,15 @@ def test_kev_epss_and_cvss_versions_match_the_per_cve_index(matcher: Matcher) ->
 def test_cvss_v4_is_preferred_when_present(matcher: Matcher) -> None:
     """CVE-2024-7347 has v4.0 from NVD and F5: the representative score is CVSS 4.0."""
     metric = choose_metric(matcher.index.records["CVE-2024-7347"].metrics)
-    assert metric is not None and metric.version == "4.0"
+    assert metric is not None
+    assert metric.version == "4.0"
     v2only = choose_metric(matcher.index.records["CVE-2013-2028"].metrics)
-    assert v2only is not None and v2only.version == "2.0"
+    assert v2only is not None
+    assert v2only.version == "2.0"
 
 
 def test_openssh_debian_banner_makes_version_matches_tentative(matcher: Matcher) -> None:
-    """bookworm's 9.2p1-2+deb12u3 carries the CVE-2024-6387 fix: the version match must say it may not apply."""
+    """bookworm's 9.2p1-2+deb12u3 carries the CVE-2024-6387 fix: the version match says it may not apply."""
     q = Query(
         cpe="cpe:2.3:a:openbsd:openssh:*:*:*:*:*:*:*:*",
         version="9.2p1",
@@ -159,7 +165,8 @@ def test_openssh_debian_banner_makes_version_matches_tentative(matcher: Matcher)
     )
     got = {m.cve_id: m for m in matcher.match(q)}
     assert got["CVE-2024-6387"].verdict is Verdict.AFFECTED
-    assert got["CVE-2024-6387"].tentative and "backported" in (got["CVE-2024-6387"].tentative_reason or "")
+    assert got["CVE-2024-6387"].tentative
+    assert "backported" in (got["CVE-2024-6387"].tentative_reason or "")
     fixed = Matcher(matcher.index, {("debian", "openbsd:openssh", "CVE-2024-6387"): "1:9.2p1-2+deb12u3"})
     verdicts = {m.cve_id: m for m in fixed.match(q, include_negative=True)}
     assert verdicts["CVE-2024-6387"].verdict is Verdict.NOT_AFFECTED
