@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from functools import lru_cache
 
 from rampart_threat.knowledge.cpe import ANY, NA, Cpe, Relation, compare_values, may_match, parse_cpe
 from rampart_threat.knowledge.model import ConfigNode, Configuration, CpeMatch
@@ -67,11 +68,14 @@ def names_product(configurations: tuple[Configuration, ...], key: str, canonical
 
 def _node(node: ConfigNode, found: Found, canonical: dict[str, str], hits: list[CpeMatch]) -> Truth:
     results: list[Truth] = []
+    is_or = node.operator.upper() != "AND"
     for m in node.cpe_match:
         t = entry_truth(m, found, canonical)
         if t is not Truth.FALSE and m.vulnerable:
             hits.append(m)
         results.append(t)
+        if is_or and t is Truth.TRUE:
+            break  # one TRUE decides an OR node
     truth = _and(results) if node.operator.upper() == "AND" else _or(results)
     return truth.negate() if node.negate else truth
 
@@ -90,9 +94,9 @@ def _and(results: list[Truth]) -> Truth:
 
 def entry_truth(m: CpeMatch, found: Found, canonical: dict[str, str]) -> Truth:
     """One ``cpeMatch`` entry against the found product, or against the host's platforms."""
-    criteria = parse_cpe(m.criteria)
-    if canonical.get(criteria.key, criteria.key) == found.key:
-        return Truth.TRUE if product_matches(m, criteria, found) else Truth.FALSE
+    criteria, key, generic = _info(m.criteria)
+    if canonical.get(key, key) == found.key:
+        return Truth.TRUE if product_matches(m, criteria, found, generic) else Truth.FALSE
     if m.vulnerable:
         return Truth.FALSE  # another product: this scan result is not it
     same_part = [p for p in found.platforms if p.part == criteria.part]
@@ -101,9 +105,16 @@ def entry_truth(m: CpeMatch, found: Found, canonical: dict[str, str]) -> Truth:
     return Truth.TRUE if any(_platform_matches(m, criteria, p) for p in same_part) else Truth.FALSE
 
 
-def product_matches(m: CpeMatch, criteria: Cpe, found: Found) -> bool:
+@lru_cache(maxsize=262144)
+def _info(criteria: str) -> tuple[Cpe, str, bool]:
+    """The parsed criteria, its vendor:product, and whether it leaves every attribute after update ANY."""
+    c = parse_cpe(criteria)
+    return c, c.key, all(v == ANY for v in c.values()[5:])
+
+
+def product_matches(m: CpeMatch, criteria: Cpe, found: Found, generic: bool = False) -> bool:
     """Version and other attributes of one entry against the found product's CPE."""
-    if not may_match(criteria, found.cpe, skip_version=True):
+    if not generic and not may_match(criteria, found.cpe, skip_version=True):
         return False
     if found.cpe.version in (ANY, NA):
         return criteria.version == found.cpe.version or (criteria.version == ANY and not m.has_range)

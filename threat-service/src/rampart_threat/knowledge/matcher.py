@@ -16,10 +16,18 @@ from enum import StrEnum
 from rampart_threat.knowledge.affected import Answer, Say, evaluate_affected
 from rampart_threat.knowledge.aliases import Aliases, load_aliases
 from rampart_threat.knowledge.configurations import Found, Truth, evaluate, names_product
-from rampart_threat.knowledge.cpe import ANY, Cpe, InvalidCpe, parse_cpe, quote
+from rampart_threat.knowledge.cpe import ANY, NA, Cpe, InvalidCpe, parse_cpe, quote, unquote
 from rampart_threat.knowledge.model import Affected, CpeMatch, CveRecord, Origin
 from rampart_threat.knowledge.ranges import description_ranges
-from rampart_threat.knowledge.versions import DetectedVersion, detect, dpkg_compare
+from rampart_threat.knowledge.versions import (
+    ZERO,
+    DetectedVersion,
+    Segment,
+    detect,
+    dpkg_compare,
+    is_version,
+    version_key,
+)
 
 _WORD = re.compile(r"[a-z0-9][a-z0-9_-]*[a-z0-9]|[a-z0-9]")
 
@@ -98,6 +106,11 @@ class KnowledgeIndex:
         self._structured: dict[str, set[str]] = defaultdict(set)
         self._mentioned: dict[str, set[str]] = defaultdict(set)
         self._affected: dict[tuple[str, str], list[Affected]] = {}
+        # Per product: one row per vulnerable NVD entry, to skip CVEs whose configurations cannot match a
+        # version without evaluating them (negation or odd versions put a CVE in _complex instead).
+        self._ranges: dict[str, list[_Row]] = defaultdict(list)
+        self._complex: dict[str, set[str]] = defaultdict(set)
+        self._nvd_named: dict[str, set[str]] = defaultdict(set)
         for record in records:
             self.add(record)
 
@@ -107,14 +120,24 @@ class KnowledgeIndex:
     def add(self, record: CveRecord) -> None:
         self.records[record.id] = record
         canonical = self.aliases.by_key
+        negated = any(c.negate or any(n.negate for n in c.nodes) for c in record.configurations)
         for conf in record.configurations:
             for node in conf.nodes:
                 for m in node.cpe_match:
                     try:
-                        key = parse_cpe(m.criteria).key
+                        criteria = parse_cpe(m.criteria)
                     except InvalidCpe:
                         continue
-                    self._structured[canonical.get(key, key)].add(record.id)
+                    key = canonical.get(criteria.key, criteria.key)
+                    self._structured[key].add(record.id)
+                    self._nvd_named[key].add(record.id)
+                    if not m.vulnerable:
+                        continue
+                    row = None if negated else _row(record.id, m, criteria)
+                    if row is None:
+                        self._complex[key].add(record.id)
+                    else:
+                        self._ranges[key].append(row)
         by_key: dict[str, list[Affected]] = defaultdict(list)
         for a in record.affected:
             cve5_key = self.aliases.for_cve5(a.vendor, a.product, a.package_name, _cpe_keys(a.cpes))
@@ -132,8 +155,69 @@ class KnowledgeIndex:
     def candidates(self, key: str) -> set[str]:
         return self._structured.get(key, set()) | self._mentioned.get(key, set())
 
+    def likely(self, key: str, range_version: str, exact_version: str) -> set[str]:
+        """Candidates that may be affected: every candidate except NVD-decided CVEs no entry can match."""
+        named = self._nvd_named.get(key, set())
+        rest = self.candidates(key) - named
+        rk, ek = padded_key(range_version), padded_key(exact_version)
+        if rk is None or ek is None:
+            return self.candidates(key)
+        hits = {
+            r[5]
+            for r in self._ranges.get(key, ())
+            if (r[4] is not None and r[4] == ek)
+            or (
+                r[4] is None
+                and (r[0] is None or r[0] < rk or (r[1] and r[0] == rk))
+                and (r[2] is None or rk < r[2] or (r[3] and rk == r[2]))
+            )
+        }
+        return rest | hits | self._complex.get(key, set())
+
     def affected_for(self, cve_id: str, key: str) -> list[Affected]:
         return self._affected.get((cve_id, key), [])
+
+
+_PAD = 8
+# (lower, lower inclusive, upper, upper inclusive, exact version, CVE id); keys are padded_key()s.
+_Row = tuple[
+    tuple[Segment, ...] | None, bool, tuple[Segment, ...] | None, bool, tuple[Segment, ...] | None, str
+]
+
+
+def padded_key(version: str) -> tuple[Segment, ...] | None:
+    """A version key that plain tuple comparison orders like versions.compare (None: too long to pad)."""
+    key = version_key(version)
+    if len(key) > _PAD:
+        return None
+    return key + (ZERO,) * (_PAD - len(key))
+
+
+def _row(cve_id: str, m: CpeMatch, criteria: Cpe) -> _Row | None:
+    if criteria.version not in (ANY, NA) and (m.has_range or not is_version(criteria.version)):
+        return None
+    if criteria.version == NA:
+        return None
+    if criteria.version != ANY:
+        exact = padded_key(unquote(criteria.version))
+        return None if exact is None else (None, True, None, True, exact, cve_id)
+    bounds: list[tuple[Segment, ...] | None] = []
+    for v in (
+        m.version_start_including or m.version_start_excluding,
+        m.version_end_including or m.version_end_excluding,
+    ):
+        k = padded_key(v) if v is not None else None
+        if v is not None and k is None:
+            return None
+        bounds.append(k)
+    return (
+        bounds[0],
+        m.version_start_excluding is None,
+        bounds[1],
+        m.version_end_including is not None,
+        None,
+        cve_id,
+    )
 
 
 def _cpe_keys(cpes: tuple[str, ...]) -> tuple[str, ...]:
@@ -206,7 +290,11 @@ class Matcher:
             return []
         found, detected = resolved
         out: list[Match] = []
-        for cve_id in sorted(self.index.candidates(found.key)):
+        if include_negative:
+            candidates = self.index.candidates(found.key)
+        else:
+            candidates = self.index.likely(found.key, found.range_version, unquote(found.cpe.version))
+        for cve_id in sorted(candidates):
             m = self.judge(self.index.records[cve_id], found, detected)
             if include_negative or m.verdict is not Verdict.NOT_AFFECTED:
                 out.append(m)
@@ -408,3 +496,14 @@ def _entry_text(m: CpeMatch) -> str:
     ]
     text = " ".join(b for b in bounds if b)
     return f"{m.criteria} {text}".strip()
+
+
+def match_many(matcher: Matcher, queries: Iterable[Query]) -> list[list[Match]]:
+    """Match a scan's services; identical services (same CPE, version, banner, platforms) are judged once."""
+    memo: dict[Query, list[Match]] = {}
+    out: list[list[Match]] = []
+    for q in queries:
+        if q not in memo:
+            memo[q] = matcher.match(q)
+        out.append(memo[q])
+    return out

@@ -17,7 +17,7 @@ _PRE_RELEASE = {"dev": 0, "snapshot": 0, "alpha": 1, "beta": 2, "pre": 3, "previ
 # A segment key: (rank, number, text). Pre-releases rank 0, a missing part counts as the number 0 (rank 1),
 # a post-release letter (``a`` in ``1.3.8a``, ``p`` in ``9.2p1``) ranks 2 so it sorts after the bare release.
 Segment = tuple[int, int, str]
-_ZERO: Segment = (1, 0, "")
+ZERO: Segment = (1, 0, "")
 
 
 @lru_cache(maxsize=65536)
@@ -31,7 +31,7 @@ def version_key(version: str) -> tuple[Segment, ...]:
             out.append((0, _PRE_RELEASE[tok], tok))
         else:
             out.append((2, 0, tok))
-    while out and out[-1] == _ZERO:
+    while out and out[-1] == ZERO:
         out.pop()
     return tuple(out)
 
@@ -41,8 +41,8 @@ def compare(a: str, b: str) -> int:
     ka, kb = version_key(a), version_key(b)
     n = max(len(ka), len(kb))
     for i in range(n):
-        sa = ka[i] if i < len(ka) else _ZERO
-        sb = kb[i] if i < len(kb) else _ZERO
+        sa = ka[i] if i < len(ka) else ZERO
+        sb = kb[i] if i < len(kb) else ZERO
         if sa != sb:
             return -1 if sa < sb else 1
     return 0
