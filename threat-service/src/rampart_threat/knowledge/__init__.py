@@ -1,0 +1,1 @@
+"""Vulnerability knowledge: typed CVE records, the feeds' parsers, and the CPE/version matcher."""

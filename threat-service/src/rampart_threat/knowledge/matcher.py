@@ -1,0 +1,509 @@
+"""Given what a scan found, the CVEs that apply and why.
+
+Decision order per CVE (docs/knowledge.md): NVD configurations when they name the product; otherwise
+the CVE 5 CNA ``affected`` data; otherwise CISA/other ADP data; otherwise the description (never
+confirmed); otherwise undetermined. Version-based verdicts on a distribution build are tentative.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from rampart_threat.knowledge.affected import Answer, Say, evaluate_affected
+from rampart_threat.knowledge.aliases import Aliases, load_aliases
+from rampart_threat.knowledge.configurations import Found, Truth, evaluate, names_product
+from rampart_threat.knowledge.cpe import ANY, NA, Cpe, InvalidCpe, parse_cpe, quote, unquote
+from rampart_threat.knowledge.model import Affected, CpeMatch, CveRecord, Origin
+from rampart_threat.knowledge.ranges import description_ranges
+from rampart_threat.knowledge.versions import (
+    ZERO,
+    DetectedVersion,
+    Segment,
+    detect,
+    dpkg_compare,
+    is_version,
+    version_key,
+)
+
+_WORD = re.compile(r"[a-z0-9][a-z0-9_-]*[a-z0-9]|[a-z0-9]")
+
+
+class Verdict(StrEnum):
+    AFFECTED = "affected"
+    NOT_AFFECTED = "not_affected"
+    CONDITIONAL = "conditional"  # affected only on a platform the scan did not identify
+    UNDETERMINED = "undetermined"
+
+
+class Basis(StrEnum):
+    NVD = "nvd_configurations"
+    CNA = "cve5_cna"
+    ADP = "cve5_adp"
+    DESCRIPTION = "description"
+    DISTRIBUTION = "distribution_data"
+    NOT_NAMED = "nvd_configurations_do_not_name_product"
+    NO_DATA = "no_version_data"
+
+
+class Confidence(StrEnum):
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+@dataclass(frozen=True, slots=True)
+class SourceView:
+    """What one source says (kept even when another source decided)."""
+
+    source: str  # "nvd" / "cna" / "adp" / "description"
+    says: str  # affected / not_affected / not_listed / no_data / conditional
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """One CVE's verdict for one found product, and why."""
+
+    cve_id: str
+    verdict: Verdict
+    basis: Basis
+    reason: str
+    confidence: Confidence
+    confirmed: bool  # structured data decided it (never for description-only)
+    tentative: bool = False
+    tentative_reason: str | None = None
+    disagreement: bool = False
+    cpe_match: CpeMatch | None = None
+    sources: tuple[SourceView, ...] = ()
+    record: CveRecord | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """What the engine found about one service."""
+
+    cpe: str | None = None
+    product: str | None = None  # "vendor:product", or a product name/keyword ("openssh")
+    version: str | None = None
+    banner: str = ""
+    platforms: tuple[str, ...] = ()  # CPEs of the host's OS/hardware when identified
+
+
+# (distribution, canonical vendor:product, CVE) -> the first fixed package version, or None: not fixed yet.
+DistroFixes = Mapping[tuple[str, str, str], str | None]
+
+
+class KnowledgeIndex:
+    """CVE records indexed by canonical vendor:product (NVD criteria, CVE 5 affected) and by keyword."""
+
+    def __init__(self, records: Iterable[CveRecord], aliases: Aliases | None = None) -> None:
+        self.aliases = aliases or load_aliases()
+        self.records: dict[str, CveRecord] = {}
+        self._structured: dict[str, set[str]] = defaultdict(set)
+        self._mentioned: dict[str, set[str]] = defaultdict(set)
+        self._affected: dict[tuple[str, str], list[Affected]] = {}
+        # Per product: one row per vulnerable NVD entry, to skip CVEs whose configurations cannot match a
+        # version without evaluating them (negation or odd versions put a CVE in _complex instead).
+        self._ranges: dict[str, list[_Row]] = defaultdict(list)
+        self._complex: dict[str, set[str]] = defaultdict(set)
+        self._nvd_named: dict[str, set[str]] = defaultdict(set)
+        for record in records:
+            self.add(record)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def add(self, record: CveRecord) -> None:
+        self.records[record.id] = record
+        canonical = self.aliases.by_key
+        negated = any(c.negate or any(n.negate for n in c.nodes) for c in record.configurations)
+        for conf in record.configurations:
+            for node in conf.nodes:
+                for m in node.cpe_match:
+                    try:
+                        criteria = parse_cpe(m.criteria)
+                    except InvalidCpe:
+                        continue
+                    key = canonical.get(criteria.key, criteria.key)
+                    self._structured[key].add(record.id)
+                    self._nvd_named[key].add(record.id)
+                    if not m.vulnerable:
+                        continue
+                    row = None if negated else _row(record.id, m, criteria)
+                    if row is None:
+                        self._complex[key].add(record.id)
+                    else:
+                        self._ranges[key].append(row)
+        by_key: dict[str, list[Affected]] = defaultdict(list)
+        for a in record.affected:
+            cve5_key = self.aliases.for_cve5(a.vendor, a.product, a.package_name, _cpe_keys(a.cpes))
+            if cve5_key:
+                by_key[cve5_key].append(a)
+        for cve5_key, entries in by_key.items():
+            self._structured[cve5_key].add(record.id)
+            self._affected[(record.id, cve5_key)] = entries
+        words = set(_WORD.findall(record.description().lower()))
+        for ref in record.references:
+            words.update(_WORD.findall(ref.url.lower()))
+        for w in words & self.aliases.by_keyword.keys():
+            self._mentioned[self.aliases.by_keyword[w]].add(record.id)
+
+    def candidates(self, key: str) -> set[str]:
+        return self._structured.get(key, set()) | self._mentioned.get(key, set())
+
+    def likely(self, key: str, range_version: str, exact_version: str) -> set[str]:
+        """Candidates that may be affected: every candidate except NVD-decided CVEs no entry can match."""
+        named = self._nvd_named.get(key, set())
+        rest = self.candidates(key) - named
+        rk, ek = padded_key(range_version), padded_key(exact_version)
+        if rk is None or ek is None:
+            return self.candidates(key)
+        hits = {
+            r[5]
+            for r in self._ranges.get(key, ())
+            if (r[4] is not None and r[4] == ek)
+            or (
+                r[4] is None
+                and (r[0] is None or r[0] < rk or (r[1] and r[0] == rk))
+                and (r[2] is None or rk < r[2] or (r[3] and rk == r[2]))
+            )
+        }
+        return rest | hits | self._complex.get(key, set())
+
+    def affected_for(self, cve_id: str, key: str) -> list[Affected]:
+        return self._affected.get((cve_id, key), [])
+
+
+_PAD = 8
+# (lower, lower inclusive, upper, upper inclusive, exact version, CVE id); keys are padded_key()s.
+_Row = tuple[
+    tuple[Segment, ...] | None, bool, tuple[Segment, ...] | None, bool, tuple[Segment, ...] | None, str
+]
+
+
+def padded_key(version: str) -> tuple[Segment, ...] | None:
+    """A version key that plain tuple comparison orders like versions.compare (None: too long to pad)."""
+    key = version_key(version)
+    if len(key) > _PAD:
+        return None
+    return key + (ZERO,) * (_PAD - len(key))
+
+
+def _row(cve_id: str, m: CpeMatch, criteria: Cpe) -> _Row | None:
+    if criteria.version not in (ANY, NA) and (m.has_range or not is_version(criteria.version)):
+        return None
+    if criteria.version == NA:
+        return None
+    if criteria.version != ANY:
+        exact = padded_key(unquote(criteria.version))
+        return None if exact is None else (None, True, None, True, exact, cve_id)
+    bounds: list[tuple[Segment, ...] | None] = []
+    for v in (
+        m.version_start_including or m.version_start_excluding,
+        m.version_end_including or m.version_end_excluding,
+    ):
+        k = padded_key(v) if v is not None else None
+        if v is not None and k is None:
+            return None
+        bounds.append(k)
+    return (
+        bounds[0],
+        m.version_start_excluding is None,
+        bounds[1],
+        m.version_end_including is not None,
+        None,
+        cve_id,
+    )
+
+
+def _cpe_keys(cpes: tuple[str, ...]) -> tuple[str, ...]:
+    out: list[str] = []
+    for c in cpes:
+        if c.startswith("cpe:2.3:"):
+            try:
+                out.append(parse_cpe(c).key)
+            except InvalidCpe:
+                continue
+        elif c.startswith("cpe:/"):
+            parts = c[5:].split(":")
+            if len(parts) >= 3:
+                out.append(f"{parts[1]}:{parts[2]}".lower())
+    return tuple(out)
+
+
+class Matcher:
+    """Matches queries against a :class:`KnowledgeIndex`."""
+
+    def __init__(self, index: KnowledgeIndex, distro_fixes: DistroFixes | None = None) -> None:
+        self.index = index
+        self.aliases = index.aliases
+        self.distro_fixes = distro_fixes or {}
+
+    def resolve(self, query: Query) -> tuple[Found, DetectedVersion | None] | None:
+        """The found product as the matcher sees it (canonical key, CPE, version split)."""
+        base: Cpe | None = None
+        if query.cpe:
+            base = parse_cpe(query.cpe)
+        elif query.product:
+            product = query.product.lower()
+            if ":" in product:
+                vendor, _, name = product.partition(":")
+                base = Cpe("a", quote(vendor), quote(name))
+            elif product in self.aliases.by_keyword:
+                vendor, _, name = self.aliases.by_keyword[product].partition(":")
+                base = Cpe("a", vendor, name)
+            else:
+                return None
+        if base is None:
+            return None
+        key = self.aliases.canonical(base.key)
+        vendor, _, name = key.partition(":")
+        raw_version = query.version or (base.version if base.version not in (ANY, "-") else None)
+        detected: DetectedVersion | None = None
+        version, update, range_version = base.version, base.update, base.version
+        if raw_version:
+            detected = detect(name, raw_version, query.banner)
+            if query.version or detected.update is not None:
+                version = quote(detected.version).lower()
+                if detected.update is not None:
+                    update = detected.update if base.update == ANY else base.update
+            range_version = detected.version if detected.update is not None else detected.upstream
+        cpe = Cpe(
+            base.part if base.part != ANY else "a",
+            quote(vendor),
+            quote(name),
+            version,
+            update,
+            *base.values()[5:],
+        )
+        platforms = tuple(parse_cpe(p) for p in query.platforms)
+        return Found(cpe=cpe, key=key, range_version=range_version, platforms=platforms), detected
+
+    def match(self, query: Query, include_negative: bool = False) -> list[Match]:
+        """Each candidate CVE's verdict; not-affected ones only with ``include_negative``."""
+        resolved = self.resolve(query)
+        if resolved is None:
+            return []
+        found, detected = resolved
+        out: list[Match] = []
+        if include_negative:
+            candidates = self.index.candidates(found.key)
+        else:
+            candidates = self.index.likely(found.key, found.range_version, unquote(found.cpe.version))
+        for cve_id in sorted(candidates):
+            m = self.judge(self.index.records[cve_id], found, detected)
+            if include_negative or m.verdict is not Verdict.NOT_AFFECTED:
+                out.append(m)
+        return out
+
+    def judge(self, record: CveRecord, found: Found, detected: DetectedVersion | None) -> Match:
+        """The decision order for one record."""
+        canonical = self.aliases.by_key
+        views: list[SourceView] = []
+        nvd: Truth | None = None
+        nvd_entry: CpeMatch | None = None
+        if record.configurations and names_product(record.configurations, found.key, canonical):
+            nvd, nvd_entry = evaluate(record.configurations, found, canonical)
+            views.append(SourceView("nvd", _truth_says(nvd), nvd_entry.criteria if nvd_entry else ""))
+        version = found.range_version
+        affected = self.index.affected_for(record.id, found.key)
+        cna = (
+            evaluate_affected([a for a in affected if a.origin is Origin.CNA], version) if affected else None
+        )
+        adp = (
+            evaluate_affected([a for a in affected if a.origin is Origin.ADP], version) if affected else None
+        )
+        for name, answer in (("cna", cna), ("adp", adp)):
+            if answer is not None and any(a.origin.value == name for a in affected):
+                views.append(SourceView(name, answer.say.value, answer.detail))
+        cve5_view = _cve5_view(cna, adp, affected)
+
+        if nvd is not None:
+            verdict = {Truth.TRUE: Verdict.AFFECTED, Truth.FALSE: Verdict.NOT_AFFECTED}.get(
+                nvd, Verdict.CONDITIONAL
+            )
+            polarity = None if verdict is Verdict.CONDITIONAL else verdict is Verdict.AFFECTED
+            disagree = cve5_view is not None and cve5_view.say.polarity not in (None, polarity)
+            reason = (
+                f"NVD: {_entry_text(nvd_entry)}" if nvd_entry else "NVD: no configuration covers this version"
+            )
+            if verdict is Verdict.CONDITIONAL:
+                reason += " when running on a platform the scan did not identify"
+            return self._finish(
+                record,
+                found,
+                detected,
+                verdict,
+                Basis.NVD,
+                reason,
+                Confidence.HIGH,
+                True,
+                disagree,
+                nvd_entry,
+                views,
+            )
+        for basis, answer, other in ((Basis.CNA, cna, None), (Basis.ADP, adp, cna)):
+            if answer is not None and answer.say in (Say.AFFECTED, Say.NOT_AFFECTED):
+                verdict = Verdict.AFFECTED if answer.say is Say.AFFECTED else Verdict.NOT_AFFECTED
+                disagree = other is not None and other.say.polarity not in (None, answer.say.polarity)
+                return self._finish(
+                    record,
+                    found,
+                    detected,
+                    verdict,
+                    basis,
+                    answer.detail,
+                    Confidence.MEDIUM,
+                    True,
+                    disagree,
+                    None,
+                    views,
+                )
+        for basis, answer in ((Basis.CNA, cna), (Basis.ADP, adp)):
+            if answer is not None and answer.say is Say.NOT_LISTED:
+                return self._finish(
+                    record,
+                    found,
+                    detected,
+                    Verdict.NOT_AFFECTED,
+                    basis,
+                    answer.detail,
+                    Confidence.LOW,
+                    True,
+                    False,
+                    None,
+                    views,
+                )
+        names = self.aliases.keywords_of.get(found.key, ()) or (
+            found.key.partition(":")[2].replace("_", " "),
+        )
+        bounds = description_ranges(record.description(), names)
+        if bounds:
+            hit = next((b for b in bounds if b.contains(version)), None)
+            verdict = Verdict.AFFECTED if hit else Verdict.NOT_AFFECTED
+            text = hit.describe() if hit else "; ".join(b.describe() for b in bounds)
+            views.append(SourceView("description", verdict.value, text))
+            return self._finish(
+                record,
+                found,
+                detected,
+                verdict,
+                Basis.DESCRIPTION,
+                f"description: {text}",
+                Confidence.LOW,
+                False,
+                False,
+                None,
+                views,
+            )
+        basis = Basis.NOT_NAMED if record.configurations else Basis.NO_DATA
+        reason = "NVD configurations do not name this product" if record.configurations else "no version data"
+        return Match(
+            record.id,
+            Verdict.UNDETERMINED,
+            basis,
+            reason,
+            Confidence.LOW,
+            False,
+            sources=tuple(views),
+            record=record,
+        )
+
+    def _finish(
+        self,
+        record: CveRecord,
+        found: Found,
+        detected: DetectedVersion | None,
+        verdict: Verdict,
+        basis: Basis,
+        reason: str,
+        confidence: Confidence,
+        confirmed: bool,
+        disagreement: bool,
+        entry: CpeMatch | None,
+        views: list[SourceView],
+    ) -> Match:
+        tentative = False
+        why: str | None = None
+        if (
+            detected is not None
+            and detected.from_distribution
+            and verdict in (Verdict.AFFECTED, Verdict.CONDITIONAL)
+        ):
+            fix_key = (detected.distro or "", found.key, record.id)
+            if fix_key in self.distro_fixes and detected.distro_revision not in (None, "unknown"):
+                fixed = self.distro_fixes[fix_key]
+                package = f"{detected.upstream}-{detected.distro_revision}"
+                if fixed is not None and dpkg_compare(package, fixed.split(":", 1)[-1]) >= 0:
+                    return Match(
+                        record.id,
+                        Verdict.NOT_AFFECTED,
+                        Basis.DISTRIBUTION,
+                        f"{detected.distro} fixed it in {fixed}; this host runs {package}",
+                        Confidence.HIGH,
+                        True,
+                        sources=tuple(views),
+                        record=record,
+                    )
+                reason += f"; {detected.distro} data: " + (
+                    f"fixed in {fixed}, not in {package}" if fixed else "no fix yet"
+                )
+            else:
+                tentative = True
+                why = (
+                    f"distribution may have backported the fix ({detected.distro} {detected.distro_revision})"
+                )
+        if basis is Basis.DESCRIPTION:
+            tentative, why = True, why or "only the description names versions"
+        return Match(
+            record.id,
+            verdict,
+            basis,
+            reason,
+            confidence,
+            confirmed and not tentative if basis is Basis.DESCRIPTION else confirmed,
+            tentative,
+            why,
+            disagreement,
+            entry,
+            tuple(views),
+            record,
+        )
+
+
+def _truth_says(t: Truth) -> str:
+    return {Truth.TRUE: "affected", Truth.FALSE: "not_affected"}.get(t, "conditional")
+
+
+def _cve5_view(cna: Answer | None, adp: Answer | None, affected: list[Affected]) -> Answer | None:
+    if cna is not None and any(a.origin is Origin.CNA for a in affected) and cna.say is not Say.NO_DATA:
+        return cna
+    if adp is not None and any(a.origin is Origin.ADP for a in affected):
+        return adp
+    return None
+
+
+def _entry_text(m: CpeMatch) -> str:
+    bounds = [
+        f">={m.version_start_including}" if m.version_start_including else "",
+        f">{m.version_start_excluding}" if m.version_start_excluding else "",
+        f"<={m.version_end_including}" if m.version_end_including else "",
+        f"<{m.version_end_excluding}" if m.version_end_excluding else "",
+    ]
+    text = " ".join(b for b in bounds if b)
+    return f"{m.criteria} {text}".strip()
+
+
+def match_many(matcher: Matcher, queries: Iterable[Query]) -> list[list[Match]]:
+    """Match a scan's services; identical services (same CPE, version, banner, platforms) are judged once."""
+    memo: dict[Query, list[Match]] = {}
+    out: list[list[Match]] = []
+    for q in queries:
+        if q not in memo:
+            memo[q] = matcher.match(q)
+        out.append(memo[q])
+    return out
