@@ -28,6 +28,8 @@ __all__ += ["excerpt", "load_rules", "match_response", "probe_order", "tls_name"
 MAX_RESPONSE = 16 * 1024
 EVIDENCE_CHARS = 512
 UNLISTED_WAIT = 1.0  # on a port no probe lists, no probe waits longer than this
+QUICK_WAIT = 0.3  # ...and once the port answered a probe fast, a later one waits this long
+QUICK_RTT_FACTOR = 20  # (or this many times the connect time, if longer)
 GREETING_WAIT = 0.5  # inside TLS on a port no greeting protocol lists: the handshake proved it is up
 TLS_REQUIRED = "tls-required"
 SETTLE = 0.15  # after the first bytes, how long to wait for the rest of a reply
@@ -134,9 +136,13 @@ def _http_details(info: ServiceInfo, text: str) -> None:
 
 async def exchange(
     host: Host, port: int, probe: Probe, wait: float, tls: bool | None = None, read_wait: float | None = None
-) -> bytes | None:
-    """Send a probe (inside TLS if asked) and collect the reply; None when no connection (or no TLS)."""
+) -> tuple[bytes, float] | None:
+    """Send a probe (inside TLS if asked); the reply and the connect (and handshake) time.
+
+    None when no connection (or no TLS session) could be made.
+    """
     tls = probe.tls if tls is None else tls
+    began = time.monotonic()
     try:
         reader, writer = await asyncio.wait_for(
             open_stream(
@@ -149,7 +155,7 @@ async def exchange(
         )
     except (OSError, TimeoutError, ssl.SSLError, ValueError):
         return None
-    data = b""
+    connect_time, data = time.monotonic() - began, b""
     try:
         if probe.payload:
             writer.write(probe.payload.replace(b"{host}", host.label.encode()))
@@ -174,7 +180,7 @@ async def exchange(
         writer.close()
         with contextlib.suppress(OSError, ssl.SSLError, TimeoutError):
             await asyncio.wait_for(writer.wait_closed(), timeout=0.5)
-    return data[:MAX_RESPONSE]
+    return data[:MAX_RESPONSE], connect_time
 
 
 def probe_order(port: int, rules: Rules) -> list[Probe]:
@@ -201,6 +207,15 @@ def port_guess(port: int) -> str:
         return "unknown"
 
 
+def _wait(port: int, probe: Probe, connect_time: float | None) -> float:
+    """The full wait where the probe lists the port; else short, shorter once the host proved quick."""
+    if port in probe.ports or port in probe.tls_ports:
+        return probe.wait
+    if connect_time is None or not (probe.payload or probe.tls):
+        return min(probe.wait, UNLISTED_WAIT)
+    return min(probe.wait, UNLISTED_WAIT, max(QUICK_WAIT, QUICK_RTT_FACTOR * connect_time))
+
+
 def _greeting_wait(port: int, handshake: Probe, rules: Rules) -> float:
     greeters = [p for p in rules.probes if p.name == handshake.match_as and not p.tls]
     if any(port in p.ports or port in p.tls_ports for p in greeters):
@@ -214,6 +229,7 @@ async def detect(host: Host, port: int, budget: float = 8.0) -> ServiceInfo:
     deadline = time.monotonic() + budget
     first_banner = b""
     in_tls = tls_failed = needs_tls = False
+    connect_time: float | None = None  # the fastest connect seen: how quickly this host answers
     queue = deque(probe_order(port, rules))
     while queue:
         probe = queue.popleft()
@@ -223,14 +239,17 @@ async def detect(host: Host, port: int, budget: float = 8.0) -> ServiceInfo:
         wrapped = in_tls or probe.tls
         if (wrapped and tls_failed) or (needs_tls and not wrapped):
             continue
-        wait = min(probe.wait if port in probe.ports | probe.tls_ports else min(probe.wait, UNLISTED_WAIT), remaining)
+        wait = min(_wait(port, probe, connect_time), remaining)
         read_wait = None
         if probe.tls and not in_tls:
             read_wait = min(_greeting_wait(port, probe, rules), remaining)
-        data = await exchange(host, port, probe, wait, tls=wrapped, read_wait=read_wait)
-        if data is None:
+        reply = await exchange(host, port, probe, wait, tls=wrapped, read_wait=read_wait)
+        if reply is None:
             tls_failed = tls_failed or (probe.tls and not in_tls)
             continue
+        data = reply[0]
+        if not probe.tls:
+            connect_time = min(reply[1], connect_time if connect_time is not None else reply[1])
         if probe.tls and not in_tls:
             in_tls = True
             queue = deque(inner_order(port, rules, probe))
