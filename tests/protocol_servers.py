@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
 import subprocess
 import tempfile
 import time
@@ -87,7 +88,23 @@ def named(workdir: Path) -> Running:
         f"{{ 127.0.0.1; }}; listen-on-v6 {{ none; }}; recursion no; }};\ncontrols {{ }};\n"
     )
     expect = Expect("domain", "ISC BIND", _upstream("bind9"), "cpe:2.3:a:isc:bind:")
-    return _start("named", [binary, "-g", "-4", "-c", str(workdir / "named.conf")], port, expect, workdir)
+    running = _start("named", [binary, "-g", "-4", "-c", str(workdir / "named.conf")], port, expect, workdir)
+    _wait_dns_ready(port)
+    return running
+
+
+def _wait_dns_ready(port: int, wait: float = 15.0) -> None:
+    """named listens before it has loaded its built-in zones and answers SERVFAIL until then."""
+    query = bytes.fromhex("001e5241010000010000000000000776657273696f6e0462696e640000100003")
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
+            sock.sendall(query)
+            reply = sock.recv(512)
+            if len(reply) > 5 and reply[5] & 0x0F == 0:  # rcode NOERROR
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"the DNS server on {port} never answered version.bind")
 
 
 def unbound(workdir: Path) -> Running:
@@ -149,7 +166,150 @@ LAUNCHERS: dict[str, Callable[[Path], Running]] = {
     "slapd": slapd,
     "danted": dante,
 }
-RECORD_ONLY: dict[str, Callable[[Path], Running]] = {}
+
+
+def xrdp(workdir: Path) -> Running:
+    binary, port, pem = _need("/usr/sbin/xrdp"), free_port(), _cert(workdir)
+    config = Path("/etc/xrdp/xrdp.ini").read_text()
+    config = config.replace("\nport=3389\n", f"\nport=tcp://127.0.0.1:{port}\n", 1)
+    config = config.replace("certificate=\n", f"certificate={pem}\n").replace("key_file=\n", f"key_file={pem}\n")
+    (workdir / "xrdp.ini").write_text(config)
+    Path("/run/xrdp").mkdir(exist_ok=True)
+    argv = [binary, "--nodaemon", "--config", str(workdir / "xrdp.ini")]
+    expect = Expect("ms-wbt-server", "", "", "")  # RDP's confirm does not tell xrdp from Windows
+    return _start("xrdp", argv, port, expect, workdir)
+
+
+def samba(workdir: Path) -> Running:
+    binary, port = _need("/usr/sbin/smbd"), free_port()
+    dirs = {key: workdir / key.split()[0] for key in ("private dir", "lock directory", "state directory")}
+    dirs |= {"cache directory": workdir / "cache", "pid directory": workdir / "pid"}
+    for path in dirs.values():
+        path.mkdir(exist_ok=True)
+    settings = "".join(f"  {key} = {path}\n" for key, path in dirs.items())
+    (workdir / "smb.conf").write_text(
+        f"[global]\n  smb ports = {port}\n  interfaces = 127.0.0.1\n  bind interfaces only = yes\n"
+        f"  disable netbios = yes\n  server role = standalone server\n{settings}"
+    )
+    argv = [binary, "--foreground", "--no-process-group", "--debug-stdout", "-s", str(workdir / "smb.conf")]
+    return _start("smbd", argv, port, Expect("smb", "", "", ""), workdir)
+
+
+def rabbitmq(workdir: Path) -> Running:
+    binary, port, dist = _need("/usr/lib/rabbitmq/bin/rabbitmq-server"), free_port(), free_port()
+    (workdir / "enabled_plugins").write_text("[].\n")
+    env = {
+        "HOME": str(workdir),
+        "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
+        "RABBITMQ_NODE_PORT": str(port),
+        "RABBITMQ_DIST_PORT": str(dist),
+        "RABBITMQ_NODENAME": f"rampart{port}@localhost",
+        "RABBITMQ_MNESIA_BASE": str(workdir / "mnesia"),
+        "RABBITMQ_LOG_BASE": str(workdir / "log"),
+        "RABBITMQ_ENABLED_PLUGINS_FILE": str(workdir / "enabled_plugins"),
+    }
+    argv = ["env", *(f"{key}={value}" for key, value in env.items()), binary]
+    version = _upstream("rabbitmq-server")
+    expect = Expect("amqp", "RabbitMQ", version, "cpe:2.3:a:vmware:rabbitmq:")
+    return _start("rabbitmq", argv, port, expect, workdir, wait=90)
+
+
+def cups(workdir: Path) -> Running:
+    binary, port = _need("/usr/sbin/cupsd"), free_port()
+    for directory in ("spool", "tmp", "cache", "ppd"):
+        (workdir / directory).mkdir(exist_ok=True)
+    (workdir / "cupsd.conf").write_text(
+        f"Listen 127.0.0.1:{port}\nServerName localhost\nLogLevel warn\nBrowsing No\n"
+        "<Location />\n  Order allow,deny\n  Allow all\n</Location>\n"
+    )
+    (workdir / "cups-files.conf").write_text(
+        f"ServerRoot {workdir}\nStateDir {workdir}\nCacheDir {workdir / 'cache'}\n"
+        f"RequestRoot {workdir / 'spool'}\nTempDir {workdir / 'tmp'}\nErrorLog stderr\n"
+        "AccessLog stderr\nPageLog stderr\nServerBin /usr/lib/cups\nDataDir /usr/share/cups\n"
+    )
+    argv = [binary, "-f", "-c", str(workdir / "cupsd.conf"), "-s", str(workdir / "cups-files.conf")]
+    version = _upstream("cups-daemon")  # the Server header says 2.4; the home page title 2.4.2
+    return _start("cupsd", argv, port, Expect("ipp", "CUPS", version, "cpe:2.3:a:openprinting:cups:"), workdir)
+
+
+def dovecot(workdir: Path) -> Running:
+    """Dovecot IMAP and POP3, each plain and with implicit TLS (imaps, pop3s)."""
+    binary, pem = _need("/usr/sbin/dovecot"), _cert(workdir)
+    ports = {name: free_port() for name in ("imap", "imaps", "pop3", "pop3s")}
+    (workdir / "run").mkdir()
+    listeners = {
+        "imap-login": ("imap", "imaps"),
+        "pop3-login": ("pop3", "pop3s"),
+    }
+    services = "".join(
+        f"service {login} {{\n  inet_listener {plain} {{\n    port = {ports[plain]}\n  }}\n"
+        f"  inet_listener {tls} {{\n    port = {ports[tls]}\n    ssl = yes\n  }}\n}}\n"
+        for login, (plain, tls) in listeners.items()
+    )
+    (workdir / "dovecot.conf").write_text(
+        f"base_dir = {workdir / 'run'}\nstate_dir = {workdir}\nprotocols = imap pop3\n"
+        f"listen = 127.0.0.1\nssl = yes\nssl_cert = <{pem}\nssl_key = <{pem}\nlog_path = /dev/stderr\n"
+        "passdb {\n  driver = static\n  args = nopassword\n}\n"
+        f"userdb {{\n  driver = static\n  args = uid=nobody gid=nogroup home={workdir}/home\n}}\n{services}"
+    )
+    argv = [binary, "-F", "-c", str(workdir / "dovecot.conf")]
+    expect = Expect("imaps", "Dovecot imapd", "", "cpe:2.3:a:dovecot:dovecot:")
+    running = _start("dovecot", argv, ports["imaps"], expect, workdir, **{k: str(v) for k, v in ports.items()})
+    for port in ports.values():
+        _wait_port(port)
+    return running
+
+
+def caddy(workdir: Path) -> Running:
+    binary, port = _need("caddy"), free_port()
+    (workdir / "Caddyfile").write_text(
+        f"{{\n  admin off\n  auto_https off\n  storage file_system {workdir}\n}}\n"
+        f'http://127.0.0.1:{port} {{\n  respond "ok"\n}}\n'
+    )
+    argv = [binary, "run", "--adapter", "caddyfile", "--config", str(workdir / "Caddyfile")]
+    expect = Expect("http", "Caddy httpd", "", "cpe:2.3:a:caddyserver:caddy:")
+    return _start("caddy", [*argv], port, expect, workdir)
+
+
+def varnish(workdir: Path) -> Running:
+    """varnishd in front of a closed port: its 503 still carries Via and X-Varnish."""
+    binary, port = _need("/usr/sbin/varnishd"), free_port()
+    argv = [binary, "-F", "-a", f"127.0.0.1:{port}", "-b", f"127.0.0.1:{free_port()}"]
+    argv += ["-n", str(workdir / "varnish"), "-T", "none", "-s", "malloc,16m", "-j", "none"]
+    version = ".".join(_upstream("varnish").split(".")[:2])  # Via names major.minor
+    expect = Expect("http", "Varnish http accelerator", version, "cpe:2.3:a:varnish_cache_project:varnish_cache:")
+    return _start("varnishd", argv, port, expect, workdir)
+
+
+def pdns_recursor(workdir: Path) -> Running:
+    binary, port = _need("/usr/sbin/pdns_recursor"), free_port()
+    argv = [binary, "--daemon=no", "--local-address=127.0.0.1", f"--local-port={port}"]
+    argv += [f"--socket-dir={workdir}", f"--config-dir={workdir}", "--setuid=root", "--setgid=root"]
+    expect = Expect("domain", "PowerDNS Recursor", _upstream("pdns-recursor"), "cpe:2.3:a:powerdns:recursor:")
+    return _start("pdns-recursor", argv, port, expect, workdir)
+
+
+def knot(workdir: Path) -> Running:
+    binary, port = _need("/usr/sbin/knotd"), free_port()
+    (workdir / "knot.conf").write_text(
+        f"server:\n  listen: 127.0.0.1@{port}\n  rundir: {workdir}\n  user: root\n"
+        f"database:\n  storage: {workdir}\nlog:\n  - target: stderr\n    any: warning\n"
+    )
+    argv = [binary, "-c", str(workdir / "knot.conf")]
+    return _start("knotd", argv, port, Expect("domain", "Knot DNS", _upstream("knot"), "cpe:2.3:a:nic:knot_dns:"), workdir)
+
+
+RECORD_ONLY: dict[str, Callable[[Path], Running]] = {
+    "caddy": caddy,
+    "varnishd": varnish,
+    "pdns-recursor": pdns_recursor,
+    "knotd": knot,
+    "xrdp": xrdp,
+    "smbd": samba,
+    "rabbitmq": rabbitmq,
+    "cupsd": cups,
+    "dovecot": dovecot,
+}
 
 
 @contextlib.contextmanager
