@@ -112,7 +112,7 @@ def unbound(workdir: Path) -> Running:
     (workdir / "unbound.conf").write_text(
         f'server:\n  interface: 127.0.0.1\n  port: {port}\n  do-daemonize: no\n  username: ""\n'
         f'  chroot: ""\n  directory: "{workdir}"\n  pidfile: "{workdir}/unbound.pid"\n'
-        '  use-syslog: no\n  do-ip6: no\n  hide-version: no\n  access-control: 127.0.0.0/8 allow\n'
+        "  use-syslog: no\n  do-ip6: no\n  hide-version: no\n  access-control: 127.0.0.0/8 allow\n"
         "remote-control:\n  control-enable: no\n"
     )
     expect = Expect("domain", "Unbound", _upstream("unbound"), "cpe:2.3:a:nlnetlabs:unbound:")
@@ -172,7 +172,9 @@ def xrdp(workdir: Path) -> Running:
     binary, port, pem = _need("/usr/sbin/xrdp"), free_port(), _cert(workdir)
     config = Path("/etc/xrdp/xrdp.ini").read_text()
     config = config.replace("\nport=3389\n", f"\nport=tcp://127.0.0.1:{port}\n", 1)
-    config = config.replace("certificate=\n", f"certificate={pem}\n").replace("key_file=\n", f"key_file={pem}\n")
+    config = config.replace("certificate=\n", f"certificate={pem}\n").replace(
+        "key_file=\n", f"key_file={pem}\n"
+    )
     (workdir / "xrdp.ini").write_text(config)
     Path("/run/xrdp").mkdir(exist_ok=True)
     argv = [binary, "--nodaemon", "--config", str(workdir / "xrdp.ini")]
@@ -229,7 +231,9 @@ def cups(workdir: Path) -> Running:
     )
     argv = [binary, "-f", "-c", str(workdir / "cupsd.conf"), "-s", str(workdir / "cups-files.conf")]
     version = _upstream("cups-daemon")  # the Server header says 2.4; the home page title 2.4.2
-    return _start("cupsd", argv, port, Expect("ipp", "CUPS", version, "cpe:2.3:a:openprinting:cups:"), workdir)
+    return _start(
+        "cupsd", argv, port, Expect("ipp", "CUPS", version, "cpe:2.3:a:openprinting:cups:"), workdir
+    )
 
 
 def dovecot(workdir: Path) -> Running:
@@ -254,7 +258,9 @@ def dovecot(workdir: Path) -> Running:
     )
     argv = [binary, "-F", "-c", str(workdir / "dovecot.conf")]
     expect = Expect("imaps", "Dovecot imapd", "", "cpe:2.3:a:dovecot:dovecot:")
-    running = _start("dovecot", argv, ports["imaps"], expect, workdir, **{k: str(v) for k, v in ports.items()})
+    running = _start(
+        "dovecot", argv, ports["imaps"], expect, workdir, **{k: str(v) for k, v in ports.items()}
+    )
     for port in ports.values():
         _wait_port(port)
     return running
@@ -277,7 +283,9 @@ def varnish(workdir: Path) -> Running:
     argv = [binary, "-F", "-a", f"127.0.0.1:{port}", "-b", f"127.0.0.1:{free_port()}"]
     argv += ["-n", str(workdir / "varnish"), "-T", "none", "-s", "malloc,16m", "-j", "none"]
     version = ".".join(_upstream("varnish").split(".")[:2])  # Via names major.minor
-    expect = Expect("http", "Varnish http accelerator", version, "cpe:2.3:a:varnish_cache_project:varnish_cache:")
+    expect = Expect(
+        "http", "Varnish http accelerator", version, "cpe:2.3:a:varnish_cache_project:varnish_cache:"
+    )
     return _start("varnishd", argv, port, expect, workdir)
 
 
@@ -296,7 +304,13 @@ def knot(workdir: Path) -> Running:
         f"database:\n  storage: {workdir}\nlog:\n  - target: stderr\n    any: warning\n"
     )
     argv = [binary, "-c", str(workdir / "knot.conf")]
-    return _start("knotd", argv, port, Expect("domain", "Knot DNS", _upstream("knot"), "cpe:2.3:a:nic:knot_dns:"), workdir)
+    return _start(
+        "knotd",
+        argv,
+        port,
+        Expect("domain", "Knot DNS", _upstream("knot"), "cpe:2.3:a:nic:knot_dns:"),
+        workdir,
+    )
 
 
 RECORD_ONLY: dict[str, Callable[[Path], Running]] = {

@@ -54,7 +54,8 @@ def record(name: str) -> None:
         for probe_name, tls, port_key in steps:
             port = int(server.extra[port_key]) if port_key else server.port
             reply = asyncio.run(exchange(LOOPBACK, port, probes[probe_name], 3.0, tls=tls))
-            assert reply is not None and reply[0], f"{name}: no answer to {probe_name}"
+            if reply is None or not reply[0]:
+                raise RuntimeError(f"{name}: no answer to {probe_name}")
             expect = server.expect
             service = expect.service
             if port_key == "pop3s":

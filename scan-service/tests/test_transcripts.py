@@ -22,7 +22,11 @@ def test_a_recorded_reply_names_service_product_version_and_cpe(path: Path) -> N
     info = match_response(probe, bytes.fromhex(transcript["response_hex"]), rules, tls=transcript["tls"])
     expect = transcript["expect"]
     assert info is not None
-    assert (info.name, info.product, info.version) == (expect["service"], expect["product"], expect["version"])
+    assert (info.name, info.product, info.version) == (
+        expect["service"],
+        expect["product"],
+        expect["version"],
+    )
     assert info.tls is transcript["tls"]
     if expect["cpe_prefix"]:
         version = expect["version"] or "*"
@@ -39,7 +43,8 @@ def test_the_transcripts_cover_every_decoder() -> None:
 
 @pytest.mark.parametrize("parser", sorted(PARSERS))
 @pytest.mark.parametrize(
-    "garbage", [b"", b"\x00", b"HTTP/1.0 400 Bad Request\r\n\r\n", b"\x30\x84\xff\xff\xff\xff", bytes(range(256))]
+    "garbage",
+    [b"", b"\x00", b"HTTP/1.0 400 Bad Request\r\n\r\n", b"\x30\x84\xff\xff\xff\xff", bytes(range(256))],
 )
 def test_decoders_reject_replies_of_other_protocols(parser: str, garbage: bytes) -> None:
     assert PARSERS[parser](garbage) is None

@@ -50,7 +50,9 @@ def corpus_files() -> tuple[Path, ...]:
 
 
 def _probe(item: dict[str, Any]) -> Probe:
-    payload = bytes.fromhex(item["payload_hex"]) if "payload_hex" in item else item.get("payload", "").encode()
+    payload = (
+        bytes.fromhex(item["payload_hex"]) if "payload_hex" in item else item.get("payload", "").encode()
+    )
     parser = item.get("parser", "")
     if parser and parser not in PARSERS:
         raise ValueError(f"probe {item['name']}: no decoder named {parser!r}")

@@ -7,7 +7,13 @@ import struct
 CONNECTION_CONFIRM = 0xD0
 NEG_RESPONSE, NEG_FAILURE = 0x02, 0x03
 PROTOCOLS = {0: "rdp", 1: "ssl", 2: "hybrid", 4: "rdstls", 8: "hybrid-ex", 16: "rdsaad"}
-FAILURES = {1: "ssl-required", 2: "ssl-not-allowed", 3: "cert-not-on-server", 4: "bad-flags", 5: "hybrid-required"}
+FAILURES = {
+    1: "ssl-required",
+    2: "ssl-not-allowed",
+    3: "cert-not-on-server",
+    4: "bad-flags",
+    5: "hybrid-required",
+}
 
 
 def parse(data: bytes) -> str | None:
