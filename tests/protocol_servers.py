@@ -258,9 +258,8 @@ def dovecot(workdir: Path) -> Running:
     )
     argv = [binary, "-F", "-c", str(workdir / "dovecot.conf")]
     expect = Expect("imaps", "Dovecot imapd", "", "cpe:2.3:a:dovecot:dovecot:")
-    running = _start(
-        "dovecot", argv, ports["imaps"], expect, workdir, **{k: str(v) for k, v in ports.items()}
-    )
+    running = _start("dovecot", argv, ports["imaps"], expect, workdir)
+    running.extra.update({name: str(port) for name, port in ports.items()})
     for port in ports.values():
         _wait_port(port)
     return running
