@@ -40,6 +40,7 @@ class Running:
     process: subprocess.Popen[bytes]
     workdir: Path
     extra: dict[str, str] = field(default_factory=dict)
+    children: list[Running] = field(default_factory=list)  # servers this one fronts (e.g. behind stunnel)
 
 
 class ServerMissing(RuntimeError):
@@ -91,6 +92,8 @@ def _start(
 
 
 def stop(server: Running) -> None:
+    for child in server.children:
+        stop(child)
     if server.process.poll() is None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(server.process.pid, signal.SIGTERM)

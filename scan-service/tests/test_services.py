@@ -59,7 +59,7 @@ def test_rules_load_and_evidence_is_safe_to_show() -> None:
     assert {
         "null",
         "http",
-        "tls-http",
+        "tls",
         "redis",
         "memcached",
         "mongodb",
@@ -68,6 +68,10 @@ def test_rules_load_and_evidence_is_safe_to_show() -> None:
         "amqp",
         "ldap",
         "dns",
+        "smb",
+        "rdp",
+        "socks5",
+        "socks4",
     } <= names
     services = {rule.service for group in rules.rules.values() for rule in group}
     assert {

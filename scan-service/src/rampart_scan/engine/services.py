@@ -1,54 +1,43 @@
-"""Service and version detection with our own probes and match rules (data/probes.toml)."""
+"""Service and version detection with our own probes and match rules (see ``corpus``).
+
+Probes run in order of likelihood for the port within a per-port budget. A port that completes
+a TLS handshake (on any port) is probed again inside TLS: the greeting first, then the likely
+probes, and the inner service is named as a TLS service (``https``, ``imaps``, ``ssl/redis``).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import re
 import socket
 import ssl
 import time
-import tomllib
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from collections import deque
+from dataclasses import dataclass
 
 from rampart_scan.engine.connect import open_stream
+from rampart_scan.engine.corpus import PROBES_FILE, RULES_DIR, Probe, Rule, Rules, corpus_files, load_rules
+from rampart_scan.engine.protocols import PARSERS
 from rampart_scan.engine.targets import Host
 from rampart_scan.engine.tls import client_context
 
-PROBES_FILE = Path(__file__).with_name("data") / "probes.toml"
-RULES_DIR = Path(__file__).with_name("data") / "rules"  # more probes and rules, one file per family
+__all__ = ["PROBES_FILE", "RULES_DIR", "Probe", "Rule", "Rules", "ServiceInfo", "corpus_files", "detect"]
+__all__ += ["excerpt", "load_rules", "match_response", "probe_order", "tls_name"]
+
 MAX_RESPONSE = 16 * 1024
 EVIDENCE_CHARS = 512
 UNLISTED_WAIT = 1.0  # on a port no probe lists, no probe waits longer than this
+QUICK_WAIT = 0.3  # ...and once the port answered a probe fast, a later one waits this long
+QUICK_RTT_FACTOR = 20  # (or this many times the connect time, if longer)
+GREETING_WAIT = 0.5  # inside TLS on a port no greeting protocol lists: the handshake proved it is up
 TLS_REQUIRED = "tls-required"
 SETTLE = 0.15  # after the first bytes, how long to wait for the rest of a reply
 GROUP = re.compile(r"\$(\d)")
 TITLE = re.compile(r"(?is)<title[^>]*>(.*?)</title>")
 SERVER = re.compile(r"(?im)^Server: ([^\r\n]+)")
-
-
-@dataclass(frozen=True)
-class Probe:
-    name: str
-    payload: bytes
-    tls: bool
-    wait: float
-    ports: frozenset[int]
-    match_as: str
-
-
-@dataclass(frozen=True)
-class Rule:
-    probe: str
-    service: str
-    pattern: re.Pattern[str]
-    product: str
-    version: str
-    info: str
-    cpe: str
+TLS_NAMES = {"http": "https", "imap": "imaps", "pop3": "pop3s", "smtp": "smtps", "ldap": "ldaps"}
+HTTP_SERVICES = {"http", "ipp"}
 
 
 @dataclass
@@ -66,52 +55,11 @@ class ServiceInfo:
     probe: str = ""
 
 
-@dataclass(frozen=True)
-class Rules:
-    probes: tuple[Probe, ...]
-    rules: dict[str, tuple[Rule, ...]] = field(default_factory=dict)
-
-
-def corpus_files() -> tuple[Path, ...]:
-    """probes.toml first (its probe order is the default order), then rules/*.toml by name."""
-    return (PROBES_FILE, *sorted(RULES_DIR.glob("*.toml")))
-
-
-@functools.cache
-def load_rules(paths: tuple[Path, ...] | None = None) -> Rules:
-    data: dict[str, list[dict[str, Any]]] = {"probe": [], "match": []}
-    for path in paths or corpus_files():
-        loaded = tomllib.loads(path.read_text())
-        data["probe"] += loaded.get("probe", [])
-        data["match"] += loaded.get("match", [])
-    probes = []
-    for item in data["probe"]:
-        payload = (
-            bytes.fromhex(item["payload_hex"]) if "payload_hex" in item else item.get("payload", "").encode()
-        )
-        probes.append(
-            Probe(
-                item["name"],
-                payload,
-                bool(item.get("tls", False)),
-                item.get("wait_ms", 2000) / 1000,
-                frozenset(item.get("ports", ())),
-                item.get("match_as", item["name"]),
-            )
-        )
-    by_probe: dict[str, list[Rule]] = {}
-    for item in data["match"]:
-        rule = Rule(
-            item["probe"],
-            item["service"],
-            re.compile(item["pattern"]),
-            item.get("product", ""),
-            item.get("version", ""),
-            item.get("info", ""),
-            item.get("cpe", ""),
-        )
-        by_probe.setdefault(rule.probe, []).append(rule)
-    return Rules(tuple(probes), {name: tuple(rules) for name, rules in by_probe.items()})
+def tls_name(service: str) -> str:
+    """The name of a service reached inside TLS: the IANA name where one exists, else ssl/<name>."""
+    if service in TLS_NAMES.values() or service.startswith("ssl/"):
+        return service
+    return TLS_NAMES.get(service, f"ssl/{service}")
 
 
 def excerpt(data: bytes, limit: int = EVIDENCE_CHARS) -> str:
@@ -134,36 +82,45 @@ def _fill(template: str, match: re.Match[str]) -> str:
     return " ".join(GROUP.sub(group, template).split())
 
 
-def match_response(probe: Probe, data: bytes, rules: Rules) -> ServiceInfo | None:
-    text = data.decode("latin-1")
+def match_response(probe: Probe, data: bytes, rules: Rules, tls: bool | None = None) -> ServiceInfo | None:
+    """The first rule of the probe's family that matches the reply (decoded first if the probe says)."""
+    tls = probe.tls if tls is None else tls
+    if probe.parser:
+        decoded = PARSERS[probe.parser](data)
+        if decoded is None:
+            return None
+        text, evidence = decoded, excerpt(decoded.encode("utf-8", "replace"))
+    else:
+        text, evidence = data.decode("latin-1"), excerpt(data)
     for rule in rules.rules.get(probe.match_as, ()):
         found = rule.pattern.search(text)
         if found is None:
             continue
         if rule.service == TLS_REQUIRED:
-            return ServiceInfo(TLS_REQUIRED, probe=probe.name) if not probe.tls else None
-        name = rule.service
-        if probe.tls:
-            name = "https" if name == "http" else f"ssl/{name}"
-        version = _fill(rule.version, found)
-        product = _fill(rule.product, found)
-        cpe = _fill(rule.cpe, found) if rule.cpe else ""
-        confidence = 95 if version else (80 if product else 60)
+            return ServiceInfo(TLS_REQUIRED, probe=probe.name) if not tls else None
+        version, product = _fill(rule.version, found), _fill(rule.product, found)
         info = ServiceInfo(
-            name,
+            tls_name(rule.service) if tls else rule.service,
             product,
             version,
             _fill(rule.info, found),
-            cpe,
-            confidence,
-            excerpt(data),
-            probe.tls,
+            _cpe(rule.cpe, found),
+            95 if version else (80 if product else 60),
+            evidence,
+            tls,
             probe.name,
         )
-        if rule.service == "http":
+        if rule.service in HTTP_SERVICES and probe.match_as == "http":
             _http_details(info, text)
         return info
     return None
+
+
+def _cpe(template: str, match: re.Match[str]) -> str:
+    """The filled CPE 2.3 name; an empty field (a version the banner did not give) becomes ``*``."""
+    if not template:
+        return ""
+    return ":".join(part or "*" for part in _fill(template, match).split(":"))
 
 
 def _http_details(info: ServiceInfo, text: str) -> None:
@@ -177,22 +134,33 @@ def _http_details(info: ServiceInfo, text: str) -> None:
     info.extra_info = "; ".join(filter(None, [info.extra_info, *details]))
 
 
-async def exchange(host: Host, port: int, probe: Probe, wait: float) -> bytes | None:
-    """Send a probe and collect the reply; None when no connection (or no TLS) could be made."""
-    context = client_context() if probe.tls else None
+async def exchange(
+    host: Host, port: int, probe: Probe, wait: float, tls: bool | None = None, read_wait: float | None = None
+) -> tuple[bytes, float] | None:
+    """Send a probe (inside TLS if asked); the reply and the connect (and handshake) time.
+
+    None when no connection (or no TLS session) could be made.
+    """
+    tls = probe.tls if tls is None else tls
+    began = time.monotonic()
     try:
         reader, writer = await asyncio.wait_for(
-            open_stream(host, port, ssl=context, server_hostname=(host.name or None) if probe.tls else None),
+            open_stream(
+                host,
+                port,
+                ssl=client_context() if tls else None,
+                server_hostname=(host.name or None) if tls else None,
+            ),
             timeout=wait,
         )
-    except (OSError, TimeoutError, ssl.SSLError):
+    except (OSError, TimeoutError, ssl.SSLError, ValueError):
         return None
-    data = b""
+    connect_time, data = time.monotonic() - began, b""
     try:
         if probe.payload:
             writer.write(probe.payload.replace(b"{host}", host.label.encode()))
             await writer.drain()
-        deadline = time.monotonic() + wait
+        deadline = time.monotonic() + (wait if read_wait is None else read_wait)
         while len(data) < MAX_RESPONSE:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -212,12 +180,24 @@ async def exchange(host: Host, port: int, probe: Probe, wait: float) -> bytes | 
         writer.close()
         with contextlib.suppress(OSError, ssl.SSLError, TimeoutError):
             await asyncio.wait_for(writer.wait_closed(), timeout=0.5)
-    return data[:MAX_RESPONSE]
+    return data[:MAX_RESPONSE], connect_time
 
 
 def probe_order(port: int, rules: Rules) -> list[Probe]:
+    """Probes that list the port first, then the rest in corpus order."""
     listed = [probe for probe in rules.probes if port in probe.ports]
     return listed + [probe for probe in rules.probes if probe not in listed]
+
+
+def inner_order(port: int, rules: Rules, handshake: Probe) -> list[Probe]:
+    """Plaintext probes to repeat inside TLS: those likely on this port first, then the rest.
+
+    The handshake probe already read the greeting (it matches as that family), so that
+    family is not sent again.
+    """
+    plain = [p for p in rules.probes if not p.tls and p.match_as != handshake.match_as]
+    listed = [p for p in plain if port in p.ports or port in p.tls_ports]
+    return listed + [p for p in plain if p not in listed]
 
 
 def port_guess(port: int) -> str:
@@ -227,36 +207,67 @@ def port_guess(port: int) -> str:
         return "unknown"
 
 
+def _wait(port: int, probe: Probe, connect_time: float | None) -> float:
+    """The full wait where the probe lists the port; else short, shorter once the host proved quick."""
+    if port in probe.ports or port in probe.tls_ports:
+        return probe.wait
+    if connect_time is None or not (probe.payload or probe.tls):
+        return min(probe.wait, UNLISTED_WAIT)
+    return min(probe.wait, UNLISTED_WAIT, max(QUICK_WAIT, QUICK_RTT_FACTOR * connect_time))
+
+
+def _greeting_wait(port: int, handshake: Probe, rules: Rules) -> float:
+    greeters = [p for p in rules.probes if p.name == handshake.match_as and not p.tls]
+    if any(port in p.ports or port in p.tls_ports for p in greeters):
+        return max(p.wait for p in greeters)
+    return GREETING_WAIT
+
+
 async def detect(host: Host, port: int, budget: float = 8.0) -> ServiceInfo:
     """Try probes in order of likelihood until one matches or the port's budget is spent."""
     rules = load_rules()
     deadline = time.monotonic() + budget
     first_banner = b""
-    speaks_tls = needs_tls = False
-    for probe in probe_order(port, rules):
+    in_tls = tls_failed = needs_tls = False
+    connect_time: float | None = None  # the fastest connect seen: how quickly this host answers
+    queue = deque(probe_order(port, rules))
+    while queue:
+        probe = queue.popleft()
         remaining = deadline - time.monotonic()
         if remaining < 0.2:
             break
-        if needs_tls and not probe.tls:
+        wrapped = in_tls or probe.tls
+        if (wrapped and tls_failed) or (needs_tls and not wrapped):
             continue
-        wait = probe.wait if port in probe.ports else min(probe.wait, UNLISTED_WAIT)
-        data = await exchange(host, port, probe, min(wait, remaining))
-        if data is None:
+        wait = min(_wait(port, probe, connect_time), remaining)
+        read_wait = None
+        if probe.tls and not in_tls:
+            read_wait = min(_greeting_wait(port, probe, rules), remaining)
+        reply = await exchange(host, port, probe, wait, tls=wrapped, read_wait=read_wait)
+        if reply is None:
+            tls_failed = tls_failed or (probe.tls and not in_tls)
             continue
-        speaks_tls = speaks_tls or probe.tls
-        if data:
-            found = match_response(probe, data, rules)
-            if found is not None and found.name == TLS_REQUIRED:
-                needs_tls = True
-                continue
-            if found is not None:
-                return found
-            first_banner = first_banner or data
+        data = reply[0]
+        if not probe.tls:
+            connect_time = min(reply[1], connect_time if connect_time is not None else reply[1])
+        if probe.tls and not in_tls:
+            in_tls = True
+            queue = deque(inner_order(port, rules, probe))
+        if not data:
+            continue
+        found = match_response(probe, data, rules, tls=wrapped)
+        if found is not None and found.name == TLS_REQUIRED:
+            needs_tls = True
+            queue = deque(sorted(queue, key=lambda p: not p.tls))  # the handshake next
+            continue
+        if found is not None:
+            return found
+        first_banner = first_banner or data
     name = port_guess(port)
     return ServiceInfo(
-        name if not speaks_tls else f"ssl/{name}",
+        tls_name(name) if in_tls else name,
         confidence=10 if name != "unknown" else 0,
         evidence=excerpt(first_banner),
-        tls=speaks_tls,
+        tls=in_tls,
         probe="port",
     )
