@@ -14,6 +14,8 @@ from rampart_scan.engine.targets import Host
 from tests.protocol_servers import LAUNCHERS, started
 from tests.servers import Running, ServerMissing
 
+pytestmark = pytest.mark.service  # real servers: the middle tier
+
 LOOPBACK = Host(ipaddress.ip_address("127.0.0.1"))
 
 
