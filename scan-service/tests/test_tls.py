@@ -42,13 +42,13 @@ class TlsServer:
                 conn, _ = self.sock.accept()
             except OSError:
                 return
-            try:
-                with self.context.wrap_socket(conn, server_side=True) as tls:
-                    tls.settimeout(0.5)
-                    with contextlib.suppress(TimeoutError, OSError, ssl.SSLError):
-                        tls.recv(1)
-            except (OSError, ssl.SSLError):
-                conn.close()
+            # The handshake runs inside the ``with``, so a client that gives up mid-handshake
+            # (the engine tries TLS on any port) never leaves an unclosed SSLSocket behind.
+            with self.context.wrap_socket(conn, server_side=True, do_handshake_on_connect=False) as tls:
+                tls.settimeout(0.5)
+                with contextlib.suppress(TimeoutError, OSError, ssl.SSLError):
+                    tls.do_handshake()
+                    tls.recv(1)
 
     def close(self) -> None:
         self.sock.close()
