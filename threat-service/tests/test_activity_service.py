@@ -18,6 +18,15 @@ from rampart_threat.mappers import activity_event
 from rampart_threat.service import ActivityService
 from tests.unbuilt import assert_only_built
 
+from incidents_fakes import FakeAssets, FakeIncidents, RecordingNotifier
+from rampart_threat.incidents.wiring import incident_parts
+
+
+def parts_on_fakes() -> Any:
+    return assemble(
+        FakeActivityRepository(), incidents=incident_parts(FakeIncidents(), FakeAssets(), RecordingNotifier())
+    )
+
 
 class FakeActivityRepository:
     """The repository's contract in memory: markers by event id, one summary per scan."""
@@ -173,7 +182,7 @@ def test_a_scan_event_maps_to_names_not_enum_numbers() -> None:
 
 async def test_an_event_taken_from_the_stream_is_served_by_get_scan_activity() -> None:
     """Consumer → service → repository → servicer, wired by ``assemble`` around a fake."""
-    parts = assemble(FakeActivityRepository())
+    parts = parts_on_fakes()
     assert await parts.on_scan_event(message(scan_event().SerializeToString())) is Outcome.APPLIED
     assert await parts.on_scan_event(message(scan_event().SerializeToString())) is Outcome.DUPLICATE
     request = threat_pb2.GetScanActivityRequest(owner=common_pb2.Owner(org_id="org_a"), scan_id="scan_1")
@@ -184,12 +193,13 @@ async def test_an_event_taken_from_the_stream_is_served_by_get_scan_activity() -
 
 
 async def test_an_undecodable_event_is_poison_not_retried() -> None:
-    parts = assemble(FakeActivityRepository())
+    parts = parts_on_fakes()
     with pytest.raises(PoisonMessage):
         await parts.on_scan_event(message(b"\xff\xff not a scan event"))
 
 
-def test_only_get_scan_activity_is_built_and_the_rest_answer_unimplemented() -> None:
-    servicer = assemble(FakeActivityRepository()).servicer
+def test_scan_activity_and_incidents_are_built_and_the_rest_answer_unimplemented() -> None:
+    servicer = parts_on_fakes().servicer
     service = threat_pb2.DESCRIPTOR.services_by_name["ThreatService"]
-    assert_only_built(servicer, threat_pb2_grpc.ThreatServiceServicer, service, {"GetScanActivity"})
+    built = {"GetScanActivity", "CreateIncident", "GetIncident", "UpdateIncident", "ListIncidents", "AddIncidentComment"}
+    assert_only_built(servicer, threat_pb2_grpc.ThreatServiceServicer, service, built)
