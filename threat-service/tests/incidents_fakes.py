@@ -8,7 +8,13 @@ from datetime import UTC, datetime, timedelta
 
 from rampart_threat.incidents.domain import Asset, Incident, asset_id
 from rampart_threat.incidents.notify import Notice
-from rampart_threat.incidents.repository import SORT_FIELDS, STATUS_RANK, IncidentFilter, IncidentOrder, micros
+from rampart_threat.incidents.repository import (
+    SORT_FIELDS,
+    STATUS_RANK,
+    IncidentFilter,
+    IncidentOrder,
+    micros,
+)
 from rampart_threat.incidents.service import IncidentService
 from rampart_threat.incidents.triage import SlaTable
 
@@ -93,7 +99,9 @@ class FakeAssets:
         else:
             ports.pop(port, None)
 
-    async def find(self, org_id: str, asset_ids: tuple[str, ...], hosts: tuple[str, ...], networks: bool) -> list[Asset]:
+    async def find(
+        self, org_id: str, asset_ids: tuple[str, ...], hosts: tuple[str, ...], networks: bool
+    ) -> list[Asset]:
         found = []
         for (org, host), ports in self.ports.items():
             ident = asset_id(org, host)
@@ -127,5 +135,9 @@ def service(
     sla: SlaTable | None = None,
 ) -> IncidentService:
     return IncidentService(
-        incidents or FakeIncidents(), assets or FakeAssets(), sla or SlaTable.load(), notifier or RecordingNotifier(), Clock()
+        incidents or FakeIncidents(),
+        assets or FakeAssets(),
+        sla or SlaTable.load(),
+        notifier or RecordingNotifier(),
+        Clock(),
     )

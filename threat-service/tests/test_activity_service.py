@@ -6,6 +6,7 @@ from typing import Any, cast
 
 import grpc
 import pytest
+from incidents_fakes import FakeAssets, FakeIncidents, RecordingNotifier
 from nats.aio.msg import Msg
 
 from rampart.common.v1 import common_pb2
@@ -14,12 +15,10 @@ from rampart.scan.v1 import scan_pb2
 from rampart.threat.v1 import threat_pb2, threat_pb2_grpc
 from rampart_threat.bootstrap import assemble
 from rampart_threat.domain import ActivityEvent, ActivityNotFound, Delivery, Observation, ScanActivity
+from rampart_threat.incidents.wiring import incident_parts
 from rampart_threat.mappers import activity_event
 from rampart_threat.service import ActivityService
 from tests.unbuilt import assert_only_built
-
-from incidents_fakes import FakeAssets, FakeIncidents, RecordingNotifier
-from rampart_threat.incidents.wiring import incident_parts
 
 
 def parts_on_fakes() -> Any:
@@ -201,5 +200,12 @@ async def test_an_undecodable_event_is_poison_not_retried() -> None:
 def test_scan_activity_and_incidents_are_built_and_the_rest_answer_unimplemented() -> None:
     servicer = parts_on_fakes().servicer
     service = threat_pb2.DESCRIPTOR.services_by_name["ThreatService"]
-    built = {"GetScanActivity", "CreateIncident", "GetIncident", "UpdateIncident", "ListIncidents", "AddIncidentComment"}
+    built = {
+        "GetScanActivity",
+        "CreateIncident",
+        "GetIncident",
+        "UpdateIncident",
+        "ListIncidents",
+        "AddIncidentComment",
+    }
     assert_only_built(servicer, threat_pb2_grpc.ThreatServiceServicer, service, built)

@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
-
 from incidents_fakes import T0
+
 from rampart.lib.catalogue import subjects
+from rampart_devtools.ports import free_port
 from rampart_threat.incidents.domain import Incident, Severity
 from rampart_threat.incidents.notify import EmailNotifier, Notice, SmtpConfig
 from rampart_threat.incidents.triage import SlaTable, triage
-from rampart_devtools.ports import free_port
 
 pytestmark = pytest.mark.service
 
@@ -46,23 +46,30 @@ def inbox() -> Iterator[tuple[Inbox, int]]:
 
 
 def incident() -> Incident:
-    found = Incident.open("inc_mail", "org_a", "usr_a", T0, title="Beacon from 10.0.0.5", severity=Severity.HIGH)
+    found = Incident.open(
+        "inc_mail", "org_a", "usr_a", T0, title="Beacon from 10.0.0.5", severity=Severity.HIGH
+    )
     found.record_triage(triage(found, [], SlaTable.load()), T0)
     return found
 
 
 async def test_a_new_incident_is_mailed_to_every_recipient(inbox: tuple[Inbox, int]) -> None:
     handler, port = inbox
-    config = SmtpConfig(f"smtp://127.0.0.1:{port}", "rampart@example.test", ("soc@example.test", "ciso@example.test"))
+    config = SmtpConfig(
+        f"smtp://127.0.0.1:{port}", "rampart@example.test", ("soc@example.test", "ciso@example.test")
+    )
     await EmailNotifier(config).notify(Notice.created(incident()))
     [(recipients, message)] = handler.messages
     assert recipients == ["soc@example.test", "ciso@example.test"]
     assert message["Subject"] == "[Rampart] New incident: Beacon from 10.0.0.5 (high, open)"
     assert message["X-Rampart-Incident"] == "inc_mail"
     body = message.get_payload()
-    assert "priority: P2" in body and "Next steps:" in body
+    assert "priority: P2" in body
+    assert "Next steps:" in body
 
 
 async def test_a_mail_server_that_is_down_costs_the_email_not_the_change() -> None:
-    config = SmtpConfig(f"smtp://127.0.0.1:{free_port()}", "rampart@example.test", ("soc@example.test",), timeout=2)
+    config = SmtpConfig(
+        f"smtp://127.0.0.1:{free_port()}", "rampart@example.test", ("soc@example.test",), timeout=2
+    )
     await EmailNotifier(config).notify(Notice(subjects.INCIDENT_UPDATED, incident(), ()))  # no exception

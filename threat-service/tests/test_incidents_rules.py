@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
+from incidents_fakes import FakeAssets, FakeIncidents, RecordingNotifier
 from nats.aio.msg import Msg
 
-from incidents_fakes import FakeAssets, FakeIncidents, RecordingNotifier
 from rampart.common.v1 import common_pb2
 from rampart.lib.events import Outcome, PoisonMessage
 from rampart.scan.v1 import scan_pb2
@@ -75,7 +75,9 @@ async def test_an_enabled_rule_opens_one_incident_per_verdict_even_when_the_even
     "fields",
     [{"classification": "suspicious"}, {"org_id": "org_b"}, {"risk_score": 40}],
 )
-async def test_a_rule_fires_only_on_its_organisation_malicious_verdicts_above_its_score(fields: dict[str, Any]) -> None:
+async def test_a_rule_fires_only_on_its_organisation_malicious_verdicts_above_its_score(
+    fields: dict[str, Any],
+) -> None:
     built, store = parts([Rule("r", "org_a", "analysis.malicious", enabled=True, min_risk_score=50)])
     await built.rules.on_analysis(verdict(**fields))
     assert store.rows == {}
@@ -95,7 +97,9 @@ async def test_seen_in_scans_limits_a_rule_to_indicators_the_organisation_scanne
 
 def test_a_kev_rule_is_refused_until_vulnerabilities_exist(tmp_path: Path) -> None:
     rules = tmp_path / "rules.toml"
-    rules.write_text('[[rule]]\nrule_id = "kev"\norg_id = "o"\ntrigger = "vulnerability.kev"\nenabled = true\n')
+    rules.write_text(
+        '[[rule]]\nrule_id = "kev"\norg_id = "o"\ntrigger = "vulnerability.kev"\nenabled = true\n'
+    )
     with pytest.raises(ValueError, match="issue 11"):
         load_rules(rules)
 
@@ -144,7 +148,11 @@ async def test_port_events_keep_each_hosts_open_ports() -> None:
     await built.record_assets(port_event("10.0.0.5", 80, scan_pb2.PORT_STATE_CLOSED))
     await built.record_assets(scan_pb2.ScanEvent(event_id="p", owner=common_pb2.Owner(org_id="org_a")))
     [asset] = await assets.find("org_a", (), ("10.0.0.5",), False)
-    assert (asset.asset_id, asset.open_ports, asset.last_scan_id) == (asset_id("org_a", "10.0.0.5"), (22,), "scan_9")
+    assert (asset.asset_id, asset.open_ports, asset.last_scan_id) == (
+        asset_id("org_a", "10.0.0.5"),
+        (22,),
+        "scan_9",
+    )
     assert await assets.find("org_b", (), ("10.0.0.5",), False) == []
 
 
@@ -168,24 +176,30 @@ async def test_the_incident_rpcs_create_read_change_and_list_through_the_service
         ),
         context,
     )
-    assert created.status == threat_pb2.INCIDENT_STATUS_OPEN and created.triage.priority == "P2"
+    assert created.status == threat_pb2.INCIDENT_STATUS_OPEN
+    assert created.triage.priority == "P2"
     assert list(created.triage.unresolved_systems) == ["10.0.0.1"]
     changed = await servicer.UpdateIncident(
         threat_pb2.UpdateIncidentRequest(
-            owner=owner(), incident_id=created.incident_id, status=threat_pb2.INCIDENT_STATUS_TRIAGED, assignee=""
+            owner=owner(),
+            incident_id=created.incident_id,
+            status=threat_pb2.INCIDENT_STATUS_TRIAGED,
+            assignee="",
         ),
         context,
     )
     assert changed.status == threat_pb2.INCIDENT_STATUS_TRIAGED
     assert changed.timeline[-1].kind == threat_pb2.INCIDENT_CHANGE_KIND_STATUS
     commented = await servicer.AddIncidentComment(
-        threat_pb2.AddIncidentCommentRequest(owner=owner(), incident_id=created.incident_id, body="on it"), context
+        threat_pb2.AddIncidentCommentRequest(owner=owner(), incident_id=created.incident_id, body="on it"),
+        context,
     )
     assert [c.body for c in commented.comments] == ["on it"]
     listed = await servicer.ListIncidents(
         threat_pb2.ListIncidentsRequest(owner=owner(), status=threat_pb2.INCIDENT_STATUS_TRIAGED), context
     )
-    assert [i.incident_id for i in listed.incidents] == [created.incident_id] and listed.total == 1
+    assert [i.incident_id for i in listed.incidents] == [created.incident_id]
+    assert listed.total == 1
     with pytest.raises(IncidentNotFound):
         await servicer.GetIncident(
             threat_pb2.GetIncidentRequest(owner=owner("org_b"), incident_id=created.incident_id), context

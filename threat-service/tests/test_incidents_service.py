@@ -6,8 +6,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-
 from incidents_fakes import T0, FakeAssets, FakeIncidents, RecordingNotifier, service
+
 from rampart.lib.catalogue import subjects
 from rampart.lib.errors import InvalidArgument
 from rampart_threat.incidents.domain import (
@@ -61,7 +61,10 @@ def test_an_incident_moves_through_every_status_in_order_and_each_move_is_in_the
         ((), Status.CONTAINED),  # open cannot skip to contained
         ((), Status.CLOSED),
         ((Status.TRIAGED,), Status.OPEN),  # no way back to open
-        ((Status.TRIAGED, Status.INVESTIGATING, Status.CONTAINED, Status.RESOLVED, Status.CLOSED), Status.INVESTIGATING),
+        (
+            (Status.TRIAGED, Status.INVESTIGATING, Status.CONTAINED, Status.RESOLVED, Status.CLOSED),
+            Status.INVESTIGATING,
+        ),
     ],
 )
 def test_a_step_outside_the_lifecycle_is_refused_and_names_the_allowed_ones(
@@ -75,7 +78,8 @@ def test_a_step_outside_the_lifecycle_is_refused_and_names_the_allowed_ones(
         found.move_to(target, "usr_a", T0)
     assert refused.value.public_code == "INCIDENT_TRANSITION_NOT_ALLOWED"
     assert refused.value.details["requested"] == target.value
-    assert found.timeline == before and found.status is (path[-1] if path else Status.OPEN)
+    assert found.timeline == before
+    assert found.status is (path[-1] if path else Status.OPEN)
 
 
 def test_a_resolved_incident_can_be_reopened_but_a_closed_one_cannot_change() -> None:
@@ -129,17 +133,24 @@ async def test_triage_links_known_hosts_by_address_id_and_network_and_lists_the_
     assert any("192.0.2.44, mail.example.com" in note for note in created.triage.notes)
 
 
-async def test_priority_and_due_date_come_from_the_sla_table_and_a_custom_table_replaces_it(tmp_path: Path) -> None:
+async def test_priority_and_due_date_come_from_the_sla_table_and_a_custom_table_replaces_it(
+    tmp_path: Path,
+) -> None:
     created = await service().create(ALICE, draft(severity=Severity.CRITICAL))
     assert created.triage.priority == "P1"
     assert created.triage.due_at == created.created_at + timedelta(hours=24)
     table = tmp_path / "sla.toml"
     table.write_text(
-        "".join(f'[{s}]\npriority = "X-{s}"\nresolve_hours = {h}\n' for s, h in
-                [("critical", 2), ("high", 8), ("medium", 40), ("low", 400)])
+        "".join(
+            f'[{s}]\npriority = "X-{s}"\nresolve_hours = {h}\n'
+            for s, h in [("critical", 2), ("high", 8), ("medium", 40), ("low", 400)]
+        )
     )
     custom = await service(sla=SlaTable.load(table)).create(ALICE, draft(severity=Severity.HIGH))
-    assert (custom.triage.priority, custom.triage.due_at) == ("X-high", custom.created_at + timedelta(hours=8))
+    assert (custom.triage.priority, custom.triage.due_at) == (
+        "X-high",
+        custom.created_at + timedelta(hours=8),
+    )
 
 
 def test_an_sla_table_missing_a_severity_is_refused(tmp_path: Path) -> None:
@@ -194,7 +205,11 @@ async def test_an_update_applies_each_change_as_a_timeline_entry_and_announces_t
     )
     kinds = [e.kind for e in changed.timeline[2:]]
     assert kinds == [Change.SEVERITY, Change.ASSIGNEE, Change.STATUS]
-    assert (changed.status, changed.severity, changed.assignee) == (Status.TRIAGED, Severity.CRITICAL, "usr_bob")
+    assert (changed.status, changed.severity, changed.assignee) == (
+        Status.TRIAGED,
+        Severity.CRITICAL,
+        "usr_bob",
+    )
     assert [n.subject for n in notifier.notices] == [subjects.INCIDENT_CREATED, subjects.INCIDENT_UPDATED]
     assert len(notifier.notices[1].changes) == 3
     again = await incidents.get(ALICE, created.incident_id)
@@ -205,7 +220,9 @@ async def test_an_update_that_changes_nothing_writes_and_announces_nothing() -> 
     notifier = RecordingNotifier()
     incidents = service(notifier=notifier)
     created = await incidents.create(ALICE, draft())
-    await incidents.update(ALICE, created.incident_id, IncidentUpdate(status=Status.OPEN, severity=Severity.HIGH))
+    await incidents.update(
+        ALICE, created.incident_id, IncidentUpdate(status=Status.OPEN, severity=Severity.HIGH)
+    )
     assert len(notifier.notices) == 1
 
 
@@ -215,7 +232,9 @@ async def test_an_illegal_transition_changes_nothing_not_even_the_other_fields_a
     created = await incidents.create(ALICE, draft())
     with pytest.raises(TransitionNotAllowed):
         await incidents.update(
-            ALICE, created.incident_id, IncidentUpdate(status=Status.CLOSED, severity=Severity.LOW, reason="r")
+            ALICE,
+            created.incident_id,
+            IncidentUpdate(status=Status.CLOSED, severity=Severity.LOW, reason="r"),
         )
     stored = await incidents.get(ALICE, created.incident_id)
     assert (stored.status, stored.severity, len(stored.timeline)) == (Status.OPEN, Severity.HIGH, 2)
@@ -255,7 +274,8 @@ async def test_listing_filters_by_status_severity_and_creation_time() -> None:
     ]
     await incidents.update(ALICE, made[1].incident_id, IncidentUpdate(status=Status.TRIAGED))
     high = await incidents.list(ALICE, IncidentListing(severity=Severity.HIGH))
-    assert [i.title for i in high.incidents] == ["i2", "i1"] and high.total == 2
+    assert [i.title for i in high.incidents] == ["i2", "i1"]
+    assert high.total == 2
     triaged = await incidents.list(ALICE, IncidentListing(status=Status.TRIAGED))
     assert [i.title for i in triaged.incidents] == ["i1"]
     window = IncidentListing(created_after=made[1].created_at, created_before=made[3].created_at)
@@ -265,7 +285,15 @@ async def test_listing_filters_by_status_severity_and_creation_time() -> None:
 @pytest.mark.parametrize("sort", ["created_at", "severity"])
 async def test_pages_walk_every_incident_once_in_order(sort: str) -> None:
     incidents = service()
-    severities = [Severity.LOW, Severity.CRITICAL, Severity.MEDIUM, Severity.HIGH, Severity.LOW, Severity.HIGH, Severity.MEDIUM]
+    severities = [
+        Severity.LOW,
+        Severity.CRITICAL,
+        Severity.MEDIUM,
+        Severity.HIGH,
+        Severity.LOW,
+        Severity.HIGH,
+        Severity.MEDIUM,
+    ]
     for n, severity in enumerate(severities):
         await incidents.create(ALICE, draft(title=f"i{n}", severity=severity))
     seen: list[Incident] = []
