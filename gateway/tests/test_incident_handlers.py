@@ -35,9 +35,8 @@ def test_create_sends_the_fields_and_answers_201_with_the_incident(
     assert (data["incident_id"], data["status"], data["severity"]) == ("inc_0001", "open", "high")
     assert data["triage"]["priority"] == "P2"
     sent = platform.threat.last("CreateIncident")
-    assert (
-        sent.severity == common_pb2.SEVERITY_HIGH and list(sent.affected_systems) == BODY["affected_systems"]
-    )
+    assert sent.severity == common_pb2.SEVERITY_HIGH
+    assert list(sent.affected_systems) == BODY["affected_systems"]
     assert sent.owner.org_id == "org_1"
 
 
@@ -75,7 +74,8 @@ def test_another_tenants_incident_is_404_and_an_illegal_transition_409(
     client.post("/api/v1/incidents", json=BODY, headers=platform.token("threats:write"))
     other = platform.token(org="org_2")
     missing = client.get("/api/v1/incidents/inc_0001", headers=other)
-    assert missing.status_code == 404 and missing.json()["error"]["code"] == "INCIDENT_NOT_FOUND"
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "INCIDENT_NOT_FOUND"
     refused = client.patch("/api/v1/incidents/inc_0001", json={"status": "closed"}, headers=platform.token())
     assert refused.status_code == 409
     assert refused.json()["error"]["code"] == "INCIDENT_TRANSITION_NOT_ALLOWED"
@@ -89,9 +89,11 @@ def test_patch_sends_only_what_is_given_and_an_empty_patch_is_422(
     changed = client.patch(
         "/api/v1/incidents/inc_0001", json={"status": "triaged", "assignee": ""}, headers=platform.token()
     )
-    assert changed.status_code == 200 and changed.json()["data"]["status"] == "triaged"
+    assert changed.status_code == 200
+    assert changed.json()["data"]["status"] == "triaged"
     sent = platform.threat.last("UpdateIncident")
-    assert sent.HasField("assignee") and sent.assignee == ""
+    assert sent.HasField("assignee")
+    assert sent.assignee == ""
     assert sent.severity == common_pb2.SEVERITY_UNSPECIFIED
     assert client.patch("/api/v1/incidents/inc_0001", json={}, headers=platform.token()).status_code == 422
 
@@ -119,6 +121,10 @@ def test_the_listing_passes_filters_sort_and_cursor_and_returns_the_next_cursor(
     data = response.json()["data"]
     assert (data["total"], data["per_page"], data["next_cursor"]) == (1, 5, "eyJrIjogNX0")
     sent = platform.threat.last("ListIncidents")
-    assert sent.status == threat_pb2.INCIDENT_STATUS_OPEN and sent.severity == common_pb2.SEVERITY_CRITICAL
-    assert sent.sort == threat_pb2.INCIDENT_SORT_SEVERITY and sent.ascending and sent.page_size == 5
-    assert sent.page_token == "abc" and sent.created.after.seconds > 0
+    assert sent.status == threat_pb2.INCIDENT_STATUS_OPEN
+    assert sent.severity == common_pb2.SEVERITY_CRITICAL
+    assert sent.sort == threat_pb2.INCIDENT_SORT_SEVERITY
+    assert sent.ascending
+    assert sent.page_size == 5
+    assert sent.page_token == "abc"
+    assert sent.created.after.seconds > 0
