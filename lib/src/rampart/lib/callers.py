@@ -52,7 +52,10 @@ DURABLES: Mapping[str, tuple[tuple[str, str], ...]] = {
         (subjects.SCAN_EVENTS_STREAM, subjects.THREAT_SCAN_EVENTS_DURABLE),
         (subjects.THREAT_EVENTS_STREAM, subjects.THREAT_ANALYSES_DURABLE),
     ),
-    "report": ((subjects.SCAN_EVENTS_STREAM, subjects.REPORT_SCAN_EVENTS_DURABLE),),
+    "report": (
+        (subjects.SCAN_EVENTS_STREAM, subjects.REPORT_SCAN_EVENTS_DURABLE),
+        (subjects.INCIDENT_EVENTS_STREAM, subjects.REPORT_INCIDENT_EVENTS_DURABLE),  # webhooks
+    ),
 }
 # Plain subjects each identity publishes to and subscribes to.
 PUBLISH: Mapping[str, tuple[str, ...]] = {
