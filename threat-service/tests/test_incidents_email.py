@@ -45,10 +45,8 @@ def inbox() -> Iterator[tuple[Inbox, int]]:
         controller.stop()
 
 
-def incident() -> Incident:
-    found = Incident.open(
-        "inc_mail", "org_a", "usr_a", T0, title="Beacon from 10.0.0.5", severity=Severity.HIGH
-    )
+def incident(title: str = "Beacon from 10.0.0.5") -> Incident:
+    found = Incident.open("inc_mail", "org_a", "usr_a", T0, title=title, severity=Severity.HIGH)
     found.record_triage(triage(found, [], SlaTable.load()), T0)
     return found
 
@@ -73,3 +71,16 @@ async def test_a_mail_server_that_is_down_costs_the_email_not_the_change() -> No
         f"smtp://127.0.0.1:{free_port()}", "rampart@example.test", ("soc@example.test",), timeout=2
     )
     await EmailNotifier(config).notify(Notice(subjects.INCIDENT_UPDATED, incident(), ()))  # no exception
+
+
+async def test_a_title_with_line_breaks_gives_a_one_line_subject(inbox: tuple[Inbox, int]) -> None:
+    handler, port = inbox
+    config = SmtpConfig(f"smtp://127.0.0.1:{port}", "rampart@example.test", ("soc@example.test",))
+    await EmailNotifier(config).notify(
+        Notice.created(incident("Beacon\r\nBcc: attacker@example.test\u2028x"))
+    )
+    [(recipients, message)] = handler.messages
+    assert recipients == ["soc@example.test"]
+    unfolded = str(message["Subject"]).replace("\r\n", "").replace("\n", "").strip()
+    assert unfolded == "[Rampart] New incident: Beacon  Bcc: attacker@example.test x (high, open)"
+    assert message["Bcc"] is None

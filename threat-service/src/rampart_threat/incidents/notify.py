@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 import smtplib
 import ssl
 from collections.abc import Sequence
@@ -19,6 +20,7 @@ from rampart.lib.outbox import Outbox
 from rampart_threat.incidents.domain import Incident, TimelineEntry
 
 log = structlog.get_logger(__name__)
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 @dataclass(frozen=True)
@@ -96,10 +98,10 @@ class EmailNotifier:
         self._config = config
 
     async def notify(self, notice: Notice) -> None:
-        message = email_for(notice, self._config)
         try:
+            message = email_for(notice, self._config)
             await asyncio.to_thread(self._send, message)
-        except (OSError, smtplib.SMTPException) as error:
+        except (OSError, ValueError, smtplib.SMTPException) as error:
             log.warning("incident email not sent", incident_id=notice.incident.incident_id, error=str(error))
 
     def _send(self, message: EmailMessage) -> None:
@@ -123,9 +125,8 @@ def email_for(notice: Notice, config: SmtpConfig) -> EmailMessage:
     incident = notice.incident
     verb = "New incident" if notice.subject == subjects.INCIDENT_CREATED else "Incident updated"
     message = EmailMessage()
-    message["Subject"] = (
-        f"[Rampart] {verb}: {incident.title} ({incident.severity.value}, {incident.status.value})"
-    )
+    title = CONTROL.sub(" ", incident.title)  # a header cannot carry line breaks
+    message["Subject"] = f"[Rampart] {verb}: {title} ({incident.severity.value}, {incident.status.value})"
     message["From"] = config.sender
     message["To"] = ", ".join(config.recipients)
     message["X-Rampart-Incident"] = incident.incident_id
