@@ -41,7 +41,8 @@ async def test_an_import_is_served_and_the_same_file_again_changes_nothing(intel
     first = await intel.import_file("feodo", "feodo", FEEDS / "feodo.csv")
     assert (first.unchanged, first.state.indicators, first.state.generation) == (False, 2, 1)
     again = await intel.import_file("feodo", "feodo", FEEDS / "feodo.csv")
-    assert again.unchanged and again.state.generation == 1
+    assert again.unchanged
+    assert again.state.generation == 1
     [hit] = await intel.lookup("ipv4", "192.0.2.77", "org_a")
     assert (hit.source, hit.threat, hit.imported_at) == ("feodo", "QakBot C2", NOW)
 
@@ -65,7 +66,8 @@ async def test_sources_add_up_and_each_reports_its_provenance_and_staleness(inte
     later = IntelService(intel.store, stale_after=timedelta(days=1), now=lambda: NOW + timedelta(days=3))
     status = {s.state.source: s for s in await later.status()}
     assert set(status) == {"drop", "stix-partner"}
-    assert status["stix-partner"].state.skipped == 1 and status["drop"].state.indicators == 3
+    assert status["stix-partner"].state.skipped == 1
+    assert status["drop"].state.indicators == 3
     assert all(s.stale for s in status.values())
     assert not any(s.stale for s in await intel.status())
 
