@@ -92,10 +92,8 @@ def main() -> None:
     print(f"  import (read + normalise + index): {import_seconds:.1f} s (reading alone {read_seconds:.1f} s)")
     print(f"  memory of the index (RSS growth):  {memory:,.0f} MB")
     print(f"  lookups: {len(probes):,}, {found:,} with a hit")
-    print(
     p50, p95, p99 = (quantiles[i] / 1000 for i in (49, 94, 98))
     print(f"  lookup p50 {p50:.1f} µs, p95 {p95:.1f} µs, p99 {p99:.1f} µs")
-    )
 
 
 if __name__ == "__main__":
