@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import email
 import json
 import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from email.message import Message
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -14,10 +16,12 @@ import grpc
 import httpx2 as httpx
 import pymongo
 import pytest
+from aiosmtpd.controller import Controller
 
 from rampart.common.v1 import common_pb2
 from rampart.lib.ids import new_id
 from rampart_devtools.devstack import ORDER, DevStack
+from rampart_devtools.ports import free_port
 
 T = TypeVar("T")
 PASSWORD = "correct-horse-9-battery"
@@ -38,8 +42,29 @@ def write_scope(path: Path, orgs: dict[str, dict[str, list[str]]]) -> None:
     os.replace(temporary, path)
 
 
+class MailInbox:
+    """An SMTP server on loopback (aiosmtpd) keeping every message threat-service sends."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+        self.port = free_port()
+
+    async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
+        self.messages.append(email.message_from_bytes(envelope.content))
+        return "250 OK"
+
+
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
+def mail_inbox() -> Iterator[MailInbox]:
+    inbox = MailInbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port)
+    controller.start()
+    yield inbox
+    controller.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory, mail_inbox: MailInbox) -> Iterator[DevStack]:
     data_dir = tmp_path_factory.mktemp("platform")
     write_scope(data_dir / "scope.json", {})
     # Every test registers from 127.0.0.1: widen the per-IP limits on anonymous endpoints
@@ -52,6 +77,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
         "JOB_ACK_WAIT_SECONDS": "3",
         "SWEEP_SECONDS": "1",
         "REQUEUE_AFTER_SECONDS": "10",
+        "SMTP_URL": f"smtp://127.0.0.1:{mail_inbox.port}",
+        "INCIDENT_EMAIL_TO": "soc@example.test",
     }
     platform = DevStack.on_free_ports(data_dir, extra_env=env)
     try:

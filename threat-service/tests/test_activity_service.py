@@ -6,6 +6,7 @@ from typing import Any, cast
 
 import grpc
 import pytest
+from incidents_fakes import FakeAssets, FakeIncidents, RecordingNotifier
 from nats.aio.msg import Msg
 
 from rampart.common.v1 import common_pb2
@@ -14,9 +15,16 @@ from rampart.scan.v1 import scan_pb2
 from rampart.threat.v1 import threat_pb2, threat_pb2_grpc
 from rampart_threat.bootstrap import assemble
 from rampart_threat.domain import ActivityEvent, ActivityNotFound, Delivery, Observation, ScanActivity
+from rampart_threat.incidents.wiring import incident_parts
 from rampart_threat.mappers import activity_event
 from rampart_threat.service import ActivityService
 from tests.unbuilt import assert_only_built
+
+
+def parts_on_fakes() -> Any:
+    return assemble(
+        FakeActivityRepository(), incidents=incident_parts(FakeIncidents(), FakeAssets(), RecordingNotifier())
+    )
 
 
 class FakeActivityRepository:
@@ -173,7 +181,7 @@ def test_a_scan_event_maps_to_names_not_enum_numbers() -> None:
 
 async def test_an_event_taken_from_the_stream_is_served_by_get_scan_activity() -> None:
     """Consumer → service → repository → servicer, wired by ``assemble`` around a fake."""
-    parts = assemble(FakeActivityRepository())
+    parts = parts_on_fakes()
     assert await parts.on_scan_event(message(scan_event().SerializeToString())) is Outcome.APPLIED
     assert await parts.on_scan_event(message(scan_event().SerializeToString())) is Outcome.DUPLICATE
     request = threat_pb2.GetScanActivityRequest(owner=common_pb2.Owner(org_id="org_a"), scan_id="scan_1")
@@ -184,12 +192,20 @@ async def test_an_event_taken_from_the_stream_is_served_by_get_scan_activity() -
 
 
 async def test_an_undecodable_event_is_poison_not_retried() -> None:
-    parts = assemble(FakeActivityRepository())
+    parts = parts_on_fakes()
     with pytest.raises(PoisonMessage):
         await parts.on_scan_event(message(b"\xff\xff not a scan event"))
 
 
-def test_only_get_scan_activity_is_built_and_the_rest_answer_unimplemented() -> None:
-    servicer = assemble(FakeActivityRepository()).servicer
+def test_scan_activity_and_incidents_are_built_and_the_rest_answer_unimplemented() -> None:
+    servicer = parts_on_fakes().servicer
     service = threat_pb2.DESCRIPTOR.services_by_name["ThreatService"]
-    assert_only_built(servicer, threat_pb2_grpc.ThreatServiceServicer, service, {"GetScanActivity"})
+    built = {
+        "GetScanActivity",
+        "CreateIncident",
+        "GetIncident",
+        "UpdateIncident",
+        "ListIncidents",
+        "AddIncidentComment",
+    }
+    assert_only_built(servicer, threat_pb2_grpc.ThreatServiceServicer, service, built)

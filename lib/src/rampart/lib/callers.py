@@ -43,18 +43,26 @@ def may_call(identity: str, method: str) -> bool:
 STREAM_OWNERS: Mapping[str, tuple[str, ...]] = {
     "auth": (subjects.AUTH_EVENTS_STREAM,),
     "scan": (subjects.SCAN_EVENTS_STREAM, subjects.SCAN_JOBS_STREAM),
+    "threat": (subjects.INCIDENT_EVENTS_STREAM, subjects.THREAT_EVENTS_STREAM),
 }
 # Durable consumers each identity pulls from: (stream, durable name).
 DURABLES: Mapping[str, tuple[tuple[str, str], ...]] = {
     "scan-worker": ((subjects.SCAN_JOBS_STREAM, subjects.SCAN_WORKERS_DURABLE),),
-    "threat": ((subjects.SCAN_EVENTS_STREAM, subjects.THREAT_SCAN_EVENTS_DURABLE),),
-    "report": ((subjects.SCAN_EVENTS_STREAM, subjects.REPORT_SCAN_EVENTS_DURABLE),),
+    "threat": (
+        (subjects.SCAN_EVENTS_STREAM, subjects.THREAT_SCAN_EVENTS_DURABLE),
+        (subjects.THREAT_EVENTS_STREAM, subjects.THREAT_ANALYSES_DURABLE),
+    ),
+    "report": (
+        (subjects.SCAN_EVENTS_STREAM, subjects.REPORT_SCAN_EVENTS_DURABLE),
+        (subjects.INCIDENT_EVENTS_STREAM, subjects.REPORT_INCIDENT_EVENTS_DURABLE),  # webhooks
+    ),
 }
 # Plain subjects each identity publishes to and subscribes to.
 PUBLISH: Mapping[str, tuple[str, ...]] = {
     "auth": (subjects.AUTH_EVENTS,),
     "scan": (subjects.SCAN_JOBS, subjects.SCAN_EVENTS, subjects.SCAN_CANCEL),
     "scan-worker": (subjects.SCAN_EVENTS, subjects.WORKER_HEARTBEAT),
+    "threat": (subjects.INCIDENT_EVENTS, subjects.THREAT_EVENTS),
 }
 SUBSCRIBE: Mapping[str, tuple[str, ...]] = {
     "gateway": (subjects.KEY_REVOKED_ANY, subjects.WORKER_HEARTBEAT),

@@ -61,7 +61,9 @@ class StreamSpec:
 SCAN_EVENTS = StreamSpec(subjects.SCAN_EVENTS_STREAM, (subjects.SCAN_EVENTS,))
 SCAN_JOBS = StreamSpec(subjects.SCAN_JOBS_STREAM, (subjects.SCAN_JOBS,), work_queue=True, max_age_seconds=DAY)
 AUTH_EVENTS = StreamSpec(subjects.AUTH_EVENTS_STREAM, (subjects.AUTH_EVENTS,), max_age_seconds=DAY)
-STREAMS = (SCAN_EVENTS, SCAN_JOBS, AUTH_EVENTS)
+INCIDENT_EVENTS = StreamSpec(subjects.INCIDENT_EVENTS_STREAM, (subjects.INCIDENT_EVENTS,))
+THREAT_EVENTS = StreamSpec(subjects.THREAT_EVENTS_STREAM, (subjects.THREAT_EVENTS,), max_age_seconds=7 * DAY)
+STREAMS = (SCAN_EVENTS, SCAN_JOBS, AUTH_EVENTS, INCIDENT_EVENTS, THREAT_EVENTS)
 
 
 async def connect_nats(

@@ -6,6 +6,8 @@ from __future__ import annotations
 SCAN_EVENTS_STREAM = "SCAN_EVENTS"
 SCAN_JOBS_STREAM = "SCAN_JOBS"
 AUTH_EVENTS_STREAM = "AUTH_EVENTS"
+INCIDENT_EVENTS_STREAM = "INCIDENT_EVENTS"
+THREAT_EVENTS_STREAM = "THREAT_EVENTS"
 
 # ---- subjects --------------------------------------------------------------------------
 SCAN_EVENTS = "scan.events.>"  # scan.events.<scan_id>.<type>, ScanEvent
@@ -14,11 +16,18 @@ SCAN_CANCEL = "scan.control.cancel"  # core NATS: the scan id to stop
 WORKER_HEARTBEAT = "scan.workers.heartbeat"  # core NATS: {"worker", "running", "capacity"}
 AUTH_EVENTS = "auth.events.>"
 KEY_REVOKED_ANY = "auth.events.key_revoked.*"  # ApiKeyRevoked
+INCIDENT_EVENTS = "incident.>"  # IncidentEvent, for webhooks and other listeners
+INCIDENT_CREATED = "incident.created"
+INCIDENT_UPDATED = "incident.updated"
+THREAT_EVENTS = "threat.>"  # threat-service's own events
+ANALYSIS_COMPLETED = "threat.analyses.completed"  # AnalysisCompleted, read by incident rules
 
 # ---- durable consumers -----------------------------------------------------------------
 SCAN_WORKERS_DURABLE = "scan-workers"
 THREAT_SCAN_EVENTS_DURABLE = "threat-scan-events"
 REPORT_SCAN_EVENTS_DURABLE = "report-scan-events"
+THREAT_ANALYSES_DURABLE = "threat-analyses"  # incident rules on completed analyses
+REPORT_INCIDENT_EVENTS_DURABLE = "report-incident-events"  # webhook delivery of incident events
 
 
 def scan_event(scan_id: str, kind: str) -> str:

@@ -147,6 +147,8 @@ class _IncidentStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Incide
     INCIDENT_STATUS_CONTAINED: _IncidentStatus.ValueType  # 3
     INCIDENT_STATUS_RESOLVED: _IncidentStatus.ValueType  # 4
     INCIDENT_STATUS_CLOSED: _IncidentStatus.ValueType  # 5
+    INCIDENT_STATUS_TRIAGED: _IncidentStatus.ValueType  # 6
+    """between open and investigating"""
 
 class IncidentStatus(_IncidentStatus, metaclass=_IncidentStatusEnumTypeWrapper): ...
 
@@ -156,7 +158,63 @@ INCIDENT_STATUS_INVESTIGATING: IncidentStatus.ValueType  # 2
 INCIDENT_STATUS_CONTAINED: IncidentStatus.ValueType  # 3
 INCIDENT_STATUS_RESOLVED: IncidentStatus.ValueType  # 4
 INCIDENT_STATUS_CLOSED: IncidentStatus.ValueType  # 5
+INCIDENT_STATUS_TRIAGED: IncidentStatus.ValueType  # 6
+"""between open and investigating"""
 Global___IncidentStatus: _TypeAlias = IncidentStatus  # noqa: Y015
+
+class _IncidentChangeKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _IncidentChangeKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_IncidentChangeKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    INCIDENT_CHANGE_KIND_UNSPECIFIED: _IncidentChangeKind.ValueType  # 0
+    INCIDENT_CHANGE_KIND_CREATED: _IncidentChangeKind.ValueType  # 1
+    INCIDENT_CHANGE_KIND_TRIAGED: _IncidentChangeKind.ValueType  # 2
+    """automated triage linked evidence"""
+    INCIDENT_CHANGE_KIND_STATUS: _IncidentChangeKind.ValueType  # 3
+    INCIDENT_CHANGE_KIND_SEVERITY: _IncidentChangeKind.ValueType  # 4
+    INCIDENT_CHANGE_KIND_ASSIGNEE: _IncidentChangeKind.ValueType  # 5
+    INCIDENT_CHANGE_KIND_COMMENT: _IncidentChangeKind.ValueType  # 6
+    INCIDENT_CHANGE_KIND_DESCRIPTION: _IncidentChangeKind.ValueType  # 7
+
+class IncidentChangeKind(_IncidentChangeKind, metaclass=_IncidentChangeKindEnumTypeWrapper):
+    """IncidentChangeKind says what one timeline entry records."""
+
+INCIDENT_CHANGE_KIND_UNSPECIFIED: IncidentChangeKind.ValueType  # 0
+INCIDENT_CHANGE_KIND_CREATED: IncidentChangeKind.ValueType  # 1
+INCIDENT_CHANGE_KIND_TRIAGED: IncidentChangeKind.ValueType  # 2
+"""automated triage linked evidence"""
+INCIDENT_CHANGE_KIND_STATUS: IncidentChangeKind.ValueType  # 3
+INCIDENT_CHANGE_KIND_SEVERITY: IncidentChangeKind.ValueType  # 4
+INCIDENT_CHANGE_KIND_ASSIGNEE: IncidentChangeKind.ValueType  # 5
+INCIDENT_CHANGE_KIND_COMMENT: IncidentChangeKind.ValueType  # 6
+INCIDENT_CHANGE_KIND_DESCRIPTION: IncidentChangeKind.ValueType  # 7
+Global___IncidentChangeKind: _TypeAlias = IncidentChangeKind  # noqa: Y015
+
+class _IncidentSort:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _IncidentSortEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_IncidentSort.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    INCIDENT_SORT_UNSPECIFIED: _IncidentSort.ValueType  # 0
+    """created_at"""
+    INCIDENT_SORT_CREATED_AT: _IncidentSort.ValueType  # 1
+    INCIDENT_SORT_SEVERITY: _IncidentSort.ValueType  # 2
+    INCIDENT_SORT_STATUS: _IncidentSort.ValueType  # 3
+    INCIDENT_SORT_DUE_AT: _IncidentSort.ValueType  # 4
+
+class IncidentSort(_IncidentSort, metaclass=_IncidentSortEnumTypeWrapper):
+    """IncidentSort names the order of a listing."""
+
+INCIDENT_SORT_UNSPECIFIED: IncidentSort.ValueType  # 0
+"""created_at"""
+INCIDENT_SORT_CREATED_AT: IncidentSort.ValueType  # 1
+INCIDENT_SORT_SEVERITY: IncidentSort.ValueType  # 2
+INCIDENT_SORT_STATUS: IncidentSort.ValueType  # 3
+INCIDENT_SORT_DUE_AT: IncidentSort.ValueType  # 4
+Global___IncidentSort: _TypeAlias = IncidentSort  # noqa: Y015
 
 @_typing.final
 class AnalyzeThreatRequest(_message.Message):
@@ -588,6 +646,162 @@ class UpdateVulnerabilityRequest(_message.Message):
 Global___UpdateVulnerabilityRequest: _TypeAlias = UpdateVulnerabilityRequest  # noqa: Y015
 
 @_typing.final
+class IncidentChange(_message.Message):
+    """IncidentChange is one entry of an incident's timeline: every change has one."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KIND_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    FROM_VALUE_FIELD_NUMBER: _builtins.int
+    TO_VALUE_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    AT_FIELD_NUMBER: _builtins.int
+    kind: Global___IncidentChangeKind.ValueType
+    actor: _builtins.str
+    """user id, or "rampart" for automated changes"""
+    from_value: _builtins.str
+    """the value before ("" when none)"""
+    to_value: _builtins.str
+    """the value after"""
+    reason: _builtins.str
+    """required for a severity change"""
+    @_builtins.property
+    def at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        kind: Global___IncidentChangeKind.ValueType = ...,
+        actor: _builtins.str = ...,
+        from_value: _builtins.str = ...,
+        to_value: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["at", b"at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "at", b"at", "from_value", b"from_value", "kind", b"kind", "reason", b"reason", "to_value", b"to_value"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___IncidentChange: _TypeAlias = IncidentChange  # noqa: Y015
+
+@_typing.final
+class IncidentComment(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COMMENT_ID_FIELD_NUMBER: _builtins.int
+    AUTHOR_FIELD_NUMBER: _builtins.int
+    BODY_FIELD_NUMBER: _builtins.int
+    CREATED_AT_FIELD_NUMBER: _builtins.int
+    comment_id: _builtins.str
+    author: _builtins.str
+    """user id"""
+    body: _builtins.str
+    @_builtins.property
+    def created_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        comment_id: _builtins.str = ...,
+        author: _builtins.str = ...,
+        body: _builtins.str = ...,
+        created_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["author", b"author", "body", b"body", "comment_id", b"comment_id", "created_at", b"created_at"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___IncidentComment: _TypeAlias = IncidentComment  # noqa: Y015
+
+@_typing.final
+class LinkedAsset(_message.Message):
+    """LinkedAsset is a host of the organisation's scans that an affected system resolved to."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ASSET_ID_FIELD_NUMBER: _builtins.int
+    HOST_FIELD_NUMBER: _builtins.int
+    OPEN_PORTS_FIELD_NUMBER: _builtins.int
+    LAST_SCAN_ID_FIELD_NUMBER: _builtins.int
+    LAST_SEEN_FIELD_NUMBER: _builtins.int
+    MATCHED_FIELD_NUMBER: _builtins.int
+    asset_id: _builtins.str
+    host: _builtins.str
+    last_scan_id: _builtins.str
+    matched: _builtins.str
+    """the affected_systems entry that resolved to it"""
+    @_builtins.property
+    def open_ports(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
+    @_builtins.property
+    def last_seen(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        asset_id: _builtins.str = ...,
+        host: _builtins.str = ...,
+        open_ports: _abc.Iterable[_builtins.int] | None = ...,
+        last_scan_id: _builtins.str = ...,
+        last_seen: _timestamp_pb2.Timestamp | None = ...,
+        matched: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["last_seen", b"last_seen"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["asset_id", b"asset_id", "host", b"host", "last_scan_id", b"last_scan_id", "last_seen", b"last_seen", "matched", b"matched", "open_ports", b"open_ports"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LinkedAsset: _TypeAlias = LinkedAsset  # noqa: Y015
+
+@_typing.final
+class IncidentTriage(_message.Message):
+    """IncidentTriage is what automated triage found when the incident was created."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ASSETS_FIELD_NUMBER: _builtins.int
+    UNRESOLVED_SYSTEMS_FIELD_NUMBER: _builtins.int
+    PRIORITY_FIELD_NUMBER: _builtins.int
+    DUE_AT_FIELD_NUMBER: _builtins.int
+    NEXT_STEPS_FIELD_NUMBER: _builtins.int
+    NOTES_FIELD_NUMBER: _builtins.int
+    priority: _builtins.str
+    """P1..P4, from the SLA table"""
+    @_builtins.property
+    def assets(self) -> _containers.RepeatedCompositeFieldContainer[Global___LinkedAsset]: ...
+    @_builtins.property
+    def unresolved_systems(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """entries that match no known asset"""
+
+    @_builtins.property
+    def due_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def next_steps(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def notes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """what could not be linked, and why"""
+
+    def __init__(
+        self,
+        *,
+        assets: _abc.Iterable[Global___LinkedAsset] | None = ...,
+        unresolved_systems: _abc.Iterable[_builtins.str] | None = ...,
+        priority: _builtins.str = ...,
+        due_at: _timestamp_pb2.Timestamp | None = ...,
+        next_steps: _abc.Iterable[_builtins.str] | None = ...,
+        notes: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["due_at", b"due_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["assets", b"assets", "due_at", b"due_at", "next_steps", b"next_steps", "notes", b"notes", "priority", b"priority", "unresolved_systems", b"unresolved_systems"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___IncidentTriage: _TypeAlias = IncidentTriage  # noqa: Y015
+
+@_typing.final
 class Incident(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -600,11 +814,21 @@ class Incident(_message.Message):
     STATUS_FIELD_NUMBER: _builtins.int
     CREATED_AT_FIELD_NUMBER: _builtins.int
     UPDATED_AT_FIELD_NUMBER: _builtins.int
+    ASSIGNEE_FIELD_NUMBER: _builtins.int
+    RELATED_FINDINGS_FIELD_NUMBER: _builtins.int
+    RELATED_ANALYSES_FIELD_NUMBER: _builtins.int
+    TRIAGE_FIELD_NUMBER: _builtins.int
+    COMMENTS_FIELD_NUMBER: _builtins.int
+    TIMELINE_FIELD_NUMBER: _builtins.int
+    RULE_ID_FIELD_NUMBER: _builtins.int
     incident_id: _builtins.str
     title: _builtins.str
     severity: _common_pb2.Severity.ValueType
     description: _builtins.str
     status: Global___IncidentStatus.ValueType
+    assignee: _builtins.str
+    rule_id: _builtins.str
+    """the rule that opened it, "" when a person did"""
     @_builtins.property
     def owner(self) -> _common_pb2.Owner: ...
     @_builtins.property
@@ -613,6 +837,20 @@ class Incident(_message.Message):
     def created_at(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def updated_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def related_findings(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """ids as given (vulnerabilities arrive with issue 11)"""
+
+    @_builtins.property
+    def related_analyses(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def triage(self) -> Global___IncidentTriage: ...
+    @_builtins.property
+    def comments(self) -> _containers.RepeatedCompositeFieldContainer[Global___IncidentComment]: ...
+    @_builtins.property
+    def timeline(self) -> _containers.RepeatedCompositeFieldContainer[Global___IncidentChange]:
+        """oldest first"""
+
     def __init__(
         self,
         *,
@@ -625,10 +863,17 @@ class Incident(_message.Message):
         status: Global___IncidentStatus.ValueType = ...,
         created_at: _timestamp_pb2.Timestamp | None = ...,
         updated_at: _timestamp_pb2.Timestamp | None = ...,
+        assignee: _builtins.str = ...,
+        related_findings: _abc.Iterable[_builtins.str] | None = ...,
+        related_analyses: _abc.Iterable[_builtins.str] | None = ...,
+        triage: Global___IncidentTriage | None = ...,
+        comments: _abc.Iterable[Global___IncidentComment] | None = ...,
+        timeline: _abc.Iterable[Global___IncidentChange] | None = ...,
+        rule_id: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "owner", b"owner", "updated_at", b"updated_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "owner", b"owner", "triage", b"triage", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["affected_systems", b"affected_systems", "created_at", b"created_at", "description", b"description", "incident_id", b"incident_id", "owner", b"owner", "severity", b"severity", "status", b"status", "title", b"title", "updated_at", b"updated_at"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["affected_systems", b"affected_systems", "assignee", b"assignee", "comments", b"comments", "created_at", b"created_at", "description", b"description", "incident_id", b"incident_id", "owner", b"owner", "related_analyses", b"related_analyses", "related_findings", b"related_findings", "rule_id", b"rule_id", "severity", b"severity", "status", b"status", "timeline", b"timeline", "title", b"title", "triage", b"triage", "updated_at", b"updated_at"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -643,13 +888,21 @@ class CreateIncidentRequest(_message.Message):
     SEVERITY_FIELD_NUMBER: _builtins.int
     DESCRIPTION_FIELD_NUMBER: _builtins.int
     AFFECTED_SYSTEMS_FIELD_NUMBER: _builtins.int
+    RELATED_FINDINGS_FIELD_NUMBER: _builtins.int
+    RELATED_ANALYSES_FIELD_NUMBER: _builtins.int
+    ASSIGNEE_FIELD_NUMBER: _builtins.int
     title: _builtins.str
     severity: _common_pb2.Severity.ValueType
     description: _builtins.str
+    assignee: _builtins.str
     @_builtins.property
     def owner(self) -> _common_pb2.Owner: ...
     @_builtins.property
     def affected_systems(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def related_findings(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def related_analyses(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     def __init__(
         self,
         *,
@@ -658,10 +911,13 @@ class CreateIncidentRequest(_message.Message):
         severity: _common_pb2.Severity.ValueType = ...,
         description: _builtins.str = ...,
         affected_systems: _abc.Iterable[_builtins.str] | None = ...,
+        related_findings: _abc.Iterable[_builtins.str] | None = ...,
+        related_analyses: _abc.Iterable[_builtins.str] | None = ...,
+        assignee: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["affected_systems", b"affected_systems", "description", b"description", "owner", b"owner", "severity", b"severity", "title", b"title"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["affected_systems", b"affected_systems", "assignee", b"assignee", "description", b"description", "owner", b"owner", "related_analyses", b"related_analyses", "related_findings", b"related_findings", "severity", b"severity", "title", b"title"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -675,11 +931,25 @@ class ListIncidentsRequest(_message.Message):
     STATUS_FIELD_NUMBER: _builtins.int
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    SEVERITY_FIELD_NUMBER: _builtins.int
+    CREATED_FIELD_NUMBER: _builtins.int
+    SORT_FIELD_NUMBER: _builtins.int
+    ASCENDING_FIELD_NUMBER: _builtins.int
+    ASSIGNEE_FIELD_NUMBER: _builtins.int
     status: Global___IncidentStatus.ValueType
     page_size: _builtins.int
+    """server caps it; 0 = the server's default"""
     page_token: _builtins.str
+    """from next_page_token; "" = the first page"""
+    severity: _common_pb2.Severity.ValueType
+    sort: Global___IncidentSort.ValueType
+    ascending: _builtins.bool
+    """default newest / most severe first"""
+    assignee: _builtins.str
     @_builtins.property
     def owner(self) -> _common_pb2.Owner: ...
+    @_builtins.property
+    def created(self) -> _common_pb2.TimeRange: ...
     def __init__(
         self,
         *,
@@ -687,10 +957,15 @@ class ListIncidentsRequest(_message.Message):
         status: Global___IncidentStatus.ValueType = ...,
         page_size: _builtins.int = ...,
         page_token: _builtins.str = ...,
+        severity: _common_pb2.Severity.ValueType = ...,
+        created: _common_pb2.TimeRange | None = ...,
+        sort: Global___IncidentSort.ValueType = ...,
+        ascending: _builtins.bool = ...,
+        assignee: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created", b"created", "owner", b"owner"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner", "page_size", b"page_size", "page_token", b"page_token", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ascending", b"ascending", "assignee", b"assignee", "created", b"created", "owner", b"owner", "page_size", b"page_size", "page_token", b"page_token", "severity", b"severity", "sort", b"sort", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -702,7 +977,11 @@ class ListIncidentsResponse(_message.Message):
 
     INCIDENTS_FIELD_NUMBER: _builtins.int
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    TOTAL_FIELD_NUMBER: _builtins.int
     next_page_token: _builtins.str
+    """"" on the last page"""
+    total: _builtins.int
+    """how many match the filters"""
     @_builtins.property
     def incidents(self) -> _containers.RepeatedCompositeFieldContainer[Global___Incident]: ...
     def __init__(
@@ -710,10 +989,11 @@ class ListIncidentsResponse(_message.Message):
         *,
         incidents: _abc.Iterable[Global___Incident] | None = ...,
         next_page_token: _builtins.str = ...,
+        total: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["incidents", b"incidents", "next_page_token", b"next_page_token"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["incidents", b"incidents", "next_page_token", b"next_page_token", "total", b"total"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -744,6 +1024,8 @@ Global___GetIncidentRequest: _TypeAlias = GetIncidentRequest  # noqa: Y015
 
 @_typing.final
 class UpdateIncidentRequest(_message.Message):
+    """UpdateIncidentRequest changes what is set; unset fields (UNSPECIFIED, "") stay as they are."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     OWNER_FIELD_NUMBER: _builtins.int
@@ -751,10 +1033,19 @@ class UpdateIncidentRequest(_message.Message):
     STATUS_FIELD_NUMBER: _builtins.int
     SEVERITY_FIELD_NUMBER: _builtins.int
     DESCRIPTION_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    ASSIGNEE_FIELD_NUMBER: _builtins.int
+    COMMENT_FIELD_NUMBER: _builtins.int
     incident_id: _builtins.str
     status: Global___IncidentStatus.ValueType
     severity: _common_pb2.Severity.ValueType
     description: _builtins.str
+    reason: _builtins.str
+    """why; required with a severity change"""
+    assignee: _builtins.str
+    """"" unassigns"""
+    comment: _builtins.str
+    """added as a comment in the same change"""
     @_builtins.property
     def owner(self) -> _common_pb2.Owner: ...
     def __init__(
@@ -765,14 +1056,132 @@ class UpdateIncidentRequest(_message.Message):
         status: Global___IncidentStatus.ValueType = ...,
         severity: _common_pb2.Severity.ValueType = ...,
         description: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        assignee: _builtins.str | None = ...,
+        comment: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_assignee", b"_assignee", "assignee", b"assignee", "owner", b"owner"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_assignee", b"_assignee", "assignee", b"assignee", "comment", b"comment", "description", b"description", "incident_id", b"incident_id", "owner", b"owner", "reason", b"reason", "severity", b"severity", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__assignee: _TypeAlias = _typing.Literal["assignee"]  # noqa: Y015
+    _WhichOneofArgType__assignee: _TypeAlias = _typing.Literal["_assignee", b"_assignee"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__assignee) -> _WhichOneofReturnType__assignee | None: ...
+
+Global___UpdateIncidentRequest: _TypeAlias = UpdateIncidentRequest  # noqa: Y015
+
+@_typing.final
+class AddIncidentCommentRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OWNER_FIELD_NUMBER: _builtins.int
+    INCIDENT_ID_FIELD_NUMBER: _builtins.int
+    BODY_FIELD_NUMBER: _builtins.int
+    incident_id: _builtins.str
+    body: _builtins.str
+    @_builtins.property
+    def owner(self) -> _common_pb2.Owner: ...
+    def __init__(
+        self,
+        *,
+        owner: _common_pb2.Owner | None = ...,
+        incident_id: _builtins.str = ...,
+        body: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["description", b"description", "incident_id", b"incident_id", "owner", b"owner", "severity", b"severity", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "incident_id", b"incident_id", "owner", b"owner"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
-Global___UpdateIncidentRequest: _TypeAlias = UpdateIncidentRequest  # noqa: Y015
+Global___AddIncidentCommentRequest: _TypeAlias = AddIncidentCommentRequest  # noqa: Y015
+
+@_typing.final
+class IncidentEvent(_message.Message):
+    """IncidentEvent is published on incident.created / incident.updated (stream INCIDENT_EVENTS)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EVENT_ID_FIELD_NUMBER: _builtins.int
+    TYPE_FIELD_NUMBER: _builtins.int
+    INCIDENT_FIELD_NUMBER: _builtins.int
+    CHANGE_FIELD_NUMBER: _builtins.int
+    OCCURRED_AT_FIELD_NUMBER: _builtins.int
+    event_id: _builtins.str
+    type: _builtins.str
+    """"incident.created" or "incident.updated" """
+    @_builtins.property
+    def incident(self) -> Global___Incident: ...
+    @_builtins.property
+    def change(self) -> Global___IncidentChange:
+        """the newest change (created: the creation)"""
+
+    @_builtins.property
+    def occurred_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        event_id: _builtins.str = ...,
+        type: _builtins.str = ...,
+        incident: Global___Incident | None = ...,
+        change: Global___IncidentChange | None = ...,
+        occurred_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["change", b"change", "incident", b"incident", "occurred_at", b"occurred_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["change", b"change", "event_id", b"event_id", "incident", b"incident", "occurred_at", b"occurred_at", "type", b"type"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___IncidentEvent: _TypeAlias = IncidentEvent  # noqa: Y015
+
+@_typing.final
+class AnalysisCompleted(_message.Message):
+    """AnalysisCompleted is published on threat.analyses.completed when an analysis is stored;
+    incident rules consume it (stream THREAT_EVENTS).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EVENT_ID_FIELD_NUMBER: _builtins.int
+    OWNER_FIELD_NUMBER: _builtins.int
+    ANALYSIS_ID_FIELD_NUMBER: _builtins.int
+    INDICATOR_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    CLASSIFICATION_FIELD_NUMBER: _builtins.int
+    RISK_SCORE_FIELD_NUMBER: _builtins.int
+    OCCURRED_AT_FIELD_NUMBER: _builtins.int
+    event_id: _builtins.str
+    analysis_id: _builtins.str
+    indicator: _builtins.str
+    """normalised"""
+    kind: Global___IndicatorKind.ValueType
+    classification: _builtins.str
+    """benign, suspicious, malicious, unknown"""
+    risk_score: _builtins.int
+    @_builtins.property
+    def owner(self) -> _common_pb2.Owner: ...
+    @_builtins.property
+    def occurred_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        event_id: _builtins.str = ...,
+        owner: _common_pb2.Owner | None = ...,
+        analysis_id: _builtins.str = ...,
+        indicator: _builtins.str = ...,
+        kind: Global___IndicatorKind.ValueType = ...,
+        classification: _builtins.str = ...,
+        risk_score: _builtins.int = ...,
+        occurred_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["occurred_at", b"occurred_at", "owner", b"owner"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["analysis_id", b"analysis_id", "classification", b"classification", "event_id", b"event_id", "indicator", b"indicator", "kind", b"kind", "occurred_at", b"occurred_at", "owner", b"owner", "risk_score", b"risk_score"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AnalysisCompleted: _TypeAlias = AnalysisCompleted  # noqa: Y015
 
 @_typing.final
 class GetScanActivityRequest(_message.Message):

@@ -79,6 +79,11 @@ class ThreatServiceStub:
                 request_serializer=rampart_dot_threat_dot_v1_dot_threat__pb2.UpdateIncidentRequest.SerializeToString,
                 response_deserializer=rampart_dot_threat_dot_v1_dot_threat__pb2.Incident.FromString,
                 _registered_method=True)
+        self.AddIncidentComment = channel.unary_unary(
+                '/rampart.threat.v1.ThreatService/AddIncidentComment',
+                request_serializer=rampart_dot_threat_dot_v1_dot_threat__pb2.AddIncidentCommentRequest.SerializeToString,
+                response_deserializer=rampart_dot_threat_dot_v1_dot_threat__pb2.Incident.FromString,
+                _registered_method=True)
         self.GetScanActivity = channel.unary_unary(
                 '/rampart.threat.v1.ThreatService/GetScanActivity',
                 request_serializer=rampart_dot_threat_dot_v1_dot_threat__pb2.GetScanActivityRequest.SerializeToString,
@@ -145,6 +150,12 @@ class ThreatServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AddIncidentComment(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetScanActivity(self, request, context):
         """What threat-service has recorded for a scan from the scan event stream.
         """
@@ -198,6 +209,11 @@ def add_ThreatServiceServicer_to_server(servicer, server):
             'UpdateIncident': grpc.unary_unary_rpc_method_handler(
                     servicer.UpdateIncident,
                     request_deserializer=rampart_dot_threat_dot_v1_dot_threat__pb2.UpdateIncidentRequest.FromString,
+                    response_serializer=rampart_dot_threat_dot_v1_dot_threat__pb2.Incident.SerializeToString,
+            ),
+            'AddIncidentComment': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddIncidentComment,
+                    request_deserializer=rampart_dot_threat_dot_v1_dot_threat__pb2.AddIncidentCommentRequest.FromString,
                     response_serializer=rampart_dot_threat_dot_v1_dot_threat__pb2.Incident.SerializeToString,
             ),
             'GetScanActivity': grpc.unary_unary_rpc_method_handler(
@@ -448,6 +464,33 @@ class ThreatService:
             target,
             '/rampart.threat.v1.ThreatService/UpdateIncident',
             rampart_dot_threat_dot_v1_dot_threat__pb2.UpdateIncidentRequest.SerializeToString,
+            rampart_dot_threat_dot_v1_dot_threat__pb2.Incident.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddIncidentComment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rampart.threat.v1.ThreatService/AddIncidentComment',
+            rampart_dot_threat_dot_v1_dot_threat__pb2.AddIncidentCommentRequest.SerializeToString,
             rampart_dot_threat_dot_v1_dot_threat__pb2.Incident.FromString,
             options,
             channel_credentials,
