@@ -9,10 +9,20 @@ from rampart.lib.grpcserver import ServiceBinding
 from rampart.lib.runtime import Runtime, connect_infra
 from rampart.lib.settings import ServiceSettings
 from rampart.threat.v1 import threat_pb2, threat_pb2_grpc
+from rampart_threat.analysis.engine import EngineConfig
+from rampart_threat.analysis.feeds import IndicatorLookup, NoFeeds
+from rampart_threat.analysis.repository import (
+    AnalysisRepository,
+    InMemoryAnalysisRepository,
+    MongoAnalysisRepository,
+)
+from rampart_threat.analysis.sandbox import SandboxLimits
+from rampart_threat.analysis.service import AnalysisService
 from rampart_threat.api import ThreatServicer
 from rampart_threat.consumers import SCAN_EVENTS_CONSUMER, ScanEventHandler
 from rampart_threat.repository import ActivityRepository, MongoActivityRepository
 from rampart_threat.service import ActivityService
+from rampart_threat.settings import ThreatSettings
 
 SERVICE_NAME = threat_pb2.DESCRIPTOR.services_by_name["ThreatService"].full_name
 
@@ -25,16 +35,43 @@ class Parts:
     on_scan_event: ScanEventHandler
 
 
-def assemble(repository: ActivityRepository) -> Parts:
+def assemble(
+    repository: ActivityRepository,
+    analyses: AnalysisRepository | None = None,
+    feeds: IndicatorLookup | None = None,
+    analysis_config: EngineConfig | None = None,
+    sandbox: SandboxLimits | None = None,
+) -> Parts:
     activity = ActivityService(repository)
-    return Parts(ThreatServicer(activity), ScanEventHandler(activity))
+    analysis = AnalysisService(
+        analyses or InMemoryAnalysisRepository(), feeds or NoFeeds(), analysis_config, sandbox
+    )
+    return Parts(ThreatServicer(activity, analysis), ScanEventHandler(activity))
+
+
+def analysis_settings(settings: ServiceSettings) -> tuple[EngineConfig, SandboxLimits]:
+    """The analysis part of threat-service's settings (defaults when given plain ServiceSettings)."""
+    if not isinstance(settings, ThreatSettings):
+        return EngineConfig(), SandboxLimits()
+    config = EngineConfig(
+        brands=settings.threat_analysis_brands,
+        rules_dir=settings.threat_analysis_rules_dir,
+        maxmind_asn=settings.threat_maxmind_asn_db,
+        maxmind_city=settings.threat_maxmind_city_db,
+    )
+    wall = settings.threat_sandbox_seconds
+    limits = SandboxLimits(wall, max(1, int(wall * 0.75)), settings.threat_sandbox_memory_mb * 1024 * 1024)
+    return config, limits
 
 
 async def bootstrap(settings: ServiceSettings) -> Runtime:
     infra = await connect_infra("threat", settings)
     repository = MongoActivityRepository(infra.db)
     await repository.create_indexes()
-    parts = assemble(repository)
+    analyses = MongoAnalysisRepository(infra.db)
+    await analyses.create_indexes()
+    config, limits = analysis_settings(settings)
+    parts = assemble(repository, analyses, NoFeeds(), config, limits)  # feeds: store-backed lookup to come
     consumer = DurableConsumer(infra.js, SCAN_EVENTS_CONSUMER, parts.on_scan_event)
     binding = ServiceBinding(
         SERVICE_NAME, parts.servicer, threat_pb2_grpc.add_ThreatServiceServicer_to_server

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import re
 import zlib
 from collections import deque
@@ -83,18 +84,16 @@ def _children(data: bytes, budget: Budget, out: Decoded) -> list[tuple[str, byte
     for match in ENCODED_COMMAND.finditer(data, 0, 65536):
         decoded = _b64(match.group(1))
         if decoded is not None:
-            try:
+            with contextlib.suppress(UnicodeDecodeError):
                 found.append(("powershell-encodedcommand", decoded.decode("utf-16-le").encode()))
-            except UnicodeDecodeError:
-                pass
     if PERCENT.search(data):
         found.append(("url-encoding", unquote_to_bytes(data.replace(b"+", b" "))))
-    for match in _runs(ESCAPED_HEX, data):
-        found.append(("hex-escapes", binascii.unhexlify(match.replace(b"\\x", b""))))
-    for match in _runs(HEX_RUN, data):
-        found.append(("hex", binascii.unhexlify(match)))
-    for match in _runs(BASE64_RUN, data):
-        decoded = _b64(match)
+    for run in _runs(ESCAPED_HEX, data):
+        found.append(("hex-escapes", binascii.unhexlify(run.replace(b"\\x", b""))))
+    for run in _runs(HEX_RUN, data):
+        found.append(("hex", binascii.unhexlify(run)))
+    for run in _runs(BASE64_RUN, data):
+        decoded = _b64(run)
         if decoded is not None and _meaningful(decoded):
             found.append(("base64", decoded))
     return found

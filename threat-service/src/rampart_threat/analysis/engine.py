@@ -69,7 +69,9 @@ def run(target: Target, mode: Mode, config: EngineConfig) -> EngineResult:
         return EngineResult(found, [Lookup(target.subtype, target.normalized, 90, "the address")])
     if target.kind is Kind.HASH:
         return EngineResult(Findings(), [Lookup(target.subtype, target.normalized, 95, "the hash")])
-    policy = PayloadPolicy(BUDGETS[depth], tuple(rule_files(config.rules_dir)[depth.value]), SCAN_BYTES[depth])
+    policy = PayloadPolicy(
+        BUDGETS[depth], tuple(rule_files(config.rules_dir)[depth.value]), SCAN_BYTES[depth]
+    )
     found, extracted = analyze_payload(target.normalized, policy)
     lookups = [Lookup(item.type, item.value, 60, f"found in {item.where}") for item in extracted]
     if depth is Mode.DEEP:
@@ -82,7 +84,9 @@ def _host_lookups(hosts: list[str], own: str = "") -> list[Lookup]:
     for i, host in enumerate(hosts):
         kind = "ipv6" if ":" in host else "ipv4" if host.replace(".", "").isdigit() else "domain"
         exact = host == own or (not own and i == 0)
-        lookups.append(Lookup(kind, host, 90 if exact else 70, "the host" if exact else "its registrable domain"))
+        lookups.append(
+            Lookup(kind, host, 90 if exact else 70, "the host" if exact else "its registrable domain")
+        )
     return lookups
 
 
@@ -97,7 +101,9 @@ def _embedded_urls(extracted: list[Extracted], config: EngineConfig, found: Find
         points = sum(reason.weight for reason in sub.reasons)
         worst = max(worst, (points, item.defanged))
     if worst[0] >= 70:
-        found.add("embedded_malicious_url", 40, f"{worst[1]} scores {min(100, worst[0])} on its own", "T1566.002")
+        found.add(
+            "embedded_malicious_url", 40, f"{worst[1]} scores {min(100, worst[0])} on its own", "T1566.002"
+        )
     elif worst[0] >= 30:
         found.add("embedded_suspicious_url", 15, f"{worst[1]} scores {worst[0]} on its own")
 

@@ -37,7 +37,9 @@ def dga_like(label: str) -> str | None:
     score += bits >= 3.6
     score += vowel_ratio < 0.25
     score += longest_run >= 5
-    score += 0 < digits and digits / len(letters) >= 0.2 and not letters.isdigit()
+    score += digits > 0 and digits / len(letters) >= 0.2 and not letters.isdigit()
     if score >= 2:
-        return f"{len(letters)} chars, entropy {bits:.2f}, vowels {vowel_ratio:.0%}, consonant run {longest_run}"
+        return (
+            f"{len(letters)} chars, entropy {bits:.2f}, vowels {vowel_ratio:.0%}, consonant run {longest_run}"
+        )
     return None

@@ -16,7 +16,9 @@ HASH = re.compile(r"\b(?:[a-f0-9]{64}|[a-f0-9]{40}|[a-f0-9]{32})\b", re.I)
 EMAIL = re.compile(r"\b[a-z0-9._%+-]{1,64}@(?:[a-z0-9-]{1,63}\.){1,8}[a-z]{2,24}\b", re.I)
 HASH_NAMES = {32: "md5", 40: "sha1", 64: "sha256"}
 # Names that look like domains in code and logs but are not hosts (file names, code members).
-NOT_HOSTS = re.compile(r"\.(exe|dll|ps1|sh|py|js|txt|log|php|jsp|asp|aspx|json|xml|html?|tmp|dat|bin|zip|png|jpg|gif)$", re.I)
+NOT_HOSTS = re.compile(
+    r"\.(exe|dll|ps1|sh|py|js|txt|log|php|jsp|asp|aspx|json|xml|html?|tmp|dat|bin|zip|png|jpg|gif)$", re.I
+)
 SCAN_CHARS = 262_144
 PER_KIND = 50
 

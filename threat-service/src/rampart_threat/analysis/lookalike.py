@@ -46,7 +46,7 @@ def permutations(label: str) -> set[str]:
             flipped = chr(ord(char) ^ (1 << bit))
             if flipped in ALPHABET:
                 found.add(head + flipped + tail)
-        if 0 < i:
+        if i > 0:
             found.add(head + "-" + label[i:])  # hyphenation
     for pair, single in (("rn", "m"), ("vv", "w"), ("cl", "d")):
         if pair in label:

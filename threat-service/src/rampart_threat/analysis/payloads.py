@@ -14,7 +14,11 @@ from rampart_threat.analysis.domain import Extracted, Findings
 from rampart_threat.analysis.entropy import shannon
 from rampart_threat.analysis.extract import extract
 
-EXECUTABLE_MAGIC = {b"MZ": "Windows PE executable", b"\x7fELF": "ELF executable", b"\xca\xfe\xba\xbe": "Mach-O/Java class"}
+EXECUTABLE_MAGIC = {
+    b"MZ": "Windows PE executable",
+    b"\x7fELF": "ELF executable",
+    b"\xca\xfe\xba\xbe": "Mach-O/Java class",
+}
 YARA_TIMEOUT = 5  # seconds per scan; yara-python raises on timeout
 
 
@@ -44,9 +48,13 @@ def analyze_payload(text: str, policy: PayloadPolicy) -> tuple[Findings, list[Ex
     if encodings:
         deepest = max(encodings, key=lambda layer: layer.depth)
         weight = 10 if deepest.depth >= 2 else 5
-        found.add("encoded_layers", weight, f"{len(encodings)} decoded layer(s), deepest: {deepest.path}", "T1027")
+        found.add(
+            "encoded_layers", weight, f"{len(encodings)} decoded layer(s), deepest: {deepest.path}", "T1027"
+        )
     if any("powershell-encodedcommand" in layer.path for layer in encodings):
-        found.add("powershell_encoded_command", 30, "PowerShell -EncodedCommand decoded", "T1059.001", "T1027")
+        found.add(
+            "powershell_encoded_command", 30, "PowerShell -EncodedCommand decoded", "T1059.001", "T1027"
+        )
     rules = compiled(policy.rules)
     matched: dict[str, str] = {}
     extracted: dict[tuple[str, str], Extracted] = {}

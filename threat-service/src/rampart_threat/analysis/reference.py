@@ -45,7 +45,9 @@ def parse_brands(text: str) -> tuple[Brand, ...]:
 
 @functools.cache
 def shipped_brands() -> tuple[Brand, ...]:
-    return tuple(Brand(parts[0], frozenset(parts[1:])) for parts in (line.split() for line in lines("brands.txt")))
+    return tuple(
+        Brand(parts[0], frozenset(parts[1:])) for parts in (line.split() for line in lines("brands.txt"))
+    )
 
 
 @dataclass(frozen=True)

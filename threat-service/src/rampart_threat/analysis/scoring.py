@@ -41,7 +41,7 @@ def actions(kind: Kind, verdict: Verdict, found: Findings) -> tuple[str, ...]:
                 Kind.DOMAIN: "Block the domain in DNS (RPZ) and the web proxy",
                 Kind.IP: "Block the address at the perimeter firewall",
                 Kind.HASH: "Quarantine files with this hash on endpoints",
-                Kind.PAYLOAD: "Treat the source of this payload as hostile: block it and review the logs around it",
+                Kind.PAYLOAD: "Treat the payload's source as hostile: block it and review the logs around it",
             }[kind]
         )
         out.append("Search logs and mail for other occurrences and open an incident if any host was reached")

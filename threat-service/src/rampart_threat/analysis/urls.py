@@ -23,7 +23,9 @@ CREDENTIAL_WORDS = (
     "banking", "password", "passwd", "wallet", "confirm", "unlock", "suspended", "billing",
     "webscr", "recovery", "authenticate", "validation", "invoice", "support-ticket",
 )  # fmt: skip
-EXECUTABLE = re.compile(r"\.(exe|scr|pif|com|bat|cmd|vbs|vbe|js|jse|hta|ps1|msi|dll|apk|jar|iso|img|lnk|wsf)$")
+EXECUTABLE = re.compile(
+    r"\.(exe|scr|pif|com|bat|cmd|vbs|vbe|js|jse|hta|ps1|msi|dll|apk|jar|iso|img|lnk|wsf)$"
+)
 ARCHIVE = re.compile(r"\.(zip|rar|7z|gz|tgz)$")
 REDIRECT_KEYS = {"url", "u", "redirect", "redirect_uri", "next", "goto", "dest", "destination", "target", "r"}
 STANDARD_PORTS = {80, 443, 8080, 8443}
@@ -52,7 +54,9 @@ def analyze_url(url: str, ref: Reference) -> tuple[Findings, list[str]]:
         userinfo = unquote(parts.netloc.rsplit("@", 1)[0])
         brand_like = "." in userinfo or any(b.label in userinfo.lower() for b in ref.brands)
         weight = 45 if brand_like else 30
-        found.add("userinfo_at", weight, f"text before '@' hides the real host {host}: {userinfo[:80]!r}", PHISHING)
+        found.add(
+            "userinfo_at", weight, f"text before '@' hides the real host {host}: {userinfo[:80]!r}", PHISHING
+        )
     if parts.port is not None and parts.port not in STANDARD_PORTS:
         found.add("non_standard_port", 10, f"port {parts.port}")
     if parts.scheme == "http":
@@ -62,12 +66,19 @@ def analyze_url(url: str, ref: Reference) -> tuple[Findings, list[str]]:
     path = unquote(parts.path).lower()
     last = path.rsplit("/", 1)[-1]
     if EXECUTABLE.search(last):
-        found.add("executable_download", 30, f"the path ends in an executable or script: {last[:80]}", "T1204.002")
+        found.add(
+            "executable_download", 30, f"the path ends in an executable or script: {last[:80]}", "T1204.002"
+        )
     elif ARCHIVE.search(last):
         found.add("archive_download", 10, f"the path ends in an archive: {last[:80]}")
     words = [w for w in CREDENTIAL_WORDS if w in (path + "?" + parts.query.lower())]
     if words:
-        found.add("credential_keywords", min(20, 10 * len(words)), "path or query: " + ", ".join(words[:5]), PHISHING)
+        found.add(
+            "credential_keywords",
+            min(20, 10 * len(words)),
+            "path or query: " + ", ".join(words[:5]),
+            PHISHING,
+        )
     for key, value in parse_qsl(parts.query)[:50]:
         if key.lower() in REDIRECT_KEYS and re.match(r"(?i)https?:|//", value):
             found.add("redirect_parameter", 10, f"{key}={value[:100]}", PHISHING)
@@ -77,7 +88,12 @@ def analyze_url(url: str, ref: Reference) -> tuple[Findings, list[str]]:
     host_findings, hosts = analyze_host(host, ref, in_url=True)
     found.merge(host_findings)
     if _brand_in_path(path, host, ref):
-        found.add("brand_in_path", 15, f"a brand name in the path of {host}: {_brand_in_path(path, host, ref)}", PHISHING)
+        found.add(
+            "brand_in_path",
+            15,
+            f"a brand name in the path of {host}: {_brand_in_path(path, host, ref)}",
+            PHISHING,
+        )
     return found, hosts
 
 
@@ -114,7 +130,7 @@ def analyze_host(host: str, ref: Reference, *, in_url: bool = False) -> tuple[Fi
     if shown.count("-") >= 2:
         found.add("hyphenated_name", 10, f"{shown} has {shown.count('-')} hyphens")
     _unicode_signals(host, found)
-    _brand_signals(host, registrable, _skeleton(shown), subdomains, ref, found)
+    _brand_signals(host, registrable, _skeleton(shown), subdomains, ref, found, disguised=not shown.isascii())
     why = dga_like(label)
     if why:
         found.add("dga_like", 35, f"{label}: {why}", "T1568.002")
@@ -143,12 +159,23 @@ def _unicode_signals(host: str, found: Findings) -> None:
             continue
         if confusables.is_mixed_script(label):
             found.add("mixed_script", 45, f"{label!r} mixes scripts", LOOKALIKE_DOMAIN)
-        elif confusables.is_dangerous(label) or confusables.is_confusable(label, greedy=False, preferred_aliases=["latin"]):
-            found.add("homoglyph", 40, f"{label!r} uses characters confusable with Latin ones", LOOKALIKE_DOMAIN)
+        elif confusables.is_dangerous(label) or confusables.is_confusable(
+            label, greedy=False, preferred_aliases=["latin"]
+        ):
+            found.add(
+                "homoglyph", 40, f"{label!r} uses characters confusable with Latin ones", LOOKALIKE_DOMAIN
+            )
 
 
 def _brand_signals(
-    host: str, registrable: str, label: str, subdomains: list[str], ref: Reference, found: Findings
+    host: str,
+    registrable: str,
+    label: str,
+    subdomains: list[str],
+    ref: Reference,
+    found: Findings,
+    *,
+    disguised: bool = False,
 ) -> None:
     ascii_label = _deconfuse(label)
     for brand in ref.brands:
@@ -156,20 +183,35 @@ def _brand_signals(
             return  # the brand's own domain
     table = lookalike.table(ref.brands)
     near = table.get(label) or table.get(ascii_label)
-    if near is None and ascii_label != label:
+    if near is None and (ascii_label != label or disguised):
         near = next((brand for brand in ref.brands if brand.label == ascii_label), None)
     if near is not None:
-        found.add("brand_lookalike", 45, f"{label} is one edit from the brand {near.label}", LOOKALIKE_DOMAIN, PHISHING)
+        found.add(
+            "brand_lookalike",
+            45,
+            f"{label} is one edit from the brand {near.label}",
+            LOOKALIKE_DOMAIN,
+            PHISHING,
+        )
         return
     for brand in ref.brands:
         if ascii_label == brand.label:
-            found.add("brand_other_suffix", 25, f"{registrable}: {brand.label} under a suffix it does not use", LOOKALIKE_DOMAIN)
+            found.add(
+                "brand_other_suffix",
+                25,
+                f"{registrable}: {brand.label} under a suffix it does not use",
+                LOOKALIKE_DOMAIN,
+            )
             return
         if len(brand.label) >= 4 and brand.label in ascii_label:
-            found.add("brand_embedded", 35, f"{label} contains the brand {brand.label}", LOOKALIKE_DOMAIN, PHISHING)
+            found.add(
+                "brand_embedded", 35, f"{label} contains the brand {brand.label}", LOOKALIKE_DOMAIN, PHISHING
+            )
             return
         if any(brand.label in _deconfuse(part) for part in subdomains):
-            found.add("brand_in_subdomain", 35, f"{host}: brand {brand.label} outside its own domain", PHISHING)
+            found.add(
+                "brand_in_subdomain", 35, f"{host}: brand {brand.label} outside its own domain", PHISHING
+            )
             return
 
 
@@ -197,7 +239,7 @@ def _skeleton(label: str) -> str:
 
 def _deconfuse(label: str) -> str:
     """Digits and hyphens swapped back to the letters they imitate (``paypa1`` → ``paypal``)."""
-    return label.translate(str.maketrans({"0": "o", "1": "l", "3": "e", "4": "a", "5": "s", "7": "t"}))
+    return label.translate(str.maketrans("013457", "oleast"))
 
 
 def _brand_in_path(path: str, host: str, ref: Reference) -> str:
