@@ -189,7 +189,8 @@ async def test_an_undecodable_event_is_poison_not_retried() -> None:
         await parts.on_scan_event(message(b"\xff\xff not a scan event"))
 
 
-def test_only_get_scan_activity_is_built_and_the_rest_answer_unimplemented() -> None:
+def test_only_the_built_rpcs_are_overridden_and_the_rest_answer_unimplemented() -> None:
     servicer = assemble(FakeActivityRepository()).servicer
     service = threat_pb2.DESCRIPTOR.services_by_name["ThreatService"]
-    assert_only_built(servicer, threat_pb2_grpc.ThreatServiceServicer, service, {"GetScanActivity"})
+    built = {"GetScanActivity", "AnalyzeThreat", "ListAnalyses", "GetAnalysis"}
+    assert_only_built(servicer, threat_pb2_grpc.ThreatServiceServicer, service, built)
