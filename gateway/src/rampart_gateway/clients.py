@@ -29,6 +29,7 @@ from rampart.lib.grpcclient import open_channel
 from rampart.lib.store import Document, connect_store
 from rampart.lib.tls import TlsFiles
 from rampart.scan.v1 import scan_pb2_grpc
+from rampart.threat.v1 import threat_pb2_grpc
 from rampart_gateway.principal import Authenticator
 from rampart_gateway.settings import GatewaySettings
 
@@ -47,6 +48,7 @@ class ServiceClients:
         self.health = {name: health_pb2_grpc.HealthStub(channel) for name, channel in self.channels.items()}
         self.auth = auth_pb2_grpc.AuthServiceStub(self.channels["auth"])
         self.scan = scan_pb2_grpc.ScanServiceStub(self.channels["scan"])
+        self.threat = threat_pb2_grpc.ThreatServiceStub(self.channels["threat"])
 
     async def close(self) -> None:
         await asyncio.gather(*(channel.close() for channel in self.channels.values()))
