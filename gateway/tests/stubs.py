@@ -15,7 +15,7 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
-from gateway.tests.stub_services import PLAN, StubAuth, StubScan, rpc_error
+from gateway.tests.stub_services import PLAN, StubAuth, StubScan, StubThreat, rpc_error
 from rampart.common.v1 import common_pb2
 from rampart.lib.tls import TlsFiles
 from rampart_gateway.app import create_app
@@ -23,7 +23,7 @@ from rampart_gateway.clients import Connections
 from rampart_gateway.principal import NotAuthenticated, Principal
 from rampart_gateway.settings import GatewaySettings
 
-__all__ = ["StubAuth", "StubPlatform", "StubScan", "principal", "rpc_error"]
+__all__ = ["StubAuth", "StubPlatform", "StubScan", "StubThreat", "principal", "rpc_error"]
 
 
 def principal(
@@ -64,11 +64,14 @@ class StubPlatform:
 
     auth: StubAuth = field(default_factory=StubAuth)
     scan: StubScan = field(default_factory=StubScan)
+    threat: StubThreat = field(default_factory=StubThreat)
     principals: dict[str, Principal] = field(default_factory=dict)
 
     def calls(self) -> int:
         """How many calls the stub services received."""
-        return sum(len(calls) for stub in (self.auth, self.scan) for calls in stub.requests.values())
+        return sum(
+            len(calls) for stub in (self.auth, self.scan, self.threat) for calls in stub.requests.values()
+        )
 
     def credential(self, *scopes: str, **caller: Any) -> str:
         """A credential the front door reads as a caller holding ``scopes`` (see ``principal``)."""
@@ -82,7 +85,7 @@ class StubPlatform:
 
     @asynccontextmanager
     async def connect(self, settings: GatewaySettings, tls: TlsFiles | None) -> AsyncIterator[Connections]:
-        clients = SimpleNamespace(auth=self.auth, scan=self.scan, health={}, channels={})
+        clients = SimpleNamespace(auth=self.auth, scan=self.scan, threat=self.threat, health={}, channels={})
         broker = SimpleNamespace(nc=None, live_workers=list)  # no broker: streams answer 503
         yield Connections(clients, StubAuthenticator(self.principals), broker, None)  # type: ignore[arg-type]
 

@@ -11,17 +11,19 @@ from starlette.websockets import WebSocketDisconnect
 from gateway.tests.stubs import StubPlatform
 from rampart.common.v1 import common_pb2
 from rampart.scan.v1 import scan_pb2
+from rampart.threat.v1 import threat_pb2
 from rampart_gateway.app import operations
 from rampart_gateway.operations import Operation
 
 SCOPED = [op for op in operations() if op.scope]
 AUTHENTICATED = [op for op in operations() if op.auth]
-BODIES = {"/api/v1/scans": {"target": "127.0.0.1"}}
+BODIES = {"/api/v1/scans": {"target": "127.0.0.1"}, "/api/v1/threats/analyze": {"target": "example.com"}}
 UNRELATED_SCOPE = "ai:use"  # a real scope no operation here asks for
 
 
 def url(op: Operation) -> str:
     path = op.path.replace("{scan_id}", "scan_0001").replace("{key_id}", "key_0001")
+    path = path.replace("{analysis_id}", "ana_0001")
     return path + ("?last_event_id=x" if path.endswith("/stream") else "")  # a 422, not a live stream
 
 
@@ -37,6 +39,7 @@ def platform() -> StubPlatform:
     owner = common_pb2.Owner(org_id="org_1")
     stub.scan.add(scan_pb2.Scan(scan_id="scan_0001", owner=owner, status=scan_pb2.SCAN_STATUS_COMPLETED))
     stub.auth.add_key("seed")  # key_0001
+    stub.threat.add(threat_pb2.ThreatAnalysis(analysis_id="ana_0001"), "org_1")
     return stub
 
 

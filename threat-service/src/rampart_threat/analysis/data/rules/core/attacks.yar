@@ -117,7 +117,7 @@ rule cross_site_scripting
         description = "script injected into markup"
         source = "OWASP XSS Filter Evasion Cheat Sheet; PortSwigger XSS cheat sheet"
     strings:
-        $script = /<script[\s>\/][^<]{0,200}(alert|prompt|confirm|document\.cookie|fetch|eval|atob|src\s*=)/ nocase
+        $script = /<script[\s>\/][^<]{0,200}(alert|prompt|confirm|document\.cookie|fetch|eval|atob|src\s*=\s*["']?(https?:)?\/\/)/ nocase
         $handler = /<(img|svg|body|iframe|input|details|video|audio|a)\b[^>]{0,100}\bon(error|load|mouseover|focus|toggle|click|begin)\s*=/ nocase
         $jsurl = /(href|src|action)\s*=\s*["']?\s*javascript:/ nocase
         $cookie = /document\.cookie[^\n]{0,60}(location|fetch|new\s+Image|XMLHttpRequest)/ nocase
