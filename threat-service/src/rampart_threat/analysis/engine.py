@@ -8,9 +8,10 @@ sandbox process, which has no network and no store.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from rampart_threat.analysis.decode import Budget
 from rampart_threat.analysis.domain import Extracted, Findings, Kind, Mode, Target
@@ -73,7 +74,16 @@ def run(target: Target, mode: Mode, config: EngineConfig) -> EngineResult:
         BUDGETS[depth], tuple(rule_files(config.rules_dir)[depth.value]), SCAN_BYTES[depth]
     )
     found, extracted = analyze_payload(target.normalized, policy)
-    lookups = [Lookup(item.type, item.value, 60, f"found in {item.where}") for item in extracted]
+    lookups = []
+    for item in extracted:
+        lookups.append(Lookup(item.type, item.value, 60, f"found in {item.where}"))
+        if item.type == "url":
+            host = (urlsplit(item.value).hostname or "").lower()
+            lookups.extend(
+                replace(found, weight=60, role=f"host of a URL in {item.where}")
+                for found in _host_lookups([host])
+                if host
+            )
     if depth is Mode.DEEP:
         _embedded_urls(extracted, config, found)
     return EngineResult(found, lookups, extracted)
