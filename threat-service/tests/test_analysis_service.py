@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import random
 import zlib
 from datetime import UTC, datetime
 
@@ -13,6 +14,7 @@ from rampart_threat.analysis.domain import (
     AnalysisBudgetExceeded,
     AnalysisNotFound,
     FeedHit,
+    InvalidIndicator,
     Kind,
     Mode,
     Verdict,
@@ -136,3 +138,27 @@ async def test_sandbox_mode_past_its_wall_budget_is_a_budget_error() -> None:
 async def test_sandbox_mode_without_enough_memory_is_a_budget_error() -> None:
     with pytest.raises(AnalysisBudgetExceeded):
         await service(memory_bytes=32 * 1024 * 1024).analyze(ask("x" * 1000, Mode.SANDBOX, Kind.PAYLOAD))
+
+
+async def test_odd_inputs_of_every_type_give_a_verdict_or_a_clear_refusal() -> None:
+    """Seeded random strings from a hostile alphabet: no crash, only InvalidIndicator when refused."""
+    rng = random.Random(5)
+    alphabet = "hxp:/[].@%$-_{}()<>'\"\\ \t\nxn--\u0430\u043e\u00e90123456789abcdefABCDEF=+?#&;|`~!*"
+    svc = service()
+    fixed = [
+        "hxxp://paypa1-login[.]example/verify",
+        "http://[::1",
+        "see http://a[b.com/x",
+        "https://[zz]/",
+        "a@b@c",
+    ]
+    for i in range(400):
+        text = (
+            fixed[i] if i < len(fixed) else "".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 60)))
+        )
+        for kind in (None, Kind.PAYLOAD, Kind.URL, Kind.DOMAIN):
+            try:
+                analysis = await svc.analyze(ask(text, Mode.DEEP, kind))
+            except InvalidIndicator:
+                continue
+            assert 0 <= analysis.risk_score <= 100

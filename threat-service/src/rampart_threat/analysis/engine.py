@@ -78,7 +78,7 @@ def run(target: Target, mode: Mode, config: EngineConfig) -> EngineResult:
     for item in extracted:
         lookups.append(Lookup(item.type, item.value, 60, f"found in {item.where}"))
         if item.type == "url":
-            host = (urlsplit(item.value).hostname or "").lower()
+            host = _host_of(item.value)
             lookups.extend(
                 replace(found, weight=60, role=f"host of a URL in {item.where}")
                 for found in _host_lookups([host])
@@ -87,6 +87,13 @@ def run(target: Target, mode: Mode, config: EngineConfig) -> EngineResult:
     if depth is Mode.DEEP:
         _embedded_urls(extracted, config, found)
     return EngineResult(found, lookups, extracted)
+
+
+def _host_of(url: str) -> str:
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
 
 
 def _host_lookups(hosts: list[str], own: str = "") -> list[Lookup]:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from urllib.parse import urlsplit
 
 from rampart_threat.analysis.detect import defang, refang
 from rampart_threat.analysis.domain import Extracted
 from rampart_threat.analysis.reference import extractor
 
-URL = re.compile(r"(?i)\b(?:https?|hxxps?|ftp)(?::|\[:\])//[^\s\"'<>`\\)\]]{1,2048}")
+URL = re.compile(r"(?i)\b(?:https?|ftp)://[^\s\"'<>`\\)\]]{1,2048}")
 IPV4 = re.compile(r"\b(?:\d{1,3}(?:\.|\[\.\])){3}\d{1,3}\b")
 DOMAIN = re.compile(r"\b(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.|\[\.\])){1,8}[a-z]{2,24}\b", re.I)
 HASH = re.compile(r"\b(?:[a-f0-9]{64}|[a-f0-9]{40}|[a-f0-9]{32})\b", re.I)
@@ -23,9 +24,18 @@ SCAN_CHARS = 262_144
 PER_KIND = 50
 
 
+TEXT_REFANG = (
+    (re.compile(r"(?i)\bhxxp"), "http"),
+    (re.compile(r"\[\.\]|\(\.\)|\{\.\}"), "."),
+    (re.compile(r"\[:\]"), ":"),
+)
+
+
 def extract(text: str, where: str) -> list[Extracted]:
     """Indicators in the first ``SCAN_CHARS`` characters of ``text``, at most ``PER_KIND`` of each."""
     text = text[:SCAN_CHARS]
+    for pattern, plain in TEXT_REFANG:
+        text = pattern.sub(plain, text)
     found: dict[tuple[str, str], Extracted] = {}
 
     def add(kind: str, value: str) -> None:
@@ -34,10 +44,13 @@ def extract(text: str, where: str) -> list[Extracted]:
 
     url_hosts = set()
     for match in URL.finditer(text):
-        value = refang(match.group(0)).rstrip(".,;:!?'\"")
+        value = match.group(0).rstrip(".,;:!?'\"")
+        try:
+            host = urlsplit(value).hostname or ""
+        except ValueError:
+            continue  # not a parseable URL (e.g. a stray '[')
         add("url", value)
-        host = value.split("//", 1)[1].split("/", 1)[0].split("@")[-1].split(":")[0].lower()
-        url_hosts.add(host)
+        url_hosts.add(host.lower())
     for match in IPV4.finditer(text):
         value = refang(match.group(0))
         try:
