@@ -54,7 +54,9 @@ def line(name: str, samples: list[float]) -> None:
 
 async def main(n: int) -> None:
     service = AnalysisService(InMemoryAnalysisRepository(), NoFeeds())
-    url = AnalyzeRequest("org", "usr", "http://paypa1-secure-login.xyz/webscr/verify.php?u=a", None, Mode.QUICK)
+    url = AnalyzeRequest(
+        "org", "usr", "http://paypa1-secure-login.xyz/webscr/verify.php?u=a", None, Mode.QUICK
+    )
     line("quick, URL", await timed(service, url, n))
     line("quick, IP", await timed(service, AnalyzeRequest("org", "usr", "203.0.113.7", None, Mode.QUICK), n))
     big = AnalyzeRequest("org", "usr", payload_64k(), Kind.PAYLOAD, Mode.DEEP)

@@ -34,7 +34,7 @@ _CODES = (
     ErrorCode("INVALID_INDICATOR", S.INVALID_ARGUMENT, 400, "an indicator to analyse is malformed"),
     ErrorCode("INVALID_PORT_SPEC", S.INVALID_ARGUMENT, 400, "a port specification is unreadable or too big"),
     ErrorCode("VALIDATION_ERROR", S.INVALID_ARGUMENT, 422, "a field is missing or invalid"),
-    ErrorCode("ANALYSIS_BUDGET_EXCEEDED", S.RESOURCE_EXHAUSTED, 422, "an analysis ran past its mode's budget"),
+    ErrorCode("ANALYSIS_BUDGET_EXCEEDED", S.RESOURCE_EXHAUSTED, 422, "an analysis ran past its budget"),
     ErrorCode("INVALID_API_KEY", S.UNAUTHENTICATED, 401, "no valid credential was presented"),
     ErrorCode("INSUFFICIENT_PERMISSIONS", S.PERMISSION_DENIED, 403, "the credential lacks a scope or right"),
     ErrorCode("TARGET_NOT_ALLOWED", S.PERMISSION_DENIED, 403, "the target is outside the authorised scope"),
