@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from rampart.lib.errors import InvalidArgument
 from rampart_threat.analysis.domain import (
     AnalysisBudgetExceeded,
     AnalysisNotFound,
@@ -162,3 +163,9 @@ async def test_odd_inputs_of_every_type_give_a_verdict_or_a_clear_refusal() -> N
             except InvalidIndicator:
                 continue
             assert 0 <= analysis.risk_score <= 100
+
+
+@pytest.mark.parametrize("token", ["92555591586689905339", "12a", "-1", "\u0661\u0662"])
+async def test_a_page_token_the_service_did_not_issue_is_invalid(token: str) -> None:
+    with pytest.raises(InvalidArgument):
+        await service().list("org_a", 10, token)

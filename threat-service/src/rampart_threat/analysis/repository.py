@@ -49,8 +49,8 @@ def sort_key(analysis: Analysis) -> int:
 def parse_token(page_token: str) -> int | None:
     if not page_token:
         return None
-    if not page_token.isdigit() or len(page_token) > 20:
-        raise InvalidArgument("page_token is not one this service issued")
+    if not (page_token.isascii() and page_token.isdigit()) or int(page_token) >= 2**63:
+        raise InvalidArgument("page_token is not one this service issued", field="page_token")
     return int(page_token)
 
 

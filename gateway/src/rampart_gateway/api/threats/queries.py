@@ -13,5 +13,5 @@ class ListAnalysesQuery(Params):
     classification: Literal["benign", "suspicious", "malicious", "unknown"] | None = None
     per_page: Whole = Field(default=20, ge=1, le=100, description="items per page")
     cursor: str = Field(
-        default="", max_length=32, pattern=r"^[0-9]*$", description="next_cursor from the previous page"
+        default="", max_length=19, pattern=r"^[0-9]*$", description="next_cursor from the previous page"
     )
