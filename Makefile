@@ -77,6 +77,7 @@ bench: setup
 	$(PY) python bench/scan_bench.py
 	$(PY) python bench/matcher_bench.py
 	$(PY) python bench/intel_bench.py
+	$(PY) python bench/analysis_bench.py
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -6,11 +6,11 @@ import itertools
 
 import grpc
 
-from gateway.tests.stub_services import Call, StubService, rpc_error
+from gateway.tests.stub_services import Call, StubAnalyses, StubService, rpc_error
 from rampart.threat.v1 import threat_pb2
 
 
-class StubThreat(StubService):
+class StubIncidents(StubService):
     """Incidents by id per organisation; closing an open incident is refused like the real one."""
 
     def __init__(self) -> None:
@@ -79,3 +79,7 @@ class StubThreat(StubService):
             )
 
         return self._call("ListIncidents", request, listing)
+
+
+class StubThreat(StubIncidents, StubAnalyses):
+    """threat-service in memory: incidents and analyses."""

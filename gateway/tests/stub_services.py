@@ -18,6 +18,7 @@ from rampart.auth.v1 import auth_pb2
 from rampart.common.v1 import common_pb2
 from rampart.lib.errors import rich_status
 from rampart.scan.v1 import scan_pb2
+from rampart.threat.v1 import threat_pb2
 
 PLAN = auth_pb2.Plan(
     name="pro", requests_per_hour=10_000, scans_per_day=50, concurrent_scans=3, concurrent_streams=25
@@ -263,3 +264,58 @@ class StubAuth(StubService):
             key_id=owner.key_id,
         )
         return self._call("GetProfile", request, lambda: reply)
+
+
+class StubAnalyses(StubService):
+    """threat-service's analysis RPCs in memory: analyses by id, per organisation."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.analyses: dict[str, threat_pb2.ThreatAnalysis] = {}
+        self.owners: dict[str, str] = {}
+        self._ids = itertools.count(1)
+
+    def add(self, analysis: threat_pb2.ThreatAnalysis, org_id: str) -> None:
+        self.analyses[analysis.analysis_id] = analysis
+        self.owners[analysis.analysis_id] = org_id
+
+    def AnalyzeThreat(self, request: threat_pb2.AnalyzeThreatRequest, timeout: float) -> Call:
+        def analyze() -> threat_pb2.ThreatAnalysis:
+            reply = threat_pb2.ThreatAnalysis(
+                analysis_id=f"ana_{next(self._ids):04d}",
+                target=request.target,
+                kind=request.kind or threat_pb2.INDICATOR_KIND_DOMAIN,
+                mode=request.mode or threat_pb2.ANALYSIS_MODE_QUICK,
+                normalized=request.target.lower(),
+                indicator_type="domain",
+                risk_score=45,
+                verdict=threat_pb2.VERDICT_SUSPICIOUS,
+                confidence=0.5,
+                reasons=[
+                    threat_pb2.AnalysisReason(signal="brand_embedded", weight=45, evidence="e", attack=["T1"])
+                ],
+                attack=["T1"],
+                metadata=request.metadata,
+                duration_us=1500,
+            )
+            reply.analyzed_at.GetCurrentTime()
+            self.analyses[reply.analysis_id] = reply
+            self.owners[reply.analysis_id] = request.owner.org_id
+            return reply
+
+        return self._call("AnalyzeThreat", request, analyze)
+
+    def GetAnalysis(self, request: threat_pb2.GetAnalysisRequest, timeout: float) -> Call:
+        def get() -> threat_pb2.ThreatAnalysis:
+            if self.owners.get(request.analysis_id) != request.owner.org_id:
+                raise rpc_error(grpc.StatusCode.NOT_FOUND, "no such analysis", "NOT_FOUND")
+            return self.analyses[request.analysis_id]
+
+        return self._call("GetAnalysis", request, get)
+
+    def ListAnalyses(self, request: threat_pb2.ListAnalysesRequest, timeout: float) -> Call:
+        def page() -> threat_pb2.ListAnalysesResponse:
+            own = [a for i, a in self.analyses.items() if self.owners[i] == request.owner.org_id]
+            return threat_pb2.ListAnalysesResponse(analyses=own[::-1][: request.page_size or 20])
+
+        return self._call("ListAnalyses", request, page)

@@ -24,7 +24,7 @@ from rampart_gateway.clients import Connections
 from rampart_gateway.principal import NotAuthenticated, Principal
 from rampart_gateway.settings import GatewaySettings
 
-__all__ = ["StubAuth", "StubPlatform", "StubScan", "principal", "rpc_error"]
+__all__ = ["StubAuth", "StubPlatform", "StubScan", "StubThreat", "principal", "rpc_error"]
 
 
 def principal(

@@ -19,6 +19,7 @@ SCOPED = [op for op in operations() if op.scope]
 AUTHENTICATED = [op for op in operations() if op.auth]
 BODIES = {
     "/api/v1/scans": {"target": "127.0.0.1"},
+    "/api/v1/threats/analyze": {"target": "example.com"},
     "/api/v1/incidents": {"title": "t", "severity": "low"},
     "/api/v1/incidents/{incident_id}": {"status": "triaged"},
     "/api/v1/incidents/{incident_id}/comments": {"body": "b"},
@@ -29,6 +30,7 @@ UNRELATED_SCOPE = "ai:use"  # a real scope no operation here asks for
 def url(op: Operation) -> str:
     path = op.path.replace("{scan_id}", "scan_0001").replace("{key_id}", "key_0001")
     path = path.replace("{incident_id}", "inc_0001")
+    path = path.replace("{analysis_id}", "ana_0001")
     return path + ("?last_event_id=x" if path.endswith("/stream") else "")  # a 422, not a live stream
 
 
@@ -45,6 +47,7 @@ def platform() -> StubPlatform:
     stub.scan.add(scan_pb2.Scan(scan_id="scan_0001", owner=owner, status=scan_pb2.SCAN_STATUS_COMPLETED))
     stub.auth.add_key("seed")  # key_0001
     stub.threat.incidents["inc_0001"] = threat_pb2.Incident(incident_id="inc_0001", owner=owner)
+    stub.threat.add(threat_pb2.ThreatAnalysis(analysis_id="ana_0001"), "org_1")
     return stub
 
 

@@ -14,7 +14,7 @@ from rampart.threat.v1 import threat_pb2
 def test_public_words_are_the_value_names_without_the_enum_prefix_in_lower_case() -> None:
     assert enum_words(scan_pb2.ScanType) == ("tcp",)
     assert enum_words(scan_pb2.ScanProfile) == ("standard", "compliance", "pentest")
-    assert enum_words(threat_pb2.AnalysisMode) == ("quick", "deep")
+    assert enum_words(threat_pb2.AnalysisMode) == ("quick", "deep", "sandbox")
     assert enum_words(threat_pb2.FindingType) == (
         "open_port",
         "vulnerable_service",

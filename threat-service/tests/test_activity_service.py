@@ -197,11 +197,14 @@ async def test_an_undecodable_event_is_poison_not_retried() -> None:
         await parts.on_scan_event(message(b"\xff\xff not a scan event"))
 
 
-def test_scan_activity_and_incidents_are_built_and_the_rest_answer_unimplemented() -> None:
+def test_activity_analysis_and_incidents_are_built_and_the_rest_answer_unimplemented() -> None:
     servicer = parts_on_fakes().servicer
     service = threat_pb2.DESCRIPTOR.services_by_name["ThreatService"]
     built = {
         "GetScanActivity",
+        "AnalyzeThreat",
+        "ListAnalyses",
+        "GetAnalysis",
         "CreateIncident",
         "GetIncident",
         "UpdateIncident",

@@ -9,6 +9,15 @@ from rampart.lib.grpcserver import ServiceBinding
 from rampart.lib.runtime import Runtime, connect_infra
 from rampart.lib.settings import ServiceSettings
 from rampart.threat.v1 import threat_pb2, threat_pb2_grpc
+from rampart_threat.analysis.engine import EngineConfig
+from rampart_threat.analysis.feeds import IndicatorLookup, NoFeeds
+from rampart_threat.analysis.repository import (
+    AnalysisRepository,
+    InMemoryAnalysisRepository,
+    MongoAnalysisRepository,
+)
+from rampart_threat.analysis.sandbox import SandboxLimits
+from rampart_threat.analysis.service import AnalysisService
 from rampart_threat.api import ThreatServicer
 from rampart_threat.consumers import SCAN_EVENTS_CONSUMER, ScanEventHandler
 from rampart_threat.incidents.consumers import ANALYSES_CONSUMER, AnalysisEventHandler
@@ -31,13 +40,39 @@ class Parts:
     on_analysis: AnalysisEventHandler
 
 
-def assemble(repository: ActivityRepository, *, incidents: IncidentParts) -> Parts:
+def assemble(
+    repository: ActivityRepository,
+    *,
+    incidents: IncidentParts,
+    analyses: AnalysisRepository | None = None,
+    feeds: IndicatorLookup | None = None,
+    analysis_config: EngineConfig | None = None,
+    sandbox: SandboxLimits | None = None,
+) -> Parts:
     activity = ActivityService(repository)
+    analysis = AnalysisService(
+        analyses or InMemoryAnalysisRepository(), feeds or NoFeeds(), analysis_config, sandbox
+    )
     return Parts(
-        ThreatServicer(activity, incidents.service),
+        ThreatServicer(activity, analysis, incidents.service),
         ScanEventHandler(activity, incidents.record_assets),
         incidents.on_analysis,
     )
+
+
+def analysis_settings(settings: ServiceSettings) -> tuple[EngineConfig, SandboxLimits]:
+    """The analysis part of threat-service's settings (defaults when given plain ServiceSettings)."""
+    if not isinstance(settings, ThreatSettings):
+        return EngineConfig(), SandboxLimits()
+    config = EngineConfig(
+        brands=settings.threat_analysis_brands,
+        rules_dir=settings.threat_analysis_rules_dir,
+        maxmind_asn=settings.threat_maxmind_asn_db,
+        maxmind_city=settings.threat_maxmind_city_db,
+    )
+    wall = settings.threat_sandbox_seconds
+    limits = SandboxLimits(wall, max(1, int(wall * 0.75)), settings.threat_sandbox_memory_mb * 1024 * 1024)
+    return config, limits
 
 
 async def bootstrap(settings: ServiceSettings) -> Runtime:
@@ -61,9 +96,19 @@ async def bootstrap(settings: ServiceSettings) -> Runtime:
         SlaTable.load(threat.incident_sla_file),
         configured_rules(threat.incident_rules_file),
     )
-    parts = assemble(repository, incidents=incidents)
+    analyses = MongoAnalysisRepository(infra.db)
+    await analyses.create_indexes()
+    config, limits = analysis_settings(settings)
+    parts = assemble(  # feeds: the store-backed intel lookup is not wired yet (docs/threat-feeds.md)
+        repository,
+        incidents=incidents,
+        analyses=analyses,
+        feeds=NoFeeds(),
+        analysis_config=config,
+        sandbox=limits,
+    )
     consumer = DurableConsumer(infra.js, SCAN_EVENTS_CONSUMER, parts.on_scan_event)
-    analyses = DurableConsumer(infra.js, ANALYSES_CONSUMER, parts.on_analysis)
+    analysis_events = DurableConsumer(infra.js, ANALYSES_CONSUMER, parts.on_analysis)
     binding = ServiceBinding(
         SERVICE_NAME, parts.servicer, threat_pb2_grpc.add_ThreatServiceServicer_to_server
     )
@@ -71,7 +116,7 @@ async def bootstrap(settings: ServiceSettings) -> Runtime:
         "threat",
         settings,
         [binding],
-        tasks=[consumer.run, analyses.run, outbox.run],
+        tasks=[consumer.run, analysis_events.run, outbox.run],
         closers=[infra.close],
         infra=infra,
     )

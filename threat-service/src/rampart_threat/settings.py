@@ -8,7 +8,7 @@ from rampart.lib.settings import ServiceSettings
 
 
 class ThreatSettings(ServiceSettings):
-    """PORT defaults to 50053."""
+    """PORT defaults to 50053. The analysis settings are optional (docs/threat-analysis.md)."""
 
     port: int = Field(default=50053, ge=0, le=65535)
     # Incidents: the SLA table and the rules (data files; defaults ship with the service, and
@@ -20,3 +20,10 @@ class ThreatSettings(ServiceSettings):
     smtp_url: str = ""
     smtp_from: str = "rampart@localhost"
     incident_email_to: str = ""
+    # label:domain,domain;label:domain: brands whose look-alikes the analysis flags
+    threat_analysis_brands: str = ""
+    threat_analysis_rules_dir: str = ""  # extra YARA rules (*.yar) the operator adds
+    threat_maxmind_asn_db: str = ""  # a MaxMind-format ASN database file
+    threat_maxmind_city_db: str = ""  # a MaxMind-format City or Country database file
+    threat_sandbox_seconds: float = Field(default=20.0, gt=0, le=300)
+    threat_sandbox_memory_mb: int = Field(default=1024, ge=256, le=16384)

@@ -31,8 +31,10 @@ _CODES = (
     # 4xx: the request
     ErrorCode("BAD_REQUEST", S.INVALID_ARGUMENT, 400, "the request cannot be read (e.g. not JSON)"),
     ErrorCode("INVALID_TARGET", S.INVALID_ARGUMENT, 400, "a scan target is not a valid host or network"),
+    ErrorCode("INVALID_INDICATOR", S.INVALID_ARGUMENT, 400, "an indicator to analyse is malformed"),
     ErrorCode("INVALID_PORT_SPEC", S.INVALID_ARGUMENT, 400, "a port specification is unreadable or too big"),
     ErrorCode("VALIDATION_ERROR", S.INVALID_ARGUMENT, 422, "a field is missing or invalid"),
+    ErrorCode("ANALYSIS_BUDGET_EXCEEDED", S.RESOURCE_EXHAUSTED, 422, "an analysis ran past its budget"),
     ErrorCode("INVALID_API_KEY", S.UNAUTHENTICATED, 401, "no valid credential was presented"),
     ErrorCode("INSUFFICIENT_PERMISSIONS", S.PERMISSION_DENIED, 403, "the credential lacks a scope or right"),
     ErrorCode("TARGET_NOT_ALLOWED", S.PERMISSION_DENIED, 403, "the target is outside the authorised scope"),

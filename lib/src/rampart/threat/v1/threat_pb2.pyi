@@ -56,6 +56,8 @@ class _AnalysisModeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Analysis
     """the default: quick"""
     ANALYSIS_MODE_QUICK: _AnalysisMode.ValueType  # 1
     ANALYSIS_MODE_DEEP: _AnalysisMode.ValueType  # 2
+    ANALYSIS_MODE_SANDBOX: _AnalysisMode.ValueType  # 3
+    """deep, run in a separate resource-limited process without network; nothing is executed"""
 
 class AnalysisMode(_AnalysisMode, metaclass=_AnalysisModeEnumTypeWrapper):
     """AnalysisMode is how much work an on-demand analysis does."""
@@ -64,7 +66,31 @@ ANALYSIS_MODE_UNSPECIFIED: AnalysisMode.ValueType  # 0
 """the default: quick"""
 ANALYSIS_MODE_QUICK: AnalysisMode.ValueType  # 1
 ANALYSIS_MODE_DEEP: AnalysisMode.ValueType  # 2
+ANALYSIS_MODE_SANDBOX: AnalysisMode.ValueType  # 3
+"""deep, run in a separate resource-limited process without network; nothing is executed"""
 Global___AnalysisMode: _TypeAlias = AnalysisMode  # noqa: Y015
+
+class _Verdict:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _VerdictEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Verdict.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    VERDICT_UNSPECIFIED: _Verdict.ValueType  # 0
+    VERDICT_BENIGN: _Verdict.ValueType  # 1
+    VERDICT_SUSPICIOUS: _Verdict.ValueType  # 2
+    VERDICT_MALICIOUS: _Verdict.ValueType  # 3
+    VERDICT_UNKNOWN: _Verdict.ValueType  # 4
+
+class Verdict(_Verdict, metaclass=_VerdictEnumTypeWrapper):
+    """Verdict is the classification of an analysed indicator."""
+
+VERDICT_UNSPECIFIED: Verdict.ValueType  # 0
+VERDICT_BENIGN: Verdict.ValueType  # 1
+VERDICT_SUSPICIOUS: Verdict.ValueType  # 2
+VERDICT_MALICIOUS: Verdict.ValueType  # 3
+VERDICT_UNKNOWN: Verdict.ValueType  # 4
+Global___Verdict: _TypeAlias = Verdict  # noqa: Y015
 
 class _ThreatDepth:
     ValueType = _typing.NewType("ValueType", _builtins.int)
@@ -271,28 +297,111 @@ Global___AnalyzeThreatRequest: _TypeAlias = AnalyzeThreatRequest  # noqa: Y015
 
 @_typing.final
 class Indicator(_message.Message):
+    """Indicator is an indicator found inside the analysed one (e.g. a URL in a decoded payload)."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     TYPE_FIELD_NUMBER: _builtins.int
     DESCRIPTION_FIELD_NUMBER: _builtins.int
     SEVERITY_FIELD_NUMBER: _builtins.int
+    VALUE_FIELD_NUMBER: _builtins.int
+    DEFANGED_FIELD_NUMBER: _builtins.int
     type: _builtins.str
+    """url, domain, ipv4, ipv6, md5, sha1, sha256, email"""
     description: _builtins.str
+    """where it was found"""
     severity: _common_pb2.Severity.ValueType
+    value: _builtins.str
+    defanged: _builtins.str
+    """safe to paste: hxxp://, [.]"""
     def __init__(
         self,
         *,
         type: _builtins.str = ...,
         description: _builtins.str = ...,
         severity: _common_pb2.Severity.ValueType = ...,
+        value: _builtins.str = ...,
+        defanged: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["description", b"description", "severity", b"severity", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["defanged", b"defanged", "description", b"description", "severity", b"severity", "type", b"type", "value", b"value"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Indicator: _TypeAlias = Indicator  # noqa: Y015
+
+@_typing.final
+class AnalysisReason(_message.Message):
+    """AnalysisReason is one signal and the points it adds to the risk score."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SIGNAL_FIELD_NUMBER: _builtins.int
+    WEIGHT_FIELD_NUMBER: _builtins.int
+    EVIDENCE_FIELD_NUMBER: _builtins.int
+    ATTACK_FIELD_NUMBER: _builtins.int
+    signal: _builtins.str
+    weight: _builtins.int
+    """points added to risk_score (0 for informational signals)"""
+    evidence: _builtins.str
+    @_builtins.property
+    def attack(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """ATT&CK technique ids"""
+
+    def __init__(
+        self,
+        *,
+        signal: _builtins.str = ...,
+        weight: _builtins.int = ...,
+        evidence: _builtins.str = ...,
+        attack: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attack", b"attack", "evidence", b"evidence", "signal", b"signal", "weight", b"weight"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AnalysisReason: _TypeAlias = AnalysisReason  # noqa: Y015
+
+@_typing.final
+class FeedHit(_message.Message):
+    """FeedHit is the indicator found in a threat-intelligence feed the operator imported."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SOURCE_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    VALUE_FIELD_NUMBER: _builtins.int
+    THREAT_FIELD_NUMBER: _builtins.int
+    FIRST_SEEN_FIELD_NUMBER: _builtins.int
+    IMPORTED_AT_FIELD_NUMBER: _builtins.int
+    source: _builtins.str
+    kind: _builtins.str
+    value: _builtins.str
+    threat: _builtins.str
+    @_builtins.property
+    def first_seen(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def imported_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        source: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        value: _builtins.str = ...,
+        threat: _builtins.str = ...,
+        first_seen: _timestamp_pb2.Timestamp | None = ...,
+        imported_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["first_seen", b"first_seen", "imported_at", b"imported_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["first_seen", b"first_seen", "imported_at", b"imported_at", "kind", b"kind", "source", b"source", "threat", b"threat", "value", b"value"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FeedHit: _TypeAlias = FeedHit  # noqa: Y015
 
 @_typing.final
 class ThreatAnalysis(_message.Message):
@@ -327,6 +436,16 @@ class ThreatAnalysis(_message.Message):
     RECOMMENDATIONS_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
     ANALYZED_AT_FIELD_NUMBER: _builtins.int
+    INDICATOR_TYPE_FIELD_NUMBER: _builtins.int
+    NORMALIZED_FIELD_NUMBER: _builtins.int
+    VERDICT_FIELD_NUMBER: _builtins.int
+    CONFIDENCE_FIELD_NUMBER: _builtins.int
+    REASONS_FIELD_NUMBER: _builtins.int
+    ATTACK_FIELD_NUMBER: _builtins.int
+    FEED_HITS_FIELD_NUMBER: _builtins.int
+    MODE_FIELD_NUMBER: _builtins.int
+    LIMITS_FIELD_NUMBER: _builtins.int
+    DURATION_US_FIELD_NUMBER: _builtins.int
     analysis_id: _builtins.str
     target: _builtins.str
     kind: Global___IndicatorKind.ValueType
@@ -334,6 +453,15 @@ class ThreatAnalysis(_message.Message):
     """0-100"""
     classification: _builtins.str
     """benign, suspicious, malicious"""
+    indicator_type: _builtins.str
+    """url, domain, ipv4, ipv6, md5, sha1, sha256, payload"""
+    normalized: _builtins.str
+    verdict: Global___Verdict.ValueType
+    """classification as an enum"""
+    confidence: _builtins.float
+    """0-1"""
+    mode: Global___AnalysisMode.ValueType
+    duration_us: _builtins.int
     @_builtins.property
     def indicators(self) -> _containers.RepeatedCompositeFieldContainer[Global___Indicator]: ...
     @_builtins.property
@@ -342,6 +470,18 @@ class ThreatAnalysis(_message.Message):
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
     @_builtins.property
     def analyzed_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def reasons(self) -> _containers.RepeatedCompositeFieldContainer[Global___AnalysisReason]: ...
+    @_builtins.property
+    def attack(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """ATT&CK technique ids of all reasons"""
+
+    @_builtins.property
+    def feed_hits(self) -> _containers.RepeatedCompositeFieldContainer[Global___FeedHit]: ...
+    @_builtins.property
+    def limits(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """where the analysis stopped on a bound (depth, size, time)"""
+
     def __init__(
         self,
         *,
@@ -354,14 +494,103 @@ class ThreatAnalysis(_message.Message):
         recommendations: _abc.Iterable[_builtins.str] | None = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         analyzed_at: _timestamp_pb2.Timestamp | None = ...,
+        indicator_type: _builtins.str = ...,
+        normalized: _builtins.str = ...,
+        verdict: Global___Verdict.ValueType = ...,
+        confidence: _builtins.float = ...,
+        reasons: _abc.Iterable[Global___AnalysisReason] | None = ...,
+        attack: _abc.Iterable[_builtins.str] | None = ...,
+        feed_hits: _abc.Iterable[Global___FeedHit] | None = ...,
+        mode: Global___AnalysisMode.ValueType = ...,
+        limits: _abc.Iterable[_builtins.str] | None = ...,
+        duration_us: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["analyzed_at", b"analyzed_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["analysis_id", b"analysis_id", "analyzed_at", b"analyzed_at", "classification", b"classification", "indicators", b"indicators", "kind", b"kind", "metadata", b"metadata", "recommendations", b"recommendations", "risk_score", b"risk_score", "target", b"target"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["analysis_id", b"analysis_id", "analyzed_at", b"analyzed_at", "attack", b"attack", "classification", b"classification", "confidence", b"confidence", "duration_us", b"duration_us", "feed_hits", b"feed_hits", "indicator_type", b"indicator_type", "indicators", b"indicators", "kind", b"kind", "limits", b"limits", "metadata", b"metadata", "mode", b"mode", "normalized", b"normalized", "reasons", b"reasons", "recommendations", b"recommendations", "risk_score", b"risk_score", "target", b"target", "verdict", b"verdict"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ThreatAnalysis: _TypeAlias = ThreatAnalysis  # noqa: Y015
+
+@_typing.final
+class ListAnalysesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OWNER_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    VERDICT_FIELD_NUMBER: _builtins.int
+    page_size: _builtins.int
+    """server caps it; 0 = the server's default"""
+    page_token: _builtins.str
+    """from next_page_token; "" = the first page"""
+    verdict: Global___Verdict.ValueType
+    """only this verdict; unspecified = all"""
+    @_builtins.property
+    def owner(self) -> _common_pb2.Owner: ...
+    def __init__(
+        self,
+        *,
+        owner: _common_pb2.Owner | None = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+        verdict: Global___Verdict.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner", "page_size", b"page_size", "page_token", b"page_token", "verdict", b"verdict"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListAnalysesRequest: _TypeAlias = ListAnalysesRequest  # noqa: Y015
+
+@_typing.final
+class ListAnalysesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ANALYSES_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """"" on the last page"""
+    @_builtins.property
+    def analyses(self) -> _containers.RepeatedCompositeFieldContainer[Global___ThreatAnalysis]: ...
+    def __init__(
+        self,
+        *,
+        analyses: _abc.Iterable[Global___ThreatAnalysis] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["analyses", b"analyses", "next_page_token", b"next_page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListAnalysesResponse: _TypeAlias = ListAnalysesResponse  # noqa: Y015
+
+@_typing.final
+class GetAnalysisRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OWNER_FIELD_NUMBER: _builtins.int
+    ANALYSIS_ID_FIELD_NUMBER: _builtins.int
+    analysis_id: _builtins.str
+    @_builtins.property
+    def owner(self) -> _common_pb2.Owner: ...
+    def __init__(
+        self,
+        *,
+        owner: _common_pb2.Owner | None = ...,
+        analysis_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["analysis_id", b"analysis_id", "owner", b"owner"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetAnalysisRequest: _TypeAlias = GetAnalysisRequest  # noqa: Y015
 
 @_typing.final
 class ScanThreatsRequest(_message.Message):

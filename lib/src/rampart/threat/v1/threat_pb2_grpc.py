@@ -39,6 +39,16 @@ class ThreatServiceStub:
                 request_serializer=rampart_dot_threat_dot_v1_dot_threat__pb2.AnalyzeThreatRequest.SerializeToString,
                 response_deserializer=rampart_dot_threat_dot_v1_dot_threat__pb2.ThreatAnalysis.FromString,
                 _registered_method=True)
+        self.ListAnalyses = channel.unary_unary(
+                '/rampart.threat.v1.ThreatService/ListAnalyses',
+                request_serializer=rampart_dot_threat_dot_v1_dot_threat__pb2.ListAnalysesRequest.SerializeToString,
+                response_deserializer=rampart_dot_threat_dot_v1_dot_threat__pb2.ListAnalysesResponse.FromString,
+                _registered_method=True)
+        self.GetAnalysis = channel.unary_unary(
+                '/rampart.threat.v1.ThreatService/GetAnalysis',
+                request_serializer=rampart_dot_threat_dot_v1_dot_threat__pb2.GetAnalysisRequest.SerializeToString,
+                response_deserializer=rampart_dot_threat_dot_v1_dot_threat__pb2.ThreatAnalysis.FromString,
+                _registered_method=True)
         self.ScanThreats = channel.unary_unary(
                 '/rampart.threat.v1.ThreatService/ScanThreats',
                 request_serializer=rampart_dot_threat_dot_v1_dot_threat__pb2.ScanThreatsRequest.SerializeToString,
@@ -97,6 +107,19 @@ class ThreatServiceServicer:
     def AnalyzeThreat(self, request, context):
         """On-demand analysis of a URL, domain, IP, hash or payload.
         """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAnalyses(self, request, context):
+        """The organisation's stored analyses, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetAnalysis(self, request, context):
+        """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -169,6 +192,16 @@ def add_ThreatServiceServicer_to_server(servicer, server):
             'AnalyzeThreat': grpc.unary_unary_rpc_method_handler(
                     servicer.AnalyzeThreat,
                     request_deserializer=rampart_dot_threat_dot_v1_dot_threat__pb2.AnalyzeThreatRequest.FromString,
+                    response_serializer=rampart_dot_threat_dot_v1_dot_threat__pb2.ThreatAnalysis.SerializeToString,
+            ),
+            'ListAnalyses': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAnalyses,
+                    request_deserializer=rampart_dot_threat_dot_v1_dot_threat__pb2.ListAnalysesRequest.FromString,
+                    response_serializer=rampart_dot_threat_dot_v1_dot_threat__pb2.ListAnalysesResponse.SerializeToString,
+            ),
+            'GetAnalysis': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAnalysis,
+                    request_deserializer=rampart_dot_threat_dot_v1_dot_threat__pb2.GetAnalysisRequest.FromString,
                     response_serializer=rampart_dot_threat_dot_v1_dot_threat__pb2.ThreatAnalysis.SerializeToString,
             ),
             'ScanThreats': grpc.unary_unary_rpc_method_handler(
@@ -248,6 +281,60 @@ class ThreatService:
             target,
             '/rampart.threat.v1.ThreatService/AnalyzeThreat',
             rampart_dot_threat_dot_v1_dot_threat__pb2.AnalyzeThreatRequest.SerializeToString,
+            rampart_dot_threat_dot_v1_dot_threat__pb2.ThreatAnalysis.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAnalyses(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rampart.threat.v1.ThreatService/ListAnalyses',
+            rampart_dot_threat_dot_v1_dot_threat__pb2.ListAnalysesRequest.SerializeToString,
+            rampart_dot_threat_dot_v1_dot_threat__pb2.ListAnalysesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAnalysis(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rampart.threat.v1.ThreatService/GetAnalysis',
+            rampart_dot_threat_dot_v1_dot_threat__pb2.GetAnalysisRequest.SerializeToString,
             rampart_dot_threat_dot_v1_dot_threat__pb2.ThreatAnalysis.FromString,
             options,
             channel_credentials,

@@ -1,0 +1,64 @@
+"""Threat analysis: analyse, list, read: decode, call threat-service, encode.
+
+Each route's credential and scope are checked before it runs (``operations.Operation``).
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from rampart.threat.v1 import threat_pb2
+from rampart_gateway.api.threats import views
+from rampart_gateway.api.threats.queries import ListAnalysesQuery
+from rampart_gateway.api.threats.schemas import AnalyzeRequest
+from rampart_gateway.envelope import ok
+from rampart_gateway.inputs import read_json, read_query
+from rampart_gateway.operations import caller
+
+TIMEOUT = 30.0  # above the sandbox mode's own budget, which answers 422 first
+KINDS = {name: value for value, name in views.KINDS.items() if name != "unspecified"}
+MODES = {name: value for value, name in views.MODES.items() if name != "unspecified"}
+VERDICTS = {name: value for value, name in views.VERDICTS.items() if name != "unspecified"}
+
+
+async def analyze(request: Request) -> Response:
+    principal = caller(request)
+    body = await read_json(request, AnalyzeRequest)
+    reply = await request.state.clients.threat.AnalyzeThreat(
+        threat_pb2.AnalyzeThreatRequest(
+            owner=principal.owner,
+            target=body.target,
+            kind=KINDS[body.type] if body.type else threat_pb2.INDICATOR_KIND_UNSPECIFIED,
+            mode=MODES[body.mode],
+            metadata=body.metadata,
+        ),
+        timeout=TIMEOUT,
+    )
+    return ok(request, views.analysis(reply), status_code=201)
+
+
+async def list_analyses(request: Request) -> Response:
+    principal = caller(request)
+    query = read_query(request, ListAnalysesQuery)
+    reply = await request.state.clients.threat.ListAnalyses(
+        threat_pb2.ListAnalysesRequest(
+            owner=principal.owner,
+            page_size=query.per_page,
+            page_token=query.cursor,
+            verdict=VERDICTS[query.classification]
+            if query.classification
+            else threat_pb2.VERDICT_UNSPECIFIED,
+        ),
+        timeout=TIMEOUT,
+    )
+    return ok(request, views.page(reply))
+
+
+async def get_analysis(request: Request) -> Response:
+    principal = caller(request)
+    reply = await request.state.clients.threat.GetAnalysis(
+        threat_pb2.GetAnalysisRequest(owner=principal.owner, analysis_id=request.path_params["analysis_id"]),
+        timeout=TIMEOUT,
+    )
+    return ok(request, views.analysis(reply))

@@ -1,0 +1,73 @@
+"""Request and response bodies of the threat-analysis operations (parsing and OpenAPI)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from rampart_gateway.inputs import Body
+
+IndicatorType = Literal["url", "domain", "ip", "hash", "payload"]
+Mode = Literal["quick", "deep", "sandbox"]
+VerdictName = Literal["benign", "suspicious", "malicious", "unknown"]
+
+
+class AnalyzeRequest(Body):
+    """Seed 003: ``target`` (URL, domain, IP, MD5/SHA-1/SHA-256 hash or raw payload), ``mode``."""
+
+    target: str = Field(min_length=1, max_length=60_000, examples=["hxxp://paypa1-login[.]example/verify"])
+    type: IndicatorType | None = Field(default=None, description="the indicator type; detected when absent")
+    mode: Mode = Field(default="quick", description="quick, deep, or sandbox (deep in a locked-down process)")
+    metadata: dict[str, str] = Field(
+        default_factory=dict, max_length=32, description="tags kept with the analysis"
+    )
+
+
+class Reason(BaseModel):
+    signal: str
+    weight: int
+    evidence: str
+    attack: list[str]
+
+
+class ExtractedIndicator(BaseModel):
+    type: str
+    value: str
+    defanged: str
+    found_in: str
+
+
+class FeedHitView(BaseModel):
+    source: str
+    kind: str
+    value: str
+    threat: str
+    first_seen: str | None
+    imported_at: str | None
+
+
+class Analysis(BaseModel):
+    analysis_id: str
+    target: str
+    type: str
+    indicator_type: str
+    normalized: str
+    mode: str
+    risk_score: int
+    classification: VerdictName
+    confidence: float
+    reasons: list[Reason]
+    recommended_actions: list[str]
+    indicators: list[ExtractedIndicator]
+    attack: list[str]
+    feed_hits: list[FeedHitView]
+    limits: list[str]
+    metadata: dict[str, str]
+    analyzed_at: str | None
+    duration_ms: float
+
+
+class AnalysisList(BaseModel):
+    items: list[Analysis]
+    next_cursor: str | None
