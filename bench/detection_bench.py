@@ -25,11 +25,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from servers_catalog import APT_PACKAGES, Running, started  # noqa: E402
-from servers_specs import SPECS  # noqa: E402
+from servers_catalog import APT_PACKAGES, Running, started
+from servers_specs import SPECS
 
-from rampart_scan.engine.services import ServiceInfo, detect, exchange, load_rules  # noqa: E402
-from rampart_scan.engine.targets import Host  # noqa: E402
+from rampart_scan.engine.services import ServiceInfo, detect, exchange, load_rules
+from rampart_scan.engine.targets import Host
 
 LOOPBACK = Host(ipaddress.ip_address("127.0.0.1"))
 
@@ -58,10 +58,14 @@ def install() -> None:
     if missing:
         print(f"apt-get install {len(missing)} packages …", flush=True)
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing], env=env, check=False)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing], env=env, check=False
+        )
 
 
-def right(spec_services: tuple[str, ...], product_re: str, truth: str, versioned: bool, a: Answer | None) -> tuple[bool, bool, bool]:
+def right(
+    spec_services: tuple[str, ...], product_re: str, truth: str, versioned: bool, a: Answer | None
+) -> tuple[bool, bool, bool]:
     if a is None:
         return False, False, False
     service = a.service.removeprefix("ssl/") in spec_services or a.service in spec_services
@@ -76,14 +80,25 @@ def nmap_scan(ports: list[int]) -> tuple[dict[int, Answer], float]:
         return {}, float("nan")
     began = time.perf_counter()
     out = subprocess.run(
-        ["nmap", "-sV", "--version-all", "-Pn", "-n", "-oX", "-", "-p", ",".join(map(str, ports)), "127.0.0.1"],
+        [
+            "nmap",
+            "-sV",
+            "--version-all",
+            "-Pn",
+            "-n",
+            "-oX",
+            "-",
+            "-p",
+            ",".join(map(str, ports)),
+            "127.0.0.1",
+        ],
         capture_output=True,
         text=True,
         check=False,
     ).stdout
     elapsed = time.perf_counter() - began
     answers = {}
-    for port in ET.fromstring(out).iter("port"):
+    for port in ET.fromstring(out).iter("port"):  # noqa: S314 - our own nmap run on loopback
         svc = port.find("service")
         if svc is None:
             continue
@@ -106,7 +121,9 @@ async def rampart_all(servers: list[Running]) -> tuple[list[tuple[ServiceInfo, f
 def record(directory: Path, row: Row) -> None:
     """Write what the server answered to the probe that matched (or to null and http) as a draft."""
     rules = load_rules()
-    wanted = [p for p in rules.probes if p.name == row.info.probe] or [p for p in rules.probes if p.name in ("null", "http")]
+    wanted = [p for p in rules.probes if p.name == row.info.probe] or [
+        p for p in rules.probes if p.name in ("null", "http")
+    ]
     for probe in wanted:
         data = asyncio.run(exchange(LOOPBACK, row.server.port, probe, 3.0)) or b""
         spec = row.server.spec
@@ -117,7 +134,9 @@ def record(directory: Path, row: Row) -> None:
 
 
 def deb_full(package: str) -> str:
-    return subprocess.run(["dpkg-query", "-W", "-f=${Version}", package], capture_output=True, text=True).stdout
+    return subprocess.run(
+        ["dpkg-query", "-W", "-f=${Version}", package], capture_output=True, text=True
+    ).stdout
 
 
 def mark(flag: bool) -> str:
@@ -126,7 +145,8 @@ def mark(flag: bool) -> str:
 
 def table(rows: list[Row], skipped: list[tuple[str, str]], rampart_wall: float, nmap_wall: float) -> str:
     lines = [
-        "| server | package version | Rampart: service product version | time | nmap: service product version | Rampart says | nmap says | note |",
+        "| server | package version | Rampart: service product version | time "
+        "| nmap: service product version | Rampart says | nmap says | note |",
         "|---|---|---|---|---|---|---|---|",
     ]
     totals = [0] * 6
@@ -135,18 +155,20 @@ def table(rows: list[Row], skipped: list[tuple[str, str]], rampart_wall: float, 
         r = right(spec.services, spec.product, row.server.truth, spec.versioned, row.rampart)
         n = right(spec.services, spec.product, row.server.truth, spec.versioned, row.nmap)
         totals = [t + int(v) for t, v in zip(totals, (*r, *n), strict=True)]
-        says = lambda a: f"{a.service} {a.product} {a.version}".strip() if a else "–"  # noqa: E731
+        says = lambda a: f"{a.service} {a.product} {a.version}".strip() if a else "-"  # noqa: E731
         lines.append(
-            f"| {spec.name} | {spec.package} {row.server.truth} | {' '.join(map(mark, r))} | {row.seconds:.2f} s "
+            f"| {spec.name} | {spec.package} {row.server.truth} | {' '.join(map(mark, r))} "
+            f"| {row.seconds:.2f} s "
             f"| {' '.join(map(mark, n))} | {says(row.rampart)} | {says(row.nmap)} | {spec.note} |"
         )
     versioned = sum(1 for row in rows if row.server.spec.versioned)
     ports = len(rows)
     lines.append(
-        f"\n**Totals on {ports} servers ({versioned} whose protocol tells a version):** Rampart services {totals[0]}, "
-        f"products {totals[1]}, versions {totals[2]}; nmap services {totals[3]}, products {totals[4]}, versions {totals[5]}. "
+        f"\n**Totals on {ports} servers ({versioned} whose protocol tells a version):** "
+        f"Rampart services {totals[0]}, products {totals[1]}, versions {totals[2]}; "
+        f"nmap services {totals[3]}, products {totals[4]}, versions {totals[5]}. "
         f"Wall time, all ports at once: Rampart {rampart_wall:.1f} s, nmap {nmap_wall:.1f} s "
-        f"(nmap/Rampart = {nmap_wall / rampart_wall:.1f}×)."
+        f"(nmap/Rampart = {nmap_wall / rampart_wall:.1f}x)."
     )
     if skipped:
         lines.append("\nSkipped: " + "; ".join(f"{name} ({why})" for name, why in skipped))
@@ -158,7 +180,10 @@ def corpus_counts() -> str:
     matches = [r for group in rules.rules.values() for r in group]
     services = {r.service for r in matches if r.service != "tls-required"}
     products = {r.product for r in matches if r.product}
-    return f"corpus: {len(rules.probes)} probes, {len(matches)} match rules, {len(services)} services, {len(products)} products"
+    return (
+        f"corpus: {len(rules.probes)} probes, {len(matches)} match rules, "
+        f"{len(services)} services, {len(products)} products"
+    )
 
 
 def main() -> int:
@@ -184,7 +209,15 @@ def main() -> int:
         nmap, nmap_wall = nmap_scan([s.port for s in servers])
         rows = []
         for server, (info, seconds) in zip(servers, results, strict=True):
-            rows.append(Row(server, Answer(info.name, info.product, info.version), seconds, nmap.get(server.port), info))
+            rows.append(
+                Row(
+                    server,
+                    Answer(info.name, info.product, info.version),
+                    seconds,
+                    nmap.get(server.port),
+                    info,
+                )
+            )
         if args.record:
             args.record.mkdir(parents=True, exist_ok=True)
             for row in rows:

@@ -24,15 +24,70 @@ from pathlib import Path
 
 from rampart_devtools.ports import free_port, port_open
 
-APT_PACKAGES = (
-    "vsftpd exim4-daemon-light dovecot-imapd dovecot-pop3d dropbear-bin inetutils-telnetd openbsd-inetd "
-    "ngircd inspircd ergo prosody rsync cups-daemon tigervnc-standalone-server mariadb-server redis-server "
-    "memcached influxdb etcd-server prometheus-node-exporter zabbix-agent nagios-nrpe-server "
-    "rabbitmq-server git distcc squid tinyproxy privoxy varnish apache2 lighttpd caddy gunicorn "
-    "python3-werkzeug bind9 unbound dnsmasq-base nsd knot pdns-recursor slapd samba xrdp dante-server "
-    "haproxy beanstalkd pgbouncer uhub znc bitlbee icecast2 mpd tor subversion mini-httpd webfs "
-    "openssh-server mosquitto nats-server postgresql nginx nmap"
-).split()
+APT_PACKAGES = [
+    "vsftpd",
+    "exim4-daemon-light",
+    "dovecot-imapd",
+    "dovecot-pop3d",
+    "dropbear-bin",
+    "inetutils-telnetd",
+    "openbsd-inetd",
+    "ngircd",
+    "inspircd",
+    "ergo",
+    "prosody",
+    "rsync",
+    "cups-daemon",
+    "tigervnc-standalone-server",
+    "mariadb-server",
+    "redis-server",
+    "memcached",
+    "influxdb",
+    "etcd-server",
+    "prometheus-node-exporter",
+    "zabbix-agent",
+    "nagios-nrpe-server",
+    "rabbitmq-server",
+    "git",
+    "distcc",
+    "squid",
+    "tinyproxy",
+    "privoxy",
+    "varnish",
+    "apache2",
+    "lighttpd",
+    "caddy",
+    "gunicorn",
+    "python3-werkzeug",
+    "bind9",
+    "unbound",
+    "dnsmasq-base",
+    "nsd",
+    "knot",
+    "pdns-recursor",
+    "slapd",
+    "samba",
+    "xrdp",
+    "dante-server",
+    "haproxy",
+    "beanstalkd",
+    "pgbouncer",
+    "uhub",
+    "znc",
+    "bitlbee",
+    "icecast2",
+    "mpd",
+    "tor",
+    "subversion",
+    "mini-httpd",
+    "webfs",
+    "openssh-server",
+    "mosquitto",
+    "nats-server",
+    "postgresql",
+    "nginx",
+    "nmap",
+]
 
 
 @dataclass

@@ -1,4 +1,5 @@
 """The servers of the detection benchmark: config each one needs to run in a temporary directory."""
+# ruff: noqa: E501, S108 - daemon configs read best as one line each; /tmp is only the cwd of initdb
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ PROBE_HALF = "structured probe: engine half of issue 17"
 
 def vsftpd(w: Path, p: int) -> list[str]:
     (w / "empty").mkdir()
-    conf = f"listen=YES\nlisten_address=127.0.0.1\nlisten_port={p}\nbackground=NO\nsecure_chroot_dir={w}/empty\n"
+    conf = (
+        f"listen=YES\nlisten_address=127.0.0.1\nlisten_port={p}\nbackground=NO\nsecure_chroot_dir={w}/empty\n"
+    )
     return ["/usr/sbin/vsftpd", str(write(w / "vsftpd.conf", conf))]
 
 
@@ -134,7 +137,14 @@ def rsyncd(w: Path, p: int) -> list[str]:
 def cupsd(w: Path, p: int) -> list[str]:
     conf = f"Listen 127.0.0.1:{p}\nServerRoot {w}\nErrorLog stderr\nAccessLog stderr\n<Location />\nOrder allow,deny\nAllow all\n</Location>\n"
     write(w / "cups-files.conf", f"ServerRoot {w}\nErrorLog stderr\nPageLog stderr\nAccessLog stderr\n")
-    return ["/usr/sbin/cupsd", "-f", "-c", str(write(w / "cupsd.conf", conf)), "-s", str(w / "cups-files.conf")]
+    return [
+        "/usr/sbin/cupsd",
+        "-f",
+        "-c",
+        str(write(w / "cupsd.conf", conf)),
+        "-s",
+        str(w / "cups-files.conf"),
+    ]
 
 
 def xvnc(display: int) -> object:
@@ -146,19 +156,42 @@ def xvnc(display: int) -> object:
 
 def xvnc_x11(w: Path, p: int) -> list[str]:
     display = p - 6000
-    return ["/usr/bin/Xvnc", f":{display}", "-rfbport", "0", "-listen", "tcp", "-ac", "-SecurityTypes", "None"]
+    return [
+        "/usr/bin/Xvnc",
+        f":{display}",
+        "-rfbport",
+        "0",
+        "-listen",
+        "tcp",
+        "-ac",
+        "-SecurityTypes",
+        "None",
+    ]
 
 
 def mariadb(w: Path, p: int) -> list[str]:
     data = w / "data"
     subprocess.run(
-        ["mariadb-install-db", "--no-defaults", f"--datadir={data}", "--user=mysql", "--auth-root-authentication-method=socket"],
+        [
+            "mariadb-install-db",
+            "--no-defaults",
+            f"--datadir={data}",
+            "--user=mysql",
+            "--auth-root-authentication-method=socket",
+        ],
         capture_output=True,
         check=True,
     )
     return [
-        "/usr/sbin/mariadbd", "--no-defaults", f"--datadir={data}", "--user=mysql", f"--port={p}",
-        "--bind-address=127.0.0.1", f"--socket={w}/mysql.sock", f"--pid-file={w}/mysql.pid", "--skip-log-bin",
+        "/usr/sbin/mariadbd",
+        "--no-defaults",
+        f"--datadir={data}",
+        "--user=mysql",
+        f"--port={p}",
+        "--bind-address=127.0.0.1",
+        f"--socket={w}/mysql.sock",
+        f"--pid-file={w}/mysql.pid",
+        "--skip-log-bin",
     ]
 
 
@@ -179,9 +212,19 @@ def free_port_near(_: int) -> int:
 def etcd(w: Path, p: int) -> list[str]:
     peer = free_port_near(p)
     return [
-        "/usr/bin/etcd", "--data-dir", f"{w}/etcd", "--listen-client-urls", f"http://127.0.0.1:{p}",
-        "--advertise-client-urls", f"http://127.0.0.1:{p}", "--listen-peer-urls", f"http://127.0.0.1:{peer}",
-        "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer}", "--initial-cluster", f"default=http://127.0.0.1:{peer}",
+        "/usr/bin/etcd",
+        "--data-dir",
+        f"{w}/etcd",
+        "--listen-client-urls",
+        f"http://127.0.0.1:{p}",
+        "--advertise-client-urls",
+        f"http://127.0.0.1:{p}",
+        "--listen-peer-urls",
+        f"http://127.0.0.1:{peer}",
+        "--initial-advertise-peer-urls",
+        f"http://127.0.0.1:{peer}",
+        "--initial-cluster",
+        f"default=http://127.0.0.1:{peer}",
     ]
 
 
@@ -219,7 +262,20 @@ def git_daemon(w: Path, p: int) -> list[str]:
 
 
 def distccd(w: Path, p: int) -> list[str]:
-    return ["/usr/bin/distccd", "--no-detach", "--daemon", "--listen", "127.0.0.1", "--port", str(p), "--allow", "127.0.0.1", "--log-stderr", "--user", "nobody"]
+    return [
+        "/usr/bin/distccd",
+        "--no-detach",
+        "--daemon",
+        "--listen",
+        "127.0.0.1",
+        "--port",
+        str(p),
+        "--allow",
+        "127.0.0.1",
+        "--log-stderr",
+        "--user",
+        "nobody",
+    ]
 
 
 def squid(w: Path, p: int) -> list[str]:
@@ -238,7 +294,18 @@ def privoxy(w: Path, p: int) -> list[str]:
 
 
 def varnish(w: Path, p: int) -> list[str]:
-    return ["/usr/sbin/varnishd", "-F", "-a", f"127.0.0.1:{p}", "-b", "127.0.0.1:9", "-n", str(w / "varnish"), "-T", "none" if False else f"127.0.0.1:{free_port_near(p)}"]
+    return [
+        "/usr/sbin/varnishd",
+        "-F",
+        "-a",
+        f"127.0.0.1:{p}",
+        "-b",
+        "127.0.0.1:9",
+        "-n",
+        str(w / "varnish"),
+        "-T",
+        "none" if False else f"127.0.0.1:{free_port_near(p)}",
+    ]
 
 
 def apache(w: Path, p: int) -> list[str]:
@@ -261,7 +328,7 @@ def lighttpd(w: Path, p: int) -> list[str]:
 
 
 def caddy(w: Path, p: int) -> list[str]:
-    conf = f"{{\n  admin off\n}}\nhttp://127.0.0.1:{p} {{\n  respond \"ok\"\n}}\n"
+    conf = f'{{\n  admin off\n}}\nhttp://127.0.0.1:{p} {{\n  respond "ok"\n}}\n'
     return ["/usr/bin/caddy", "run", "--adapter", "caddyfile", "--config", str(write(w / "Caddyfile", conf))]
 
 
@@ -290,7 +357,21 @@ def unbound(w: Path, p: int) -> list[str]:
 
 
 def dnsmasq(w: Path, p: int) -> list[str]:
-    return ["/usr/sbin/dnsmasq", "-k", "-p", str(p), "--listen-address=127.0.0.1", "--bind-interfaces", "--no-resolv", "--no-hosts", "-C", "/dev/null", f"--pid-file={w}/d.pid", "-u", "nobody"]
+    return [
+        "/usr/sbin/dnsmasq",
+        "-k",
+        "-p",
+        str(p),
+        "--listen-address=127.0.0.1",
+        "--bind-interfaces",
+        "--no-resolv",
+        "--no-hosts",
+        "-C",
+        "/dev/null",
+        f"--pid-file={w}/d.pid",
+        "-u",
+        "nobody",
+    ]
 
 
 def nsd(w: Path, p: int) -> list[str]:
@@ -304,7 +385,17 @@ def knot(w: Path, p: int) -> list[str]:
 
 
 def pdns_recursor(w: Path, p: int) -> list[str]:
-    return ["/usr/sbin/pdns_recursor", "--local-address=127.0.0.1", f"--local-port={p}", f"--socket-dir={w}", "--daemon=no", "--write-pid=no", "--config-dir=/nonexistent", "--setuid=nobody", "--setgid=nogroup"]
+    return [
+        "/usr/sbin/pdns_recursor",
+        "--local-address=127.0.0.1",
+        f"--local-port={p}",
+        f"--socket-dir={w}",
+        "--daemon=no",
+        "--write-pid=no",
+        "--config-dir=/nonexistent",
+        "--setuid=nobody",
+        "--setgid=nogroup",
+    ]
 
 
 def slapd(w: Path, p: int) -> list[str]:
@@ -317,7 +408,7 @@ def smbd(w: Path, p: int) -> list[str]:
 
 
 def xrdp(w: Path, p: int) -> list[str]:
-    conf = open("/etc/xrdp/xrdp.ini").read().replace("port=3389", f"port=tcp://127.0.0.1:{p}")
+    conf = Path("/etc/xrdp/xrdp.ini").read_text().replace("port=3389", f"port=tcp://127.0.0.1:{p}")
     return ["/usr/sbin/xrdp", "--nodaemon", "--config", str(write(w / "xrdp.ini", conf))]
 
 
@@ -357,25 +448,93 @@ def mpd(w: Path, p: int) -> list[str]:
 
 
 def svnserve(w: Path, p: int) -> list[str]:
-    return ["/usr/bin/svnserve", "-d", "--foreground", "--listen-host", "127.0.0.1", "--listen-port", str(p), "-r", str(w)]
+    return [
+        "/usr/bin/svnserve",
+        "-d",
+        "--foreground",
+        "--listen-host",
+        "127.0.0.1",
+        "--listen-port",
+        str(p),
+        "-r",
+        str(w),
+    ]
 
 
 def mini_httpd(w: Path, p: int) -> list[str]:
-    return ["/usr/sbin/mini_httpd", "-D", "-h", "127.0.0.1", "-p", str(p), "-d", str(w), "-u", "nobody", "-i", str(w / "pid")]
+    return [
+        "/usr/sbin/mini_httpd",
+        "-D",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(p),
+        "-d",
+        str(w),
+        "-u",
+        "nobody",
+        "-i",
+        str(w / "pid"),
+    ]
 
 
 def webfsd(w: Path, p: int) -> list[str]:
-    return ["/usr/bin/webfsd", "-F", "-i", "127.0.0.1", "-p", str(p), "-r", str(w), "-u", "nobody", "-g", "nogroup"]
+    return [
+        "/usr/bin/webfsd",
+        "-F",
+        "-i",
+        "127.0.0.1",
+        "-p",
+        str(p),
+        "-r",
+        str(w),
+        "-u",
+        "nobody",
+        "-g",
+        "nogroup",
+    ]
 
 
 def tor(w: Path, p: int) -> list[str]:
-    return ["/usr/bin/tor", "--ORPort", f"127.0.0.1:{p}", "--DataDirectory", str(w), "--SocksPort", "0", "--AssumeReachable", "1", "--PublishServerDescriptor", "0", "--Nickname", "bench", "--Address", "127.0.0.1", "--ContactInfo", "none"]
+    return [
+        "/usr/bin/tor",
+        "--ORPort",
+        f"127.0.0.1:{p}",
+        "--DataDirectory",
+        str(w),
+        "--SocksPort",
+        "0",
+        "--AssumeReachable",
+        "1",
+        "--PublishServerDescriptor",
+        "0",
+        "--Nickname",
+        "bench",
+        "--Address",
+        "127.0.0.1",
+        "--ContactInfo",
+        "none",
+    ]
 
 
 def sshd(w: Path, p: int) -> list[str]:
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(w / "key")], check=True)
     Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
-    return ["/usr/sbin/sshd", "-D", "-e", "-f", "/dev/null", "-h", str(w / "key"), "-o", f"ListenAddress=127.0.0.1:{p}", "-o", "UsePAM=no", "-o", f"PidFile={w}/sshd.pid"]
+    return [
+        "/usr/sbin/sshd",
+        "-D",
+        "-e",
+        "-f",
+        "/dev/null",
+        "-h",
+        str(w / "key"),
+        "-o",
+        f"ListenAddress=127.0.0.1:{p}",
+        "-o",
+        "UsePAM=no",
+        "-o",
+        f"PidFile={w}/sshd.pid",
+    ]
 
 
 def nginx(w: Path, p: int) -> list[str]:
@@ -396,12 +555,21 @@ def nats(w: Path, p: int) -> list[str]:
 
 
 def mosquitto(w: Path, p: int) -> list[str]:
-    return ["/usr/sbin/mosquitto", "-c", str(write(w / "m.conf", f"listener {p} 127.0.0.1\nallow_anonymous true\n"))]
+    return [
+        "/usr/sbin/mosquitto",
+        "-c",
+        str(write(w / "m.conf", f"listener {p} 127.0.0.1\nallow_anonymous true\n")),
+    ]
 
 
 def postgres(w: Path, p: int) -> list[str]:
     bindir = sorted(Path("/usr/lib/postgresql").glob("*/bin"))[-1]
-    subprocess.run(["runuser", "-u", "postgres", "--", str(bindir / "initdb"), "-D", f"{w}/data", "-A", "trust"], capture_output=True, check=True, cwd="/tmp")
+    subprocess.run(
+        ["runuser", "-u", "postgres", "--", str(bindir / "initdb"), "-D", f"{w}/data", "-A", "trust"],
+        capture_output=True,
+        check=True,
+        cwd="/tmp",
+    )
     return [str(bindir / "postgres"), "-D", f"{w}/data", "-k", str(w), "-h", "127.0.0.1", "-p", str(p)]
 
 
@@ -420,19 +588,44 @@ SPECS = [
     _s("ngircd", "ngircd", "irc", "ngircd", 6667, ngircd),
     _s("inspircd", "inspircd", "irc", "inspircd", 6668, inspircd, user="irc"),
     _s("ergo", "ergo", "irc", "ergo", 6669, ergo),
-    _s("prosody", "prosody", "xmpp xmpp-client jabber", "prosody", 5222, prosody, user="prosody", versioned=False),
+    _s(
+        "prosody",
+        "prosody",
+        "xmpp xmpp-client jabber",
+        "prosody",
+        5222,
+        prosody,
+        user="prosody",
+        versioned=False,
+    ),
     _s("inn-nnrpd", "inn2", "nntp", "inn", 119, nnrpd, user="news"),
     _s("rsyncd", "rsync", "rsync", "rsync", 873, rsyncd, versioned=False),
     _s("cups", "cups-daemon", "ipp http", "cups", 631, cupsd, note=PROBE_HALF),
     _s("tigervnc", "tigervnc-standalone-server", "vnc", "vnc", 5901, xvnc(41)),
     _s("x11-xvnc", "tigervnc-standalone-server", "x11", "x", 6042, xvnc_x11, versioned=False),
     _s("mariadb", "mariadb-server", "mysql", "mariadb", 3306, mariadb),
-    _s("postgresql", "postgresql-15", "postgresql", "postgresql", 5432, postgres, user="postgres", versioned=False),
+    _s(
+        "postgresql",
+        "postgresql-15",
+        "postgresql",
+        "postgresql",
+        5432,
+        postgres,
+        user="postgres",
+        versioned=False,
+    ),
     _s("redis", "redis-server", "redis", "redis", 6379, redis, user="redis"),
     _s("memcached", "memcached", "memcached", "memcached", 11211, memcached),
     _s("influxdb", "influxdb", "http influxdb", "influx", 8086, influxd),
     _s("etcd", "etcd-server", "etcd http etcd-client", "etcd", 2379, etcd),
-    _s("node-exporter", "prometheus-node-exporter", "http prometheus", "node.exporter|prometheus", 9100, node_exporter),
+    _s(
+        "node-exporter",
+        "prometheus-node-exporter",
+        "http prometheus",
+        "node.exporter|prometheus",
+        9100,
+        node_exporter,
+    ),
     _s("zabbix-agent", "zabbix-agent", "zabbix-agent zabbix", "zabbix", 10050, zabbix_agent, user="zabbix"),
     _s("nrpe", "nagios-nrpe-server", "nrpe ssl/nrpe", "nrpe", 5666, nrpe, note=TLS_HALF),
     _s("rabbitmq", "rabbitmq-server", "amqp", "rabbitmq", 5672, rabbitmq, user="rabbitmq", wait=60.0),
@@ -462,7 +655,16 @@ SPECS = [
     _s("xrdp", "xrdp", "ms-wbt-server rdp", "xrdp", 3389, xrdp, note=PROBE_HALF, versioned=False),
     _s("dante", "dante-server", "socks5 socks", "dante", 1080, danted, note=PROBE_HALF, versioned=False),
     _s("beanstalkd", "beanstalkd", "beanstalkd", "beanstalkd", 11300, beanstalkd),
-    _s("pgbouncer", "pgbouncer", "postgresql pgbouncer", "pgbouncer", 6432, pgbouncer, user="postgres", versioned=False),
+    _s(
+        "pgbouncer",
+        "pgbouncer",
+        "postgresql pgbouncer",
+        "pgbouncer",
+        6432,
+        pgbouncer,
+        user="postgres",
+        versioned=False,
+    ),
     _s("uhub", "uhub", "adc dc", "uhub", 1511, uhub),
     _s("icecast", "icecast2", "http", "icecast", 8000, icecast),
     _s("mpd", "mpd", "mpd", "mpd|music player", 6600, mpd),

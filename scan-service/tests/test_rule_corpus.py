@@ -36,7 +36,11 @@ def transcripts() -> list[Transcript]:
     found = []
     for path in sorted(TRANSCRIPTS.glob("*.toml")):
         item = tomllib.loads(path.read_text())
-        data = bytes.fromhex(item["response_hex"]) if "response_hex" in item else item["response"].encode("latin-1")
+        data = (
+            bytes.fromhex(item["response_hex"])
+            if "response_hex" in item
+            else item["response"].encode("latin-1")
+        )
         found.append(Transcript(path.stem, item["probe"], data, item["expect"], item["source"]))
     return found
 
