@@ -100,7 +100,7 @@ def nmap_scan(ports: list[int]) -> tuple[dict[int, Answer], float]:
     answers = {}
     for port in ET.fromstring(out).iter("port"):  # noqa: S314 - our own nmap run on loopback
         svc = port.find("service")
-        if svc is None:
+        if svc is None or svc.get("method") == "table":  # nmap's name from the port number alone
             continue
         name = ("ssl/" if svc.get("tunnel") == "ssl" else "") + svc.get("name", "")
         answers[int(port.get("portid", "0"))] = Answer(name, svc.get("product", ""), svc.get("version", ""))

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from servers_catalog import Spec, write
 
 TLS_HALF = "inner protocol after TLS: engine half of issue 17"
 PROBE_HALF = "structured probe: engine half of issue 17"
+HEADER_HALF = "HTTP header rules sit behind probes.toml's generic HTTP rule: engine half"
 
 
 def vsftpd(w: Path, p: int) -> list[str]:
@@ -170,6 +172,7 @@ def xvnc_x11(w: Path, p: int) -> list[str]:
 
 
 def mariadb(w: Path, p: int) -> list[str]:
+    shutil.chown(w, "mysql")  # the server makes its socket here
     data = w / "data"
     subprocess.run(
         [
@@ -602,7 +605,7 @@ SPECS = [
     _s("rsyncd", "rsync", "rsync", "rsync", 873, rsyncd, versioned=False),
     _s("cups", "cups-daemon", "ipp http", "cups", 631, cupsd, note=PROBE_HALF),
     _s("tigervnc", "tigervnc-standalone-server", "vnc", "vnc", 5901, xvnc(41)),
-    _s("x11-xvnc", "tigervnc-standalone-server", "x11", "x", 6042, xvnc_x11, versioned=False),
+    _s("x11-xvnc", "tigervnc-standalone-server", "x11", "x.org|x11", 6009, xvnc_x11, versioned=False),
     _s("mariadb", "mariadb-server", "mysql", "mariadb", 3306, mariadb),
     _s(
         "postgresql",
@@ -628,7 +631,7 @@ SPECS = [
     ),
     _s("zabbix-agent", "zabbix-agent", "zabbix-agent zabbix", "zabbix", 10050, zabbix_agent, user="zabbix"),
     _s("nrpe", "nagios-nrpe-server", "nrpe ssl/nrpe", "nrpe", 5666, nrpe, note=TLS_HALF),
-    _s("rabbitmq", "rabbitmq-server", "amqp", "rabbitmq", 5672, rabbitmq, user="rabbitmq", wait=60.0),
+    _s("rabbitmq", "rabbitmq-server", "amqp", "rabbitmq", 5672, rabbitmq, user="rabbitmq", wait=60.0, note=PROBE_HALF),
     _s("git-daemon", "git", "git", "git", 9418, git_daemon, versioned=False),
     _s("distccd", "distcc", "distccd distcc", "distcc", 3632, distccd),
     _s("squid", "squid", "http-proxy http squid-http", "squid", 3128, squid, user="proxy"),
@@ -638,8 +641,8 @@ SPECS = [
     _s("apache", "apache2-bin", "http", "apache", 80, apache),
     _s("nginx", "nginx", "http", "nginx", 8080, nginx),
     _s("lighttpd", "lighttpd", "http", "lighttpd", 8081, lighttpd),
-    _s("caddy", "caddy", "http", "caddy", 8082, caddy, versioned=False),
-    _s("gunicorn", "gunicorn", "http", "gunicorn", 8000, gunicorn),
+    _s("caddy", "caddy", "http", "caddy", 8082, caddy, versioned=False, note=HEADER_HALF),
+    _s("gunicorn", "gunicorn", "http", "gunicorn", 8000, gunicorn, note=HEADER_HALF),
     _s("werkzeug", "python3-werkzeug", "http", "werkzeug", 5000, werkzeug),
     _s("mini_httpd", "mini-httpd", "http", "mini.httpd", 8083, mini_httpd),
     _s("webfsd", "webfs", "http", "webfs", 8084, webfsd),
@@ -666,7 +669,7 @@ SPECS = [
         versioned=False,
     ),
     _s("uhub", "uhub", "adc dc", "uhub", 1511, uhub),
-    _s("icecast", "icecast2", "http", "icecast", 8000, icecast),
+    _s("icecast", "icecast2", "http", "icecast", 8001, icecast),
     _s("mpd", "mpd", "mpd", "mpd|music player", 6600, mpd),
     _s("svnserve", "subversion", "svn svnserve", "subversion", 3690, svnserve),
     _s("nats", "nats-server", "nats", "nats", 4222, nats),
