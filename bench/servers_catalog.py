@@ -34,7 +34,6 @@ APT_PACKAGES = [
     "openbsd-inetd",
     "ngircd",
     "inspircd",
-    "ergo",
     "prosody",
     "rsync",
     "cups-daemon",

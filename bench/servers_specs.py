@@ -96,14 +96,6 @@ def inspircd(w: Path, p: int) -> list[str]:
     return ["/usr/sbin/inspircd", "--nofork", "--config", str(write(w / "inspircd.conf", conf))]
 
 
-def ergo(w: Path, p: int) -> list[str]:
-    conf = subprocess.run(["ergo", "defaultconfig"], capture_output=True, text=True, check=True).stdout
-    conf = conf.replace('"127.0.0.1:6667":', f'"127.0.0.1:{p}":').replace('"[::1]:6667":', "")
-    conf = conf.replace("path: ircd.db", f"path: {w}/ircd.db").replace("ircd.motd", "/dev/null")
-    lines = [ln for ln in conf.splitlines() if ":6697" not in ln]
-    return ["/usr/bin/ergo", "run", "--conf", str(write(w / "ircd.yaml", "\n".join(lines)))]
-
-
 def prosody(w: Path, p: int) -> list[str]:
     (w / "data").mkdir()
     conf = f"""daemonize = false
@@ -590,7 +582,6 @@ SPECS = [
     _s("dovecot-pop3", "dovecot-pop3d", "pop3", "dovecot", 110, dovecot("pop3"), versioned=False),
     _s("ngircd", "ngircd", "irc", "ngircd", 6667, ngircd),
     _s("inspircd", "inspircd", "irc", "inspircd", 6668, inspircd, user="irc"),
-    _s("ergo", "ergo", "irc", "ergo", 6669, ergo),
     _s(
         "prosody",
         "prosody",
@@ -631,7 +622,17 @@ SPECS = [
     ),
     _s("zabbix-agent", "zabbix-agent", "zabbix-agent zabbix", "zabbix", 10050, zabbix_agent, user="zabbix"),
     _s("nrpe", "nagios-nrpe-server", "nrpe ssl/nrpe", "nrpe", 5666, nrpe, note=TLS_HALF),
-    _s("rabbitmq", "rabbitmq-server", "amqp", "rabbitmq", 5672, rabbitmq, user="rabbitmq", wait=60.0, note=PROBE_HALF),
+    _s(
+        "rabbitmq",
+        "rabbitmq-server",
+        "amqp",
+        "rabbitmq",
+        5672,
+        rabbitmq,
+        user="rabbitmq",
+        wait=60.0,
+        note=PROBE_HALF,
+    ),
     _s("git-daemon", "git", "git", "git", 9418, git_daemon, versioned=False),
     _s("distccd", "distcc", "distccd distcc", "distcc", 3632, distccd),
     _s("squid", "squid", "http-proxy http squid-http", "squid", 3128, squid, user="proxy"),
