@@ -78,6 +78,7 @@ bench: setup
 	$(PY) python bench/matcher_bench.py
 	$(PY) python bench/intel_bench.py
 	$(PY) python bench/analysis_bench.py
+	$(PY) python bench/detection_bench.py
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
