@@ -13,6 +13,7 @@ from rampart_scan.engine.protocols import PARSERS
 
 PROBES_FILE = Path(__file__).with_name("data") / "probes.toml"
 RULES_DIR = Path(__file__).with_name("data") / "rules"  # more probes and rules, one file per family
+FALLBACK_FILE = Path(__file__).with_name("data") / "fallback.toml"  # generic rules, tried last
 
 
 @dataclass(frozen=True)
@@ -45,8 +46,8 @@ class Rules:
 
 
 def corpus_files() -> tuple[Path, ...]:
-    """probes.toml first (its probe order is the default order), then rules/*.toml by name."""
-    return (PROBES_FILE, *sorted(RULES_DIR.glob("*.toml")))
+    """probes.toml first (its probe order is the default order), rules/*.toml by name, fallback last."""
+    return (PROBES_FILE, *sorted(RULES_DIR.glob("*.toml")), FALLBACK_FILE)
 
 
 def _probe(item: dict[str, Any]) -> Probe:
