@@ -118,6 +118,13 @@ class MongoFeedRepository:
         async for doc in self._col(FeedKind.NVD).find(visible(generation)).sort("cve_id", ASCENDING):
             yield _stored(doc["cve_id"], doc, kev.get(doc["cve_id"]), epss.get(doc["cve_id"]))
 
+    async def count(self, kind: FeedKind, generation: int) -> int:
+        """How many CVEs hold a value of ``kind`` at ``generation``."""
+        query = visible(generation)
+        if kind in RECORD_FIELDS:
+            query[f"has.{RECORD_FIELDS[kind]}"] = 1
+        return await self._col(kind).count_documents(query)
+
     # ---- the import lock -------------------------------------------------------------------
     async def lock(self) -> None:
         """Take the import lock, or raise FeedImportBusy while a live import holds it."""
@@ -242,6 +249,7 @@ def _version(kind: FeedKind, record: Staged, previous: Document | None, staging:
         doc["modified"] = {**carried.get("modified", {}), field: record.fingerprint}
         doc["sources"] = {**carried.get("sources", {}), field: record.import_id}
         doc[field] = _dumps(record.payload)
+        doc["has"] = {name: int(bool(doc[name])) for name in ("nvd", "cve5")}  # counted per source
     else:
         doc.update({"entry": dict(record.payload), "fingerprint": record.fingerprint, "import_id": record.import_id})
     return doc
@@ -280,6 +288,8 @@ class FeedStore(Protocol):
     async def unlock(self) -> None: ...
 
     async def discard_staging(self, active: int) -> None: ...
+
+    async def count(self, kind: FeedKind, generation: int) -> int: ...
 
     async def fingerprints(self, kind: FeedKind, cve_ids: list[str], staging: int) -> dict[str, str]: ...
 

@@ -121,7 +121,7 @@ class FeedService:
             await self._records(run, run.kind, items)
             if old and old.snapshot:
                 run.saw(old.snapshot)
-            return {run.kind: self._state(run, old)}
+            return {run.kind: await self._state(run)}
         if run.kind is FeedKind.KEV:
             catalogue = readers.read_kev(path)
             run.details = {"catalog_version": catalogue.version}
@@ -131,7 +131,7 @@ class FeedService:
                 return {}
             snapshot = ((e["cveID"], e, _kev_fingerprint(e)) for e in catalogue.entries)
             await self._snapshot(run, FeedKind.KEV, snapshot)
-            return {run.kind: self._state(run, old)}
+            return {run.kind: await self._state(run)}
         if run.kind is FeedKind.EPSS:
             with readers.open_epss(path) as scores:
                 run.details = {"model_version": scores.model_version}
@@ -146,11 +146,11 @@ class FeedService:
                     for r in scores.rows
                 )
                 await self._snapshot(run, FeedKind.EPSS, rows)
-            return {run.kind: self._state(run, old)}
+            return {run.kind: await self._state(run)}
         return await self._starter(run, path)
 
-    def _state(self, run: _Run, old: SourceState | None) -> SourceState:
-        records = (old.records if old else 0) + run.counts.added - run.counts.removed
+    async def _state(self, run: _Run) -> SourceState:
+        records = await self._store.count(run.kind, run.staging)
         return SourceState(run.snapshot, records, run.import_id, datetime.now(UTC))
 
     async def _records(self, run: _Run, kind: FeedKind, items: Iterable[dict[str, Any]], mark: str = "") -> None:
