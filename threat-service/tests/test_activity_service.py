@@ -13,10 +13,13 @@ from rampart.lib.events import Outcome, PoisonMessage
 from rampart.scan.v1 import scan_pb2
 from rampart.threat.v1 import threat_pb2, threat_pb2_grpc
 from rampart_threat.bootstrap import assemble
+from rampart_threat.feeds.service import FeedService
 from rampart_threat.domain import ActivityEvent, ActivityNotFound, Delivery, Observation, ScanActivity
 from rampart_threat.mappers import activity_event
 from rampart_threat.service import ActivityService
 from tests.unbuilt import assert_only_built
+
+NO_FEEDS = FeedService(cast(Any, None))  # these tests never reach the feed store
 
 
 class FakeActivityRepository:
@@ -173,7 +176,7 @@ def test_a_scan_event_maps_to_names_not_enum_numbers() -> None:
 
 async def test_an_event_taken_from_the_stream_is_served_by_get_scan_activity() -> None:
     """Consumer → service → repository → servicer, wired by ``assemble`` around a fake."""
-    parts = assemble(FakeActivityRepository())
+    parts = assemble(FakeActivityRepository(), NO_FEEDS)
     assert await parts.on_scan_event(message(scan_event().SerializeToString())) is Outcome.APPLIED
     assert await parts.on_scan_event(message(scan_event().SerializeToString())) is Outcome.DUPLICATE
     request = threat_pb2.GetScanActivityRequest(owner=common_pb2.Owner(org_id="org_a"), scan_id="scan_1")
@@ -184,12 +187,12 @@ async def test_an_event_taken_from_the_stream_is_served_by_get_scan_activity() -
 
 
 async def test_an_undecodable_event_is_poison_not_retried() -> None:
-    parts = assemble(FakeActivityRepository())
+    parts = assemble(FakeActivityRepository(), NO_FEEDS)
     with pytest.raises(PoisonMessage):
         await parts.on_scan_event(message(b"\xff\xff not a scan event"))
 
 
 def test_only_get_scan_activity_is_built_and_the_rest_answer_unimplemented() -> None:
-    servicer = assemble(FakeActivityRepository()).servicer
+    servicer = assemble(FakeActivityRepository(), NO_FEEDS).servicer
     service = threat_pb2.DESCRIPTOR.services_by_name["ThreatService"]
-    assert_only_built(servicer, threat_pb2_grpc.ThreatServiceServicer, service, {"GetScanActivity"})
+    assert_only_built(servicer, threat_pb2_grpc.ThreatServiceServicer, service, {"GetScanActivity", "ImportFeed", "GetFeedStatus"})

@@ -64,18 +64,19 @@ class FeedService:
     """Imports feeds into the store and reports their state."""
 
     def __init__(self, store: FeedStore, feeds_dir: Path | None = None, stale_days: float = 8.0,
-                 on_batch: Hook | None = None) -> None:
+                 on_batch: Hook | None = None, batch_size: int = BATCH) -> None:
         self._store = store
         self._feeds_dir = feeds_dir
-        self._stale_days = stale_days
+        self.stale_days = stale_days
         self._on_batch = on_batch  # tests interleave a reader here
+        self._batch = batch_size
 
     # ---- status ----------------------------------------------------------------------------
     async def status(self, now: datetime | None = None) -> list[SourceStatus]:
         states = await self._store.sources()
         return [
             SourceStatus(kind, s.snapshot, s.records, s.import_id, s.imported_at,
-                         is_stale(s.snapshot, self._stale_days, now))
+                         is_stale(s.snapshot, self.stale_days, now))
             for kind, s in sorted(states.items())
         ]
 
@@ -169,7 +170,7 @@ class FeedService:
                 if _is_newer(staged.fingerprint, batch[cve_id].fingerprint) is not True:
                     continue
             batch[cve_id] = staged
-            if len(batch) >= BATCH:
+            if len(batch) >= self._batch:
                 await self._flush_records(run, kind, batch)
         await self._flush_records(run, kind, batch)
 
@@ -206,14 +207,14 @@ class FeedService:
                 continue
             seen.add(cve_id)
             batch[cve_id] = Staged(cve_id, payload, mark + fingerprint, run.import_id)
-            if len(batch) >= BATCH:
+            if len(batch) >= self._batch:
                 await self._flush_snapshot(run, kind, batch)
         await self._flush_snapshot(run, kind, batch)
         if not retire:
             return
         gone = [i async for i in self._store.visible_ids(kind, run.staging - 1) if i not in seen]
-        for start in range(0, len(gone), BATCH):
-            await self._store.retire(kind, gone[start : start + BATCH], run.staging)
+        for start in range(0, len(gone), self._batch):
+            await self._store.retire(kind, gone[start : start + self._batch], run.staging)
         run.counts.removed += len(gone)
 
     async def _flush_snapshot(self, run: _Run, kind: FeedKind, batch: dict[str, Staged]) -> None:
