@@ -13,8 +13,8 @@ from rampart.lib.events import Outcome, PoisonMessage
 from rampart.scan.v1 import scan_pb2
 from rampart.threat.v1 import threat_pb2, threat_pb2_grpc
 from rampart_threat.bootstrap import assemble
-from rampart_threat.feeds.service import FeedService
 from rampart_threat.domain import ActivityEvent, ActivityNotFound, Delivery, Observation, ScanActivity
+from rampart_threat.feeds.service import FeedService
 from rampart_threat.mappers import activity_event
 from rampart_threat.service import ActivityService
 from tests.unbuilt import assert_only_built
@@ -195,4 +195,9 @@ async def test_an_undecodable_event_is_poison_not_retried() -> None:
 def test_only_get_scan_activity_is_built_and_the_rest_answer_unimplemented() -> None:
     servicer = assemble(FakeActivityRepository(), NO_FEEDS).servicer
     service = threat_pb2.DESCRIPTOR.services_by_name["ThreatService"]
-    assert_only_built(servicer, threat_pb2_grpc.ThreatServiceServicer, service, {"GetScanActivity", "ImportFeed", "GetFeedStatus"})
+    assert_only_built(
+        servicer,
+        threat_pb2_grpc.ThreatServiceServicer,
+        service,
+        {"GetScanActivity", "ImportFeed", "GetFeedStatus"},
+    )

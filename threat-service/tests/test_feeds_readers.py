@@ -105,7 +105,9 @@ def test_the_starter_set_loads_and_every_record_carries_its_source() -> None:
     products = {r["product"] for r in raw}
     assert {"OpenSSH", "nginx", "Apache httpd", "Redis", "PostgreSQL", "OpenSSL", "BIND"} <= products
     regresshion = next(r for r in dataset.records if r.cve_id == "CVE-2024-6387")
-    criteria = [m["criteria"] for c in regresshion.nvd["configurations"] for n in c["nodes"] for m in n["cpeMatch"]]
+    criteria = [
+        m["criteria"] for c in regresshion.nvd["configurations"] for n in c["nodes"] for m in n["cpeMatch"]
+    ]
     assert "cpe:2.3:a:openbsd:openssh:*:*:*:*:*:*:*:*" in criteria
     assert regresshion.nvd["metrics"]["cvssMetricV31"][0]["cvssData"]["baseScore"] == 8.1
 
@@ -118,9 +120,12 @@ def test_starter_facts_match_the_public_nvd_records_they_cite() -> None:
             continue
         nvd = json.loads(fixture.read_text())
         assert record.nvd["lastModified"] == nvd["lastModified"]
-        ours = {m["criteria"] for c in record.nvd["configurations"] for n in c["nodes"] for m in n["cpeMatch"]}
+        ours = {
+            m["criteria"] for c in record.nvd["configurations"] for n in c["nodes"] for m in n["cpeMatch"]
+        }
         theirs = {m["criteria"] for c in nvd["configurations"] for n in c["nodes"] for m in n["cpeMatch"]}
-        assert ours and ours <= theirs
+        assert ours
+        assert ours <= theirs
 
 
 def test_rpc_paths_inside_feeds_dir_are_accepted(tmp_path: Path) -> None:
@@ -131,8 +136,12 @@ def test_rpc_paths_inside_feeds_dir_are_accepted(tmp_path: Path) -> None:
     assert resolve_under(tmp_path, str(page)) == page.resolve()
 
 
-@pytest.mark.parametrize("requested", ["../outside.json", "/etc/passwd", "missing.json", "", "link.json", "tree"])
-def test_rpc_paths_outside_feeds_dir_or_through_escaping_symlinks_are_refused(tmp_path: Path, requested: str) -> None:
+@pytest.mark.parametrize(
+    "requested", ["../outside.json", "/etc/passwd", "missing.json", "", "link.json", "tree"]
+)
+def test_rpc_paths_outside_feeds_dir_or_through_escaping_symlinks_are_refused(
+    tmp_path: Path, requested: str
+) -> None:
     root = tmp_path / "feeds"
     root.mkdir()
     (tmp_path / "outside.json").write_text("{}")

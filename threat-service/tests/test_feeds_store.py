@@ -3,6 +3,7 @@ switched atomically, provenance kept, survives kill -9."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import hashlib
 import json
@@ -89,29 +90,46 @@ async def test_per_cve_files_and_the_api_response_store_the_same_records(db: Asy
 
 async def test_every_source_is_joined_into_one_record_per_cve(db: AsyncDatabase[Document]) -> None:
     feeds, repository = await feeds_on(db)
-    for kind, path in ((FeedKind.NVD, FEEDS / "nvd"), (FeedKind.CVE5, FEEDS / "cve5"), (FeedKind.KEV, KEV),
-                       (FeedKind.EPSS, EPSS)):
+    for kind, path in (
+        (FeedKind.NVD, FEEDS / "nvd"),
+        (FeedKind.CVE5, FEEDS / "cve5"),
+        (FeedKind.KEV, KEV),
+        (FeedKind.EPSS, EPSS),
+    ):
         await feeds.import_path(kind, path)
     record = await repository.get("CVE-2021-41773")
-    assert record is not None and record.nvd is not None and record.cve5 is not None
+    assert record is not None
+    assert record.nvd is not None
+    assert record.cve5 is not None
     assert record.cve5["cveMetadata"]["cveId"] == "CVE-2021-41773"
-    assert record.kev is not None and record.kev["dateAdded"] == "2021-11-03"
-    assert record.epss is not None and record.epss["date"] == "2026-09-29T12:00:22+00:00"
+    assert record.kev is not None
+    assert record.kev["dateAdded"] == "2021-11-03"
+    assert record.epss is not None
+    assert record.epss["date"] == "2026-09-29T12:00:22+00:00"
     not_kev = await repository.get("CVE-2024-6387")
-    assert not_kev is not None and not_kev.kev is None and not_kev.epss is not None
+    assert not_kev is not None
+    assert not_kev.kev is None
+    assert not_kev.epss is not None
     adp = await repository.get("CVE-2024-1737")
-    assert adp is not None and adp.cve5 is not None and adp.cve5["containers"]["adp"]
+    assert adp is not None
+    assert adp.cve5 is not None
+    assert adp.cve5["containers"]["adp"]
 
 
 async def test_importing_the_same_files_twice_changes_nothing(db: AsyncDatabase[Document]) -> None:
     feeds, _ = await feeds_on(db)
-    plan = ((FeedKind.NVD, FEEDS / "nvd"), (FeedKind.CVE5, FEEDS / "cve5"), (FeedKind.KEV, KEV), (FeedKind.EPSS, EPSS))
+    plan = (
+        (FeedKind.NVD, FEEDS / "nvd"),
+        (FeedKind.CVE5, FEEDS / "cve5"),
+        (FeedKind.KEV, KEV),
+        (FeedKind.EPSS, EPSS),
+    )
     for kind, path in plan:
         await feeds.import_path(kind, path)
     before = await dump(db)
     for kind, path in plan:
         report = await feeds.import_path(kind, path)
-        assert report.counts.changed == 0 and report.counts.unchanged > 0, kind
+        assert (report.counts.changed, report.counts.unchanged > 0) == (0, True), kind
     assert await dump(db) == before
     assert await db["feed_imports"].count_documents({}) == 8  # provenance of every import is kept
 
@@ -128,11 +146,17 @@ async def test_only_newer_records_replace_stored_ones(db: AsyncDatabase[Document
     report = await feeds.import_path(FeedKind.NVD, tmp_path / "page.json")
     assert (report.counts.updated, report.counts.skipped, report.counts.added) == (1, 1, 0)
     latest, kept = await repository.get("CVE-2024-6387"), await repository.get("CVE-2023-38408")
-    assert latest is not None and latest.nvd is not None and latest.nvd["vulnStatus"] == "Modified-later"
-    assert kept is not None and kept.nvd is not None and kept.nvd["vulnStatus"] != "Stale"
+    assert latest is not None
+    assert latest.nvd is not None
+    assert latest.nvd["vulnStatus"] == "Modified-later"
+    assert kept is not None
+    assert kept.nvd is not None
+    assert kept.nvd["vulnStatus"] != "Stale"
 
 
-async def test_a_new_kev_catalogue_retires_entries_it_no_longer_lists(db: AsyncDatabase[Document], tmp_path: Path) -> None:
+async def test_a_new_kev_catalogue_retires_entries_it_no_longer_lists(
+    db: AsyncDatabase[Document], tmp_path: Path
+) -> None:
     feeds, repository = await feeds_on(db)
     await feeds.import_path(FeedKind.KEV, KEV)
     catalogue = json.loads(KEV.read_text())
@@ -152,7 +176,9 @@ async def test_provenance_names_the_file_digest_snapshot_and_counts(db: AsyncDat
     doc = await db["feed_imports"].find_one({"_id": report.import_id})
     assert doc is not None
     assert doc["sha256"] == hashlib.sha256(EPSS.read_bytes()).hexdigest()
-    assert doc["kind"] == "epss" and doc["path"] == str(EPSS) and doc["added"] == 40
+    assert doc["kind"] == "epss"
+    assert doc["path"] == str(EPSS)
+    assert doc["added"] == 40
     assert doc["details"] == {"model_version": "v2026.06.15"}
     assert doc["snapshot"].replace(tzinfo=UTC) == datetime(2026, 9, 29, 12, 0, 22, tzinfo=UTC)
 
@@ -166,7 +192,9 @@ async def test_a_source_older_than_the_stale_age_shows_as_stale(db: AsyncDatabas
     assert [(s.kind, s.stale, s.records) for s in late] == [(FeedKind.EPSS, True, 40)]
 
 
-async def test_a_reader_during_an_import_sees_the_old_data_until_the_switch(db: AsyncDatabase[Document], tmp_path: Path) -> None:
+async def test_a_reader_during_an_import_sees_the_old_data_until_the_switch(
+    db: AsyncDatabase[Document], tmp_path: Path
+) -> None:
     setup, reader = await feeds_on(db)
     await setup.import_path(FeedKind.NVD, FEEDS / "nvd")
     old = await stored(reader)
@@ -192,14 +220,17 @@ async def test_a_reader_during_an_import_sees_the_old_data_until_the_switch(db: 
 async def test_the_starter_set_loads_only_into_an_empty_knowledge_base(db: AsyncDatabase[Document]) -> None:
     feeds, repository = await feeds_on(db)
     first = await feeds.load_starter_if_empty()
-    assert first is not None and first.counts.added > 20
+    assert first is not None
+    assert first.counts.added > 20
     assert await feeds.load_starter_if_empty() is None
     record = await repository.get("CVE-2024-6387")
-    assert record is not None and record.nvd is not None
+    assert record is not None
+    assert record.nvd is not None
     assert record.sources["nvd"] == first.import_id
     real = await feeds.import_path(FeedKind.NVD, FEEDS / "nvd")  # the real record replaces the starter one
     replaced = await repository.get("CVE-2024-6387")
-    assert replaced is not None and replaced.nvd == json.loads((FEEDS / "nvd" / "CVE-2024-6387.json").read_text())
+    assert replaced is not None
+    assert replaced.nvd == json.loads((FEEDS / "nvd" / "CVE-2024-6387.json").read_text())
     assert real.counts.updated >= 1
 
 
@@ -212,9 +243,14 @@ async def test_the_import_rpc_reads_only_under_feeds_dir(db: AsyncDatabase[Docum
     parts = assemble(cast(Any, None), FeedService(repository, feeds_dir=tmp_path))
     owner = common_pb2.Owner(org_id="org_admin", user_id="usr_admin")
     reply = await parts.servicer.ImportFeed(
-        threat_pb2.ImportFeedRequest(owner=owner, kind=threat_pb2.FEED_KIND_KEV, path="kev/kev.json"), cast(Any, None)
+        threat_pb2.ImportFeedRequest(owner=owner, kind=threat_pb2.FEED_KIND_KEV, path="kev/kev.json"),
+        cast(Any, None),
     )
-    assert (reply.kind, reply.added, reply.details["catalog_version"]) == (threat_pb2.FEED_KIND_KEV, 1404, "2025.08.25")
+    assert (reply.kind, reply.added, reply.details["catalog_version"]) == (
+        threat_pb2.FEED_KIND_KEV,
+        1404,
+        "2025.08.25",
+    )
     for path in ("outside/epss/epss_scores-subset.csv", str(EPSS), "../x.json"):
         request = threat_pb2.ImportFeedRequest(owner=owner, kind=threat_pb2.FEED_KIND_EPSS, path=path)
         with pytest.raises(FeedPathRefused):
@@ -237,8 +273,12 @@ def synthetic_page(path: Path, count: int, modified: str) -> None:
 
 def cli(server: Running, *args: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "MONGODB_URL": url(server), "MONGODB_DATABASE": "feeds_kill9"}
-    return subprocess.Popen([sys.executable, "-m", "rampart_threat.feeds", *args], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-m", "rampart_threat.feeds", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 async def test_an_import_killed_mid_way_leaves_the_previous_data_and_the_next_import_completes(
@@ -260,7 +300,7 @@ async def test_an_import_killed_mid_way_leaves_the_previous_data_and_the_next_im
         while await db["feed_cves"].count_documents({"gen_from": {"$gt": active}}) < 600:
             assert victim.poll() is None, "the import finished before it could be killed"
             assert time.monotonic() < deadline
-            time.sleep(0.05)
+            await asyncio.sleep(0.05)
         victim.send_signal(signal.SIGKILL)
         victim.communicate(timeout=30)
         assert await repository.active() == active

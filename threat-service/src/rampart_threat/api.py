@@ -23,7 +23,9 @@ class ThreatServicer(threat_pb2_grpc.ThreatServiceServicer):
     ) -> threat_pb2.ScanActivity:
         return activity_message(await self._activity.activity(request.owner.org_id, request.scan_id))
 
-    async def ImportFeed(self, request: threat_pb2.ImportFeedRequest, context: Context) -> threat_pb2.FeedImport:
+    async def ImportFeed(
+        self, request: threat_pb2.ImportFeedRequest, context: Context
+    ) -> threat_pb2.FeedImport:
         return import_message(await self._feeds.import_under_feeds_dir(feed_kind(request.kind), request.path))
 
     async def GetFeedStatus(

@@ -39,7 +39,11 @@ async def bootstrap(settings: ServiceSettings) -> Runtime:
     await repository.create_indexes()
     feed_store = MongoFeedRepository(infra.db)
     await feed_store.create_indexes()
-    threat = settings if isinstance(settings, ThreatSettings) else ThreatSettings.model_validate(settings.model_dump())
+    threat = (
+        settings
+        if isinstance(settings, ThreatSettings)
+        else ThreatSettings.model_validate(settings.model_dump())
+    )
     feeds = FeedService(feed_store, threat.feeds_dir, threat.feed_stale_days)
     if threat.feeds_load_starter:
         await feeds.load_starter_if_empty()

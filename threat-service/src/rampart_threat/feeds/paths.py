@@ -35,5 +35,7 @@ def resolve_under(feeds_dir: Path | None, requested: str) -> Path:
             for name in [*subdirs, *files]:
                 entry = Path(directory) / name
                 if entry.is_symlink() and not _inside(entry.resolve(), root):
-                    raise FeedPathRefused("a symlink in the directory leads outside FEEDS_DIR", path=requested)
+                    raise FeedPathRefused(
+                        "a symlink in the directory leads outside FEEDS_DIR", path=requested
+                    )
     return resolved

@@ -162,7 +162,9 @@ def read_kev(path: Path) -> KevCatalogue:
         released = parse_time(str(document["dateReleased"]))
     except (KeyError, ValueError) as error:
         raise FeedFormatError(f"{path.name}: KEV catalogue without a valid dateReleased") from error
-    entries = [e for e in document["vulnerabilities"] if isinstance(e, dict) and CVE_ID.match(str(e.get("cveID")))]
+    entries = [
+        e for e in document["vulnerabilities"] if isinstance(e, dict) and CVE_ID.match(str(e.get("cveID")))
+    ]
     return KevCatalogue(str(document.get("catalogVersion", "")), released, entries)
 
 

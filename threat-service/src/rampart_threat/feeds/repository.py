@@ -32,7 +32,12 @@ from rampart_threat.feeds.domain import FeedImportBusy, FeedKind, ImportReport, 
 OPEN = 1 << 62  # gen_to of a version no generation has replaced yet
 LOCK_SECONDS = 600.0
 # Which collection holds each kind, and the field holding its payload.
-COLLECTION = {FeedKind.NVD: "feed_cves", FeedKind.CVE5: "feed_cves", FeedKind.KEV: "feed_kev", FeedKind.EPSS: "feed_epss"}
+COLLECTION = {
+    FeedKind.NVD: "feed_cves",
+    FeedKind.CVE5: "feed_cves",
+    FeedKind.KEV: "feed_kev",
+    FeedKind.EPSS: "feed_epss",
+}
 RECORD_FIELDS = {FeedKind.NVD: "nvd", FeedKind.CVE5: "cve5"}
 
 
@@ -128,8 +133,12 @@ class MongoFeedRepository:
     # ---- the import lock -------------------------------------------------------------------
     async def lock(self) -> None:
         """Take the import lock, or raise FeedImportBusy while a live import holds it."""
-        mine = {"holder": self._holder, "host": socket.gethostname(), "pid": os.getpid(),
-                "expires": time.time() + LOCK_SECONDS}
+        mine = {
+            "holder": self._holder,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "expires": time.time() + LOCK_SECONDS,
+        }
         try:
             await self._state.insert_one({"_id": "lock", **mine})
             return
@@ -153,7 +162,9 @@ class MongoFeedRepository:
         """Undo whatever an interrupted import wrote above the active generation."""
         for name in sorted(set(COLLECTION.values())):
             await self._db[name].delete_many({"gen_from": {"$gt": active}})
-            await self._db[name].update_many({"gen_to": {"$gt": active, "$lt": OPEN}}, {"$set": {"gen_to": OPEN}})
+            await self._db[name].update_many(
+                {"gen_to": {"$gt": active, "$lt": OPEN}}, {"$set": {"gen_to": OPEN}}
+            )
 
     # ---- writing at the staging generation -------------------------------------------------
     async def fingerprints(self, kind: FeedKind, cve_ids: list[str], staging: int) -> dict[str, str]:
@@ -172,8 +183,13 @@ class MongoFeedRepository:
         ids = [r.cve_id for r in records]
         current = {d["cve_id"]: d async for d in col.find({"cve_id": {"$in": ids}, **visible(staging)})}
         operations: list[Any] = [
-            UpdateMany({"cve_id": {"$in": [i for i in ids if i in current and current[i]["gen_from"] < staging]},
-                        **visible(staging)}, {"$set": {"gen_to": staging}})
+            UpdateMany(
+                {
+                    "cve_id": {"$in": [i for i in ids if i in current and current[i]["gen_from"] < staging]},
+                    **visible(staging),
+                },
+                {"$set": {"gen_to": staging}},
+            )
         ]
         for record in records:
             doc = _version(kind, record, current.get(record.cve_id), staging)
@@ -199,8 +215,10 @@ class MongoFeedRepository:
         changes: Document = {"generation": staging}
         for kind, state in states.items():
             changes[f"sources.{kind.value}"] = {
-                "snapshot": state.snapshot, "records": state.records,
-                "import_id": state.import_id, "imported_at": state.imported_at,
+                "snapshot": state.snapshot,
+                "records": state.records,
+                "import_id": state.import_id,
+                "imported_at": state.imported_at,
             }
         await self._state.update_one({"_id": "active"}, {"$set": changes}, upsert=True)
         for name in sorted(set(COLLECTION.values())):  # kept: the previous generation, for readers in flight
@@ -209,12 +227,20 @@ class MongoFeedRepository:
     async def record_import(self, report: ImportReport) -> None:
         await self._imports.insert_one(
             {
-                "_id": report.import_id, "kind": report.kind.value, "path": report.path,
-                "sha256": report.sha256, "snapshot": report.snapshot, "seconds": report.seconds,
-                "added": report.counts.added, "updated": report.counts.updated,
-                "unchanged": report.counts.unchanged, "skipped": report.counts.skipped,
-                "removed": report.counts.removed, "generation": report.generation,
-                "started_at": report.started_at, "details": report.details,
+                "_id": report.import_id,
+                "kind": report.kind.value,
+                "path": report.path,
+                "sha256": report.sha256,
+                "snapshot": report.snapshot,
+                "seconds": report.seconds,
+                "added": report.counts.added,
+                "updated": report.counts.updated,
+                "unchanged": report.counts.unchanged,
+                "skipped": report.counts.skipped,
+                "removed": report.counts.removed,
+                "generation": report.generation,
+                "started_at": report.started_at,
+                "details": report.details,
             }
         )
 
@@ -241,7 +267,12 @@ def _get(doc: Document, dotted: str) -> str:
 
 
 def _version(kind: FeedKind, record: Staged, previous: Document | None, staging: int) -> Document:
-    doc: Document = {"_id": f"{record.cve_id}@{staging}", "cve_id": record.cve_id, "gen_from": staging, "gen_to": OPEN}
+    doc: Document = {
+        "_id": f"{record.cve_id}@{staging}",
+        "cve_id": record.cve_id,
+        "gen_from": staging,
+        "gen_to": OPEN,
+    }
     if kind in RECORD_FIELDS:
         carried = previous or {}
         field = RECORD_FIELDS[kind]
@@ -251,7 +282,9 @@ def _version(kind: FeedKind, record: Staged, previous: Document | None, staging:
         doc[field] = _dumps(record.payload)
         doc["has"] = {name: int(bool(doc[name])) for name in ("nvd", "cve5")}  # counted per source
     else:
-        doc.update({"entry": dict(record.payload), "fingerprint": record.fingerprint, "import_id": record.import_id})
+        doc.update(
+            {"entry": dict(record.payload), "fingerprint": record.fingerprint, "import_id": record.import_id}
+        )
     return doc
 
 

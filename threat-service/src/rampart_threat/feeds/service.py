@@ -56,15 +56,24 @@ def _is_newer(incoming: str, stored: str) -> bool | None:
     """True newer, False older, None the same; a starter value is always older."""
     if stored.startswith(STARTER_MARK) and not incoming.startswith(STARTER_MARK):
         return True
-    a, b = readers.parse_time(incoming.removeprefix(STARTER_MARK)), readers.parse_time(stored.removeprefix(STARTER_MARK))
+    a, b = (
+        readers.parse_time(incoming.removeprefix(STARTER_MARK)),
+        readers.parse_time(stored.removeprefix(STARTER_MARK)),
+    )
     return None if a == b else a > b
 
 
 class FeedService:
     """Imports feeds into the store and reports their state."""
 
-    def __init__(self, store: FeedStore, feeds_dir: Path | None = None, stale_days: float = 8.0,
-                 on_batch: Hook | None = None, batch_size: int = BATCH) -> None:
+    def __init__(
+        self,
+        store: FeedStore,
+        feeds_dir: Path | None = None,
+        stale_days: float = 8.0,
+        on_batch: Hook | None = None,
+        batch_size: int = BATCH,
+    ) -> None:
         self._store = store
         self._feeds_dir = feeds_dir
         self.stale_days = stale_days
@@ -75,8 +84,14 @@ class FeedService:
     async def status(self, now: datetime | None = None) -> list[SourceStatus]:
         states = await self._store.sources()
         return [
-            SourceStatus(kind, s.snapshot, s.records, s.import_id, s.imported_at,
-                         is_stale(s.snapshot, self.stale_days, now))
+            SourceStatus(
+                kind,
+                s.snapshot,
+                s.records,
+                s.import_id,
+                s.imported_at,
+                is_stale(s.snapshot, self.stale_days, now),
+            )
             for kind, s in sorted(states.items())
         ]
 
@@ -108,14 +123,26 @@ class FeedService:
             if run.counts.changed:
                 await self._store.activate(run.staging, states)
                 generation = run.staging
-            report = ImportReport(run.import_id, kind, str(path), digest, run.snapshot, run.counts,
-                                  round(time.perf_counter() - clock, 3), generation, started, run.details)
+            report = ImportReport(
+                run.import_id,
+                kind,
+                str(path),
+                digest,
+                run.snapshot,
+                run.counts,
+                round(time.perf_counter() - clock, 3),
+                generation,
+                started,
+                run.details,
+            )
             await self._store.record_import(report)
             return report
         finally:
             await self._store.unlock()
 
-    async def _run(self, run: _Run, path: Path, previous: dict[FeedKind, SourceState]) -> dict[FeedKind, SourceState]:
+    async def _run(
+        self, run: _Run, path: Path, previous: dict[FeedKind, SourceState]
+    ) -> dict[FeedKind, SourceState]:
         old = previous.get(run.kind)
         if run.kind in (FeedKind.NVD, FeedKind.CVE5):
             items = readers.iter_nvd(path) if run.kind is FeedKind.NVD else readers.iter_cve5(path)
@@ -142,8 +169,11 @@ class FeedService:
                     return {}
                 date = scores.score_date.isoformat()
                 rows = (
-                    (r.cve_id, {"score": r.score, "percentile": r.percentile, "date": date},
-                     f"{date}|{r.score}|{r.percentile}")
+                    (
+                        r.cve_id,
+                        {"score": r.score, "percentile": r.percentile, "date": date},
+                        f"{date}|{r.score}|{r.percentile}",
+                    )
                     for r in scores.rows
                 )
                 await self._snapshot(run, FeedKind.EPSS, rows)
@@ -154,7 +184,9 @@ class FeedService:
         records = await self._store.count(run.kind, run.staging)
         return SourceState(run.snapshot, records, run.import_id, datetime.now(UTC))
 
-    async def _records(self, run: _Run, kind: FeedKind, items: Iterable[dict[str, Any]], mark: str = "") -> None:
+    async def _records(
+        self, run: _Run, kind: FeedKind, items: Iterable[dict[str, Any]], mark: str = ""
+    ) -> None:
         """NVD and CVE 5: keep a record only when it is newer than the stored one (incremental)."""
         batch: dict[str, Staged] = {}
         for obj in items:
@@ -196,8 +228,14 @@ class FeedService:
         batch.clear()
         await self._after_batch()
 
-    async def _snapshot(self, run: _Run, kind: FeedKind, rows: Iterator[tuple[str, dict[str, Any], str]],
-                        mark: str = "", retire: bool = True) -> None:
+    async def _snapshot(
+        self,
+        run: _Run,
+        kind: FeedKind,
+        rows: Iterator[tuple[str, dict[str, Any], str]],
+        mark: str = "",
+        retire: bool = True,
+    ) -> None:
         """KEV and EPSS are whole snapshots: changed values replaced, absent ones retired."""
         seen: set[str] = set()
         batch: dict[str, Staged] = {}
@@ -241,8 +279,15 @@ class FeedService:
         await self._records(run, FeedKind.NVD, (r.nvd for r in dataset.records), STARTER_MARK)
         kev = ((r.cve_id, r.kev, _kev_fingerprint(r.kev)) for r in dataset.records if r.kev)
         await self._snapshot(run, FeedKind.KEV, kev, STARTER_MARK, retire=False)
-        epss = ((r.cve_id, r.epss, f"{r.epss['date']}|{r.epss['score']}|{r.epss['percentile']}")
-                for r in dataset.records if r.epss)
+        epss = (
+            (r.cve_id, r.epss, f"{r.epss['date']}|{r.epss['score']}|{r.epss['percentile']}")
+            for r in dataset.records
+            if r.epss
+        )
         await self._snapshot(run, FeedKind.EPSS, epss, STARTER_MARK, retire=False)
         run.snapshot = dataset.snapshot
-        return {FeedKind.STARTER: SourceState(dataset.snapshot, len(dataset.records), run.import_id, datetime.now(UTC))}
+        return {
+            FeedKind.STARTER: SourceState(
+                dataset.snapshot, len(dataset.records), run.import_id, datetime.now(UTC)
+            )
+        }

@@ -64,7 +64,10 @@ def nvd_object(record: dict[str, Any]) -> dict[str, Any]:
             for cwe in record.get("cwe", [])
         ],
         "configurations": record.get("configurations", []),
-        "references": [{"url": source["nvd"], "source": STARTER_SOURCE}, {"url": source["cve"], "source": STARTER_SOURCE}],
+        "references": [
+            {"url": source["nvd"], "source": STARTER_SOURCE},
+            {"url": source["cve"], "source": STARTER_SOURCE},
+        ],
     }
 
 
@@ -93,6 +96,12 @@ def load(path: Path = STARTER_PATH) -> StarterSet:
             raise FeedFormatError(f"{path.name}: {item.get('id')} has no source")
         epss = item.get("epss")
         if epss:
-            epss = {"score": epss["score"], "percentile": epss["percentile"], "date": parse_time(epss["date"]).isoformat()}
-        records.append(StarterRecord(item["id"], nvd_object(item), _kev_entry(item["id"], item.get("kev")), epss))
+            epss = {
+                "score": epss["score"],
+                "percentile": epss["percentile"],
+                "date": parse_time(epss["date"]).isoformat(),
+            }
+        records.append(
+            StarterRecord(item["id"], nvd_object(item), _kev_entry(item["id"], item.get("kev")), epss)
+        )
     return StarterSet(document["format"], parse_time(document["snapshot"]), records)
