@@ -72,6 +72,7 @@ bench: setup
 	$(PY) python bench/gateway_bench.py
 	$(PY) python bench/engine_bench.py
 	$(PY) python bench/scan_bench.py
+	$(PY) python bench/feeds_bench.py
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

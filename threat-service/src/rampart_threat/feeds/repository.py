@@ -171,7 +171,8 @@ class MongoFeedRepository:
         """What is stored for each id as the staging generation sees it ('' when absent)."""
         field = f"modified.{RECORD_FIELDS[kind]}" if kind in RECORD_FIELDS else "fingerprint"
         found: dict[str, str] = {}
-        async for doc in self._col(kind).find({"cve_id": {"$in": cve_ids}, **visible(staging)}):
+        query = {"cve_id": {"$in": cve_ids}, **visible(staging)}
+        async for doc in self._col(kind).find(query, {"cve_id": 1, field: 1}):
             found[doc["cve_id"]] = _get(doc, field)
         return found
 

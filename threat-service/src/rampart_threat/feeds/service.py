@@ -17,7 +17,8 @@ from rampart_threat.feeds.domain import Counts, FeedKind, ImportReport, SourceSt
 from rampart_threat.feeds.paths import resolve_under
 from rampart_threat.feeds.repository import FeedStore, SourceState, Staged
 
-BATCH = 500
+BATCH = 1000  # NVD/CVE 5 records per batch (records are large)
+SNAPSHOT_BATCH = 5000  # KEV/EPSS values per batch (small; nx-27017 scans per $in query)
 STARTER_MARK = "starter:"  # a starter value is replaced by any imported one
 Hook = Callable[[], Awaitable[None]]
 
@@ -72,13 +73,14 @@ class FeedService:
         feeds_dir: Path | None = None,
         stale_days: float = 8.0,
         on_batch: Hook | None = None,
-        batch_size: int = BATCH,
+        batch_size: int | None = None,
     ) -> None:
         self._store = store
         self._feeds_dir = feeds_dir
         self.stale_days = stale_days
         self._on_batch = on_batch  # tests interleave a reader here
-        self._batch = batch_size
+        self._batch = batch_size or BATCH
+        self._snapshot_batch = batch_size or SNAPSHOT_BATCH
 
     # ---- status ----------------------------------------------------------------------------
     async def status(self, now: datetime | None = None) -> list[SourceStatus]:
@@ -245,14 +247,14 @@ class FeedService:
                 continue
             seen.add(cve_id)
             batch[cve_id] = Staged(cve_id, payload, mark + fingerprint, run.import_id)
-            if len(batch) >= self._batch:
+            if len(batch) >= self._snapshot_batch:
                 await self._flush_snapshot(run, kind, batch)
         await self._flush_snapshot(run, kind, batch)
         if not retire:
             return
         gone = [i async for i in self._store.visible_ids(kind, run.staging - 1) if i not in seen]
-        for start in range(0, len(gone), self._batch):
-            await self._store.retire(kind, gone[start : start + self._batch], run.staging)
+        for start in range(0, len(gone), self._snapshot_batch):
+            await self._store.retire(kind, gone[start : start + self._snapshot_batch], run.staging)
         run.counts.removed += len(gone)
 
     async def _flush_snapshot(self, run: _Run, kind: FeedKind, batch: dict[str, Staged]) -> None:
