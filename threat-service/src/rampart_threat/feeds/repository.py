@@ -172,7 +172,8 @@ class MongoFeedRepository:
         field = f"modified.{RECORD_FIELDS[kind]}" if kind in RECORD_FIELDS else "fingerprint"
         found: dict[str, str] = {}
         query = {"cve_id": {"$in": cve_ids}, **visible(staging)}
-        async for doc in self._col(kind).find(query, {"cve_id": 1, field: 1}):
+        projection = {"cve_id": 1, field.split(".", 1)[0]: 1}  # nx-27017 ignores dotted projections
+        async for doc in self._col(kind).find(query, projection):
             found[doc["cve_id"]] = _get(doc, field)
         return found
 
