@@ -79,6 +79,7 @@ bench: setup
 	$(PY) python bench/intel_bench.py
 	$(PY) python bench/analysis_bench.py
 	$(PY) python bench/detection_bench.py
+	$(PY) python bench/feeds_bench.py
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -15,15 +15,20 @@ from rampart.scan.v1 import scan_pb2
 from rampart.threat.v1 import threat_pb2, threat_pb2_grpc
 from rampart_threat.bootstrap import assemble
 from rampart_threat.domain import ActivityEvent, ActivityNotFound, Delivery, Observation, ScanActivity
+from rampart_threat.feeds.service import FeedService
 from rampart_threat.incidents.wiring import incident_parts
 from rampart_threat.mappers import activity_event
 from rampart_threat.service import ActivityService
 from tests.unbuilt import assert_only_built
 
+NO_FEEDS = FeedService(cast(Any, None))  # these tests never reach the feed store
+
 
 def parts_on_fakes() -> Any:
     return assemble(
-        FakeActivityRepository(), incidents=incident_parts(FakeIncidents(), FakeAssets(), RecordingNotifier())
+        FakeActivityRepository(),
+        incidents=incident_parts(FakeIncidents(), FakeAssets(), RecordingNotifier()),
+        knowledge=NO_FEEDS,
     )
 
 
@@ -210,5 +215,7 @@ def test_activity_analysis_and_incidents_are_built_and_the_rest_answer_unimpleme
         "UpdateIncident",
         "ListIncidents",
         "AddIncidentComment",
+        "ImportFeed",
+        "GetFeedStatus",
     }
     assert_only_built(servicer, threat_pb2_grpc.ThreatServiceServicer, service, built)

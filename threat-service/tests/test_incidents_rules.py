@@ -168,7 +168,9 @@ async def test_the_incident_rpcs_create_read_change_and_list_through_the_service
     from rampart_threat.service import ActivityService
 
     built, _ = parts([])
-    servicer = ThreatServicer(ActivityService(cast(Any, None)), cast(Any, None), built.service)
+    servicer = ThreatServicer(
+        ActivityService(cast(Any, None)), cast(Any, None), built.service, cast(Any, None)
+    )
     context = cast(Any, None)
     created = await servicer.CreateIncident(
         threat_pb2.CreateIncidentRequest(

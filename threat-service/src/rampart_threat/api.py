@@ -6,6 +6,8 @@ from rampart.lib.grpcserver import Context
 from rampart.threat.v1 import threat_pb2, threat_pb2_grpc
 from rampart_threat.analysis import mappers as analysis_mappers
 from rampart_threat.analysis.service import AnalysisService
+from rampart_threat.feeds.mappers import feed_kind, import_message, status_message
+from rampart_threat.feeds.service import FeedService
 from rampart_threat.incidents.api import IncidentRpcs
 from rampart_threat.incidents.service import IncidentService
 from rampart_threat.mappers import activity_message
@@ -13,14 +15,20 @@ from rampart_threat.service import ActivityService
 
 
 class ThreatServicer(IncidentRpcs, threat_pb2_grpc.ThreatServiceServicer):
-    """Serves scan activity, threat analysis and incidents; what is not built answers UNIMPLEMENTED."""
+    """Serves scan activity, threat analysis, incidents and the feed admin RPCs; what is not built
+    answers UNIMPLEMENTED."""
 
     def __init__(
-        self, activity: ActivityService, analysis: AnalysisService, incidents: IncidentService
+        self,
+        activity: ActivityService,
+        analysis: AnalysisService,
+        incidents: IncidentService,
+        feeds: FeedService,
     ) -> None:
         self._activity = activity
         self._analysis = analysis
         self._incidents = incidents
+        self._feeds = feeds
 
     async def GetScanActivity(
         self, request: threat_pb2.GetScanActivityRequest, context: Context
@@ -47,3 +55,13 @@ class ThreatServicer(IncidentRpcs, threat_pb2_grpc.ThreatServiceServicer):
         return analysis_mappers.analysis_message(
             await self._analysis.get(request.owner.org_id, request.analysis_id)
         )
+
+    async def ImportFeed(
+        self, request: threat_pb2.ImportFeedRequest, context: Context
+    ) -> threat_pb2.FeedImport:
+        return import_message(await self._feeds.import_under_feeds_dir(feed_kind(request.kind), request.path))
+
+    async def GetFeedStatus(
+        self, request: threat_pb2.GetFeedStatusRequest, context: Context
+    ) -> threat_pb2.FeedStatus:
+        return status_message(await self._feeds.status(), self._feeds.stale_days)

@@ -20,6 +20,8 @@ from rampart_threat.analysis.sandbox import SandboxLimits
 from rampart_threat.analysis.service import AnalysisService
 from rampart_threat.api import ThreatServicer
 from rampart_threat.consumers import SCAN_EVENTS_CONSUMER, ScanEventHandler
+from rampart_threat.feeds.repository import MongoFeedRepository
+from rampart_threat.feeds.service import FeedService
 from rampart_threat.incidents.consumers import ANALYSES_CONSUMER, AnalysisEventHandler
 from rampart_threat.incidents.repository import MongoAssetRepository, MongoIncidentRepository
 from rampart_threat.incidents.triage import SlaTable
@@ -44,6 +46,7 @@ def assemble(
     repository: ActivityRepository,
     *,
     incidents: IncidentParts,
+    knowledge: FeedService,
     analyses: AnalysisRepository | None = None,
     feeds: IndicatorLookup | None = None,
     analysis_config: EngineConfig | None = None,
@@ -54,7 +57,7 @@ def assemble(
         analyses or InMemoryAnalysisRepository(), feeds or NoFeeds(), analysis_config, sandbox
     )
     return Parts(
-        ThreatServicer(activity, analysis, incidents.service),
+        ThreatServicer(activity, analysis, incidents.service, knowledge),
         ScanEventHandler(activity, incidents.record_assets),
         incidents.on_analysis,
     )
@@ -79,11 +82,16 @@ async def bootstrap(settings: ServiceSettings) -> Runtime:
     infra = await connect_infra("threat", settings)
     repository = MongoActivityRepository(infra.db)
     await repository.create_indexes()
+    feed_store = MongoFeedRepository(infra.db)
+    await feed_store.create_indexes()
     threat = (
         settings
         if isinstance(settings, ThreatSettings)
         else ThreatSettings.model_validate(settings.model_dump())
     )
+    feeds = FeedService(feed_store, threat.feeds_dir, threat.feed_stale_days)
+    if threat.feeds_load_starter:
+        await feeds.load_starter_if_empty()
     incident_store, asset_store = MongoIncidentRepository(infra.db), MongoAssetRepository(infra.db)
     await incident_store.create_indexes()
     await asset_store.create_indexes()
@@ -96,13 +104,14 @@ async def bootstrap(settings: ServiceSettings) -> Runtime:
         SlaTable.load(threat.incident_sla_file),
         configured_rules(threat.incident_rules_file),
     )
-    analyses = MongoAnalysisRepository(infra.db)
-    await analyses.create_indexes()
+    analysis_store = MongoAnalysisRepository(infra.db)
+    await analysis_store.create_indexes()
     config, limits = analysis_settings(settings)
     parts = assemble(  # feeds: the store-backed intel lookup is not wired yet (docs/threat-feeds.md)
         repository,
         incidents=incidents,
-        analyses=analyses,
+        knowledge=feeds,
+        analyses=analysis_store,
         feeds=NoFeeds(),
         analysis_config=config,
         sandbox=limits,

@@ -27,3 +27,9 @@ class ThreatSettings(ServiceSettings):
     threat_maxmind_city_db: str = ""  # a MaxMind-format City or Country database file
     threat_sandbox_seconds: float = Field(default=20.0, gt=0, le=300)
     threat_sandbox_memory_mb: int = Field(default=1024, ge=256, le=16384)
+    # Vulnerability feeds: the admin RPC imports only from under FEEDS_DIR (unset: refused);
+    # a source whose snapshot is older than FEED_STALE_DAYS shows as stale.
+    feeds_dir: Path | None = None
+    feed_stale_days: float = Field(default=8.0, gt=0)
+    # Load the shipped starter set at start when the knowledge base is empty.
+    feeds_load_starter: bool = True

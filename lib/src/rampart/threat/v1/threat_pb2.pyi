@@ -242,6 +242,40 @@ INCIDENT_SORT_STATUS: IncidentSort.ValueType  # 3
 INCIDENT_SORT_DUE_AT: IncidentSort.ValueType  # 4
 Global___IncidentSort: _TypeAlias = IncidentSort  # noqa: Y015
 
+class _FeedKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _FeedKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_FeedKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    FEED_KIND_UNSPECIFIED: _FeedKind.ValueType  # 0
+    FEED_KIND_NVD: _FeedKind.ValueType  # 1
+    """NVD CVE API 2.0 JSON (response pages or per-CVE records)"""
+    FEED_KIND_CVE5: _FeedKind.ValueType  # 2
+    """CVE JSON 5 records (a directory tree or a zip)"""
+    FEED_KIND_KEV: _FeedKind.ValueType  # 3
+    """CISA Known Exploited Vulnerabilities catalogue"""
+    FEED_KIND_EPSS: _FeedKind.ValueType  # 4
+    """FIRST EPSS scores CSV"""
+    FEED_KIND_STARTER: _FeedKind.ValueType  # 5
+    """the starter set shipped with threat-service"""
+
+class FeedKind(_FeedKind, metaclass=_FeedKindEnumTypeWrapper):
+    """FeedKind is the format of a vulnerability feed."""
+
+FEED_KIND_UNSPECIFIED: FeedKind.ValueType  # 0
+FEED_KIND_NVD: FeedKind.ValueType  # 1
+"""NVD CVE API 2.0 JSON (response pages or per-CVE records)"""
+FEED_KIND_CVE5: FeedKind.ValueType  # 2
+"""CVE JSON 5 records (a directory tree or a zip)"""
+FEED_KIND_KEV: FeedKind.ValueType  # 3
+"""CISA Known Exploited Vulnerabilities catalogue"""
+FEED_KIND_EPSS: FeedKind.ValueType  # 4
+"""FIRST EPSS scores CSV"""
+FEED_KIND_STARTER: FeedKind.ValueType  # 5
+"""the starter set shipped with threat-service"""
+Global___FeedKind: _TypeAlias = FeedKind  # noqa: Y015
+
 @_typing.final
 class AnalyzeThreatRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
@@ -1463,3 +1497,200 @@ class ScanActivity(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ScanActivity: _TypeAlias = ScanActivity  # noqa: Y015
+
+@_typing.final
+class ImportFeedRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OWNER_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    PATH_FIELD_NUMBER: _builtins.int
+    kind: Global___FeedKind.ValueType
+    path: _builtins.str
+    """relative to FEEDS_DIR, or absolute inside it"""
+    @_builtins.property
+    def owner(self) -> _common_pb2.Owner: ...
+    def __init__(
+        self,
+        *,
+        owner: _common_pb2.Owner | None = ...,
+        kind: Global___FeedKind.ValueType = ...,
+        path: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "owner", b"owner", "path", b"path"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ImportFeedRequest: _TypeAlias = ImportFeedRequest  # noqa: Y015
+
+@_typing.final
+class FeedImport(_message.Message):
+    """FeedImport is the provenance of one import."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class DetailsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    IMPORT_ID_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    PATH_FIELD_NUMBER: _builtins.int
+    SHA256_FIELD_NUMBER: _builtins.int
+    SNAPSHOT_FIELD_NUMBER: _builtins.int
+    ADDED_FIELD_NUMBER: _builtins.int
+    UPDATED_FIELD_NUMBER: _builtins.int
+    UNCHANGED_FIELD_NUMBER: _builtins.int
+    SKIPPED_FIELD_NUMBER: _builtins.int
+    REMOVED_FIELD_NUMBER: _builtins.int
+    SECONDS_FIELD_NUMBER: _builtins.int
+    GENERATION_FIELD_NUMBER: _builtins.int
+    STARTED_AT_FIELD_NUMBER: _builtins.int
+    DETAILS_FIELD_NUMBER: _builtins.int
+    import_id: _builtins.str
+    kind: Global___FeedKind.ValueType
+    path: _builtins.str
+    sha256: _builtins.str
+    """of the file; of the sorted per-file digests for a directory"""
+    added: _builtins.int
+    updated: _builtins.int
+    unchanged: _builtins.int
+    skipped: _builtins.int
+    """older than the stored record, repeated or unreadable"""
+    removed: _builtins.int
+    seconds: _builtins.float
+    generation: _builtins.int
+    """the generation active after the import"""
+    @_builtins.property
+    def snapshot(self) -> _timestamp_pb2.Timestamp:
+        """newest lastModified, KEV release or EPSS score date"""
+
+    @_builtins.property
+    def started_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def details(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """model_version, catalog_version, …"""
+
+    def __init__(
+        self,
+        *,
+        import_id: _builtins.str = ...,
+        kind: Global___FeedKind.ValueType = ...,
+        path: _builtins.str = ...,
+        sha256: _builtins.str = ...,
+        snapshot: _timestamp_pb2.Timestamp | None = ...,
+        added: _builtins.int = ...,
+        updated: _builtins.int = ...,
+        unchanged: _builtins.int = ...,
+        skipped: _builtins.int = ...,
+        removed: _builtins.int = ...,
+        seconds: _builtins.float = ...,
+        generation: _builtins.int = ...,
+        started_at: _timestamp_pb2.Timestamp | None = ...,
+        details: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["snapshot", b"snapshot", "started_at", b"started_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["added", b"added", "details", b"details", "generation", b"generation", "import_id", b"import_id", "kind", b"kind", "path", b"path", "removed", b"removed", "seconds", b"seconds", "sha256", b"sha256", "skipped", b"skipped", "snapshot", b"snapshot", "started_at", b"started_at", "unchanged", b"unchanged", "updated", b"updated"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FeedImport: _TypeAlias = FeedImport  # noqa: Y015
+
+@_typing.final
+class GetFeedStatusRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OWNER_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def owner(self) -> _common_pb2.Owner: ...
+    def __init__(
+        self,
+        *,
+        owner: _common_pb2.Owner | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetFeedStatusRequest: _TypeAlias = GetFeedStatusRequest  # noqa: Y015
+
+@_typing.final
+class FeedSource(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KIND_FIELD_NUMBER: _builtins.int
+    SNAPSHOT_FIELD_NUMBER: _builtins.int
+    RECORDS_FIELD_NUMBER: _builtins.int
+    LAST_IMPORT_ID_FIELD_NUMBER: _builtins.int
+    IMPORTED_AT_FIELD_NUMBER: _builtins.int
+    STALE_FIELD_NUMBER: _builtins.int
+    kind: Global___FeedKind.ValueType
+    records: _builtins.int
+    last_import_id: _builtins.str
+    stale: _builtins.bool
+    """snapshot older than FEED_STALE_DAYS"""
+    @_builtins.property
+    def snapshot(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def imported_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        kind: Global___FeedKind.ValueType = ...,
+        snapshot: _timestamp_pb2.Timestamp | None = ...,
+        records: _builtins.int = ...,
+        last_import_id: _builtins.str = ...,
+        imported_at: _timestamp_pb2.Timestamp | None = ...,
+        stale: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["imported_at", b"imported_at", "snapshot", b"snapshot"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["imported_at", b"imported_at", "kind", b"kind", "last_import_id", b"last_import_id", "records", b"records", "snapshot", b"snapshot", "stale", b"stale"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FeedSource: _TypeAlias = FeedSource  # noqa: Y015
+
+@_typing.final
+class FeedStatus(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SOURCES_FIELD_NUMBER: _builtins.int
+    STALE_AFTER_DAYS_FIELD_NUMBER: _builtins.int
+    stale_after_days: _builtins.float
+    @_builtins.property
+    def sources(self) -> _containers.RepeatedCompositeFieldContainer[Global___FeedSource]: ...
+    def __init__(
+        self,
+        *,
+        sources: _abc.Iterable[Global___FeedSource] | None = ...,
+        stale_after_days: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["sources", b"sources", "stale_after_days", b"stale_after_days"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FeedStatus: _TypeAlias = FeedStatus  # noqa: Y015

@@ -99,6 +99,16 @@ class ThreatServiceStub:
                 request_serializer=rampart_dot_threat_dot_v1_dot_threat__pb2.GetScanActivityRequest.SerializeToString,
                 response_deserializer=rampart_dot_threat_dot_v1_dot_threat__pb2.ScanActivity.FromString,
                 _registered_method=True)
+        self.ImportFeed = channel.unary_unary(
+                '/rampart.threat.v1.ThreatService/ImportFeed',
+                request_serializer=rampart_dot_threat_dot_v1_dot_threat__pb2.ImportFeedRequest.SerializeToString,
+                response_deserializer=rampart_dot_threat_dot_v1_dot_threat__pb2.FeedImport.FromString,
+                _registered_method=True)
+        self.GetFeedStatus = channel.unary_unary(
+                '/rampart.threat.v1.ThreatService/GetFeedStatus',
+                request_serializer=rampart_dot_threat_dot_v1_dot_threat__pb2.GetFeedStatusRequest.SerializeToString,
+                response_deserializer=rampart_dot_threat_dot_v1_dot_threat__pb2.FeedStatus.FromString,
+                _registered_method=True)
 
 
 class ThreatServiceServicer:
@@ -186,6 +196,20 @@ class ThreatServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ImportFeed(self, request, context):
+        """Admin: import one vulnerability feed file, directory or zip found under FEEDS_DIR.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetFeedStatus(self, request, context):
+        """Admin: what each vulnerability feed holds, its snapshot date and whether it is stale.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ThreatServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -253,6 +277,16 @@ def add_ThreatServiceServicer_to_server(servicer, server):
                     servicer.GetScanActivity,
                     request_deserializer=rampart_dot_threat_dot_v1_dot_threat__pb2.GetScanActivityRequest.FromString,
                     response_serializer=rampart_dot_threat_dot_v1_dot_threat__pb2.ScanActivity.SerializeToString,
+            ),
+            'ImportFeed': grpc.unary_unary_rpc_method_handler(
+                    servicer.ImportFeed,
+                    request_deserializer=rampart_dot_threat_dot_v1_dot_threat__pb2.ImportFeedRequest.FromString,
+                    response_serializer=rampart_dot_threat_dot_v1_dot_threat__pb2.FeedImport.SerializeToString,
+            ),
+            'GetFeedStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetFeedStatus,
+                    request_deserializer=rampart_dot_threat_dot_v1_dot_threat__pb2.GetFeedStatusRequest.FromString,
+                    response_serializer=rampart_dot_threat_dot_v1_dot_threat__pb2.FeedStatus.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -606,6 +640,60 @@ class ThreatService:
             '/rampart.threat.v1.ThreatService/GetScanActivity',
             rampart_dot_threat_dot_v1_dot_threat__pb2.GetScanActivityRequest.SerializeToString,
             rampart_dot_threat_dot_v1_dot_threat__pb2.ScanActivity.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ImportFeed(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rampart.threat.v1.ThreatService/ImportFeed',
+            rampart_dot_threat_dot_v1_dot_threat__pb2.ImportFeedRequest.SerializeToString,
+            rampart_dot_threat_dot_v1_dot_threat__pb2.FeedImport.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetFeedStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rampart.threat.v1.ThreatService/GetFeedStatus',
+            rampart_dot_threat_dot_v1_dot_threat__pb2.GetFeedStatusRequest.SerializeToString,
+            rampart_dot_threat_dot_v1_dot_threat__pb2.FeedStatus.FromString,
             options,
             channel_credentials,
             insecure,
