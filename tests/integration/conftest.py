@@ -52,6 +52,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
         "JOB_ACK_WAIT_SECONDS": "3",
         "SWEEP_SECONDS": "1",
         "REQUEUE_AFTER_SECONDS": "10",
+        "SHARD_HOSTS": "1",  # several hosts: one shard per host (tests/integration/test_shards.py)
     }
     platform = DevStack.on_free_ports(data_dir, extra_env=env)
     try:
