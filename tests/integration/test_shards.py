@@ -136,7 +136,7 @@ async def test_a_worker_killed_mid_shard_loses_nothing_and_duplicates_nothing(
         running = None
         while running is None:  # a shard under a live lease whose port was already found
             assert time.monotonic() < deadline, "no shard started"
-            for doc in shards.find({"scan_id": scan_id, "done": {"$ne": True}}):
+            for doc in shards.find({"scan_id": scan_id, "done": False}):
                 if doc.get("lease_until", 0) > time.time() and store["rampart_scan"]["scan_ports"].find_one(
                     {"scan_id": scan_id, "host": HOSTS[doc["index"] - 1]}
                 ):

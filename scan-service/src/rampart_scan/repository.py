@@ -236,11 +236,12 @@ class ScanRepository:
         """Take a shard not done whose lease expired; the run's attempt number, or None when held/done."""
         try:
             await self.shards.update_one(
-                {"_id": f"{scan_id}.{index}", "done": {"$ne": True}, "lease_until": {"$lt": now}},
+                {"_id": f"{scan_id}.{index}", "done": False, "lease_until": {"$lt": now}},
                 {
                     "$set": {
                         "scan_id": scan_id,
                         "index": index,
+                        "done": False,  # always present: nx-27017's $ne does not match a missing field
                         "claim": lease.claim,
                         "worker": lease.worker,
                         "lease_until": lease.until,
@@ -258,7 +259,7 @@ class ScanRepository:
 
     async def renew_shard(self, scan_id: str, index: int, lease: ShardLease) -> bool:
         result = await self.shards.update_one(
-            {"_id": f"{scan_id}.{index}", "claim": lease.claim, "done": {"$ne": True}},
+            {"_id": f"{scan_id}.{index}", "claim": lease.claim, "done": False},
             {"$set": {"lease_until": lease.until}},
         )
         return result.matched_count == 1
@@ -266,14 +267,14 @@ class ScanRepository:
     async def release_shard(self, scan_id: str, index: int, claim: str) -> None:
         """Stopped before the end (cancel, timeout): not done, and free for a resume at once."""
         await self.shards.update_one(
-            {"_id": f"{scan_id}.{index}", "claim": claim, "done": {"$ne": True}},
+            {"_id": f"{scan_id}.{index}", "claim": claim, "done": False},
             {"$set": {"lease_until": 0.0}},
         )
 
     async def finish_shard(self, scan_id: str, index: int, claim: str, counts: PortCounts) -> bool:
         """Mark the shard done once, only while ``claim`` holds it."""
         result = await self.shards.update_one(
-            {"_id": f"{scan_id}.{index}", "claim": claim, "done": {"$ne": True}},
+            {"_id": f"{scan_id}.{index}", "claim": claim, "done": False},
             {"$set": {"done": True, "counts": counts.as_dict(), "lease_until": 0.0}},
         )
         return result.modified_count == 1
