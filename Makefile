@@ -76,6 +76,7 @@ bench: setup
 	$(PY) python bench/engine_bench.py
 	$(PY) python bench/scan_bench.py
 	$(PY) python bench/matcher_bench.py
+	$(PY) python bench/shards_bench.py
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
