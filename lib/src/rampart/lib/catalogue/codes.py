@@ -43,7 +43,7 @@ _CODES = (
     ErrorCode("EMAIL_TAKEN", S.ALREADY_EXISTS, 409, "an account with this email exists"),
     ErrorCode("SCAN_ALREADY_FINISHED", S.FAILED_PRECONDITION, 409, "the scan has already finished"),
     ErrorCode("SCAN_NOT_FINISHED", S.FAILED_PRECONDITION, 409, "the scan has not finished yet"),
-    ErrorCode("SCAN_NOT_RESUMABLE", S.FAILED_PRECONDITION, 409, "the scan is not cancelled, timed out or failed"),
+    ErrorCode("SCAN_NOT_RESUMABLE", S.FAILED_PRECONDITION, 409, "only ended-early scans resume"),
     ErrorCode("IDEMPOTENCY_KEY_REUSED", S.FAILED_PRECONDITION, 409, "Idempotency-Key reused, other body"),
     ErrorCode("PAYLOAD_TOO_LARGE", S.RESOURCE_EXHAUSTED, 413, "the request body is too large"),
     ErrorCode("RATE_LIMIT_EXCEEDED", S.RESOURCE_EXHAUSTED, 429, "too many requests; see Retry-After"),
