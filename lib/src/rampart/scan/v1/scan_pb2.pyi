@@ -276,7 +276,7 @@ class CreateScanRequest(_message.Message):
     rate: _builtins.float
     """Probes per second for this scan (0 = as fast as the caps allow)."""
     max_hosts_limit: _builtins.int
-    """The plan's host cap per scan (0 = the platform's default, 256)."""
+    """The plan's host cap per scan (0 = the default, 256; at most the platform's MAX_HOSTS_PER_SCAN)."""
     org_rate_limit: _builtins.float
     """The organisation's probes per second over all its scans (0 = only the platform cap)."""
     @_builtins.property
