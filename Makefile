@@ -80,6 +80,7 @@ bench: setup
 	$(PY) python bench/analysis_bench.py
 	$(PY) python bench/detection_bench.py
 	$(PY) python bench/feeds_bench.py
+	$(PY) python bench/shards_bench.py
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

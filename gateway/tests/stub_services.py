@@ -157,6 +157,14 @@ class StubScan(StubService):
 
         return self._call("CancelScan", request, cancel)
 
+    def ResumeScan(self, request: scan_pb2.ResumeScanRequest, timeout: float) -> Call:
+        def resume() -> scan_pb2.Scan:
+            scan = self._own(request.owner, request.scan_id)
+            scan.status, scan.resumes = scan_pb2.SCAN_STATUS_QUEUED, scan.resumes + 1
+            return scan
+
+        return self._call("ResumeScan", request, resume)
+
     def GetScanResults(self, request: scan_pb2.GetScanResultsRequest, timeout: float) -> Call:
         def results() -> scan_pb2.ScanResults:
             self._own(request.owner, request.scan_id)

@@ -293,3 +293,33 @@ def test_delete_results_answers_how_many_ports_went(platform: StubPlatform, clie
     finished_scan(platform)
     reply = client.delete("/api/v1/scans/scan_0001/results", headers=platform.token("scans:write"))
     assert reply.json()["data"] == {"scan_id": "scan_0001", "deleted_ports": 2}
+
+
+def test_udp_and_a_rate_reach_scan_service_with_the_plans_host_cap_and_probe_rate(
+    platform: StubPlatform, client: TestClient
+) -> None:
+    body = {"target": "10.0.0.0/20", "scan_type": "udp", "ports": "top-100", "rate": 250}
+    reply = client.post("/api/v1/scans", json=body, headers=platform.token("scans:write"))
+    assert reply.status_code == 201, reply.text
+    sent = platform.scan.last("CreateScan")
+    assert (sent.scan_type, sent.rate) == (scan_pb2.SCAN_TYPE_UDP, 250.0)
+    assert sent.max_hosts_limit == 65_536  # the stub plan names no cap: the platform's /16
+    refused = client.post(
+        "/api/v1/scans", json={"target": "a", "scan_type": "sctp"}, headers=platform.token("scans:write")
+    )
+    assert (refused.status_code, refused.json()["error"]["details"]["field"]) == (422, "scan_type")
+
+
+def test_resume_queues_the_scan_again_with_the_callers_concurrency(
+    platform: StubPlatform, client: TestClient
+) -> None:
+    finished_scan(platform)
+    reply = client.post("/api/v1/scans/scan_0001/resume", headers=platform.token("scans:write"))
+    assert reply.status_code == 202, reply.text
+    assert (reply.json()["data"]["status"], reply.json()["data"]["resumes"]) == ("queued", 1)
+    assert platform.scan.last("ResumeScan").concurrent_limit == 3
+    platform.scan.fail(
+        "ResumeScan", rpc_error(grpc.StatusCode.FAILED_PRECONDITION, "not resumable", "SCAN_NOT_RESUMABLE")
+    )
+    refused = client.post("/api/v1/scans/scan_0001/resume", headers=platform.token("scans:write"))
+    assert (refused.status_code, refused.json()["error"]["code"]) == (409, "SCAN_NOT_RESUMABLE")

@@ -12,7 +12,7 @@ from rampart.threat.v1 import threat_pb2
 
 
 def test_public_words_are_the_value_names_without_the_enum_prefix_in_lower_case() -> None:
-    assert enum_words(scan_pb2.ScanType) == ("tcp",)
+    assert enum_words(scan_pb2.ScanType) == ("tcp", "udp")
     assert enum_words(scan_pb2.ScanProfile) == ("standard", "compliance", "pentest")
     assert enum_words(threat_pb2.AnalysisMode) == ("quick", "deep", "sandbox")
     assert enum_words(threat_pb2.FindingType) == (
@@ -39,7 +39,7 @@ def test_empty_means_unspecified_so_the_service_applies_its_default() -> None:
 
 
 def test_unknown_words_and_numbers_are_never_mistaken_for_a_value() -> None:
-    for word in ("udp", "TCP", "unspecified", "scan_type_tcp", " tcp"):
+    for word in ("sctp", "TCP", "unspecified", "scan_type_udp", " tcp"):
         assert enum_value(scan_pb2.ScanType, word) is None, word
     assert enum_word(scan_pb2.ScanType, 99) == "99"  # the service then refuses it by name
     with pytest.raises(ValueError, match="ScanProfile"):

@@ -127,3 +127,33 @@ def test_the_workers_reach_targets_but_not_the_platform_networks() -> None:
     assert v4["cidr"] == "0.0.0.0/0"
     platform = generated("rampart-platform")["PLATFORM_ADDRESSES"].split(",")
     assert set(v4["except"]) == {n for n in platform if ":" not in n}
+
+
+def test_keda_scales_the_scan_worker_on_the_scan_jobs_backlog() -> None:
+    from rampart.lib.catalogue import subjects
+
+    overlay = K8S / "overlays" / "autoscale"
+    listed = yaml.safe_load((overlay / "kustomization.yaml").read_text())["resources"]
+    assert "../prod" in listed
+    docs = [
+        doc
+        for name in listed
+        if name.endswith(".yaml")
+        for doc in yaml.safe_load_all((overlay / name).read_text())
+    ]
+    [scaled] = [doc for doc in docs if doc["kind"] == "ScaledObject"]
+    target = scaled["spec"]["scaleTargetRef"]
+    assert (target["kind"], target["name"]) == ("Deployment", "scan-worker")
+    assert target["name"] in base("Deployment")
+    [trigger] = scaled["spec"]["triggers"]
+    meta = trigger["metadata"]
+    assert trigger["type"] == "nats-jetstream"
+    assert (meta["stream"], meta["consumer"]) == (subjects.SCAN_JOBS_STREAM, subjects.SCAN_WORKERS_DURABLE)
+    assert int(meta["lagThreshold"]) >= 1
+    assert scaled["spec"]["minReplicaCount"] <= scaled["spec"]["maxReplicaCount"]
+    [monitor] = [doc for doc in docs if doc["kind"] == "Service"]
+    host, port = meta["natsServerMonitoringEndpoint"].split(":")
+    assert host.split(".")[0] == monitor["metadata"]["name"]
+    nats = base("StatefulSet").get("nats") or base("Deployment")["nats"]
+    assert monitor["spec"]["selector"] == nats["spec"]["selector"]["matchLabels"]
+    assert {"name": "monitor", "containerPort": int(port)} in container(nats)["ports"]

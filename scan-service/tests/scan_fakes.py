@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,6 +22,7 @@ from rampart_scan.domain import (
     COMPLETED,
     QUEUED,
     RUNNING,
+    Block,
     HostResult,
     Order,
     PortCounts,
@@ -33,12 +34,13 @@ from rampart_scan.domain import (
 from rampart_scan.durable import Leases
 from rampart_scan.engine.addresses import IPAddress
 from rampart_scan.engine.scanner import Event
-from rampart_scan.events import PendingEvents
+from rampart_scan.events import PendingEvents, run_suffix, shard_jobs
 from rampart_scan.execution import ScanExecution
-from rampart_scan.interfaces import EngineRun, KeyRecord
+from rampart_scan.interfaces import EngineRun, KeyRecord, Pacer, ShardLease
 from rampart_scan.queries import ScanQueries
 from rampart_scan.scope import LOOPBACK, ScopeBook
 from rampart_scan.settings import ScanSettings
+from rampart_scan.sharding import ShardExecution
 
 START = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 
@@ -80,6 +82,7 @@ class FakeScanRepository:
         self.daily: dict[str, int] = {}
         self.keys: dict[str, KeyRecord] = {}
         self.fail_on: set[str] = set()  # method names that raise, to stop a use case half-way
+        self.shards: dict[tuple[str, int], dict[str, object]] = {}
 
     def _step(self, name: str) -> None:
         if name in self.fail_on:
@@ -269,6 +272,68 @@ class FakeScanRepository:
         if seen is not None and seen.scan_id == scan_id:
             del self.keys[f"{org_id}|{key}"]
 
+    async def reopen(self, resumed: Scan, was: str, pending: PendingEvents) -> Scan | None:
+        current = self.scans.get(resumed.id)
+        if current is None or current.status != was:
+            return None
+        self.scans[resumed.id] = replace(resumed, counts=current.counts, shards_done=current.shards_done)
+        self.pending[resumed.id] = pending
+        return self.scans[resumed.id]
+
+    async def start_sharded(self, scan_id: str, at: datetime, stale_at: float) -> Scan | None:
+        current = self.scans.get(scan_id)
+        if current is None or current.status != QUEUED:
+            return None
+        self.scans[scan_id] = replace(current, status=RUNNING, started_at=at, stale_at=stale_at)
+        return self.scans[scan_id]
+
+    async def touch(self, scan_id: str, stale_at: float) -> None:
+        self.scans[scan_id] = replace(self.scans[scan_id], stale_at=stale_at)
+
+    async def claim_shard(self, scan_id: str, index: int, lease: ShardLease, now: float) -> int | None:
+        shard = self.shards.setdefault((scan_id, index), {"done": False, "lease_until": 0.0, "attempts": 0})
+        if shard["done"] or float(shard["lease_until"]) >= now:  # type: ignore[arg-type]
+            return None
+        shard.update(claim=lease.claim, worker=lease.worker, lease_until=lease.until)
+        shard["attempts"] = int(shard["attempts"]) + 1  # type: ignore[call-overload]
+        return int(shard["attempts"])  # type: ignore[call-overload]
+
+    async def renew_shard(self, scan_id: str, index: int, lease: ShardLease) -> bool:
+        shard = self.shards.get((scan_id, index))
+        if shard is None or shard["done"] or shard.get("claim") != lease.claim:
+            return False
+        shard["lease_until"] = lease.until
+        return True
+
+    async def release_shard(self, scan_id: str, index: int, claim: str) -> None:
+        shard = self.shards.get((scan_id, index))
+        if shard is not None and not shard["done"] and shard.get("claim") == claim:
+            shard["lease_until"] = 0.0
+
+    async def finish_shard(self, scan_id: str, index: int, claim: str, counts: PortCounts) -> bool:
+        shard = self.shards.get((scan_id, index))
+        if shard is None or shard["done"] or shard.get("claim") != claim:
+            return False
+        shard.update(done=True, counts=counts, lease_until=0.0)
+        return True
+
+    async def shard_done(self, scan_id: str, index: int) -> bool:
+        return bool(self.shards.get((scan_id, index), {}).get("done"))
+
+    async def shards_done(self, scan_id: str) -> tuple[frozenset[int], PortCounts]:
+        done = [(i, s) for (sid, i), s in self.shards.items() if sid == scan_id and s["done"]]
+        counts = PortCounts()
+        for _, shard in done:
+            counts = counts.plus(shard["counts"].as_dict())  # type: ignore[attr-defined]
+        return frozenset(i for i, _ in done), counts
+
+    async def record_shards_done(self, scan_id: str, done: int, counts: PortCounts, progress: int) -> bool:
+        current = self.scans[scan_id]
+        if current.shards_done >= done:
+            return False
+        self.scans[scan_id] = replace(current, shards_done=done, counts=counts, progress=progress)
+        return True
+
     async def usage(self, org_id: str, since_key: int) -> tuple[dict[str, int], int]:
         by_status: dict[str, int] = {}
         since = 0
@@ -296,18 +361,34 @@ class FakeEvents:
     def __init__(self) -> None:
         self.sent: list[Sent] = []
         self.cancel_broadcasts: list[str] = []
+        self.jobs: list[str] = []  # shard jobs released, as their event ids
+        self.lifecycle_ids: set[str] = set()  # the outbox keeps one entry per event id
 
     def on_create(self, scan: Scan, request_id: str) -> PendingEvents:
+        if scan.shards.sharded:
+            return PendingEvents(({"_id": f"{scan.id}.queued"},), scan, request_id)
+        return PendingEvents(({"_id": f"{scan.id}.queued"}, {"_id": f"{scan.id}.job"}))
+
+    def on_resume(self, scan: Scan, request_id: str, done: frozenset[int]) -> PendingEvents:
+        if scan.shards.sharded:
+            return PendingEvents(({"_id": f"{scan.id}.queued"},), scan, request_id, done)
         return PendingEvents(({"_id": f"{scan.id}.queued"}, {"_id": f"{scan.id}.job"}))
 
     async def release(self, pending: PendingEvents) -> None:
         for entry in pending.entries:
             kind = str(entry["_id"]).rsplit(".", 1)[1]
             self.sent.append(Sent(kind, str(entry["_id"]).rsplit(".", 1)[0], QUEUED))
+        if pending.scan is not None:
+            for batch in shard_jobs(pending.scan, pending.request_id, pending.done):
+                self.jobs += [str(entry["_id"]) for entry in batch]
 
     async def lifecycle(
         self, scan: Scan, request_id: str, error: ScanError | None = None, summary: bool = False
     ) -> None:
+        event_id = f"{scan.id}.{scan.status}{run_suffix(scan)}"
+        if event_id in self.lifecycle_ids:
+            return
+        self.lifecycle_ids.add(event_id)
         self.sent.append(Sent(scan.status, scan.id, scan.status, error, f"summary={summary}"))
 
     async def progress(
@@ -340,22 +421,34 @@ class FakeDns:
 
 @dataclass
 class FakeEngine:
-    """``Engine`` yielding scripted events; ``hang`` keeps it running after them (until cancelled)."""
+    """``Engine`` yielding scripted events; ``hang`` keeps it running after them (until cancelled).
+
+    ``per_block`` scripts a shard's events from its block instead; ``blocks`` records the shards run.
+    """
 
     events: Sequence[Event] = ()
     excluded: list[str] | None = None
     hang: bool = False
     refuse: Exception | None = None
     started: list[str] = field(default_factory=list)
+    per_block: Callable[[Block], Sequence[Event]] | None = None
+    blocks: list[int] = field(default_factory=list)
+    pacers: list[Pacer | None] = field(default_factory=list)
 
-    async def start(self, scan: Scan) -> EngineRun:
+    async def start(self, scan: Scan, block: Block | None = None, pacer: Pacer | None = None) -> EngineRun:
         self.started.append(scan.id)
+        self.pacers.append(pacer)
         if self.refuse is not None:
             raise self.refuse
-        return EngineRun(self._run(), self.excluded)
+        events = self.events
+        if block is not None:
+            self.blocks.append(block.index)
+            if self.per_block is not None:
+                events = self.per_block(block)
+        return EngineRun(self._run(events), self.excluded)
 
-    async def _run(self) -> AsyncIterator[Event]:
-        for event in self.events:
+    async def _run(self, events: Sequence[Event]) -> AsyncIterator[Event]:
+        for event in events:
             yield event
         if self.hang:
             await asyncio.Event().wait()
@@ -384,9 +477,24 @@ class Platform:
         leases = Leases(self.store, worker, lease_seconds, SETTINGS.requeue_after_seconds, self.clock)
         return ScanExecution(self.store, self.events, engine, leases, self.clock)
 
+    def shards(self, engine: FakeEngine, worker: str = "w1", lease_seconds: float = 60.0) -> ShardExecution:
+        return ShardExecution(
+            self.store,
+            self.events,
+            engine,
+            worker,
+            lease_seconds,
+            SETTINGS.requeue_after_seconds,
+            clock=self.clock,
+        )
 
-def platform(scope_file: Path | None = None, dns: dict[str, list[str]] | None = None) -> Platform:
+
+def platform(
+    scope_file: Path | None = None,
+    dns: dict[str, list[str]] | None = None,
+    settings: ScanSettings = SETTINGS,
+) -> Platform:
     store, events, clock, resolver = FakeScanRepository(), FakeEvents(), FakeClock(), FakeDns(dns)
-    authoriser = TargetAuthoriser(ScopeBook(scope_file, fallback=LOOPBACK), SETTINGS, resolver)
-    commands = ScanCommands(store, events, authoriser, SETTINGS, clock)
+    authoriser = TargetAuthoriser(ScopeBook(scope_file, fallback=LOOPBACK), settings, resolver)
+    commands = ScanCommands(store, events, authoriser, settings, clock)
     return Platform(store, events, clock, resolver, commands, ScanQueries(store))

@@ -68,7 +68,8 @@ async def test_profile_defaults_fill_the_spec_and_explicit_options_are_kept() ->
 @pytest.mark.parametrize(
     ("spec", "error", "field"),
     [
-        (ScanSpec(targets=("127.0.0.1",), scan_type="udp"), InvalidArgument, "scan_type"),
+        (ScanSpec(targets=("127.0.0.1",), scan_type="sctp"), InvalidArgument, "scan_type"),
+        (ScanSpec(targets=("127.0.0.1",), rate=-1), InvalidArgument, "rate"),
         (ScanSpec(targets=("127.0.0.1",), profile="stealth"), InvalidArgument, "profile"),
         (ScanSpec(targets=("127.0.0.1",), max_duration_seconds=86_401), InvalidArgument, "max_duration"),
         (ScanSpec(targets=("127.0.0.1",), ports="22,x"), InvalidPortSpec, "ports"),

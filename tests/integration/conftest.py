@@ -79,6 +79,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, mail_inbox: MailInbox) -> It
         "REQUEUE_AFTER_SECONDS": "10",
         "SMTP_URL": f"smtp://127.0.0.1:{mail_inbox.port}",
         "INCIDENT_EMAIL_TO": "soc@example.test",
+        "SHARD_HOSTS": "1",  # several hosts: one shard per host (tests/integration/test_shards.py)
     }
     platform = DevStack.on_free_ports(data_dir, extra_env=env)
     try:

@@ -58,6 +58,11 @@ class PlanLimits:
     scans_per_day: int
     concurrent_scans: int
     concurrent_streams: int
+    # Hosts one scan may cover (0 = the platform's cap, a /16) and probes per second over all
+    # the organisation's scans (0 = only the platform-wide cap). Plans written before these
+    # limits existed get the defaults.
+    max_hosts_per_scan: int = 256
+    probes_per_second: int = 0
 
     @classmethod
     def unlimited(cls) -> PlanLimits:
@@ -65,6 +70,7 @@ class PlanLimits:
 
 
 PLAN_FIELDS = tuple(limit.name for limit in fields(PlanLimits))
+PLAN_DEFAULTS = {"max_hosts_per_scan": 256, "probes_per_second": 0}
 # The limits that protect the platform itself: only the enterprise plan may lift them (0).
 PROTECTIVE_FIELDS = frozenset({"requests_per_hour", "concurrent_streams"})
 UNLIMITED_PLAN = "enterprise"

@@ -13,7 +13,7 @@ from typing import Any
 
 import structlog
 
-from rampart_auth.domain import PLAN_FIELDS, UNLIMITED_PLAN, limit_allowed
+from rampart_auth.domain import PLAN_DEFAULTS, PLAN_FIELDS, UNLIMITED_PLAN, limit_allowed
 
 log = structlog.get_logger(__name__)
 
@@ -26,7 +26,7 @@ def validate_plan(name: str, limits: Mapping[str, Any]) -> dict[str, int]:
     """Every field present, a whole number ≥ 0, and 0 on a protective field only for enterprise."""
     values: dict[str, int] = {}
     for field in PLAN_FIELDS:
-        value = limits.get(field)
+        value = limits.get(field, PLAN_DEFAULTS.get(field))
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise PlanError(f"plan {name!r}: {field} must be a whole number >= 0, not {value!r}")
         if not limit_allowed(name, field, value):
@@ -40,7 +40,7 @@ def validate_plan(name: str, limits: Mapping[str, Any]) -> dict[str, int]:
 
 def with_overrides(name: str, plan: Mapping[str, int], overrides: Mapping[str, Any]) -> dict[str, int]:
     """An organisation's own limits on top of its plan's; an override the plan may not hold is ignored."""
-    limits = {field: int(plan.get(field, 0)) for field in PLAN_FIELDS}
+    limits = {field: int(plan.get(field, PLAN_DEFAULTS.get(field, 0))) for field in PLAN_FIELDS}
     for field, raw in overrides.items():
         if field not in PLAN_FIELDS:
             continue

@@ -16,6 +16,7 @@ from pymongo.errors import DuplicateKeyError
 
 from rampart.lib.store import Document, read_time
 from rampart_auth.domain import (
+    PLAN_DEFAULTS,
     PLAN_FIELDS,
     ApiKey,
     EmailTaken,
@@ -116,7 +117,8 @@ class AccountRepository:
         doc = await self.plans.find_one({"_id": name})
         if doc is None:
             return None
-        return Plan(name, PlanLimits(**{field: int(doc.get(field, 0)) for field in PLAN_FIELDS}))
+        limits = {field: int(doc.get(field, PLAN_DEFAULTS.get(field, 0))) for field in PLAN_FIELDS}
+        return Plan(name, PlanLimits(**limits))
 
 
 def _user(doc: Document | None) -> User | None:

@@ -54,6 +54,10 @@ DEFAULT_METRICS_PORTS = {"auth": 9101, "scan": 9102, "threat": 9103, "ai": 9104,
 PR_SET_PDEATHSIG = 1
 
 
+def worker_names(count: int) -> tuple[str, ...]:
+    return tuple(f"scan-worker-{n}" for n in range(1, count + 1))
+
+
 def _child_setup() -> None:
     """In the child: own session (no Ctrl-C from the terminal) and die with the parent."""
     os.setsid()
@@ -75,12 +79,23 @@ class DevStack:
     log_level: str = "info"
     extra_env: dict[str, str] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    workers: int = len(WORKERS)  # scan worker processes (benchmarks start 1, 2 or 4)
 
     @classmethod
-    def on_free_ports(cls, data_dir: Path, **kwargs: Any) -> DevStack:
-        ports = {name: free_port() for name in ORDER}
+    def on_free_ports(cls, data_dir: Path, workers: int = len(WORKERS), **kwargs: Any) -> DevStack:
+        names = ("store", "nats", *SERVICES, *worker_names(workers), "gateway")
+        ports = {name: free_port() for name in names}
         metrics = {name: free_port() for name in SERVICES}
-        return cls(data_dir, ports, metrics, **kwargs)
+        return cls(data_dir, ports, metrics, workers=workers, **kwargs)
+
+    @property
+    def worker_names(self) -> tuple[str, ...]:
+        return worker_names(self.workers)
+
+    @property
+    def order(self) -> tuple[str, ...]:
+        """Every process of this stack, in start order."""
+        return ("store", "nats", *SERVICES, *self.worker_names, "gateway")
 
     @property
     def gateway_url(self) -> str:
@@ -119,7 +134,7 @@ class DevStack:
         return open_channel(self.address(service), self.certs(identity))
 
     def identity(self, name: str) -> str:
-        return "scan-worker" if name in WORKERS else name
+        return "scan-worker" if name in self.worker_names else name
 
     def nats_config(self) -> Path:
         """Write nats-server's config: TLS required, client certificates mapped to users."""
@@ -200,7 +215,7 @@ class DevStack:
                 raise StackError("nats-server is missing: run 'make setup' (apt-get install nats-server)")
             return [binary_path, "-c", str(self.nats_config())], env
         env.update(self.certs(self.identity(name)).env())
-        if name in WORKERS:
+        if name in self.worker_names:
             env["METRICS_PORT"] = port
             env["PLATFORM_ENDPOINTS"] = self.platform_endpoints()
             return [sys.executable, "-m", "rampart_scan.worker"], env
@@ -256,11 +271,11 @@ class DevStack:
         return process.returncode
 
     def start_all(self) -> None:
-        for name in ORDER:
+        for name in self.order:
             self.start(name)
 
     def stop_all(self) -> None:
-        for name in reversed(ORDER):
+        for name in reversed(self.order):
             self.stop(name)
 
     def health(self) -> tuple[int, dict[str, Any]]:
@@ -278,7 +293,7 @@ class DevStack:
 
     def _workers_heard(self, body: dict[str, Any]) -> bool:
         """Every scan worker this stack runs has announced itself to the gateway."""
-        running = sum(1 for name in WORKERS if name in self.processes)
+        running = sum(1 for name in self.worker_names if name in self.processes)
         heard = body.get("data", {}).get("dependencies", {}).get("scan_workers", {}).get("workers", 0)
         return bool(heard >= running)
 

@@ -11,6 +11,7 @@ from rampart.scan.v1 import scan_pb2, scan_pb2_grpc
 from rampart_scan.commands import ScanCommands
 from rampart_scan.domain import PlanLimits
 from rampart_scan.mappers import (
+    limits_from_proto,
     owner_from_proto,
     page_to_proto,
     results_to_proto,
@@ -33,7 +34,7 @@ class ScanServicer(scan_pb2_grpc.ScanServiceServicer):
         created = await self._commands.create(
             owner_from_proto(request.owner),
             spec_from_proto(request),
-            PlanLimits(request.concurrent_limit, request.daily_limit),
+            limits_from_proto(request),
             request.idempotency_key,
             request.request_id or current_request_id(),
         )
@@ -65,6 +66,13 @@ class ScanServicer(scan_pb2_grpc.ScanServiceServicer):
     async def CancelScan(self, request: scan_pb2.CancelScanRequest, context: Context) -> scan_pb2.Scan:
         owner = owner_from_proto(request.owner)
         return scan_to_proto(await self._commands.cancel(owner, request.scan_id, current_request_id()))
+
+    async def ResumeScan(self, request: scan_pb2.ResumeScanRequest, context: Context) -> scan_pb2.Scan:
+        owner = owner_from_proto(request.owner)
+        limits = PlanLimits(concurrent=request.concurrent_limit)
+        return scan_to_proto(
+            await self._commands.resume(owner, request.scan_id, limits, current_request_id())
+        )
 
     async def GetScanResults(
         self, request: scan_pb2.GetScanResultsRequest, context: Context

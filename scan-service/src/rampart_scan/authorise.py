@@ -25,17 +25,16 @@ class TargetAuthoriser:
         self._settings = settings
         self._resolver = resolver
 
-    async def authorised_hosts(self, org_id: str, targets: list[str]) -> list[Host]:
+    async def authorised_hosts(self, org_id: str, targets: list[str], max_hosts: int = 0) -> list[Host]:
         """Resolve every target and check every address against the organisation's scope."""
+        cap = self.host_cap(max_hosts)
         scope = self._scopes.for_org(org_id)
         for target in targets:
-            parsed = parse_target(target, self._settings.max_hosts_per_scan)
+            parsed = parse_target(target, cap)
             if isinstance(parsed, str):
                 scope.check_name(parsed)
         try:
-            hosts = await expand_targets(
-                targets, self._settings.max_hosts_per_scan, self._resolver, self._settings.resolve_budget()
-            )
+            hosts = await expand_targets(targets, cap, self._resolver, self._settings.resolve_budget())
         except TargetUnresolvable as unresolved:  # answered like a refusal: DNS is not an oracle
             raise refuse(unresolved.names[0], "does not resolve", unresolved=unresolved.names) from None
         for host in hosts:
@@ -47,9 +46,12 @@ class TargetAuthoriser:
         exclusions = Exclusions(self._settings.platform_endpoint_set())
         return exclusions.listed((h.address for h in hosts), ports)
 
-    def sandbox_host_count(self, targets: list[str]) -> int:
+    def sandbox_host_count(self, targets: list[str], max_hosts: int = 0) -> int:
         """Hosts a sandbox scan will show, from the targets' syntax alone (resolving sends a packet)."""
-        return sum(
-            len(p) if isinstance(p, list) else 1
-            for p in (parse_target(t, self._settings.max_hosts_per_scan) for t in targets)
-        )
+        cap = self.host_cap(max_hosts)
+        return sum(len(p) if isinstance(p, list) else 1 for p in (parse_target(t, cap) for t in targets))
+
+    def host_cap(self, max_hosts: int) -> int:
+        """A scan's host cap (0: the platform's), never above the platform's."""
+        platform = self._settings.max_hosts_per_scan
+        return min(max_hosts, platform) if max_hosts > 0 else platform

@@ -15,9 +15,12 @@ from rampart_scan.domain import (
     PlanLimits,
     Scan,
     ScanNotFinished,
+    ScanNotResumable,
     ScanQuotaExceeded,
     ScanSpec,
+    ShardPlan,
     estimate_seconds,
+    plan_shards,
 )
 from rampart_scan.events import PendingEvents
 from rampart_scan.idempotency import IdempotencyKeys, fingerprint
@@ -67,11 +70,16 @@ class ScanCommands:
         require_owner(owner)
         resolved, ports = spec.resolved()
         targets = list(resolved.targets)
+        cap = limits.host_cap(self._settings.max_hosts_per_scan)
         if owner.sandbox:  # syntax only: resolving a name would already send a packet
-            hosts_count, excluded = self._authoriser.sandbox_host_count(targets), []
+            hosts_count, excluded = self._authoriser.sandbox_host_count(targets, cap), []
+            shards = ShardPlan()  # no packet: nothing to spread over workers
         else:
-            hosts = await self._authoriser.authorised_hosts(owner.org_id, targets)
+            hosts = await self._authoriser.authorised_hosts(owner.org_id, targets, cap)
             hosts_count, excluded = len(hosts), self._authoriser.excluded(hosts, ports)
+            shards = plan_shards(
+                hosts_count, len(ports), self._settings.shard_hosts, self._settings.shard_ports
+            )
         now = self._clock.now()
         scan = Scan(
             id=new_id("scan"),
@@ -85,6 +93,8 @@ class ScanCommands:
             ),
             excluded_endpoints=tuple(excluded),
             stale_at=now.timestamp() + self._settings.requeue_after_seconds,
+            shards=shards,
+            org_rate=limits.org_rate,
         )
         # The scan carries its own outbox entries: one insert stores the scan, its queued event
         # and its job together (the store has no multi-document transactions).
@@ -164,6 +174,25 @@ class ScanCommands:
                 return current
             await self._clock.sleep(POLL_SECONDS)
         return await owned_scan(self._store, owner, scan_id)
+
+    async def resume(self, owner: Owner, scan_id: str, limits: PlanLimits, request_id: str) -> Scan:
+        """Queue a cancelled, timed-out or failed scan again for the shards not done; results stay."""
+        scan = await owned_scan(self._store, owner, scan_id)
+        resumed = scan.resume(self._clock.now(), self._clock.time(), self._settings.requeue_after_seconds)
+        if not await self._store.claim_slot(owner.org_id, limits.concurrent):
+            raise ConcurrentLimitExceeded(
+                f"{limits.concurrent} scans already running or queued", limit=limits.concurrent
+            )
+        done = (await self._store.shards_done(scan.id))[0] if scan.shards.sharded else frozenset[int]()
+        pending = self._events.on_resume(resumed, request_id, done)
+        # One write queues the scan with its pending entries inside it, as a create does.
+        stored = await self._store.reopen(resumed, scan.status, pending)
+        if stored is None:
+            await self._store.release_slot(owner.org_id)
+            raise ScanNotResumable("the scan changed meanwhile; look at it again", scan_id=scan_id)
+        await self._events.release(pending)
+        await self._store.released(scan.id)
+        return stored
 
     async def delete_results(self, owner: Owner, scan_id: str) -> int:
         scan = await owned_scan(self._store, owner, scan_id)

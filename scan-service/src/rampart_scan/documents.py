@@ -18,6 +18,7 @@ from rampart_scan.domain import (
     ScanOptions,
     ScanSpec,
     ServiceInfo,
+    ShardPlan,
     TlsAudit,
 )
 
@@ -59,6 +60,8 @@ def scan_to_doc(scan: Scan) -> Document:
         "stale_at": scan.stale_at,
         "created_at": scan.created_at,
         "sort_key": scan.order_key,
+        "shards": _plan(scan.shards),
+        "shards_done": scan.shards_done,
     }
     optional: Document = {
         "updated_at": scan.updated_at,
@@ -71,6 +74,9 @@ def scan_to_doc(scan: Scan) -> Document:
         "cancel_requested": scan.cancel_requested or None,
         "requeues": scan.requeues or None,
         "results_deleted_at": scan.results_deleted_at,
+        "rate": spec.rate or None,
+        "org_rate": scan.org_rate or None,
+        "resumes": scan.resumes or None,
     }
     return {**doc, **{key: value for key, value in optional.items() if value is not None}}
 
@@ -89,6 +95,7 @@ def scan_from_doc(doc: Document) -> Scan:
             options=ScanOptions(**doc.get("options", {})),
             profile=doc["profile"],
             max_duration_seconds=int(doc["max_duration_seconds"]),
+            rate=float(doc.get("rate") or 0.0),
         ),
         created_at=created,
         port_count=int(doc.get("port_count", 0)),
@@ -107,7 +114,20 @@ def scan_from_doc(doc: Document) -> Scan:
         cancel_requested=bool(doc.get("cancel_requested", False)),
         error=ScanError(error.get("code", ""), error.get("message", "")) if error else None,
         results_deleted_at=read_time(doc.get("results_deleted_at")),
+        shards=ShardPlan(**(doc.get("shards") or {})),
+        shards_done=int(doc.get("shards_done", 0)),
+        resumes=int(doc.get("resumes", 0)),
+        org_rate=float(doc.get("org_rate") or 0.0),
     )
+
+
+def _plan(plan: ShardPlan) -> Document:
+    return {
+        "hosts": plan.hosts,
+        "ports": plan.ports,
+        "hosts_per_shard": plan.hosts_per_shard,
+        "ports_per_shard": plan.ports_per_shard,
+    }
 
 
 def port_fields(result: PortResult) -> Document:

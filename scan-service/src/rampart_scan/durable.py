@@ -109,8 +109,13 @@ class Sweeper:
     async def move_pending(self) -> int:
         """Outbox entries still inside their scan (the create path stopped before moving them)."""
         moved = 0
-        async for doc in self._repo.scans.find({"outbox_pending": True}, {"outbox": 1}):
+        async for doc in self._repo.scans.find({"outbox_pending": True}):
             await self._outbox.add_entries(list(doc.get("outbox") or []))
+            scan = scan_from_doc(doc)
+            if scan.shards.sharded:  # its shard jobs, named by its plan, written again in batches
+                done, _ = await self._repo.shards_done(scan.id)
+                for batch in events.shard_jobs(scan, "", done):
+                    await self._outbox.add_entries(batch)
             await self._repo.scans.update_one({"_id": doc["_id"]}, {"$set": {"outbox_pending": False}})
             moved += 1
         return moved
@@ -133,8 +138,15 @@ class Sweeper:
             if doc is None:
                 return requeued
             log.warning("scan requeued", scan_id=doc["_id"], status=doc["status"], requeues=doc["requeues"])
-            job = events.job_entry(scan_from_doc(doc), "", f"{doc['_id']}.job.{doc['requeues']}")
-            await self._outbox.add_entries([job])
+            scan = scan_from_doc(doc)
+            if scan.shards.sharded:  # every shard not done gets its job again (a live lease keeps its run)
+                done, _ = await self._repo.shards_done(scan.id)
+                for batch in events.shard_jobs(scan, "", done, f".q{doc['requeues']}"):
+                    await self._outbox.add_entries(batch)
+            else:
+                suffix = events.run_suffix(scan)
+                job = events.job_entry(scan, "", f"{doc['_id']}.job{suffix}.{doc['requeues']}")
+                await self._outbox.add_entries([job])
             requeued += 1
 
     async def reconcile(self) -> int:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import nats.errors
@@ -21,14 +22,28 @@ from rampart_scan.mappers import LIFECYCLE, counts_to_proto, job_to_proto, port_
 JOB_SUBJECT = subjects.SCAN_JOBS
 CONTROL_SUBJECT = subjects.SCAN_CANCEL
 HEARTBEAT_SUBJECT = subjects.WORKER_HEARTBEAT  # core NATS: {"worker", "running", "capacity"} every 2 s
+JOB_BATCH = 500  # shard jobs written to the outbox per round trip
 log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
 class PendingEvents:
-    """Outbox entries not yet in the outbox: stored inside their scan until they are."""
+    """Outbox entries not yet in the outbox: stored inside their scan until they are.
+
+    A sharded scan's jobs are not stored one by one: the scan's shard plan names them, so the
+    scan still carries them atomically (``outbox_pending`` stays true until every batch of them
+    is in the outbox; the sweeper writes them again, idempotently, after a crash).
+    """
 
     entries: tuple[Document, ...]
+    scan: Scan | None = None  # set for a sharded scan: its shard jobs follow the entries
+    request_id: str = ""
+    done: frozenset[int] = field(default_factory=frozenset)  # shards already done (a resume)
+
+
+def run_suffix(scan: Scan) -> str:
+    """Event ids of a resumed scan's run differ from the earlier runs' (consumers count each once)."""
+    return f".r{scan.resumes}" if scan.resumes else ""
 
 
 def subject(scan_id: str, kind: str) -> str:
@@ -51,7 +66,7 @@ def lifecycle_entry(
     message = scan_event(
         scan,
         LIFECYCLE[scan.status],
-        f"{scan.id}.{scan.status}",
+        f"{scan.id}.{scan.status}{run_suffix(scan)}",
         at,
         summary=counts_to_proto(scan.counts) if summary else None,
         error=error,
@@ -65,7 +80,39 @@ def lifecycle_entry(
 def job_entry(scan: Scan, request_id: str, event_id: str = "") -> Document:
     """The outbox entry of the scan's job; a requeue gets a fresh id past the broker's de-duplication."""
     job = job_to_proto(scan, request_id)
-    return Outbox.entry(JOB_SUBJECT, job.SerializeToString(), event_id or f"{scan.id}.job", request_id)
+    event_id = event_id or f"{scan.id}.job{run_suffix(scan)}"
+    return Outbox.entry(JOB_SUBJECT, job.SerializeToString(), event_id, request_id)
+
+
+def shard_job_entry(scan: Scan, request_id: str, index: int, suffix: str = "") -> Document:
+    """The job of one shard; ``suffix`` tells a requeue's job from the first one."""
+    job = job_to_proto(scan, request_id, index)
+    event_id = f"{scan.id}.job.s{index}{run_suffix(scan)}{suffix}"
+    return Outbox.entry(JOB_SUBJECT, job.SerializeToString(), event_id, request_id)
+
+
+def shard_jobs(
+    scan: Scan, request_id: str, done: frozenset[int] = frozenset(), suffix: str = ""
+) -> Iterator[list[Document]]:
+    """The jobs of the shards not done yet, in batches of ``JOB_BATCH`` (bounded memory)."""
+    batch: list[Document] = []
+    for index in range(1, scan.shards.count + 1):
+        if index in done:
+            continue
+        batch.append(shard_job_entry(scan, request_id, index, suffix))
+        if len(batch) >= JOB_BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def pending_for(scan: Scan, request_id: str, done: frozenset[int] = frozenset()) -> PendingEvents:
+    """The queued event and the job(s) of a scan being created or resumed."""
+    queued = lifecycle_entry(scan, request_id)
+    if scan.shards.sharded:
+        return PendingEvents((queued,), scan, request_id, done)
+    return PendingEvents((queued, job_entry(scan, request_id)))
 
 
 class ScanEvents:
@@ -79,11 +126,18 @@ class ScanEvents:
         self._nc = nc
 
     def on_create(self, scan: Scan, request_id: str) -> PendingEvents:
-        """The queued event and the job, to be stored inside the new scan."""
-        return PendingEvents((lifecycle_entry(scan, request_id), job_entry(scan, request_id)))
+        """The queued event and the job(s), to be stored inside the new scan."""
+        return pending_for(scan, request_id)
+
+    def on_resume(self, scan: Scan, request_id: str, done: frozenset[int]) -> PendingEvents:
+        """The queued event of the resumed run and the jobs of the shards not done yet."""
+        return pending_for(scan, request_id, done)
 
     async def release(self, pending: PendingEvents) -> None:
         await self._outbox.add_entries(list(pending.entries))
+        if pending.scan is not None:
+            for batch in shard_jobs(pending.scan, pending.request_id, pending.done):
+                await self._outbox.add_entries(batch)
 
     async def lifecycle(
         self, scan: Scan, request_id: str, error: ScanError | None = None, summary: bool = False
@@ -104,7 +158,8 @@ class ScanEvents:
         """port_found, or service_detected once the port's service (and TLS) is known."""
         kind = scan_pb2.SCAN_EVENT_TYPE_SERVICE_DETECTED if service else scan_pb2.SCAN_EVENT_TYPE_PORT_FOUND
         event_id = f"{scan.id}.{'service' if service else 'port'}.{result.host}.{result.port}"
-        await self._live(scan_event(scan, kind, event_id, utcnow(), port=port_to_proto(result)), request_id)
+        port = port_to_proto(result, scan.spec.scan_type)
+        await self._live(scan_event(scan, kind, event_id, utcnow(), port=port), request_id)
 
     async def _live(self, message: scan_pb2.ScanEvent, request_id: str) -> None:
         """Sent at once; the results are stored anyway, and the final event goes through the outbox."""

@@ -9,6 +9,7 @@ deterministic, so a second run duplicates nothing (docs/security/durability.md).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import structlog
@@ -30,7 +31,7 @@ from rampart_scan.domain import (
 from rampart_scan.durable import Leases
 from rampart_scan.engine.scanner import Event, HostDone, PortFound, Progress, ServiceFound
 from rampart_scan.findings import host_result, port_result
-from rampart_scan.interfaces import Clock, Engine, ScanEventSink, ScanStore, SystemClock
+from rampart_scan.interfaces import Clock, Engine, Pacer, ScanEventSink, ScanStore, SystemClock
 
 log = structlog.get_logger(__name__)
 PROGRESS_EVERY = 0.25  # seconds between progress events
@@ -62,7 +63,9 @@ class ScanExecution:
         engine: Engine,
         leases: Leases,
         clock: Clock | None = None,
+        pacer_for: Callable[[Scan], Pacer | None] | None = None,
     ) -> None:
+        self._pacer_for = pacer_for
         self._store = store
         self._events = events
         self._engine = engine
@@ -129,7 +132,8 @@ class ScanExecution:
             if remaining <= 0:
                 raise TimeoutError
             async with asyncio.timeout(remaining):
-                engine = await self._engine.start(scan)
+                pacer = self._pacer_for(scan) if self._pacer_for is not None else None
+                engine = await self._engine.start(scan, None, pacer)
                 if engine.excluded is not None and tuple(engine.excluded) != scan.excluded_endpoints:
                     await self._store.save_excluded(scan.id, engine.excluded)
                 async for event in engine.events:

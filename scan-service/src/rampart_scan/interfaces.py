@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Protocol
 
 from rampart.lib.ids import utcnow
-from rampart_scan.domain import HostResult, Order, PortCounts, PortResult, Scan, ScanError, ScanFilter
+from rampart_scan.domain import Block, HostResult, Order, PortCounts, PortResult, Scan, ScanError, ScanFilter
 from rampart_scan.engine.scanner import Event
 from rampart_scan.events import PendingEvents
 
@@ -23,6 +23,15 @@ class KeyRecord:
     scan_id: str
     created_at: datetime | None = None
     claimed_at: float | None = None
+
+
+@dataclass(frozen=True)
+class ShardLease:
+    """A worker's claim on one shard of a scan, valid until ``until`` (epoch seconds)."""
+
+    worker: str
+    claim: str
+    until: float
 
 
 class ScanStore(Protocol):
@@ -60,12 +69,25 @@ class ScanStore(Protocol):
     ) -> bool: ...
     async def forget_key(self, org_id: str, key: str, scan_id: str) -> None: ...
     async def usage(self, org_id: str, since_key: int) -> tuple[dict[str, int], int]: ...
+    async def reopen(self, resumed: Scan, was: str, pending: PendingEvents) -> Scan | None: ...
+    async def start_sharded(self, scan_id: str, at: datetime, stale_at: float) -> Scan | None: ...
+    async def touch(self, scan_id: str, stale_at: float) -> None: ...
+    async def claim_shard(self, scan_id: str, index: int, lease: ShardLease, now: float) -> int | None: ...
+    async def renew_shard(self, scan_id: str, index: int, lease: ShardLease) -> bool: ...
+    async def release_shard(self, scan_id: str, index: int, claim: str) -> None: ...
+    async def finish_shard(self, scan_id: str, index: int, claim: str, counts: PortCounts) -> bool: ...
+    async def shard_done(self, scan_id: str, index: int) -> bool: ...
+    async def shards_done(self, scan_id: str) -> tuple[frozenset[int], PortCounts]: ...
+    async def record_shards_done(
+        self, scan_id: str, done: int, counts: PortCounts, progress: int
+    ) -> bool: ...
 
 
 class ScanEventSink(Protocol):
     """Scan events out (``events.ScanEvents``): lifecycle through the outbox, live ones at once."""
 
     def on_create(self, scan: Scan, request_id: str) -> PendingEvents: ...
+    def on_resume(self, scan: Scan, request_id: str, done: frozenset[int]) -> PendingEvents: ...
     async def release(self, pending: PendingEvents) -> None: ...
     async def lifecycle(
         self, scan: Scan, request_id: str, error: ScanError | None = None, summary: bool = False
@@ -110,7 +132,19 @@ class EngineRun:
     excluded: list[str] | None = None
 
 
-class Engine(Protocol):
-    """Runs a scan's spec (``scan_engine.ScanEngine``); may refuse targets now out of scope."""
+class Pacer(Protocol):
+    """Waits until ``n`` more probes may be sent (the engine's pacing hook, ``engine/pacing.py``)."""
 
-    async def start(self, scan: Scan) -> EngineRun: ...
+    async def take(self, n: int) -> None: ...
+
+
+class Engine(Protocol):
+    """Runs a scan's spec (``scan_engine.ScanEngine``); may refuse targets now out of scope.
+
+    With ``block`` it runs only that shard's hosts x ports; with ``pacer`` it sends no probe
+    the pacer has not granted.
+    """
+
+    async def start(
+        self, scan: Scan, block: Block | None = None, pacer: Pacer | None = None
+    ) -> EngineRun: ...

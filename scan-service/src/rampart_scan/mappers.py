@@ -13,6 +13,7 @@ from rampart_scan.domain import (
     HostResult,
     Owner,
     PageInfo,
+    PlanLimits,
     PortCounts,
     PortResult,
     Scan,
@@ -65,6 +66,13 @@ def spec_from_proto(request: scan_pb2.CreateScanRequest) -> ScanSpec:
         ),
         profile=enum_word(scan_pb2.ScanProfile, request.profile),
         max_duration_seconds=request.max_duration_seconds,
+        rate=request.rate,
+    )
+
+
+def limits_from_proto(request: scan_pb2.CreateScanRequest) -> PlanLimits:
+    return PlanLimits(
+        request.concurrent_limit, request.daily_limit, request.max_hosts_limit, request.org_rate_limit
     )
 
 
@@ -118,6 +126,10 @@ def scan_to_proto(scan: Scan) -> scan_pb2.Scan:
         sandbox=scan.owner.sandbox,
         excluded_endpoints=scan.excluded_endpoints,
         updated_at=to_timestamp(scan.updated_at),
+        rate=spec.rate,
+        shards=scan.shards.count,
+        shards_done=scan.shards.count if scan.status == domain.COMPLETED else scan.shards_done,
+        resumes=scan.resumes,
     )
 
 
@@ -164,11 +176,11 @@ def tls_to_proto(tls: TlsAudit | None) -> scan_pb2.TlsAudit | None:
     )
 
 
-def port_to_proto(result: PortResult) -> scan_pb2.PortResult:
+def port_to_proto(result: PortResult, protocol: str = "tcp") -> scan_pb2.PortResult:
     return scan_pb2.PortResult(
         host=result.host,
         port=result.port,
-        protocol="tcp",
+        protocol=protocol,
         state=PORT_STATES[result.state],
         service=service_to_proto(result.service),
         tls=tls_to_proto(result.tls),
@@ -196,7 +208,7 @@ def results_to_proto(scan: Scan, ports: list[PortResult], hosts: list[HostResult
     return scan_pb2.ScanResults(
         scan=scan_to_proto(scan),
         summary=counts_to_proto(scan.counts),
-        ports=[port_to_proto(p) for p in ports],
+        ports=[port_to_proto(p, scan.spec.scan_type) for p in ports],
         hosts=[host_to_proto(h) for h in hosts],
         duration_seconds=scan.duration_seconds,
     )
@@ -249,5 +261,7 @@ def scan_event(
     )
 
 
-def job_to_proto(scan: Scan, request_id: str) -> scan_pb2.ScanJob:
-    return scan_pb2.ScanJob(scan_id=scan.id, owner=owner_to_proto(scan.owner), request_id=request_id)
+def job_to_proto(scan: Scan, request_id: str, shard: int = 0) -> scan_pb2.ScanJob:
+    return scan_pb2.ScanJob(
+        scan_id=scan.id, owner=owner_to_proto(scan.owner), request_id=request_id, shard=shard
+    )

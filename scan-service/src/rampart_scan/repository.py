@@ -36,7 +36,7 @@ from rampart_scan.domain import (
     ScanFilter,
 )
 from rampart_scan.events import PendingEvents
-from rampart_scan.interfaces import KeyRecord
+from rampart_scan.interfaces import KeyRecord, ShardLease
 
 SORTS = {"created_at": "sort_key", "status": "status", "completed_at": "completed_at"}
 
@@ -60,6 +60,7 @@ class ScanRepository:
         self.slots = db["active_scans"]
         self.daily = db["daily_scans"]
         self.idempotency = db["idempotency_keys"]
+        self.shards = db["scan_shards"]
 
     async def create_indexes(self) -> None:
         await self.scans.create_index([("org_id", ASCENDING), ("sort_key", DESCENDING)])
@@ -68,6 +69,7 @@ class ScanRepository:
         await self.hosts.create_index("scan_id")
         await self.scans.create_index([("outbox_pending", ASCENDING)])
         await self.scans.create_index([("status", ASCENDING), ("stale_at", ASCENDING)])
+        await self.shards.create_index([("scan_id", ASCENDING), ("done", ASCENDING)])
 
     # ---- scans -------------------------------------------------------------------------
     async def add(self, scan: Scan, pending: PendingEvents) -> None:
@@ -193,6 +195,109 @@ class ScanRepository:
 
     async def save_excluded(self, scan_id: str, endpoints: list[str]) -> None:
         await self.scans.update_one({"_id": scan_id}, {"$set": {"excluded_endpoints": endpoints}})
+
+    # ---- resume ------------------------------------------------------------------------
+    async def reopen(self, resumed: Scan, was: str, pending: PendingEvents) -> Scan | None:
+        """Queue a finished scan again with its pending entries inside it (one write); None if it moved."""
+        changes = {
+            "status": resumed.status,
+            "updated_at": resumed.updated_at,
+            "resumes": resumed.resumes,
+            "lease_until": 0.0,
+            "stale_at": resumed.stale_at,
+            "outbox": list(pending.entries),
+            "outbox_pending": True,
+        }
+        unset = {"started_at": "", "completed_at": "", "error": "", "cancel_requested": "", "claim": ""}
+        return _scan(
+            await self.scans.find_one_and_update(
+                {"_id": resumed.id, "status": was},
+                {"$set": changes, "$unset": unset},
+                return_document=ReturnDocument.AFTER,
+            )
+        )
+
+    # ---- shards ------------------------------------------------------------------------
+    async def start_sharded(self, scan_id: str, at: datetime, stale_at: float) -> Scan | None:
+        """queued -> running on the first shard claimed; None when it was already running (or ended)."""
+        return _scan(
+            await self.scans.find_one_and_update(
+                {"_id": scan_id, "status": QUEUED},
+                {"$set": {"status": RUNNING, "started_at": at, "stale_at": stale_at}},
+                return_document=ReturnDocument.AFTER,
+            )
+        )
+
+    async def touch(self, scan_id: str, stale_at: float) -> None:
+        """A shard of the scan is alive: the sweeper leaves the scan alone until ``stale_at``."""
+        await self.scans.update_one({"_id": scan_id}, {"$set": {"stale_at": stale_at}})
+
+    async def claim_shard(self, scan_id: str, index: int, lease: ShardLease, now: float) -> int | None:
+        """Take a shard not done whose lease expired; the run's attempt number, or None when held/done."""
+        try:
+            await self.shards.update_one(
+                {"_id": f"{scan_id}.{index}", "done": False, "lease_until": {"$lt": now}},
+                {
+                    "$set": {
+                        "scan_id": scan_id,
+                        "index": index,
+                        "done": False,  # always present: nx-27017's $ne does not match a missing field
+                        "claim": lease.claim,
+                        "worker": lease.worker,
+                        "lease_until": lease.until,
+                    },
+                    "$inc": {"attempts": 1},
+                },
+                upsert=True,
+            )
+        except DuplicateKeyError:
+            return None  # the shard exists and is done or leased
+        doc = await self.shards.find_one({"_id": f"{scan_id}.{index}"})
+        if doc is None or doc.get("claim") != lease.claim:
+            return None
+        return int(doc.get("attempts", 1))
+
+    async def renew_shard(self, scan_id: str, index: int, lease: ShardLease) -> bool:
+        result = await self.shards.update_one(
+            {"_id": f"{scan_id}.{index}", "claim": lease.claim, "done": False},
+            {"$set": {"lease_until": lease.until}},
+        )
+        return result.matched_count == 1
+
+    async def release_shard(self, scan_id: str, index: int, claim: str) -> None:
+        """Stopped before the end (cancel, timeout): not done, and free for a resume at once."""
+        await self.shards.update_one(
+            {"_id": f"{scan_id}.{index}", "claim": claim, "done": False},
+            {"$set": {"lease_until": 0.0}},
+        )
+
+    async def finish_shard(self, scan_id: str, index: int, claim: str, counts: PortCounts) -> bool:
+        """Mark the shard done once, only while ``claim`` holds it."""
+        result = await self.shards.update_one(
+            {"_id": f"{scan_id}.{index}", "claim": claim, "done": False},
+            {"$set": {"done": True, "counts": counts.as_dict(), "lease_until": 0.0}},
+        )
+        return result.modified_count == 1
+
+    async def shard_done(self, scan_id: str, index: int) -> bool:
+        return await self.shards.count_documents({"_id": f"{scan_id}.{index}", "done": True}) > 0
+
+    async def shards_done(self, scan_id: str) -> tuple[frozenset[int], PortCounts]:
+        """Which shards are done and what they counted together (recounted: exact however often)."""
+        done: set[int] = set()
+        counts = PortCounts()
+        async for doc in self.shards.find({"scan_id": scan_id, "done": True}, {"index": 1, "counts": 1}):
+            done.add(int(doc["index"]))
+            counts = counts.plus(doc.get("counts") or {})
+        return frozenset(done), counts
+
+    async def record_shards_done(self, scan_id: str, done: int, counts: PortCounts, progress: int) -> bool:
+        """Raise the scan's done-shard counter to ``done`` (compare-and-set: it only ever grows)."""
+        result = await self.scans.update_one(
+            {"_id": scan_id, "shards_done": {"$lt": done}},
+            {"$set": {"shards_done": done, "counts": counts.as_dict(), "progress": progress}},
+        )
+        return result.modified_count == 1
 
     # ---- results -----------------------------------------------------------------------
     async def save_port(self, scan: Scan, result: PortResult) -> None:

@@ -1,15 +1,33 @@
-"""The engine as a scan worker runs it: sandbox results for test keys, scope re-checked otherwise."""
+"""The engine as a scan worker runs it: sandbox results for test keys, scope re-checked otherwise.
+
+A shard runs only its block of the scan's hosts and ports. Probes are paced by the scan's
+``Pacer`` (the scan's rate, the organisation's and the platform's caps, shared by every worker
+through the store): passed to the engine when it takes one (``EngineOptions.pacer``); until
+then the worker takes a host's probes from the pacer before sweeping that host.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import AsyncIterator
+from typing import Any
+
+from rampart.lib.errors import RampartError
 from rampart_scan.authorise import TargetAuthoriser
-from rampart_scan.domain import Scan
+from rampart_scan.domain import Block, Scan
 from rampart_scan.engine.exclusions import Exclusions, own_listening_ports
 from rampart_scan.engine.ports import parse_ports
-from rampart_scan.engine.scanner import EngineOptions, scan_hosts
-from rampart_scan.interfaces import EngineRun
+from rampart_scan.engine.scanner import EngineOptions, Event, scan_hosts
+from rampart_scan.engine.targets import Host
+from rampart_scan.interfaces import EngineRun, Pacer
 from rampart_scan.sandbox import sandbox_scan
 from rampart_scan.settings import ScanSettings
+
+ENGINE_FIELDS = frozenset(f.name for f in dataclasses.fields(EngineOptions))
+
+
+class EngineUnavailable(RampartError):
+    public_code = "NOT_IMPLEMENTED"
 
 
 def worker_exclusions(settings: ScanSettings) -> Exclusions:
@@ -20,27 +38,72 @@ def worker_exclusions(settings: ScanSettings) -> Exclusions:
     return Exclusions(settings.platform_endpoint_set(), ports)
 
 
+def port_ranges(ports: list[int]) -> str:
+    """``[1, 2, 3, 7]`` as ``"1-3,7"``: a shard's ports as a spec the engine parses."""
+    parts: list[str] = []
+    start = previous = None
+    for port in sorted(ports):
+        if previous is not None and port == previous + 1:
+            previous = port
+            continue
+        if start is not None:
+            parts.append(str(start) if start == previous else f"{start}-{previous}")
+        start = previous = port
+    if start is not None:
+        parts.append(str(start) if start == previous else f"{start}-{previous}")
+    return ",".join(parts)
+
+
+async def paced_by_host(
+    hosts: list[Host], options: EngineOptions, exclusions: Exclusions, pacer: Pacer, per_host: int
+) -> AsyncIterator[Event]:
+    """Take a host's probes from the pacer, then sweep it (the engine has no pacing hook yet)."""
+    for host in hosts:
+        await pacer.take(per_host)
+        async for event in scan_hosts([host], options, exclusions):
+            yield event
+
+
 class ScanEngine:
-    """Starts the engine on a scan's spec (``interfaces.Engine``)."""
+    """Starts the engine on a scan's spec, or one shard of it (``interfaces.Engine``)."""
 
     def __init__(self, authoriser: TargetAuthoriser, settings: ScanSettings) -> None:
         self._authoriser = authoriser
         self._settings = settings
 
-    async def start(self, scan: Scan) -> EngineRun:
+    def options(self, scan: Scan, ports: str, pacer: Pacer | None) -> EngineOptions:
         spec, options = scan.spec, scan.spec.options
-        engine_options = EngineOptions(
-            ports=spec.ports,
-            max_hosts=self._settings.max_hosts_per_scan,
-            os_detection=options.os_detection,
-            service_detection=options.service_detection,
-            ssl_check=options.ssl_check,
-            fast_mode=options.fast_mode,
-        )
+        values: dict[str, Any] = {
+            "ports": ports,
+            "max_hosts": self._settings.max_hosts_per_scan,
+            "os_detection": options.os_detection,
+            "service_detection": options.service_detection,
+            "ssl_check": options.ssl_check,
+            "fast_mode": options.fast_mode,
+        }
+        if spec.scan_type == "udp":
+            if "protocol" not in ENGINE_FIELDS:
+                raise EngineUnavailable("this worker's engine cannot run UDP scans yet")
+            values["protocol"] = "udp"
+        if "pacer" in ENGINE_FIELDS:
+            values["pacer"] = pacer
+            values["rate"] = spec.rate or None
+        return EngineOptions(**values)
+
+    async def start(self, scan: Scan, block: Block | None = None, pacer: Pacer | None = None) -> EngineRun:
+        spec = scan.spec
+        ports = parse_ports(spec.ports)
+        if block is not None:
+            ports = ports[block.port_start : block.port_stop]
+        engine_options = self.options(scan, spec.ports if block is None else port_ranges(ports), pacer)
         if scan.owner.sandbox:
             return EngineRun(sandbox_scan(list(spec.targets), engine_options))
         # Checked again now: the scope may have changed since the scan was accepted.
         hosts = await self._authoriser.authorised_hosts(scan.owner.org_id, list(spec.targets))
+        if block is not None:
+            hosts = hosts[block.host_start : block.host_stop]
         exclusions = worker_exclusions(self._settings)
-        listed = exclusions.listed((host.address for host in hosts), parse_ports(spec.ports))
+        listed = exclusions.listed((host.address for host in hosts), ports)
+        if pacer is not None and "pacer" not in ENGINE_FIELDS:
+            return EngineRun(paced_by_host(hosts, engine_options, exclusions, pacer, len(ports)), listed)
         return EngineRun(scan_hosts(hosts, engine_options, exclusions), listed)

@@ -28,7 +28,16 @@ class ScanSettings(ServiceSettings):
     # The platform's own addresses (CIDRs) and endpoints (ip:port): never scanned by default.
     platform_addresses: str = ""
     platform_endpoints: str = ""
-    max_hosts_per_scan: int = Field(default=256, ge=1, le=65536)
+    # The platform's ceiling on hosts per scan; a plan's max_hosts_per_scan applies below it.
+    max_hosts_per_scan: int = Field(default=65536, ge=1, le=65536)
+    # Shards (docs/deploying.md): a scan larger than one block of hosts x ports becomes
+    # several jobs on the work queue, run by any number of workers.
+    shard_hosts: int = Field(default=256, ge=1, le=65536)
+    shard_ports: int = Field(default=65536, ge=1, le=65536)
+    # Probes per second over every scan of the platform (0 = no platform-wide cap), and how
+    # many tokens a worker takes from a shared bucket per store round trip.
+    platform_probes_per_second: float = Field(default=0.0, ge=0)
+    pacing_batch: int = Field(default=64, ge=1, le=100_000)
     worker_concurrency: int = Field(default=2, ge=1, le=64)
     job_ack_wait_seconds: float = Field(default=30.0, ge=2.0)
     cancel_poll_seconds: float = Field(default=1.0, gt=0, le=5)

@@ -33,9 +33,11 @@ from rampart_scan.durable import Leases
 from rampart_scan.events import CONTROL_SUBJECT, HEARTBEAT_SUBJECT, JOB_SUBJECT, ScanEvents
 from rampart_scan.execution import ScanExecution
 from rampart_scan.interfaces import ScanStore
+from rampart_scan.pacing_store import Pacing
 from rampart_scan.repository import ScanRepository
 from rampart_scan.scan_engine import ScanEngine
 from rampart_scan.settings import ScanSettings
+from rampart_scan.sharding import ShardExecution
 
 log = structlog.get_logger(__name__)
 DURABLE = subjects.SCAN_WORKERS_DURABLE
@@ -80,13 +82,40 @@ class ScanJob:
         await self._execution.give_up(self._scan_id, self._request_id)
 
 
-def scan_jobs(execution: ScanExecution) -> JobFactory:
+class ShardJob:
+    """One delivery of a shard's job: the shard runs under its own lease (``sharding``)."""
+
+    def __init__(self, shards: ShardExecution, scan_id: str, index: int, request_id: str) -> None:
+        self._shards = shards
+        self._scan_id = scan_id
+        self._index = index
+        self._request_id = request_id
+
+    async def run(self) -> Settle:
+        if await self._shards.execute(self._scan_id, self._index, self._request_id):
+            return Settle.ACK
+        log.info("shard held by another worker; not run", scan_id=self._scan_id, shard=self._index)
+        return Settle.LEAVE
+
+    def active(self) -> bool:
+        return self._shards.holds(self._scan_id, self._index)
+
+    async def beat(self) -> None:
+        await self._shards.renew(self._scan_id, self._index)
+
+    async def give_up(self) -> None:
+        await self._shards.give_up(self._scan_id, self._request_id)
+
+
+def scan_jobs(execution: ScanExecution, shards: ShardExecution | None = None) -> JobFactory:
     def open_job(message: Msg) -> Job:
         try:
             job = scan_pb2.ScanJob.FromString(message.data)
         except DecodeError as error:
             raise PoisonMessage(f"undecodable scan job: {error}") from error
         bind_request(job.request_id or job.scan_id)
+        if job.shard and shards is not None:
+            return ShardJob(shards, job.scan_id, job.shard, job.request_id)
         return ScanJob(execution, job.scan_id, job.request_id)
 
     return open_job
@@ -103,7 +132,9 @@ class Worker:
         store: ScanStore,
         settings: ScanSettings,
         worker_id: str,
+        shards: ShardExecution | None = None,
     ) -> None:
+        self._shards = shards
         self._nc = nc
         self._queue = queue
         self._execution = execution
@@ -120,25 +151,36 @@ class Worker:
             watchers.cancel()
             await asyncio.gather(watchers, return_exceptions=True)
 
+    @property
+    def running(self) -> list[str]:
+        """Scans with a run (or a shard) here now."""
+        shards = self._shards.running if self._shards is not None else []
+        return sorted({*self._execution.running, *shards})
+
+    def _cancel(self, scan_id: str) -> None:
+        self._execution.cancel(scan_id)
+        if self._shards is not None:
+            self._shards.cancel(scan_id)  # every shard of the scan running here
+
     async def _on_control(self, message: Msg) -> None:
-        self._execution.cancel(message.data.decode(errors="replace"))
+        self._cancel(message.data.decode(errors="replace"))
 
     async def _watch_cancellations(self) -> None:
         """The broadcast can be missed (a reconnect): also look at the store every second."""
         while True:
             await asyncio.sleep(self._settings.cancel_poll_seconds)
-            for scan_id in self._execution.running:
+            for scan_id in self.running:
                 with contextlib.suppress(Exception):
                     scan = await self._store.by_id(scan_id)
-                    if scan is not None and scan.cancel_requested:
-                        self._execution.cancel(scan_id)
+                    if scan is not None and (scan.cancel_requested or scan.is_final):
+                        self._cancel(scan_id)
 
     async def _announce(self) -> None:
         """Tell gateways this worker is alive and how busy it is (their health shows it)."""
         while True:
             beat = {
                 "worker": self._id,
-                "running": len(self._execution.running),
+                "running": len(self.running),
                 "capacity": self._settings.worker_concurrency,
             }
             with contextlib.suppress(nats.errors.Error, OSError):
@@ -156,11 +198,22 @@ async def bootstrap_worker(settings: ServiceSettings) -> Runtime:
     worker_id = f"{socket.gethostname()}:{os.getpid()}"
     leases = Leases(repository, worker_id, settings.lease_seconds, settings.requeue_after_seconds)
     events = ScanEvents(outbox, EventPublisher(infra.js))
-    execution = ScanExecution(repository, events, ScanEngine(authoriser(settings), settings), leases)
-    queue = WorkQueueConsumer(
-        infra.js, jobs_consumer(settings), scan_jobs(execution), settings.worker_concurrency
+    engine = ScanEngine(authoriser(settings), settings)
+    pacing = Pacing(infra.db["scan_rate_buckets"], settings)
+    execution = ScanExecution(repository, events, engine, leases, pacer_for=pacing.pacer_for)
+    shards = ShardExecution(
+        repository,
+        events,
+        engine,
+        worker_id,
+        settings.lease_seconds,
+        settings.requeue_after_seconds,
+        pacer_for=pacing.pacer_for,
     )
-    worker = Worker(infra.nc, queue, execution, repository, settings, worker_id)
+    queue = WorkQueueConsumer(
+        infra.js, jobs_consumer(settings), scan_jobs(execution, shards), settings.worker_concurrency
+    )
+    worker = Worker(infra.nc, queue, execution, repository, settings, worker_id, shards)
     log.info("worker ready", worker=worker_id)
     return Runtime("scan-worker", settings, [], tasks=[worker.run, outbox.run], closers=[infra.close])
 

@@ -8,6 +8,7 @@ from rampart_scan.domain.errors import (
     ScanHeld,
     ScanNotFinished,
     ScanNotFound,
+    ScanNotResumable,
     ScanQuotaExceeded,
 )
 from rampart_scan.domain.listing import SORT_FIELDS, Order, PageInfo, ScanFilter, Usage
@@ -29,6 +30,7 @@ from rampart_scan.domain.scan import (
     FAILED,
     FINAL_STATES,
     QUEUED,
+    RESUMABLE_STATES,
     RUNNING,
     STATES,
     TIMEOUT,
@@ -40,6 +42,7 @@ from rampart_scan.domain.scan import (
     order_key,
     timed_out,
 )
+from rampart_scan.domain.shards import Block, ShardPlan, plan_shards
 from rampart_scan.domain.spec import (
     MAX_DURATION_SECONDS,
     MAX_TARGETS,
@@ -64,11 +67,13 @@ __all__ = [
     "MAX_TARGETS",
     "PROFILES",
     "QUEUED",
+    "RESUMABLE_STATES",
     "RUNNING",
     "SCAN_TYPES",
     "SORT_FIELDS",
     "STATES",
     "TIMEOUT",
+    "Block",
     "Certificate",
     "ConcurrentLimitExceeded",
     "HostResult",
@@ -89,15 +94,18 @@ __all__ = [
     "ScanHeld",
     "ScanNotFinished",
     "ScanNotFound",
+    "ScanNotResumable",
     "ScanOptions",
     "ScanQuotaExceeded",
     "ScanSpec",
     "ServiceInfo",
+    "ShardPlan",
     "TlsAudit",
     "Usage",
     "check_targets",
     "estimate_seconds",
     "micros",
     "order_key",
+    "plan_shards",
     "timed_out",
 ]

@@ -13,6 +13,7 @@ __all__ = [
     "ScanHeld",
     "ScanNotFinished",
     "ScanNotFound",
+    "ScanNotResumable",
     "ScanQuotaExceeded",
 ]
 
@@ -43,3 +44,9 @@ class IllegalTransition(FailedPrecondition):
 
 class ScanHeld(IllegalTransition):
     """Another worker's lease on the scan is live: it must not run here."""
+
+
+class ScanNotResumable(FailedPrecondition):
+    """Only a cancelled, timed-out or failed scan can be resumed."""
+
+    public_code = "SCAN_NOT_RESUMABLE"

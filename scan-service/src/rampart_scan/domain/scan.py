@@ -6,8 +6,9 @@ import hashlib
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from rampart_scan.domain.errors import IllegalTransition, ScanHeld
+from rampart_scan.domain.errors import IllegalTransition, ScanHeld, ScanNotResumable
 from rampart_scan.domain.results import PortCounts
+from rampart_scan.domain.shards import ShardPlan
 from rampart_scan.domain.spec import ScanSpec
 
 QUEUED, RUNNING, COMPLETED, FAILED, CANCELLED, TIMEOUT = (
@@ -21,6 +22,7 @@ QUEUED, RUNNING, COMPLETED, FAILED, CANCELLED, TIMEOUT = (
 ACTIVE_STATES = (QUEUED, RUNNING)
 FINAL_STATES = (COMPLETED, FAILED, CANCELLED, TIMEOUT)
 STATES = ACTIVE_STATES + FINAL_STATES
+RESUMABLE_STATES = (FAILED, CANCELLED, TIMEOUT)
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,10 @@ class Scan:
     cancel_requested: bool = False
     error: ScanError | None = None
     results_deleted_at: datetime | None = None
+    shards: ShardPlan = field(default_factory=ShardPlan)
+    shards_done: int = 0
+    resumes: int = 0
+    org_rate: float = 0.0  # the organisation's probes per second when the scan was accepted
 
     @property
     def is_final(self) -> bool:
@@ -168,6 +174,27 @@ class Scan:
         if self.status == QUEUED:
             return replace(self, status=CANCELLED, completed_at=at, updated_at=at)
         return replace(self, cancel_requested=True)
+
+    def resume(self, at: datetime, now: float, requeue_after: float) -> Scan:
+        """Queue a cancelled, timed-out or failed scan again; what it found is kept."""
+        if self.status not in RESUMABLE_STATES:
+            raise ScanNotResumable(
+                f"a {self.status} scan cannot be resumed; cancelled, timed-out or failed ones can",
+                scan_id=self.id,
+                status=self.status,
+            )
+        return replace(
+            self,
+            status=QUEUED,
+            updated_at=at,
+            started_at=None,
+            completed_at=None,
+            error=None,
+            cancel_requested=False,
+            lease=Lease(),
+            stale_at=now + requeue_after,
+            resumes=self.resumes + 1,
+        )
 
     def requeue(self, now: float, requeue_after: float) -> Scan:
         """Give an untouched active scan its job again (a job lost with the broker)."""

@@ -11,7 +11,9 @@ from rampart_scan.engine.targets import InvalidTarget
 MAX_TARGETS = 256
 MAX_DURATION_SECONDS = 24 * 3600
 DEFAULT_MAX_DURATION_SECONDS = 3600
-SCAN_TYPES = ("tcp",)
+SCAN_TYPES = ("tcp", "udp")
+MAX_RATE = 1_000_000.0  # probes per second a scan may ask for
+DEFAULT_MAX_HOSTS = 256  # hosts per scan when the plan names no cap
 PROFILES = ("standard", "compliance", "pentest")
 
 
@@ -50,13 +52,18 @@ class ScanSpec:
     options: ScanOptions = field(default_factory=ScanOptions)
     profile: str = ""
     max_duration_seconds: int = 0
+    rate: float = 0.0  # probes per second; 0: only the organisation's and the platform's caps
 
     def resolved(self) -> tuple[ScanSpec, list[int]]:
         """The spec with every default filled in and checked, and the ports it names."""
         targets = check_targets(list(self.targets))
         scan_type = self.scan_type or "tcp"
         if scan_type not in SCAN_TYPES:
-            raise InvalidArgument("scan_type must be tcp", field="scan_type", value=scan_type)
+            raise InvalidArgument("scan_type must be tcp or udp", field="scan_type", value=scan_type)
+        if not 0 <= self.rate <= MAX_RATE:
+            raise InvalidArgument(
+                f"rate must be 0 to {MAX_RATE:.0f} probes per second", field="rate", value=self.rate
+            )
         profile = self.profile or "standard"
         if profile not in PROFILES:
             raise InvalidArgument(
@@ -103,7 +110,13 @@ def estimate_seconds(hosts: int, ports: int, options: ScanOptions, sandbox: bool
 
 @dataclass(frozen=True)
 class PlanLimits:
-    """The caller's plan as the gateway resolved it; 0 means unlimited."""
+    """The caller's plan as the gateway resolved it; 0 means unlimited (hosts: 0 means the default)."""
 
     concurrent: int = 0
     daily: int = 0
+    max_hosts: int = 0
+    org_rate: float = 0.0  # probes per second over all the organisation's scans
+
+    def host_cap(self, platform_cap: int) -> int:
+        """Hosts one scan may cover: the plan's cap (256 when it names none), never above the platform's."""
+        return min(self.max_hosts or DEFAULT_MAX_HOSTS, platform_cap)

@@ -13,6 +13,7 @@ from rampart_gateway.api.scans.routes import (
     delete_results,
     get_scan,
     list_scans,
+    resume_scan,
     scan_results,
 )
 from rampart_gateway.api.scans.streams import scan_stream, scan_websocket
@@ -69,6 +70,17 @@ OPERATIONS = (
         scope="scans:write",
         response=schemas.ScanSummary,
         errors=("SCAN_NOT_FOUND",),
+    ),
+    Operation(
+        "POST",
+        "/api/v1/scans/{scan_id}/resume",
+        resume_scan,
+        "Continue a cancelled, timed-out or failed scan from the shards not yet done",
+        "scans",
+        scope="scans:write",
+        response=schemas.ScanSummary,
+        status=202,
+        errors=("SCAN_NOT_FOUND", "SCAN_NOT_RESUMABLE", "CONCURRENT_LIMIT_EXCEEDED"),
     ),
     Operation(
         "GET",

@@ -25,6 +25,7 @@ from rampart_gateway.principal import Principal
 TIMEOUT = 30.0
 KEY_CHARS = frozenset(string.ascii_letters + string.digits + "-_.:")
 STATUS_FILTER = {name: value for value, name in views.STATUS.items() if name != "unspecified"}
+FULL_SLASH_16 = 65_536  # a plan's max_hosts_per_scan of 0: the platform's cap
 REPLAY_HEADER = "rampart-idempotent-replay"  # initial metadata of a CreateScan that replayed a scan
 
 
@@ -68,6 +69,9 @@ def create_request(
         request_id=request_id,
         concurrent_limit=principal.plan.concurrent_scans,
         daily_limit=principal.plan.scans_per_day,
+        rate=body.rate or 0.0,
+        max_hosts_limit=principal.plan.max_hosts_per_scan or FULL_SLASH_16,
+        org_rate_limit=float(principal.plan.probes_per_second),
     )
 
 
@@ -139,6 +143,20 @@ async def cancel_scan(request: Request) -> Response:
         timeout=TIMEOUT,
     )
     return ok(request, views.scan(reply))
+
+
+async def resume_scan(request: Request) -> Response:
+    """Continue a cancelled, timed-out or failed scan from the shards not done (202: queued again)."""
+    principal = caller(request)
+    reply = await request.state.clients.scan.ResumeScan(
+        scan_pb2.ResumeScanRequest(
+            owner=principal.owner,
+            scan_id=request.path_params["scan_id"],
+            concurrent_limit=principal.plan.concurrent_scans,
+        ),
+        timeout=TIMEOUT,
+    )
+    return ok(request, views.scan(reply), status_code=202)
 
 
 async def scan_results(request: Request) -> Response:

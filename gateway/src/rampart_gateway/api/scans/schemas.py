@@ -21,11 +21,17 @@ class ScanCreateRequest(Body):
 
     target: str | None = Field(default=None, max_length=255, examples=["127.0.0.1"])
     targets: list[str] | None = Field(default=None, max_length=256)
-    scan_type: str = Field(default="tcp", max_length=16)
+    scan_type: Literal["tcp", "udp"] = "tcp"
     ports: str | None = Field(default=None, max_length=4096, examples=["1-1000", "22,80,443", "top-100", "-"])
     options: ScanOptionsBody = Field(default_factory=ScanOptionsBody)
     profile: Literal["standard", "compliance", "pentest"] | None = None
     max_duration: float | None = Field(default=None, gt=0, le=1440, description="minutes (fractions allowed)")
+    rate: float | None = Field(
+        default=None,
+        gt=0,
+        le=1_000_000,
+        description="probes per second for this scan, over all its workers (the plan's cap still applies)",
+    )
 
     @model_validator(mode="after")
     def one_target_form(self) -> ScanCreateRequest:
@@ -66,6 +72,9 @@ class ScanSummary(BaseModel):
     error: dict[str, str] | None
     sandbox: bool
     excluded_endpoints: list[str]
+    rate: float | None = None
+    shards: dict[str, int] | None = None
+    resumes: int = 0
 
 
 class ScanList(BaseModel):

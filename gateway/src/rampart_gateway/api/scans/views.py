@@ -65,6 +65,9 @@ def scan(message: scan_pb2.Scan) -> dict[str, Any]:
         else None,
         "sandbox": message.sandbox,
         "excluded_endpoints": list(message.excluded_endpoints),
+        "rate": message.rate or None,
+        "shards": {"total": message.shards, "done": message.shards_done},
+        "resumes": message.resumes,
     }
 
 

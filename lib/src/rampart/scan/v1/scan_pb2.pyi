@@ -75,6 +75,8 @@ class _ScanTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ScanType.Val
     """the default: tcp"""
     SCAN_TYPE_TCP: _ScanType.ValueType  # 1
     """TCP connect"""
+    SCAN_TYPE_UDP: _ScanType.ValueType  # 2
+    """UDP payload probes"""
 
 class ScanType(_ScanType, metaclass=_ScanTypeEnumTypeWrapper):
     """ScanType is the kind of probe a scan sends."""
@@ -83,6 +85,8 @@ SCAN_TYPE_UNSPECIFIED: ScanType.ValueType  # 0
 """the default: tcp"""
 SCAN_TYPE_TCP: ScanType.ValueType  # 1
 """TCP connect"""
+SCAN_TYPE_UDP: ScanType.ValueType  # 2
+"""UDP payload probes"""
 Global___ScanType: _TypeAlias = ScanType  # noqa: Y015
 
 class _ScanProfile:
@@ -256,6 +260,9 @@ class CreateScanRequest(_message.Message):
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     CONCURRENT_LIMIT_FIELD_NUMBER: _builtins.int
     DAILY_LIMIT_FIELD_NUMBER: _builtins.int
+    RATE_FIELD_NUMBER: _builtins.int
+    MAX_HOSTS_LIMIT_FIELD_NUMBER: _builtins.int
+    ORG_RATE_LIMIT_FIELD_NUMBER: _builtins.int
     scan_type: Global___ScanType.ValueType
     ports: _builtins.str
     """"1-1000", "22,80,443", "-", "top-100" """
@@ -266,6 +273,12 @@ class CreateScanRequest(_message.Message):
     concurrent_limit: _builtins.int
     """The caller's plan, as the gateway resolved it (0 = unlimited)."""
     daily_limit: _builtins.int
+    rate: _builtins.float
+    """Probes per second for this scan (0 = as fast as the caps allow)."""
+    max_hosts_limit: _builtins.int
+    """The plan's host cap per scan (0 = the default, 256; at most the platform's MAX_HOSTS_PER_SCAN)."""
+    org_rate_limit: _builtins.float
+    """The organisation's probes per second over all its scans (0 = only the platform cap)."""
     @_builtins.property
     def owner(self) -> _common_pb2.Owner: ...
     @_builtins.property
@@ -288,10 +301,13 @@ class CreateScanRequest(_message.Message):
         request_id: _builtins.str = ...,
         concurrent_limit: _builtins.int = ...,
         daily_limit: _builtins.int = ...,
+        rate: _builtins.float = ...,
+        max_hosts_limit: _builtins.int = ...,
+        org_rate_limit: _builtins.float = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["options", b"options", "owner", b"owner"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["concurrent_limit", b"concurrent_limit", "daily_limit", b"daily_limit", "idempotency_key", b"idempotency_key", "max_duration_seconds", b"max_duration_seconds", "options", b"options", "owner", b"owner", "ports", b"ports", "profile", b"profile", "request_id", b"request_id", "scan_type", b"scan_type", "targets", b"targets"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["concurrent_limit", b"concurrent_limit", "daily_limit", b"daily_limit", "idempotency_key", b"idempotency_key", "max_duration_seconds", b"max_duration_seconds", "max_hosts_limit", b"max_hosts_limit", "options", b"options", "org_rate_limit", b"org_rate_limit", "owner", b"owner", "ports", b"ports", "profile", b"profile", "rate", b"rate", "request_id", b"request_id", "scan_type", b"scan_type", "targets", b"targets"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -372,6 +388,10 @@ class Scan(_message.Message):
     SANDBOX_FIELD_NUMBER: _builtins.int
     EXCLUDED_ENDPOINTS_FIELD_NUMBER: _builtins.int
     UPDATED_AT_FIELD_NUMBER: _builtins.int
+    RATE_FIELD_NUMBER: _builtins.int
+    SHARDS_FIELD_NUMBER: _builtins.int
+    SHARDS_DONE_FIELD_NUMBER: _builtins.int
+    RESUMES_FIELD_NUMBER: _builtins.int
     scan_id: _builtins.str
     scan_type: Global___ScanType.ValueType
     ports: _builtins.str
@@ -383,6 +403,13 @@ class Scan(_message.Message):
     estimated_duration_seconds: _builtins.int
     sandbox: _builtins.bool
     """created with a test key: no packet sent"""
+    rate: _builtins.float
+    """probes per second asked for (0 = not limited by the scan)"""
+    shards: _builtins.int
+    """work units the scan is split into"""
+    shards_done: _builtins.int
+    resumes: _builtins.int
+    """times it was resumed"""
     @_builtins.property
     def owner(self) -> _common_pb2.Owner: ...
     @_builtins.property
@@ -430,10 +457,14 @@ class Scan(_message.Message):
         sandbox: _builtins.bool = ...,
         excluded_endpoints: _abc.Iterable[_builtins.str] | None = ...,
         updated_at: _timestamp_pb2.Timestamp | None = ...,
+        rate: _builtins.float = ...,
+        shards: _builtins.int = ...,
+        shards_done: _builtins.int = ...,
+        resumes: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["completed_at", b"completed_at", "counts", b"counts", "created_at", b"created_at", "error", b"error", "estimated_completion", b"estimated_completion", "options", b"options", "owner", b"owner", "started_at", b"started_at", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["completed_at", b"completed_at", "counts", b"counts", "created_at", b"created_at", "error", b"error", "estimated_completion", b"estimated_completion", "estimated_duration_seconds", b"estimated_duration_seconds", "excluded_endpoints", b"excluded_endpoints", "max_duration_seconds", b"max_duration_seconds", "options", b"options", "owner", b"owner", "ports", b"ports", "profile", b"profile", "progress", b"progress", "sandbox", b"sandbox", "scan_id", b"scan_id", "scan_type", b"scan_type", "started_at", b"started_at", "status", b"status", "targets", b"targets", "updated_at", b"updated_at"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["completed_at", b"completed_at", "counts", b"counts", "created_at", b"created_at", "error", b"error", "estimated_completion", b"estimated_completion", "estimated_duration_seconds", b"estimated_duration_seconds", "excluded_endpoints", b"excluded_endpoints", "max_duration_seconds", b"max_duration_seconds", "options", b"options", "owner", b"owner", "ports", b"ports", "profile", b"profile", "progress", b"progress", "rate", b"rate", "resumes", b"resumes", "sandbox", b"sandbox", "scan_id", b"scan_id", "scan_type", b"scan_type", "shards", b"shards", "shards_done", b"shards_done", "started_at", b"started_at", "status", b"status", "targets", b"targets", "updated_at", b"updated_at"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -519,6 +550,33 @@ class ListScansResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListScansResponse: _TypeAlias = ListScansResponse  # noqa: Y015
+
+@_typing.final
+class ResumeScanRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OWNER_FIELD_NUMBER: _builtins.int
+    SCAN_ID_FIELD_NUMBER: _builtins.int
+    CONCURRENT_LIMIT_FIELD_NUMBER: _builtins.int
+    scan_id: _builtins.str
+    concurrent_limit: _builtins.int
+    """the caller's plan, as for CreateScan"""
+    @_builtins.property
+    def owner(self) -> _common_pb2.Owner: ...
+    def __init__(
+        self,
+        *,
+        owner: _common_pb2.Owner | None = ...,
+        scan_id: _builtins.str = ...,
+        concurrent_limit: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["concurrent_limit", b"concurrent_limit", "owner", b"owner", "scan_id", b"scan_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ResumeScanRequest: _TypeAlias = ResumeScanRequest  # noqa: Y015
 
 @_typing.final
 class CancelScanRequest(_message.Message):
@@ -716,7 +774,7 @@ class PortResult(_message.Message):
     host: _builtins.str
     port: _builtins.int
     protocol: _builtins.str
-    """"tcp" """
+    """"tcp" or "udp" """
     state: Global___PortState.ValueType
     rtt_ms: _builtins.float
     @_builtins.property
@@ -987,8 +1045,11 @@ class ScanJob(_message.Message):
     SCAN_ID_FIELD_NUMBER: _builtins.int
     OWNER_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
+    SHARD_FIELD_NUMBER: _builtins.int
     scan_id: _builtins.str
     request_id: _builtins.str
+    shard: _builtins.int
+    """The shard to run, 1-based (0: the whole scan, a scan of one shard)."""
     @_builtins.property
     def owner(self) -> _common_pb2.Owner: ...
     def __init__(
@@ -997,10 +1058,11 @@ class ScanJob(_message.Message):
         scan_id: _builtins.str = ...,
         owner: _common_pb2.Owner | None = ...,
         request_id: _builtins.str = ...,
+        shard: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner", "request_id", b"request_id", "scan_id", b"scan_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner", "request_id", b"request_id", "scan_id", b"scan_id", "shard", b"shard"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

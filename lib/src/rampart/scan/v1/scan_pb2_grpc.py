@@ -69,6 +69,11 @@ class ScanServiceStub:
                 request_serializer=rampart_dot_scan_dot_v1_dot_scan__pb2.GetUsageRequest.SerializeToString,
                 response_deserializer=rampart_dot_scan_dot_v1_dot_scan__pb2.Usage.FromString,
                 _registered_method=True)
+        self.ResumeScan = channel.unary_unary(
+                '/rampart.scan.v1.ScanService/ResumeScan',
+                request_serializer=rampart_dot_scan_dot_v1_dot_scan__pb2.ResumeScanRequest.SerializeToString,
+                response_deserializer=rampart_dot_scan_dot_v1_dot_scan__pb2.Scan.FromString,
+                _registered_method=True)
 
 
 class ScanServiceServicer:
@@ -118,6 +123,13 @@ class ScanServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ResumeScan(self, request, context):
+        """Continues a cancelled, timed-out or failed scan from the shards not yet done.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ScanServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -155,6 +167,11 @@ def add_ScanServiceServicer_to_server(servicer, server):
                     servicer.GetUsage,
                     request_deserializer=rampart_dot_scan_dot_v1_dot_scan__pb2.GetUsageRequest.FromString,
                     response_serializer=rampart_dot_scan_dot_v1_dot_scan__pb2.Usage.SerializeToString,
+            ),
+            'ResumeScan': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResumeScan,
+                    request_deserializer=rampart_dot_scan_dot_v1_dot_scan__pb2.ResumeScanRequest.FromString,
+                    response_serializer=rampart_dot_scan_dot_v1_dot_scan__pb2.Scan.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -346,6 +363,33 @@ class ScanService:
             '/rampart.scan.v1.ScanService/GetUsage',
             rampart_dot_scan_dot_v1_dot_scan__pb2.GetUsageRequest.SerializeToString,
             rampart_dot_scan_dot_v1_dot_scan__pb2.Usage.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResumeScan(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rampart.scan.v1.ScanService/ResumeScan',
+            rampart_dot_scan_dot_v1_dot_scan__pb2.ResumeScanRequest.SerializeToString,
+            rampart_dot_scan_dot_v1_dot_scan__pb2.Scan.FromString,
             options,
             channel_credentials,
             insecure,
