@@ -81,5 +81,60 @@ class StubIncidents(StubService):
         return self._call("ListIncidents", request, listing)
 
 
-class StubThreat(StubIncidents, StubAnalyses):
-    """threat-service in memory: incidents and analyses."""
+class StubIndicatorLists(StubService):
+    """The organisations' allow/deny lists in memory, by entry id; another organisation's is not found."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.list_entries: dict[str, tuple[str, threat_pb2.IndicatorListEntry]] = {}
+        self._entry_ids = itertools.count(1)
+
+    def add_list_entry(self, org_id: str, entry: threat_pb2.IndicatorListEntry) -> None:
+        self.list_entries[entry.entry_id] = (org_id, entry)
+
+    def AddIndicatorListEntry(self, request: threat_pb2.AddIndicatorListEntryRequest, timeout: float) -> Call:
+        def add() -> threat_pb2.IndicatorListEntry:
+            if " " in request.value:
+                raise rpc_error(
+                    grpc.StatusCode.INVALID_ARGUMENT, "not a domain", "VALIDATION_ERROR", field="value"
+                )
+            entry = threat_pb2.IndicatorListEntry(
+                entry_id=f"ile_{next(self._entry_ids):04d}",
+                list=request.list,
+                kind="domain",
+                value=request.value.lower(),
+                note=request.note,
+            )
+            self.add_list_entry(request.owner.org_id, entry)
+            return entry
+
+        return self._call("AddIndicatorListEntry", request, add)
+
+    def ListIndicatorListEntries(
+        self, request: threat_pb2.ListIndicatorListEntriesRequest, timeout: float
+    ) -> Call:
+        def listing() -> threat_pb2.ListIndicatorListEntriesResponse:
+            own = [
+                e
+                for org, e in self.list_entries.values()
+                if org == request.owner.org_id and request.list in ("", e.list)
+            ]
+            return threat_pb2.ListIndicatorListEntriesResponse(entries=own)
+
+        return self._call("ListIndicatorListEntries", request, listing)
+
+    def RemoveIndicatorListEntry(
+        self, request: threat_pb2.RemoveIndicatorListEntryRequest, timeout: float
+    ) -> Call:
+        def remove() -> threat_pb2.IndicatorListEntry:
+            org, entry = self.list_entries.get(request.entry_id, ("", threat_pb2.IndicatorListEntry()))
+            if org != request.owner.org_id:
+                raise rpc_error(grpc.StatusCode.NOT_FOUND, "no such list entry", "NOT_FOUND")
+            del self.list_entries[request.entry_id]
+            return entry
+
+        return self._call("RemoveIndicatorListEntry", request, remove)
+
+
+class StubThreat(StubIncidents, StubAnalyses, StubIndicatorLists):
+    """threat-service in memory: incidents, analyses and the organisations' allow/deny lists."""

@@ -23,6 +23,7 @@ BODIES = {
     "/api/v1/incidents": {"title": "t", "severity": "low"},
     "/api/v1/incidents/{incident_id}": {"status": "triaged"},
     "/api/v1/incidents/{incident_id}/comments": {"body": "b"},
+    "/api/v1/threats/lists": {"list": "deny", "value": "evil.example"},
 }
 UNRELATED_SCOPE = "ai:use"  # a real scope no operation here asks for
 
@@ -30,7 +31,7 @@ UNRELATED_SCOPE = "ai:use"  # a real scope no operation here asks for
 def url(op: Operation) -> str:
     path = op.path.replace("{scan_id}", "scan_0001").replace("{key_id}", "key_0001")
     path = path.replace("{incident_id}", "inc_0001")
-    path = path.replace("{analysis_id}", "ana_0001")
+    path = path.replace("{analysis_id}", "ana_0001").replace("{entry_id}", "ile_0001")
     return path + ("?last_event_id=x" if path.endswith("/stream") else "")  # a 422, not a live stream
 
 
@@ -48,6 +49,7 @@ def platform() -> StubPlatform:
     stub.auth.add_key("seed")  # key_0001
     stub.threat.incidents["inc_0001"] = threat_pb2.Incident(incident_id="inc_0001", owner=owner)
     stub.threat.add(threat_pb2.ThreatAnalysis(analysis_id="ana_0001"), "org_1")
+    stub.threat.add_list_entry("org_1", threat_pb2.IndicatorListEntry(entry_id="ile_0001", list="deny"))
     return stub
 
 

@@ -82,3 +82,44 @@ def test_another_organisations_analysis_is_404(platform: StubPlatform, client: T
 def test_reading_analyses_needs_threats_read(platform: StubPlatform, client: TestClient) -> None:
     reply = client.get("/api/v1/threats/analyses", headers=platform.token("threats:write"))
     assert reply.status_code == 403
+
+
+def test_a_list_entry_is_added_listed_for_its_organisation_only_and_removed(
+    platform: StubPlatform, client: TestClient
+) -> None:
+    write, read = platform.token("threats:write"), platform.token("threats:read")
+    body = {"list": "deny", "value": "Evil.example", "note": "phishing kit"}
+    added = client.post("/api/v1/threats/lists", json=body, headers=write)
+    assert added.status_code == 201
+    sent = platform.threat.last("AddIndicatorListEntry")
+    assert (sent.owner.org_id, sent.list, sent.value, sent.note) == (
+        "org_1",
+        "deny",
+        "Evil.example",
+        "phishing kit",
+    )
+    entry = added.json()["data"]
+    assert (entry["list"], entry["kind"], entry["value"]) == ("deny", "domain", "evil.example")
+    listed = client.get("/api/v1/threats/lists?list=deny", headers=read).json()["data"]["items"]
+    assert [e["entry_id"] for e in listed] == [entry["entry_id"]]
+    assert client.get("/api/v1/threats/lists?list=allow", headers=read).json()["data"]["items"] == []
+    other = platform.token("threats:read", "threats:write", org="org_2")
+    assert client.get("/api/v1/threats/lists", headers=other).json()["data"]["items"] == []
+    refused = client.delete(f"/api/v1/threats/lists/{entry['entry_id']}", headers=other)
+    assert (refused.status_code, refused.json()["error"]["code"]) == (404, "NOT_FOUND")
+    removed = client.delete(f"/api/v1/threats/lists/{entry['entry_id']}", headers=write)
+    assert removed.status_code == 200
+    assert client.get("/api/v1/threats/lists", headers=read).json()["data"]["items"] == []
+
+
+def test_a_bad_list_entry_is_422(platform: StubPlatform, client: TestClient) -> None:
+    write = platform.token("threats:write")
+    wrong_list = client.post(
+        "/api/v1/threats/lists", json={"list": "maybe", "value": "a.example"}, headers=write
+    )
+    assert (wrong_list.status_code, wrong_list.json()["error"]["details"]["field"]) == (422, "list")
+    assert "AddIndicatorListEntry" not in platform.threat.requests  # refused before threat-service
+    bad_value = client.post(
+        "/api/v1/threats/lists", json={"list": "deny", "value": "not a domain"}, headers=write
+    )
+    assert (bad_value.status_code, bad_value.json()["error"]["code"]) == (422, "VALIDATION_ERROR")

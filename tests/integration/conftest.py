@@ -67,6 +67,8 @@ def mail_inbox() -> Iterator[MailInbox]:
 def stack(tmp_path_factory: pytest.TempPathFactory, mail_inbox: MailInbox) -> Iterator[DevStack]:
     data_dir = tmp_path_factory.mktemp("platform")
     write_scope(data_dir / "scope.json", {})
+    (data_dir / "feeds").mkdir()  # FEEDS_DIR: threat-intel files a test imports over RPC
+    (data_dir / "incident_rules.toml").write_text("")  # no rule; a test adds its own and restarts threat
     # Every test registers from 127.0.0.1: widen the per-IP limits on anonymous endpoints
     # (their own behaviour is pinned by gateway unit tests). A killed worker's job comes back after 3 s.
     env = {
@@ -80,6 +82,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory, mail_inbox: MailInbox) -> It
         "SMTP_URL": f"smtp://127.0.0.1:{mail_inbox.port}",
         "INCIDENT_EMAIL_TO": "soc@example.test",
         "SHARD_HOSTS": "1",  # several hosts: one shard per host (tests/integration/test_shards.py)
+        "FEEDS_DIR": str(data_dir / "feeds"),
+        "INCIDENT_RULES_FILE": str(data_dir / "incident_rules.toml"),
     }
     platform = DevStack.on_free_ports(data_dir, extra_env=env)
     try:

@@ -35,7 +35,10 @@ from tests.servers import Running, started
 FEEDS = Path(__file__).resolve().parents[2].parent / "shared" / "vulnfeeds"
 KEV = FEEDS / "kev" / "known_exploited_vulnerabilities.json"
 EPSS = FEEDS / "epss" / "epss_scores-subset.csv"
-pytestmark = pytest.mark.skipif(not FEEDS.is_dir(), reason=f"feed fixtures not found at {FEEDS}")
+pytestmark = [
+    pytest.mark.service,
+    pytest.mark.skipif(not FEEDS.is_dir(), reason=f"feed fixtures not found at {FEEDS}"),
+]
 
 
 @pytest.fixture(scope="module")

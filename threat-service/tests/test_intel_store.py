@@ -76,12 +76,12 @@ async def test_an_organisations_allow_list_hides_feed_hits_and_its_deny_list_add
     intel: IntelService,
 ) -> None:
     await intel.import_file("drop", "drop", FEEDS / "drop.txt")
-    await intel.list_entry("org_a", "allow", "203.0.113.0/28", note="our partner's range")
+    await intel.add_entry("org_a", "allow", "203.0.113.0/28", note="our partner's range")
     assert await intel.lookup("ipv4", "203.0.113.5", "org_a") == []
     assert [h.source for h in await intel.lookup("ipv4", "203.0.113.5", "org_b")] == [
         "drop"
     ]  # not org_b's list
-    await intel.list_entry("org_a", "deny", "203.0.113.5", note="seen scanning us")
+    denied = await intel.add_entry("org_a", "deny", "203.0.113.5", note="seen scanning us")
     assert {h.source for h in await intel.lookup("ipv4", "203.0.113.5", "org_a")} == {ORG_DENY, "drop"}
-    await intel.list_entry("org_a", "deny", "203.0.113.5", remove=True)
+    await intel.remove_entry("org_a", denied.entry_id)
     assert await intel.lookup("ipv4", "203.0.113.5", "org_a") == []

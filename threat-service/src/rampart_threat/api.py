@@ -10,13 +10,18 @@ from rampart_threat.feeds.mappers import feed_kind, import_message, status_messa
 from rampart_threat.feeds.service import FeedService
 from rampart_threat.incidents.api import IncidentRpcs
 from rampart_threat.incidents.service import IncidentService
+from rampart_threat.intel import mappers as intel_mappers
+from rampart_threat.intel.service import IntelService
 from rampart_threat.mappers import activity_message
 from rampart_threat.service import ActivityService
 
 
 class ThreatServicer(IncidentRpcs, threat_pb2_grpc.ThreatServiceServicer):
     """Serves scan activity, threat analysis, incidents and the feed admin RPCs; what is not built
-    answers UNIMPLEMENTED."""
+    answers UNIMPLEMENTED.
+
+    The threat-intel admin RPCs (imports, status) and the organisations' allow/deny lists are
+    served by ``IntelService``, which is also the analysis' feed lookup."""
 
     def __init__(
         self,
@@ -24,7 +29,9 @@ class ThreatServicer(IncidentRpcs, threat_pb2_grpc.ThreatServiceServicer):
         analysis: AnalysisService,
         incidents: IncidentService,
         feeds: FeedService,
+        intel: IntelService,
     ) -> None:
+        self._intel = intel
         self._activity = activity
         self._analysis = analysis
         self._incidents = incidents
@@ -65,3 +72,32 @@ class ThreatServicer(IncidentRpcs, threat_pb2_grpc.ThreatServiceServicer):
         self, request: threat_pb2.GetFeedStatusRequest, context: Context
     ) -> threat_pb2.FeedStatus:
         return status_message(await self._feeds.status(), self._feeds.stale_days)
+
+    async def ImportIntel(
+        self, request: threat_pb2.ImportIntelRequest, context: Context
+    ) -> threat_pb2.IntelImport:
+        result = await self._intel.import_under_feeds_dir(request.kind, request.path, request.source)
+        return intel_mappers.import_message(result)
+
+    async def GetIntelStatus(
+        self, request: threat_pb2.GetIntelStatusRequest, context: Context
+    ) -> threat_pb2.IntelStatus:
+        days = self._intel.stale_after.total_seconds() / 86400
+        return intel_mappers.status_message(await self._intel.status(), days)
+
+    async def AddIndicatorListEntry(
+        self, request: threat_pb2.AddIndicatorListEntryRequest, context: Context
+    ) -> threat_pb2.IndicatorListEntry:
+        entry = await self._intel.add_entry(request.owner.org_id, request.list, request.value, request.note)
+        return intel_mappers.entry_message(entry)
+
+    async def ListIndicatorListEntries(
+        self, request: threat_pb2.ListIndicatorListEntriesRequest, context: Context
+    ) -> threat_pb2.ListIndicatorListEntriesResponse:
+        return intel_mappers.entries_message(await self._intel.entries(request.owner.org_id, request.list))
+
+    async def RemoveIndicatorListEntry(
+        self, request: threat_pb2.RemoveIndicatorListEntryRequest, context: Context
+    ) -> threat_pb2.IndicatorListEntry:
+        removed = await self._intel.remove_entry(request.owner.org_id, request.entry_id)
+        return intel_mappers.entry_message(removed)

@@ -10,7 +10,8 @@ from rampart.lib.runtime import Runtime, connect_infra
 from rampart.lib.settings import ServiceSettings
 from rampart.threat.v1 import threat_pb2, threat_pb2_grpc
 from rampart_threat.analysis.engine import EngineConfig
-from rampart_threat.analysis.feeds import IndicatorLookup, NoFeeds
+from rampart_threat.analysis.events import AnalysisPublisher, OutboxAnalysisPublisher
+from rampart_threat.analysis.feeds import IndicatorLookup
 from rampart_threat.analysis.repository import (
     AnalysisRepository,
     InMemoryAnalysisRepository,
@@ -26,6 +27,8 @@ from rampart_threat.incidents.consumers import ANALYSES_CONSUMER, AnalysisEventH
 from rampart_threat.incidents.repository import MongoAssetRepository, MongoIncidentRepository
 from rampart_threat.incidents.triage import SlaTable
 from rampart_threat.incidents.wiring import IncidentParts, configured_rules, incident_parts, notifiers
+from rampart_threat.intel.service import IntelService
+from rampart_threat.intel.store import InMemoryIntelStore, MongoIntelStore
 from rampart_threat.repository import ActivityRepository, MongoActivityRepository
 from rampart_threat.service import ActivityService
 from rampart_threat.settings import ThreatSettings
@@ -48,16 +51,20 @@ def assemble(
     incidents: IncidentParts,
     knowledge: FeedService,
     analyses: AnalysisRepository | None = None,
+    intel: IntelService | None = None,
     feeds: IndicatorLookup | None = None,
     analysis_config: EngineConfig | None = None,
     sandbox: SandboxLimits | None = None,
+    publisher: AnalysisPublisher | None = None,
 ) -> Parts:
+    """``feeds`` defaults to ``intel`` (the imported feeds and the organisations' lists)."""
     activity = ActivityService(repository)
+    intel = intel or IntelService(InMemoryIntelStore())
     analysis = AnalysisService(
-        analyses or InMemoryAnalysisRepository(), feeds or NoFeeds(), analysis_config, sandbox
+        analyses or InMemoryAnalysisRepository(), feeds or intel, analysis_config, sandbox, publisher
     )
     return Parts(
-        ThreatServicer(activity, analysis, incidents.service, knowledge),
+        ThreatServicer(activity, analysis, incidents.service, knowledge, intel),
         ScanEventHandler(activity, incidents.record_assets),
         incidents.on_analysis,
     )
@@ -107,14 +114,19 @@ async def bootstrap(settings: ServiceSettings) -> Runtime:
     analysis_store = MongoAnalysisRepository(infra.db)
     await analysis_store.create_indexes()
     config, limits = analysis_settings(settings)
-    parts = assemble(  # feeds: the store-backed intel lookup is not wired yet (docs/threat-feeds.md)
+    intel_store = MongoIntelStore(infra.db)
+    await intel_store.create_indexes()
+    intel = IntelService(intel_store, feeds_dir=threat.feeds_dir)
+    await intel.reload()  # the active generation of every source; an import reloads it again
+    parts = assemble(
         repository,
         incidents=incidents,
         knowledge=feeds,
         analyses=analysis_store,
-        feeds=NoFeeds(),
+        intel=intel,
         analysis_config=config,
         sandbox=limits,
+        publisher=OutboxAnalysisPublisher(outbox),
     )
     consumer = DurableConsumer(infra.js, SCAN_EVENTS_CONSUMER, parts.on_scan_event)
     analysis_events = DurableConsumer(infra.js, ANALYSES_CONSUMER, parts.on_analysis)

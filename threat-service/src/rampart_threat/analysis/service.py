@@ -10,6 +10,7 @@ from rampart.lib.ids import new_id, utcnow
 from rampart_threat.analysis.detect import detect
 from rampart_threat.analysis.domain import Analysis, AnalysisNotFound, FeedHit, Findings, Kind, Mode, Verdict
 from rampart_threat.analysis.engine import EngineConfig, EngineResult, Lookup, run
+from rampart_threat.analysis.events import AnalysisPublisher, NoPublisher
 from rampart_threat.analysis.feeds import IndicatorLookup
 from rampart_threat.analysis.repository import AnalysisPage, AnalysisRepository
 from rampart_threat.analysis.sandbox import SandboxLimits, run_sandboxed
@@ -39,8 +40,10 @@ class AnalysisService:
         feeds: IndicatorLookup,
         config: EngineConfig | None = None,
         sandbox: SandboxLimits | None = None,
+        publisher: AnalysisPublisher | None = None,
     ) -> None:
         self._repository = repository
+        self._publisher = publisher or NoPublisher()
         self._feeds = feeds
         self._config = config or EngineConfig()
         self._sandbox = sandbox or SandboxLimits()
@@ -81,6 +84,7 @@ class AnalysisService:
             duration_us=int((time.perf_counter() - started) * 1e6),
         )
         await self._repository.add(analysis)
+        await self._publisher.completed(analysis)  # stored first: the event names a readable analysis
         return analysis
 
     async def _look_up(self, result: EngineResult, org_id: str) -> None:

@@ -8,7 +8,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from rampart_threat.intel.model import FeedHit, Indicator
+from rampart_threat.analysis.domain import FeedHit
+from rampart_threat.intel.model import Indicator
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,8 @@
-"""Threat-intel indicators as feeds list them, normalised the way lookups ask for them."""
+"""Threat-intel indicators as feeds list them, normalised the way lookups ask for them.
+
+A hit is the analysis side's ``FeedHit``; the lookup protocol is
+``rampart_threat.analysis.feeds.IndicatorLookup``.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,6 @@ import ipaddress
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
 KINDS = ("url", "domain", "ipv4", "ipv6", "cidr", "md5", "sha1", "sha256", "email")
 HEX_KINDS = {32: "md5", 40: "sha1", 64: "sha256"}
@@ -16,28 +19,6 @@ DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9])?\.)+[
 
 class BadIndicator(ValueError):
     """A feed line that is not an indicator of the kind it claims."""
-
-
-@dataclass(frozen=True)
-class FeedHit:
-    """The indicator (or a network containing it) listed by a feed or an organisation's list.
-
-    The same shape as ``rampart_threat.analysis.domain.FeedHit`` (issue 12, analysis side),
-    defined here until that lands on main.
-    """
-
-    source: str
-    kind: str
-    value: str
-    threat: str = ""
-    first_seen: datetime | None = None
-    imported_at: datetime | None = None
-
-
-class IndicatorLookup(Protocol):
-    """What the analysis asks (the same signature as ``rampart_threat.analysis.feeds``)."""
-
-    async def lookup(self, kind: str, value: str, org_id: str) -> list[FeedHit]: ...
 
 
 @dataclass(frozen=True)

@@ -10,14 +10,22 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from rampart.lib.errors import InvalidArgument
+from rampart.lib.errors import InvalidArgument, NotFound
 from rampart.lib.ids import utcnow
+from rampart_threat.analysis.domain import FeedHit
+from rampart_threat.feeds.domain import FeedPathRefused
+from rampart_threat.feeds.paths import resolve_under
 from rampart_threat.intel.index import IndicatorIndex
-from rampart_threat.intel.model import BadIndicator, FeedHit, indicator
+from rampart_threat.intel.model import BadIndicator, indicator
 from rampart_threat.intel.readers import READERS
 from rampart_threat.intel.store import IntelStore, ListEntry, SourceState
 
-ORG_DENY = "organisation deny list"
+ORG_DENY = "org deny list"
+LISTS = ("allow", "deny")
+
+
+class ListEntryNotFound(NotFound):
+    """No entry with that id on the organisation's lists (another organisation's is not found either)."""
 
 
 @dataclass(frozen=True)
@@ -38,14 +46,24 @@ class IntelService:
 
     Implements the analysis side's ``IndicatorLookup`` (``lookup(kind, value, org_id)``).
     An organisation's allow list hides feed hits on its values; its deny list adds a hit
-    (source ``organisation deny list``) and wins over its allow list.
+    (source ``org deny list``) and wins over its allow list.
     """
 
     store: IntelStore
+    feeds_dir: Path | None = None  # FEEDS_DIR: the only place imports over RPC may read
     stale_after: timedelta = timedelta(days=2)
     now: Callable[[], datetime] = field(default=utcnow)
     index: IndicatorIndex = field(default_factory=IndicatorIndex)
     _lists: dict[str, list[ListEntry]] = field(default_factory=dict)
+
+    async def import_under_feeds_dir(self, format: str, requested: str, source: str = "") -> ImportResult:
+        """An import asked for over RPC: only a file inside FEEDS_DIR (``feeds.paths``) is read."""
+        if format not in READERS:
+            raise InvalidArgument(f"kind must be one of {', '.join(READERS)}", field="kind")
+        path = resolve_under(self.feeds_dir, requested)
+        if path.is_dir():
+            raise FeedPathRefused("a threat-intel import is one file, not a directory", path=requested)
+        return await self.import_file(source or format, format, path)
 
     async def import_file(self, source: str, format: str, path: Path) -> ImportResult:
         data = await asyncio.to_thread(path.read_bytes)
@@ -92,22 +110,33 @@ class IntelService:
             hits += self.index.lookup(kind, value)
         return hits
 
-    async def list_entry(
-        self, org_id: str, list_name: str, value: str, note: str = "", remove: bool = False
-    ) -> ListEntry:
-        if list_name not in ("allow", "deny"):
+    async def add_entry(self, org_id: str, list_name: str, value: str, note: str = "") -> ListEntry:
+        """Put a value on the organisation's allow or deny list (again: its note is replaced)."""
+        if list_name not in LISTS:
             raise InvalidArgument("list must be allow or deny", field="list")
         try:
             found = indicator(value)
         except BadIndicator as error:
             raise InvalidArgument(str(error), field="value") from error
-        entry = ListEntry(org_id, list_name, found.kind, found.value, note[:200])
-        if remove:
-            await self.store.drop_entry(entry)
-        else:
-            await self.store.put_entry(entry)
+        entry = ListEntry(org_id, list_name, found.kind, found.value, note[:200], self.now())
+        await self.store.put_entry(entry)
         self._lists.pop(org_id, None)
         return entry
+
+    async def entries(self, org_id: str, list_name: str = "") -> list[ListEntry]:
+        """The organisation's entries (of one list when named), by list then value."""
+        found = await self.store.entries(org_id)
+        return sorted(
+            (e for e in found if not list_name or e.list == list_name),
+            key=lambda e: (e.list, e.kind, e.value),
+        )
+
+    async def remove_entry(self, org_id: str, entry_id: str) -> ListEntry:
+        removed = await self.store.drop_entry(org_id, entry_id)
+        self._lists.pop(org_id, None)
+        if removed is None:
+            raise ListEntryNotFound("no such list entry", entry_id=entry_id)
+        return removed
 
     async def _entries(self, org_id: str) -> list[ListEntry]:
         if org_id not in self._lists:

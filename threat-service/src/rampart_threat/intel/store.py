@@ -7,6 +7,7 @@ generation, switch one field, drop the old) so it can be folded into it.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,11 +37,20 @@ class SourceState:
 
 @dataclass(frozen=True)
 class ListEntry:
+    """One value on an organisation's allow or deny list."""
+
     org_id: str
     list: str  # allow or deny
     kind: str
     value: str
     note: str = ""
+    created_at: datetime | None = None
+
+    @property
+    def entry_id(self) -> str:
+        """Stable for (list, kind, value): adding the same value again updates its note."""
+        digest = hashlib.sha256(f"{self.list}\0{self.kind}\0{self.value}".encode()).hexdigest()
+        return f"ile_{digest[:24]}"
 
 
 class IntelStore(Protocol):
@@ -58,7 +68,7 @@ class IntelStore(Protocol):
 
     async def put_entry(self, entry: ListEntry) -> None: ...
 
-    async def drop_entry(self, entry: ListEntry) -> bool: ...
+    async def drop_entry(self, org_id: str, entry_id: str) -> ListEntry | None: ...
 
     async def entries(self, org_id: str) -> list[ListEntry]: ...
 
@@ -131,23 +141,64 @@ class MongoIntelStore:
             )
 
     async def put_entry(self, entry: ListEntry) -> None:
-        key = _entry_id(entry)
-        await self._lists.update_one({"_id": key}, {"$set": {**_entry_doc(entry)}}, upsert=True)
+        await self._lists.update_one(
+            {"_id": _entry_key(entry.org_id, entry.entry_id)}, {"$set": _entry_doc(entry)}, upsert=True
+        )
 
-    async def drop_entry(self, entry: ListEntry) -> bool:
-        return (
-            await self._lists.delete_one({"_id": _entry_id(entry), "org_id": entry.org_id})
-        ).deleted_count == 1
+    async def drop_entry(self, org_id: str, entry_id: str) -> ListEntry | None:
+        key = {"_id": _entry_key(org_id, entry_id), "org_id": org_id}
+        doc = await self._lists.find_one(key)
+        if doc is None or (await self._lists.delete_one(key)).deleted_count != 1:
+            return None
+        return _entry(doc)
 
     async def entries(self, org_id: str) -> list[ListEntry]:
-        return [
-            ListEntry(doc["org_id"], doc["list"], doc["kind"], doc["value"], doc.get("note", ""))
-            async for doc in self._lists.find({"org_id": org_id})
-        ]
+        return [_entry(doc) async for doc in self._lists.find({"org_id": org_id})]
 
 
-def _entry_id(entry: ListEntry) -> str:
-    return f"{entry.org_id}:{entry.list}:{entry.kind}:{entry.value}"
+class InMemoryIntelStore:
+    """The store in dicts, for unit tests of the use cases and the RPCs."""
+
+    def __init__(self) -> None:
+        self._states: dict[str, SourceState] = {}
+        self._allocated: dict[str, int] = {}
+        self._generations: dict[tuple[str, int], list[Indicator]] = {}
+        self._lists: dict[tuple[str, str], ListEntry] = {}
+
+    async def state(self, source: str) -> SourceState | None:
+        return self._states.get(source)
+
+    async def states(self) -> list[SourceState]:
+        return list(self._states.values())
+
+    async def allocate(self, source: str) -> int:
+        self._allocated[source] = self._allocated.get(source, 0) + 1
+        return self._allocated[source]
+
+    async def write(self, source: str, generation: int, indicators: Sequence[Indicator]) -> None:
+        self._generations.setdefault((source, generation), []).extend(indicators)
+
+    async def switch(self, state: SourceState) -> None:
+        self._states[state.source] = state
+        for key in [k for k in self._generations if k[0] == state.source and k[1] != state.generation]:
+            del self._generations[key]
+
+    async def active(self, state: SourceState) -> AsyncIterator[Indicator]:
+        for found in self._generations.get((state.source, state.generation), []):
+            yield found
+
+    async def put_entry(self, entry: ListEntry) -> None:
+        self._lists[(entry.org_id, entry.entry_id)] = entry
+
+    async def drop_entry(self, org_id: str, entry_id: str) -> ListEntry | None:
+        return self._lists.pop((org_id, entry_id), None)
+
+    async def entries(self, org_id: str) -> list[ListEntry]:
+        return [entry for (owner, _), entry in self._lists.items() if owner == org_id]
+
+
+def _entry_key(org_id: str, entry_id: str) -> str:
+    return f"{org_id}:{entry_id}"
 
 
 def _entry_doc(entry: ListEntry) -> dict[str, Any]:
@@ -157,7 +208,19 @@ def _entry_doc(entry: ListEntry) -> dict[str, Any]:
         "kind": entry.kind,
         "value": entry.value,
         "note": entry.note,
+        "created_at": entry.created_at.isoformat() if entry.created_at else "",
     }
+
+
+def _entry(doc: Document) -> ListEntry:
+    return ListEntry(
+        doc["org_id"],
+        doc["list"],
+        doc["kind"],
+        doc["value"],
+        doc.get("note", ""),
+        read_time(doc.get("created_at")),
+    )
 
 
 def _state(doc: Document) -> SourceState:

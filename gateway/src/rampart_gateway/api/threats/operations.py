@@ -1,10 +1,18 @@
-"""The threat-analysis operations: routes and OpenAPI entries, each with the scope it enforces."""
+"""The threat-analysis and allow/deny list operations: routes and OpenAPI entries, each with the
+scope it enforces."""
 
 from __future__ import annotations
 
 from rampart_gateway.api.threats import schemas
-from rampart_gateway.api.threats.queries import ListAnalysesQuery
-from rampart_gateway.api.threats.routes import analyze, get_analysis, list_analyses
+from rampart_gateway.api.threats.queries import ListAnalysesQuery, ListEntriesQuery
+from rampart_gateway.api.threats.routes import (
+    add_list_entry,
+    analyze,
+    get_analysis,
+    list_analyses,
+    list_list_entries,
+    remove_list_entry,
+)
 from rampart_gateway.operations import Operation
 
 OPERATIONS = (
@@ -39,6 +47,39 @@ OPERATIONS = (
         "threats",
         scope="threats:read",
         response=schemas.Analysis,
+        errors=("NOT_FOUND",),
+    ),
+    Operation(
+        "GET",
+        "/api/v1/threats/lists",
+        list_list_entries,
+        "The organisation's allow and deny lists, which every analysis applies",
+        "threats",
+        scope="threats:read",
+        query=ListEntriesQuery,
+        response=schemas.ListEntries,
+        errors=("VALIDATION_ERROR",),
+    ),
+    Operation(
+        "POST",
+        "/api/v1/threats/lists",
+        add_list_entry,
+        "Put a value on the allow list (hides feed hits) or the deny list (adds one, source 'org deny list')",
+        "threats",
+        scope="threats:write",
+        body=schemas.ListEntryRequest,
+        response=schemas.ListEntry,
+        status=201,
+        errors=("VALIDATION_ERROR",),
+    ),
+    Operation(
+        "DELETE",
+        "/api/v1/threats/lists/{entry_id}",
+        remove_list_entry,
+        "Take an entry off the organisation's list",
+        "threats",
+        scope="threats:write",
+        response=schemas.ListEntry,
         errors=("NOT_FOUND",),
     ),
 )

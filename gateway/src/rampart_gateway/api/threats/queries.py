@@ -15,3 +15,7 @@ class ListAnalysesQuery(Params):
     cursor: str = Field(
         default="", max_length=19, pattern=r"^[0-9]*$", description="next_cursor from the previous page"
     )
+
+
+class ListEntriesQuery(Params):
+    list: Literal["allow", "deny"] | None = Field(default=None, description="one list; both when absent")

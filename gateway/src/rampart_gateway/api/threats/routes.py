@@ -1,4 +1,5 @@
-"""Threat analysis: analyse, list, read: decode, call threat-service, encode.
+"""Threat analysis (analyse, list, read) and the organisation's allow/deny lists: decode, call
+threat-service, encode.
 
 Each route's credential and scope are checked before it runs (``operations.Operation``).
 """
@@ -10,8 +11,8 @@ from starlette.responses import Response
 
 from rampart.threat.v1 import threat_pb2
 from rampart_gateway.api.threats import views
-from rampart_gateway.api.threats.queries import ListAnalysesQuery
-from rampart_gateway.api.threats.schemas import AnalyzeRequest
+from rampart_gateway.api.threats.queries import ListAnalysesQuery, ListEntriesQuery
+from rampart_gateway.api.threats.schemas import AnalyzeRequest, ListEntryRequest
 from rampart_gateway.envelope import ok
 from rampart_gateway.inputs import read_json, read_query
 from rampart_gateway.operations import caller
@@ -62,3 +63,36 @@ async def get_analysis(request: Request) -> Response:
         timeout=TIMEOUT,
     )
     return ok(request, views.analysis(reply))
+
+
+async def add_list_entry(request: Request) -> Response:
+    principal = caller(request)
+    body = await read_json(request, ListEntryRequest)
+    reply = await request.state.clients.threat.AddIndicatorListEntry(
+        threat_pb2.AddIndicatorListEntryRequest(
+            owner=principal.owner, list=body.list, value=body.value, note=body.note
+        ),
+        timeout=TIMEOUT,
+    )
+    return ok(request, views.list_entry(reply), status_code=201)
+
+
+async def list_list_entries(request: Request) -> Response:
+    principal = caller(request)
+    query = read_query(request, ListEntriesQuery)
+    reply = await request.state.clients.threat.ListIndicatorListEntries(
+        threat_pb2.ListIndicatorListEntriesRequest(owner=principal.owner, list=query.list or ""),
+        timeout=TIMEOUT,
+    )
+    return ok(request, views.list_entries(reply))
+
+
+async def remove_list_entry(request: Request) -> Response:
+    principal = caller(request)
+    reply = await request.state.clients.threat.RemoveIndicatorListEntry(
+        threat_pb2.RemoveIndicatorListEntryRequest(
+            owner=principal.owner, entry_id=request.path_params["entry_id"]
+        ),
+        timeout=TIMEOUT,
+    )
+    return ok(request, views.list_entry(reply))

@@ -71,3 +71,32 @@ class Analysis(BaseModel):
 class AnalysisList(BaseModel):
     items: list[Analysis]
     next_cursor: str | None
+
+
+ListName = Literal["allow", "deny"]
+
+
+class ListEntryRequest(Body):
+    """A value for the organisation's allow or deny list; its kind is detected."""
+
+    list: ListName = Field(description="allow hides feed hits on the value; deny adds one and wins")
+    value: str = Field(
+        min_length=1,
+        max_length=2048,
+        description="address, CIDR, URL, domain (its subdomains too), MD5/SHA-1/SHA-256 or email",
+        examples=["login-paypa1.example"],
+    )
+    note: str = Field(default="", max_length=200)
+
+
+class ListEntry(BaseModel):
+    entry_id: str
+    list: ListName
+    kind: str
+    value: str
+    note: str
+    created_at: str | None
+
+
+class ListEntries(BaseModel):
+    items: list[ListEntry]

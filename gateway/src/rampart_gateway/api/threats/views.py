@@ -67,3 +67,18 @@ def analysis(reply: threat_pb2.ThreatAnalysis) -> dict[str, Any]:
 
 def page(reply: threat_pb2.ListAnalysesResponse) -> dict[str, Any]:
     return {"items": [analysis(a) for a in reply.analyses], "next_cursor": reply.next_page_token or None}
+
+
+def list_entry(reply: threat_pb2.IndicatorListEntry) -> dict[str, Any]:
+    return {
+        "entry_id": reply.entry_id,
+        "list": reply.list,
+        "kind": reply.kind,
+        "value": reply.value,
+        "note": reply.note,
+        "created_at": _when(reply.created_at, reply.HasField("created_at")),
+    }
+
+
+def list_entries(reply: threat_pb2.ListIndicatorListEntriesResponse) -> dict[str, Any]:
+    return {"items": [list_entry(e) for e in reply.entries]}

@@ -109,6 +109,31 @@ class ThreatServiceStub:
                 request_serializer=rampart_dot_threat_dot_v1_dot_threat__pb2.GetFeedStatusRequest.SerializeToString,
                 response_deserializer=rampart_dot_threat_dot_v1_dot_threat__pb2.FeedStatus.FromString,
                 _registered_method=True)
+        self.ImportIntel = channel.unary_unary(
+                '/rampart.threat.v1.ThreatService/ImportIntel',
+                request_serializer=rampart_dot_threat_dot_v1_dot_threat__pb2.ImportIntelRequest.SerializeToString,
+                response_deserializer=rampart_dot_threat_dot_v1_dot_threat__pb2.IntelImport.FromString,
+                _registered_method=True)
+        self.GetIntelStatus = channel.unary_unary(
+                '/rampart.threat.v1.ThreatService/GetIntelStatus',
+                request_serializer=rampart_dot_threat_dot_v1_dot_threat__pb2.GetIntelStatusRequest.SerializeToString,
+                response_deserializer=rampart_dot_threat_dot_v1_dot_threat__pb2.IntelStatus.FromString,
+                _registered_method=True)
+        self.AddIndicatorListEntry = channel.unary_unary(
+                '/rampart.threat.v1.ThreatService/AddIndicatorListEntry',
+                request_serializer=rampart_dot_threat_dot_v1_dot_threat__pb2.AddIndicatorListEntryRequest.SerializeToString,
+                response_deserializer=rampart_dot_threat_dot_v1_dot_threat__pb2.IndicatorListEntry.FromString,
+                _registered_method=True)
+        self.ListIndicatorListEntries = channel.unary_unary(
+                '/rampart.threat.v1.ThreatService/ListIndicatorListEntries',
+                request_serializer=rampart_dot_threat_dot_v1_dot_threat__pb2.ListIndicatorListEntriesRequest.SerializeToString,
+                response_deserializer=rampart_dot_threat_dot_v1_dot_threat__pb2.ListIndicatorListEntriesResponse.FromString,
+                _registered_method=True)
+        self.RemoveIndicatorListEntry = channel.unary_unary(
+                '/rampart.threat.v1.ThreatService/RemoveIndicatorListEntry',
+                request_serializer=rampart_dot_threat_dot_v1_dot_threat__pb2.RemoveIndicatorListEntryRequest.SerializeToString,
+                response_deserializer=rampart_dot_threat_dot_v1_dot_threat__pb2.IndicatorListEntry.FromString,
+                _registered_method=True)
 
 
 class ThreatServiceServicer:
@@ -210,6 +235,40 @@ class ThreatServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ImportIntel(self, request, context):
+        """Admin: import one threat-intel feed file (plain list, abuse.ch CSV, DROP, STIX, MISP)
+        found under FEEDS_DIR; the analysis lookups switch to it at once.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetIntelStatus(self, request, context):
+        """Admin: each threat-intel source's active generation, provenance and staleness.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AddIndicatorListEntry(self, request, context):
+        """The organisation's allow and deny lists, which the analysis lookups apply.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListIndicatorListEntries(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RemoveIndicatorListEntry(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ThreatServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -287,6 +346,31 @@ def add_ThreatServiceServicer_to_server(servicer, server):
                     servicer.GetFeedStatus,
                     request_deserializer=rampart_dot_threat_dot_v1_dot_threat__pb2.GetFeedStatusRequest.FromString,
                     response_serializer=rampart_dot_threat_dot_v1_dot_threat__pb2.FeedStatus.SerializeToString,
+            ),
+            'ImportIntel': grpc.unary_unary_rpc_method_handler(
+                    servicer.ImportIntel,
+                    request_deserializer=rampart_dot_threat_dot_v1_dot_threat__pb2.ImportIntelRequest.FromString,
+                    response_serializer=rampart_dot_threat_dot_v1_dot_threat__pb2.IntelImport.SerializeToString,
+            ),
+            'GetIntelStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetIntelStatus,
+                    request_deserializer=rampart_dot_threat_dot_v1_dot_threat__pb2.GetIntelStatusRequest.FromString,
+                    response_serializer=rampart_dot_threat_dot_v1_dot_threat__pb2.IntelStatus.SerializeToString,
+            ),
+            'AddIndicatorListEntry': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddIndicatorListEntry,
+                    request_deserializer=rampart_dot_threat_dot_v1_dot_threat__pb2.AddIndicatorListEntryRequest.FromString,
+                    response_serializer=rampart_dot_threat_dot_v1_dot_threat__pb2.IndicatorListEntry.SerializeToString,
+            ),
+            'ListIndicatorListEntries': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListIndicatorListEntries,
+                    request_deserializer=rampart_dot_threat_dot_v1_dot_threat__pb2.ListIndicatorListEntriesRequest.FromString,
+                    response_serializer=rampart_dot_threat_dot_v1_dot_threat__pb2.ListIndicatorListEntriesResponse.SerializeToString,
+            ),
+            'RemoveIndicatorListEntry': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemoveIndicatorListEntry,
+                    request_deserializer=rampart_dot_threat_dot_v1_dot_threat__pb2.RemoveIndicatorListEntryRequest.FromString,
+                    response_serializer=rampart_dot_threat_dot_v1_dot_threat__pb2.IndicatorListEntry.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -694,6 +778,141 @@ class ThreatService:
             '/rampart.threat.v1.ThreatService/GetFeedStatus',
             rampart_dot_threat_dot_v1_dot_threat__pb2.GetFeedStatusRequest.SerializeToString,
             rampart_dot_threat_dot_v1_dot_threat__pb2.FeedStatus.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ImportIntel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rampart.threat.v1.ThreatService/ImportIntel',
+            rampart_dot_threat_dot_v1_dot_threat__pb2.ImportIntelRequest.SerializeToString,
+            rampart_dot_threat_dot_v1_dot_threat__pb2.IntelImport.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetIntelStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rampart.threat.v1.ThreatService/GetIntelStatus',
+            rampart_dot_threat_dot_v1_dot_threat__pb2.GetIntelStatusRequest.SerializeToString,
+            rampart_dot_threat_dot_v1_dot_threat__pb2.IntelStatus.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddIndicatorListEntry(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rampart.threat.v1.ThreatService/AddIndicatorListEntry',
+            rampart_dot_threat_dot_v1_dot_threat__pb2.AddIndicatorListEntryRequest.SerializeToString,
+            rampart_dot_threat_dot_v1_dot_threat__pb2.IndicatorListEntry.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListIndicatorListEntries(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rampart.threat.v1.ThreatService/ListIndicatorListEntries',
+            rampart_dot_threat_dot_v1_dot_threat__pb2.ListIndicatorListEntriesRequest.SerializeToString,
+            rampart_dot_threat_dot_v1_dot_threat__pb2.ListIndicatorListEntriesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemoveIndicatorListEntry(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rampart.threat.v1.ThreatService/RemoveIndicatorListEntry',
+            rampart_dot_threat_dot_v1_dot_threat__pb2.RemoveIndicatorListEntryRequest.SerializeToString,
+            rampart_dot_threat_dot_v1_dot_threat__pb2.IndicatorListEntry.FromString,
             options,
             channel_credentials,
             insecure,
