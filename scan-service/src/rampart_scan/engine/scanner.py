@@ -18,10 +18,11 @@ import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from rampart_scan.engine.exclusions import NO_EXCLUSIONS, Exclusions
 from rampart_scan.engine.oshints import OsHint, os_hint
+from rampart_scan.engine.pacing import Pacer
 from rampart_scan.engine.ports import parse_ports
 from rampart_scan.engine.services import ServiceInfo, detect
 from rampart_scan.engine.targets import Host, expand_targets
@@ -41,6 +42,11 @@ class EngineOptions:
     fast_mode: bool = False
     max_hosts: int = 256
     detection_concurrency: int = 32
+    protocol: Literal["tcp", "udp"] = "tcp"
+    rate: float | None = None  # probes per second for this call; None: as fast as answers come
+    pacer: Pacer | None = None  # shared by many calls (a scan's shards, an organisation)
+    in_flight: int = 4096  # probes outstanding at once, all hosts together (descriptors)
+    per_host_in_flight: int = 1024  # no single target gets more than this at once
 
     @property
     def tcp(self) -> TcpOptions:
