@@ -154,6 +154,7 @@ class _Loop:
         if tries < self.options.retries and (state.retries_useful or state.retries_sent < RETRY_SAMPLE):
             state.retries_sent += 1
             state.retries_out += 1
+            state.result.retries += 1
             state.queue.append((port, tries + 1))
             return
         state.result.states[port] = _FILTERED
@@ -170,6 +171,7 @@ class _Loop:
             for port in state.deferred:
                 state.retries_sent += 1
                 state.retries_out += 1
+                state.result.retries += 1
                 state.queue.append((port, 1))
             state.deferred.clear()
 

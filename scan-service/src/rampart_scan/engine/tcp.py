@@ -62,6 +62,7 @@ class SweepResult:
 
     states: bytearray = field(default_factory=lambda: bytearray(65536))
     open_rtt_ms: dict[int, float] = field(default_factory=dict)
+    retries: int = 0  # probes sent again after a timeout
 
     def state(self, port: int) -> str | None:
         return STATE_NAMES.get(self.states[port])
