@@ -8,7 +8,7 @@ import json
 import os
 
 import pytest
-from tests.firewall import namespace_missing, run_in_namespace
+from firewall import namespace_missing, run_in_namespace
 
 from rampart_scan.engine.sweep import RETRY_SAMPLE
 
