@@ -164,3 +164,33 @@ async def test_cancelling_stops_the_scan_within_a_second(listener: int) -> None:
     # The sweep thread has stopped and closed its in-flight sockets (up to 2048 of them).
     assert open_fds() <= before + 4  # the event loop's own descriptors may have been created
     assert not any(isinstance(event, HostDone) for event in events)
+
+
+class CountingPacer:
+    """A shared pacer that grants at once and counts what it granted."""
+
+    def __init__(self) -> None:
+        self.granted = 0
+
+    async def take(self, n: int) -> None:
+        self.granted += n
+
+
+async def test_every_probe_is_granted_by_the_pacer_first(closed_port: int) -> None:
+    pacer = CountingPacer()
+    options = EngineOptions(ports="20000-20299", pacer=pacer, rate=100_000)
+    reports = [e.report async for e in scan(["127.0.0.1"], options) if isinstance(e, HostDone)]
+    assert sum(reports[0].counts.values()) == 300
+    assert 300 <= pacer.granted < 300 + 32  # asked in batches; never a probe without a grant
+
+
+async def test_many_hosts_each_report_once_with_their_own_ports(listener: int) -> None:
+    """Hosts swept together still report separately: the listener on 127.0.0.1 only."""
+    options = EngineOptions(ports=f"{listener},20000-20099", per_host_in_flight=8, in_flight=64)
+    targets = ["127.0.0.1", "127.0.3.1", "127.0.3.2", "127.0.3.3"]
+    reports = [e.report async for e in scan(targets, options) if isinstance(e, HostDone)]
+    by_host = {str(report.host.address): report for report in reports}
+    assert sorted(by_host) == sorted(targets)
+    assert [f.port for f in by_host["127.0.0.1"].open_ports] == [listener]
+    for address in targets[1:]:
+        assert by_host[address].counts == {"open": 0, "closed": 101, "filtered": 0}
