@@ -206,11 +206,12 @@ def udp(runs: int) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--only", type=int, nargs="*", help="figure numbers to run (default: all)")
     args = parser.parse_args()
-    many_hosts(args.runs)
-    full_range(args.runs)
-    firewalled(args.runs)
-    udp(args.runs)
+    figures = [many_hosts, full_range, firewalled, udp]
+    for number, figure in enumerate(figures, 1):
+        if not args.only or number in args.only:
+            figure(args.runs)
     return 0
 
 

@@ -235,6 +235,7 @@ class _Run:
 
     def _sweep(self, index: int, work: list[tuple[int, Host, list[int]]]) -> None:
         share = len(self.plan)
+        striped = share if len(self.targets) == 1 else 1
         Sweep(
             [(host, ports) for _, host, ports in work],
             self.options.tcp,
@@ -243,7 +244,8 @@ class _Run:
             on_host_done=self._swept_of(work),
             cancelled=self.cancelled,
             in_flight=max(16, self.options.in_flight // share),
-            per_host_in_flight=max(1, self.options.per_host_in_flight // share),
+            # One host striped over the threads shares its cap; hosts dealt out keep theirs.
+            per_host_in_flight=max(1, self.options.per_host_in_flight // striped),
             grant=self._grant if self.pacer is not None else None,
             grant_batch=_grant_batch(self.options.rate),
         ).run()
