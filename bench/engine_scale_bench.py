@@ -128,8 +128,7 @@ table inet bench {
     type filter hook input priority 0; policy accept;
     ip daddr 127.0.5.1-127.0.5.12 tcp dport != { 22, 80, 443 } drop
     ip daddr 127.0.5.13-127.0.5.14 tcp dport 1-1000 reject with tcp reset
-    ip daddr 127.0.5.15 tcp dport 100-199 reject with icmp type admin-prohibited
-    ip daddr 127.0.5.15 tcp dport != 100-199 drop
+    ip daddr 127.0.5.15 tcp dport 1000-1999 drop
   }
 }
 """

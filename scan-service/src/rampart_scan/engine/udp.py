@@ -16,13 +16,14 @@ import socket
 import time
 import tomllib
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rampart_scan.engine.pacing import TokenBucket
 from rampart_scan.engine.services import ServiceInfo
 from rampart_scan.engine.targets import Host
+from rampart_scan.engine.tcp import RttEstimator, TcpOptions
 
 if TYPE_CHECKING:
     from rampart_scan.engine.scanner import EngineOptions, Event
@@ -31,7 +32,9 @@ PAYLOADS_FILE = Path(__file__).with_name("data") / "udp-payloads.toml"
 OPEN, CLOSED, OPEN_FILTERED = "open", "closed", "open|filtered"
 DEFAULT_RATE = 800.0  # probes a second: under the kernel's default ICMP error budget
 MIN_RATE = 50.0
-TIMEOUT = 1.0  # seconds to wait for a reply or an ICMP error
+# Seconds to wait for a reply or an ICMP error: 1 s until something answered, then the round
+# trip, never under 0.3 s (a server may think before it replies, unlike a kernel refusing).
+UDP_TIMING = TcpOptions(initial_timeout=1.0, min_timeout=0.3, max_timeout=3.0)
 RETRIES = 1
 IN_FLIGHT = 256
 
@@ -113,10 +116,12 @@ class _Datagram(asyncio.DatagramProtocol):
 
 @dataclass
 class _Pace:
-    """The scan's pacing: a local bucket that slows on lost ICMP errors, and the shared pacer."""
+    """The scan's pacing: a local bucket that slows on lost ICMP errors, and the shared pacer;
+    and how long to wait for an answer, from the round trips of the answers so far."""
 
     bucket: TokenBucket
     options: EngineOptions
+    rtt: RttEstimator = field(default_factory=lambda: RttEstimator(UDP_TIMING))
 
     async def take(self) -> None:
         await self.bucket.take(1)
@@ -148,10 +153,12 @@ async def _probe(host: Host, port: int, pace: _Pace, table: Mapping[int, UdpProb
         # An ICMP error that comes before the transport reads is kept by the socket till then.
         transport, protocol = await loop.create_datagram_endpoint(_Datagram, sock=sock)
         try:
+            sent = time.monotonic()
             try:
-                answer = await asyncio.wait_for(asyncio.shield(protocol.answer), TIMEOUT)
+                answer = await asyncio.wait_for(asyncio.shield(protocol.answer), pace.rtt.timeout)
             except TimeoutError:
                 continue
+            pace.rtt.sample(time.monotonic() - sent)
         finally:
             transport.close()
         if isinstance(answer, bytes):
