@@ -74,6 +74,7 @@ bench: setup
 	@command -v nmap >/dev/null 2>&1 || { [ "$$(id -u)" = "0" ] && apt-get install -y -qq nmap >/dev/null; } || true
 	$(PY) python bench/gateway_bench.py
 	$(PY) python bench/engine_bench.py
+	$(PY) python bench/engine_scale_bench.py
 	$(PY) python bench/scan_bench.py
 	$(PY) python bench/matcher_bench.py
 	$(PY) python bench/intel_bench.py

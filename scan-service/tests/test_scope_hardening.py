@@ -16,8 +16,9 @@ from rampart_scan.engine.addresses import IPAddress
 from rampart_scan.engine.connect import new_socket, open_stream
 from rampart_scan.engine.exclusions import Exclusions, is_local_address, own_listening_ports
 from rampart_scan.engine.scanner import EngineOptions, HostDone, PortFound, scan_hosts
+from rampart_scan.engine.sweep import sweep_host
 from rampart_scan.engine.targets import Host
-from rampart_scan.engine.tcp import OPEN, Sweep
+from rampart_scan.engine.tcp import OPEN
 from rampart_scan.scan_engine import worker_exclusions
 from rampart_scan.scope import ScopeBook, TargetNotAllowed
 from rampart_scan.settings import ScanSettings
@@ -153,8 +154,8 @@ def ipv4_listener() -> Iterator[int]:
 
 
 def test_the_sweep_cannot_reach_ipv4_through_a_mapped_address(ipv4_listener: int) -> None:
-    assert Sweep(Host(ipaddress.ip_address("127.0.0.1")), [ipv4_listener]).run().state(ipv4_listener) == OPEN
-    assert Sweep(mapped_host(), [ipv4_listener]).run().state(ipv4_listener) != OPEN
+    assert sweep_host(Host(ipaddress.ip_address("127.0.0.1")), [ipv4_listener]).state(ipv4_listener) == OPEN
+    assert sweep_host(mapped_host(), [ipv4_listener]).state(ipv4_listener) != OPEN
 
 
 async def test_probes_cannot_reach_ipv4_through_a_mapped_address(ipv4_listener: int) -> None:

@@ -16,8 +16,9 @@ from collections.abc import Iterator
 import pytest
 
 from rampart_scan.engine.scanner import EngineOptions, HostDone, scan
+from rampart_scan.engine.sweep import sweep_host
 from rampart_scan.engine.targets import Host
-from rampart_scan.engine.tcp import RttEstimator, Sweep, TcpOptions, _is_self_connect
+from rampart_scan.engine.tcp import RttEstimator, TcpOptions, _is_self_connect
 
 pytestmark = pytest.mark.service  # real servers or a real store: the middle tier
 
@@ -62,7 +63,7 @@ def full_backlog() -> Iterator[int]:
 
 def test_open_closed_and_filtered_are_told_apart(listener: int, closed_port: int, full_backlog: int) -> None:
     quick = TcpOptions(initial_timeout=0.3, min_timeout=0.2, max_timeout=0.3, retries=1)
-    result = Sweep(LOOPBACK, [listener, closed_port, full_backlog], quick).run()
+    result = sweep_host(LOOPBACK, [listener, closed_port, full_backlog], quick)
     assert result.state(listener) == "open"
     assert result.state(closed_port) == "closed"
     assert result.state(full_backlog) == "filtered"
@@ -77,7 +78,8 @@ def test_ipv6_loopback_is_scanned(listener: int) -> None:
         pytest.skip("no IPv6 loopback on this machine")
     with server:
         port = server.getsockname()[1]
-        result = Sweep(Host(ipaddress.ip_address("::1")), [port, listener]).run()
+        v6 = Host(ipaddress.ip_address("::1"))
+        result = sweep_host(v6, [port, listener])
     assert result.state(port) == "open"
 
 
@@ -100,10 +102,11 @@ def test_a_self_connected_socket_is_recognised() -> None:
 FULL_RANGE_IN_NAMESPACE = """
 import ipaddress, json, os, socket
 from rampart_scan.engine.targets import Host
-from rampart_scan.engine.tcp import Sweep
+from rampart_scan.engine.sweep import Sweep
 server = socket.create_server(("127.0.0.1", 0))
 fds = len(os.listdir("/proc/self/fd"))
-result = Sweep(Host(ipaddress.ip_address("127.0.0.1")), range(1, 65536)).run()
+host = Host(ipaddress.ip_address("127.0.0.1"))
+result = Sweep([(host, range(1, 65536))]).run()[0]
 report = {"listener": server.getsockname()[1], "open": result.ports("open"), "counts": result.counts()}
 print(json.dumps({**report, "fd_delta": len(os.listdir("/proc/self/fd")) - fds}))
 """
@@ -161,3 +164,33 @@ async def test_cancelling_stops_the_scan_within_a_second(listener: int) -> None:
     # The sweep thread has stopped and closed its in-flight sockets (up to 2048 of them).
     assert open_fds() <= before + 4  # the event loop's own descriptors may have been created
     assert not any(isinstance(event, HostDone) for event in events)
+
+
+class CountingPacer:
+    """A shared pacer that grants at once and counts what it granted."""
+
+    def __init__(self) -> None:
+        self.granted = 0
+
+    async def take(self, n: int) -> None:
+        self.granted += n
+
+
+async def test_every_probe_is_granted_by_the_pacer_first(closed_port: int) -> None:
+    pacer = CountingPacer()
+    options = EngineOptions(ports="20000-20299", pacer=pacer, rate=100_000)
+    reports = [e.report async for e in scan(["127.0.0.1"], options) if isinstance(e, HostDone)]
+    assert sum(reports[0].counts.values()) == 300
+    assert 300 <= pacer.granted < 300 + 32  # asked in batches; never a probe without a grant
+
+
+async def test_many_hosts_each_report_once_with_their_own_ports(listener: int) -> None:
+    """Hosts swept together still report separately: the listener on 127.0.0.1 only."""
+    options = EngineOptions(ports=f"{listener},20000-20099", per_host_in_flight=8, in_flight=64)
+    targets = ["127.0.0.1", "127.0.3.1", "127.0.3.2", "127.0.3.3"]
+    reports = [e.report async for e in scan(targets, options) if isinstance(e, HostDone)]
+    by_host = {str(report.host.address): report for report in reports}
+    assert sorted(by_host) == sorted(targets)
+    assert [f.port for f in by_host["127.0.0.1"].open_ports] == [listener]
+    for address in targets[1:]:
+        assert by_host[address].counts == {"open": 0, "closed": 101, "filtered": 0}

@@ -11,6 +11,9 @@ from typing import Protocol
 
 from rampart.lib.ids import utcnow
 from rampart_scan.domain import Block, HostResult, Order, PortCounts, PortResult, Scan, ScanError, ScanFilter
+from rampart_scan.engine.pacing import (
+    Pacer as Pacer,  # the engine's pacing hook, re-exported for the use cases
+)
 from rampart_scan.engine.scanner import Event
 from rampart_scan.events import PendingEvents
 
@@ -130,12 +133,6 @@ class EngineRun:
 
     events: AsyncIterator[Event]
     excluded: list[str] | None = None
-
-
-class Pacer(Protocol):
-    """Waits until ``n`` more probes may be sent (the engine's pacing hook, ``engine/pacing.py``)."""
-
-    async def take(self, n: int) -> None: ...
 
 
 class Engine(Protocol):

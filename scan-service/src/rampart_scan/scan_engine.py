@@ -1,33 +1,23 @@
 """The engine as a scan worker runs it: sandbox results for test keys, scope re-checked otherwise.
 
 A shard runs only its block of the scan's hosts and ports. Probes are paced by the scan's
-``Pacer`` (the scan's rate, the organisation's and the platform's caps, shared by every worker
-through the store): passed to the engine when it takes one (``EngineOptions.pacer``); until
-then the worker takes a host's probes from the pacer before sweeping that host.
+``Pacer`` (the organisation's and the platform's caps and the scan's rate, shared by every
+worker through the store), which the engine asks before every probe (``EngineOptions.pacer``).
 """
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import AsyncIterator
 from typing import Any
 
-from rampart.lib.errors import RampartError
 from rampart_scan.authorise import TargetAuthoriser
 from rampart_scan.domain import Block, Scan
 from rampart_scan.engine.exclusions import Exclusions, own_listening_ports
+from rampart_scan.engine.pacing import Pacer
 from rampart_scan.engine.ports import parse_ports
-from rampart_scan.engine.scanner import EngineOptions, Event, scan_hosts
-from rampart_scan.engine.targets import Host
-from rampart_scan.interfaces import EngineRun, Pacer
+from rampart_scan.engine.scanner import EngineOptions, scan_hosts
+from rampart_scan.interfaces import EngineRun
 from rampart_scan.sandbox import sandbox_scan
 from rampart_scan.settings import ScanSettings
-
-ENGINE_FIELDS = frozenset(f.name for f in dataclasses.fields(EngineOptions))
-
-
-class EngineUnavailable(RampartError):
-    public_code = "NOT_IMPLEMENTED"
 
 
 def worker_exclusions(settings: ScanSettings) -> Exclusions:
@@ -54,16 +44,6 @@ def port_ranges(ports: list[int]) -> str:
     return ",".join(parts)
 
 
-async def paced_by_host(
-    hosts: list[Host], options: EngineOptions, exclusions: Exclusions, pacer: Pacer, per_host: int
-) -> AsyncIterator[Event]:
-    """Take a host's probes from the pacer, then sweep it (the engine has no pacing hook yet)."""
-    for host in hosts:
-        await pacer.take(per_host)
-        async for event in scan_hosts([host], options, exclusions):
-            yield event
-
-
 class ScanEngine:
     """Starts the engine on a scan's spec, or one shard of it (``interfaces.Engine``)."""
 
@@ -81,14 +61,12 @@ class ScanEngine:
             "ssl_check": options.ssl_check,
             "fast_mode": options.fast_mode,
         }
-        if spec.scan_type == "udp":
-            if "protocol" not in ENGINE_FIELDS:
-                raise EngineUnavailable("this worker's engine cannot run UDP scans yet")
-            values["protocol"] = "udp"
-        if "pacer" in ENGINE_FIELDS:
-            values["pacer"] = pacer
-            values["rate"] = spec.rate or None
-        return EngineOptions(**values)
+        return EngineOptions(
+            **values,
+            protocol="udp" if spec.scan_type == "udp" else "tcp",
+            pacer=pacer,
+            rate=spec.rate or None,
+        )
 
     async def start(self, scan: Scan, block: Block | None = None, pacer: Pacer | None = None) -> EngineRun:
         spec = scan.spec
@@ -104,6 +82,4 @@ class ScanEngine:
             hosts = hosts[block.host_start : block.host_stop]
         exclusions = worker_exclusions(self._settings)
         listed = exclusions.listed((host.address for host in hosts), ports)
-        if pacer is not None and "pacer" not in ENGINE_FIELDS:
-            return EngineRun(paced_by_host(hosts, engine_options, exclusions, pacer, len(ports)), listed)
         return EngineRun(scan_hosts(hosts, engine_options, exclusions), listed)

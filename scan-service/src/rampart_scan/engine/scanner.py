@@ -3,7 +3,7 @@
     async for event in scan(["127.0.0.1"], EngineOptions(ports="1-1000", service_detection=True)):
         ...
 
-Each host is swept in worker threads (see ``tcp``); service detection and the TLS audit start
+All hosts are swept at once in worker threads (see ``sweep``); service detection and the TLS audit start
 on a port the moment it is found open, so they overlap the rest of the sweep. Closing the
 iterator (or cancelling the task that drives it) stops the sweep within a second.
 """
@@ -11,21 +11,23 @@ iterator (or cancelling the task that drives it) stops the sweep within a second
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import os
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from rampart_scan.engine.exclusions import NO_EXCLUSIONS, Exclusions
 from rampart_scan.engine.oshints import OsHint, os_hint
+from rampart_scan.engine.pacing import Pacer, pacer_for
 from rampart_scan.engine.ports import parse_ports
 from rampart_scan.engine.services import ServiceInfo, detect
+from rampart_scan.engine.sweep import Sweep
 from rampart_scan.engine.targets import Host, expand_targets
-from rampart_scan.engine.tcp import FILTERED, OPEN, PortResult, Sweep, SweepResult, TcpOptions
+from rampart_scan.engine.tcp import FILTERED, OPEN, PortResult, SweepResult, TcpOptions
 from rampart_scan.engine.tls import TlsReport, audit
 
 PARALLEL_SWEEP_MIN_PORTS = 4096  # below this one thread is as fast as two
@@ -41,6 +43,11 @@ class EngineOptions:
     fast_mode: bool = False
     max_hosts: int = 256
     detection_concurrency: int = 32
+    protocol: Literal["tcp", "udp"] = "tcp"
+    rate: float | None = None  # probes per second for this call; None: as fast as answers come
+    pacer: Pacer | None = None  # shared by many calls (a scan's shards, an organisation)
+    in_flight: int = 4096  # probes outstanding at once, all hosts together (descriptors)
+    per_host_in_flight: int = 1024  # no single target gets more than this at once
 
     @property
     def tcp(self) -> TcpOptions:
@@ -98,132 +105,195 @@ class HostDone:
 Event = Progress | PortFound | ServiceFound | HostDone
 
 
-def _merge(parts: list[SweepResult]) -> SweepResult:
-    merged = SweepResult()
-    for part in parts:
-        merged.states = bytearray(max(a, b) for a, b in zip(merged.states, part.states, strict=True))
-        merged.open_rtt_ms.update(part.open_rtt_ms)
-    return merged
+def _merge(into: SweepResult, part: SweepResult) -> None:
+    into.states[:] = bytes(max(a, b) for a, b in zip(into.states, part.states, strict=True))
+    into.open_rtt_ms.update(part.open_rtt_ms)
 
 
-@dataclass
-class _HostRun:
-    """One host: the sweep threads, the detection tasks, and the events they produce."""
+Work = list[tuple[Host, list[int]]]
 
-    host: Host
-    ports: list[int]
-    options: EngineOptions
-    offset: int  # ports already done on earlier hosts, for overall progress
-    grand_total: int
-    events: asyncio.Queue[Event] = field(default_factory=asyncio.Queue)
-    cancelled: threading.Event = field(default_factory=threading.Event)
-    findings: dict[int, PortFinding] = field(default_factory=dict)
-    tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
-    def __post_init__(self) -> None:
+def _plan(targets: Work) -> list[list[tuple[int, Host, list[int]]]]:
+    """Work for each sweep thread (target index, host, ports): hosts dealt out in turns, or one
+    big host's ports striped."""
+    probes = sum(len(ports) for _, ports in targets)
+    threads = 2 if probes >= PARALLEL_SWEEP_MIN_PORTS and (os.cpu_count() or 1) > 1 else 1
+    numbered = [(index, host, ports) for index, (host, ports) in enumerate(targets)]
+    if threads == 1:
+        return [numbered]
+    if len(targets) == 1:
+        index, host, ports = numbered[0]
+        return [[(index, host, ports[i::threads])] for i in range(threads)]
+    return [numbered[i::threads] for i in range(threads)]
+
+
+def _grant_batch(rate: float | None) -> int:
+    """Probes asked of the pacer at once: about 20 grants a second at the given rate, 32 at most."""
+    return 32 if rate is None else max(1, min(32, int(rate / 20)))
+
+
+class _Run:
+    """One scan call: the sweep threads, the detection tasks, and the events they produce."""
+
+    def __init__(self, targets: Work, options: EngineOptions) -> None:
+        self.targets, self.options = targets, options
         self.loop = asyncio.get_running_loop()
-        self.limit = asyncio.Semaphore(self.options.detection_concurrency)
+        self.events: asyncio.Queue[Event] = asyncio.Queue()
+        self.cancelled = threading.Event()
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.limit = asyncio.Semaphore(options.detection_concurrency)
+        self.plan = _plan(targets)
+        self.total = sum(len(ports) for _, ports in targets)
+        self.answered = [0] * len(self.plan)
+        self.parts_left = [0] * len(targets)
+        for work in self.plan:
+            for index, _, _ in work:
+                self.parts_left[index] += 1
+        self.partial: dict[int, SweepResult] = {}
+        # Keyed by address: the same address listed twice is one set of findings.
+        self.findings: dict[Host, dict[int, PortFinding]] = {host: {} for host, _ in targets}
+        self.host_tasks: dict[Host, set[asyncio.Task[None]]] = {host: set() for host, _ in targets}
+        self.started = time.monotonic()
+        self.pacer = pacer_for(options.rate, options.pacer)
+        self.last_host = targets[0][0] if targets else None
 
-    def _from_thread(self, event: Event) -> None:
-        self.loop.call_soon_threadsafe(self.events.put_nowait, event)
+    def _spawn(self, coroutine: Coroutine[Any, Any, None], host: Host | None = None) -> None:
+        task = asyncio.create_task(coroutine)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        if host is not None:
+            self.host_tasks[host].add(task)
+            task.add_done_callback(self.host_tasks[host].discard)
 
-    def _progress(self, done: int, _total: int) -> None:
-        overall = self.offset + done
-        percent = min(99, overall * 100 // max(self.grand_total, 1))
-        self._from_thread(Progress(self.host, overall, self.grand_total, percent))
+    def _progress_of(self, index: int) -> Callable[[int], None]:
+        def report(answered: int) -> None:
+            self.answered[index] = answered
+            self.loop.call_soon_threadsafe(self._progress)
 
-    def _opened(self, result: PortResult) -> None:
-        self.loop.call_soon_threadsafe(self._found, result)
+        return report
 
-    def _found(self, result: PortResult) -> None:
+    def _progress(self) -> None:
+        done = sum(self.answered)
+        if self.last_host is not None:
+            percent = min(99, done * 100 // max(self.total, 1))
+            self.events.put_nowait(Progress(self.last_host, done, self.total, percent))
+
+    def _opened(self, host: Host, result: PortResult) -> None:
+        self.loop.call_soon_threadsafe(self._found, host, result)
+
+    def _found(self, host: Host, result: PortResult) -> None:
         finding = PortFinding(result.port, OPEN, result.rtt_ms)
-        self.findings[result.port] = finding
-        self.events.put_nowait(PortFound(self.host, finding))
+        self.findings[host][result.port] = finding
+        self.events.put_nowait(PortFound(host, finding))
         if self.options.service_detection or self.options.ssl_check:
-            task = asyncio.create_task(self._inspect(finding))
-            self.tasks.add(task)
-            task.add_done_callback(self.tasks.discard)
+            self._spawn(self._inspect(host, finding), host)
 
-    async def _inspect(self, finding: PortFinding) -> None:
+    async def _inspect(self, host: Host, finding: PortFinding) -> None:
         async with self.limit:
             if self.options.service_detection:
-                finding.service = await detect(self.host, finding.port, self.options.service_budget)
+                finding.service = await detect(host, finding.port, self.options.service_budget)
             speaks_tls = finding.service.tls if finding.service is not None else True
             if self.options.ssl_check and speaks_tls:
-                finding.tls = await audit(self.host, finding.port)
-        self.events.put_nowait(ServiceFound(self.host, finding))
+                finding.tls = await audit(host, finding.port)
+        self.events.put_nowait(ServiceFound(host, finding))
 
-    def _sweep(self) -> SweepResult:
-        workers = 2 if len(self.ports) >= PARALLEL_SWEEP_MIN_PORTS and (os.cpu_count() or 1) > 1 else 1
-        parts = [self.ports[i::workers] for i in range(workers)]
-        sweeps = [
-            Sweep(self.host, part, self.options.tcp, self._opened, None, self.cancelled) for part in parts
+    def _swept_of(self, work: list[tuple[int, Host, list[int]]]) -> Callable[[int, Host, SweepResult], None]:
+        def swept(position: int, host: Host, result: SweepResult) -> None:
+            self.loop.call_soon_threadsafe(self._host_swept, work[position][0], host, result)
+
+        return swept
+
+    def _host_swept(self, index: int, host: Host, result: SweepResult) -> None:
+        if index in self.partial:
+            _merge(self.partial[index], result)
+        else:
+            self.partial[index] = result
+        self.parts_left[index] -= 1
+        self.last_host = host
+        if self.parts_left[index] == 0:
+            self._spawn(self._finish(host, self.partial.pop(index)))
+
+    async def _finish(self, host: Host, result: SweepResult) -> None:
+        """HostDone once the host's detection is over; other hosts' sweeps go on meanwhile."""
+        while self.host_tasks[host]:
+            await asyncio.wait(set(self.host_tasks[host]))
+        counts = result.counts()
+        filtered = result.ports(FILTERED) if counts[FILTERED] <= MAX_LISTED_FILTERED else []
+        findings = self.findings.get(host, {})
+        open_ports = [
+            findings.get(port) or PortFinding(port, OPEN, result.open_rtt_ms.get(port))
+            for port in sorted(result.open_rtt_ms)
         ]
-        if workers == 1:
-            sweeps[0].on_progress = self._progress
-            return sweeps[0].run()
-        done = [0] * workers
+        services = [(f.port, f.service) for f in open_ports if f.service is not None]
+        hint = os_hint(services) if self.options.os_detection else None
+        elapsed = round(time.monotonic() - self.started, 3)
+        self.events.put_nowait(HostDone(HostReport(host, counts, open_ports, filtered, hint, elapsed)))
 
-        def progress_of(index: int) -> Callable[[int, int], None]:
-            def report(count: int, _total: int) -> None:
-                done[index] = count
-                self._progress(sum(done), len(self.ports))
+    def _grant(self, n: int) -> concurrent.futures.Future[None]:
+        assert self.pacer is not None
+        return asyncio.run_coroutine_threadsafe(self.pacer.take(n), self.loop)
 
-            return report
-
-        for index, sweep in enumerate(sweeps):
-            sweep.on_progress = progress_of(index)
-        with ThreadPoolExecutor(workers, thread_name_prefix="sweep") as pool:
-            # map re-raises a worker's exception (ScanCancelled included) here
-            return _merge(list(pool.map(Sweep.run, sweeps)))
+    def _sweep(self, index: int, work: list[tuple[int, Host, list[int]]]) -> None:
+        share = len(self.plan)
+        striped = share if len(self.targets) == 1 else 1
+        Sweep(
+            [(host, ports) for _, host, ports in work],
+            self.options.tcp,
+            on_open=self._opened,
+            on_progress=self._progress_of(index),
+            on_host_done=self._swept_of(work),
+            cancelled=self.cancelled,
+            in_flight=max(16, self.options.in_flight // share),
+            # One host striped over the threads shares its cap; hosts dealt out keep theirs.
+            per_host_in_flight=max(1, self.options.per_host_in_flight // striped),
+            grant=self._grant if self.pacer is not None else None,
+            grant_batch=_grant_batch(self.options.rate),
+        ).run()
 
     async def run(self) -> AsyncIterator[Event]:
-        started = time.monotonic()
-        sweep = asyncio.ensure_future(asyncio.to_thread(self._sweep))
+        plan = enumerate(self.plan)
+        sweeps = [asyncio.ensure_future(asyncio.to_thread(self._sweep, i, work)) for i, work in plan]
         try:
-            while not sweep.done() or self.tasks or not self.events.empty():
+            while not all(s.done() for s in sweeps) or self.tasks or not self.events.empty():
                 getter = asyncio.ensure_future(self.events.get())
                 waiting: set[asyncio.Future[Any]] = {getter, *self.tasks}
-                if not sweep.done():
-                    waiting.add(sweep)
+                waiting.update(s for s in sweeps if not s.done())
                 done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
                 if getter in done:
                     yield getter.result()
                 else:
                     getter.cancel()
-            result = sweep.result()
+                for sweep in sweeps:
+                    if sweep.done():
+                        sweep.result()  # a sweep's exception (ScanCancelled included) surfaces here
         finally:
             self.cancelled.set()
             for task in self.tasks:
                 task.cancel()
             with contextlib.suppress(BaseException):
-                await asyncio.wait_for(asyncio.shield(sweep), timeout=2)
-        filtered = result.ports(FILTERED) if result.counts()[FILTERED] <= MAX_LISTED_FILTERED else []
-        open_ports = [
-            self.findings.get(port) or PortFinding(port, OPEN, result.open_rtt_ms.get(port))
-            for port in sorted(result.open_rtt_ms)
-        ]
-        services = [(f.port, f.service) for f in open_ports if f.service is not None]
-        hint = os_hint(services) if self.options.os_detection else None
-        yield HostDone(
-            HostReport(
-                self.host, result.counts(), open_ports, filtered, hint, round(time.monotonic() - started, 3)
-            )
-        )
+                await asyncio.wait_for(asyncio.gather(*sweeps, return_exceptions=True), timeout=2)
 
 
 async def scan_hosts(
     hosts: list[Host], options: EngineOptions, exclude: Exclusions = NO_EXCLUSIONS
 ) -> AsyncIterator[Event]:
-    """Scan exactly these (already authorised) addresses, leaving out the excluded endpoints."""
+    """Scan exactly these (already authorised) addresses, leaving out the excluded endpoints.
+
+    All hosts are swept at once; each host's ``HostDone`` comes as soon as that host is done.
+    """
     ports = parse_ports(options.ports)
-    total = len(hosts) * len(ports)
-    for index, host in enumerate(hosts):
+    targets: Work = []
+    for host in hosts:
         skipped = exclude.ports_of(host.address)
-        host_ports = [port for port in ports if port not in skipped] if skipped else ports
-        run = _HostRun(host, host_ports, options, index * len(ports), total)
-        async for event in run.run():
-            yield event
+        targets.append((host, [port for port in ports if port not in skipped] if skipped else ports))
+    if options.protocol == "udp":
+        from rampart_scan.engine.udp import udp_scan
+
+        runner = udp_scan(targets, options)
+    else:
+        runner = _Run(targets, options).run()
+    async for event in runner:
+        yield event
 
 
 async def scan(targets: list[str], options: EngineOptions) -> AsyncIterator[Event]:
