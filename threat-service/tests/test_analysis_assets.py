@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from incidents_fakes import FakeAssets
+
 from rampart_threat.analysis.assets import InventoryAssetLookup
 from rampart_threat.analysis.domain import Kind, Mode
 from rampart_threat.analysis.feeds import InMemoryIndicatorLookup
@@ -42,7 +42,8 @@ async def test_an_address_the_organisation_scanned_is_matched_with_its_ports_and
     assert (match.matched, match.role) == ("203.0.113.7", "the address")
     [reason] = [r for r in analysis.reasons if r.signal == "seen_in_your_assets"]
     assert reason.weight == 0
-    assert match.asset_id in reason.evidence and "22, 443" in reason.evidence
+    assert match.asset_id in reason.evidence
+    assert "22, 443" in reason.evidence
 
 
 async def test_a_match_is_context_and_changes_neither_score_nor_verdict() -> None:
@@ -69,7 +70,8 @@ async def test_a_domain_matches_only_a_stored_name_and_is_never_resolved() -> No
     assets = FakeAssets()
     assets.seen("org_a", "10.20.30.40", 8080)  # scanned by address; whatever a name resolves to is not asked
     assert (await service(assets).analyze(ask("files.example.org", kind=Kind.DOMAIN))).asset_matches == ()
-    assert (await service(inventory()).analyze(ask("INTRANET.example.org"))).asset_matches[0].open_ports == (8443,)
+    [match] = (await service(inventory()).analyze(ask("INTRANET.example.org"))).asset_matches
+    assert match.open_ports == (8443,)
 
 
 async def test_an_ipv6_address_matches_in_its_canonical_form() -> None:
