@@ -126,7 +126,7 @@ def to_document(analysis: Analysis) -> Document:
                 "host": m.host,
                 "open_ports": list(m.open_ports),
                 "last_scan_id": m.last_scan_id,
-                "last_seen": m.last_seen,
+                "last_seen": m.last_seen.isoformat() if m.last_seen else None,  # exact (the store keeps ms)
                 "matched": m.matched,
                 "role": m.role,
             }
