@@ -9,6 +9,7 @@ from rampart.lib.grpcserver import ServiceBinding
 from rampart.lib.runtime import Runtime, connect_infra
 from rampart.lib.settings import ServiceSettings
 from rampart.threat.v1 import threat_pb2, threat_pb2_grpc
+from rampart_threat.analysis.assets import AssetLookup, InventoryAssetLookup
 from rampart_threat.analysis.engine import EngineConfig
 from rampart_threat.analysis.events import AnalysisPublisher, OutboxAnalysisPublisher
 from rampart_threat.analysis.feeds import IndicatorLookup
@@ -56,12 +57,14 @@ def assemble(
     analysis_config: EngineConfig | None = None,
     sandbox: SandboxLimits | None = None,
     publisher: AnalysisPublisher | None = None,
+    assets: AssetLookup | None = None,
 ) -> Parts:
-    """``feeds`` defaults to ``intel`` (the imported feeds and the organisations' lists)."""
+    """``feeds`` defaults to ``intel`` (the imported feeds and the organisations' lists);
+    ``assets`` to none (no analysis matches an asset)."""
     activity = ActivityService(repository)
     intel = intel or IntelService(InMemoryIntelStore())
     analysis = AnalysisService(
-        analyses or InMemoryAnalysisRepository(), feeds or intel, analysis_config, sandbox, publisher
+        analyses or InMemoryAnalysisRepository(), feeds or intel, analysis_config, sandbox, publisher, assets
     )
     return Parts(
         ThreatServicer(activity, analysis, incidents.service, knowledge, intel),
@@ -127,6 +130,7 @@ async def bootstrap(settings: ServiceSettings) -> Runtime:
         analysis_config=config,
         sandbox=limits,
         publisher=OutboxAnalysisPublisher(outbox),
+        assets=InventoryAssetLookup(asset_store),
     )
     consumer = DurableConsumer(infra.js, SCAN_EVENTS_CONSUMER, parts.on_scan_event)
     analysis_events = DurableConsumer(infra.js, ANALYSES_CONSUMER, parts.on_analysis)

@@ -87,6 +87,22 @@ class FeedHit:
 
 
 @dataclass(frozen=True)
+class AssetMatch:
+    """A host of the organisation's own scan inventory that the indicator (or a part of it) names.
+
+    Context, not maliciousness: it tells the analyst the indicator is one of their own systems.
+    """
+
+    asset_id: str
+    host: str
+    open_ports: tuple[int, ...]
+    last_scan_id: str
+    last_seen: datetime | None
+    matched: str = ""  # the indicator value that named the host
+    role: str = ""  # the target, its registrable domain, found in a payload...
+
+
+@dataclass(frozen=True)
 class Target:
     """A detected and normalised indicator, ready for its analyzer."""
 
@@ -147,6 +163,7 @@ class Analysis:
     metadata: dict[str, str]
     analyzed_at: datetime
     duration_us: int
+    asset_matches: tuple[AssetMatch, ...] = ()
 
     def attack(self) -> list[str]:
         """Every ATT&CK technique id of the reasons, once, in order."""

@@ -92,6 +92,18 @@ def analysis_message(analysis: Analysis) -> threat_pb2.ThreatAnalysis:
         mode=MODE_MESSAGES[analysis.mode],
         limits=list(analysis.limits),
         duration_us=analysis.duration_us,
+        asset_matches=[
+            threat_pb2.AssetMatch(
+                asset_id=m.asset_id,
+                host=m.host,
+                open_ports=list(m.open_ports),
+                last_scan_id=m.last_scan_id,
+                last_seen=to_timestamp(m.last_seen),
+                matched=m.matched,
+                role=m.role,
+            )
+            for m in analysis.asset_matches
+        ],
     )
 
 

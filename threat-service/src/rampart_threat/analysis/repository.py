@@ -13,6 +13,7 @@ from rampart.lib.errors import InvalidArgument
 from rampart.lib.store import Document, read_time
 from rampart_threat.analysis.domain import (
     Analysis,
+    AssetMatch,
     Extracted,
     FeedHit,
     Kind,
@@ -119,6 +120,18 @@ def to_document(analysis: Analysis) -> Document:
             }
             for h in analysis.feed_hits
         ],
+        "asset_matches": [
+            {
+                "asset_id": m.asset_id,
+                "host": m.host,
+                "open_ports": list(m.open_ports),
+                "last_scan_id": m.last_scan_id,
+                "last_seen": m.last_seen.isoformat() if m.last_seen else None,  # exact (the store keeps ms)
+                "matched": m.matched,
+                "role": m.role,
+            }
+            for m in analysis.asset_matches
+        ],
         "limits": list(analysis.limits),
         "metadata": dict(analysis.metadata),
         "analyzed_at": analysis.analyzed_at,
@@ -158,6 +171,18 @@ def from_document(doc: Document) -> Analysis:
         metadata=dict(doc.get("metadata", {})),
         analyzed_at=read_time(doc["analyzed_at"]) or doc["analyzed_at"],
         duration_us=int(doc.get("duration_us", 0)),
+        asset_matches=tuple(
+            AssetMatch(
+                m["asset_id"],
+                m["host"],
+                tuple(int(port) for port in m.get("open_ports", ())),
+                m.get("last_scan_id", ""),
+                read_time(m.get("last_seen")),
+                m.get("matched", ""),
+                m.get("role", ""),
+            )
+            for m in doc.get("asset_matches", ())  # analyses stored before issue 12 have none
+        ),
     )
 
 

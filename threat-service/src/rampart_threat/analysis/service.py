@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rampart.lib.ids import new_id, utcnow
+from rampart_threat.analysis.assets import AssetLookup, NoAssets
 from rampart_threat.analysis.detect import detect
-from rampart_threat.analysis.domain import Analysis, AnalysisNotFound, FeedHit, Findings, Kind, Mode, Verdict
+from rampart_threat.analysis.domain import (
+    Analysis,
+    AnalysisNotFound,
+    AssetMatch,
+    FeedHit,
+    Findings,
+    Kind,
+    Mode,
+    Verdict,
+)
 from rampart_threat.analysis.engine import EngineConfig, EngineResult, Lookup, run
 from rampart_threat.analysis.events import AnalysisPublisher, NoPublisher
 from rampart_threat.analysis.feeds import IndicatorLookup
@@ -17,6 +27,7 @@ from rampart_threat.analysis.sandbox import SandboxLimits, run_sandboxed
 from rampart_threat.analysis.scoring import score
 
 MAX_LOOKUPS = 64
+ASSET_WEIGHT = 0  # a match in the organisation's own assets is context, not a sign of maliciousness
 MAX_PAGE = 100
 DEFAULT_PAGE = 20
 
@@ -41,8 +52,10 @@ class AnalysisService:
         config: EngineConfig | None = None,
         sandbox: SandboxLimits | None = None,
         publisher: AnalysisPublisher | None = None,
+        assets: AssetLookup | None = None,
     ) -> None:
         self._repository = repository
+        self._assets = assets or NoAssets()
         self._publisher = publisher or NoPublisher()
         self._feeds = feeds
         self._config = config or EngineConfig()
@@ -64,6 +77,7 @@ class AnalysisService:
         else:
             result = run(target, request.mode, self._config)
         await self._look_up(result, request.org_id)
+        matches = await self._match_assets(result, request.org_id)
         verdicts = score(target.kind, result.findings)
         analysis = Analysis(
             analysis_id=new_id("ana"),
@@ -82,6 +96,7 @@ class AnalysisService:
             metadata=dict(request.metadata or {}),
             analyzed_at=utcnow(),
             duration_us=int((time.perf_counter() - started) * 1e6),
+            asset_matches=tuple(matches),
         )
         await self._repository.add(analysis)
         await self._publisher.completed(analysis)  # stored first: the event names a readable analysis
@@ -97,6 +112,21 @@ class AnalysisService:
             hits = await self._feeds.lookup(lookup.kind, lookup.value, org_id)
             if hits:
                 _feed_reason(result.findings, lookup, hits)
+
+    async def _match_assets(self, result: EngineResult, org_id: str) -> list[AssetMatch]:
+        """The organisation's assets each host the analysis names; each match is a reason of weight 0."""
+        matches: dict[str, AssetMatch] = {}
+        seen: set[tuple[str, str]] = set()
+        for lookup in result.lookups[:MAX_LOOKUPS]:
+            if (lookup.kind, lookup.value) in seen:
+                continue
+            seen.add((lookup.kind, lookup.value))
+            for match in await self._assets.assets_for(org_id, lookup.kind, lookup.value):
+                if match.asset_id in matches:
+                    continue
+                matches[match.asset_id] = replace(match, matched=lookup.value, role=lookup.role)
+                _asset_reason(result.findings, lookup, match)
+        return list(matches.values())
 
     async def get(self, org_id: str, analysis_id: str) -> Analysis:
         found = await self._repository.get(org_id, analysis_id)
@@ -117,3 +147,13 @@ def _feed_reason(found: Findings, lookup: Lookup, hits: list[FeedHit]) -> None:
     threats = ", ".join(sorted({hit.threat for hit in hits if hit.threat}))
     evidence = f"{lookup.value} ({lookup.role}) listed by {sources}" + (f": {threats}" if threats else "")
     found.add(f"feed_hit:{lookup.kind}", lookup.weight, evidence)
+
+
+def _asset_reason(found: Findings, lookup: Lookup, match: AssetMatch) -> None:
+    ports = ", ".join(str(port) for port in match.open_ports) or "none open"
+    scan = f", last scan {match.last_scan_id}" if match.last_scan_id else ""
+    found.add(
+        "seen_in_your_assets",
+        ASSET_WEIGHT,
+        f"{lookup.value} ({lookup.role}) is your asset {match.asset_id} ({match.host}; ports {ports}{scan})",
+    )

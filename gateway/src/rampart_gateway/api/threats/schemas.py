@@ -47,6 +47,18 @@ class FeedHitView(BaseModel):
     imported_at: str | None
 
 
+class AssetMatchView(BaseModel):
+    """A host of the organisation's own scan inventory the indicator names (by stored address or name)."""
+
+    asset_id: str
+    host: str
+    open_ports: list[int]
+    last_scan_id: str
+    last_seen: str | None
+    matched: str = Field(description="the indicator value that named the host")
+    role: str = Field(description="the target, its registrable domain, found in a payload...")
+
+
 class Analysis(BaseModel):
     analysis_id: str
     target: str
@@ -62,6 +74,7 @@ class Analysis(BaseModel):
     indicators: list[ExtractedIndicator]
     attack: list[str]
     feed_hits: list[FeedHitView]
+    asset_matches: list[AssetMatchView]
     limits: list[str]
     metadata: dict[str, str]
     analyzed_at: str | None

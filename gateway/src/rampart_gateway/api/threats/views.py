@@ -58,6 +58,18 @@ def analysis(reply: threat_pb2.ThreatAnalysis) -> dict[str, Any]:
             }
             for h in reply.feed_hits
         ],
+        "asset_matches": [
+            {
+                "asset_id": m.asset_id,
+                "host": m.host,
+                "open_ports": list(m.open_ports),
+                "last_scan_id": m.last_scan_id,
+                "last_seen": _when(m.last_seen, m.HasField("last_seen")),
+                "matched": m.matched,
+                "role": m.role,
+            }
+            for m in reply.asset_matches
+        ],
         "limits": list(reply.limits),
         "metadata": dict(reply.metadata),
         "analyzed_at": _when(reply.analyzed_at, reply.HasField("analyzed_at")),

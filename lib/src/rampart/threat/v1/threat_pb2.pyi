@@ -480,6 +480,7 @@ class ThreatAnalysis(_message.Message):
     MODE_FIELD_NUMBER: _builtins.int
     LIMITS_FIELD_NUMBER: _builtins.int
     DURATION_US_FIELD_NUMBER: _builtins.int
+    ASSET_MATCHES_FIELD_NUMBER: _builtins.int
     analysis_id: _builtins.str
     target: _builtins.str
     kind: Global___IndicatorKind.ValueType
@@ -516,6 +517,10 @@ class ThreatAnalysis(_message.Message):
     def limits(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """where the analysis stopped on a bound (depth, size, time)"""
 
+    @_builtins.property
+    def asset_matches(self) -> _containers.RepeatedCompositeFieldContainer[Global___AssetMatch]:
+        """hosts of the organisation's own inventory the indicator names"""
+
     def __init__(
         self,
         *,
@@ -538,14 +543,60 @@ class ThreatAnalysis(_message.Message):
         mode: Global___AnalysisMode.ValueType = ...,
         limits: _abc.Iterable[_builtins.str] | None = ...,
         duration_us: _builtins.int = ...,
+        asset_matches: _abc.Iterable[Global___AssetMatch] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["analyzed_at", b"analyzed_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["analysis_id", b"analysis_id", "analyzed_at", b"analyzed_at", "attack", b"attack", "classification", b"classification", "confidence", b"confidence", "duration_us", b"duration_us", "feed_hits", b"feed_hits", "indicator_type", b"indicator_type", "indicators", b"indicators", "kind", b"kind", "limits", b"limits", "metadata", b"metadata", "mode", b"mode", "normalized", b"normalized", "reasons", b"reasons", "recommendations", b"recommendations", "risk_score", b"risk_score", "target", b"target", "verdict", b"verdict"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["analysis_id", b"analysis_id", "analyzed_at", b"analyzed_at", "asset_matches", b"asset_matches", "attack", b"attack", "classification", b"classification", "confidence", b"confidence", "duration_us", b"duration_us", "feed_hits", b"feed_hits", "indicator_type", b"indicator_type", "indicators", b"indicators", "kind", b"kind", "limits", b"limits", "metadata", b"metadata", "mode", b"mode", "normalized", b"normalized", "reasons", b"reasons", "recommendations", b"recommendations", "risk_score", b"risk_score", "target", b"target", "verdict", b"verdict"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ThreatAnalysis: _TypeAlias = ThreatAnalysis  # noqa: Y015
+
+@_typing.final
+class AssetMatch(_message.Message):
+    """AssetMatch is a host of the organisation's scan inventory that the analysed indicator (or one
+    found inside it) names, matched by stored address or name only (no DNS resolution).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ASSET_ID_FIELD_NUMBER: _builtins.int
+    HOST_FIELD_NUMBER: _builtins.int
+    OPEN_PORTS_FIELD_NUMBER: _builtins.int
+    LAST_SCAN_ID_FIELD_NUMBER: _builtins.int
+    LAST_SEEN_FIELD_NUMBER: _builtins.int
+    MATCHED_FIELD_NUMBER: _builtins.int
+    ROLE_FIELD_NUMBER: _builtins.int
+    asset_id: _builtins.str
+    host: _builtins.str
+    last_scan_id: _builtins.str
+    matched: _builtins.str
+    """the indicator value that named the host"""
+    role: _builtins.str
+    """the target, its registrable domain, found in a payload..."""
+    @_builtins.property
+    def open_ports(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
+    @_builtins.property
+    def last_seen(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        asset_id: _builtins.str = ...,
+        host: _builtins.str = ...,
+        open_ports: _abc.Iterable[_builtins.int] | None = ...,
+        last_scan_id: _builtins.str = ...,
+        last_seen: _timestamp_pb2.Timestamp | None = ...,
+        matched: _builtins.str = ...,
+        role: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["last_seen", b"last_seen"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["asset_id", b"asset_id", "host", b"host", "last_scan_id", b"last_scan_id", "last_seen", b"last_seen", "matched", b"matched", "open_ports", b"open_ports", "role", b"role"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AssetMatch: _TypeAlias = AssetMatch  # noqa: Y015
 
 @_typing.final
 class ListAnalysesRequest(_message.Message):
