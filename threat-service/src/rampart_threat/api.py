@@ -10,13 +10,15 @@ from rampart_threat.feeds.mappers import feed_kind, import_message, status_messa
 from rampart_threat.feeds.service import FeedService
 from rampart_threat.incidents.api import IncidentRpcs
 from rampart_threat.incidents.service import IncidentService
+from rampart_threat.knowledge import mappers as catalog_mappers
+from rampart_threat.knowledge.service import KnowledgeService
 from rampart_threat.mappers import activity_message
 from rampart_threat.service import ActivityService
 
 
 class ThreatServicer(IncidentRpcs, threat_pb2_grpc.ThreatServiceServicer):
-    """Serves scan activity, threat analysis, incidents and the feed admin RPCs; what is not built
-    answers UNIMPLEMENTED."""
+    """Serves scan activity, threat analysis, incidents, the vulnerability catalog and the feed admin
+    RPCs; what is not built answers UNIMPLEMENTED."""
 
     def __init__(
         self,
@@ -24,11 +26,13 @@ class ThreatServicer(IncidentRpcs, threat_pb2_grpc.ThreatServiceServicer):
         analysis: AnalysisService,
         incidents: IncidentService,
         feeds: FeedService,
+        catalog: KnowledgeService,
     ) -> None:
         self._activity = activity
         self._analysis = analysis
         self._incidents = incidents
         self._feeds = feeds
+        self._catalog = catalog
 
     async def GetScanActivity(
         self, request: threat_pb2.GetScanActivityRequest, context: Context
@@ -59,9 +63,22 @@ class ThreatServicer(IncidentRpcs, threat_pb2_grpc.ThreatServiceServicer):
     async def ImportFeed(
         self, request: threat_pb2.ImportFeedRequest, context: Context
     ) -> threat_pb2.FeedImport:
-        return import_message(await self._feeds.import_under_feeds_dir(feed_kind(request.kind), request.path))
+        report = await self._feeds.import_under_feeds_dir(feed_kind(request.kind), request.path)
+        await self._catalog.refresh()  # the import may have switched generation
+        return import_message(report)
 
     async def GetFeedStatus(
         self, request: threat_pb2.GetFeedStatusRequest, context: Context
     ) -> threat_pb2.FeedStatus:
         return status_message(await self._feeds.status(), self._feeds.stale_days)
+
+    async def GetCatalogEntry(
+        self, request: threat_pb2.GetCatalogEntryRequest, context: Context
+    ) -> threat_pb2.CatalogEntry:
+        return catalog_mappers.entry_message(await self._catalog.entry(request.cve_id))
+
+    async def MatchCatalog(
+        self, request: threat_pb2.MatchCatalogRequest, context: Context
+    ) -> threat_pb2.CatalogMatches:
+        result = await self._catalog.match(catalog_mappers.match_query(request))
+        return catalog_mappers.matches_message(result, self._feeds.stale_days)

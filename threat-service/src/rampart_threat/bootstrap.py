@@ -26,6 +26,7 @@ from rampart_threat.incidents.consumers import ANALYSES_CONSUMER, AnalysisEventH
 from rampart_threat.incidents.repository import MongoAssetRepository, MongoIncidentRepository
 from rampart_threat.incidents.triage import SlaTable
 from rampart_threat.incidents.wiring import IncidentParts, configured_rules, incident_parts, notifiers
+from rampart_threat.knowledge.service import EmptyCatalog, KnowledgeService
 from rampart_threat.repository import ActivityRepository, MongoActivityRepository
 from rampart_threat.service import ActivityService
 from rampart_threat.settings import ThreatSettings
@@ -47,17 +48,19 @@ def assemble(
     *,
     incidents: IncidentParts,
     knowledge: FeedService,
+    catalog: KnowledgeService | None = None,
     analyses: AnalysisRepository | None = None,
     feeds: IndicatorLookup | None = None,
     analysis_config: EngineConfig | None = None,
     sandbox: SandboxLimits | None = None,
 ) -> Parts:
     activity = ActivityService(repository)
+    empty = KnowledgeService(EmptyCatalog(), knowledge)
     analysis = AnalysisService(
         analyses or InMemoryAnalysisRepository(), feeds or NoFeeds(), analysis_config, sandbox
     )
     return Parts(
-        ThreatServicer(activity, analysis, incidents.service, knowledge),
+        ThreatServicer(activity, analysis, incidents.service, knowledge, catalog or empty),
         ScanEventHandler(activity, incidents.record_assets),
         incidents.on_analysis,
     )
@@ -92,6 +95,8 @@ async def bootstrap(settings: ServiceSettings) -> Runtime:
     feeds = FeedService(feed_store, threat.feeds_dir, threat.feed_stale_days)
     if threat.feeds_load_starter:
         await feeds.load_starter_if_empty()
+    catalog = KnowledgeService(feed_store, feeds)
+    await catalog.refresh()
     incident_store, asset_store = MongoIncidentRepository(infra.db), MongoAssetRepository(infra.db)
     await incident_store.create_indexes()
     await asset_store.create_indexes()
@@ -111,6 +116,7 @@ async def bootstrap(settings: ServiceSettings) -> Runtime:
         repository,
         incidents=incidents,
         knowledge=feeds,
+        catalog=catalog,
         analyses=analysis_store,
         feeds=NoFeeds(),
         analysis_config=config,

@@ -52,6 +52,7 @@ _CODES = (
         "the incident cannot move from its status to the one asked",
     ),
     ErrorCode("INCIDENT_NOT_FOUND", S.NOT_FOUND, 404, "no such incident (or another tenant's)"),
+    ErrorCode("VULN_NOT_FOUND", S.NOT_FOUND, 404, "no such CVE in the vulnerability knowledge base"),
     ErrorCode("IDEMPOTENCY_KEY_REUSED", S.FAILED_PRECONDITION, 409, "Idempotency-Key reused, other body"),
     ErrorCode("PAYLOAD_TOO_LARGE", S.RESOURCE_EXHAUSTED, 413, "the request body is too large"),
     ErrorCode("RATE_LIMIT_EXCEEDED", S.RESOURCE_EXHAUSTED, 429, "too many requests; see Retry-After"),
