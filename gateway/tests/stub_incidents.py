@@ -6,6 +6,7 @@ import itertools
 
 import grpc
 
+from gateway.tests.stub_catalog import StubCatalog
 from gateway.tests.stub_services import Call, StubAnalyses, StubService, rpc_error
 from rampart.threat.v1 import threat_pb2
 
@@ -81,5 +82,5 @@ class StubIncidents(StubService):
         return self._call("ListIncidents", request, listing)
 
 
-class StubThreat(StubIncidents, StubAnalyses):
-    """threat-service in memory: incidents and analyses."""
+class StubThreat(StubIncidents, StubAnalyses, StubCatalog):
+    """threat-service in memory: incidents, analyses and the vulnerability catalog."""
