@@ -141,7 +141,9 @@ class KnowledgeService:
                     records.append(to_record(stored))
                 except (InvalidRecord, KeyError, TypeError, ValueError):
                     skipped.append(stored.cve_id)
-            self._matcher = Matcher(KnowledgeIndex(records, self._aliases))
+            # Indexing is CPU work: off the event loop, so other RPCs keep being served meanwhile.
+            index = await asyncio.to_thread(KnowledgeIndex, records, self._aliases)
+            self._matcher = Matcher(index)
             self._generation, self.skipped = generation, skipped
 
     async def entry(self, cve_id: str) -> CatalogEntry:
