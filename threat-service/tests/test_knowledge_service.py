@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -190,3 +191,26 @@ async def test_the_servicer_answers_the_catalog_rpcs_as_protobuf() -> None:
     assert first.severity.base_score == 8.1
     assert first.priority.priority == "attend"
     assert [s.kind for s in matches.sources] == [threat_pb2.FEED_KIND_STARTER]
+
+
+async def test_a_query_during_a_rebuild_is_answered_from_the_previous_generation() -> None:
+    service, store, _ = catalog()
+    await service.refresh()
+    gate = asyncio.Event()
+    reading = store.all
+
+    async def slow_all(generation: int | None = None) -> AsyncIterator[StoredCve]:
+        await gate.wait()
+        async for stored in reading(generation):
+            yield stored
+
+    store.all = slow_all  # type: ignore[method-assign]
+    store.activate([], FeedKind.NVD, "imp_empty", datetime.now(UTC))
+    async with asyncio.timeout(5):
+        rebuild = asyncio.create_task(service.refresh())
+        await asyncio.sleep(0)  # the rebuild holds the lock, waiting on the store
+        during = await service.match(Query(cpe=SSH_CPE))
+        assert "CVE-2024-6387" in {c.match.cve_id for c in during.matches}
+        gate.set()
+        await rebuild
+    assert (await service.match(Query(cpe=SSH_CPE))).matches == ()

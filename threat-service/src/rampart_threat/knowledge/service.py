@@ -118,7 +118,7 @@ class KnowledgeService:
         self._store = store
         self._feeds = feeds
         self._aliases = aliases
-        self._generation = -1
+        self._generation = -1  # nothing indexed yet
         self._matcher = Matcher(KnowledgeIndex((), aliases))
         self._lock = asyncio.Lock()
         self.skipped: list[str] = []  # CVE ids whose stored records could not be parsed
@@ -131,6 +131,8 @@ class KnowledgeService:
         """Rebuild the index when the active generation differs from the one indexed."""
         if await self._store.active() == self._generation:
             return
+        if self._lock.locked() and self._generation >= 0:
+            return  # another query is rebuilding: answer from the previous generation meanwhile
         async with self._lock:
             generation = await self._store.active()
             if generation == self._generation:
