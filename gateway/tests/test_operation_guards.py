@@ -32,6 +32,9 @@ def url(op: Operation) -> str:
     path = op.path.replace("{scan_id}", "scan_0001").replace("{key_id}", "key_0001")
     path = path.replace("{incident_id}", "inc_0001")
     path = path.replace("{analysis_id}", "ana_0001").replace("{entry_id}", "ile_0001")
+    path = path.replace("{cve_id}", "CVE-2024-6387")
+    if path.endswith("/vulnerabilities/catalog"):
+        return path + "?product=openssh&version=9.2p1"
     return path + ("?last_event_id=x" if path.endswith("/stream") else "")  # a 422, not a live stream
 
 

@@ -30,6 +30,7 @@ from rampart_threat.feeds.domain import FeedKind, FeedPathRefused
 from rampart_threat.feeds.repository import MongoFeedRepository
 from rampart_threat.feeds.service import FeedService
 from rampart_threat.incidents.wiring import incident_parts
+from rampart_threat.knowledge.service import KnowledgeService
 from tests.servers import Running, started
 
 FEEDS = Path(__file__).resolve().parents[2].parent / "shared" / "vulnfeeds"
@@ -327,3 +328,41 @@ async def test_an_import_killed_mid_way_leaves_the_previous_data_and_the_next_im
     finally:
         await client.drop_database("feeds_kill9")
         await client.close()
+
+
+async def test_the_catalog_follows_imports_on_the_store_through_the_rpc_and_out_of_band(
+    db: AsyncDatabase[Document], tmp_path: Path
+) -> None:
+    """Starter set first; an ImportFeed RPC rebuilds the catalog; an import by another writer (the CLI) is
+    seen by the next query."""
+    (tmp_path / "kev.json").write_bytes(KEV.read_bytes())
+    repository = MongoFeedRepository(db)
+    await repository.create_indexes()
+    feeds = FeedService(repository, feeds_dir=tmp_path)
+    await feeds.load_starter_if_empty()
+    catalog = KnowledgeService(repository, feeds)
+    parts = assemble(
+        cast(Any, None),
+        incidents=incident_parts(FakeIncidents(), FakeAssets(), RecordingNotifier()),
+        knowledge=feeds,
+        catalog=catalog,
+    )
+    context = cast(Any, None)
+    request = threat_pb2.GetCatalogEntryRequest(cve_id="CVE-2021-41773")
+    before = await parts.servicer.GetCatalogEntry(request, context)
+    assert {(p.source, p.feed) for p in before.provenance} >= {("kev", threat_pb2.FEED_KIND_STARTER)}
+    await parts.servicer.ImportFeed(
+        threat_pb2.ImportFeedRequest(kind=threat_pb2.FEED_KIND_KEV, path="kev.json"), context
+    )
+    assert catalog.generation == await repository.active()  # rebuilt by the RPC itself
+    after = await parts.servicer.GetCatalogEntry(request, context)
+    kev = next(p for p in after.provenance if p.source == "kev")
+    assert (kev.feed, kev.modified) == (threat_pb2.FEED_KIND_KEV, "2021-11-03")
+    assert after.kev.required_action  # the full catalogue's entry, not the starter's summary
+    await FeedService(repository).import_path(FeedKind.NVD, FEEDS / "nvd" / "CVE-2021-30047.json")
+    assert catalog.generation != await repository.active()
+    entry = await parts.servicer.GetCatalogEntry(
+        threat_pb2.GetCatalogEntryRequest(cve_id="CVE-2021-30047"), context
+    )
+    assert entry.cve_id == "CVE-2021-30047"
+    assert catalog.generation == await repository.active()

@@ -169,7 +169,12 @@ async def test_the_incident_rpcs_create_read_change_and_list_through_the_service
 
     built, _ = parts([])
     servicer = ThreatServicer(
-        ActivityService(cast(Any, None)), cast(Any, None), built.service, cast(Any, None), cast(Any, None)
+        ActivityService(cast(Any, None)),
+        cast(Any, None),
+        built.service,
+        cast(Any, None),
+        cast(Any, None),
+        cast(Any, None),
     )
     context = cast(Any, None)
     created = await servicer.CreateIncident(

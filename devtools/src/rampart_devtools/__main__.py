@@ -20,6 +20,8 @@ def _summary(stack: DevStack, started: float) -> str:
         f"  API:     {stack.gateway_url}/api/v1",
         f"  Health:  {stack.gateway_url}/api/v1/health (details: /api/v1/health/details,",
         f"           Bearer token in {stack.data_dir / 'secrets' / 'health_token'})",
+        f"  Feeds:   {stack.gateway_url}/api/v1/admin/feeds (Bearer token in",
+        f"           {stack.data_dir / 'secrets' / 'admin_token'})",
         f"  Metrics: {stack.gateway_url}/metrics",
         f"  Service certificates (development CA, mutual TLS on gRPC and NATS): {stack.pki.directory}",
         "",

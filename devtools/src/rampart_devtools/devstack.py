@@ -191,7 +191,14 @@ class DevStack:
 
     def health_token(self) -> str:
         """The operator's token for the gateway's health details (var/secrets/health_token)."""
-        path = self.data_dir / "secrets" / "health_token"
+        return self._operator_secret("health_token")
+
+    def admin_token(self) -> str:
+        """The operator's token for the gateway's admin routes (var/secrets/admin_token)."""
+        return self._operator_secret("admin_token")
+
+    def _operator_secret(self, name: str) -> str:
+        path = self.data_dir / "secrets" / name
         if not path.exists():
             path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             path.write_text(token_urlsafe(32))
@@ -224,6 +231,7 @@ class DevStack:
             for service in SERVICES:
                 env[f"{service.upper()}_ADDR"] = self.address(service)
             env["HEALTH_TOKEN"] = self.health_token()
+            env["ADMIN_TOKEN"] = self.admin_token()
             return [sys.executable, "-m", "rampart_gateway"], env
         env["METRICS_PORT"] = str(self.metrics_ports[name])
         if name == "auth":

@@ -51,6 +51,8 @@ class GatewaySettings(BaseSettings):
     health_cache_seconds: float = Field(default=1.0, ge=0, le=30)
     # Bearer token for GET /api/v1/health/details (the per-dependency report); empty: disabled.
     health_token: SecretStr = SecretStr("")
+    # Bearer token for the operators' admin routes (GET /api/v1/admin/feeds); empty: disabled.
+    admin_token: SecretStr = SecretStr("")
 
     @field_validator("trusted_proxies")
     @classmethod

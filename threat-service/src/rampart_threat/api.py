@@ -12,13 +12,15 @@ from rampart_threat.incidents.api import IncidentRpcs
 from rampart_threat.incidents.service import IncidentService
 from rampart_threat.intel import mappers as intel_mappers
 from rampart_threat.intel.service import IntelService
+from rampart_threat.knowledge import mappers as catalog_mappers
+from rampart_threat.knowledge.service import KnowledgeService
 from rampart_threat.mappers import activity_message
 from rampart_threat.service import ActivityService
 
 
 class ThreatServicer(IncidentRpcs, threat_pb2_grpc.ThreatServiceServicer):
-    """Serves scan activity, threat analysis, incidents and the feed admin RPCs; what is not built
-    answers UNIMPLEMENTED.
+    """Serves scan activity, threat analysis, incidents, the vulnerability catalog and the feed admin
+    RPCs; what is not built answers UNIMPLEMENTED.
 
     The threat-intel admin RPCs (imports, status) and the organisations' allow/deny lists are
     served by ``IntelService``, which is also the analysis' feed lookup."""
@@ -30,12 +32,14 @@ class ThreatServicer(IncidentRpcs, threat_pb2_grpc.ThreatServiceServicer):
         incidents: IncidentService,
         feeds: FeedService,
         intel: IntelService,
+        catalog: KnowledgeService,
     ) -> None:
         self._intel = intel
         self._activity = activity
         self._analysis = analysis
         self._incidents = incidents
         self._feeds = feeds
+        self._catalog = catalog
 
     async def GetScanActivity(
         self, request: threat_pb2.GetScanActivityRequest, context: Context
@@ -66,7 +70,9 @@ class ThreatServicer(IncidentRpcs, threat_pb2_grpc.ThreatServiceServicer):
     async def ImportFeed(
         self, request: threat_pb2.ImportFeedRequest, context: Context
     ) -> threat_pb2.FeedImport:
-        return import_message(await self._feeds.import_under_feeds_dir(feed_kind(request.kind), request.path))
+        report = await self._feeds.import_under_feeds_dir(feed_kind(request.kind), request.path)
+        await self._catalog.refresh()  # the import may have switched generation
+        return import_message(report)
 
     async def GetFeedStatus(
         self, request: threat_pb2.GetFeedStatusRequest, context: Context
@@ -101,3 +107,14 @@ class ThreatServicer(IncidentRpcs, threat_pb2_grpc.ThreatServiceServicer):
     ) -> threat_pb2.IndicatorListEntry:
         removed = await self._intel.remove_entry(request.owner.org_id, request.entry_id)
         return intel_mappers.entry_message(removed)
+
+    async def GetCatalogEntry(
+        self, request: threat_pb2.GetCatalogEntryRequest, context: Context
+    ) -> threat_pb2.CatalogEntry:
+        return catalog_mappers.entry_message(await self._catalog.entry(request.cve_id))
+
+    async def MatchCatalog(
+        self, request: threat_pb2.MatchCatalogRequest, context: Context
+    ) -> threat_pb2.CatalogMatches:
+        result = await self._catalog.match(catalog_mappers.match_query(request))
+        return catalog_mappers.matches_message(result, self._feeds.stale_days)

@@ -30,6 +30,7 @@ from rampart_threat.incidents.triage import SlaTable
 from rampart_threat.incidents.wiring import IncidentParts, configured_rules, incident_parts, notifiers
 from rampart_threat.intel.service import IntelService
 from rampart_threat.intel.store import InMemoryIntelStore, MongoIntelStore
+from rampart_threat.knowledge.service import EmptyCatalog, KnowledgeService
 from rampart_threat.repository import ActivityRepository, MongoActivityRepository
 from rampart_threat.service import ActivityService
 from rampart_threat.settings import ThreatSettings
@@ -51,6 +52,7 @@ def assemble(
     *,
     incidents: IncidentParts,
     knowledge: FeedService,
+    catalog: KnowledgeService | None = None,
     analyses: AnalysisRepository | None = None,
     intel: IntelService | None = None,
     feeds: IndicatorLookup | None = None,
@@ -63,11 +65,12 @@ def assemble(
     ``assets`` to none (no analysis matches an asset)."""
     activity = ActivityService(repository)
     intel = intel or IntelService(InMemoryIntelStore())
+    empty = KnowledgeService(EmptyCatalog(), knowledge)
     analysis = AnalysisService(
         analyses or InMemoryAnalysisRepository(), feeds or intel, analysis_config, sandbox, publisher, assets
     )
     return Parts(
-        ThreatServicer(activity, analysis, incidents.service, knowledge, intel),
+        ThreatServicer(activity, analysis, incidents.service, knowledge, intel, catalog or empty),
         ScanEventHandler(activity, incidents.record_assets),
         incidents.on_analysis,
     )
@@ -102,6 +105,8 @@ async def bootstrap(settings: ServiceSettings) -> Runtime:
     feeds = FeedService(feed_store, threat.feeds_dir, threat.feed_stale_days)
     if threat.feeds_load_starter:
         await feeds.load_starter_if_empty()
+    catalog = KnowledgeService(feed_store, feeds)
+    await catalog.refresh()
     incident_store, asset_store = MongoIncidentRepository(infra.db), MongoAssetRepository(infra.db)
     await incident_store.create_indexes()
     await asset_store.create_indexes()
@@ -125,6 +130,7 @@ async def bootstrap(settings: ServiceSettings) -> Runtime:
         repository,
         incidents=incidents,
         knowledge=feeds,
+        catalog=catalog,
         analyses=analysis_store,
         intel=intel,
         analysis_config=config,

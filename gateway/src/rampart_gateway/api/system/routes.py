@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import hmac
-
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
 
 from rampart_gateway.envelope import fail, ok
-from rampart_gateway.errors import ApiError
+from rampart_gateway.operator import require_operator
 
 
 async def metrics(request: Request) -> Response:
@@ -25,20 +23,9 @@ async def health(request: Request) -> Response:
     return fail(request, 503, "SERVICE_UNAVAILABLE", f"the platform is {status}", {"status": status})
 
 
-def _authorised(request: Request) -> bool:
-    token: str = request.state.settings.health_token.get_secret_value()
-    scheme, _, given = request.headers.get("authorization", "").partition(" ")
-    return bool(token) and scheme.lower() == "bearer" and hmac.compare_digest(given.encode(), token.encode())
-
-
 async def health_details(request: Request) -> Response:
     """Operator only (Bearer HEALTH_TOKEN): every dependency with latency or a fixed reason."""
-    if not _authorised(request):
-        raise ApiError(
-            "INVALID_API_KEY",
-            "health details need the operator's health token",
-            headers={"www-authenticate": 'Bearer realm="rampart-health"'},
-        )
+    require_operator(request, request.state.settings.health_token, "health details", "rampart-health")
     report = await request.state.health.report(request.state)
     if report["status"] == "healthy":
         return ok(request, report)

@@ -2025,3 +2025,543 @@ class RemoveIndicatorListEntryRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RemoveIndicatorListEntryRequest: _TypeAlias = RemoveIndicatorListEntryRequest  # noqa: Y015
+
+@_typing.final
+class GetCatalogEntryRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OWNER_FIELD_NUMBER: _builtins.int
+    CVE_ID_FIELD_NUMBER: _builtins.int
+    cve_id: _builtins.str
+    @_builtins.property
+    def owner(self) -> _common_pb2.Owner: ...
+    def __init__(
+        self,
+        *,
+        owner: _common_pb2.Owner | None = ...,
+        cve_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cve_id", b"cve_id", "owner", b"owner"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetCatalogEntryRequest: _TypeAlias = GetCatalogEntryRequest  # noqa: Y015
+
+@_typing.final
+class CvssScore(_message.Message):
+    """CvssScore is one CVSS score as a source published it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VERSION_FIELD_NUMBER: _builtins.int
+    VECTOR_FIELD_NUMBER: _builtins.int
+    BASE_SCORE_FIELD_NUMBER: _builtins.int
+    BASE_SEVERITY_FIELD_NUMBER: _builtins.int
+    SOURCE_FIELD_NUMBER: _builtins.int
+    TYPE_FIELD_NUMBER: _builtins.int
+    ORIGIN_FIELD_NUMBER: _builtins.int
+    version: _builtins.str
+    """"4.0", "3.1", "3.0", "2.0" """
+    vector: _builtins.str
+    base_score: _builtins.float
+    base_severity: _builtins.str
+    source: _builtins.str
+    """NVD's source, or the CNA/ADP short name"""
+    type: _builtins.str
+    """"Primary" or "Secondary" """
+    origin: _builtins.str
+    """nvd / cna / adp"""
+    def __init__(
+        self,
+        *,
+        version: _builtins.str = ...,
+        vector: _builtins.str = ...,
+        base_score: _builtins.float = ...,
+        base_severity: _builtins.str = ...,
+        source: _builtins.str = ...,
+        type: _builtins.str = ...,
+        origin: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["base_score", b"base_score", "base_severity", b"base_severity", "origin", b"origin", "source", b"source", "type", b"type", "vector", b"vector", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CvssScore: _TypeAlias = CvssScore  # noqa: Y015
+
+@_typing.final
+class CatalogWeakness(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CWE_ID_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    SOURCE_FIELD_NUMBER: _builtins.int
+    ORIGIN_FIELD_NUMBER: _builtins.int
+    cwe_id: _builtins.str
+    name: _builtins.str
+    """MITRE's name, empty when unknown (NVD-CWE-noinfo, …)"""
+    source: _builtins.str
+    origin: _builtins.str
+    def __init__(
+        self,
+        *,
+        cwe_id: _builtins.str = ...,
+        name: _builtins.str = ...,
+        source: _builtins.str = ...,
+        origin: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cwe_id", b"cwe_id", "name", b"name", "origin", b"origin", "source", b"source"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CatalogWeakness: _TypeAlias = CatalogWeakness  # noqa: Y015
+
+@_typing.final
+class KevInfo(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DATE_ADDED_FIELD_NUMBER: _builtins.int
+    DUE_DATE_FIELD_NUMBER: _builtins.int
+    KNOWN_RANSOMWARE_CAMPAIGN_USE_FIELD_NUMBER: _builtins.int
+    VULNERABILITY_NAME_FIELD_NUMBER: _builtins.int
+    REQUIRED_ACTION_FIELD_NUMBER: _builtins.int
+    NOTES_FIELD_NUMBER: _builtins.int
+    date_added: _builtins.str
+    due_date: _builtins.str
+    known_ransomware_campaign_use: _builtins.str
+    vulnerability_name: _builtins.str
+    required_action: _builtins.str
+    notes: _builtins.str
+    def __init__(
+        self,
+        *,
+        date_added: _builtins.str = ...,
+        due_date: _builtins.str = ...,
+        known_ransomware_campaign_use: _builtins.str = ...,
+        vulnerability_name: _builtins.str = ...,
+        required_action: _builtins.str = ...,
+        notes: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["date_added", b"date_added", "due_date", b"due_date", "known_ransomware_campaign_use", b"known_ransomware_campaign_use", "notes", b"notes", "required_action", b"required_action", "vulnerability_name", b"vulnerability_name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___KevInfo: _TypeAlias = KevInfo  # noqa: Y015
+
+@_typing.final
+class EpssInfo(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SCORE_FIELD_NUMBER: _builtins.int
+    PERCENTILE_FIELD_NUMBER: _builtins.int
+    DATE_FIELD_NUMBER: _builtins.int
+    score: _builtins.float
+    percentile: _builtins.float
+    date: _builtins.str
+    def __init__(
+        self,
+        *,
+        score: _builtins.float = ...,
+        percentile: _builtins.float = ...,
+        date: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["date", b"date", "percentile", b"percentile", "score", b"score"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EpssInfo: _TypeAlias = EpssInfo  # noqa: Y015
+
+@_typing.final
+class CatalogReference(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    URL_FIELD_NUMBER: _builtins.int
+    SOURCE_FIELD_NUMBER: _builtins.int
+    TAGS_FIELD_NUMBER: _builtins.int
+    url: _builtins.str
+    source: _builtins.str
+    @_builtins.property
+    def tags(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        url: _builtins.str = ...,
+        source: _builtins.str = ...,
+        tags: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["source", b"source", "tags", b"tags", "url", b"url"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CatalogReference: _TypeAlias = CatalogReference  # noqa: Y015
+
+@_typing.final
+class AffectedRange(_message.Message):
+    """AffectedRange is one NVD cpeMatch entry or one CVE 5 affected version (range)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORIGIN_FIELD_NUMBER: _builtins.int
+    PROVIDER_FIELD_NUMBER: _builtins.int
+    CRITERIA_FIELD_NUMBER: _builtins.int
+    VULNERABLE_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    START_INCLUDING_FIELD_NUMBER: _builtins.int
+    START_EXCLUDING_FIELD_NUMBER: _builtins.int
+    END_INCLUDING_FIELD_NUMBER: _builtins.int
+    END_EXCLUDING_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    VERSION_TYPE_FIELD_NUMBER: _builtins.int
+    origin: _builtins.str
+    """nvd / cna / adp"""
+    provider: _builtins.str
+    """CVE 5 container short name"""
+    criteria: _builtins.str
+    """NVD CPE criteria, or "vendor:product" for CVE 5"""
+    vulnerable: _builtins.bool
+    version: _builtins.str
+    """CVE 5 version (or range start)"""
+    start_including: _builtins.str
+    start_excluding: _builtins.str
+    end_including: _builtins.str
+    end_excluding: _builtins.str
+    status: _builtins.str
+    """CVE 5: affected / unaffected / unknown"""
+    version_type: _builtins.str
+    def __init__(
+        self,
+        *,
+        origin: _builtins.str = ...,
+        provider: _builtins.str = ...,
+        criteria: _builtins.str = ...,
+        vulnerable: _builtins.bool = ...,
+        version: _builtins.str = ...,
+        start_including: _builtins.str = ...,
+        start_excluding: _builtins.str = ...,
+        end_including: _builtins.str = ...,
+        end_excluding: _builtins.str = ...,
+        status: _builtins.str = ...,
+        version_type: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["criteria", b"criteria", "end_excluding", b"end_excluding", "end_including", b"end_including", "origin", b"origin", "provider", b"provider", "start_excluding", b"start_excluding", "start_including", b"start_including", "status", b"status", "version", b"version", "version_type", b"version_type", "vulnerable", b"vulnerable"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AffectedRange: _TypeAlias = AffectedRange  # noqa: Y015
+
+@_typing.final
+class CatalogPriority(_message.Message):
+    """CatalogPriority is the SSVC-style priority (docs/knowledge.md) with its decision points."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PRIORITY_FIELD_NUMBER: _builtins.int
+    EXPLOITATION_FIELD_NUMBER: _builtins.int
+    AUTOMATABLE_FIELD_NUMBER: _builtins.int
+    TECHNICAL_IMPACT_FIELD_NUMBER: _builtins.int
+    priority: _builtins.str
+    """act / attend / track* / track"""
+    exploitation: _builtins.str
+    automatable: _builtins.str
+    technical_impact: _builtins.str
+    def __init__(
+        self,
+        *,
+        priority: _builtins.str = ...,
+        exploitation: _builtins.str = ...,
+        automatable: _builtins.str = ...,
+        technical_impact: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["automatable", b"automatable", "exploitation", b"exploitation", "priority", b"priority", "technical_impact", b"technical_impact"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CatalogPriority: _TypeAlias = CatalogPriority  # noqa: Y015
+
+@_typing.final
+class CatalogProvenance(_message.Message):
+    """CatalogProvenance is one source of a record: the import that wrote it and whether that feed is stale."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SOURCE_FIELD_NUMBER: _builtins.int
+    IMPORT_ID_FIELD_NUMBER: _builtins.int
+    MODIFIED_FIELD_NUMBER: _builtins.int
+    FEED_FIELD_NUMBER: _builtins.int
+    STALE_FIELD_NUMBER: _builtins.int
+    source: _builtins.str
+    """nvd / cve5 / kev / epss"""
+    import_id: _builtins.str
+    modified: _builtins.str
+    """the record's own date in that source"""
+    feed: Global___FeedKind.ValueType
+    """STARTER for the shipped starter set"""
+    stale: _builtins.bool
+    def __init__(
+        self,
+        *,
+        source: _builtins.str = ...,
+        import_id: _builtins.str = ...,
+        modified: _builtins.str = ...,
+        feed: Global___FeedKind.ValueType = ...,
+        stale: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["feed", b"feed", "import_id", b"import_id", "modified", b"modified", "source", b"source", "stale", b"stale"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CatalogProvenance: _TypeAlias = CatalogProvenance  # noqa: Y015
+
+@_typing.final
+class CatalogEntry(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CVE_ID_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    PUBLISHED_FIELD_NUMBER: _builtins.int
+    LAST_MODIFIED_FIELD_NUMBER: _builtins.int
+    VULN_STATUS_FIELD_NUMBER: _builtins.int
+    CHOSEN_FIELD_NUMBER: _builtins.int
+    SCORES_FIELD_NUMBER: _builtins.int
+    WEAKNESSES_FIELD_NUMBER: _builtins.int
+    KEV_FIELD_NUMBER: _builtins.int
+    EPSS_FIELD_NUMBER: _builtins.int
+    REFERENCES_FIELD_NUMBER: _builtins.int
+    AFFECTED_FIELD_NUMBER: _builtins.int
+    PROVENANCE_FIELD_NUMBER: _builtins.int
+    PRIORITY_FIELD_NUMBER: _builtins.int
+    cve_id: _builtins.str
+    description: _builtins.str
+    published: _builtins.str
+    last_modified: _builtins.str
+    vuln_status: _builtins.str
+    @_builtins.property
+    def chosen(self) -> Global___CvssScore:
+        """CVSS v4.0 > v3.1 > v3.0 > v2; NVD primary, then CNA, then ADP"""
+
+    @_builtins.property
+    def scores(self) -> _containers.RepeatedCompositeFieldContainer[Global___CvssScore]: ...
+    @_builtins.property
+    def weaknesses(self) -> _containers.RepeatedCompositeFieldContainer[Global___CatalogWeakness]: ...
+    @_builtins.property
+    def kev(self) -> Global___KevInfo: ...
+    @_builtins.property
+    def epss(self) -> Global___EpssInfo: ...
+    @_builtins.property
+    def references(self) -> _containers.RepeatedCompositeFieldContainer[Global___CatalogReference]: ...
+    @_builtins.property
+    def affected(self) -> _containers.RepeatedCompositeFieldContainer[Global___AffectedRange]: ...
+    @_builtins.property
+    def provenance(self) -> _containers.RepeatedCompositeFieldContainer[Global___CatalogProvenance]: ...
+    @_builtins.property
+    def priority(self) -> Global___CatalogPriority: ...
+    def __init__(
+        self,
+        *,
+        cve_id: _builtins.str = ...,
+        description: _builtins.str = ...,
+        published: _builtins.str = ...,
+        last_modified: _builtins.str = ...,
+        vuln_status: _builtins.str = ...,
+        chosen: Global___CvssScore | None = ...,
+        scores: _abc.Iterable[Global___CvssScore] | None = ...,
+        weaknesses: _abc.Iterable[Global___CatalogWeakness] | None = ...,
+        kev: Global___KevInfo | None = ...,
+        epss: Global___EpssInfo | None = ...,
+        references: _abc.Iterable[Global___CatalogReference] | None = ...,
+        affected: _abc.Iterable[Global___AffectedRange] | None = ...,
+        provenance: _abc.Iterable[Global___CatalogProvenance] | None = ...,
+        priority: Global___CatalogPriority | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["chosen", b"chosen", "epss", b"epss", "kev", b"kev", "priority", b"priority"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["affected", b"affected", "chosen", b"chosen", "cve_id", b"cve_id", "description", b"description", "epss", b"epss", "kev", b"kev", "last_modified", b"last_modified", "priority", b"priority", "provenance", b"provenance", "published", b"published", "references", b"references", "scores", b"scores", "vuln_status", b"vuln_status", "weaknesses", b"weaknesses"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CatalogEntry: _TypeAlias = CatalogEntry  # noqa: Y015
+
+@_typing.final
+class MatchCatalogRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OWNER_FIELD_NUMBER: _builtins.int
+    CPE_FIELD_NUMBER: _builtins.int
+    PRODUCT_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    BANNER_FIELD_NUMBER: _builtins.int
+    cpe: _builtins.str
+    """a CPE 2.3 formatted string"""
+    product: _builtins.str
+    """"vendor:product" or a product name ("openssh")"""
+    version: _builtins.str
+    banner: _builtins.str
+    """the raw banner, for distribution revisions"""
+    @_builtins.property
+    def owner(self) -> _common_pb2.Owner: ...
+    def __init__(
+        self,
+        *,
+        owner: _common_pb2.Owner | None = ...,
+        cpe: _builtins.str = ...,
+        product: _builtins.str = ...,
+        version: _builtins.str = ...,
+        banner: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["banner", b"banner", "cpe", b"cpe", "owner", b"owner", "product", b"product", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MatchCatalogRequest: _TypeAlias = MatchCatalogRequest  # noqa: Y015
+
+@_typing.final
+class SourceSays(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SOURCE_FIELD_NUMBER: _builtins.int
+    SAYS_FIELD_NUMBER: _builtins.int
+    DETAIL_FIELD_NUMBER: _builtins.int
+    source: _builtins.str
+    says: _builtins.str
+    detail: _builtins.str
+    def __init__(
+        self,
+        *,
+        source: _builtins.str = ...,
+        says: _builtins.str = ...,
+        detail: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["detail", b"detail", "says", b"says", "source", b"source"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SourceSays: _TypeAlias = SourceSays  # noqa: Y015
+
+@_typing.final
+class CatalogMatch(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CVE_ID_FIELD_NUMBER: _builtins.int
+    VERDICT_FIELD_NUMBER: _builtins.int
+    BASIS_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    CONFIDENCE_FIELD_NUMBER: _builtins.int
+    CONFIRMED_FIELD_NUMBER: _builtins.int
+    TENTATIVE_FIELD_NUMBER: _builtins.int
+    TENTATIVE_REASON_FIELD_NUMBER: _builtins.int
+    DISAGREEMENT_FIELD_NUMBER: _builtins.int
+    MATCHED_RANGE_FIELD_NUMBER: _builtins.int
+    SOURCES_FIELD_NUMBER: _builtins.int
+    SEVERITY_FIELD_NUMBER: _builtins.int
+    PRIORITY_FIELD_NUMBER: _builtins.int
+    KEV_FIELD_NUMBER: _builtins.int
+    EPSS_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    cve_id: _builtins.str
+    verdict: _builtins.str
+    """affected / conditional / undetermined"""
+    basis: _builtins.str
+    """nvd_configurations, cve5_cna, cve5_adp, description, …"""
+    reason: _builtins.str
+    confidence: _builtins.str
+    """high / medium / low"""
+    confirmed: _builtins.bool
+    tentative: _builtins.bool
+    tentative_reason: _builtins.str
+    disagreement: _builtins.bool
+    """NVD and the CNA disagree"""
+    kev: _builtins.bool
+    description: _builtins.str
+    @_builtins.property
+    def matched_range(self) -> Global___AffectedRange: ...
+    @_builtins.property
+    def sources(self) -> _containers.RepeatedCompositeFieldContainer[Global___SourceSays]: ...
+    @_builtins.property
+    def severity(self) -> Global___CvssScore: ...
+    @_builtins.property
+    def priority(self) -> Global___CatalogPriority: ...
+    @_builtins.property
+    def epss(self) -> Global___EpssInfo: ...
+    def __init__(
+        self,
+        *,
+        cve_id: _builtins.str = ...,
+        verdict: _builtins.str = ...,
+        basis: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        confidence: _builtins.str = ...,
+        confirmed: _builtins.bool = ...,
+        tentative: _builtins.bool = ...,
+        tentative_reason: _builtins.str = ...,
+        disagreement: _builtins.bool = ...,
+        matched_range: Global___AffectedRange | None = ...,
+        sources: _abc.Iterable[Global___SourceSays] | None = ...,
+        severity: Global___CvssScore | None = ...,
+        priority: Global___CatalogPriority | None = ...,
+        kev: _builtins.bool = ...,
+        epss: Global___EpssInfo | None = ...,
+        description: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["epss", b"epss", "matched_range", b"matched_range", "priority", b"priority", "severity", b"severity"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["basis", b"basis", "confidence", b"confidence", "confirmed", b"confirmed", "cve_id", b"cve_id", "description", b"description", "disagreement", b"disagreement", "epss", b"epss", "kev", b"kev", "matched_range", b"matched_range", "priority", b"priority", "reason", b"reason", "severity", b"severity", "sources", b"sources", "tentative", b"tentative", "tentative_reason", b"tentative_reason", "verdict", b"verdict"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CatalogMatch: _TypeAlias = CatalogMatch  # noqa: Y015
+
+@_typing.final
+class CatalogMatches(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PRODUCT_KEY_FIELD_NUMBER: _builtins.int
+    MATCHES_FIELD_NUMBER: _builtins.int
+    SOURCES_FIELD_NUMBER: _builtins.int
+    STALE_AFTER_DAYS_FIELD_NUMBER: _builtins.int
+    product_key: _builtins.str
+    """canonical vendor:product; empty when the product is unknown"""
+    stale_after_days: _builtins.float
+    @_builtins.property
+    def matches(self) -> _containers.RepeatedCompositeFieldContainer[Global___CatalogMatch]:
+        """most urgent first"""
+
+    @_builtins.property
+    def sources(self) -> _containers.RepeatedCompositeFieldContainer[Global___FeedSource]:
+        """the feeds the answer used, with their staleness"""
+
+    def __init__(
+        self,
+        *,
+        product_key: _builtins.str = ...,
+        matches: _abc.Iterable[Global___CatalogMatch] | None = ...,
+        sources: _abc.Iterable[Global___FeedSource] | None = ...,
+        stale_after_days: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["matches", b"matches", "product_key", b"product_key", "sources", b"sources", "stale_after_days", b"stale_after_days"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CatalogMatches: _TypeAlias = CatalogMatches  # noqa: Y015

@@ -134,6 +134,16 @@ class ThreatServiceStub:
                 request_serializer=rampart_dot_threat_dot_v1_dot_threat__pb2.RemoveIndicatorListEntryRequest.SerializeToString,
                 response_deserializer=rampart_dot_threat_dot_v1_dot_threat__pb2.IndicatorListEntry.FromString,
                 _registered_method=True)
+        self.GetCatalogEntry = channel.unary_unary(
+                '/rampart.threat.v1.ThreatService/GetCatalogEntry',
+                request_serializer=rampart_dot_threat_dot_v1_dot_threat__pb2.GetCatalogEntryRequest.SerializeToString,
+                response_deserializer=rampart_dot_threat_dot_v1_dot_threat__pb2.CatalogEntry.FromString,
+                _registered_method=True)
+        self.MatchCatalog = channel.unary_unary(
+                '/rampart.threat.v1.ThreatService/MatchCatalog',
+                request_serializer=rampart_dot_threat_dot_v1_dot_threat__pb2.MatchCatalogRequest.SerializeToString,
+                response_deserializer=rampart_dot_threat_dot_v1_dot_threat__pb2.CatalogMatches.FromString,
+                _registered_method=True)
 
 
 class ThreatServiceServicer:
@@ -269,6 +279,20 @@ class ThreatServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetCatalogEntry(self, request, context):
+        """One CVE of the vulnerability knowledge base: scores, CWE, KEV, EPSS, references, ranges, provenance.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def MatchCatalog(self, request, context):
+        """The CVEs that apply to a product at a version (a CPE 2.3 name, or product and version), each with why.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ThreatServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -371,6 +395,16 @@ def add_ThreatServiceServicer_to_server(servicer, server):
                     servicer.RemoveIndicatorListEntry,
                     request_deserializer=rampart_dot_threat_dot_v1_dot_threat__pb2.RemoveIndicatorListEntryRequest.FromString,
                     response_serializer=rampart_dot_threat_dot_v1_dot_threat__pb2.IndicatorListEntry.SerializeToString,
+            ),
+            'GetCatalogEntry': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCatalogEntry,
+                    request_deserializer=rampart_dot_threat_dot_v1_dot_threat__pb2.GetCatalogEntryRequest.FromString,
+                    response_serializer=rampart_dot_threat_dot_v1_dot_threat__pb2.CatalogEntry.SerializeToString,
+            ),
+            'MatchCatalog': grpc.unary_unary_rpc_method_handler(
+                    servicer.MatchCatalog,
+                    request_deserializer=rampart_dot_threat_dot_v1_dot_threat__pb2.MatchCatalogRequest.FromString,
+                    response_serializer=rampart_dot_threat_dot_v1_dot_threat__pb2.CatalogMatches.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -913,6 +947,60 @@ class ThreatService:
             '/rampart.threat.v1.ThreatService/RemoveIndicatorListEntry',
             rampart_dot_threat_dot_v1_dot_threat__pb2.RemoveIndicatorListEntryRequest.SerializeToString,
             rampart_dot_threat_dot_v1_dot_threat__pb2.IndicatorListEntry.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCatalogEntry(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rampart.threat.v1.ThreatService/GetCatalogEntry',
+            rampart_dot_threat_dot_v1_dot_threat__pb2.GetCatalogEntryRequest.SerializeToString,
+            rampart_dot_threat_dot_v1_dot_threat__pb2.CatalogEntry.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MatchCatalog(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rampart.threat.v1.ThreatService/MatchCatalog',
+            rampart_dot_threat_dot_v1_dot_threat__pb2.MatchCatalogRequest.SerializeToString,
+            rampart_dot_threat_dot_v1_dot_threat__pb2.CatalogMatches.FromString,
             options,
             channel_credentials,
             insecure,
