@@ -9,9 +9,9 @@ from pathlib import Path
 
 from servers_catalog import Spec, write
 
-TLS_HALF = "inner protocol after TLS: engine half of issue 17"
-PROBE_HALF = "structured probe: engine half of issue 17"
-HEADER_HALF = "HTTP header rules sit behind probes.toml's generic HTTP rule: engine half"
+TLS_HALF = "protocol inside TLS"
+PROBE_HALF = "structured probe (engine/protocols/)"
+HEADER_HALF = "HTTP header rule"
 
 
 def vsftpd(w: Path, p: int) -> list[str]:
