@@ -4,6 +4,11 @@ Every dependency is checked at once, each with its own deadline; the result is k
 ``HEALTH_CACHE_SECONDS`` and concurrent callers share one fan-out, so health costs the
 platform at most one round of checks per interval however often it is asked. Failures
 are logged with their text; callers only ever see a short fixed reason.
+
+The ``feeds`` entry is threat-service's vulnerability feed status (``GetFeedStatus``) in
+the same round: each source's snapshot date, records and staleness. A feed that holds
+records but is older than threat-service's ``FEED_STALE_DAYS`` makes the entry ``stale``,
+which degrades the report (never unhealthy: the platform still serves every request).
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from grpc_health.v1 import health_pb2
 
 from rampart.lib.ids import iso, utcnow
 from rampart.lib.store import ping
+from rampart.threat.v1 import threat_pb2
+from rampart_gateway.api.vulnerabilities.views import feed_source
 
 VERSION = version("rampart-gateway")
 CORE = frozenset({"auth", "scan", "nats", "store"})  # without these no request can be served
@@ -71,7 +78,27 @@ async def _scan_workers(broker: Any) -> dict[str, Any]:
     }
 
 
+async def _feeds(threat: Any, deadline: float) -> dict[str, Any]:
+    """Each vulnerability feed's snapshot, records and staleness; stale only if it holds data."""
+    reply = await threat.GetFeedStatus(threat_pb2.GetFeedStatusRequest(), timeout=deadline)
+    sources = [feed_source(s) for s in reply.sources]
+    stale = sorted(s["source"] for s in sources if s["stale"] and s["records"] > 0)
+    return {
+        "stale": stale,
+        "stale_after_days": reply.stale_after_days,
+        "sources": sources,
+    }
+
+
+async def _feeds_probe(threat: Any, deadline: float) -> dict[str, Any]:
+    result = await _probe("feeds", _feeds(threat, deadline), deadline)
+    if result["status"] == "up" and result["stale"]:
+        result["status"] = "stale"
+    return result
+
+
 def overall(dependencies: dict[str, dict[str, Any]]) -> str:
+    """Any core dependency down: unhealthy; anything else down or stale: degraded."""
     down = {name for name, dep in dependencies.items() if dep["status"] != "up"}
     return "healthy" if not down else "unhealthy" if down & CORE else "degraded"
 
@@ -84,8 +111,10 @@ async def check_all(state: Any) -> dict[str, Any]:
     checks["nats"] = state.broker.check()
     checks["store"] = ping(state.mongo)
     checks["scan_workers"] = _scan_workers(state.broker)
-    results = await asyncio.gather(*(_probe(name, check, timeout) for name, check in checks.items()))
-    dependencies = dict(zip(checks, results, strict=True))
+    probes = {name: _probe(name, check, timeout) for name, check in checks.items()}
+    probes["feeds"] = _feeds_probe(state.clients.threat, timeout)
+    results = await asyncio.gather(*probes.values())
+    dependencies = dict(zip(probes, results, strict=True))
     return {
         "status": overall(dependencies),
         "version": VERSION,

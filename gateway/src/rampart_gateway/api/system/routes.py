@@ -24,13 +24,17 @@ async def health(request: Request) -> Response:
 
 
 async def health_details(request: Request) -> Response:
-    """Operator only (Bearer HEALTH_TOKEN): every dependency with latency or a fixed reason."""
+    """Operator only (Bearer HEALTH_TOKEN): every dependency with latency or a fixed reason, and the feeds."""
     require_operator(request, request.state.settings.health_token, "health details", "rampart-health")
     report = await request.state.health.report(request.state)
     if report["status"] == "healthy":
         return ok(request, report)
-    down = sorted(name for name, dep in report["dependencies"].items() if dep["status"] != "up")
-    return fail(request, 503, "SERVICE_UNAVAILABLE", f"{report['status']}: {', '.join(down)} down", report)
+    problems = [
+        f"{name} {'stale' if dep['status'] == 'stale' else 'down'}"
+        for name, dep in sorted(report["dependencies"].items())
+        if dep["status"] != "up"
+    ]
+    return fail(request, 503, "SERVICE_UNAVAILABLE", f"{report['status']}: {', '.join(problems)}", report)
 
 
 async def api_health(request: Request) -> Response:
