@@ -102,5 +102,15 @@ def test_health_is_503_listing_every_dependency_when_nothing_answers() -> None:
     assert reply.headers["x-request-id"] == "probe-1" == body["metadata"]["request_id"]
     assert body["error"]["code"] == "SERVICE_UNAVAILABLE"
     dependencies = body["error"]["details"]["dependencies"]
-    assert set(dependencies) == {"auth", "scan", "threat", "ai", "report", "nats", "store", "scan_workers"}
+    assert set(dependencies) == {
+        "auth",
+        "scan",
+        "threat",
+        "ai",
+        "report",
+        "nats",
+        "store",
+        "scan_workers",
+        "feeds",
+    }
     assert all(dep["status"] == "down" for dep in dependencies.values())

@@ -11,7 +11,7 @@ import httpx2 as httpx
 from rampart.lib.ids import new_id
 from rampart_devtools.devstack import WORKERS, DevStack
 
-DEPENDENCIES = {"auth", "scan", "threat", "ai", "report", "nats", "store", "scan_workers"}
+DEPENDENCIES = {"auth", "scan", "threat", "ai", "report", "nats", "store", "scan_workers", "feeds"}
 
 
 def get(

@@ -115,8 +115,15 @@ async def check_all(state: Any) -> dict[str, Any]:
     probes["feeds"] = _feeds_probe(state.clients.threat, timeout)
     results = await asyncio.gather(*probes.values())
     dependencies = dict(zip(probes, results, strict=True))
+    # a stale feed degrades the operator's report only: the public status (and a readiness
+    # probe on it) still answers for the services, as docs/security/ops.md describes
+    serving = {
+        name: {**dep, "status": "up"} if dep["status"] == "stale" else dep
+        for name, dep in dependencies.items()
+    }
     return {
         "status": overall(dependencies),
+        "public_status": overall(serving),
         "version": VERSION,
         "timestamp": iso(utcnow()),
         "dependencies": dependencies,

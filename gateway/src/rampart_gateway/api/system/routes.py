@@ -17,7 +17,7 @@ async def metrics(request: Request) -> Response:
 async def health(request: Request) -> Response:
     """Public: status only (no dependency names, no errors), 200 healthy or 503."""
     report = await request.state.health.report(request.state)
-    status = report["status"]
+    status = report["public_status"]  # a stale feed alone does not change it
     if status == "healthy":
         return ok(request, {"status": status})
     return fail(request, 503, "SERVICE_UNAVAILABLE", f"the platform is {status}", {"status": status})
