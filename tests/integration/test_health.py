@@ -85,8 +85,10 @@ def test_stopped_service_is_reported_down_then_healthy_after_restart(healthy: De
     assert dependencies["threat"]["error"] in {"unreachable", "not serving", "timeout"}  # no raw text
     status, _, public = get(healthy, "/api/v1/health")
     assert (status, public["error"]["details"]) == (503, {"status": "degraded"})
+    assert dependencies["feeds"]["status"] == "down"  # the feed status comes from threat-service
+    assert dependencies["feeds"]["error"] in {"unreachable", "timeout"}
     assert {name for name, dep in dependencies.items() if dep["status"] == "up"} == (
-        DEPENDENCIES - {"threat"}
+        DEPENDENCIES - {"threat", "feeds"}
     )
     healthy.start("threat")
     body = healthy.wait_health(200, deadline=30)
