@@ -144,6 +144,8 @@ class FeedThreat(StubThreat):
                 stale=self.nvd_stale,
             )
             reply.sources.add(kind=threat_pb2.FEED_KIND_KEV, records=0, stale=True)  # no data: not counted
+            # The shipped starter set ages by design: it never degrades the report.
+            reply.sources.add(kind=threat_pb2.FEED_KIND_STARTER, records=22, stale=True)
             return reply
 
         return self._call("GetFeedStatus", request, status)
@@ -157,7 +159,7 @@ async def test_a_stale_feed_with_data_shows_in_the_details_and_degrades_them() -
     report = await asyncio.wait_for(check_all(fake_state(CountingStub(), FeedThreat(nvd_stale=True))), 5)
     feeds = report["dependencies"]["feeds"]
     assert (feeds["status"], feeds["stale"], feeds["stale_after_days"]) == ("stale", ["nvd"], 8.0)
-    nvd, kev = feeds["sources"]
+    nvd, kev, _starter = feeds["sources"]
     assert (nvd["source"], nvd["records"], nvd["stale"]) == ("nvd", 1200, True)
     assert nvd["snapshot"] is not None
     assert (kev["source"], kev["records"], kev["stale"]) == ("kev", 0, True)
@@ -168,8 +170,8 @@ async def test_fresh_feeds_leave_the_platform_healthy() -> None:
     report = await asyncio.wait_for(check_all(fake_state(CountingStub(), FeedThreat(nvd_stale=False))), 5)
     feeds = report["dependencies"]["feeds"]
     assert (feeds["status"], feeds["stale"]) == ("up", [])
-    assert [s["source"] for s in feeds["sources"]] == ["nvd", "kev"]
-    assert report["status"] == "healthy"
+    assert [s["source"] for s in feeds["sources"]] == ["nvd", "kev", "starter"]
+    assert report["status"] == "healthy"  # the stale starter set does not count
 
 
 async def test_threat_down_makes_the_feeds_entry_unreachable_with_no_exception_text() -> None:
