@@ -12,10 +12,18 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
 
 from rampart_threat.knowledge.affected import Answer, Say, evaluate_affected
 from rampart_threat.knowledge.aliases import Aliases, load_aliases
-from rampart_threat.knowledge.configurations import Found, Truth, evaluate, names_product
+from rampart_threat.knowledge.configurations import (
+    Found,
+    Truth,
+    _info,
+    evaluate,
+    names_product,
+    product_matches,
+)
 from rampart_threat.knowledge.cpe import ANY, NA, Cpe, InvalidCpe, parse_cpe, quote, unquote
 from rampart_threat.knowledge.model import Affected, CpeMatch, CveRecord, Origin
 from rampart_threat.knowledge.ranges import description_ranges
@@ -111,6 +119,8 @@ class KnowledgeIndex:
         self._ranges: dict[str, list[_Row]] = defaultdict(list)
         self._complex: dict[str, set[str]] = defaultdict(set)
         self._nvd_named: dict[str, set[str]] = defaultdict(set)
+        # Per product: CVEs whose rows cannot decide alone (AND, running-on, wildcard or escaped versions).
+        self._slow: dict[str, set[str]] = defaultdict(set)
         for record in records:
             self.add(record)
 
@@ -121,6 +131,7 @@ class KnowledgeIndex:
         self.records[record.id] = record
         canonical = self.aliases.by_key
         negated = any(c.negate or any(n.negate for n in c.nodes) for c in record.configurations)
+        plain = _plain_or(record)
         for conf in record.configurations:
             for node in conf.nodes:
                 for m in node.cpe_match:
@@ -138,6 +149,8 @@ class KnowledgeIndex:
                         self._complex[key].add(record.id)
                     else:
                         self._ranges[key].append(row)
+                        if not plain or _escaped(criteria.version):
+                            self._slow[key].add(record.id)
         by_key: dict[str, list[Affected]] = defaultdict(list)
         for a in record.affected:
             cve5_key = self.aliases.for_cve5(a.vendor, a.product, a.package_name, _cpe_keys(a.cpes))
@@ -162,35 +175,83 @@ class KnowledgeIndex:
         rk, ek = padded_key(range_version), padded_key(exact_version)
         if rk is None or ek is None:
             return self.candidates(key)
-        hits = {
-            r[5]
-            for r in self._ranges.get(key, ())
-            if (r[4] is not None and r[4] == ek)
-            or (
-                r[4] is None
-                and (r[0] is None or r[0] < rk or (r[1] and r[0] == rk))
-                and (r[2] is None or rk < r[2] or (r[3] and rk == r[2]))
-            )
-        }
+        hits = set(self.row_hits(key, rk, ek))
         return rest | hits | self._complex.get(key, set())
+
+    def row_hits(
+        self, key: str, rk: tuple[Segment, ...], ek: tuple[Segment, ...]
+    ) -> dict[str, list[CpeMatch]]:
+        """Per CVE, in configuration order, the vulnerable entries whose version bounds admit the version."""
+        out: dict[str, list[CpeMatch]] = {}
+        for lo, lo_in, hi, hi_in, exact, cve_id, m in self._ranges.get(key, ()):
+            if (
+                exact == ek
+                if exact is not None
+                else (lo is None or lo < rk or (lo_in and lo == rk))
+                and (hi is None or rk < hi or (hi_in and rk == hi))
+            ):
+                hit = out.get(cve_id)
+                if hit is None:
+                    out[cve_id] = [m]
+                else:
+                    hit.append(m)
+        return out
+
+    def fast(self, cve_id: str, key: str) -> bool:
+        """Whether the row entries alone decide ``cve_id`` for ``key`` (a plain OR, no CVE 5 data for it)."""
+        return (
+            cve_id not in self._complex.get(key, ())
+            and cve_id not in self._slow.get(key, ())
+            and (cve_id, key) not in self._affected
+        )
 
     def affected_for(self, cve_id: str, key: str) -> list[Affected]:
         return self._affected.get((cve_id, key), [])
 
 
 _PAD = 8
-# (lower, lower inclusive, upper, upper inclusive, exact version, CVE id); keys are padded_key()s.
+# (lower, lower inclusive, upper, upper inclusive, exact version, CVE id, entry); keys are padded_key()s.
 _Row = tuple[
-    tuple[Segment, ...] | None, bool, tuple[Segment, ...] | None, bool, tuple[Segment, ...] | None, str
+    tuple[Segment, ...] | None,
+    bool,
+    tuple[Segment, ...] | None,
+    bool,
+    tuple[Segment, ...] | None,
+    str,
+    CpeMatch,
 ]
 
 
+@lru_cache(maxsize=262144)
 def padded_key(version: str) -> tuple[Segment, ...] | None:
     """A version key that plain tuple comparison orders like versions.compare (None: too long to pad)."""
     key = version_key(version)
     if len(key) > _PAD:
         return None
     return key + (ZERO,) * (_PAD - len(key))
+
+
+def _escaped(version: str) -> bool:
+    """Whether a CPE version uses wildcards or escapes (then the padded keys may not decide it)."""
+    return any(c in version for c in "*?\\") and version not in (ANY, NA)
+
+
+def _plain_or(record: CveRecord) -> bool:
+    """Whether the configurations are a plain OR of vulnerable entries (no AND, negation or running-on)."""
+    for conf in record.configurations:
+        if conf.negate or (conf.operator or "OR").upper() != "OR":
+            return False
+        for node in conf.nodes:
+            if node.negate or node.operator.upper() == "AND":
+                return False
+            for m in node.cpe_match:
+                if not m.vulnerable:
+                    return False
+                try:
+                    parse_cpe(m.criteria)
+                except InvalidCpe:
+                    return False
+    return True
 
 
 def _row(cve_id: str, m: CpeMatch, criteria: Cpe) -> _Row | None:
@@ -200,7 +261,7 @@ def _row(cve_id: str, m: CpeMatch, criteria: Cpe) -> _Row | None:
         return None
     if criteria.version != ANY:
         exact = padded_key(unquote(criteria.version))
-        return None if exact is None else (None, True, None, True, exact, cve_id)
+        return None if exact is None else (None, True, None, True, exact, cve_id, m)
     bounds: list[tuple[Segment, ...] | None] = []
     for v in (
         m.version_start_including or m.version_start_excluding,
@@ -217,7 +278,13 @@ def _row(cve_id: str, m: CpeMatch, criteria: Cpe) -> _Row | None:
         m.version_end_including is not None,
         None,
         cve_id,
+        m,
     )
+
+
+def _admits(m: CpeMatch, found: Found) -> bool:
+    criteria, _, generic = _info(m.criteria)
+    return product_matches(m, criteria, found, generic)
 
 
 def _cpe_keys(cpes: tuple[str, ...]) -> tuple[str, ...]:
@@ -293,10 +360,63 @@ class Matcher:
         if include_negative:
             candidates = self.index.candidates(found.key)
         else:
+            rows = self._row_hits(found)
+            if rows is not None:
+                return self._match_fast(found, detected, rows)
             candidates = self.index.likely(found.key, found.range_version, unquote(found.cpe.version))
         for cve_id in sorted(candidates):
             m = self.judge(self.index.records[cve_id], found, detected)
             if include_negative or m.verdict is not Verdict.NOT_AFFECTED:
+                out.append(m)
+        return out
+
+    def _row_hits(self, found: Found) -> dict[str, list[CpeMatch]] | None:
+        """The row scan for ``found``, or None when the rows cannot stand in for the configurations."""
+        version = found.cpe.version
+        if version in (ANY, NA) or _escaped(version):
+            return None
+        rk, ek = padded_key(found.range_version), padded_key(unquote(version))
+        if rk is None or ek is None:
+            return None
+        return self.index.row_hits(found.key, rk, ek)
+
+    def _match_fast(
+        self, found: Found, detected: DetectedVersion | None, rows: dict[str, list[CpeMatch]]
+    ) -> list[Match]:
+        """likely() + judge() without walking plain-OR configurations: only the entries the rows admit."""
+        index = self.index
+        key = found.key
+        candidates = (index.candidates(key) - index._nvd_named.get(key, set())) | index._complex.get(
+            key, set()
+        )
+        candidates.update(rows)
+        out: list[Match] = []
+        for cve_id in sorted(candidates):
+            record = index.records[cve_id]
+            entries = rows.get(cve_id)
+            if entries is not None and index.fast(cve_id, key):
+                entry = next((m for m in entries if _admits(m, found)), None)
+                if entry is not None:
+                    views = [SourceView("nvd", "affected", entry.criteria)]
+                    reason = f"NVD: {_entry_text(entry)}"
+                    out.append(
+                        self._finish(
+                            record,
+                            found,
+                            detected,
+                            Verdict.AFFECTED,
+                            Basis.NVD,
+                            reason,
+                            Confidence.HIGH,
+                            True,
+                            False,
+                            entry,
+                            views,
+                        )
+                    )
+                continue
+            m = self.judge(record, found, detected)
+            if m.verdict is not Verdict.NOT_AFFECTED:
                 out.append(m)
         return out
 
