@@ -7,7 +7,9 @@ confirmed); otherwise undetermined. Version-based verdicts on a distribution bui
 
 from __future__ import annotations
 
+import gc
 import re
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -121,8 +123,12 @@ class KnowledgeIndex:
         self._nvd_named: dict[str, set[str]] = defaultdict(set)
         # Per product: CVEs whose rows cannot decide alone (AND, running-on, wildcard or escaped versions).
         self._slow: dict[str, set[str]] = defaultdict(set)
+        self._sorted: dict[str, _SortedRows] = {}  # built from _ranges on a product's first query
         for record in records:
             self.add(record)
+        # The index lives as long as the service: leave its millions of objects out of later full
+        # collections (each would otherwise walk the whole index, ~2 s at NVD scale, mid-scan).
+        gc.freeze()
 
     def __len__(self) -> int:
         return len(self.records)
@@ -149,6 +155,7 @@ class KnowledgeIndex:
                         self._complex[key].add(record.id)
                     else:
                         self._ranges[key].append(row)
+                        self._sorted.pop(key, None)
                         if not plain or _escaped(criteria.version):
                             self._slow[key].add(record.id)
         by_key: dict[str, list[Affected]] = defaultdict(list)
@@ -182,19 +189,31 @@ class KnowledgeIndex:
         self, key: str, rk: tuple[Segment, ...], ek: tuple[Segment, ...]
     ) -> dict[str, list[CpeMatch]]:
         """Per CVE, in configuration order, the vulnerable entries whose version bounds admit the version."""
+        rows = self._ranges.get(key)
+        if not rows:
+            return {}
+        sorted_rows = self._sorted.get(key)
+        if sorted_rows is None:
+            sorted_rows = self._sorted[key] = _SortedRows(rows)
+        found: list[int] = list(sorted_rows.exact.get(ek, ()))
+        his, by_hi = sorted_rows.his, sorted_rows.by_hi
+        for i in range(bisect_left(his, rk), len(his)):
+            lo, lo_in, hi, hi_in, _, _, _ = rows[by_hi[i]]
+            if (hi_in or hi != rk) and (lo is None or lo < rk or (lo_in and lo == rk)):
+                found.append(by_hi[i])
+        for i in sorted_rows.open_hi:
+            lo, lo_in = rows[i][0], rows[i][1]
+            if lo is None or lo < rk or (lo_in and lo == rk):
+                found.append(i)
+        found.sort()
         out: dict[str, list[CpeMatch]] = {}
-        for lo, lo_in, hi, hi_in, exact, cve_id, m in self._ranges.get(key, ()):
-            if (
-                exact == ek
-                if exact is not None
-                else (lo is None or lo < rk or (lo_in and lo == rk))
-                and (hi is None or rk < hi or (hi_in and rk == hi))
-            ):
-                hit = out.get(cve_id)
-                if hit is None:
-                    out[cve_id] = [m]
-                else:
-                    hit.append(m)
+        for i in found:
+            row = rows[i]
+            hit = out.get(row[5])
+            if hit is None:
+                out[row[5]] = [row[6]]
+            else:
+                hit.append(row[6])
         return out
 
     def fast(self, cve_id: str, key: str) -> bool:
@@ -220,6 +239,27 @@ _Row = tuple[
     str,
     CpeMatch,
 ]
+
+
+class _SortedRows:
+    """Positions into one product's rows: exact versions by key, ranges by upper bound (for bisection)."""
+
+    __slots__ = ("by_hi", "exact", "his", "open_hi")
+
+    def __init__(self, rows: list[_Row]) -> None:
+        self.exact: dict[tuple[Segment, ...], list[int]] = defaultdict(list)
+        self.open_hi: list[int] = []
+        bounded: list[tuple[tuple[Segment, ...], int]] = []
+        for i, row in enumerate(rows):
+            if row[4] is not None:
+                self.exact[row[4]].append(i)
+            elif row[2] is None:
+                self.open_hi.append(i)
+            else:
+                bounded.append((row[2], i))
+        bounded.sort()
+        self.his = [hi for hi, _ in bounded]
+        self.by_hi = [i for _, i in bounded]
 
 
 @lru_cache(maxsize=262144)
