@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
 
-from rampart_threat.knowledge.affected import Answer, Say, evaluate_affected
+from rampart_threat.knowledge.affected import _OPEN_START, Answer, Say, evaluate_affected
 from rampart_threat.knowledge.aliases import Aliases, load_aliases
 from rampart_threat.knowledge.configurations import (
     Found,
@@ -124,10 +124,14 @@ class KnowledgeIndex:
         # Per product: CVEs whose rows cannot decide alone (AND, running-on, wildcard or escaped versions).
         self._slow: dict[str, set[str]] = defaultdict(set)
         self._sorted: dict[str, _SortedRows] = {}  # built from _ranges on a product's first query
+        # (CVE, product) -> the version spans a CNA marks affected, when they alone decide (else absent).
+        self._cna_spans: dict[tuple[str, str], tuple[_Span, ...]] = {}
         for record in records:
             self.add(record)
         # The index lives as long as the service: leave its millions of objects out of later full
         # collections (each would otherwise walk the whole index, ~2 s at NVD scale, mid-scan).
+        for key, rows in self._ranges.items():
+            self._sorted[key] = _SortedRows(rows)
         gc.freeze()
 
     def __len__(self) -> int:
@@ -166,6 +170,9 @@ class KnowledgeIndex:
         for cve5_key, entries in by_key.items():
             self._structured[cve5_key].add(record.id)
             self._affected[(record.id, cve5_key)] = entries
+            spans = _cna_spans(entries)
+            if spans is not None:
+                self._cna_spans[(record.id, cve5_key)] = spans
         words = set(_WORD.findall(record.description().lower()))
         for ref in record.references:
             words.update(_WORD.findall(ref.url.lower()))
@@ -215,6 +222,15 @@ class KnowledgeIndex:
             else:
                 hit.append(row[6])
         return out
+
+    def cna_rules_out(self, cve_id: str, key: str, rk: tuple[Segment, ...]) -> bool:
+        """Whether simple CNA data alone make ``cve_id`` not affected at padded range version ``rk``."""
+        spans = self._cna_spans.get((cve_id, key))
+        if spans is None or cve_id in self._nvd_named.get(key, ()):
+            return False  # NVD configurations that name the product decide before CVE 5
+        return not any(
+            (lo is None or lo <= rk) and (rk < hi or (hi_in and rk == hi)) for lo, hi, hi_in in spans
+        )
 
     def fast(self, cve_id: str, key: str) -> bool:
         """Whether the row entries alone decide ``cve_id`` for ``key`` (a plain OR, no CVE 5 data for it)."""
@@ -269,6 +285,36 @@ def padded_key(version: str) -> tuple[Segment, ...] | None:
     if len(key) > _PAD:
         return None
     return key + (ZERO,) * (_PAD - len(key))
+
+
+# (start or None when open, upper, upper inclusive): an "affected" CVE 5 range as padded keys.
+_Span = tuple[tuple[Segment, ...] | None, tuple[Segment, ...], bool]
+
+
+def _cna_spans(entries: list[Affected]) -> tuple[_Span, ...] | None:
+    """The affected spans when only CNA ranges with plain versions decide (no defaults, changes, ADP)."""
+    spans: list[_Span] = []
+    items = 0
+    for entry in entries:
+        if entry.origin is not Origin.CNA or entry.default_status == "affected":
+            return None
+        for item in entry.versions:
+            items += 1
+            upper = item.less_than or item.less_than_or_equal
+            if upper is None or item.changes or not is_version(upper):
+                return None
+            start = item.version.strip()
+            open_start = start.lower() in _OPEN_START
+            if not open_start and not is_version(start):
+                return None
+            hi = padded_key(upper)
+            lo = None if open_start else padded_key(start)
+            if hi is None or (lo is None and not open_start):
+                return None
+            if item.status != "affected" or (lo is not None and lo > hi):
+                continue
+            spans.append((lo, hi, item.less_than is None))
+    return tuple(spans) if items else None
 
 
 def _escaped(version: str) -> bool:
@@ -430,10 +476,14 @@ class Matcher:
             key, set()
         )
         candidates.update(rows)
+        rk = padded_key(found.range_version)
+        assert rk is not None  # _row_hits checked
         out: list[Match] = []
         for cve_id in sorted(candidates):
-            record = index.records[cve_id]
             entries = rows.get(cve_id)
+            if entries is None and index.cna_rules_out(cve_id, key, rk):
+                continue  # the CNA ranges say not affected (or not listed): never returned
+            record = index.records[cve_id]
             if entries is not None and index.fast(cve_id, key):
                 entry = next((m for m in entries if _admits(m, found)), None)
                 if entry is not None:
