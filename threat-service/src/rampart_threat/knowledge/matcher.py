@@ -369,8 +369,22 @@ def _row(cve_id: str, m: CpeMatch, criteria: Cpe) -> _Row | None:
 
 
 def _admits(m: CpeMatch, found: Found) -> bool:
+    """product_matches() for an entry whose row admitted the found version (plain, unescaped versions)."""
+    if _sure(m.criteria):
+        return True
     criteria, _, generic = _info(m.criteria)
     return product_matches(m, criteria, found, generic)
+
+
+@lru_cache(maxsize=262144)
+def _sure(text: str) -> bool:
+    """Whether a row hit alone means the entry matches: every attribute after the version ANY, version plain.
+
+    Then product_matches() skips the other attributes, the update cannot be disjoint, and the version test is
+    the row's (in_range for ANY, else an exact compare the padded keys decide).
+    """
+    criteria, _, generic = _info(text)
+    return generic and criteria.update == ANY and not _escaped(criteria.version)
 
 
 def _cpe_keys(cpes: tuple[str, ...]) -> tuple[str, ...]:
