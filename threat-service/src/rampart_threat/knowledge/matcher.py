@@ -7,15 +7,25 @@ confirmed); otherwise undetermined. Version-based verdicts on a distribution bui
 
 from __future__ import annotations
 
+import gc
 import re
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
 
-from rampart_threat.knowledge.affected import Answer, Say, evaluate_affected
+from rampart_threat.knowledge.affected import _OPEN_START, Answer, Say, evaluate_affected
 from rampart_threat.knowledge.aliases import Aliases, load_aliases
-from rampart_threat.knowledge.configurations import Found, Truth, evaluate, names_product
+from rampart_threat.knowledge.configurations import (
+    Found,
+    Truth,
+    _info,
+    evaluate,
+    names_product,
+    product_matches,
+)
 from rampart_threat.knowledge.cpe import ANY, NA, Cpe, InvalidCpe, parse_cpe, quote, unquote
 from rampart_threat.knowledge.model import Affected, CpeMatch, CveRecord, Origin
 from rampart_threat.knowledge.ranges import description_ranges
@@ -111,8 +121,18 @@ class KnowledgeIndex:
         self._ranges: dict[str, list[_Row]] = defaultdict(list)
         self._complex: dict[str, set[str]] = defaultdict(set)
         self._nvd_named: dict[str, set[str]] = defaultdict(set)
+        # Per product: CVEs whose rows cannot decide alone (AND, running-on, wildcard or escaped versions).
+        self._slow: dict[str, set[str]] = defaultdict(set)
+        self._sorted: dict[str, _SortedRows] = {}  # built from _ranges on a product's first query
+        # (CVE, product) -> the version spans a CNA marks affected, when they alone decide (else absent).
+        self._cna_spans: dict[tuple[str, str], tuple[_Span, ...]] = {}
         for record in records:
             self.add(record)
+        # The index lives as long as the service: leave its millions of objects out of later full
+        # collections (each would otherwise walk the whole index, ~2 s at NVD scale, mid-scan).
+        for key, rows in self._ranges.items():
+            self._sorted[key] = _SortedRows(rows)
+        gc.freeze()
 
     def __len__(self) -> int:
         return len(self.records)
@@ -121,6 +141,7 @@ class KnowledgeIndex:
         self.records[record.id] = record
         canonical = self.aliases.by_key
         negated = any(c.negate or any(n.negate for n in c.nodes) for c in record.configurations)
+        plain = _plain_or(record)
         for conf in record.configurations:
             for node in conf.nodes:
                 for m in node.cpe_match:
@@ -138,6 +159,9 @@ class KnowledgeIndex:
                         self._complex[key].add(record.id)
                     else:
                         self._ranges[key].append(row)
+                        self._sorted.pop(key, None)
+                        if not plain or _escaped(criteria.version):
+                            self._slow[key].add(record.id)
         by_key: dict[str, list[Affected]] = defaultdict(list)
         for a in record.affected:
             cve5_key = self.aliases.for_cve5(a.vendor, a.product, a.package_name, _cpe_keys(a.cpes))
@@ -146,6 +170,9 @@ class KnowledgeIndex:
         for cve5_key, entries in by_key.items():
             self._structured[cve5_key].add(record.id)
             self._affected[(record.id, cve5_key)] = entries
+            spans = _cna_spans(entries)
+            if spans is not None:
+                self._cna_spans[(record.id, cve5_key)] = spans
         words = set(_WORD.findall(record.description().lower()))
         for ref in record.references:
             words.update(_WORD.findall(ref.url.lower()))
@@ -162,35 +189,155 @@ class KnowledgeIndex:
         rk, ek = padded_key(range_version), padded_key(exact_version)
         if rk is None or ek is None:
             return self.candidates(key)
-        hits = {
-            r[5]
-            for r in self._ranges.get(key, ())
-            if (r[4] is not None and r[4] == ek)
-            or (
-                r[4] is None
-                and (r[0] is None or r[0] < rk or (r[1] and r[0] == rk))
-                and (r[2] is None or rk < r[2] or (r[3] and rk == r[2]))
-            )
-        }
+        hits = set(self.row_hits(key, rk, ek))
         return rest | hits | self._complex.get(key, set())
+
+    def row_hits(
+        self, key: str, rk: tuple[Segment, ...], ek: tuple[Segment, ...]
+    ) -> dict[str, list[CpeMatch]]:
+        """Per CVE, in configuration order, the vulnerable entries whose version bounds admit the version."""
+        rows = self._ranges.get(key)
+        if not rows:
+            return {}
+        sorted_rows = self._sorted.get(key)
+        if sorted_rows is None:
+            sorted_rows = self._sorted[key] = _SortedRows(rows)
+        found: list[int] = list(sorted_rows.exact.get(ek, ()))
+        his, by_hi = sorted_rows.his, sorted_rows.by_hi
+        for i in range(bisect_left(his, rk), len(his)):
+            lo, lo_in, hi, hi_in, _, _, _ = rows[by_hi[i]]
+            if (hi_in or hi != rk) and (lo is None or lo < rk or (lo_in and lo == rk)):
+                found.append(by_hi[i])
+        for i in sorted_rows.open_hi:
+            lo, lo_in = rows[i][0], rows[i][1]
+            if lo is None or lo < rk or (lo_in and lo == rk):
+                found.append(i)
+        found.sort()
+        out: dict[str, list[CpeMatch]] = {}
+        for i in found:
+            row = rows[i]
+            hit = out.get(row[5])
+            if hit is None:
+                out[row[5]] = [row[6]]
+            else:
+                hit.append(row[6])
+        return out
+
+    def cna_rules_out(self, cve_id: str, key: str, rk: tuple[Segment, ...]) -> bool:
+        """Whether simple CNA data alone make ``cve_id`` not affected at padded range version ``rk``."""
+        spans = self._cna_spans.get((cve_id, key))
+        if spans is None or cve_id in self._nvd_named.get(key, ()):
+            return False  # NVD configurations that name the product decide before CVE 5
+        return not any(
+            (lo is None or lo <= rk) and (rk < hi or (hi_in and rk == hi)) for lo, hi, hi_in in spans
+        )
+
+    def fast(self, cve_id: str, key: str) -> bool:
+        """Whether the row entries alone decide ``cve_id`` for ``key`` (a plain OR, no CVE 5 data for it)."""
+        return (
+            cve_id not in self._complex.get(key, ())
+            and cve_id not in self._slow.get(key, ())
+            and (cve_id, key) not in self._affected
+        )
 
     def affected_for(self, cve_id: str, key: str) -> list[Affected]:
         return self._affected.get((cve_id, key), [])
 
 
 _PAD = 8
-# (lower, lower inclusive, upper, upper inclusive, exact version, CVE id); keys are padded_key()s.
+# (lower, lower inclusive, upper, upper inclusive, exact version, CVE id, entry); keys are padded_key()s.
 _Row = tuple[
-    tuple[Segment, ...] | None, bool, tuple[Segment, ...] | None, bool, tuple[Segment, ...] | None, str
+    tuple[Segment, ...] | None,
+    bool,
+    tuple[Segment, ...] | None,
+    bool,
+    tuple[Segment, ...] | None,
+    str,
+    CpeMatch,
 ]
 
 
+class _SortedRows:
+    """Positions into one product's rows: exact versions by key, ranges by upper bound (for bisection)."""
+
+    __slots__ = ("by_hi", "exact", "his", "open_hi")
+
+    def __init__(self, rows: list[_Row]) -> None:
+        self.exact: dict[tuple[Segment, ...], list[int]] = defaultdict(list)
+        self.open_hi: list[int] = []
+        bounded: list[tuple[tuple[Segment, ...], int]] = []
+        for i, row in enumerate(rows):
+            if row[4] is not None:
+                self.exact[row[4]].append(i)
+            elif row[2] is None:
+                self.open_hi.append(i)
+            else:
+                bounded.append((row[2], i))
+        bounded.sort()
+        self.his = [hi for hi, _ in bounded]
+        self.by_hi = [i for _, i in bounded]
+
+
+@lru_cache(maxsize=262144)
 def padded_key(version: str) -> tuple[Segment, ...] | None:
     """A version key that plain tuple comparison orders like versions.compare (None: too long to pad)."""
     key = version_key(version)
     if len(key) > _PAD:
         return None
     return key + (ZERO,) * (_PAD - len(key))
+
+
+# (start or None when open, upper, upper inclusive): an "affected" CVE 5 range as padded keys.
+_Span = tuple[tuple[Segment, ...] | None, tuple[Segment, ...], bool]
+
+
+def _cna_spans(entries: list[Affected]) -> tuple[_Span, ...] | None:
+    """The affected spans when only CNA ranges with plain versions decide (no defaults, changes, ADP)."""
+    spans: list[_Span] = []
+    items = 0
+    for entry in entries:
+        if entry.origin is not Origin.CNA or entry.default_status == "affected":
+            return None
+        for item in entry.versions:
+            items += 1
+            upper = item.less_than or item.less_than_or_equal
+            if upper is None or item.changes or not is_version(upper):
+                return None
+            start = item.version.strip()
+            open_start = start.lower() in _OPEN_START
+            if not open_start and not is_version(start):
+                return None
+            hi = padded_key(upper)
+            lo = None if open_start else padded_key(start)
+            if hi is None or (lo is None and not open_start):
+                return None
+            if item.status != "affected" or (lo is not None and lo > hi):
+                continue
+            spans.append((lo, hi, item.less_than is None))
+    return tuple(spans) if items else None
+
+
+def _escaped(version: str) -> bool:
+    """Whether a CPE version uses wildcards or escapes (then the padded keys may not decide it)."""
+    return any(c in version for c in "*?\\") and version not in (ANY, NA)
+
+
+def _plain_or(record: CveRecord) -> bool:
+    """Whether the configurations are a plain OR of vulnerable entries (no AND, negation or running-on)."""
+    for conf in record.configurations:
+        if conf.negate or (conf.operator or "OR").upper() != "OR":
+            return False
+        for node in conf.nodes:
+            if node.negate or node.operator.upper() == "AND":
+                return False
+            for m in node.cpe_match:
+                if not m.vulnerable:
+                    return False
+                try:
+                    parse_cpe(m.criteria)
+                except InvalidCpe:
+                    return False
+    return True
 
 
 def _row(cve_id: str, m: CpeMatch, criteria: Cpe) -> _Row | None:
@@ -200,7 +347,7 @@ def _row(cve_id: str, m: CpeMatch, criteria: Cpe) -> _Row | None:
         return None
     if criteria.version != ANY:
         exact = padded_key(unquote(criteria.version))
-        return None if exact is None else (None, True, None, True, exact, cve_id)
+        return None if exact is None else (None, True, None, True, exact, cve_id, m)
     bounds: list[tuple[Segment, ...] | None] = []
     for v in (
         m.version_start_including or m.version_start_excluding,
@@ -217,7 +364,27 @@ def _row(cve_id: str, m: CpeMatch, criteria: Cpe) -> _Row | None:
         m.version_end_including is not None,
         None,
         cve_id,
+        m,
     )
+
+
+def _admits(m: CpeMatch, found: Found) -> bool:
+    """product_matches() for an entry whose row admitted the found version (plain, unescaped versions)."""
+    if _sure(m.criteria):
+        return True
+    criteria, _, generic = _info(m.criteria)
+    return product_matches(m, criteria, found, generic)
+
+
+@lru_cache(maxsize=262144)
+def _sure(text: str) -> bool:
+    """Whether a row hit alone means the entry matches: every attribute after the version ANY, version plain.
+
+    Then product_matches() skips the other attributes, the update cannot be disjoint, and the version test is
+    the row's (in_range for ANY, else an exact compare the padded keys decide).
+    """
+    criteria, _, generic = _info(text)
+    return generic and criteria.update == ANY and not _escaped(criteria.version)
 
 
 def _cpe_keys(cpes: tuple[str, ...]) -> tuple[str, ...]:
@@ -293,10 +460,67 @@ class Matcher:
         if include_negative:
             candidates = self.index.candidates(found.key)
         else:
+            rows = self._row_hits(found)
+            if rows is not None:
+                return self._match_fast(found, detected, rows)
             candidates = self.index.likely(found.key, found.range_version, unquote(found.cpe.version))
         for cve_id in sorted(candidates):
             m = self.judge(self.index.records[cve_id], found, detected)
             if include_negative or m.verdict is not Verdict.NOT_AFFECTED:
+                out.append(m)
+        return out
+
+    def _row_hits(self, found: Found) -> dict[str, list[CpeMatch]] | None:
+        """The row scan for ``found``, or None when the rows cannot stand in for the configurations."""
+        version = found.cpe.version
+        if version in (ANY, NA) or _escaped(version):
+            return None
+        rk, ek = padded_key(found.range_version), padded_key(unquote(version))
+        if rk is None or ek is None:
+            return None
+        return self.index.row_hits(found.key, rk, ek)
+
+    def _match_fast(
+        self, found: Found, detected: DetectedVersion | None, rows: dict[str, list[CpeMatch]]
+    ) -> list[Match]:
+        """likely() + judge() without walking plain-OR configurations: only the entries the rows admit."""
+        index = self.index
+        key = found.key
+        candidates = (index.candidates(key) - index._nvd_named.get(key, set())) | index._complex.get(
+            key, set()
+        )
+        candidates.update(rows)
+        rk = padded_key(found.range_version)
+        assert rk is not None  # _row_hits checked
+        out: list[Match] = []
+        for cve_id in sorted(candidates):
+            entries = rows.get(cve_id)
+            if entries is None and index.cna_rules_out(cve_id, key, rk):
+                continue  # the CNA ranges say not affected (or not listed): never returned
+            record = index.records[cve_id]
+            if entries is not None and index.fast(cve_id, key):
+                entry = next((m for m in entries if _admits(m, found)), None)
+                if entry is not None:
+                    views = [SourceView("nvd", "affected", entry.criteria)]
+                    reason = f"NVD: {_entry_text(entry)}"
+                    out.append(
+                        self._finish(
+                            record,
+                            found,
+                            detected,
+                            Verdict.AFFECTED,
+                            Basis.NVD,
+                            reason,
+                            Confidence.HIGH,
+                            True,
+                            False,
+                            entry,
+                            views,
+                        )
+                    )
+                continue
+            m = self.judge(record, found, detected)
+            if m.verdict is not Verdict.NOT_AFFECTED:
                 out.append(m)
         return out
 
