@@ -7,7 +7,7 @@ import time
 
 import httpx2 as httpx
 
-from rampart_devtools.devstack import DevStack
+from rampart_devtools.devstack import WORKERS, DevStack
 from tests.integration.conftest import assert_refused, bearer, register, write_scope
 from tests.integration.scanning import wait_for
 
@@ -20,11 +20,15 @@ FORBIDDEN_FORMS = (
 )
 
 
-def test_ipv6_forms_of_forbidden_ipv4_addresses_are_refused(api: httpx.Client, stack: DevStack) -> None:
+def test_ipv6_forms_of_forbidden_ipv4_addresses_are_refused(api: httpx.Client, healthy: DevStack) -> None:
     account = register(api)
     key = account["api_key"]
+    # No worker runs while the scope is wide open: should a form ever be accepted (a regression),
+    # its scan is cancelled below before any worker could send it a packet.
+    for worker in WORKERS:
+        assert healthy.stop(worker) == 0
     wide_open = {"allow": ["::/0", "0.0.0.0/0"], "deny": ["10.20.5.0/24"]}
-    write_scope(stack.data_dir / "scope.json", {account["org_id"]: wide_open})
+    write_scope(healthy.data_dir / "scope.json", {account["org_id"]: wide_open})
     try:
         for target in FORBIDDEN_FORMS:
             body = assert_refused(
@@ -35,7 +39,9 @@ def test_ipv6_forms_of_forbidden_ipv4_addresses_are_refused(api: httpx.Client, s
             assert body["error"]["message"] == f"{target} is outside the authorised scope"
             assert body["error"]["details"] == {"field": "target", "value": target}
     finally:
-        write_scope(stack.data_dir / "scope.json", {})
+        write_scope(healthy.data_dir / "scope.json", {})
+        for scan in api.get("/api/v1/scans", headers=bearer(key)).json()["data"]["items"]:
+            api.delete(f"/api/v1/scans/{scan['scan_id']}", headers=bearer(key))
     assert api.get("/api/v1/scans", headers=bearer(key)).json()["data"]["total"] == 0
 
 
