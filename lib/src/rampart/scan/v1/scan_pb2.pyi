@@ -127,6 +127,10 @@ class _ScanEventTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ScanEve
     SCAN_EVENT_TYPE_CANCELLED: _ScanEventType.ValueType  # 7
     SCAN_EVENT_TYPE_TIMEOUT: _ScanEventType.ValueType  # 8
     SCAN_EVENT_TYPE_SERVICE_DETECTED: _ScanEventType.ValueType  # 9
+    SCAN_EVENT_TYPE_FINDING: _ScanEventType.ValueType  # 10
+    """Published by threat-service on scan.events.<scan_id>.finding: one finding of this scan."""
+    SCAN_EVENT_TYPE_FINDINGS_SETTLED: _ScanEventType.ValueType  # 11
+    """Published by threat-service once it has applied the scan's final event: no more findings."""
 
 class ScanEventType(_ScanEventType, metaclass=_ScanEventTypeEnumTypeWrapper): ...
 
@@ -140,6 +144,10 @@ SCAN_EVENT_TYPE_FAILED: ScanEventType.ValueType  # 6
 SCAN_EVENT_TYPE_CANCELLED: ScanEventType.ValueType  # 7
 SCAN_EVENT_TYPE_TIMEOUT: ScanEventType.ValueType  # 8
 SCAN_EVENT_TYPE_SERVICE_DETECTED: ScanEventType.ValueType  # 9
+SCAN_EVENT_TYPE_FINDING: ScanEventType.ValueType  # 10
+"""Published by threat-service on scan.events.<scan_id>.finding: one finding of this scan."""
+SCAN_EVENT_TYPE_FINDINGS_SETTLED: ScanEventType.ValueType  # 11
+"""Published by threat-service once it has applied the scan's final event: no more findings."""
 Global___ScanEventType: _TypeAlias = ScanEventType  # noqa: Y015
 
 @_typing.final
@@ -605,6 +613,26 @@ Global___CancelScanRequest: _TypeAlias = CancelScanRequest  # noqa: Y015
 class ServiceInfo(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
+    @_typing.final
+    class FactsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     NAME_FIELD_NUMBER: _builtins.int
     PRODUCT_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
@@ -612,6 +640,7 @@ class ServiceInfo(_message.Message):
     CPE_FIELD_NUMBER: _builtins.int
     CONFIDENCE_FIELD_NUMBER: _builtins.int
     EVIDENCE_FIELD_NUMBER: _builtins.int
+    FACTS_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     product: _builtins.str
     version: _builtins.str
@@ -622,6 +651,12 @@ class ServiceInfo(_message.Message):
     """0-100"""
     evidence: _builtins.str
     """size-capped banner or response excerpt"""
+    @_builtins.property
+    def facts(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """What the engine observed beyond the banner, keyed "<family>.<fact>" (docs/findings.md
+        lists every key); lists are comma-separated like SSH name-lists. Finding rules read these.
+        """
+
     def __init__(
         self,
         *,
@@ -632,10 +667,11 @@ class ServiceInfo(_message.Message):
         cpe: _builtins.str = ...,
         confidence: _builtins.int = ...,
         evidence: _builtins.str = ...,
+        facts: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["confidence", b"confidence", "cpe", b"cpe", "evidence", b"evidence", "extra_info", b"extra_info", "name", b"name", "product", b"product", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["confidence", b"confidence", "cpe", b"cpe", "evidence", b"evidence", "extra_info", b"extra_info", "facts", b"facts", "name", b"name", "product", b"product", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -942,6 +978,125 @@ class DeleteScanResultsResponse(_message.Message):
 Global___DeleteScanResultsResponse: _TypeAlias = DeleteScanResultsResponse  # noqa: Y015
 
 @_typing.final
+class FindingNotice(_message.Message):
+    """FindingNotice is a finding as the scan's stream carries it (the full record is
+    GET /api/v1/vulnerabilities/{vulnerability_id}).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VULNERABILITY_ID_FIELD_NUMBER: _builtins.int
+    FINGERPRINT_FIELD_NUMBER: _builtins.int
+    TYPE_FIELD_NUMBER: _builtins.int
+    SEVERITY_FIELD_NUMBER: _builtins.int
+    TITLE_FIELD_NUMBER: _builtins.int
+    HOST_FIELD_NUMBER: _builtins.int
+    PORT_FIELD_NUMBER: _builtins.int
+    PROTOCOL_FIELD_NUMBER: _builtins.int
+    CVE_FIELD_NUMBER: _builtins.int
+    RULE_ID_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    FIRST_SIGHTING_FIELD_NUMBER: _builtins.int
+    CONFIDENCE_FIELD_NUMBER: _builtins.int
+    PRIORITY_FIELD_NUMBER: _builtins.int
+    vulnerability_id: _builtins.str
+    """stable: derived from the finding's fingerprint"""
+    fingerprint: _builtins.str
+    type: _builtins.str
+    """vulnerable_service / misconfiguration / exposure"""
+    severity: _builtins.str
+    """info / low / medium / high / critical"""
+    title: _builtins.str
+    host: _builtins.str
+    port: _builtins.int
+    protocol: _builtins.str
+    cve: _builtins.str
+    """for vulnerable_service"""
+    rule_id: _builtins.str
+    """for misconfiguration / exposure"""
+    status: _builtins.str
+    """the record's status after this sighting: open / reopened / ..."""
+    first_sighting: _builtins.bool
+    confidence: _builtins.str
+    """confirmed / tentative / conditional"""
+    priority: _builtins.str
+    """act / attend / track* / track"""
+    def __init__(
+        self,
+        *,
+        vulnerability_id: _builtins.str = ...,
+        fingerprint: _builtins.str = ...,
+        type: _builtins.str = ...,
+        severity: _builtins.str = ...,
+        title: _builtins.str = ...,
+        host: _builtins.str = ...,
+        port: _builtins.int = ...,
+        protocol: _builtins.str = ...,
+        cve: _builtins.str = ...,
+        rule_id: _builtins.str = ...,
+        status: _builtins.str = ...,
+        first_sighting: _builtins.bool = ...,
+        confidence: _builtins.str = ...,
+        priority: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["confidence", b"confidence", "cve", b"cve", "fingerprint", b"fingerprint", "first_sighting", b"first_sighting", "host", b"host", "port", b"port", "priority", b"priority", "protocol", b"protocol", "rule_id", b"rule_id", "severity", b"severity", "status", b"status", "title", b"title", "type", b"type", "vulnerability_id", b"vulnerability_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FindingNotice: _TypeAlias = FindingNotice  # noqa: Y015
+
+@_typing.final
+class FindingsSettled(_message.Message):
+    """FindingsSettled closes a scan's findings: counts by severity of what this scan saw."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class BySeverityEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.int
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.int = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    FINDINGS_FIELD_NUMBER: _builtins.int
+    BY_SEVERITY_FIELD_NUMBER: _builtins.int
+    RESOLVED_FIELD_NUMBER: _builtins.int
+    findings: _builtins.int
+    resolved: _builtins.int
+    """records this scan showed fixed"""
+    @_builtins.property
+    def by_severity(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]: ...
+    def __init__(
+        self,
+        *,
+        findings: _builtins.int = ...,
+        by_severity: _abc.Mapping[_builtins.str, _builtins.int] | None = ...,
+        resolved: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["by_severity", b"by_severity", "findings", b"findings", "resolved", b"resolved"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FindingsSettled: _TypeAlias = FindingsSettled  # noqa: Y015
+
+@_typing.final
 class Progress(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -983,6 +1138,8 @@ class ScanEvent(_message.Message):
     STATUS_FIELD_NUMBER: _builtins.int
     PROGRESS_FIELD_NUMBER: _builtins.int
     PORT_FIELD_NUMBER: _builtins.int
+    FINDING_FIELD_NUMBER: _builtins.int
+    SETTLED_FIELD_NUMBER: _builtins.int
     SUMMARY_FIELD_NUMBER: _builtins.int
     ERROR_FIELD_NUMBER: _builtins.int
     DURATION_SECONDS_FIELD_NUMBER: _builtins.int
@@ -1003,6 +1160,10 @@ class ScanEvent(_message.Message):
     @_builtins.property
     def port(self) -> Global___PortResult: ...
     @_builtins.property
+    def finding(self) -> Global___FindingNotice: ...
+    @_builtins.property
+    def settled(self) -> Global___FindingsSettled: ...
+    @_builtins.property
     def summary(self) -> Global___PortCounts:
         """on final events"""
 
@@ -1022,15 +1183,17 @@ class ScanEvent(_message.Message):
         status: Global___ScanStatus.ValueType = ...,
         progress: Global___Progress | None = ...,
         port: Global___PortResult | None = ...,
+        finding: Global___FindingNotice | None = ...,
+        settled: Global___FindingsSettled | None = ...,
         summary: Global___PortCounts | None = ...,
         error: Global___ScanError | None = ...,
         duration_seconds: _builtins.float = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["error", b"error", "occurred_at", b"occurred_at", "owner", b"owner", "payload", b"payload", "port", b"port", "progress", b"progress", "summary", b"summary"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["error", b"error", "finding", b"finding", "occurred_at", b"occurred_at", "owner", b"owner", "payload", b"payload", "port", b"port", "progress", b"progress", "settled", b"settled", "summary", b"summary"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["duration_seconds", b"duration_seconds", "error", b"error", "event_id", b"event_id", "occurred_at", b"occurred_at", "owner", b"owner", "payload", b"payload", "port", b"port", "progress", b"progress", "scan_id", b"scan_id", "sequence", b"sequence", "status", b"status", "summary", b"summary", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["duration_seconds", b"duration_seconds", "error", b"error", "event_id", b"event_id", "finding", b"finding", "occurred_at", b"occurred_at", "owner", b"owner", "payload", b"payload", "port", b"port", "progress", b"progress", "scan_id", b"scan_id", "sequence", b"sequence", "settled", b"settled", "status", b"status", "summary", b"summary", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["progress", "port"]  # noqa: Y015
+    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["progress", "port", "finding", "settled"]  # noqa: Y015
     _WhichOneofArgType_payload: _TypeAlias = _typing.Literal["payload", b"payload"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_payload) -> _WhichOneofReturnType_payload | None: ...
 
