@@ -144,6 +144,7 @@ def service_to_proto(service: ServiceInfo | None) -> scan_pb2.ServiceInfo | None
         cpe=service.cpe,
         confidence=service.confidence,
         evidence=service.evidence,
+        facts=dict(service.facts),
     )
 
 
