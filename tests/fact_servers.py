@@ -131,6 +131,30 @@ def smtp_starttls(workdir: Path) -> Running:
     return _start("aiosmtpd-starttls", argv, port, Expect("smtp", "aiosmtpd", "", ""), workdir)
 
 
+WEAK_SUITE = "ECDHE-ECDSA-NULL-SHA"  # no encryption at all; OpenSSL 3 still offers it at SECLEVEL=0
+
+
+def nginx_weak_tls(workdir: Path) -> Running:
+    """nginx over TLS 1.2 accepting a NULL suite (beside a modern one) with its ECDSA trustme key."""
+    binary, port, pem = _need("nginx"), free_port(), _pem(workdir)
+    for directory in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        (workdir / directory).mkdir(exist_ok=True)
+    temp_paths = " ".join(
+        f"{kind}_temp_path {workdir / kind.split('_')[0]};"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    (workdir / "nginx.conf").write_text(f"""
+daemon off; pid {workdir / "nginx.pid"}; error_log stderr; worker_processes 1;
+events {{ worker_connections 64; }}
+http {{ access_log off; {temp_paths}
+  server {{ listen 127.0.0.1:{port} ssl; ssl_certificate {pem}; ssl_certificate_key {pem};
+    ssl_protocols TLSv1.2; ssl_ciphers "ECDHE-ECDSA-AES128-GCM-SHA256:{WEAK_SUITE}:@SECLEVEL=0";
+    location / {{ default_type text/html; return 200 "<title>Rampart weak TLS page</title>"; }} }}
+}}""")
+    argv = [binary, "-p", str(workdir), "-c", str(workdir / "nginx.conf"), "-e", "stderr"]
+    return _start("nginx-weak-tls", argv, port, Expect("https", "nginx", "", ""), workdir)
+
+
 LEGACY_SSH = {
     "KexAlgorithms": "+diffie-hellman-group1-sha1,diffie-hellman-group14-sha1",
     "Ciphers": "+3des-cbc,aes128-cbc",
@@ -165,6 +189,7 @@ LAUNCHERS: dict[str, Callable[[Path], Running]] = {
     "vsftpd-tls": vsftpd_tls,
     "aiosmtpd-starttls": smtp_starttls,
     "sshd-legacy": sshd_legacy,
+    "nginx-weak-tls": nginx_weak_tls,
 }
 
 

@@ -156,8 +156,6 @@ OBSERVERS: dict[str, Observer] = {
     "mongodb": mongodb_facts,
     "nats": nats_facts,
     "mqtt": mqtt_facts,
-    "http": webfacts.http_facts,
-    "https": webfacts.http_facts,
     "ftp": mailfacts.ftp_facts,
     "smtp": mailfacts.smtp_facts,
     "pop3": mailfacts.pop3_facts,
@@ -166,8 +164,12 @@ OBSERVERS: dict[str, Observer] = {
 
 
 async def observe(endpoint: Endpoint, info: ServiceInfo, pentest: bool = False) -> Facts:
-    """The facts of the detected service; none when it has no observer or does not answer."""
-    observer = OBSERVERS.get(info.name.removeprefix("ssl/"))
+    """The facts of the detected service; none when it has no observer or does not answer.
+
+    Any service named from an HTTP answer (http, https, ipp, etcd, a proxy, ...) gets the HTTP facts.
+    """
+    http = info.reply.startswith(b"HTTP/")
+    observer = webfacts.http_facts if http else OBSERVERS.get(info.name.removeprefix("ssl/"))
     if observer is None:
         return {}
     try:

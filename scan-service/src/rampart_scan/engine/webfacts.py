@@ -24,6 +24,7 @@ HEADERS = {
 LISTING = re.compile(rb"(?i)<title>\s*(Index of /|Directory listing for /)")
 STATUS = re.compile(rb"^HTTP/\d(?:\.\d)? (\d{3})")
 VALUE_CHARS = 200
+ROOT_PROBES = {"http", "http-app"}  # the detection probes that asked for "/"
 
 
 def split(reply: bytes) -> tuple[int, dict[str, str], bytes]:
@@ -91,7 +92,8 @@ async def http_facts(endpoint: Endpoint, info: ServiceInfo, pentest: bool) -> Fa
     if not status:
         return {}
     facts = {key: headers[name][:VALUE_CHARS] for name, key in HEADERS.items() if headers.get(name)}
-    facts["http.directory_listing"] = "true" if status == 200 and LISTING.search(body) else "false"
+    if info.probe in ROOT_PROBES:
+        facts["http.directory_listing"] = "true" if status == 200 and LISTING.search(body) else "false"
     document = _json(body) if "json" in headers.get("content-type", "") else None
     if document is not None:
         try:
