@@ -120,7 +120,9 @@ def vsftpd_tls(workdir: Path) -> Running:
         f"ssl_enable=YES\nrsa_cert_file={pem}\nrsa_private_key_file={pem}\n"
     )
     (workdir / "vsftpd.conf").write_text(conf)
-    return _start("vsftpd-tls", [binary, str(workdir / "vsftpd.conf")], port, Expect("ftp", "vsftpd", "", ""), workdir)
+    return _start(
+        "vsftpd-tls", [binary, str(workdir / "vsftpd.conf")], port, Expect("ftp", "vsftpd", "", ""), workdir
+    )
 
 
 def smtp_starttls(workdir: Path) -> Running:

@@ -39,13 +39,24 @@ async def serving(handler: Handler) -> AsyncIterator[int]:
 
 def pop3(starttls: bool) -> Handler:
     """Dovecot's POP3 greeting and CAPA (STLS listed only when TLS is configured)."""
-    capabilities = ["TOP", "UIDL", "RESP-CODES", "PIPELINING", "AUTH-RESP-CODE", *(["STLS"] if starttls else [])]
+    capabilities = [
+        "TOP",
+        "UIDL",
+        "RESP-CODES",
+        "PIPELINING",
+        "AUTH-RESP-CODE",
+        *(["STLS"] if starttls else []),
+    ]
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         writer.write(b"+OK Dovecot (Debian) ready.\r\n")
         while line := (await reader.readline()).strip().upper():
             if line == b"CAPA":
-                writer.write(("+OK\r\nCAPA\r\n" + "".join(f"{c}\r\n" for c in [*capabilities, "USER"]) + ".\r\n").encode())
+                writer.write(
+                    (
+                        "+OK\r\nCAPA\r\n" + "".join(f"{c}\r\n" for c in [*capabilities, "USER"]) + ".\r\n"
+                    ).encode()
+                )
             elif line == b"QUIT":
                 writer.write(b"+OK Logging out\r\n")
                 await writer.drain()

@@ -9,14 +9,17 @@ Kubernetes and Elasticsearch APIs are loopback stand-ins replaying those servers
 from __future__ import annotations
 
 import ipaddress
+import ssl
 
 import fact_standins as standins
 import pytest
 
+from rampart_scan.engine import tls
 from rampart_scan.engine.facts import detect_with_facts
+from rampart_scan.engine.scanner import EngineOptions, ServiceFound, scan
 from rampart_scan.engine.services import ServiceInfo
 from rampart_scan.engine.targets import Host
-from tests.fact_servers import LEGACY_SSH
+from tests.fact_servers import LEGACY_SSH, WEAK_SUITE
 from tests.servers import Running
 
 pytestmark = pytest.mark.service  # real servers: the middle tier
@@ -108,7 +111,9 @@ async def test_nats_without_token_or_tls_says_neither_is_required(real_server: R
 
 
 @pytest.mark.parametrize("real_server", ["mosquitto"], indirect=True)
-async def test_mosquitto_allowing_anonymous_accepts_a_connect_without_credentials(real_server: Running) -> None:
+async def test_mosquitto_allowing_anonymous_accepts_a_connect_without_credentials(
+    real_server: Running,
+) -> None:
     assert (await detected(real_server.port)).facts == {"mqtt.anonymous": "accepted"}
 
 
@@ -124,7 +129,10 @@ async def test_a_plain_nginx_page_discloses_its_version_lists_nothing_and_has_no
 ) -> None:
     for port in (real_server.port, int(real_server.extra["tls_port"])):
         facts = (await detected(port)).facts
-        assert facts == {"http.server": f"nginx/{real_server.expect.version}", "http.directory_listing": "false"}
+        assert facts == {
+            "http.server": f"nginx/{real_server.expect.version}",
+            "http.directory_listing": "false",
+        }
 
 
 @pytest.mark.parametrize("fact_server", ["nginx-listing"], indirect=True)
@@ -194,3 +202,39 @@ async def test_pop3_capa_and_imap_capability_say_whether_starttls_is_offered(sta
         imap = await detected(port)
     assert (pop3.name, pop3.facts) == ("pop3", {"pop3.starttls": expected})
     assert (imap.name, imap.facts) == ("imap", {"imap.starttls": expected})
+
+
+def _null_suites_offerable() -> bool:
+    return tls.weak_context("eNULL", ssl.TLSVersion.TLSv1_2) is not None
+
+
+@pytest.mark.parametrize("fact_server", ["nginx-weak-tls"], indirect=True)
+async def test_a_weak_suite_the_server_accepts_is_recorded_in_the_audit_and_the_facts(
+    fact_server: Running,
+) -> None:
+    if not _null_suites_offerable():
+        pytest.skip("the local OpenSSL cannot offer a NULL suite, even at SECLEVEL=0")
+    report = await tls.audit(LOOPBACK, fact_server.port)
+    assert report is not None
+    assert report.weak_ciphers == [WEAK_SUITE]
+    assert f"cipher:{WEAK_SUITE}" in report.weaknesses
+    options = EngineOptions(ports=str(fact_server.port), service_detection=True, ssl_check=True)
+    services = [e.finding.service async for e in scan(["127.0.0.1"], options) if isinstance(e, ServiceFound)]
+    assert services
+    assert services[0] is not None
+    assert services[0].facts["tls.weak_ciphers"] == WEAK_SUITE
+
+
+@pytest.mark.parametrize("real_server", ["nginx"], indirect=True)
+async def test_a_modern_tls_server_accepts_no_weak_suite(real_server: Running) -> None:
+    port = int(real_server.extra["tls_port"])
+    report = await tls.audit(LOOPBACK, port)
+    assert report is not None
+    assert report.protocols_accepted
+    assert report.weak_ciphers == []
+    options = EngineOptions(ports=str(port), service_detection=True, ssl_check=True)
+    services = [e.finding.service async for e in scan(["127.0.0.1"], options) if isinstance(e, ServiceFound)]
+    assert services
+    assert services[0] is not None
+    assert "tls.weak_ciphers" not in services[0].facts
+    assert services[0].facts["http.server"].startswith("nginx/")  # the other facts came through the scanner
