@@ -20,7 +20,7 @@ from rampart_scan.documents import port_fields, port_from_doc
 from rampart_scan.domain import Owner, Scan, ScanOptions, ScanSpec
 from rampart_scan.engine.facts import observe
 from rampart_scan.engine.protocols import ssh
-from rampart_scan.engine.scanner import PortFinding
+from rampart_scan.engine.scanner import EngineOptions, PortFinding, ServiceFound
 from rampart_scan.engine.services import ServiceInfo
 from rampart_scan.engine.session import Endpoint
 from rampart_scan.engine.targets import Host
@@ -28,6 +28,7 @@ from rampart_scan.events import ScanEvents
 from rampart_scan.findings import port_result
 from rampart_scan.mappers import port_to_proto
 from rampart_scan.repository import ScanRepository
+from rampart_scan.sandbox import sandbox_scan
 from rampart_scan.scan_engine import ScanEngine
 from rampart_scan.settings import ScanSettings
 from tests.servers import Running, started
@@ -190,3 +191,13 @@ async def test_no_fact_probe_is_sent_once_the_ports_budget_is_spent() -> None:
     async with standins.serving(counting) as port:
         facts = await observe(Endpoint(HOST, port, False, time.monotonic() - 0.1), ServiceInfo("redis"))
     assert (facts, connections) == ({}, 0)
+
+
+async def test_sandbox_scans_give_the_same_facts_every_time() -> None:
+    options = EngineOptions(ports="6379", service_detection=True)
+    runs = [
+        [e.finding.service.facts for e in [x async for x in sandbox_scan(["10.0.0.7"], options)]
+         if isinstance(e, ServiceFound) and e.finding.service is not None]
+        for _ in range(2)
+    ]  # fmt: skip
+    assert runs[0] == runs[1] == [{"redis.auth": "none", "redis.version": "7.0.15"}]
