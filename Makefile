@@ -80,6 +80,7 @@ bench: setup
 	$(PY) python bench/intel_bench.py
 	$(PY) python bench/analysis_bench.py
 	$(PY) python bench/detection_bench.py
+	$(PY) python bench/facts_bench.py
 	$(PY) python bench/feeds_bench.py
 	$(PY) python bench/shards_bench.py
 

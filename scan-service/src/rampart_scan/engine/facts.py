@@ -183,4 +183,5 @@ async def detect_with_facts(host: Host, port: int, budget: float = 8.0, pentest:
     deadline = time.monotonic() + budget
     info = await detect(host, port, budget)
     info.facts.update(await observe(Endpoint(host, port, info.tls, deadline), info, pentest))
+    info.reply = b""  # read by the observers only: a big scan need not keep every answer
     return info
