@@ -21,10 +21,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from rampart_scan.engine.facts import detect_with_facts  # noqa: E402
-from rampart_scan.engine.services import detect  # noqa: E402
-from rampart_scan.engine.targets import Host  # noqa: E402
-from tests import fact_servers, servers  # noqa: E402
+from rampart_scan.engine.facts import detect_with_facts
+from rampart_scan.engine.services import detect
+from rampart_scan.engine.targets import Host
+from tests import fact_servers, servers
 
 LOOPBACK = Host(ipaddress.ip_address("127.0.0.1"))
 SERVERS = [
@@ -53,7 +53,8 @@ async def main(runs: int) -> None:
     for module, name in SERVERS:
         try:
             with running(module, name) as server:
-                ports = [server.port, *([int(server.extra["tls_port"])] if "tls_port" in server.extra else [])]
+                tls_port = server.extra.get("tls_port")
+                ports = [server.port, *([int(tls_port)] if tls_port else [])]
                 for port in ports:
                     alone = [(await timed(port, False))[0] for _ in range(runs)]
                     both = [await timed(port, True) for _ in range(runs)]
