@@ -19,7 +19,7 @@ from rampart.scan.v1 import scan_pb2
 from rampart_scan.documents import port_fields, port_from_doc
 from rampart_scan.domain import Owner, Scan, ScanOptions, ScanSpec
 from rampart_scan.engine.facts import observe
-from rampart_scan.engine.protocols import ssh
+from rampart_scan.engine.protocols import mongo, ssh
 from rampart_scan.engine.scanner import EngineOptions, PortFinding, ServiceFound
 from rampart_scan.engine.services import ServiceInfo
 from rampart_scan.engine.session import Endpoint
@@ -201,3 +201,9 @@ async def test_sandbox_scans_give_the_same_facts_every_time() -> None:
         for _ in range(2)
     ]  # fmt: skip
     assert runs[0] == runs[1] == [{"redis.auth": "none", "redis.version": "7.0.15"}]
+
+
+def test_a_garbled_mongodb_reply_is_refused_as_a_value_error() -> None:
+    reply = mongo.op_msg(1, {"ok": 1})
+    with pytest.raises(ValueError, match="BSON"):
+        mongo.reply_document(reply[:21] + b"\xff" * (len(reply) - 21))

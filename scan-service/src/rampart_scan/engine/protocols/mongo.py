@@ -6,6 +6,7 @@ import struct
 from typing import Any
 
 import bson
+import bson.errors
 
 OP_MSG = 2013
 HEADER = struct.Struct("<iiii")  # messageLength, requestID, responseTo, opCode
@@ -30,7 +31,10 @@ def reply_document(data: bytes) -> dict[str, Any]:
     length, _request, _response_to, opcode = HEADER.unpack_from(data)
     if opcode != OP_MSG or len(data) < length or data[HEADER.size + 4] != 0:
         raise ValueError("not an OP_MSG reply")
-    document: dict[str, Any] = bson.decode(data[HEADER.size + 5 : length])
+    try:
+        document: dict[str, Any] = bson.decode(data[HEADER.size + 5 : length])
+    except bson.errors.BSONError as garbled:
+        raise ValueError(f"not a BSON document: {garbled}") from garbled
     return document
 
 
