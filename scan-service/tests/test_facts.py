@@ -19,8 +19,9 @@ from rampart_scan.engine.facts import detect_with_facts
 from rampart_scan.engine.scanner import EngineOptions, ServiceFound, scan
 from rampart_scan.engine.services import ServiceInfo
 from rampart_scan.engine.targets import Host
+from tests import fact_servers
 from tests.fact_servers import LEGACY_SSH, WEAK_SUITE
-from tests.servers import Running
+from tests.servers import Running, ServerMissing
 
 pytestmark = pytest.mark.service  # real servers: the middle tier
 
@@ -238,3 +239,25 @@ async def test_a_modern_tls_server_accepts_no_weak_suite(real_server: Running) -
     assert services[0] is not None
     assert "tls.weak_ciphers" not in services[0].facts
     assert services[0].facts["http.server"].startswith("nginx/")  # the other facts came through the scanner
+
+
+@pytest.mark.parametrize(
+    ("name", "key", "expected"),
+    [
+        ("dovecot-pop3", "pop3.starttls", "false"),
+        ("dovecot-pop3-tls", "pop3.starttls", "true"),
+        ("dovecot-imap", "imap.starttls", "false"),
+        ("dovecot-imap-tls", "imap.starttls", "true"),
+    ],
+)
+async def test_dovecot_offers_starttls_only_when_tls_is_configured(
+    name: str, key: str, expected: str
+) -> None:
+    """Where Dovecot is installed (not in CI: too heavy), the stand-ins are checked against the real one."""
+    try:
+        with fact_servers.started(name) as server:
+            info = await detected(server.port)
+    except ServerMissing as missing:
+        pytest.skip(f"{missing}; the stand-in tests above cover POP3 and IMAP")
+    assert info.product.startswith("Dovecot")
+    assert info.facts == {key: expected}
