@@ -52,7 +52,7 @@ class Condition:
             case "equals":
                 return bool(value == self.operand)
             case "in":
-                return value in self.operand
+                return bool(value in self.operand)
             case "contains_any":
                 return not set(items(value)).isdisjoint(self.operand)
             case "matches":
@@ -60,7 +60,8 @@ class Condition:
         number = _number(value)
         if number is None:
             return False
-        return number < self.operand if self.operator == "less_than" else number > self.operand
+        bound = float(self.operand)
+        return number < bound if self.operator == "less_than" else number > bound
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ class _Checker:
         self.path = path
         self.table = table
         ident = table.get("id") if isinstance(table, dict) else None
-        self.where = f"{path.name}: rule {ident!r}" if isinstance(ident, str) else f"{path.name}: rule #{index}"
+        self.where = f"{path.name}: rule " + (repr(ident) if isinstance(ident, str) else f"#{index}")
 
     def fail(self, problem: str) -> RuleFileError:
         return RuleFileError(f"{self.where}: {problem}")
@@ -114,7 +115,9 @@ class _Checker:
             raise self.fail(f"{key!r} must be a non-empty string")
         return " ".join(value.split()) if key == "title" else value.strip()
 
-    def strings(self, key: str, pattern: re.Pattern[str] | None = None, required: bool = True) -> tuple[str, ...]:
+    def strings(
+        self, key: str, pattern: re.Pattern[str] | None = None, required: bool = True
+    ) -> tuple[str, ...]:
         value = self.table.get(key, [] if not required else None)
         if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
             raise self.fail(f"{key!r} must be a list of non-empty strings")
@@ -200,10 +203,11 @@ class _Checker:
         where = f"condition on {fact!r}: {op!r}"
         if op == "equals" and isinstance(value, str):
             return value
-        if op in ("in", "contains_any") and isinstance(value, list) and value:
-            if all(isinstance(v, str) for v in value):
-                return frozenset(value) if op == "contains_any" else tuple(value)
-        if op in ("less_than", "greater_than") and isinstance(value, int | float) and not isinstance(value, bool):
+        strings = isinstance(value, list) and value and all(isinstance(v, str) for v in value)
+        if op in ("in", "contains_any") and strings:
+            return frozenset(value) if op == "contains_any" else tuple(value)
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if op in ("less_than", "greater_than") and number:
             return float(value)
         if op == "present" and isinstance(value, bool):
             return value
