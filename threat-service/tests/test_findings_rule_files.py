@@ -30,7 +30,9 @@ def test_the_shipped_files_load_one_per_family() -> None:
     families = {r.family for r in rules}
     assert families == {"tls", "ssh", "auth", "cleartext", "http"}
     for rule in rules:
-        assert rule.cwe and rule.references and rule.evidence
+        assert rule.cwe, rule.id
+        assert rule.references, rule.id
+        assert rule.evidence, rule.id
         assert len(rule.description) > 80, rule.id  # explains the problem, not a one-liner
         assert rule.remediation, rule.id
 
@@ -99,13 +101,16 @@ def test_a_well_formed_file_loads(tmp_path: Path) -> None:
         (('fact = "redis.auth"', 'fact = "redis.authh"'), "'redis.authh' is not a fact"),
         (('evidence = ["redis.auth"]', 'evidence = ["redis.pass"]'), "evidence: 'redis.pass' is not a fact"),
         (('equals = "none"', 'matches = "(unclosed"'), "is not a regular expression"),
-        (('equals = "none"', "less_than = \"30\""), "'less_than' must be a number"),
+        (('equals = "none"', 'less_than = "30"'), "'less_than' must be a number"),
         (('equals = "none"', 'equals = "none", present = true'), "must have exactly one of"),
         (("all = [", "every = ["), "'when' must be { all = [conditions] }"),
         (('cwe = ["CWE-306"]', 'cwe = ["306"]'), "'cwe': '306' is not of the form"),
         (('id = "RMP-TEST-001"', 'id = "TEST-1"'), "id must look like RMP-<FAMILY>-<3 digits>"),
         (('["https://example.test/why"]', '["http://example.test/why"]'), "references must be https URLs"),
-        (('evidence = ["redis.auth"]', 'evidence = ["redis.auth"]\nprofiles = ["redteam"]'), "unknown profile"),
+        (
+            ('evidence = ["redis.auth"]', 'evidence = ["redis.auth"]\nprofiles = ["redteam"]'),
+            "unknown profile",
+        ),
     ],
 )
 def test_a_malformed_rule_is_refused_naming_the_file_and_the_rule(
@@ -116,7 +121,7 @@ def test_a_malformed_rule_is_refused_naming_the_file_and_the_rule(
     with pytest.raises(RuleFileError) as error:
         _load(tmp_path, GOOD.replace(old, new, 1))
     text = str(error.value)
-    rule = "'TEST-1'" if "TEST-1\"" in new else "'RMP-TEST-001'"
+    rule = "'TEST-1'" if 'TEST-1"' in new else "'RMP-TEST-001'"
     assert text.startswith(f"test.toml: rule {rule}: ")
     assert message in text
 
@@ -124,7 +129,9 @@ def test_a_malformed_rule_is_refused_naming_the_file_and_the_rule(
 def test_a_duplicate_id_across_files_names_both(tmp_path: Path) -> None:
     (tmp_path / "a.toml").write_text(GOOD, "utf-8")
     (tmp_path / "b.toml").write_text(GOOD, "utf-8")
-    with pytest.raises(RuleFileError, match=r"b\.toml: rule 'RMP-TEST-001': duplicate id \(also in a\.toml\)"):
+    with pytest.raises(
+        RuleFileError, match=r"b\.toml: rule 'RMP-TEST-001': duplicate id \(also in a\.toml\)"
+    ):
         load_rules(tmp_path)
 
 

@@ -71,7 +71,10 @@ CASES: dict[str, tuple[scan_pb2.PortResult, scan_pb2.PortResult]] = {
         _svc("nats", 4222, nats__auth_required="false", nats__tls_required="false"),
         _svc("nats", 4222, nats__auth_required="true", nats__tls_required="true"),
     ),
-    "RMP-AUTH-005": (_svc("mqtt", 1883, mqtt__anonymous="accepted"), _svc("mqtt", 1883, mqtt__anonymous="refused")),
+    "RMP-AUTH-005": (
+        _svc("mqtt", 1883, mqtt__anonymous="accepted"),
+        _svc("mqtt", 1883, mqtt__anonymous="refused"),
+    ),
     "RMP-AUTH-006": (_svc("http", 2375, http__api="docker"), _svc("http", 2375, http__server="nginx")),
     "RMP-AUTH-007": (_svc("https", 6443, http__api="kubernetes"), _svc("https", 6443, http__server="x")),
     "RMP-AUTH-008": (_svc("http", 9200, http__api="elasticsearch"), _svc("http", 9200, http__server="x")),

@@ -143,9 +143,11 @@ def remediation(match: Match, record: CveRecord, product: str) -> str:
             f" This looks like a distribution build ({match.tentative_reason}): check the distribution's "
             "security tracker, the fix may have been backported under the same upstream version."
         )
-    if record.kev is not None and record.kev.required_action:
-        due = f" (due {record.kev.due_date})" if record.kev.due_date else ""
-        text += f" CISA KEV required action{due}: {record.kev.required_action}"
+    if record.kev is not None:
+        text += f" Exploited in the wild: in CISA KEV since {record.kev.date_added}."
+        if record.kev.required_action:
+            due = f" (due {record.kev.due_date})" if record.kev.due_date else ""
+            text += f" CISA's required action{due}: {record.kev.required_action}"
     return text
 
 
