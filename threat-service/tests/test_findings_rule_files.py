@@ -150,3 +150,14 @@ def test_unknown_top_level_keys_and_bad_toml_are_refused(tmp_path: Path) -> None
 def test_an_empty_directory_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(RuleFileError, match="no rule files"):
         load_rules(tmp_path)
+
+
+def test_the_rule_table_in_docs_matches_the_files() -> None:
+    """docs/findings.md lists every rule with its severity, type and CWE as the files say."""
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "findings.md").read_text("utf-8")
+    rows = {line.split("|")[1].strip(): line for line in docs.splitlines() if line.startswith("| RMP-")}
+    rules = load_rules()
+    assert set(rows) == {r.id for r in rules}
+    for rule in rules:
+        cells = [c.strip() for c in rows[rule.id].strip("|").split("|")]
+        assert cells[2:] == [rule.severity.value, rule.type.value, ", ".join(rule.cwe)], rule.id
