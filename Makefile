@@ -77,6 +77,7 @@ bench: setup
 	$(PY) python bench/engine_scale_bench.py
 	$(PY) python bench/scan_bench.py
 	$(PY) python bench/matcher_bench.py
+	$(PY) python bench/findings_source_bench.py
 	$(PY) python bench/intel_bench.py
 	$(PY) python bench/analysis_bench.py
 	$(PY) python bench/detection_bench.py
