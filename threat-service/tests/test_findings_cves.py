@@ -217,6 +217,14 @@ async def test_a_service_without_a_version_is_not_matched() -> None:
     assert [(q.product, q.version) for q in recording.queries] == [("OpenSSH", "9.6p1")]
 
 
+async def test_a_malformed_cpe_falls_back_to_product_and_version() -> None:
+    recording = RecordingCatalog()
+    source = make_finding_source(recording, clock=lambda: NOW)
+    p = port("ssh", {}, number=22, product="OpenSSH", version="9.6p1", cpe="cpe:2.3:a:openbsd")
+    await source.findings_for(CONTEXT, p)
+    assert [(q.cpe, q.product, q.version) for q in recording.queries] == [(None, "OpenSSH", "9.6p1")]
+
+
 async def test_a_refused_query_still_leaves_the_rule_findings() -> None:
     source = make_finding_source(RecordingCatalog(refuse=True), clock=lambda: NOW)
     p = port("redis", {"redis.auth": "none"}, number=6379, product="Redis", version="7.0.15")

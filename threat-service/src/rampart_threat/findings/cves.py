@@ -49,19 +49,19 @@ def detected(port: scan_pb2.PortResult, facts: Mapping[str, str]) -> Detected | 
     if not port.HasField("service"):
         return None
     service = port.service
-    cpe_version = ""
-    if service.cpe:
+    cpe, cpe_version = service.cpe or None, ""
+    if cpe:
         try:
-            cpe_version = parse_cpe(service.cpe).version
-        except InvalidCpe:
-            return None
+            cpe_version = parse_cpe(cpe).version
+        except InvalidCpe:  # a badly built CPE: ask by product and version instead
+            cpe = None
     has_version = bool(service.version) or cpe_version not in ("", "*", "-")
-    if not has_version or not (service.cpe or service.product):
+    if not has_version or not (cpe or service.product):
         return None
     first_line = service.evidence.split("\\r\\n", 1)[0].split("\\n", 1)[0]
     banner = " ".join(p for p in (first_line, service.extra_info, facts.get("http.server", "")) if p)
     query = Query(
-        cpe=service.cpe or None,
+        cpe=cpe,
         product=service.product or None,
         version=service.version or None,
         banner=banner[:512],
