@@ -151,6 +151,8 @@ async def test_anonymous_ftp_is_checked_only_under_the_pentest_profile() -> None
     p = _svc("ftp", 21, ftp__anonymous="accepted", ftp__auth_tls="true")
     assert "RMP-AUTH-009" not in await fired(p, STANDARD)
     assert "RMP-AUTH-009" in await fired(p, PENTEST)
+    by_enum_name = ScanContext(scan_id="scn_1", org_id="org_1", live=True, profile="SCAN_PROFILE_PENTEST")
+    assert "RMP-AUTH-009" in await fired(p, by_enum_name)
 
 
 async def test_an_expired_certificate_is_not_also_reported_as_expiring_soon() -> None:

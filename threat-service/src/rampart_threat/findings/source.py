@@ -101,7 +101,9 @@ class RulesAndCves:
             return ()
         now = self.clock()
         facts = flatten(port, now)
-        fired = matching(self.rules, facts, context.profile)
+        # "pentest", or the proto enum's name ("SCAN_PROFILE_PENTEST") if the caller passed that
+        profile = context.profile.lower().removeprefix("scan_profile_")
+        fired = matching(self.rules, facts, profile)
         found = [rule_finding(r, context, port, facts, now) for r in fired]
         found.extend(await self._cves(context, port, facts, now))
         return tuple(found)
