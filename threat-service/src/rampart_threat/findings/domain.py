@@ -58,7 +58,9 @@ ALLOWED: Mapping[Status, frozenset[Status]] = {
     Status.ACCEPTED_RISK: frozenset({Status.OPEN, Status.CONFIRMED, Status.ACCEPTED_RISK, Status.RESOLVED}),
     Status.RESOLVED: frozenset({Status.OPEN}),
 }
-ACTIVE = frozenset({Status.OPEN, Status.REOPENED, Status.CONFIRMED})  # a covered scan not seeing them resolves
+ACTIVE = frozenset(
+    {Status.OPEN, Status.REOPENED, Status.CONFIRMED}
+)  # a covered scan not seeing them resolves
 
 
 class Change(StrEnum):
@@ -187,7 +189,9 @@ class Vulnerability:
             sightings_total=1,
             updated_at=at,
         )
-        found._log(HistoryEntry(Change.CREATED, SYSTEM_ACTOR, at, "", Status.OPEN.value, scan_id=finding.scan_id))
+        found._log(
+            HistoryEntry(Change.CREATED, SYSTEM_ACTOR, at, "", Status.OPEN.value, scan_id=finding.scan_id)
+        )
         return found
 
     # ---- what scans do -----------------------------------------------------------------
@@ -216,7 +220,9 @@ class Vulnerability:
             self._system_move(Status.REOPENED, at, f"seen again by scan {scan}", scan)
         elif self.status is Status.ACCEPTED_RISK and self.acceptance_expired(at):
             until = self.accepted_until.date().isoformat() if self.accepted_until else ""
-            self._system_move(Status.OPEN, at, f"risk acceptance expired on {until}; seen by scan {scan}", scan)
+            self._system_move(
+                Status.OPEN, at, f"risk acceptance expired on {until}; seen by scan {scan}", scan
+            )
         self.updated_at = at
         return True
 
@@ -247,7 +253,7 @@ class Vulnerability:
     def move_to(
         self, target: Status, actor: str, at: datetime, note: str = "", accepted_until: datetime | None = None
     ) -> None:
-        """A person's triage: only the moves in ``ALLOWED``; an accepted risk needs a future date and a reason."""
+        """A person's triage: the moves in ``ALLOWED``; an accepted risk needs a future date and a reason."""
         if target not in ALLOWED[self.status]:
             allowed = sorted(status.value for status in ALLOWED[self.status])
             raise TransitionNotAllowed(
@@ -258,7 +264,9 @@ class Vulnerability:
             )
         if target is Status.ACCEPTED_RISK:
             if accepted_until is None or accepted_until <= at:
-                raise InvalidArgument("accepted_risk needs accepted_until in the future", field="accepted_until")
+                raise InvalidArgument(
+                    "accepted_risk needs accepted_until in the future", field="accepted_until"
+                )
             if not note.strip():
                 raise InvalidArgument("accepted_risk needs a reason in note", field="note")
         elif accepted_until is not None:

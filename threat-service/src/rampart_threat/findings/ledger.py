@@ -14,7 +14,7 @@ from rampart_threat.findings.service import VulnerabilityLedger
 
 
 class MongoFindingLedger(VulnerabilityLedger):
-    """``FindingLedger`` (findings/ports.py) over threat-service's database; call ``create_indexes`` at start."""
+    """``FindingLedger`` (findings/ports.py) on threat-service's database; ``create_indexes`` at start."""
 
     def __init__(self, db: AsyncDatabase[Document], clock: Callable[[], datetime] = utcnow) -> None:
         self.store = MongoVulnerabilityRepository(db)

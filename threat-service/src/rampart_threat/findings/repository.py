@@ -107,7 +107,12 @@ class VulnerabilityRepository(Protocol):
     async def resolved_by(self, org_id: str, live: bool, scan_id: str) -> int: ...
 
     async def find(
-        self, where: VulnerabilityFilter, order: VulnerabilityOrder, skip: int, limit: int, after_key: int | None
+        self,
+        where: VulnerabilityFilter,
+        order: VulnerabilityOrder,
+        skip: int,
+        limit: int,
+        after_key: int | None,
     ) -> tuple[list[tuple[Vulnerability, int]], int]: ...
 
 
@@ -116,7 +121,7 @@ def micros(value: datetime) -> int:
 
 
 def first_seen_key(vulnerability: Vulnerability) -> int:
-    """A number (the store compares numbers, not dates: docs/store.md): µs × 1000 + a tie-breaker."""
+    """A number (the store compares numbers, not dates: docs/store.md): µs * 1000 + a tie-breaker."""
     return micros(vulnerability.first_seen) * 1000 + int(vulnerability.fingerprint[:6], 16) % 1000
 
 
@@ -149,7 +154,9 @@ class MongoVulnerabilityRepository:
         for key in SORT_FIELDS.values():
             await self._records.create_index([("org_id", ASCENDING), ("live", ASCENDING), (key, DESCENDING)])
         await self._records.create_index([("org_id", ASCENDING), ("live", ASCENDING), ("host", ASCENDING)])
-        await self._sightings.create_index([("org_id", ASCENDING), ("live", ASCENDING), ("scan_id", ASCENDING)])
+        await self._sightings.create_index(
+            [("org_id", ASCENDING), ("live", ASCENDING), ("scan_id", ASCENDING)]
+        )
         await self._records.create_index([("org_id", ASCENDING), ("resolved_scan_id", ASCENDING)])
 
     async def mark(self, mark: SightingMark) -> Delivery:
@@ -176,7 +183,9 @@ class MongoVulnerabilityRepository:
         return Delivery.FIRST
 
     async def applied(self, vulnerability_id: str, scan_id: str) -> None:
-        await self._sightings.update_one({"_id": f"{vulnerability_id}:{scan_id}"}, {"$set": {"applied": True}})
+        await self._sightings.update_one(
+            {"_id": f"{vulnerability_id}:{scan_id}"}, {"$set": {"applied": True}}
+        )
 
     async def get(self, vulnerability_id: str) -> Vulnerability | None:
         doc = await self._records.find_one({"_id": vulnerability_id})
@@ -226,7 +235,12 @@ class MongoVulnerabilityRepository:
         )
 
     async def find(
-        self, where: VulnerabilityFilter, order: VulnerabilityOrder, skip: int, limit: int, after_key: int | None
+        self,
+        where: VulnerabilityFilter,
+        order: VulnerabilityOrder,
+        skip: int,
+        limit: int,
+        after_key: int | None,
     ) -> tuple[list[tuple[Vulnerability, int]], int]:
         """A page and how many match; ``after_key`` is keyset paging on ``first_seen_key``."""
         query = await self._query(where)
@@ -240,7 +254,11 @@ class MongoVulnerabilityRepository:
             query["first_seen_key"] = bounds
         direction = DESCENDING if order.descending else ASCENDING
         key = SORT_FIELDS[order.sort]
-        sort = [(key, direction)] if key == "first_seen_key" else [(key, direction), ("first_seen_key", direction)]
+        sort = (
+            [(key, direction)]
+            if key == "first_seen_key"
+            else [(key, direction), ("first_seen_key", direction)]
+        )
         cursor = self._records.find(query).sort(sort).skip(skip).limit(limit)
         return [(from_doc(doc), int(doc["first_seen_key"])) async for doc in cursor], total
 
@@ -263,7 +281,9 @@ class MongoVulnerabilityRepository:
         if where.scan_id:
             ids = list(await self.seen_by(where.org_id, where.live, where.scan_id))
             query["_id"] = {"$in": ids}
-        bounds = {op: value for op, value in (("$gte", where.min_key), ("$lt", where.max_key)) if value is not None}
+        bounds = {
+            op: value for op, value in (("$gte", where.min_key), ("$lt", where.max_key)) if value is not None
+        }
         if bounds:
             query["first_seen_key"] = bounds
         return query
@@ -396,4 +416,3 @@ def from_doc(doc: Document) -> Vulnerability:
         updated_at=read_time(doc.get("updated_at")),
         version=int(doc.get("version", 0)),
     )
-

@@ -120,7 +120,7 @@ class VulnerabilityLedger:
 
     # ---- the pipeline (FindingLedger) ---------------------------------------------------
     async def record(self, finding: Finding) -> Sighting:
-        """Add a finding to its record (created on the fingerprint's first finding); a repeat changes nothing."""
+        """Add a finding to its record (created by a first finding); a repeat changes nothing."""
         record_id = vulnerability_id(finding.fingerprint)
         mark = SightingMark(
             record_id, finding.org_id, finding.live, finding.scan_id, finding.severity, finding.detected_at
@@ -186,11 +186,13 @@ class VulnerabilityLedger:
             if await self._repository.save(current):
                 return
             current = await self._repository.get(stored.vulnerability_id)
-        raise WriteContended("the vulnerability record kept changing", vulnerability_id=stored.vulnerability_id)
+        raise WriteContended(
+            "the vulnerability record kept changing", vulnerability_id=stored.vulnerability_id
+        )
 
     # ---- people -------------------------------------------------------------------------
     async def get(self, viewer: Viewer, record_id: str) -> Vulnerability:
-        """The caller's record in the caller's world; another organisation's, or the other world's, is not found."""
+        """The caller's record in the caller's world; another organisation's or world's is not found."""
         stored = await self._repository.get(record_id) if record_id else None
         if stored is None or stored.org_id != viewer.org_id or stored.live != viewer.live:
             raise VulnerabilityNotFound("vulnerability not found", vulnerability_id=record_id[:64])
@@ -255,4 +257,3 @@ class VulnerabilityLedger:
             pages=-(-total // per_page) if total else 0,
             next_cursor=next_cursor,
         )
-
