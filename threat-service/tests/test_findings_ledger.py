@@ -73,7 +73,8 @@ async def test_the_same_finding_of_the_same_scan_twice_changes_nothing() -> None
     assert (again.changed, again.first_sighting, again.status) == (False, True, "open")
     assert store.writes == writes
     record = await service.get(OWNER, again.vulnerability_id)
-    assert record.sightings_total == 1 and len(record.history) == 1
+    assert record.sightings_total == 1
+    assert len(record.history) == 1
 
 
 async def test_a_later_scan_adds_a_sighting_and_its_evidence_becomes_the_latest() -> None:
@@ -182,7 +183,8 @@ async def test_seen_again_after_being_resolved_it_is_reopened_and_the_history_sa
         ("open", "resolved"),
         ("resolved", "reopened"),
     ]
-    assert record.history[-1].scan_id == "scan_3" and record.resolution == ""
+    assert record.history[-1].scan_id == "scan_3"
+    assert record.resolution == ""
 
 
 async def test_a_false_positive_survives_rescans_that_see_it_and_that_do_not() -> None:
@@ -193,7 +195,8 @@ async def test_a_false_positive_survives_rescans_that_see_it_and_that_do_not() -
     await service.settle(covering(SCAN_3))
     record = await service.get(OWNER, sighting.vulnerability_id)
     assert record.status is Status.FALSE_POSITIVE
-    assert record.history[-1].actor == "usr_a" and record.history[-1].note == "banner lies"
+    assert record.history[-1].actor == "usr_a"
+    assert record.history[-1].note == "banner lies"
 
 
 async def test_an_unexpired_accepted_risk_survives_rescans() -> None:
@@ -220,7 +223,8 @@ async def test_an_expired_accepted_risk_is_open_again_at_the_next_sighting() -> 
     record = await service.get(OWNER, sighting.vulnerability_id)
     last = record.history[-1]
     assert (last.actor, last.before, last.after) == ("rampart", "accepted_risk", "open")
-    assert "expired" in last.note and record.accepted_until is None
+    assert "expired" in last.note
+    assert record.accepted_until is None
 
 
 async def test_an_invalid_transition_is_refused_naming_the_allowed_ones() -> None:
@@ -284,7 +288,8 @@ async def test_a_crash_before_the_marker_is_marked_applied_does_not_apply_twice(
     store.marks[key] = (store.marks[key][0], False)  # the crash: the applied flag never written
     writes = store.writes
     again = await service.record(finding)
-    assert again.changed is False and store.writes == writes
+    assert again.changed is False
+    assert store.writes == writes
     assert (await service.get(OWNER, again.vulnerability_id)).sightings_total == 2
 
 
