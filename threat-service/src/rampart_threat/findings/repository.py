@@ -177,7 +177,7 @@ class MongoVulnerabilityRepository:
             )
         except DuplicateKeyError:
             marker = await self._sightings.find_one({"_id": key})
-            if marker is not None and marker.get("applied") is False:
+            if marker is not None and not marker.get("applied"):  # nx-27017 reads a $set true back as 1
                 return Delivery.INTERRUPTED
             return Delivery.REPEATED
         return Delivery.FIRST
