@@ -164,7 +164,8 @@ async def test_listing_filters_sorts_and_pages_on_the_store(db: Any) -> None:
         ["apache", "redis"],
         ["redis", "apache"],
     )
-    seen, cursor = [], ""
+    seen: list[str] = []
+    cursor = ""
     while True:
         page = await service.list(OWNER, Listing(sort=Sort.FIRST_SEEN, per_page=3, cursor=cursor))
         assert (page.total, page.pages) == (4, 2)
