@@ -53,7 +53,7 @@ _CODES = (
     ),
     ErrorCode("INCIDENT_NOT_FOUND", S.NOT_FOUND, 404, "no such incident (or another tenant's)"),
     ErrorCode("SCAN_NOT_RESUMABLE", S.FAILED_PRECONDITION, 409, "only ended-early scans resume"),
-    ErrorCode("VULNERABILITY_NOT_FOUND", S.NOT_FOUND, 404, "no such vulnerability record (or another tenant's)"),
+    ErrorCode("VULNERABILITY_NOT_FOUND", S.NOT_FOUND, 404, "no such vulnerability (or another tenant's)"),
     ErrorCode(
         "VULNERABILITY_TRANSITION_NOT_ALLOWED",
         S.FAILED_PRECONDITION,
