@@ -73,9 +73,8 @@ async def timed(items: Sequence[Finding], call: Callable[[Finding], Awaitable[ob
         await asyncio.gather(*(one(f) for f in items[start : start + width]))
     elapsed = time.perf_counter() - began
     p50, p95 = statistics.median(latencies), statistics.quantiles(latencies, n=20)[18]
-    print(
-        f"    {len(items) / elapsed:8.0f} /s   p50 {p50 * 1000:6.2f} ms   p95 {p95 * 1000:6.2f} ms  ({width} at a time)"
-    )
+    rate = len(items) / elapsed
+    print(f"    {rate:8.0f} /s   p50 {p50 * 1000:6.2f} ms   p95 {p95 * 1000:6.2f} ms  ({width} at a time)")
 
 
 async def main(url: str) -> None:
