@@ -307,3 +307,15 @@ def _mark(finding: Finding) -> SightingMark:
     return SightingMark(
         record_id, finding.org_id, finding.live, finding.scan_id, finding.severity, finding.detected_at
     )
+
+
+async def test_a_finding_arriving_after_its_own_scan_settled_undoes_that_scans_resolution() -> None:
+    service, _, _ = ledger()
+    record_id = (await service.record(SCAN_1.finding())).vulnerability_id
+    await service.update(OWNER, record_id, Triage(Status.CONFIRMED))
+    await service.settle(covering(SCAN_2))  # scan_2's finding had not arrived yet
+    late = await service.record(SCAN_2.finding())
+    assert late.status == "confirmed"
+    record = await service.get(OWNER, record_id)
+    assert (record.resolution, record.resolved_scan_id) == ("", "")
+    assert record.history[-1].note == "seen by scan scan_2 after it settled"

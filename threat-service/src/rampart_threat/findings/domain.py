@@ -216,7 +216,12 @@ class Vulnerability:
         if finding.detected_at < self.first_seen:
             self.first_seen, self.first_scan_id = finding.detected_at, finding.scan_id
         scan = finding.scan_id
-        if self.status is Status.RESOLVED:
+        if self.status is Status.RESOLVED and self.resolved_scan_id == scan:
+            # the scan settled before this finding of its own arrived: undo what the settle did
+            self._system_move(
+                self._status_before_resolution(), at, f"seen by scan {scan} after it settled", scan
+            )
+        elif self.status is Status.RESOLVED:
             self._system_move(Status.REOPENED, at, f"seen again by scan {scan}", scan)
         elif self.status is Status.ACCEPTED_RISK and self.acceptance_expired(at):
             until = self.accepted_until.date().isoformat() if self.accepted_until else ""
@@ -225,6 +230,13 @@ class Vulnerability:
             )
         self.updated_at = at
         return True
+
+    def _status_before_resolution(self) -> Status:
+        for entry in reversed(self.history):
+            if entry.kind is Change.STATUS and entry.after == Status.RESOLVED.value:
+                before = Status(entry.before)
+                return before if before in ACTIVE else Status.OPEN
+        return Status.OPEN
 
     def acceptance_expired(self, at: datetime) -> bool:
         return self.accepted_until is not None and self.accepted_until <= at
