@@ -9,6 +9,7 @@ from rampart_threat.analysis.service import AnalysisService
 from rampart_threat.feeds.mappers import feed_kind, import_message, status_message
 from rampart_threat.feeds.service import FeedService
 from rampart_threat.findings.api import VulnerabilityRpcs
+from rampart_threat.findings.memory import InMemoryVulnerabilityRepository
 from rampart_threat.findings.service import VulnerabilityLedger
 from rampart_threat.incidents.api import IncidentRpcs
 from rampart_threat.incidents.service import IncidentService
@@ -35,10 +36,12 @@ class ThreatServicer(IncidentRpcs, VulnerabilityRpcs, threat_pb2_grpc.ThreatServ
         feeds: FeedService,
         intel: IntelService,
         catalog: KnowledgeService,
-        vulnerabilities: VulnerabilityLedger,
+        *,
+        vulnerabilities: VulnerabilityLedger | None = None,
     ) -> None:
+        """``vulnerabilities`` defaults to a ledger on an empty in-memory store (tests of other RPCs)."""
         self._intel = intel
-        self._vulnerabilities = vulnerabilities
+        self._vulnerabilities = vulnerabilities or VulnerabilityLedger(InMemoryVulnerabilityRepository())
         self._activity = activity
         self._analysis = analysis
         self._incidents = incidents

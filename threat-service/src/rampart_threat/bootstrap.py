@@ -25,7 +25,6 @@ from rampart_threat.consumers import SCAN_EVENTS_CONSUMER, ScanEventHandler
 from rampart_threat.feeds.repository import MongoFeedRepository
 from rampart_threat.feeds.service import FeedService
 from rampart_threat.findings.ledger import MongoFindingLedger
-from rampart_threat.findings.memory import InMemoryVulnerabilityRepository
 from rampart_threat.findings.service import VulnerabilityLedger
 from rampart_threat.incidents.consumers import ANALYSES_CONSUMER, AnalysisEventHandler
 from rampart_threat.incidents.repository import MongoAssetRepository, MongoIncidentRepository
@@ -82,7 +81,7 @@ def assemble(
             knowledge,
             intel,
             catalog or empty,
-            vulnerabilities or VulnerabilityLedger(InMemoryVulnerabilityRepository()),
+            vulnerabilities=vulnerabilities,
         ),
         ScanEventHandler(activity, incidents.record_assets),
         incidents.on_analysis,
