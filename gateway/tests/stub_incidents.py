@@ -8,6 +8,7 @@ import grpc
 
 from gateway.tests.stub_catalog import StubCatalog
 from gateway.tests.stub_services import Call, StubAnalyses, StubService, rpc_error
+from gateway.tests.stub_vulnerabilities import StubVulnerabilities
 from rampart.threat.v1 import threat_pb2
 
 
@@ -137,5 +138,5 @@ class StubIndicatorLists(StubService):
         return self._call("RemoveIndicatorListEntry", request, remove)
 
 
-class StubThreat(StubIncidents, StubAnalyses, StubIndicatorLists, StubCatalog):
+class StubThreat(StubIncidents, StubAnalyses, StubIndicatorLists, StubCatalog, StubVulnerabilities):
     """threat-service in memory: incidents, analyses, allow/deny lists and the vulnerability catalog."""

@@ -8,6 +8,9 @@ from rampart_threat.analysis import mappers as analysis_mappers
 from rampart_threat.analysis.service import AnalysisService
 from rampart_threat.feeds.mappers import feed_kind, import_message, status_message
 from rampart_threat.feeds.service import FeedService
+from rampart_threat.findings.api import VulnerabilityRpcs
+from rampart_threat.findings.memory import InMemoryVulnerabilityRepository
+from rampart_threat.findings.service import VulnerabilityLedger
 from rampart_threat.incidents.api import IncidentRpcs
 from rampart_threat.incidents.service import IncidentService
 from rampart_threat.intel import mappers as intel_mappers
@@ -18,9 +21,9 @@ from rampart_threat.mappers import activity_message
 from rampart_threat.service import ActivityService
 
 
-class ThreatServicer(IncidentRpcs, threat_pb2_grpc.ThreatServiceServicer):
-    """Serves scan activity, threat analysis, incidents, the vulnerability catalog and the feed admin
-    RPCs; what is not built answers UNIMPLEMENTED.
+class ThreatServicer(IncidentRpcs, VulnerabilityRpcs, threat_pb2_grpc.ThreatServiceServicer):
+    """Serves scan activity, threat analysis, incidents, the vulnerability records and catalog and the
+    feed admin RPCs; what is not built answers UNIMPLEMENTED.
 
     The threat-intel admin RPCs (imports, status) and the organisations' allow/deny lists are
     served by ``IntelService``, which is also the analysis' feed lookup."""
@@ -33,8 +36,12 @@ class ThreatServicer(IncidentRpcs, threat_pb2_grpc.ThreatServiceServicer):
         feeds: FeedService,
         intel: IntelService,
         catalog: KnowledgeService,
+        *,
+        vulnerabilities: VulnerabilityLedger | None = None,
     ) -> None:
+        """``vulnerabilities`` defaults to a ledger on an empty in-memory store (tests of other RPCs)."""
         self._intel = intel
+        self._vulnerabilities = vulnerabilities or VulnerabilityLedger(InMemoryVulnerabilityRepository())
         self._activity = activity
         self._analysis = analysis
         self._incidents = incidents
