@@ -37,6 +37,7 @@ def finished_scan(platform: StubPlatform) -> None:
     scan.status = scan_pb2.SCAN_STATUS_COMPLETED
     web = scan_pb2.PortResult(host="10.0.0.1", port=443, state=scan_pb2.PORT_STATE_OPEN, rtt_ms=1.5)
     web.service.name, web.service.product, web.service.confidence = "https", '=HYPERLINK("x")', 90
+    web.service.facts["http.server"] = "nginx/1.22.1"
     web.tls.negotiated_protocol = "TLSv1.3"
     web.tls.protocols_accepted.extend(["TLSv1.2", "TLSv1.3"])
     web.tls.weaknesses.append("-cipher:RC4")
@@ -177,6 +178,7 @@ def test_results_show_each_port_with_its_service_and_tls(platform: StubPlatform,
     web, closed = data["ports"]
     assert (web["port"], web["state"], web["protocol"], web["rtt_ms"]) == (443, "open", "tcp", 1.5)
     assert web["service"]["name"] == "https"
+    assert web["service"]["facts"] == {"http.server": "nginx/1.22.1"}
     assert web["tls"]["protocols_accepted"] == ["TLSv1.2", "TLSv1.3"]
     assert (closed["state"], closed["service"], closed["tls"], closed["rtt_ms"]) == (
         "closed",

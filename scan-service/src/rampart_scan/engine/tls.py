@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, padding, rsa
 from cryptography.x509.oid import NameOID
 
 from rampart_scan.engine.connect import open_stream
@@ -171,7 +172,29 @@ def _self_signed(cert: x509.Certificate) -> bool:
         return False
     try:
         cert.verify_directly_issued_by(cert)
-    except Exception:  # any failure (bad signature, unsupported key) means "not self-signed"
+    except (UnsupportedAlgorithm, ValueError):
+        # cryptography refuses legacy signature hashes (SHA-1, MD5) here; the signature itself
+        # can still be checked with the certificate's own key, which is what self-signed means.
+        return _signed_by_own_key(cert)
+    except Exception:  # any other failure (bad signature, unsupported key) means "not self-signed"
+        return False
+    return True
+
+
+def _signed_by_own_key(cert: x509.Certificate) -> bool:
+    key, digest = cert.public_key(), cert.signature_hash_algorithm
+    if digest is None:
+        return False
+    try:
+        if isinstance(key, rsa.RSAPublicKey):
+            key.verify(cert.signature, cert.tbs_certificate_bytes, padding.PKCS1v15(), digest)
+        elif isinstance(key, ec.EllipticCurvePublicKey):
+            key.verify(cert.signature, cert.tbs_certificate_bytes, ec.ECDSA(digest))
+        elif isinstance(key, dsa.DSAPublicKey):
+            key.verify(cert.signature, cert.tbs_certificate_bytes, digest)
+        else:
+            return False
+    except (InvalidSignature, UnsupportedAlgorithm, ValueError):
         return False
     return True
 

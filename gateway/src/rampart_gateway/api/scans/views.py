@@ -111,6 +111,7 @@ def service(message: scan_pb2.ServiceInfo) -> dict[str, Any] | None:
         "cpe": message.cpe,
         "confidence": message.confidence,
         "evidence": message.evidence,
+        "facts": dict(sorted(message.facts.items())),  # docs/detection.md "Facts"
     }
 
 
