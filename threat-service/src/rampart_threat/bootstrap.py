@@ -24,6 +24,8 @@ from rampart_threat.api import ThreatServicer
 from rampart_threat.consumers import SCAN_EVENTS_CONSUMER, ScanEventHandler
 from rampart_threat.feeds.repository import MongoFeedRepository
 from rampart_threat.feeds.service import FeedService
+from rampart_threat.findings.pipeline import FindingPipeline
+from rampart_threat.findings.wiring import finding_pipeline
 from rampart_threat.incidents.consumers import ANALYSES_CONSUMER, AnalysisEventHandler
 from rampart_threat.incidents.repository import MongoAssetRepository, MongoIncidentRepository
 from rampart_threat.incidents.triage import SlaTable
@@ -60,6 +62,7 @@ def assemble(
     sandbox: SandboxLimits | None = None,
     publisher: AnalysisPublisher | None = None,
     assets: AssetLookup | None = None,
+    findings: FindingPipeline | None = None,
 ) -> Parts:
     """``feeds`` defaults to ``intel`` (the imported feeds and the organisations' lists);
     ``assets`` to none (no analysis matches an asset)."""
@@ -71,7 +74,7 @@ def assemble(
     )
     return Parts(
         ThreatServicer(activity, analysis, incidents.service, knowledge, intel, catalog or empty),
-        ScanEventHandler(activity, incidents.record_assets),
+        ScanEventHandler(activity, incidents.record_assets, findings),
         incidents.on_analysis,
     )
 
@@ -137,6 +140,8 @@ async def bootstrap(settings: ServiceSettings) -> Runtime:
         sandbox=limits,
         publisher=OutboxAnalysisPublisher(outbox),
         assets=InventoryAssetLookup(asset_store),
+        # The rules + knowledge matcher source and the Mongo ledger plug in here (issue 11).
+        findings=finding_pipeline(infra.db, outbox, source=None, ledger=None),
     )
     consumer = DurableConsumer(infra.js, SCAN_EVENTS_CONSUMER, parts.on_scan_event)
     analysis_events = DurableConsumer(infra.js, ANALYSES_CONSUMER, parts.on_analysis)
