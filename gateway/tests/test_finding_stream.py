@@ -3,45 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from types import SimpleNamespace
-from typing import Any
 
-from nats.js.api import ConsumerConfig, DeliverPolicy
-
-from rampart.common.v1 import common_pb2
+from gateway.tests.fake_stream import DONE, event, finding, stream_broker
 from rampart.scan.v1 import scan_pb2
 from rampart_gateway.api.scans.events import StreamEvent, scan_events
-
-OWNER = common_pb2.Owner(org_id="org_a", user_id="usr_a")
-RUNNING, DONE = scan_pb2.SCAN_STATUS_RUNNING, scan_pb2.SCAN_STATUS_COMPLETED
-
-
-def event(kind: scan_pb2.ScanEventType.ValueType, **fields: Any) -> scan_pb2.ScanEvent:
-    status = fields.pop("status", RUNNING)
-    return scan_pb2.ScanEvent(
-        event_id=f"e{kind}", scan_id="scn_1", owner=OWNER, type=kind, status=status, **fields
-    )
-
-
-def finding(port: int, severity: str, cve: str = "", rule: str = "") -> scan_pb2.ScanEvent:
-    notice = scan_pb2.FindingNotice(
-        vulnerability_id=f"vuln_{port}",
-        fingerprint=f"fp{port}",
-        type="vulnerable_service" if cve else "exposure",
-        severity=severity,
-        title="t",
-        host="127.0.0.1",
-        port=port,
-        protocol="tcp",
-        cve=cve,
-        rule_id=rule,
-        status="open",
-        first_sighting=True,
-        confidence="confirmed",
-        priority="attend",
-    )
-    return event(scan_pb2.SCAN_EVENT_TYPE_FINDING, finding=notice)
-
 
 SERVICE = event(
     scan_pb2.SCAN_EVENT_TYPE_SERVICE_DETECTED,
@@ -63,38 +28,14 @@ HISTORY = [
 ]
 
 
-class Subscription:
-    async def unsubscribe(self) -> None:
-        pass
-
-
-def broker(history: list[scan_pb2.ScanEvent], first_sequence: int = 41) -> Any:
-    """A stream holding ``history`` at sequences ``first_sequence``...; a consumer gets it from its start."""
-    stored = [(first_sequence + i, item.SerializeToString()) for i, item in enumerate(history)]
-
-    async def subscribe(subject: str, cb: Any, config: ConsumerConfig, **_: Any) -> Subscription:
-        assert subject == "scan.events.scn_1.>"
-        start = config.opt_start_seq if config.deliver_policy == DeliverPolicy.BY_START_SEQUENCE else 0
-
-        async def deliver() -> None:
-            for sequence, data in stored:
-                if sequence >= (start or 0):
-                    meta = SimpleNamespace(sequence=SimpleNamespace(stream=sequence))
-                    await cb(SimpleNamespace(data=data, metadata=meta))
-
-        asyncio.get_running_loop().create_task(deliver())
-        return Subscription()
-
-    nc = SimpleNamespace(is_connected=True, jetstream=lambda: SimpleNamespace(subscribe=subscribe))
-    return SimpleNamespace(nc=nc)
-
-
 async def read(
     history: list[scan_pb2.ScanEvent], after: int | None = None, grace: float = 5.0
 ) -> list[StreamEvent]:
     scan = scan_pb2.Scan(scan_id="scn_1", status=DONE)
     async with asyncio.timeout(10):
-        return [e async for e in scan_events(broker(history), scan, after, findings_grace=grace)]
+        return [
+            e async for e in scan_events(stream_broker({"scn_1": history}), scan, after, findings_grace=grace)
+        ]
 
 
 async def test_findings_are_streamed_as_finding_events_and_the_stream_ends_when_they_settle() -> None:
@@ -108,7 +49,7 @@ async def test_findings_are_streamed_as_finding_events_and_the_stream_ends_when_
     ]
     assert events[1].data["finding"] == {
         "vulnerability_id": "vuln_22",
-        "fingerprint": "fp22",
+        "fingerprint": "fp22-CVE-2024-6387",
         "type": "vulnerable_service",
         "severity": "high",
         "title": "t",
