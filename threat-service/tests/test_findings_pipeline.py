@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from findings_fakes import AT, Ledger, Outbox, RuleSource
 from nats.aio.msg import Msg
 from test_activity_service import FakeActivityRepository
@@ -9,6 +11,8 @@ from test_activity_service import FakeActivityRepository
 from rampart.common.v1 import common_pb2
 from rampart.lib.events import Outcome
 from rampart.scan.v1 import scan_pb2
+from rampart.threat.v1 import threat_pb2
+from rampart_threat.api import ThreatServicer
 from rampart_threat.consumers import ScanEventHandler
 from rampart_threat.findings.pipeline import FindingPipeline, parse_ranges
 from rampart_threat.findings.tally import InMemoryScanTally
@@ -195,3 +199,46 @@ async def test_the_consumer_skips_the_pipelines_own_events() -> None:
     assert await handler(message) is Outcome.APPLIED
     assert len(ledger.recorded) == 3
     assert len(outbox.sent) == 3
+
+
+async def test_the_scan_list_and_results_read_what_the_pipeline_announced() -> None:
+    """CountScanFindings for a page of scans, ListScanFindings for one: most severe first, own org only."""
+    source, ledger, outbox, tally = RuleSource(), Ledger(), Outbox(), InMemoryScanTally()
+    pipeline = FindingPipeline(source, ledger, tally, outbox, clock=lambda: AT)
+    await pipeline.apply(port_event("scan_1", "10.0.0.7", 80, "http"))
+    await pipeline.apply(port_event("scan_1", "10.0.0.5", 22, "ssh"))
+    await pipeline.apply(port_event("scan_2", "10.0.0.5", 22, "ssh"))
+    await pipeline.apply(final_event("scan_1"))
+    servicer = ThreatServicer(*([cast(Any, None)] * 6), scan_findings=tally)
+    org = common_pb2.Owner(org_id="org_a")
+
+    counts = await servicer.CountScanFindings(
+        threat_pb2.CountScanFindingsRequest(owner=org, scan_ids=["scan_1", "scan_2", "scan_x"]),
+        cast(Any, None),
+    )
+    assert {(c.scan_id, c.findings, c.settled) for c in counts.counts} == {
+        ("scan_1", 3, True),
+        ("scan_2", 2, False),
+    }
+    assert dict(next(c for c in counts.counts if c.scan_id == "scan_1").by_severity) == {
+        "medium": 2,
+        "high": 1,
+    }
+    listed = await servicer.ListScanFindings(
+        threat_pb2.ListScanFindingsRequest(owner=org, scan_id="scan_1"), cast(Any, None)
+    )
+    assert [(f.severity, f.host, f.port) for f in listed.findings] == [
+        ("high", "10.0.0.5", 22),
+        ("medium", "10.0.0.5", 22),
+        ("medium", "10.0.0.7", 80),
+    ]
+    other = common_pb2.Owner(org_id="org_b")
+    assert not (
+        await servicer.CountScanFindings(
+            threat_pb2.CountScanFindingsRequest(owner=other, scan_ids=["scan_1"]), cast(Any, None)
+        )
+    ).counts
+    theirs = await servicer.ListScanFindings(
+        threat_pb2.ListScanFindingsRequest(owner=other, scan_id="scan_1"), cast(Any, None)
+    )
+    assert list(theirs.findings) == []

@@ -25,6 +25,7 @@ from rampart_threat.consumers import SCAN_EVENTS_CONSUMER, ScanEventHandler
 from rampart_threat.feeds.repository import MongoFeedRepository
 from rampart_threat.feeds.service import FeedService
 from rampart_threat.findings.pipeline import FindingPipeline
+from rampart_threat.findings.tally import MongoScanTally, ScanTally
 from rampart_threat.findings.wiring import finding_pipeline
 from rampart_threat.incidents.consumers import ANALYSES_CONSUMER, AnalysisEventHandler
 from rampart_threat.incidents.repository import MongoAssetRepository, MongoIncidentRepository
@@ -63,6 +64,7 @@ def assemble(
     publisher: AnalysisPublisher | None = None,
     assets: AssetLookup | None = None,
     findings: FindingPipeline | None = None,
+    scan_findings: ScanTally | None = None,
 ) -> Parts:
     """``feeds`` defaults to ``intel`` (the imported feeds and the organisations' lists);
     ``assets`` to none (no analysis matches an asset)."""
@@ -73,7 +75,9 @@ def assemble(
         analyses or InMemoryAnalysisRepository(), feeds or intel, analysis_config, sandbox, publisher, assets
     )
     return Parts(
-        ThreatServicer(activity, analysis, incidents.service, knowledge, intel, catalog or empty),
+        ThreatServicer(
+            activity, analysis, incidents.service, knowledge, intel, catalog or empty, scan_findings
+        ),
         ScanEventHandler(activity, incidents.record_assets, findings),
         incidents.on_analysis,
     )
@@ -125,6 +129,8 @@ async def bootstrap(settings: ServiceSettings) -> Runtime:
     analysis_store = MongoAnalysisRepository(infra.db)
     await analysis_store.create_indexes()
     config, limits = analysis_settings(settings)
+    scan_findings = MongoScanTally(infra.db)
+    await scan_findings.create_indexes()
     intel_store = MongoIntelStore(infra.db)
     await intel_store.create_indexes()
     intel = IntelService(intel_store, feeds_dir=threat.feeds_dir)
@@ -141,7 +147,8 @@ async def bootstrap(settings: ServiceSettings) -> Runtime:
         publisher=OutboxAnalysisPublisher(outbox),
         assets=InventoryAssetLookup(asset_store),
         # The rules + knowledge matcher source and the Mongo ledger plug in here (issue 11).
-        findings=finding_pipeline(infra.db, outbox, source=None, ledger=None),
+        findings=finding_pipeline(scan_findings, outbox, source=None, ledger=None),
+        scan_findings=scan_findings,
     )
     consumer = DurableConsumer(infra.js, SCAN_EVENTS_CONSUMER, parts.on_scan_event)
     analysis_events = DurableConsumer(infra.js, ANALYSES_CONSUMER, parts.on_analysis)

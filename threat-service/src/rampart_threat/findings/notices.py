@@ -13,6 +13,7 @@ from rampart.lib.ids import to_timestamp
 from rampart.scan.v1 import scan_pb2
 from rampart_threat.findings.model import Finding
 from rampart_threat.findings.ports import Settlement, Sighting
+from rampart_threat.findings.tally import ScanFinding
 
 FINDING_KIND = "finding"
 SETTLED_KIND = "findings_settled"
@@ -28,8 +29,9 @@ def settled_event_id(final: scan_pb2.ScanEvent) -> str:
     return f"{final.event_id}.{SETTLED_KIND}"
 
 
-def notice(finding: Finding, sighting: Sighting) -> scan_pb2.FindingNotice:
-    return scan_pb2.FindingNotice(
+def scan_finding(finding: Finding, sighting: Sighting) -> ScanFinding:
+    """The finding as its scan announces it, with what recording it did to its record."""
+    return ScanFinding(
         vulnerability_id=sighting.vulnerability_id,
         fingerprint=finding.fingerprint,
         type=finding.type.value,
@@ -43,6 +45,25 @@ def notice(finding: Finding, sighting: Sighting) -> scan_pb2.FindingNotice:
         status=sighting.status,
         first_sighting=sighting.first_sighting,
         confidence=finding.confidence.value,
+        priority=finding.priority,
+    )
+
+
+def notice(finding: ScanFinding) -> scan_pb2.FindingNotice:
+    return scan_pb2.FindingNotice(
+        vulnerability_id=finding.vulnerability_id,
+        fingerprint=finding.fingerprint,
+        type=finding.type,
+        severity=finding.severity,
+        title=finding.title,
+        host=finding.host,
+        port=finding.port,
+        protocol=finding.protocol,
+        cve=finding.cve,
+        rule_id=finding.rule_id,
+        status=finding.status,
+        first_sighting=finding.first_sighting,
+        confidence=finding.confidence,
         priority=finding.priority,
     )
 
@@ -63,12 +84,12 @@ def _event(
 
 
 def finding_event(
-    source: scan_pb2.ScanEvent, finding: Finding, sighting: Sighting, at: datetime
+    source: scan_pb2.ScanEvent, finding: ScanFinding, at: datetime
 ) -> tuple[str, scan_pb2.ScanEvent]:
     """(subject, event) announcing one finding of the scan ``source`` belongs to."""
     event_id = finding_event_id(source.scan_id, finding.fingerprint)
     event = _event(source, scan_pb2.SCAN_EVENT_TYPE_FINDING, event_id, at)
-    event.finding.CopyFrom(notice(finding, sighting))
+    event.finding.CopyFrom(notice(finding))
     return subjects.scan_event(source.scan_id, FINDING_KIND), event
 
 

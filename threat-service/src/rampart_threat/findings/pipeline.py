@@ -26,9 +26,9 @@ from rampart.common.v1 import common_pb2
 from rampart.lib.ids import utcnow
 from rampart.scan.v1 import scan_pb2
 from rampart_threat.findings.model import Finding
-from rampart_threat.findings.notices import finding_event, settled_event
+from rampart_threat.findings.notices import finding_event, scan_finding, settled_event
 from rampart_threat.findings.ports import Coverage, FindingLedger, FindingSource, ScanContext, Settlement
-from rampart_threat.findings.tally import ScanTally, Tally
+from rampart_threat.findings.tally import ScanFinding, ScanTally, Tally
 
 log = structlog.get_logger(__name__)
 
@@ -85,7 +85,7 @@ def coverage_of(final: scan_pb2.ScanEvent, tally: Tally) -> Coverage:
         live=context.live,
         hosts=tally.hosts,
         ports=ports,
-        seen=frozenset(tally.seen),
+        seen=frozenset(tally.findings),
     )
 
 
@@ -120,12 +120,12 @@ class FindingPipeline:
         findings: list[Finding] = []
         if port.service.name:
             findings = list(await self._source.findings_for(context_of(event), port))
+        announced: list[ScanFinding] = []
         for finding in findings:
-            sighting = await self._ledger.record(finding)
-            subject, notice = finding_event(event, finding, sighting, self._clock())
+            announced.append(scan_finding(finding, await self._ledger.record(finding)))
+            subject, notice = finding_event(event, announced[-1], self._clock())
             await self._outbox.add(subject, notice.SerializeToString(), notice.event_id, request_id)
-        seen = {finding.fingerprint: finding.severity.value for finding in findings}
-        await self._tally.note(event.scan_id, port.host, seen)
+        await self._tally.note(event.scan_id, event.owner.org_id, port.host, announced)
 
     async def _settle(self, final: scan_pb2.ScanEvent, request_id: str) -> None:
         tally = await self._tally.tally(final.scan_id)
@@ -133,7 +133,8 @@ class FindingPipeline:
             settlement = await self._ledger.settle(coverage_of(final, tally))
         else:
             # An unfinished scan shows nothing fixed: no settle, but its findings are final all the same.
-            settlement = Settlement(findings=len(tally.seen), by_severity=tally.by_severity(), resolved=0)
+            settlement = Settlement(findings=len(tally.findings), by_severity=tally.by_severity(), resolved=0)
+        await self._tally.settle(final.scan_id, final.owner.org_id, settlement)
         subject, settled = settled_event(final, settlement, self._clock())
         await self._outbox.add(subject, settled.SerializeToString(), settled.event_id, request_id)
         log.info(

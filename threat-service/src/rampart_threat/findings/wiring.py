@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from pymongo.asynchronous.database import AsyncDatabase
-
 from rampart_threat.findings.pipeline import EventOutbox, FindingPipeline
 from rampart_threat.findings.ports import FindingLedger, FindingSource
-from rampart_threat.findings.tally import MongoScanTally
+from rampart_threat.findings.tally import ScanTally
 
 
 def finding_pipeline(
-    db: AsyncDatabase[dict[str, Any]],
+    tally: ScanTally,
     outbox: EventOutbox,
     source: FindingSource | None,
     ledger: FindingLedger | None,
@@ -21,4 +17,4 @@ def finding_pipeline(
     the source (rules and knowledge matcher) and the ledger (vulnerability records) are given."""
     if source is None or ledger is None:
         return None
-    return FindingPipeline(source, ledger, MongoScanTally(db), outbox)
+    return FindingPipeline(source, ledger, tally, outbox)
