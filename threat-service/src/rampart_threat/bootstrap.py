@@ -146,7 +146,7 @@ async def bootstrap(settings: ServiceSettings) -> Runtime:
         sandbox=limits,
         publisher=OutboxAnalysisPublisher(outbox),
         assets=InventoryAssetLookup(asset_store),
-        # The rules + knowledge matcher source and the Mongo ledger plug in here (issue 11).
+        # The rules + knowledge matcher (source) and the vulnerability records (ledger) plug in here.
         findings=finding_pipeline(scan_findings, outbox, source=None, ledger=None),
         scan_findings=scan_findings,
     )

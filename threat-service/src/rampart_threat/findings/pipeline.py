@@ -24,6 +24,7 @@ import structlog
 
 from rampart.common.v1 import common_pb2
 from rampart.lib.ids import utcnow
+from rampart.lib.scanevents import FINDING_EVENTS
 from rampart.scan.v1 import scan_pb2
 from rampart_threat.findings.model import Finding
 from rampart_threat.findings.notices import finding_event, scan_finding, settled_event
@@ -41,7 +42,7 @@ FINAL_EVENTS = frozenset(
         scan_pb2.SCAN_EVENT_TYPE_TIMEOUT,
     }
 )
-OWN_EVENTS = frozenset({scan_pb2.SCAN_EVENT_TYPE_FINDING, scan_pb2.SCAN_EVENT_TYPE_FINDINGS_SETTLED})
+OWN_EVENTS = FINDING_EVENTS
 MAX_COVERED_PORTS = 65_536 * 2
 
 

@@ -1,20 +1,49 @@
-"""The finding pipeline as threat-service runs it: the real source and ledger, the Mongo tally, the outbox."""
+"""The finding pipeline as threat-service runs it: the source and ledger it is given, the Mongo tally,
+the outbox. It always runs, so every scan's stream gets its ``findings_settled``; until the rules and
+knowledge matcher (the source) and the vulnerability records (the ledger) are wired in, it finds
+nothing and says so (0 findings)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from rampart.scan.v1 import scan_pb2
+from rampart_threat.findings.model import Finding
 from rampart_threat.findings.pipeline import EventOutbox, FindingPipeline
-from rampart_threat.findings.ports import FindingLedger, FindingSource
+from rampart_threat.findings.ports import (
+    Coverage,
+    FindingLedger,
+    FindingSource,
+    ScanContext,
+    Settlement,
+    Sighting,
+)
 from rampart_threat.findings.tally import ScanTally
+
+
+class NoFindingSource:
+    """No source wired: no port yields a finding."""
+
+    async def findings_for(self, context: ScanContext, port: scan_pb2.PortResult) -> Sequence[Finding]:
+        return ()
+
+
+class NoLedger:
+    """No ledger wired: nothing can be recorded (no source yields anything), nothing is resolved."""
+
+    async def record(self, finding: Finding) -> Sighting:
+        raise RuntimeError("a finding without a ledger to record it in")
+
+    async def settle(self, coverage: Coverage) -> Settlement:
+        return Settlement(findings=len(coverage.seen), by_severity={}, resolved=0)
 
 
 def finding_pipeline(
     tally: ScanTally,
     outbox: EventOutbox,
-    source: FindingSource | None,
-    ledger: FindingLedger | None,
-) -> FindingPipeline | None:
-    """None (no findings, no finding events; the gateway's streams end after their grace) until both
-    the source (rules and knowledge matcher) and the ledger (vulnerability records) are given."""
-    if source is None or ledger is None:
-        return None
-    return FindingPipeline(source, ledger, tally, outbox)
+    source: FindingSource | None = None,
+    ledger: FindingLedger | None = None,
+) -> FindingPipeline:
+    if (source is None) != (ledger is None):
+        raise ValueError("a finding source needs a ledger, and a ledger a source")
+    return FindingPipeline(source or NoFindingSource(), ledger or NoLedger(), tally, outbox)
