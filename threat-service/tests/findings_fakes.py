@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from rampart.scan.v1 import scan_pb2
 from rampart_threat.findings.model import Finding, FindingType, Severity
@@ -68,19 +69,20 @@ class Ledger:
 
 @dataclass
 class Outbox:
-    """As ``rampart.lib.outbox.Outbox.add``: an event id already stored is not stored (nor sent) again."""
+    """As ``rampart.lib.outbox.Outbox.add_entries``: an event id already stored is not stored (nor sent)
+    again."""
 
-    adds: list[str] = field(default_factory=list)  # every call's event id
+    adds: list[str] = field(default_factory=list)  # every entry's event id
     sent: list[tuple[str, scan_pb2.ScanEvent]] = field(default_factory=list)
 
-    async def add(self, subject: str, payload: bytes, event_id: str, request_id: str = "") -> None:
-        self.adds.append(event_id)
-        if event_id in {event.event_id for _, event in self.sent}:
-            return
-        event = scan_pb2.ScanEvent()
-        event.ParseFromString(payload)
-        assert event.event_id == event_id
-        self.sent.append((subject, event))
+    async def add_entries(self, entries: list[dict[str, Any]]) -> None:
+        for entry in entries:
+            self.adds.append(entry["_id"])
+            if entry["_id"] in {event.event_id for _, event in self.sent}:
+                continue
+            event = scan_pb2.ScanEvent.FromString(entry["payload"])
+            assert event.event_id == entry["_id"]
+            self.sent.append((entry["subject"], event))
 
     def of_type(self, kind: scan_pb2.ScanEventType.ValueType) -> list[scan_pb2.ScanEvent]:
         return [event for _, event in self.sent if event.type == kind]

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 import structlog
 
 from rampart.common.v1 import common_pb2
 from rampart.lib.ids import utcnow
+from rampart.lib.outbox import Outbox
 from rampart.lib.scanevents import FINDING_EVENTS
 from rampart.scan.v1 import scan_pb2
 from rampart_threat.findings.model import Finding
@@ -47,9 +48,9 @@ MAX_COVERED_PORTS = 65_536 * 2
 
 
 class EventOutbox(Protocol):
-    """Stores an event before sending it; an id it already holds is not added again (lib outbox)."""
+    """Stores events before sending them; an id it already holds is not added again (lib outbox)."""
 
-    async def add(self, subject: str, payload: bytes, event_id: str, request_id: str = "") -> None: ...
+    async def add_entries(self, entries: list[dict[str, Any]]) -> None: ...
 
 
 def parse_ranges(ranges: str) -> list[int]:
@@ -122,10 +123,13 @@ class FindingPipeline:
         if port.service.name:
             findings = list(await self._source.findings_for(context_of(event), port))
         announced: list[ScanFinding] = []
+        entries: list[dict[str, Any]] = []
         for finding in findings:
             announced.append(scan_finding(finding, await self._ledger.record(finding)))
             subject, notice = finding_event(event, announced[-1], self._clock())
-            await self._outbox.add(subject, notice.SerializeToString(), notice.event_id, request_id)
+            entries.append(Outbox.entry(subject, notice.SerializeToString(), notice.event_id, request_id))
+        if entries:
+            await self._outbox.add_entries(entries)  # one round to the broker for the port's findings
         await self._tally.note(event.scan_id, event.owner.org_id, port.host, announced)
 
     async def _settle(self, final: scan_pb2.ScanEvent, request_id: str) -> None:
@@ -137,7 +141,9 @@ class FindingPipeline:
             settlement = Settlement(findings=len(tally.findings), by_severity=tally.by_severity(), resolved=0)
         await self._tally.settle(final.scan_id, final.owner.org_id, settlement)
         subject, settled = settled_event(final, settlement, self._clock())
-        await self._outbox.add(subject, settled.SerializeToString(), settled.event_id, request_id)
+        await self._outbox.add_entries(
+            [Outbox.entry(subject, settled.SerializeToString(), settled.event_id, request_id)]
+        )
         log.info(
             "findings settled",
             scan_id=final.scan_id,
