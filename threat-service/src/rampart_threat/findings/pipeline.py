@@ -45,6 +45,7 @@ FINAL_EVENTS = frozenset(
 )
 OWN_EVENTS = FINDING_EVENTS
 MAX_COVERED_PORTS = 65_536 * 2
+MAX_HOSTS_NOTED = 100_000
 
 
 class EventOutbox(Protocol):
@@ -107,6 +108,7 @@ class FindingPipeline:
         self._tally = tally
         self._outbox = outbox
         self._clock = clock
+        self._hosts_noted: set[tuple[str, str]] = set()  # (scan, host) already in the tally: skip the write
 
     async def apply(self, event: scan_pb2.ScanEvent, request_id: str = "") -> None:
         if event.type in PORT_EVENTS and event.HasField("port"):
@@ -130,7 +132,12 @@ class FindingPipeline:
             entries.append(Outbox.entry(subject, notice.SerializeToString(), notice.event_id, request_id))
         if entries:
             await self._outbox.add_entries(entries)  # one round to the broker for the port's findings
-        await self._tally.note(event.scan_id, event.owner.org_id, port.host, announced)
+        noted = (event.scan_id, port.host)
+        if announced or noted not in self._hosts_noted:
+            await self._tally.note(event.scan_id, event.owner.org_id, port.host, announced)
+            if len(self._hosts_noted) >= MAX_HOSTS_NOTED:
+                self._hosts_noted.clear()
+            self._hosts_noted.add(noted)
 
     async def _settle(self, final: scan_pb2.ScanEvent, request_id: str) -> None:
         tally = await self._tally.tally(final.scan_id)
