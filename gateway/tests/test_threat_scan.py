@@ -99,3 +99,10 @@ def test_it_needs_the_scope_to_start_scans_and_a_valid_depth_and_wait() -> None:
     assert call(platform, "target_ip=127.0.0.1&wait=121")[0] == 422
     assert call(platform, "depth=quick")[0] == 422
     assert platform.scan.requests.get("CreateScan", []) == []
+
+
+def test_the_openapi_document_shows_both_the_final_and_the_not_yet_final_answer() -> None:
+    with StubPlatform().client() as client:
+        responses = client.get("/openapi.json").json()["paths"]["/api/v1/threats/scan"]["get"]["responses"]
+    assert responses["200"]["content"] == responses["202"]["content"]
+    assert {"403", "422", "429"} <= set(responses)

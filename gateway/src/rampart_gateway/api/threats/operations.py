@@ -27,6 +27,7 @@ OPERATIONS = (
         scope="scans:write",
         query=ThreatScanQuery,
         response=schemas.ThreatScanResult,
+        also={202: "the findings are not final yet: what is found so far; Location: the scan's results"},
         errors=(
             "INVALID_TARGET",
             "VALIDATION_ERROR",
