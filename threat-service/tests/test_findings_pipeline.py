@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+import pytest
 from findings_fakes import AT, Ledger, Outbox, RuleSource
 from nats.aio.msg import Msg
 from test_activity_service import FakeActivityRepository
@@ -242,3 +243,31 @@ async def test_the_scan_list_and_results_read_what_the_pipeline_announced() -> N
         threat_pb2.ListScanFindingsRequest(owner=other, scan_id="scan_1"), cast(Any, None)
     )
     assert list(theirs.findings) == []
+
+
+class BrokenOnce(Outbox):
+    """An outbox whose first write fails, as if threat-service died between the ledger and the outbox."""
+
+    failed: bool = False
+
+    async def add_entries(self, entries: list[dict[str, Any]]) -> None:
+        if not self.failed:
+            self.failed = True
+            raise ConnectionError("store gone")
+        await super().add_entries(entries)
+
+
+async def test_a_crash_between_the_ledger_and_the_outbox_loses_no_announcement() -> None:
+    """The ledger recorded the findings, the announcement failed: the redelivery announces them once."""
+    source, ledger, outbox = RuleSource(), Ledger(), BrokenOnce()
+    pipeline = FindingPipeline(source, ledger, InMemoryScanTally(), outbox, clock=lambda: AT)
+    event = port_event("scan_1", "10.0.0.5", 22, "ssh")
+    with pytest.raises(ConnectionError):
+        await pipeline.apply(event)
+    await pipeline.apply(event)  # the broker redelivers: the consumer never acknowledged it
+    await pipeline.apply(event)
+    assert len(ledger.recorded) == 6  # recorded each time; the ledger tells the repeats apart
+    assert [e.finding.cve or e.finding.rule_id for e in outbox.of_type(scan_pb2.SCAN_EVENT_TYPE_FINDING)] == [
+        "RMP-SSH-001",
+        "CVE-2024-6387",
+    ]

@@ -137,3 +137,7 @@ async def test_findings_reach_the_scan_stream_once_each_in_order_and_a_resume_co
     assert tally.hosts == {"127.0.0.1"}
     assert tally.by_severity() == {"medium": 2, "high": 1}
     assert tally.settlement is not None
+    (mine,) = await platform.tally.of_scans("org_a", [scan_id, "scan_unknown"])
+    assert (mine.scan_id, len(mine.findings)) == (scan_id, 3)
+    assert [f.severity for f in mine.ordered()] == ["high", "medium", "medium"]
+    assert await platform.tally.of_scans("org_b", [scan_id]) == []
