@@ -37,6 +37,8 @@ def url(op: Operation) -> str:
     path = path.replace("{cve_id}", "CVE-2024-6387").replace("{vulnerability_id}", RECORD_ID)
     if path.endswith("/vulnerabilities/catalog"):
         return path + "?product=openssh&version=9.2p1"
+    if path.endswith("/threats/scan"):
+        return path + "?target_ip=127.0.0.1&wait=0"  # 202 at once: no stream to follow
     return path + ("?last_event_id=x" if path.endswith("/stream") else "")  # a 422, not a live stream
 
 

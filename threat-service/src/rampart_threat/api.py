@@ -11,6 +11,8 @@ from rampart_threat.feeds.service import FeedService
 from rampart_threat.findings.api import VulnerabilityRpcs
 from rampart_threat.findings.memory import InMemoryVulnerabilityRepository
 from rampart_threat.findings.service import VulnerabilityLedger
+from rampart_threat.findings.tally import InMemoryScanTally, ScanTally, Tally
+from rampart_threat.findings.tallymappers import count_message, findings_message
 from rampart_threat.incidents.api import IncidentRpcs
 from rampart_threat.incidents.service import IncidentService
 from rampart_threat.intel import mappers as intel_mappers
@@ -38,8 +40,10 @@ class ThreatServicer(IncidentRpcs, VulnerabilityRpcs, threat_pb2_grpc.ThreatServ
         catalog: KnowledgeService,
         *,
         vulnerabilities: VulnerabilityLedger | None = None,
+        scan_findings: ScanTally | None = None,
     ) -> None:
         """``vulnerabilities`` defaults to a ledger on an empty in-memory store (tests of other RPCs)."""
+        self._scan_findings = scan_findings or InMemoryScanTally()
         self._intel = intel
         self._vulnerabilities = vulnerabilities or VulnerabilityLedger(InMemoryVulnerabilityRepository())
         self._activity = activity
@@ -52,6 +56,19 @@ class ThreatServicer(IncidentRpcs, VulnerabilityRpcs, threat_pb2_grpc.ThreatServ
         self, request: threat_pb2.GetScanActivityRequest, context: Context
     ) -> threat_pb2.ScanActivity:
         return activity_message(await self._activity.activity(request.owner.org_id, request.scan_id))
+
+    async def CountScanFindings(
+        self, request: threat_pb2.CountScanFindingsRequest, context: Context
+    ) -> threat_pb2.CountScanFindingsResponse:
+        tallies = await self._scan_findings.of_scans(request.owner.org_id, list(request.scan_ids))
+        return threat_pb2.CountScanFindingsResponse(counts=[count_message(tally) for tally in tallies])
+
+    async def ListScanFindings(
+        self, request: threat_pb2.ListScanFindingsRequest, context: Context
+    ) -> threat_pb2.ScanFindings:
+        """A scan with no tally (no finding yet, or another organisation's) has no findings."""
+        found = await self._scan_findings.of_scans(request.owner.org_id, [request.scan_id])
+        return findings_message(found[0] if found else Tally(request.scan_id))
 
     async def AnalyzeThreat(
         self, request: threat_pb2.AnalyzeThreatRequest, context: Context

@@ -10,6 +10,7 @@ from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from rampart.common.v1 import common_pb2 as _common_pb2
+from rampart.scan.v1 import scan_pb2 as _scan_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -334,6 +335,157 @@ FEED_KIND_EPSS: FeedKind.ValueType  # 4
 FEED_KIND_STARTER: FeedKind.ValueType  # 5
 """the starter set shipped with threat-service"""
 Global___FeedKind: _TypeAlias = FeedKind  # noqa: Y015
+
+@_typing.final
+class CountScanFindingsRequest(_message.Message):
+    """---- Findings of scans (the finding pipeline, issue 11) ---------------------------------"""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OWNER_FIELD_NUMBER: _builtins.int
+    SCAN_IDS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def owner(self) -> _common_pb2.Owner: ...
+    @_builtins.property
+    def scan_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """at most 100; another organisation's or unknown: left out"""
+
+    def __init__(
+        self,
+        *,
+        owner: _common_pb2.Owner | None = ...,
+        scan_ids: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner", "scan_ids", b"scan_ids"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CountScanFindingsRequest: _TypeAlias = CountScanFindingsRequest  # noqa: Y015
+
+@_typing.final
+class ScanFindingCount(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class BySeverityEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.int
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.int = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    SCAN_ID_FIELD_NUMBER: _builtins.int
+    FINDINGS_FIELD_NUMBER: _builtins.int
+    BY_SEVERITY_FIELD_NUMBER: _builtins.int
+    SETTLED_FIELD_NUMBER: _builtins.int
+    scan_id: _builtins.str
+    findings: _builtins.int
+    settled: _builtins.bool
+    """the scan ended and its findings are final"""
+    @_builtins.property
+    def by_severity(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]:
+        """info / low / medium / high / critical"""
+
+    def __init__(
+        self,
+        *,
+        scan_id: _builtins.str = ...,
+        findings: _builtins.int = ...,
+        by_severity: _abc.Mapping[_builtins.str, _builtins.int] | None = ...,
+        settled: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["by_severity", b"by_severity", "findings", b"findings", "scan_id", b"scan_id", "settled", b"settled"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ScanFindingCount: _TypeAlias = ScanFindingCount  # noqa: Y015
+
+@_typing.final
+class CountScanFindingsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COUNTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def counts(self) -> _containers.RepeatedCompositeFieldContainer[Global___ScanFindingCount]: ...
+    def __init__(
+        self,
+        *,
+        counts: _abc.Iterable[Global___ScanFindingCount] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["counts", b"counts"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CountScanFindingsResponse: _TypeAlias = CountScanFindingsResponse  # noqa: Y015
+
+@_typing.final
+class ListScanFindingsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OWNER_FIELD_NUMBER: _builtins.int
+    SCAN_ID_FIELD_NUMBER: _builtins.int
+    scan_id: _builtins.str
+    @_builtins.property
+    def owner(self) -> _common_pb2.Owner: ...
+    def __init__(
+        self,
+        *,
+        owner: _common_pb2.Owner | None = ...,
+        scan_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner", "scan_id", b"scan_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListScanFindingsRequest: _TypeAlias = ListScanFindingsRequest  # noqa: Y015
+
+@_typing.final
+class ScanFindings(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COUNT_FIELD_NUMBER: _builtins.int
+    FINDINGS_FIELD_NUMBER: _builtins.int
+    RESOLVED_FIELD_NUMBER: _builtins.int
+    resolved: _builtins.int
+    """records this scan showed fixed (once settled)"""
+    @_builtins.property
+    def count(self) -> Global___ScanFindingCount: ...
+    @_builtins.property
+    def findings(self) -> _containers.RepeatedCompositeFieldContainer[_scan_pb2.FindingNotice]: ...
+    def __init__(
+        self,
+        *,
+        count: Global___ScanFindingCount | None = ...,
+        findings: _abc.Iterable[_scan_pb2.FindingNotice] | None = ...,
+        resolved: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["count", b"count"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["count", b"count", "findings", b"findings", "resolved", b"resolved"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ScanFindings: _TypeAlias = ScanFindings  # noqa: Y015
 
 @_typing.final
 class AnalyzeThreatRequest(_message.Message):
