@@ -6,6 +6,8 @@ from rampart.lib.grpcserver import Context
 from rampart.threat.v1 import threat_pb2, threat_pb2_grpc
 from rampart_threat.analysis import mappers as analysis_mappers
 from rampart_threat.analysis.service import AnalysisService
+from rampart_threat.assets.api import AssetRpcs
+from rampart_threat.assets.service import AssetService
 from rampart_threat.feeds.mappers import feed_kind, import_message, status_message
 from rampart_threat.feeds.service import FeedService
 from rampart_threat.incidents.api import IncidentRpcs
@@ -18,9 +20,9 @@ from rampart_threat.mappers import activity_message
 from rampart_threat.service import ActivityService
 
 
-class ThreatServicer(IncidentRpcs, threat_pb2_grpc.ThreatServiceServicer):
-    """Serves scan activity, threat analysis, incidents, the vulnerability catalog and the feed admin
-    RPCs; what is not built answers UNIMPLEMENTED.
+class ThreatServicer(IncidentRpcs, AssetRpcs, threat_pb2_grpc.ThreatServiceServicer):
+    """Serves scan activity, threat analysis, incidents, assets, the vulnerability catalog and the feed
+    admin RPCs; what is not built answers UNIMPLEMENTED.
 
     The threat-intel admin RPCs (imports, status) and the organisations' allow/deny lists are
     served by ``IntelService``, which is also the analysis' feed lookup."""
@@ -33,7 +35,9 @@ class ThreatServicer(IncidentRpcs, threat_pb2_grpc.ThreatServiceServicer):
         feeds: FeedService,
         intel: IntelService,
         catalog: KnowledgeService,
+        assets: AssetService,
     ) -> None:
+        self._assets = assets
         self._intel = intel
         self._activity = activity
         self._analysis = analysis

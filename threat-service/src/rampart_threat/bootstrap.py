@@ -21,11 +21,14 @@ from rampart_threat.analysis.repository import (
 from rampart_threat.analysis.sandbox import SandboxLimits
 from rampart_threat.analysis.service import AnalysisService
 from rampart_threat.api import ThreatServicer
+from rampart_threat.assets.repository import MongoAssetRepository
+from rampart_threat.assets.service import AssetService
+from rampart_threat.assets.wiring import asset_parts
 from rampart_threat.consumers import SCAN_EVENTS_CONSUMER, ScanEventHandler
 from rampart_threat.feeds.repository import MongoFeedRepository
 from rampart_threat.feeds.service import FeedService
 from rampart_threat.incidents.consumers import ANALYSES_CONSUMER, AnalysisEventHandler
-from rampart_threat.incidents.repository import MongoAssetRepository, MongoIncidentRepository
+from rampart_threat.incidents.repository import MongoIncidentRepository
 from rampart_threat.incidents.triage import SlaTable
 from rampart_threat.incidents.wiring import IncidentParts, configured_rules, incident_parts, notifiers
 from rampart_threat.intel.service import IntelService
@@ -45,6 +48,7 @@ class Parts:
     servicer: ThreatServicer
     on_scan_event: ScanEventHandler
     on_analysis: AnalysisEventHandler
+    assets: AssetService  # the inventory; the findings ledger reports open findings per host to it
 
 
 def assemble(
@@ -62,17 +66,21 @@ def assemble(
     assets: AssetLookup | None = None,
 ) -> Parts:
     """``feeds`` defaults to ``intel`` (the imported feeds and the organisations' lists);
-    ``assets`` to none (no analysis matches an asset)."""
+    ``assets`` to none (no analysis matches an asset). The asset inventory is the one incidents link."""
     activity = ActivityService(repository)
     intel = intel or IntelService(InMemoryIntelStore())
     empty = KnowledgeService(EmptyCatalog(), knowledge)
     analysis = AnalysisService(
         analyses or InMemoryAnalysisRepository(), feeds or intel, analysis_config, sandbox, publisher, assets
     )
+    inventory = asset_parts(incidents.inventory)
     return Parts(
-        ThreatServicer(activity, analysis, incidents.service, knowledge, intel, catalog or empty),
-        ScanEventHandler(activity, incidents.record_assets),
+        ThreatServicer(
+            activity, analysis, incidents.service, knowledge, intel, catalog or empty, inventory.service
+        ),
+        ScanEventHandler(activity, inventory.recorder),
         incidents.on_analysis,
+        inventory.service,
     )
 
 
