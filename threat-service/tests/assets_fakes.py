@@ -44,13 +44,16 @@ class FakeAssets:
         self.rows[record.asset_id] = copy.deepcopy(record)
         return True
 
-    async def list(
+    async def select(
         self, where: AssetFilter, order: AssetOrder, skip: int, limit: int, after: After | None = None
     ) -> tuple[list[tuple[AssetRecord, int]], int]:
         rows = [copy.deepcopy(r) for r in self.rows.values() if keep(r, where)]
         total = len(rows)
         field = SORT_KEYS[order.field]
-        rows.sort(key=lambda r: (sort_value(r, field), r.asset_id), reverse=order.descending)
+        rows.sort(
+            key=lambda r: (r.host if field == "host" else sort_value(r, field), r.asset_id),
+            reverse=order.descending,
+        )
         if after is not None and field != "host":
             rows = [
                 r

@@ -16,13 +16,13 @@ from rampart_threat.assets.domain import (
     SEVERITY_RANK,
     Asset,
     AssetRecord,
-    OsClue,
     PortChange,
     PortHistory,
     PortRecord,
     ScanSeen,
     Service,
 )
+from rampart_threat.assets.oshint import OsClue
 
 COLLECTION = "asset_inventory"
 MAX_NETWORK_SCAN = 10_000  # assets read to answer a CIDR entry
@@ -84,7 +84,7 @@ class AssetRepository(Protocol):
         self, record: AssetRecord
     ) -> bool: ...  # False: stored or changed by someone else meanwhile
 
-    async def list(
+    async def select(
         self, where: AssetFilter, order: AssetOrder, skip: int, limit: int, after: After | None = None
     ) -> tuple[list[tuple[AssetRecord, int]], int]: ...
 
@@ -129,7 +129,7 @@ class MongoAssetRepository:
         record.version += 1
         return True
 
-    async def list(
+    async def select(
         self, where: AssetFilter, order: AssetOrder, skip: int, limit: int, after: After | None = None
     ) -> tuple[list[tuple[AssetRecord, int]], int]:
         query = filter_query(where)

@@ -114,7 +114,7 @@ class AssetService:
             page = min(max(listing.page, 1), MAX_PAGE_NUMBER)
             offset = (page - 1) * size
         skip = 0 if after is not None else offset
-        rows, total = await self.assets.list(listing.where, order, skip, size, after)
+        rows, total = await self.assets.select(listing.where, order, skip, size, after)
         token = ""
         if len(rows) == size:
             if listing.sort == "host":
