@@ -6,6 +6,7 @@ import itertools
 
 import grpc
 
+from gateway.tests.stub_assets import StubAssets
 from gateway.tests.stub_catalog import StubCatalog
 from gateway.tests.stub_services import Call, StubAnalyses, StubService, rpc_error
 from rampart.threat.v1 import threat_pb2
@@ -137,5 +138,5 @@ class StubIndicatorLists(StubService):
         return self._call("RemoveIndicatorListEntry", request, remove)
 
 
-class StubThreat(StubIncidents, StubAnalyses, StubIndicatorLists, StubCatalog):
-    """threat-service in memory: incidents, analyses, allow/deny lists and the vulnerability catalog."""
+class StubThreat(StubIncidents, StubAnalyses, StubIndicatorLists, StubCatalog, StubAssets):
+    """threat-service in memory: incidents, analyses, allow/deny lists, the vulnerability catalog, assets."""

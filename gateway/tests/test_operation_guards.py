@@ -32,7 +32,7 @@ def url(op: Operation) -> str:
     path = op.path.replace("{scan_id}", "scan_0001").replace("{key_id}", "key_0001")
     path = path.replace("{incident_id}", "inc_0001")
     path = path.replace("{analysis_id}", "ana_0001").replace("{entry_id}", "ile_0001")
-    path = path.replace("{cve_id}", "CVE-2024-6387")
+    path = path.replace("{cve_id}", "CVE-2024-6387").replace("{asset_id}", "asset_0001")
     if path.endswith("/vulnerabilities/catalog"):
         return path + "?product=openssh&version=9.2p1"
     return path + ("?last_event_id=x" if path.endswith("/stream") else "")  # a 422, not a live stream
@@ -53,6 +53,7 @@ def platform() -> StubPlatform:
     stub.threat.incidents["inc_0001"] = threat_pb2.Incident(incident_id="inc_0001", owner=owner)
     stub.threat.add(threat_pb2.ThreatAnalysis(analysis_id="ana_0001"), "org_1")
     stub.threat.add_list_entry("org_1", threat_pb2.IndicatorListEntry(entry_id="ile_0001", list="deny"))
+    stub.threat.add_asset("org_1", threat_pb2.Asset(asset_id="asset_0001"))
     return stub
 
 
