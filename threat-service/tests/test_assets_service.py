@@ -12,6 +12,7 @@ from nats.aio.msg import Msg
 
 from rampart.common.v1 import common_pb2
 from rampart.lib.errors import InvalidArgument
+from rampart.lib.events import Outcome, PoisonMessage
 from rampart.lib.ids import to_timestamp
 from rampart.scan.v1 import scan_pb2
 from rampart.threat.v1 import threat_pb2
@@ -82,7 +83,7 @@ def where(org: str = "org_a", **kwargs: Any) -> AssetListing:
 
 async def test_a_port_seen_by_a_live_scan_makes_the_host_an_asset() -> None:
     parts, _ = inventory()
-    await parts.recorder(event("10.0.0.5", 22))
+    await parts.recorder.record(event("10.0.0.5", 22))
     record = await parts.service.get("org_a", True, asset_id("org_a", "10.0.0.5"))
     assert (record.host, record.addresses, [p.port for p in record.open_ports()]) == (
         "10.0.0.5",
@@ -99,19 +100,19 @@ async def test_a_redelivered_event_changes_nothing_and_writes_nothing() -> None:
         "10.0.0.5", 22, at=T0 + timedelta(seconds=1), service="ssh", product="OpenSSH", version="9.2p1"
     )
     for message in (event("10.0.0.5", 22), detected):
-        await parts.recorder(message)
+        await parts.recorder.record(message)
     before, saves = await store.get("org_a", True, asset_id("org_a", "10.0.0.5")), store.saves
     for message in (detected, event("10.0.0.5", 22), detected):  # redelivered, one out of order
-        await parts.recorder(message)
+        await parts.recorder.record(message)
     assert store.saves == saves
     assert await store.get("org_a", True, asset_id("org_a", "10.0.0.5")) == before
 
 
 async def test_a_service_change_between_scans_is_kept_in_the_port_history() -> None:
     parts, _ = inventory()
-    await parts.recorder(event("10.0.0.5", 80, service="http", product="nginx", version="1.22.1"))
+    await parts.recorder.record(event("10.0.0.5", 80, service="http", product="nginx", version="1.22.1"))
     later = T0 + timedelta(days=3)
-    await parts.recorder(
+    await parts.recorder.record(
         event("10.0.0.5", 80, scan="scn_2", at=later, service="http", product="nginx", version="1.24.0")
     )
     record = await parts.service.get("org_a", True, asset_id("org_a", "10.0.0.5"))
@@ -129,10 +130,10 @@ async def test_a_service_change_between_scans_is_kept_in_the_port_history() -> N
 async def test_an_older_event_arriving_late_does_not_move_a_port_back() -> None:
     parts, _ = inventory()
     new, old = T0 + timedelta(days=1), T0
-    await parts.recorder(
+    await parts.recorder.record(
         event("10.0.0.5", 80, scan="scn_2", at=new, service="http", product="nginx", version="1.24.0")
     )
-    await parts.recorder(
+    await parts.recorder.record(
         event("10.0.0.5", 80, scan="scn_1", at=old, service="http", product="nginx", version="1.22.1")
     )
     record = await parts.service.get("org_a", True, asset_id("org_a", "10.0.0.5"))
@@ -145,11 +146,11 @@ async def test_a_finished_scan_closes_the_ports_it_covered_and_did_not_see_and_a
     None
 ):
     parts, _ = inventory()
-    await parts.recorder(event("10.0.0.5", 22))
-    await parts.recorder(event("10.0.0.5", 6379))
-    await parts.recorder(event("10.0.0.5", 8080))
+    await parts.recorder.record(event("10.0.0.5", 22))
+    await parts.recorder.record(event("10.0.0.5", 6379))
+    await parts.recorder.record(event("10.0.0.5", 8080))
     second = T0 + timedelta(hours=1)
-    await parts.recorder(event("10.0.0.5", 22, scan="scn_2", at=second))
+    await parts.recorder.record(event("10.0.0.5", 22, scan="scn_2", at=second))
     coverage = Coverage(
         "scn_2", "org_a", True, frozenset({"10.0.0.5"}), frozenset({(22, "tcp"), (6379, "tcp")})
     )
@@ -159,7 +160,7 @@ async def test_a_finished_scan_closes_the_ports_it_covered_and_did_not_see_and_a
     assert [p.port for p in record.open_ports()] == [22, 8080]  # 8080 was not covered: still open
     assert [(h.port, h.change, h.scan_id) for h in record.history][-1] == (6379, PortChange.CLOSED, "scn_2")
     third = second + timedelta(hours=1)
-    await parts.recorder(event("10.0.0.5", 6379, scan="scn_3", at=third))
+    await parts.recorder.record(event("10.0.0.5", 6379, scan="scn_3", at=third))
     record = await parts.service.get("org_a", True, asset_id("org_a", "10.0.0.5"))
     assert [(h.port, h.change) for h in record.history][-1] == (6379, PortChange.OPENED)
     assert record.ports[(6379, "tcp")].since == third
@@ -167,7 +168,7 @@ async def test_a_finished_scan_closes_the_ports_it_covered_and_did_not_see_and_a
 
 async def test_test_key_scans_keep_a_separate_sandbox_inventory() -> None:
     parts, _ = inventory()
-    await parts.recorder(event("10.0.0.5", 22, test_key=True))
+    await parts.recorder.record(event("10.0.0.5", 22, test_key=True))
     live = await parts.service.list(where())
     sandbox = await parts.service.list(where(live=False))
     assert (live.total, [r.host for r in sandbox.assets]) == (0, ["10.0.0.5"])
@@ -182,16 +183,16 @@ async def test_test_key_scans_keep_a_separate_sandbox_inventory() -> None:
 
 async def test_the_os_hint_is_the_vote_of_the_open_ports_banners() -> None:
     parts, _ = inventory()
-    await parts.recorder(
+    await parts.recorder.record(
         event("10.0.0.5", 22, service="ssh", product="OpenSSH", version="9.2p1", banner=DEBIAN_SSH)
     )
-    await parts.recorder(
+    await parts.recorder.record(
         event("10.0.0.5", 80, service="http", product="nginx", banner="Server: nginx/1.22.1")
     )
     record = await parts.service.get("org_a", True, asset_id("org_a", "10.0.0.5"))
     assert (record.os.name, record.os.confidence) == ("Linux (Debian 12)", 60)
     assert record.os.evidence == ("22/tcp ssh: Debian-2+deb12",)
-    await parts.recorder(event("10.0.0.6", 80, service="http", product="nginx"))
+    await parts.recorder.record(event("10.0.0.6", 80, service="http", product="nginx"))
     other = await parts.service.get("org_a", True, asset_id("org_a", "10.0.0.6"))
     assert (other.os.name, other.os.confidence) == ("", 0)  # no clue: no guess
 
@@ -199,7 +200,7 @@ async def test_the_os_hint_is_the_vote_of_the_open_ports_banners() -> None:
 async def test_names_come_from_the_certificates_the_host_presents() -> None:
     parts, _ = inventory()
     sans = ("www.example.org", "*.example.org", "API.example.org")
-    await parts.recorder(event("10.0.0.5", 443, service="https", sans=sans))
+    await parts.recorder.record(event("10.0.0.5", 443, service="https", sans=sans))
     record = await parts.service.get("org_a", True, asset_id("org_a", "10.0.0.5"))
     assert record.names == ("api.example.org", "www.example.org")
     found = await parts.service.list(where(text="WWW.example"))
@@ -209,7 +210,7 @@ async def test_names_come_from_the_certificates_the_host_presents() -> None:
 async def test_finding_counts_from_the_ledger_filter_and_sort_the_assets() -> None:
     parts, store = inventory()
     for host in ("10.0.0.1", "10.0.0.2", "10.0.0.3"):
-        await parts.recorder(event(host, 22))
+        await parts.recorder.record(event(host, 22))
     assert await parts.service.set_finding_counts("org_a", True, "10.0.0.1", {"high": 2, "low": 1})
     assert await parts.service.set_finding_counts("org_a", True, "10.0.0.2", {"critical": 1})
     saves = store.saves
@@ -232,9 +233,11 @@ async def test_finding_counts_from_the_ledger_filter_and_sort_the_assets() -> No
 
 async def test_filters_select_by_port_service_os_and_when_last_seen() -> None:
     parts, _ = inventory()
-    await parts.recorder(event("10.0.0.1", 22, service="ssh", product="OpenSSH", banner=DEBIAN_SSH))
-    await parts.recorder(event("10.0.0.2", 6379, at=T0 + timedelta(days=2), service="redis", product="Redis"))
-    await parts.recorder(event("db.example.org", 5432, at=T0 + timedelta(days=4)))
+    await parts.recorder.record(event("10.0.0.1", 22, service="ssh", product="OpenSSH", banner=DEBIAN_SSH))
+    await parts.recorder.record(
+        event("10.0.0.2", 6379, at=T0 + timedelta(days=2), service="redis", product="Redis")
+    )
+    await parts.recorder.record(event("db.example.org", 5432, at=T0 + timedelta(days=4)))
 
     async def hosts(**kwargs: Any) -> list[str]:
         return sorted(r.host for r in (await parts.service.list(where(**kwargs))).assets)
@@ -251,7 +254,7 @@ async def test_filters_select_by_port_service_os_and_when_last_seen() -> None:
 async def test_pages_and_cursors_visit_every_asset_once_in_order() -> None:
     parts, _ = inventory()
     for n in range(7):  # two share each time: the cursor must split ties by id
-        await parts.recorder(event(f"10.0.1.{n}", 80, at=T0 + timedelta(minutes=n // 2)))
+        await parts.recorder.record(event(f"10.0.1.{n}", 80, at=T0 + timedelta(minutes=n // 2)))
     first = await parts.service.list(where(size=3))
     assert (first.total, first.pages, first.page) == (7, 3, 1)
     seen, token = [r.asset_id for r in first.assets], first.next_page_token
@@ -272,7 +275,7 @@ async def test_pages_and_cursors_visit_every_asset_once_in_order() -> None:
 async def test_the_scans_that_covered_an_asset_are_bounded() -> None:
     parts, _ = inventory()
     for n in range(MAX_SCANS + 5):
-        await parts.recorder(event("10.0.0.5", 22, scan=f"scn_{n:02}", at=T0 + timedelta(hours=n)))
+        await parts.recorder.record(event("10.0.0.5", 22, scan=f"scn_{n:02}", at=T0 + timedelta(hours=n)))
     record = await parts.service.get("org_a", True, asset_id("org_a", "10.0.0.5"))
     assert len(record.scans) == MAX_SCANS
     assert record.scans[0].scan_id == f"scn_{MAX_SCANS + 4:02}"
@@ -282,7 +285,7 @@ async def test_the_scans_that_covered_an_asset_are_bounded() -> None:
 async def test_a_lost_version_race_reloads_and_reapplies() -> None:
     store = FakeAssets()
     service = AssetService(store)
-    await asset_parts(store).recorder(event("10.0.0.5", 22))
+    await asset_parts(store).recorder.record(event("10.0.0.5", 22))
     store.lose_next_saves = 2
     assert await service.set_finding_counts("org_a", True, "10.0.0.5", {"medium": 3})
     assert (await service.get("org_a", True, asset_id("org_a", "10.0.0.5"))).findings == {"medium": 3}
@@ -303,8 +306,13 @@ async def test_the_scan_event_consumer_feeds_the_rpcs_and_another_organisation_g
         knowledge=FeedService(cast(Any, None)),
     )
     found = event("10.0.0.5", 443, service="https", product="nginx", version="1.24.0")
-    for message in (event("10.0.0.5", 443), found, found):
-        await parts.on_scan_event(Msg(_client=cast(Any, None), data=message.SerializeToString()))
+    outcomes = [
+        await parts.on_asset_event(Msg(_client=cast(Any, None), data=message.SerializeToString()))
+        for message in (event("10.0.0.5", 443), found, found)
+    ]
+    assert outcomes == [Outcome.APPLIED, Outcome.APPLIED, Outcome.DUPLICATE]
+    with pytest.raises(PoisonMessage):
+        await parts.on_asset_event(Msg(_client=cast(Any, None), data=b"\xff not a scan event"))
     context = cast(Any, None)
     listed = await parts.servicer.ListAssets(
         threat_pb2.ListAssetsRequest(owner=owner(), port=443, sort=threat_pb2.ASSET_SORT_HOST), context
@@ -338,7 +346,7 @@ async def test_the_scan_event_consumer_feeds_the_rpcs_and_another_organisation_g
 async def test_an_incident_links_an_asset_by_the_id_the_inventory_gives_it() -> None:
     store = FakeAssets()
     built = incident_parts(FakeIncidents(), store, RecordingNotifier())
-    await asset_parts(store).recorder(event("10.0.0.5", 3389))
+    await asset_parts(store).recorder.record(event("10.0.0.5", 3389))
     [listed] = (await asset_parts(store).service.list(where())).assets
     incident = await built.service.create(
         Actor("org_a", "usr_a"),

@@ -21,6 +21,7 @@ from rampart_threat.analysis.repository import (
 from rampart_threat.analysis.sandbox import SandboxLimits
 from rampart_threat.analysis.service import AnalysisService
 from rampart_threat.api import ThreatServicer
+from rampart_threat.assets.consumers import ASSET_EVENTS_CONSUMER, AssetRecorder
 from rampart_threat.assets.repository import MongoAssetRepository
 from rampart_threat.assets.service import AssetService
 from rampart_threat.assets.wiring import asset_parts
@@ -48,6 +49,7 @@ class Parts:
     servicer: ThreatServicer
     on_scan_event: ScanEventHandler
     on_analysis: AnalysisEventHandler
+    on_asset_event: AssetRecorder  # the inventory's own durable on the scan events
     assets: AssetService  # the inventory; the findings ledger reports open findings per host to it
 
 
@@ -78,8 +80,9 @@ def assemble(
         ThreatServicer(
             activity, analysis, incidents.service, knowledge, intel, catalog or empty, inventory.service
         ),
-        ScanEventHandler(activity, inventory.recorder),
+        ScanEventHandler(activity),
         incidents.on_analysis,
+        inventory.recorder,
         inventory.service,
     )
 
@@ -148,6 +151,7 @@ async def bootstrap(settings: ServiceSettings) -> Runtime:
     )
     consumer = DurableConsumer(infra.js, SCAN_EVENTS_CONSUMER, parts.on_scan_event)
     analysis_events = DurableConsumer(infra.js, ANALYSES_CONSUMER, parts.on_analysis)
+    asset_events = DurableConsumer(infra.js, ASSET_EVENTS_CONSUMER, parts.on_asset_event)
     binding = ServiceBinding(
         SERVICE_NAME, parts.servicer, threat_pb2_grpc.add_ThreatServiceServicer_to_server
     )
@@ -155,7 +159,7 @@ async def bootstrap(settings: ServiceSettings) -> Runtime:
         "threat",
         settings,
         [binding],
-        tasks=[consumer.run, analysis_events.run, outbox.run],
+        tasks=[consumer.run, analysis_events.run, asset_events.run, outbox.run],
         closers=[infra.close],
         infra=infra,
     )

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from nats.aio.msg import Msg
 
 from rampart.lib.catalogue import subjects
 from rampart.lib.events import Outcome
 from rampart.lib.scanevents import decode_scan_event, scan_events_consumer
-from rampart.scan.v1 import scan_pb2
 from rampart_threat.mappers import activity_event
 from rampart_threat.service import ActivityService
 
@@ -20,16 +17,8 @@ SCAN_EVENTS_CONSUMER = scan_events_consumer(subjects.THREAT_SCAN_EVENTS_DURABLE)
 class ScanEventHandler:
     """Applies each scan event to the scan's activity (a poison message is dropped by the consumer)."""
 
-    def __init__(
-        self,
-        activity: ActivityService,
-        also: Callable[[scan_pb2.ScanEvent], Awaitable[None]] | None = None,
-    ) -> None:
+    def __init__(self, activity: ActivityService) -> None:
         self._activity = activity
-        self._also = also  # the asset inventory (incidents); idempotent by itself
 
     async def __call__(self, message: Msg) -> Outcome:
-        event = decode_scan_event(message)
-        if self._also is not None:
-            await self._also(event)
-        return await self._activity.record(activity_event(event))
+        return await self._activity.record(activity_event(decode_scan_event(message)))
