@@ -16,6 +16,10 @@ from rampart_gateway.operations import caller
 TIMEOUT = 30.0
 
 
+def severity_value(word: str | None) -> common_pb2.Severity.ValueType:
+    return common_pb2.Severity.Value(f"SEVERITY_{word.upper()}") if word else common_pb2.SEVERITY_UNSPECIFIED
+
+
 async def list_assets(request: Request) -> Response:
     query = read_query(request, ListAssetsQuery)
     message = threat_pb2.ListAssetsRequest(
@@ -24,7 +28,7 @@ async def list_assets(request: Request) -> Response:
         port=query.port or 0,
         service=query.service,
         os=query.os,
-        min_severity=common_pb2.Severity.Value(f"SEVERITY_{query.severity.upper()}") if query.severity else 0,
+        min_severity=severity_value(query.severity),
         sort=threat_pb2.AssetSort.Value(f"ASSET_SORT_{query.sort.upper()}"),
         ascending=query.order == "asc",
         page=query.page,
