@@ -240,7 +240,9 @@ class AssetRecord:
             raise ValueError(f"unknown severities: {', '.join(sorted(unknown))}")
         if any(count < 0 for count in counts.values()):
             raise ValueError("a finding count cannot be negative")
-        wanted = {name: int(count) for name, count in counts.items() if count > 0}
+        wanted = {
+            str(name): int(count) for name, count in counts.items() if count > 0
+        }  # str: StrEnum keys too
         if wanted == self.findings:
             return False
         self.findings = wanted
