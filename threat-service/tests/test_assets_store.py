@@ -15,6 +15,7 @@ from rampart.lib.store import Document
 from rampart_threat.assets.domain import AssetRecord, Observation, PortChange, Service, asset_id
 from rampart_threat.assets.repository import AssetFilter, MongoAssetRepository
 from rampart_threat.assets.service import AssetListing, AssetService
+from rampart_threat.findings.model import Severity as FindingSeverity
 from tests.servers import Running, started
 
 pytestmark = pytest.mark.service
@@ -52,7 +53,7 @@ async def test_an_asset_round_trips_with_its_ports_history_scans_and_counts(
         seen("10.0.0.5", 443, 1, service=Service("https", "nginx", tls=True), names=("www.example.org",))
     )
     record.close_unseen("scn_2", frozenset({(443, "tcp")}), T0 + timedelta(hours=1))
-    record.set_finding_counts({"high": 2, "info": 1})
+    record.set_finding_counts({FindingSeverity.HIGH: 2, "info": 1})  # the ledger may count by its enum
     assert await store.save(record)
     read = await store.get("org_a", True, record.asset_id)
     assert read == record
@@ -63,6 +64,7 @@ async def test_an_asset_round_trips_with_its_ports_history_scans_and_counts(
         [22],
     )
     assert [h.change for h in read.history][-1] is PortChange.CLOSED
+    assert read.findings == {"high": 2, "info": 1}
 
 
 async def test_a_save_on_a_stale_version_loses_and_a_second_insert_of_one_host_too(
