@@ -86,6 +86,7 @@ bench: setup
 	$(PY) python bench/shards_bench.py
 	$(PY) python bench/ledger_bench.py
 	$(PY) python bench/findings_bench.py
+	$(PY) python bench/assets_bench.py
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

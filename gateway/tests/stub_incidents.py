@@ -6,6 +6,7 @@ import itertools
 
 import grpc
 
+from gateway.tests.stub_assets import StubAssets
 from gateway.tests.stub_catalog import StubCatalog
 from gateway.tests.stub_findings import StubScanFindings
 from gateway.tests.stub_services import Call, StubAnalyses, StubService, rpc_error
@@ -140,7 +141,13 @@ class StubIndicatorLists(StubService):
 
 
 class StubThreat(
-    StubIncidents, StubAnalyses, StubIndicatorLists, StubCatalog, StubVulnerabilities, StubScanFindings
+    StubIncidents,
+    StubAnalyses,
+    StubIndicatorLists,
+    StubCatalog,
+    StubVulnerabilities,
+    StubScanFindings,
+    StubAssets,
 ):
     """threat-service in memory: incidents, analyses, allow/deny lists, the vulnerability catalog,
-    the vulnerability records and the scans' findings."""
+    the vulnerability records, the scans' findings and the assets."""

@@ -35,6 +35,7 @@ def url(op: Operation) -> str:
     path = path.replace("{incident_id}", "inc_0001")
     path = path.replace("{analysis_id}", "ana_0001").replace("{entry_id}", "ile_0001")
     path = path.replace("{cve_id}", "CVE-2024-6387").replace("{vulnerability_id}", RECORD_ID)
+    path = path.replace("{asset_id}", "asset_0001")
     if path.endswith("/vulnerabilities/catalog"):
         return path + "?product=openssh&version=9.2p1"
     if path.endswith("/threats/scan"):
@@ -58,6 +59,7 @@ def platform() -> StubPlatform:
     stub.threat.add(threat_pb2.ThreatAnalysis(analysis_id="ana_0001"), "org_1")
     stub.threat.add_list_entry("org_1", threat_pb2.IndicatorListEntry(entry_id="ile_0001", list="deny"))
     stub.threat.vulnerabilities[RECORD_ID] = sample()
+    stub.threat.add_asset("org_1", threat_pb2.Asset(asset_id="asset_0001"))
     return stub
 
 

@@ -6,6 +6,8 @@ from rampart.lib.grpcserver import Context
 from rampart.threat.v1 import threat_pb2, threat_pb2_grpc
 from rampart_threat.analysis import mappers as analysis_mappers
 from rampart_threat.analysis.service import AnalysisService
+from rampart_threat.assets.api import AssetRpcs
+from rampart_threat.assets.service import AssetService
 from rampart_threat.feeds.mappers import feed_kind, import_message, status_message
 from rampart_threat.feeds.service import FeedService
 from rampart_threat.findings.api import VulnerabilityRpcs
@@ -23,9 +25,9 @@ from rampart_threat.mappers import activity_message
 from rampart_threat.service import ActivityService
 
 
-class ThreatServicer(IncidentRpcs, VulnerabilityRpcs, threat_pb2_grpc.ThreatServiceServicer):
-    """Serves scan activity, threat analysis, incidents, the vulnerability records and catalog and the
-    feed admin RPCs; what is not built answers UNIMPLEMENTED.
+class ThreatServicer(IncidentRpcs, VulnerabilityRpcs, AssetRpcs, threat_pb2_grpc.ThreatServiceServicer):
+    """Serves scan activity, threat analysis, incidents, assets, the vulnerability records and catalog
+    and the feed admin RPCs; what is not built answers UNIMPLEMENTED.
 
     The threat-intel admin RPCs (imports, status) and the organisations' allow/deny lists are
     served by ``IntelService``, which is also the analysis' feed lookup."""
@@ -38,12 +40,14 @@ class ThreatServicer(IncidentRpcs, VulnerabilityRpcs, threat_pb2_grpc.ThreatServ
         feeds: FeedService,
         intel: IntelService,
         catalog: KnowledgeService,
+        assets: AssetService,
         *,
         vulnerabilities: VulnerabilityLedger | None = None,
         scan_findings: ScanTally | None = None,
     ) -> None:
         """``vulnerabilities`` defaults to a ledger on an empty in-memory store (tests of other RPCs)."""
         self._scan_findings = scan_findings or InMemoryScanTally()
+        self._assets = assets
         self._intel = intel
         self._vulnerabilities = vulnerabilities or VulnerabilityLedger(InMemoryVulnerabilityRepository())
         self._activity = activity

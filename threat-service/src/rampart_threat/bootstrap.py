@@ -21,6 +21,10 @@ from rampart_threat.analysis.repository import (
 from rampart_threat.analysis.sandbox import SandboxLimits
 from rampart_threat.analysis.service import AnalysisService
 from rampart_threat.api import ThreatServicer
+from rampart_threat.assets.consumers import ASSET_EVENTS_CONSUMER, AssetRecorder
+from rampart_threat.assets.repository import MongoAssetRepository
+from rampart_threat.assets.service import AssetService
+from rampart_threat.assets.wiring import asset_parts
 from rampart_threat.consumers import SCAN_EVENTS_CONSUMER, ScanEventHandler
 from rampart_threat.feeds.repository import MongoFeedRepository
 from rampart_threat.feeds.service import FeedService
@@ -31,7 +35,7 @@ from rampart_threat.findings.source import make_finding_source
 from rampart_threat.findings.tally import MongoScanTally, ScanTally
 from rampart_threat.findings.wiring import finding_pipeline
 from rampart_threat.incidents.consumers import ANALYSES_CONSUMER, AnalysisEventHandler
-from rampart_threat.incidents.repository import MongoAssetRepository, MongoIncidentRepository
+from rampart_threat.incidents.repository import MongoIncidentRepository
 from rampart_threat.incidents.triage import SlaTable
 from rampart_threat.incidents.wiring import IncidentParts, configured_rules, incident_parts, notifiers
 from rampart_threat.intel.service import IntelService
@@ -51,6 +55,8 @@ class Parts:
     servicer: ThreatServicer
     on_scan_event: ScanEventHandler
     on_analysis: AnalysisEventHandler
+    on_asset_event: AssetRecorder  # the inventory's own durable on the scan events
+    assets: AssetService  # the inventory; the findings ledger reports open findings per host to it
 
 
 def assemble(
@@ -72,13 +78,14 @@ def assemble(
 ) -> Parts:
     """``feeds`` defaults to ``intel`` (the imported feeds and the organisations' lists);
     ``assets`` to none (no analysis matches an asset); ``vulnerabilities`` to a ledger on an
-    empty in-memory store."""
+    empty in-memory store. The asset inventory is the one incidents link."""
     activity = ActivityService(repository)
     intel = intel or IntelService(InMemoryIntelStore())
     empty = KnowledgeService(EmptyCatalog(), knowledge)
     analysis = AnalysisService(
         analyses or InMemoryAnalysisRepository(), feeds or intel, analysis_config, sandbox, publisher, assets
     )
+    inventory = asset_parts(incidents.inventory)
     return Parts(
         ThreatServicer(
             activity,
@@ -87,11 +94,14 @@ def assemble(
             knowledge,
             intel,
             catalog or empty,
+            inventory.service,
             vulnerabilities=vulnerabilities,
             scan_findings=scan_findings,
         ),
-        ScanEventHandler(activity, incidents.record_assets, findings),
+        ScanEventHandler(activity, findings),
         incidents.on_analysis,
+        inventory.recorder,
+        inventory.service,
     )
 
 
@@ -168,6 +178,7 @@ async def bootstrap(settings: ServiceSettings) -> Runtime:
     )
     consumer = DurableConsumer(infra.js, SCAN_EVENTS_CONSUMER, parts.on_scan_event)
     analysis_events = DurableConsumer(infra.js, ANALYSES_CONSUMER, parts.on_analysis)
+    asset_events = DurableConsumer(infra.js, ASSET_EVENTS_CONSUMER, parts.on_asset_event)
     binding = ServiceBinding(
         SERVICE_NAME, parts.servicer, threat_pb2_grpc.add_ThreatServiceServicer_to_server
     )
@@ -175,7 +186,7 @@ async def bootstrap(settings: ServiceSettings) -> Runtime:
         "threat",
         settings,
         [binding],
-        tasks=[consumer.run, analysis_events.run, outbox.run],
+        tasks=[consumer.run, analysis_events.run, asset_events.run, outbox.run],
         closers=[infra.close],
         infra=infra,
     )

@@ -50,6 +50,7 @@ DURABLES: Mapping[str, tuple[tuple[str, str], ...]] = {
     "scan-worker": ((subjects.SCAN_JOBS_STREAM, subjects.SCAN_WORKERS_DURABLE),),
     "threat": (
         (subjects.SCAN_EVENTS_STREAM, subjects.THREAT_SCAN_EVENTS_DURABLE),
+        (subjects.SCAN_EVENTS_STREAM, subjects.THREAT_ASSET_EVENTS_DURABLE),
         (subjects.THREAT_EVENTS_STREAM, subjects.THREAT_ANALYSES_DURABLE),
     ),
     "report": (

@@ -52,6 +52,7 @@ _CODES = (
         "the incident cannot move from its status to the one asked",
     ),
     ErrorCode("INCIDENT_NOT_FOUND", S.NOT_FOUND, 404, "no such incident (or another tenant's)"),
+    ErrorCode("ASSET_NOT_FOUND", S.NOT_FOUND, 404, "no such asset (or another tenant's)"),
     ErrorCode("SCAN_NOT_RESUMABLE", S.FAILED_PRECONDITION, 409, "only ended-early scans resume"),
     ErrorCode("VULNERABILITY_NOT_FOUND", S.NOT_FOUND, 404, "no such vulnerability (or another tenant's)"),
     ErrorCode(

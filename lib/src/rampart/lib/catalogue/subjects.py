@@ -27,6 +27,7 @@ ANALYSIS_COMPLETED = "threat.analyses.completed"  # AnalysisCompleted, read by i
 # ---- durable consumers -----------------------------------------------------------------
 SCAN_WORKERS_DURABLE = "scan-workers"
 THREAT_SCAN_EVENTS_DURABLE = "threat-scan-events"
+THREAT_ASSET_EVENTS_DURABLE = "threat-scan-events-assets"  # the asset inventory, apart from findings
 REPORT_SCAN_EVENTS_DURABLE = "report-scan-events"
 THREAT_ANALYSES_DURABLE = "threat-analyses"  # incident rules on completed analyses
 REPORT_INCIDENT_EVENTS_DURABLE = "report-incident-events"  # webhook delivery of incident events

@@ -336,6 +336,56 @@ FEED_KIND_STARTER: FeedKind.ValueType  # 5
 """the starter set shipped with threat-service"""
 Global___FeedKind: _TypeAlias = FeedKind  # noqa: Y015
 
+class _AssetSort:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _AssetSortEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_AssetSort.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    ASSET_SORT_UNSPECIFIED: _AssetSort.ValueType  # 0
+    """last_seen"""
+    ASSET_SORT_LAST_SEEN: _AssetSort.ValueType  # 1
+    ASSET_SORT_FIRST_SEEN: _AssetSort.ValueType  # 2
+    ASSET_SORT_HOST: _AssetSort.ValueType  # 3
+    ASSET_SORT_FINDINGS: _AssetSort.ValueType  # 4
+    """most critical findings first (descending), then high, ..."""
+
+class AssetSort(_AssetSort, metaclass=_AssetSortEnumTypeWrapper):
+    """---- Assets ------------------------------------------------------------------------------
+    Every host a scan of the organisation has seen, kept by threat-service from the scan events.
+    A test key's (sandbox) scans keep a separate inventory that only test keys read.
+    """
+
+ASSET_SORT_UNSPECIFIED: AssetSort.ValueType  # 0
+"""last_seen"""
+ASSET_SORT_LAST_SEEN: AssetSort.ValueType  # 1
+ASSET_SORT_FIRST_SEEN: AssetSort.ValueType  # 2
+ASSET_SORT_HOST: AssetSort.ValueType  # 3
+ASSET_SORT_FINDINGS: AssetSort.ValueType  # 4
+"""most critical findings first (descending), then high, ..."""
+Global___AssetSort: _TypeAlias = AssetSort  # noqa: Y015
+
+class _AssetPortChangeKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _AssetPortChangeKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_AssetPortChangeKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    ASSET_PORT_CHANGE_KIND_UNSPECIFIED: _AssetPortChangeKind.ValueType  # 0
+    ASSET_PORT_CHANGE_KIND_OPENED: _AssetPortChangeKind.ValueType  # 1
+    ASSET_PORT_CHANGE_KIND_CLOSED: _AssetPortChangeKind.ValueType  # 2
+    ASSET_PORT_CHANGE_KIND_SERVICE: _AssetPortChangeKind.ValueType  # 3
+    """the service detected on the port changed"""
+
+class AssetPortChangeKind(_AssetPortChangeKind, metaclass=_AssetPortChangeKindEnumTypeWrapper): ...
+
+ASSET_PORT_CHANGE_KIND_UNSPECIFIED: AssetPortChangeKind.ValueType  # 0
+ASSET_PORT_CHANGE_KIND_OPENED: AssetPortChangeKind.ValueType  # 1
+ASSET_PORT_CHANGE_KIND_CLOSED: AssetPortChangeKind.ValueType  # 2
+ASSET_PORT_CHANGE_KIND_SERVICE: AssetPortChangeKind.ValueType  # 3
+"""the service detected on the port changed"""
+Global___AssetPortChangeKind: _TypeAlias = AssetPortChangeKind  # noqa: Y015
+
 @_typing.final
 class CountScanFindingsRequest(_message.Message):
     """---- Findings of scans (the finding pipeline, issue 11) ---------------------------------"""
@@ -2998,3 +3048,386 @@ class CatalogMatches(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CatalogMatches: _TypeAlias = CatalogMatches  # noqa: Y015
+
+@_typing.final
+class AssetServiceInfo(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    PRODUCT_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    CPE_FIELD_NUMBER: _builtins.int
+    TLS_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    product: _builtins.str
+    version: _builtins.str
+    cpe: _builtins.str
+    tls: _builtins.bool
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        product: _builtins.str = ...,
+        version: _builtins.str = ...,
+        cpe: _builtins.str = ...,
+        tls: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cpe", b"cpe", "name", b"name", "product", b"product", "tls", b"tls", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AssetServiceInfo: _TypeAlias = AssetServiceInfo  # noqa: Y015
+
+@_typing.final
+class AssetPort(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PORT_FIELD_NUMBER: _builtins.int
+    PROTOCOL_FIELD_NUMBER: _builtins.int
+    OPEN_FIELD_NUMBER: _builtins.int
+    SINCE_FIELD_NUMBER: _builtins.int
+    FIRST_SEEN_FIELD_NUMBER: _builtins.int
+    LAST_SEEN_FIELD_NUMBER: _builtins.int
+    LAST_SCAN_ID_FIELD_NUMBER: _builtins.int
+    SERVICE_FIELD_NUMBER: _builtins.int
+    port: _builtins.int
+    protocol: _builtins.str
+    """tcp / udp"""
+    open: _builtins.bool
+    last_scan_id: _builtins.str
+    @_builtins.property
+    def since(self) -> _timestamp_pb2.Timestamp:
+        """opened at (open) or closed at (closed)"""
+
+    @_builtins.property
+    def first_seen(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def last_seen(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def service(self) -> Global___AssetServiceInfo: ...
+    def __init__(
+        self,
+        *,
+        port: _builtins.int = ...,
+        protocol: _builtins.str = ...,
+        open: _builtins.bool = ...,
+        since: _timestamp_pb2.Timestamp | None = ...,
+        first_seen: _timestamp_pb2.Timestamp | None = ...,
+        last_seen: _timestamp_pb2.Timestamp | None = ...,
+        last_scan_id: _builtins.str = ...,
+        service: Global___AssetServiceInfo | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["first_seen", b"first_seen", "last_seen", b"last_seen", "service", b"service", "since", b"since"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["first_seen", b"first_seen", "last_scan_id", b"last_scan_id", "last_seen", b"last_seen", "open", b"open", "port", b"port", "protocol", b"protocol", "service", b"service", "since", b"since"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AssetPort: _TypeAlias = AssetPort  # noqa: Y015
+
+@_typing.final
+class AssetPortChange(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AT_FIELD_NUMBER: _builtins.int
+    SCAN_ID_FIELD_NUMBER: _builtins.int
+    PORT_FIELD_NUMBER: _builtins.int
+    PROTOCOL_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    BEFORE_FIELD_NUMBER: _builtins.int
+    AFTER_FIELD_NUMBER: _builtins.int
+    scan_id: _builtins.str
+    port: _builtins.int
+    protocol: _builtins.str
+    kind: Global___AssetPortChangeKind.ValueType
+    before: _builtins.str
+    """the service before (service changes)"""
+    after: _builtins.str
+    @_builtins.property
+    def at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        at: _timestamp_pb2.Timestamp | None = ...,
+        scan_id: _builtins.str = ...,
+        port: _builtins.int = ...,
+        protocol: _builtins.str = ...,
+        kind: Global___AssetPortChangeKind.ValueType = ...,
+        before: _builtins.str = ...,
+        after: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["at", b"at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["after", b"after", "at", b"at", "before", b"before", "kind", b"kind", "port", b"port", "protocol", b"protocol", "scan_id", b"scan_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AssetPortChange: _TypeAlias = AssetPortChange  # noqa: Y015
+
+@_typing.final
+class AssetOsHint(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    CONFIDENCE_FIELD_NUMBER: _builtins.int
+    EVIDENCE_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """empty: no service gave a clue"""
+    confidence: _builtins.int
+    """0-100"""
+    @_builtins.property
+    def evidence(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        confidence: _builtins.int = ...,
+        evidence: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["confidence", b"confidence", "evidence", b"evidence", "name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AssetOsHint: _TypeAlias = AssetOsHint  # noqa: Y015
+
+@_typing.final
+class AssetScan(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SCAN_ID_FIELD_NUMBER: _builtins.int
+    AT_FIELD_NUMBER: _builtins.int
+    scan_id: _builtins.str
+    @_builtins.property
+    def at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        scan_id: _builtins.str = ...,
+        at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["at", b"at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["at", b"at", "scan_id", b"scan_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AssetScan: _TypeAlias = AssetScan  # noqa: Y015
+
+@_typing.final
+class Asset(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class FindingsBySeverityEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.int
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.int = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    ASSET_ID_FIELD_NUMBER: _builtins.int
+    HOST_FIELD_NUMBER: _builtins.int
+    ADDRESSES_FIELD_NUMBER: _builtins.int
+    NAMES_FIELD_NUMBER: _builtins.int
+    PORTS_FIELD_NUMBER: _builtins.int
+    OS_FIELD_NUMBER: _builtins.int
+    FINDINGS_BY_SEVERITY_FIELD_NUMBER: _builtins.int
+    FINDINGS_TOTAL_FIELD_NUMBER: _builtins.int
+    FIRST_SEEN_FIELD_NUMBER: _builtins.int
+    LAST_SEEN_FIELD_NUMBER: _builtins.int
+    SCANS_FIELD_NUMBER: _builtins.int
+    CLOSED_PORTS_FIELD_NUMBER: _builtins.int
+    HISTORY_FIELD_NUMBER: _builtins.int
+    SANDBOX_FIELD_NUMBER: _builtins.int
+    asset_id: _builtins.str
+    host: _builtins.str
+    findings_total: _builtins.int
+    sandbox: _builtins.bool
+    """kept from test-key scans"""
+    @_builtins.property
+    def addresses(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def names(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """names its TLS certificates present (not resolved)"""
+
+    @_builtins.property
+    def ports(self) -> _containers.RepeatedCompositeFieldContainer[Global___AssetPort]:
+        """open now"""
+
+    @_builtins.property
+    def os(self) -> Global___AssetOsHint: ...
+    @_builtins.property
+    def findings_by_severity(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]:
+        """open findings"""
+
+    @_builtins.property
+    def first_seen(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def last_seen(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def scans(self) -> _containers.RepeatedCompositeFieldContainer[Global___AssetScan]:
+        """the most recent that covered it, newest first (bounded)"""
+
+    @_builtins.property
+    def closed_ports(self) -> _containers.RepeatedCompositeFieldContainer[Global___AssetPort]:
+        """GetAsset only: ports seen open once, closed now"""
+
+    @_builtins.property
+    def history(self) -> _containers.RepeatedCompositeFieldContainer[Global___AssetPortChange]:
+        """GetAsset only: oldest first (bounded)"""
+
+    def __init__(
+        self,
+        *,
+        asset_id: _builtins.str = ...,
+        host: _builtins.str = ...,
+        addresses: _abc.Iterable[_builtins.str] | None = ...,
+        names: _abc.Iterable[_builtins.str] | None = ...,
+        ports: _abc.Iterable[Global___AssetPort] | None = ...,
+        os: Global___AssetOsHint | None = ...,
+        findings_by_severity: _abc.Mapping[_builtins.str, _builtins.int] | None = ...,
+        findings_total: _builtins.int = ...,
+        first_seen: _timestamp_pb2.Timestamp | None = ...,
+        last_seen: _timestamp_pb2.Timestamp | None = ...,
+        scans: _abc.Iterable[Global___AssetScan] | None = ...,
+        closed_ports: _abc.Iterable[Global___AssetPort] | None = ...,
+        history: _abc.Iterable[Global___AssetPortChange] | None = ...,
+        sandbox: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["first_seen", b"first_seen", "last_seen", b"last_seen", "os", b"os"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["addresses", b"addresses", "asset_id", b"asset_id", "closed_ports", b"closed_ports", "findings_by_severity", b"findings_by_severity", "findings_total", b"findings_total", "first_seen", b"first_seen", "history", b"history", "host", b"host", "last_seen", b"last_seen", "names", b"names", "os", b"os", "ports", b"ports", "sandbox", b"sandbox", "scans", b"scans"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Asset: _TypeAlias = Asset  # noqa: Y015
+
+@_typing.final
+class ListAssetsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OWNER_FIELD_NUMBER: _builtins.int
+    TEXT_FIELD_NUMBER: _builtins.int
+    PORT_FIELD_NUMBER: _builtins.int
+    SERVICE_FIELD_NUMBER: _builtins.int
+    OS_FIELD_NUMBER: _builtins.int
+    HAS_FINDINGS_FIELD_NUMBER: _builtins.int
+    MIN_SEVERITY_FIELD_NUMBER: _builtins.int
+    SEEN_FIELD_NUMBER: _builtins.int
+    SORT_FIELD_NUMBER: _builtins.int
+    ASCENDING_FIELD_NUMBER: _builtins.int
+    PAGE_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    text: _builtins.str
+    """contained in the host or one of its names"""
+    port: _builtins.int
+    """open now"""
+    service: _builtins.str
+    """detected on an open port now"""
+    os: _builtins.str
+    """contained in the OS hint"""
+    has_findings: _builtins.bool
+    min_severity: _common_pb2.Severity.ValueType
+    """an open finding at least this severe"""
+    sort: Global___AssetSort.ValueType
+    ascending: _builtins.bool
+    page: _builtins.int
+    """1-based; ignored with a page_token"""
+    page_size: _builtins.int
+    page_token: _builtins.str
+    @_builtins.property
+    def owner(self) -> _common_pb2.Owner: ...
+    @_builtins.property
+    def seen(self) -> _common_pb2.TimeRange:
+        """last seen in this range"""
+
+    def __init__(
+        self,
+        *,
+        owner: _common_pb2.Owner | None = ...,
+        text: _builtins.str = ...,
+        port: _builtins.int = ...,
+        service: _builtins.str = ...,
+        os: _builtins.str = ...,
+        has_findings: _builtins.bool | None = ...,
+        min_severity: _common_pb2.Severity.ValueType = ...,
+        seen: _common_pb2.TimeRange | None = ...,
+        sort: Global___AssetSort.ValueType = ...,
+        ascending: _builtins.bool = ...,
+        page: _builtins.int = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_has_findings", b"_has_findings", "has_findings", b"has_findings", "owner", b"owner", "seen", b"seen"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_has_findings", b"_has_findings", "ascending", b"ascending", "has_findings", b"has_findings", "min_severity", b"min_severity", "os", b"os", "owner", b"owner", "page", b"page", "page_size", b"page_size", "page_token", b"page_token", "port", b"port", "seen", b"seen", "service", b"service", "sort", b"sort", "text", b"text"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__has_findings: _TypeAlias = _typing.Literal["has_findings"]  # noqa: Y015
+    _WhichOneofArgType__has_findings: _TypeAlias = _typing.Literal["_has_findings", b"_has_findings"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__has_findings) -> _WhichOneofReturnType__has_findings | None: ...
+
+Global___ListAssetsRequest: _TypeAlias = ListAssetsRequest  # noqa: Y015
+
+@_typing.final
+class ListAssetsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ASSETS_FIELD_NUMBER: _builtins.int
+    PAGE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def assets(self) -> _containers.RepeatedCompositeFieldContainer[Global___Asset]: ...
+    @_builtins.property
+    def page(self) -> _common_pb2.PageInfo: ...
+    def __init__(
+        self,
+        *,
+        assets: _abc.Iterable[Global___Asset] | None = ...,
+        page: _common_pb2.PageInfo | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["assets", b"assets", "page", b"page"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListAssetsResponse: _TypeAlias = ListAssetsResponse  # noqa: Y015
+
+@_typing.final
+class GetAssetRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OWNER_FIELD_NUMBER: _builtins.int
+    ASSET_ID_FIELD_NUMBER: _builtins.int
+    asset_id: _builtins.str
+    @_builtins.property
+    def owner(self) -> _common_pb2.Owner: ...
+    def __init__(
+        self,
+        *,
+        owner: _common_pb2.Owner | None = ...,
+        asset_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["asset_id", b"asset_id", "owner", b"owner"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetAssetRequest: _TypeAlias = GetAssetRequest  # noqa: Y015
