@@ -29,6 +29,7 @@ from rampart_report.webhooks.domain import (
 )
 from rampart_report.webhooks.secretbox import SecretBox, SecretKeyError, parse_key
 from rampart_report.webhooks.service import Changes, WebhookService
+from rampart_report.webhooks.urlguard import UrlPolicy
 
 AT = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 URL = "http://127.0.0.1:8080/hook"
@@ -65,7 +66,8 @@ async def test_creating_without_a_secret_generates_one_shown_once_and_stores_it_
     service: WebhookService, repository: FakeWebhookRepository
 ) -> None:
     created = await service.create("org_a", "usr_a", URL, ("scan.completed",))
-    assert created.secret.startswith("whsec_") and len(created.secret) > 40
+    assert created.secret.startswith("whsec_")
+    assert len(created.secret) > 40
     stored = repository.webhooks[created.webhook.webhook_id]
     assert created.secret not in stored.secret.sealed
     assert SecretBox(parse_key("00" * 32)).open(stored.secret, stored.webhook_id) == created.secret
@@ -153,8 +155,6 @@ async def test_rotation_keeps_the_old_secret_for_the_grace_period_only(
 ) -> None:
     clock = Clock()
     box = SecretBox(parse_key("00" * 32))
-    from rampart_report.webhooks.urlguard import UrlPolicy
-
     service = WebhookService(repository, box, UrlPolicy(), 3600.0, clock=clock)
     created = await service.create("org_a", "u", "https://203.0.114.9/hook", ("scan.completed",), "s" * 20)
     rotated = await service.rotate("org_a", created.webhook.webhook_id, grace_seconds=60)
@@ -162,7 +162,8 @@ async def test_rotation_keeps_the_old_secret_for_the_grace_period_only(
     hook = repository.webhooks[created.webhook.webhook_id]
     assert box.open(hook.secret, hook.webhook_id) == rotated.secret
     previous = hook.previous_valid(clock.now + 59)
-    assert previous is not None and box.open(previous, hook.webhook_id) == "s" * 20
+    assert previous is not None
+    assert box.open(previous, hook.webhook_id) == "s" * 20
     assert hook.previous_valid(clock.now + 60) is None
     with pytest.raises(InvalidArgument):
         await service.rotate("org_a", hook.webhook_id, grace_seconds=-1)
