@@ -10,6 +10,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from gateway.tests.stubs import StubPlatform
 from rampart.common.v1 import common_pb2
+from rampart.report.v1 import report_pb2
 from rampart.scan.v1 import scan_pb2
 from rampart.threat.v1 import threat_pb2
 from rampart_gateway.app import operations
@@ -24,6 +25,8 @@ BODIES = {
     "/api/v1/incidents/{incident_id}": {"status": "triaged"},
     "/api/v1/incidents/{incident_id}/comments": {"body": "b"},
     "/api/v1/threats/lists": {"list": "deny", "value": "evil.example"},
+    "/api/v1/webhooks": {"url": "https://hooks.example.com/in", "events": ["scan.completed"]},
+    "/api/v1/webhooks/{webhook_id}": {"enabled": True},
 }
 UNRELATED_SCOPE = "ai:use"  # a real scope no operation here asks for
 
@@ -33,6 +36,7 @@ def url(op: Operation) -> str:
     path = path.replace("{incident_id}", "inc_0001")
     path = path.replace("{analysis_id}", "ana_0001").replace("{entry_id}", "ile_0001")
     path = path.replace("{cve_id}", "CVE-2024-6387")
+    path = path.replace("{webhook_id}", "whk_0001").replace("{delivery_id}", "dlv_0001")
     if path.endswith("/vulnerabilities/catalog"):
         return path + "?product=openssh&version=9.2p1"
     return path + ("?last_event_id=x" if path.endswith("/stream") else "")  # a 422, not a live stream
@@ -53,6 +57,10 @@ def platform() -> StubPlatform:
     stub.threat.incidents["inc_0001"] = threat_pb2.Incident(incident_id="inc_0001", owner=owner)
     stub.threat.add(threat_pb2.ThreatAnalysis(analysis_id="ana_0001"), "org_1")
     stub.threat.add_list_entry("org_1", threat_pb2.IndicatorListEntry(entry_id="ile_0001", list="deny"))
+    stub.report.webhooks["whk_0001"] = report_pb2.Webhook(webhook_id="whk_0001", owner=owner)
+    stub.report.deliveries["dlv_0001"] = report_pb2.WebhookDelivery(
+        delivery_id="dlv_0001", webhook_id="whk_0001"
+    )
     return stub
 
 
