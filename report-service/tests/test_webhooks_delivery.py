@@ -16,13 +16,14 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 import trustme
-from webhook_fakes import FakeWebhookRepository, Receiver, Reply, receiving, resolver_of, settings
+from webhook_fakes import FakeWebhookRepository, resolver_of, settings
 
 from rampart.lib.ids import utcnow
 from rampart_report.bootstrap import webhook_parts
 from rampart_report.webhooks import signing
 from rampart_report.webhooks.domain import Delivery, DeliveryStatus, WebhookEvent
 from rampart_report.webhooks.urlguard import UrlPolicy
+from tests.webhook_receiver import Receiver, Reply, receiving
 
 pytestmark = pytest.mark.timeout(30)
 

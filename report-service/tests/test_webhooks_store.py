@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import pytest
 from pymongo import AsyncMongoClient
-from webhook_fakes import Receiver, Reply, receiving, settings
+from webhook_fakes import settings
 
 from rampart.lib.ids import utcnow
 from rampart.lib.store import Document
@@ -21,6 +21,7 @@ from rampart_report.webhooks import signing
 from rampart_report.webhooks.domain import DeliveryStatus, WebhookEvent
 from rampart_report.webhooks.repository import MongoWebhookRepository
 from tests.servers import Running, started
+from tests.webhook_receiver import Receiver, Reply, receiving
 
 pytestmark = [pytest.mark.service, pytest.mark.timeout(60)]
 
