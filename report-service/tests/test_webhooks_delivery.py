@@ -281,3 +281,48 @@ async def test_https_goes_to_the_checked_address_and_verifies_the_certificate_fo
     assert refused.last is not None
     assert refused.last.error.startswith("connection failed")  # the certificate is not other.test's
     assert len(receiver.received) == 1
+
+
+async def test_a_slow_endpoint_holds_only_its_share_of_slots_and_never_delays_another() -> None:
+    """Six deliveries wait on an endpoint that never answers (30 s timeout); with 4 slots and 2 per
+    endpoint, another webhook's delivery still goes out at once."""
+    open_connections = 0
+    most = 0
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal open_connections, most
+        open_connections += 1
+        most = max(most, open_connections)
+        while await reader.read(1024):
+            pass
+        open_connections -= 1
+        writer.close()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    slow_url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/"
+    repository = FakeWebhookRepository()
+    try:
+        with receiving() as fast:
+            async with Rig(
+                repository,
+                webhook_timeout_seconds=30,
+                webhook_concurrency=4,
+                webhook_per_endpoint_concurrency=2,
+            ) as rig:
+                await rig.webhooks.create("org_a", "u", slow_url, ("scan.failed",))
+                for n in range(6):
+                    await rig.webhooks.publish(
+                        WebhookEvent(f"evt_s{n}", "scan.failed", "org_a", utcnow(), {})
+                    )
+                await until(lambda: _opened(lambda: open_connections, 2))
+                await rig.webhooks.create("org_a", "u", fast.url(), ("scan.completed",))
+                await rig.webhooks.publish(scan_completed())
+                await until(lambda: _count(fast, 1))
+                assert most == 2
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def _opened(count: Callable[[], int], n: int) -> bool:
+    return count() >= n

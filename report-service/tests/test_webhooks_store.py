@@ -151,3 +151,14 @@ async def test_a_restart_resumes_pending_deliveries_and_a_crashed_attempt_is_sen
         for d in await second.list_deliveries("org_a", hook.webhook_id, 0, 10)
     }
     assert log == {"evt_1": [503, 200], "evt_2": [200]}
+
+
+async def test_a_claim_skips_the_busy_webhooks(open_repository: Opener) -> None:
+    repository = await open_repository()
+    webhooks, _ = webhook_parts(settings(), repository)
+    slow = (await webhooks.create("org_a", "u", "http://127.0.0.1:9/slow", ("scan.completed",))).webhook
+    fast = (await webhooks.create("org_a", "u", "http://127.0.0.1:9/fast", ("scan.completed",))).webhook
+    await webhooks.publish(event("evt_1"))
+    now = time.time() + 1
+    claimed = await repository.claim_due(now, 30.0, 10, busy=frozenset({slow.webhook_id}))
+    assert [d.webhook_id for d in claimed] == [fast.webhook_id]

@@ -75,11 +75,14 @@ class FakeWebhookRepository:
         mine = [d for d in self.deliveries.values() if (d.org_id, d.webhook_id) == (org_id, webhook_id)]
         return sorted(mine, key=lambda d: -d.created_at)[offset : offset + limit]
 
-    async def claim_due(self, now: float, lease_seconds: float, limit: int) -> list[Delivery]:
+    async def claim_due(
+        self, now: float, lease_seconds: float, limit: int, busy: frozenset[str] = frozenset()
+    ) -> list[Delivery]:
         due = [
             d
             for d in sorted(self.deliveries.values(), key=lambda d: d.next_attempt_at)
             if d.status is DeliveryStatus.PENDING
+            and d.webhook_id not in busy
             and d.next_attempt_at <= now
             and self.leases.get(d.delivery_id, 0.0) <= now
         ][:limit]

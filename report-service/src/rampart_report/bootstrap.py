@@ -74,6 +74,7 @@ def webhook_parts(
         schedule,
         lease_seconds=2 * settings.webhook_timeout_seconds + 5.0,
         concurrency=settings.webhook_concurrency,
+        per_endpoint=settings.webhook_per_endpoint_concurrency,
         poll_seconds=settings.webhook_poll_seconds,
     )
     webhooks = WebhookService(

@@ -39,6 +39,7 @@ class ReportSettings(ServiceSettings):
     webhook_retry_base_seconds: float = Field(default=10.0, gt=0)
     webhook_retry_cap_seconds: float = Field(default=4 * 3600.0, gt=0)
     webhook_concurrency: int = Field(default=16, ge=1, le=1024)
+    webhook_per_endpoint_concurrency: int = Field(default=2, ge=1, le=64)
     webhook_poll_seconds: float = Field(default=1.0, gt=0, le=60)
     webhook_rotation_grace_seconds: float = Field(default=24 * 3600.0, ge=0, le=7 * 24 * 3600)
 

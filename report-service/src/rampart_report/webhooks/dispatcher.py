@@ -3,8 +3,9 @@
 Deliveries live in the store, so a restart loses nothing: pending ones are claimed again by
 whichever process runs next, and one claimed by a process that died is claimed again when its
 lease runs out (at least once; ``X-Rampart-Delivery`` lets the receiver drop the duplicate).
-Each delivery is sent in its own task, up to ``concurrency`` at a time, so a slow endpoint holds
-one slot for at most the total timeout and never delays another's deliveries.
+Each delivery is sent in its own task, up to ``concurrency`` at a time and ``per_endpoint`` per
+webhook, so a slow endpoint holds at most its share of the slots (each for at most the total
+timeout) and never delays another's deliveries.
 
 Retried: connection errors, timeouts, 408, 429 and 5xx, after an exponential back-off with
 jitter (``RetrySchedule``) that honours ``Retry-After``; after ``max_attempts`` the delivery is
@@ -17,6 +18,7 @@ import asyncio
 import contextlib
 import random
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -74,6 +76,7 @@ class Dispatcher:
         schedule: RetrySchedule,
         lease_seconds: float,
         concurrency: int = 16,
+        per_endpoint: int = 2,
         poll_seconds: float = 1.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -83,8 +86,9 @@ class Dispatcher:
         self._sender = sender
         self._schedule = schedule
         self._lease = lease_seconds
-        self._slots = asyncio.Semaphore(concurrency)
         self._concurrency = concurrency
+        self._per_endpoint = per_endpoint
+        self._in_flight: Counter[str] = Counter()
         self._poll = poll_seconds
         self._clock = clock
         self._wake = asyncio.Event()
@@ -98,18 +102,26 @@ class Dispatcher:
         try:
             while True:
                 self._wake.clear()
-                free = self._concurrency - len(self._running)
-                if free > 0:
-                    for delivery in await self._repository.claim_due(self._clock(), self._lease, free):
-                        task = asyncio.create_task(self._attempt_in_slot(delivery))
-                        self._running.add(task)
-                        task.add_done_callback(self._finished)
+                await self._fill_slots()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self._poll)
         finally:
             for task in list(self._running):
                 task.cancel()
             await asyncio.gather(*self._running, return_exceptions=True)
+
+    async def _fill_slots(self) -> None:
+        """Claim one due delivery at a time, skipping endpoints that already use their share."""
+        while len(self._running) < self._concurrency:
+            busy = frozenset(hook for hook, n in self._in_flight.items() if n >= self._per_endpoint)
+            claimed = await self._repository.claim_due(self._clock(), self._lease, 1, busy)
+            if not claimed:
+                return
+            delivery = claimed[0]
+            self._in_flight[delivery.webhook_id] += 1
+            task = asyncio.create_task(self._attempt_in_slot(delivery))
+            self._running.add(task)
+            task.add_done_callback(self._finished)
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._running.discard(task)
@@ -118,8 +130,12 @@ class Dispatcher:
             log.error("webhook attempt crashed", exc_info=task.exception())
 
     async def _attempt_in_slot(self, delivery: Delivery) -> None:
-        async with self._slots:
+        try:
             await self.attempt(delivery)
+        finally:
+            self._in_flight[delivery.webhook_id] -= 1
+            if self._in_flight[delivery.webhook_id] <= 0:
+                del self._in_flight[delivery.webhook_id]
 
     async def attempt(self, delivery: Delivery) -> Delivery:
         """One attempt of a claimed delivery; its outcome is saved (and returned)."""

@@ -41,7 +41,9 @@ class WebhookRepository(Protocol):
         self, org_id: str, webhook_id: str, offset: int, limit: int
     ) -> list[Delivery]: ...
 
-    async def claim_due(self, now: float, lease_seconds: float, limit: int) -> list[Delivery]: ...
+    async def claim_due(
+        self, now: float, lease_seconds: float, limit: int, busy: frozenset[str] = frozenset()
+    ) -> list[Delivery]: ...
 
     async def save_progress(self, delivery: Delivery) -> None: ...
 
@@ -209,14 +211,21 @@ class MongoWebhookRepository:
         )
         return [_delivery(doc) async for doc in cursor]
 
-    async def claim_due(self, now: float, lease_seconds: float, limit: int) -> list[Delivery]:
-        """Up to ``limit`` pending deliveries whose time has come, each leased to this process."""
+    async def claim_due(
+        self, now: float, lease_seconds: float, limit: int, busy: frozenset[str] = frozenset()
+    ) -> list[Delivery]:
+        """Up to ``limit`` pending deliveries whose time has come, each leased to this process.
+
+        Deliveries to the webhooks in ``busy`` are left for later.
+        """
         claimed: list[Delivery] = []
         due: dict[str, Any] = {
             "status": DeliveryStatus.PENDING.value,
             "next_attempt_at": {"$lte": now},
             "lease_until": {"$lte": now},
         }
+        if busy:
+            due["webhook_id"] = {"$nin": sorted(busy)}
         while len(claimed) < limit:
             doc = await self._deliveries.find_one_and_update(
                 due,
