@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ class Received:
     path: str
     headers: dict[str, str]
     body: bytes
+    at: float = 0.0  # time.monotonic() when it arrived
 
 
 @dataclass
@@ -22,6 +24,7 @@ class Reply:
     status: int = 200
     body: bytes = b"ok"
     headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds before answering
 
 
 class Receiver:
@@ -30,6 +33,7 @@ class Receiver:
     def __init__(self) -> None:
         self.received: list[Received] = []
         self.script: queue.Queue[Reply] = queue.Queue()
+        self.default = Reply()  # the answer once the script is used up
         self.port = 0
 
     def then(self, *replies: Reply) -> Receiver:
@@ -46,11 +50,13 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                receiver.received.append(Received(self.path, dict(self.headers.items()), body))
+                receiver.received.append(Received(self.path, dict(self.headers.items()), body, time.monotonic()))
                 try:
                     reply = receiver.script.get_nowait()
                 except queue.Empty:
-                    reply = Reply()
+                    reply = receiver.default
+                if reply.delay:
+                    time.sleep(reply.delay)
                 self.send_response(reply.status)
                 for name, value in reply.headers.items():
                     self.send_header(name, value)

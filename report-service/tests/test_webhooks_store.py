@@ -19,7 +19,7 @@ from rampart.lib.store import Document
 from rampart_report.bootstrap import webhook_parts
 from rampart_report.webhooks import signing
 from rampart_report.webhooks.domain import DeliveryStatus, WebhookEvent
-from rampart_report.webhooks.repository import MongoWebhookRepository
+from rampart_report.webhooks.repository import MongoWebhookRepository, Share
 from tests.servers import Running, started
 from tests.webhook_receiver import Receiver, Reply, receiving
 
@@ -153,12 +153,18 @@ async def test_a_restart_resumes_pending_deliveries_and_a_crashed_attempt_is_sen
     assert log == {"evt_1": [503, 200], "evt_2": [200]}
 
 
-async def test_a_claim_skips_the_busy_webhooks(open_repository: Opener) -> None:
+async def test_a_claim_takes_no_more_of_a_webhook_than_the_room_it_is_given(open_repository: Opener) -> None:
     repository = await open_repository()
     webhooks, _ = webhook_parts(settings(), repository)
     slow = (await webhooks.create("org_a", "u", "http://127.0.0.1:9/slow", ("scan.completed",))).webhook
     fast = (await webhooks.create("org_a", "u", "http://127.0.0.1:9/fast", ("scan.completed",))).webhook
-    await webhooks.publish(event("evt_1"))
+    for n in range(3):
+        await webhooks.publish(event(f"evt_{n}"))
     now = time.time() + 1
-    claimed = await repository.claim_due(now, 30.0, 10, busy=frozenset({slow.webhook_id}))
-    assert [d.webhook_id for d in claimed] == [fast.webhook_id]
+    share = Share(
+        {slow.webhook_id: 3, fast.webhook_id: 1}, per_webhook=3
+    )  # slow is full; fast has room for 2
+    claimed = await repository.claim_due(now, 30.0, 10, share)
+    assert [d.webhook_id for d in claimed] == [fast.webhook_id] * 2
+    rest = await repository.claim_due(now, 30.0, 10)
+    assert sorted(d.webhook_id for d in rest) == sorted([slow.webhook_id] * 3 + [fast.webhook_id])

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import ipaddress
+from collections import Counter
 from dataclasses import replace
 
 from rampart.lib.addresses import IPAddress
 from rampart_report.settings import ReportSettings
 from rampart_report.webhooks.domain import Delivery, DeliveryStatus, Webhook
+from rampart_report.webhooks.repository import Share
 
 KEY = "00" * 32
 
@@ -76,19 +78,20 @@ class FakeWebhookRepository:
         return sorted(mine, key=lambda d: -d.created_at)[offset : offset + limit]
 
     async def claim_due(
-        self, now: float, lease_seconds: float, limit: int, busy: frozenset[str] = frozenset()
+        self, now: float, lease_seconds: float, limit: int, share: Share | None = None
     ) -> list[Delivery]:
-        due = [
-            d
-            for d in sorted(self.deliveries.values(), key=lambda d: d.next_attempt_at)
-            if d.status is DeliveryStatus.PENDING
-            and d.webhook_id not in busy
-            and d.next_attempt_at <= now
-            and self.leases.get(d.delivery_id, 0.0) <= now
-        ][:limit]
-        for delivery in due:
-            self.leases[delivery.delivery_id] = now + lease_seconds
-        return due
+        share = share or Share()
+        taken: Counter[str] = Counter()
+        claimed = []
+        for d in sorted(self.deliveries.values(), key=lambda d: d.next_attempt_at):
+            due = d.status is DeliveryStatus.PENDING and d.next_attempt_at <= now
+            if len(claimed) == limit or not due or self.leases.get(d.delivery_id, 0.0) > now:
+                continue
+            if taken[d.webhook_id] < share.room(d.webhook_id):
+                taken[d.webhook_id] += 1
+                self.leases[d.delivery_id] = now + lease_seconds
+                claimed.append(d)
+        return claimed
 
     async def save_progress(self, delivery: Delivery) -> None:
         self.deliveries[delivery.delivery_id] = delivery

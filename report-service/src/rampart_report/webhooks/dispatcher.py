@@ -33,7 +33,7 @@ from rampart_report.webhooks.domain import (
     DeliveryStatus,
     UrlNotAllowed,
 )
-from rampart_report.webhooks.repository import WebhookRepository
+from rampart_report.webhooks.repository import Share, WebhookRepository
 from rampart_report.webhooks.secretbox import SecretBox, SecretKeyError
 from rampart_report.webhooks.sender import Answer, Sender
 from rampart_report.webhooks.urlguard import UrlPolicy
@@ -111,13 +111,12 @@ class Dispatcher:
             await asyncio.gather(*self._running, return_exceptions=True)
 
     async def _fill_slots(self) -> None:
-        """Claim one due delivery at a time, skipping endpoints that already use their share."""
-        while len(self._running) < self._concurrency:
-            busy = frozenset(hook for hook, n in self._in_flight.items() if n >= self._per_endpoint)
-            claimed = await self._repository.claim_due(self._clock(), self._lease, 1, busy)
-            if not claimed:
-                return
-            delivery = claimed[0]
+        """Claim due deliveries into the free slots, each endpoint up to its share."""
+        free = self._concurrency - len(self._running)
+        if free <= 0:
+            return
+        share = Share(dict(self._in_flight), self._per_endpoint)
+        for delivery in await self._repository.claim_due(self._clock(), self._lease, free, share):
             self._in_flight[delivery.webhook_id] += 1
             task = asyncio.create_task(self._attempt_in_slot(delivery))
             self._running.add(task)

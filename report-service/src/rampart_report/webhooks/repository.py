@@ -8,6 +8,9 @@ that dies mid-attempt leaves a lease that simply runs out, and the delivery is t
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
@@ -16,6 +19,23 @@ from pymongo.errors import DuplicateKeyError
 
 from rampart.lib.store import Document
 from rampart_report.webhooks.domain import Attempt, Delivery, DeliveryStatus, SealedSecret, Webhook
+
+CANDIDATES_PER_SLOT = 4  # candidates read per free slot (some belong to endpoints at their share)
+UNLIMITED = 1 << 30
+
+
+@dataclass(frozen=True)
+class Share:
+    """How many deliveries each webhook has in flight, and how many it may have."""
+
+    in_flight: Mapping[str, int] = field(default_factory=dict)
+    per_webhook: int = UNLIMITED
+
+    def room(self, webhook_id: str) -> int:
+        return self.per_webhook - self.in_flight.get(webhook_id, 0)
+
+    def full(self) -> list[str]:
+        return sorted(hook for hook in self.in_flight if self.room(hook) <= 0)
 
 
 class WebhookRepository(Protocol):
@@ -42,7 +62,7 @@ class WebhookRepository(Protocol):
     ) -> list[Delivery]: ...
 
     async def claim_due(
-        self, now: float, lease_seconds: float, limit: int, busy: frozenset[str] = frozenset()
+        self, now: float, lease_seconds: float, limit: int, share: Share | None = None
     ) -> list[Delivery]: ...
 
     async def save_progress(self, delivery: Delivery) -> None: ...
@@ -212,30 +232,41 @@ class MongoWebhookRepository:
         return [_delivery(doc) async for doc in cursor]
 
     async def claim_due(
-        self, now: float, lease_seconds: float, limit: int, busy: frozenset[str] = frozenset()
+        self, now: float, lease_seconds: float, limit: int, share: Share | None = None
     ) -> list[Delivery]:
         """Up to ``limit`` pending deliveries whose time has come, each leased to this process.
 
-        Deliveries to the webhooks in ``busy`` are left for later.
+        With a ``share``, no webhook gets more than its room. One query finds the candidates
+        (webhooks with no room left are not even read); each is then leased by id (another
+        process may win it).
         """
-        claimed: list[Delivery] = []
+        share = share or Share()
         due: dict[str, Any] = {
             "status": DeliveryStatus.PENDING.value,
             "next_attempt_at": {"$lte": now},
             "lease_until": {"$lte": now},
         }
-        if busy:
-            due["webhook_id"] = {"$nin": sorted(busy)}
-        while len(claimed) < limit:
+        full = share.full()
+        query = {**due, "webhook_id": {"$nin": full}} if full else due
+        candidates = self._deliveries.find(query, {"_id": 1, "webhook_id": 1}).sort(
+            [("next_attempt_at", ASCENDING)]
+        )
+        taken: Counter[str] = Counter()
+        claimed: list[Delivery] = []
+        async for candidate in candidates.limit(limit * CANDIDATES_PER_SLOT):
+            hook = candidate["webhook_id"]
+            if taken[hook] >= share.room(hook):
+                continue
             doc = await self._deliveries.find_one_and_update(
-                due,
+                {"_id": candidate["_id"], **due},
                 {"$set": {"lease_until": now + lease_seconds}},
-                sort=[("next_attempt_at", ASCENDING)],
                 return_document=ReturnDocument.AFTER,
             )
-            if doc is None:
-                break
-            claimed.append(_delivery(doc))
+            if doc is not None:
+                taken[hook] += 1
+                claimed.append(_delivery(doc))
+                if len(claimed) == limit:
+                    break
         return claimed
 
     async def save_progress(self, delivery: Delivery) -> None:
