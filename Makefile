@@ -82,6 +82,7 @@ bench: setup
 	$(PY) python bench/detection_bench.py
 	$(PY) python bench/feeds_bench.py
 	$(PY) python bench/shards_bench.py
+	$(PY) python bench/webhooks_bench.py
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

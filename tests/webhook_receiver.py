@@ -50,19 +50,24 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                receiver.received.append(Received(self.path, dict(self.headers.items()), body, time.monotonic()))
+                receiver.received.append(
+                    Received(self.path, dict(self.headers.items()), body, time.monotonic())
+                )
                 try:
                     reply = receiver.script.get_nowait()
                 except queue.Empty:
                     reply = receiver.default
                 if reply.delay:
                     time.sleep(reply.delay)
-                self.send_response(reply.status)
-                for name, value in reply.headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(reply.body)))
-                self.end_headers()
-                self.wfile.write(reply.body)
+                try:
+                    self.send_response(reply.status)
+                    for name, value in reply.headers.items():
+                        self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(reply.body)))
+                    self.end_headers()
+                    self.wfile.write(reply.body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the sender gave up (timeout) before the answer
 
             def log_message(self, format: str, *args: object) -> None:
                 pass
