@@ -7,12 +7,13 @@ the machine.
 from __future__ import annotations
 
 import ipaddress
+from pathlib import Path
 
 import pytest
 from webhook_fakes import resolver_of, settings
 
 from rampart_report.webhooks.domain import UrlNotAllowed
-from rampart_report.webhooks.urlguard import UrlPolicy, system_resolver
+from rampart_report.webhooks.urlguard import UrlPolicy, hosts_resolver, system_resolver
 
 NAMES = resolver_of(
     {
@@ -132,3 +133,17 @@ async def test_a_denied_network_wins_over_the_allow_list() -> None:
 def test_the_allow_list_is_off_unless_the_operator_sets_it() -> None:
     assert settings(webhook_allow_networks="").allow_networks() == ()
     assert [str(n) for n in settings().allow_networks()] == ["127.0.0.0/8", "::1/128"]
+
+
+async def test_the_hosts_resolver_answers_from_the_hosts_file_alone(tmp_path: Path) -> None:
+    hosts = tmp_path / "hosts"
+    hosts.write_text("127.0.0.1 localhost hooks.local # a comment\n::1 localhost\n")
+    assert [str(a) for a in await hosts_resolver("hooks.local", 443, hosts)] == ["127.0.0.1"]
+    assert [str(a) for a in await hosts_resolver("localhost", 443, hosts)] == ["127.0.0.1", "::1"]
+    with pytest.raises(OSError, match="not in"):
+        await hosts_resolver("example.com", 443, hosts)
+
+
+async def test_the_path_and_query_are_sent_percent_encoded() -> None:
+    destination = await STRICT.check("https://hooks.example.com/in/caf\u00e9?q=\u00e9t\u00e9&x=1")
+    assert destination.url.target == "/in/caf%C3%A9?q=%C3%A9t%C3%A9&x=1"

@@ -26,7 +26,7 @@ from rampart_report.webhooks.repository import MongoWebhookRepository, WebhookRe
 from rampart_report.webhooks.secretbox import SecretBox
 from rampart_report.webhooks.sender import Sender, SenderLimits
 from rampart_report.webhooks.service import WebhookService
-from rampart_report.webhooks.urlguard import UrlPolicy
+from rampart_report.webhooks.urlguard import UrlPolicy, hosts_resolver, system_resolver
 
 SERVICE_NAME = report_pb2.DESCRIPTOR.services_by_name["ReportService"].full_name
 
@@ -55,6 +55,7 @@ def webhook_parts(
         allow_networks=settings.allow_networks(),
         deny_networks=settings.deny_networks(),
         allow_ports=settings.allow_ports(),
+        resolver=hosts_resolver if settings.webhook_resolver == "hosts" else system_resolver,
     )
     limits = SenderLimits(
         connect_timeout=settings.webhook_connect_timeout_seconds,

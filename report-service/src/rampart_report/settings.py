@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 
@@ -31,6 +32,8 @@ class ReportSettings(ServiceSettings):
     webhook_allow_networks: str = ""
     # Networks webhooks never reach, whatever else says (e.g. the platform's public addresses).
     webhook_deny_networks: str = ""
+    # How names are resolved: "system" (getaddrinfo), or "hosts" (the hosts file only: tests).
+    webhook_resolver: Literal["system", "hosts"] = "system"
     webhook_allow_ports: str = "443"  # comma-separated ports besides those on allowed networks
     webhook_connect_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=120)

@@ -20,7 +20,8 @@ import ipaddress
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from pathlib import Path
+from urllib.parse import quote, urlsplit
 
 import structlog
 
@@ -33,12 +34,29 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Resolver = Callable[[str, int], Awaitable[list[IPAddress]]]
 MAX_URL_LENGTH = 2048
 DEFAULT_PORTS = {"https": 443, "http": 80}
+URL_SAFE = "/%:@!$&'()*+,;=-._~?"  # kept as written; anything else in path and query is percent-encoded
 
 
 async def system_resolver(host: str, port: int) -> list[IPAddress]:
     """Every address the system resolver gives for ``host`` (TCP), in its order."""
     infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
+
+
+HOSTS_FILE = Path("/etc/hosts")
+
+
+async def hosts_resolver(host: str, port: int, hosts_file: Path = HOSTS_FILE) -> list[IPAddress]:
+    """Names from the hosts file only (WEBHOOK_RESOLVER=hosts): tests never send a DNS query."""
+    found: list[IPAddress] = []
+    text = await asyncio.to_thread(hosts_file.read_text)
+    for line in text.splitlines():
+        fields = line.split("#", 1)[0].split()
+        if len(fields) > 1 and host in (name.lower().rstrip(".") for name in fields[1:]):
+            found.append(ipaddress.ip_address(fields[0].split("%", 1)[0]))
+    if not found:
+        raise OSError(f"{host} is not in {hosts_file}")
+    return found
 
 
 @dataclass(frozen=True)
@@ -90,9 +108,9 @@ def parse_url(url: str) -> ParsedUrl:
             host = host.encode("idna").decode("ascii").lower()
         except UnicodeError as error:
             raise refuse(url, "the host name is not valid") from error
-    target = parts.path or "/"
+    target = quote(parts.path or "/", safe=URL_SAFE)
     if parts.query:
-        target += "?" + parts.query
+        target += "?" + quote(parts.query, safe=URL_SAFE)
     return ParsedUrl(scheme, host, port or DEFAULT_PORTS[scheme], target, literal)
 
 
