@@ -326,3 +326,50 @@ async def test_a_slow_endpoint_holds_only_its_share_of_slots_and_never_delays_an
 
 async def _opened(count: Callable[[], int], n: int) -> bool:
     return count() >= n
+
+
+async def test_a_name_that_stops_resolving_is_retried_and_a_store_outage_does_not_stop_the_dispatcher() -> (
+    None
+):
+    """DNS may come back: an unresolvable name at delivery time is retried, not failed at once."""
+    names = {"hooks.test": ["127.0.0.1"]}
+    repository = FakeWebhookRepository()
+    with receiving() as receiver:
+        policy = UrlPolicy(allow_networks=settings().allow_networks(), resolver=resolver_of(names))
+        webhooks, dispatcher = webhook_parts(settings(webhook_max_attempts=20), repository, policy)
+        await webhooks.create("org_a", "u", f"http://hooks.test:{receiver.port}/in", ("scan.completed",))
+        del names["hooks.test"]  # the name goes away after creation
+        outage = OutageOnce(repository)
+        dispatcher._repository = outage  # the first claim fails as if the store were down
+        runner = asyncio.create_task(dispatcher.run())
+        await webhooks.publish(scan_completed())
+
+        async def retried_once() -> bool:
+            (delivery,) = repository.deliveries.values()
+            return delivery.attempts >= 1
+
+        await until(retried_once)
+        names["hooks.test"] = ["127.0.0.1"]
+        await until(lambda: _count(receiver, 1))
+        runner.cancel()
+        await asyncio.gather(runner, return_exceptions=True)
+    (delivery,) = repository.deliveries.values()
+    assert outage.failed
+    assert delivery.log[0].error == "the host name does not resolve (retried)"
+
+
+class OutageOnce:
+    """The repository, whose first claim raises (the store unreachable)."""
+
+    def __init__(self, inner: FakeWebhookRepository) -> None:
+        self._inner = inner
+        self.failed = False
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._inner, name)
+
+    async def claim_due(self, *args: object) -> list[Delivery]:
+        if not self.failed:
+            self.failed = True
+            raise ConnectionError("store unreachable")
+        return await self._inner.claim_due(*args)  # type: ignore[arg-type]

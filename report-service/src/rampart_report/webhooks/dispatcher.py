@@ -7,7 +7,7 @@ Each delivery is sent in its own task, up to ``concurrency`` at a time and ``per
 webhook, so a slow endpoint holds at most its share of the slots (each for at most the total
 timeout) and never delays another's deliveries.
 
-Retried: connection errors, timeouts, 408, 429 and 5xx, after an exponential back-off with
+Retried: connection errors, timeouts, a name that does not resolve, 408, 429 and 5xx, after an exponential back-off with
 jitter (``RetrySchedule``) that honours ``Retry-After``; after ``max_attempts`` the delivery is
 ``failed``. Not retried: another 4xx, a redirect (never followed), a URL the policy now refuses.
 """
@@ -32,6 +32,7 @@ from rampart_report.webhooks.domain import (
     Delivery,
     DeliveryStatus,
     UrlNotAllowed,
+    UrlUnresolvable,
 )
 from rampart_report.webhooks.repository import Share, WebhookRepository
 from rampart_report.webhooks.secretbox import SecretBox, SecretKeyError
@@ -41,6 +42,7 @@ from rampart_report.webhooks.urlguard import UrlPolicy
 log = structlog.get_logger(__name__)
 
 RETRIED_STATUS = frozenset({408, 429})
+RESOLVE_SECONDS = 10.0  # a name that takes longer counts as not resolving (retried)
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,10 @@ class Dispatcher:
         try:
             while True:
                 self._wake.clear()
-                await self._fill_slots()
+                try:
+                    await self._fill_slots()
+                except Exception:  # the store is away: the deliveries wait there, try again
+                    log.warning("webhook dispatcher cannot claim deliveries", exc_info=True)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self._poll)
         finally:
@@ -164,7 +169,10 @@ class Dispatcher:
         if not webhook.enabled and delivery.event_type != TEST_EVENT:
             return nothing, "webhook disabled"
         try:
-            destination = await self._policy.check(webhook.url)
+            async with asyncio.timeout(RESOLVE_SECONDS):
+                destination = await self._policy.check(webhook.url)
+        except (UrlUnresolvable, TimeoutError):
+            return Answer(0, 0, error="the host name does not resolve (retried)"), ""
         except UrlNotAllowed as refusal:
             return nothing, refusal.message
         try:

@@ -40,6 +40,10 @@ class UrlNotAllowed(InvalidArgument):
     public_code = "WEBHOOK_URL_NOT_ALLOWED"
 
 
+class UrlUnresolvable(UrlNotAllowed):
+    """The host name did not resolve: refused at creation, retried at delivery (DNS may be back)."""
+
+
 def check_events(events: tuple[str, ...]) -> tuple[str, ...]:
     """The subscribed events, deduplicated in order; unknown names are refused."""
     if not events:

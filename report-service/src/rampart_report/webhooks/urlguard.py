@@ -26,7 +26,7 @@ from urllib.parse import quote, urlsplit
 import structlog
 
 from rampart.lib.addresses import IPAddress, canonical, forms, is_global
-from rampart_report.webhooks.domain import UrlNotAllowed
+from rampart_report.webhooks.domain import UrlNotAllowed, UrlUnresolvable
 
 log = structlog.get_logger(__name__)
 
@@ -119,6 +119,11 @@ def refuse(url: str, reason: str, **detail: object) -> UrlNotAllowed:
     return UrlNotAllowed(f"webhook URL refused: {reason}", field="url")
 
 
+def unresolvable(error: str) -> UrlUnresolvable:
+    log.info("webhook url refused", reason="the host name does not resolve", error=error)
+    return UrlUnresolvable("webhook URL refused: the host name does not resolve", field="url")
+
+
 @dataclass(frozen=True)
 class UrlPolicy:
     """The operator's rules for webhook destinations (see the module docstring)."""
@@ -150,9 +155,9 @@ class UrlPolicy:
             try:
                 addresses = await self.resolver(parsed.host, parsed.port)
             except (OSError, UnicodeError) as error:
-                raise refuse(url, "the host name does not resolve", error=str(error)) from error
+                raise unresolvable(str(error)) from error
             if not addresses:
-                raise refuse(url, "the host name does not resolve")
+                raise unresolvable("no address")
         for address in addresses:
             reason = self._refusal(address)
             if reason:
