@@ -7,9 +7,10 @@ Each delivery is sent in its own task, up to ``concurrency`` at a time and ``per
 webhook, so a slow endpoint holds at most its share of the slots (each for at most the total
 timeout) and never delays another's deliveries.
 
-Retried: connection errors, timeouts, a name that does not resolve, 408, 429 and 5xx, after an exponential back-off with
-jitter (``RetrySchedule``) that honours ``Retry-After``; after ``max_attempts`` the delivery is
-``failed``. Not retried: another 4xx, a redirect (never followed), a URL the policy now refuses.
+Retried: connection errors, timeouts, a name that does not resolve, 408, 429 and 5xx, after an
+exponential back-off with jitter (``RetrySchedule``) that honours ``Retry-After``; after
+``max_attempts`` the delivery is ``failed``. Not retried: another 4xx, a redirect (never
+followed), a URL the policy now refuses.
 """
 
 from __future__ import annotations
