@@ -17,6 +17,7 @@ from starlette.testclient import TestClient
 
 from gateway.tests.stub_incidents import StubThreat
 from gateway.tests.stub_services import PLAN, StubAuth, StubScan, rpc_error
+from gateway.tests.stub_webhooks import StubReport
 from rampart.common.v1 import common_pb2
 from rampart.lib.tls import TlsFiles
 from rampart_gateway.app import create_app
@@ -66,13 +67,16 @@ class StubPlatform:
     auth: StubAuth = field(default_factory=StubAuth)
     scan: StubScan = field(default_factory=StubScan)
     threat: StubThreat = field(default_factory=StubThreat)
+    report: StubReport = field(default_factory=StubReport)
     principals: dict[str, Principal] = field(default_factory=dict)
     broker: Any = None  # a stand-in for the broker (streams); None: no broker, streams answer 503
 
     def calls(self) -> int:
         """How many calls the stub services received."""
         return sum(
-            len(calls) for stub in (self.auth, self.scan, self.threat) for calls in stub.requests.values()
+            len(calls)
+            for stub in (self.auth, self.scan, self.threat, self.report)
+            for calls in stub.requests.values()
         )
 
     def credential(self, *scopes: str, **caller: Any) -> str:
@@ -87,7 +91,9 @@ class StubPlatform:
 
     @asynccontextmanager
     async def connect(self, settings: GatewaySettings, tls: TlsFiles | None) -> AsyncIterator[Connections]:
-        clients = SimpleNamespace(auth=self.auth, scan=self.scan, threat=self.threat, health={}, channels={})
+        clients = SimpleNamespace(
+            auth=self.auth, scan=self.scan, threat=self.threat, report=self.report, health={}, channels={}
+        )
         broker = self.broker or SimpleNamespace(nc=None, live_workers=list)
         yield Connections(clients, StubAuthenticator(self.principals), broker, None)  # type: ignore[arg-type]
 

@@ -11,6 +11,7 @@ from starlette.websockets import WebSocketDisconnect
 from gateway.tests.stub_vulnerabilities import RECORD_ID, sample
 from gateway.tests.stubs import StubPlatform
 from rampart.common.v1 import common_pb2
+from rampart.report.v1 import report_pb2
 from rampart.scan.v1 import scan_pb2
 from rampart.threat.v1 import threat_pb2
 from rampart_gateway.app import operations
@@ -26,6 +27,8 @@ BODIES = {
     "/api/v1/incidents/{incident_id}/comments": {"body": "b"},
     "/api/v1/vulnerabilities/{vulnerability_id}": {"status": "confirmed"},
     "/api/v1/threats/lists": {"list": "deny", "value": "evil.example"},
+    "/api/v1/webhooks": {"url": "https://hooks.example.com/in", "events": ["scan.completed"]},
+    "/api/v1/webhooks/{webhook_id}": {"enabled": True},
 }
 UNRELATED_SCOPE = "ai:use"  # a real scope no operation here asks for
 
@@ -36,6 +39,7 @@ def url(op: Operation) -> str:
     path = path.replace("{analysis_id}", "ana_0001").replace("{entry_id}", "ile_0001")
     path = path.replace("{cve_id}", "CVE-2024-6387").replace("{vulnerability_id}", RECORD_ID)
     path = path.replace("{asset_id}", "asset_0001")
+    path = path.replace("{webhook_id}", "whk_0001").replace("{delivery_id}", "dlv_0001")
     if path.endswith("/vulnerabilities/catalog"):
         return path + "?product=openssh&version=9.2p1"
     if path.endswith("/threats/scan"):
@@ -60,6 +64,10 @@ def platform() -> StubPlatform:
     stub.threat.add_list_entry("org_1", threat_pb2.IndicatorListEntry(entry_id="ile_0001", list="deny"))
     stub.threat.vulnerabilities[RECORD_ID] = sample()
     stub.threat.add_asset("org_1", threat_pb2.Asset(asset_id="asset_0001"))
+    stub.report.webhooks["whk_0001"] = report_pb2.Webhook(webhook_id="whk_0001", owner=owner)
+    stub.report.deliveries["dlv_0001"] = report_pb2.WebhookDelivery(
+        delivery_id="dlv_0001", webhook_id="whk_0001"
+    )
     return stub
 
 

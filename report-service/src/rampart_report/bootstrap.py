@@ -1,7 +1,8 @@
-"""Wires report-service from its settings; ``assemble`` takes any repository, so tests pass a fake."""
+"""Wires report-service from its settings; ``assemble`` takes any repositories, so tests pass fakes."""
 
 from __future__ import annotations
 
+import ssl
 from dataclasses import dataclass
 
 from rampart.lib.events import DurableConsumer
@@ -13,30 +14,115 @@ from rampart_report.api import ReportServicer
 from rampart_report.consumers import SCAN_EVENTS_CONSUMER, ScanEventHandler
 from rampart_report.repository import MongoTimelineRepository, TimelineRepository
 from rampart_report.service import TimelineService
+from rampart_report.settings import ReportSettings
+from rampart_report.webhooks.consumers import (
+    WEBHOOK_INCIDENT_EVENTS_CONSUMER,
+    WEBHOOK_SCAN_EVENTS_CONSUMER,
+    IncidentEventsToWebhooks,
+    ScanEventsToWebhooks,
+)
+from rampart_report.webhooks.dispatcher import Dispatcher, RetrySchedule
+from rampart_report.webhooks.repository import MongoWebhookRepository, WebhookRepository
+from rampart_report.webhooks.secretbox import SecretBox
+from rampart_report.webhooks.sender import Sender, SenderLimits
+from rampart_report.webhooks.service import WebhookService
+from rampart_report.webhooks.urlguard import UrlPolicy, hosts_resolver, system_resolver
 
 SERVICE_NAME = report_pb2.DESCRIPTOR.services_by_name["ReportService"].full_name
 
 
 @dataclass(frozen=True)
 class Parts:
-    """The entry points of report-service around one service layer."""
+    """The entry points of report-service around its service layer."""
 
     servicer: ReportServicer
     on_scan_event: ScanEventHandler
+    webhooks: WebhookService
+    dispatcher: Dispatcher
+    on_scan_event_for_webhooks: ScanEventsToWebhooks
+    on_incident_event: IncidentEventsToWebhooks
 
 
-def assemble(repository: TimelineRepository) -> Parts:
+def webhook_parts(
+    settings: ReportSettings,
+    repository: WebhookRepository,
+    policy: UrlPolicy | None = None,
+    tls: ssl.SSLContext | None = None,
+) -> tuple[WebhookService, Dispatcher]:
+    """The webhook use cases and the dispatcher they wake (tests pass a resolver or a CA)."""
+    box = SecretBox(settings.secret_key())
+    policy = policy or UrlPolicy(
+        allow_networks=settings.allow_networks(),
+        deny_networks=settings.deny_networks(),
+        allow_ports=settings.allow_ports(),
+        resolver=hosts_resolver if settings.webhook_resolver == "hosts" else system_resolver,
+    )
+    limits = SenderLimits(
+        connect_timeout=settings.webhook_connect_timeout_seconds,
+        total_timeout=settings.webhook_timeout_seconds,
+        response_cap=settings.webhook_response_cap_bytes,
+    )
+    schedule = RetrySchedule(
+        base_seconds=settings.webhook_retry_base_seconds,
+        cap_seconds=settings.webhook_retry_cap_seconds,
+        max_attempts=settings.webhook_max_attempts,
+    )
+    dispatcher = Dispatcher(
+        repository,
+        box,
+        policy,
+        Sender(limits, tls),
+        schedule,
+        lease_seconds=2 * settings.webhook_timeout_seconds + 5.0,
+        concurrency=settings.webhook_concurrency,
+        per_endpoint=settings.webhook_per_endpoint_concurrency,
+        poll_seconds=settings.webhook_poll_seconds,
+    )
+    webhooks = WebhookService(
+        repository, box, policy, settings.webhook_rotation_grace_seconds, notify=dispatcher.wake
+    )
+    return webhooks, dispatcher
+
+
+def assemble(
+    repository: TimelineRepository,
+    webhook_repository: WebhookRepository,
+    settings: ReportSettings,
+    policy: UrlPolicy | None = None,
+) -> Parts:
     timelines = TimelineService(repository)
-    return Parts(ReportServicer(timelines), ScanEventHandler(timelines))
+    webhooks, dispatcher = webhook_parts(settings, webhook_repository, policy)
+    return Parts(
+        ReportServicer(timelines, webhooks),
+        ScanEventHandler(timelines),
+        webhooks,
+        dispatcher,
+        ScanEventsToWebhooks(webhooks),
+        IncidentEventsToWebhooks(webhooks),
+    )
 
 
 async def bootstrap(settings: ServiceSettings) -> Runtime:
+    assert isinstance(settings, ReportSettings)
     infra = await connect_infra("report", settings)
     repository = MongoTimelineRepository(infra.db)
     await repository.create_indexes()
-    parts = assemble(repository)
-    consumer = DurableConsumer(infra.js, SCAN_EVENTS_CONSUMER, parts.on_scan_event)
+    webhook_repository = MongoWebhookRepository(infra.db)
+    await webhook_repository.create_indexes()
+    parts = assemble(repository, webhook_repository, settings)
+    consumers = [
+        DurableConsumer(infra.js, SCAN_EVENTS_CONSUMER, parts.on_scan_event),
+        DurableConsumer(infra.js, WEBHOOK_SCAN_EVENTS_CONSUMER, parts.on_scan_event_for_webhooks),
+        DurableConsumer(infra.js, WEBHOOK_INCIDENT_EVENTS_CONSUMER, parts.on_incident_event),
+    ]
     binding = ServiceBinding(
         SERVICE_NAME, parts.servicer, report_pb2_grpc.add_ReportServiceServicer_to_server
     )
-    return Runtime("report", settings, [binding], tasks=[consumer.run], closers=[infra.close], infra=infra)
+    return Runtime(
+        "report",
+        settings,
+        [binding],
+        tasks=[*(consumer.run for consumer in consumers), parts.dispatcher.run],
+        closers=[infra.close],
+        infra=infra,
+    )

@@ -55,6 +55,7 @@ DURABLES: Mapping[str, tuple[tuple[str, str], ...]] = {
     ),
     "report": (
         (subjects.SCAN_EVENTS_STREAM, subjects.REPORT_SCAN_EVENTS_DURABLE),
+        (subjects.SCAN_EVENTS_STREAM, subjects.REPORT_WEBHOOK_SCAN_EVENTS_DURABLE),  # webhooks
         (subjects.INCIDENT_EVENTS_STREAM, subjects.REPORT_INCIDENT_EVENTS_DURABLE),  # webhooks
     ),
 }

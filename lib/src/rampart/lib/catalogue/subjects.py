@@ -31,6 +31,7 @@ THREAT_ASSET_EVENTS_DURABLE = "threat-scan-events-assets"  # the asset inventory
 REPORT_SCAN_EVENTS_DURABLE = "report-scan-events"
 THREAT_ANALYSES_DURABLE = "threat-analyses"  # incident rules on completed analyses
 REPORT_INCIDENT_EVENTS_DURABLE = "report-incident-events"  # webhook delivery of incident events
+REPORT_WEBHOOK_SCAN_EVENTS_DURABLE = "report-webhook-scan-events"  # webhooks: scan and finding events
 
 
 def scan_event(scan_id: str, kind: str) -> str:
