@@ -132,7 +132,7 @@ async def test_events_taken_from_the_stream_are_served_by_get_scan_timeline() ->
 
 async def test_threat_services_finding_events_stay_out_of_the_scans_timeline() -> None:
     repository = FakeTimelineRepository()
-    parts = assemble(repository)
+    parts = assemble(repository, FakeWebhookRepository(), settings())
     for kind in (scan_pb2.SCAN_EVENT_TYPE_FINDING, scan_pb2.SCAN_EVENT_TYPE_FINDINGS_SETTLED):
         event = scan_event()
         event.type, event.event_id = kind, f"scan_1.threat.{kind}"

@@ -210,7 +210,7 @@ async def test_the_scan_list_and_results_read_what_the_pipeline_announced() -> N
     await pipeline.apply(port_event("scan_1", "10.0.0.5", 22, "ssh"))
     await pipeline.apply(port_event("scan_2", "10.0.0.5", 22, "ssh"))
     await pipeline.apply(final_event("scan_1"))
-    servicer = ThreatServicer(*([cast(Any, None)] * 6), scan_findings=tally)
+    servicer = ThreatServicer(*([cast(Any, None)] * 7), scan_findings=tally)
     org = common_pb2.Owner(org_id="org_a")
 
     counts = await servicer.CountScanFindings(
