@@ -13,7 +13,10 @@ from rampart_ai.domain import Intent
 
 CVE = re.compile(r"\bCVE-\d{4}-\d{4,}\b", re.IGNORECASE)
 CWE = re.compile(r"\bCWE-\d{1,5}\b", re.IGNORECASE)
-PORT = re.compile(r"\bports?\s+(\d{1,5})\b|\b(\d{1,5})/(?:tcp|udp)\b|(?<![\d.]):(\d{1,5})\b", re.IGNORECASE)
+PORT = re.compile(
+    r"\bports?\s+(?:on\s+|number\s+)?(\d{1,5})\b(?!:)|\b(\d{1,5})/(?:tcp|udp)\b|(?<=[\w\]]):(\d{1,5})\b(?!:)",
+    re.IGNORECASE,
+)
 IPV4 = re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b")
 IPV6 = re.compile(r"\[?([0-9a-f]*:[0-9a-f:]+)\]?", re.IGNORECASE)
 HOSTNAME = re.compile(r"\b(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\b", re.IGNORECASE)
@@ -43,7 +46,7 @@ RULES: tuple[tuple[Intent, re.Pattern[str]], ...] = (
             re.I,
         ),
     ),
-    (Intent.EXPLAIN, re.compile(r"\b(explain\w*|mean\w*|defin\w*|stand for|tell me about)\b", re.I)),
+    (Intent.EXPLAIN, re.compile(r"\b(explain\w*|mean\w*|defin\w*|stand for)\b", re.I)),
     (
         Intent.EXPOSURE,
         re.compile(
