@@ -216,7 +216,9 @@ def changes(evidence: Evidence, kb: KnowledgeBase) -> Answer:
         if (before[k].service, before[k].software) != (now[k].service, now[k].software)
     ]
     for port in opened:
-        draft.say(f"- newly open: {port.endpoint}/{port.protocol} {port.service} {draft.cite(port.citation())}")
+        draft.say(
+            f"- newly open: {port.endpoint}/{port.protocol} {port.service} {draft.cite(port.citation())}"
+        )
     for port in closed:
         draft.say(f"- no longer open: {port.endpoint}/{port.protocol} {draft.cite(port.citation())}")
     for old, new in changed:
@@ -246,7 +248,11 @@ def remediate(evidence: Evidence, kb: KnowledgeBase, question: str) -> Answer:
     guides = named or [g for g in (kb.guide_for(p.service, p.port) for p in ports) if g is not None][:3]
     for guide in dict.fromkeys(guides):
         mine = [p for p in ports if kb.guide_for(p.service, p.port) == guide]
-        where = f" (yours: {', '.join(p.endpoint + ' ' + draft.cite(p.citation()) for p in mine[:5])})" if mine else ""
+        where = (
+            f" (yours: {', '.join(p.endpoint + ' ' + draft.cite(p.citation()) for p in mine[:5])})"
+            if mine
+            else ""
+        )
         if named and not mine and evidence.scan is not None:
             where = f" (scan {evidence.scan.scan_id} {draft.cite(evidence.scan.citation())} found none open)"
         knowledge = draft.cite(_guide_citation(guide.id, guide.title))
@@ -287,7 +293,9 @@ def cve_check(evidence: Evidence, kb: KnowledgeBase, parsed: Parsed) -> Answer:
             score = f", CVSS {fact.score:.1f}" if fact.score else ""
             kev = ", listed in CISA KEV" if fact.kev else ""
             draft.say(f"{cve_id}{score}{kev} {draft.cite(fact.citation())}: {fact.description[:300]}")
-        named = [v for v in evidence.vulns if v.cve == cve_id and (not evidence.hosts or v.host in evidence.hosts)]
+        named = [
+            v for v in evidence.vulns if v.cve == cve_id and (not evidence.hosts or v.host in evidence.hosts)
+        ]
         for vuln in named:
             draft.say(
                 f"- Finding {vuln.vulnerability_id} on {vuln.endpoint} {draft.cite(vuln.citation())} "
@@ -299,7 +307,9 @@ def cve_check(evidence: Evidence, kb: KnowledgeBase, parsed: Parsed) -> Answer:
             software = quoted(port.software or port.service, 60)
             mark = draft.cite(port.citation())
             if verdict.verdict == "not_listed":
-                draft.say(f"- {port.endpoint} runs {software} {mark}: the catalogue does not list it for {cve_id}.")
+                draft.say(
+                    f"- {port.endpoint} runs {software} {mark}: the catalogue does not list it for {cve_id}."
+                )
             else:
                 reason = f" ({verdict.reason})" if verdict.reason else ""
                 draft.say(
@@ -312,8 +322,9 @@ def cve_check(evidence: Evidence, kb: KnowledgeBase, parsed: Parsed) -> Answer:
                 draft.gap("no scan results")
             else:
                 where = f" on {', '.join(evidence.hosts)}" if evidence.hosts else ""
+                mark = draft.cite(evidence.scan.citation())
                 draft.say(
-                    f"Scan {evidence.scan.scan_id} {draft.cite(evidence.scan.citation())} shows no open port{where} "
+                    f"Scan {evidence.scan.scan_id} {mark} shows no open port{where} "
                     f"with identified software to check against {cve_id}."
                 )
     return draft.answer()
@@ -321,7 +332,8 @@ def cve_check(evidence: Evidence, kb: KnowledgeBase, parsed: Parsed) -> Answer:
 
 def incident_lines(draft: Draft, incident: IncidentFact) -> None:
     mark = draft.cite(incident.citation())
-    draft.say(f"Incident {incident.incident_id} {mark}: {quoted(incident.title, 120)}, {incident.severity}, {incident.status}.")
+    title = quoted(incident.title, 120)
+    draft.say(f"Incident {incident.incident_id} {mark}: {title}, {incident.severity}, {incident.status}.")
     if incident.affected_systems:
         draft.say(f"Affected systems {mark}: {', '.join(incident.affected_systems)}.")
     if incident.priority:
@@ -338,7 +350,8 @@ def summary(evidence: Evidence, kb: KnowledgeBase) -> Answer:
         vuln = evidence.focus
         mark = draft.cite(vuln.citation())
         cve = f", {vuln.cve}" if vuln.cve else ""
-        draft.say(f"Finding {vuln.vulnerability_id} {mark}: {vuln.title} on {vuln.endpoint}, {vuln.severity}{cve}, {vuln.state}.")
+        where = f"on {vuln.endpoint}, {vuln.severity}{cve}, {vuln.state}"
+        draft.say(f"Finding {vuln.vulnerability_id} {mark}: {vuln.title} {where}.")
         if vuln.description:
             draft.say(vuln.description)
         if vuln.remediation:
@@ -346,12 +359,12 @@ def summary(evidence: Evidence, kb: KnowledgeBase) -> Answer:
     elif evidence.incident is not None:
         for vuln in evidence.vulns[:10]:
             draft.say(f"- related finding: {vuln.title} on {vuln.endpoint} {draft.cite(vuln.citation())}")
-    if evidence.scan is not None and evidence.focus is None and evidence.incident is None:
-        if _scan_line(draft, evidence.scan, evidence.scan_note):
-            vulns = evidence.open_vulns()
-            if vulns:
-                marks = draft.cite(*(v.citation() for v in vulns[:10]))
-                draft.say(f"{plural(len(vulns), 'open finding')} {marks}; ask what is most urgent for the order.")
+    about_scan = evidence.scan is not None and evidence.focus is None and evidence.incident is None
+    if about_scan and evidence.scan is not None and _scan_line(draft, evidence.scan, evidence.scan_note):
+        vulns = evidence.open_vulns()
+        if vulns:
+            marks = draft.cite(*(v.citation() for v in vulns[:10]))
+            draft.say(f"{plural(len(vulns), 'open finding')} {marks}; ask what is most urgent for the order.")
     if not draft.lines:
         draft.say(
             "I can answer, from your scans and findings: what is exposed, what is most urgent and why, "

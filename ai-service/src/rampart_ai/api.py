@@ -24,7 +24,9 @@ class AiServicer(ai_pb2_grpc.AiServiceServicer):
 
     async def Explain(self, request: ai_pb2.ExplainRequest, context: Context) -> ai_pb2.ExplainResponse:
         caller = mappers.caller(request.owner)
-        found = await self._assistant.explain(caller, request.concept, mappers.level(request.level), request.scan_id)
+        found = await self._assistant.explain(
+            caller, request.concept, mappers.level(request.level), request.scan_id
+        )
         return mappers.explain_reply(found)
 
     async def GenerateReport(

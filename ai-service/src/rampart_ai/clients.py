@@ -53,7 +53,9 @@ class GrpcScans:
     async def get(self, caller: Caller, scan_id: str) -> ScanFacts:
         owner = mappers.owner(caller)
         try:
-            scan = await self._stub.GetScan(scan_pb2.GetScanRequest(owner=owner, scan_id=scan_id), timeout=TIMEOUT)
+            scan = await self._stub.GetScan(
+                scan_pb2.GetScanRequest(owner=owner, scan_id=scan_id), timeout=TIMEOUT
+            )
         except grpc.aio.AioRpcError as error:
             if error.code() is grpc.StatusCode.NOT_FOUND:
                 raise ScanNotFound("scan not found", scan_id=scan_id) from error
@@ -83,7 +85,7 @@ class GrpcScans:
 
 
 class GrpcFindings:
-    """threat-service's ListVulnerabilities / GetVulnerability (the shape this port needs: docs/assistant.md)."""
+    """threat-service's ListVulnerabilities / GetVulnerability (the shape needed: docs/assistant.md)."""
 
     def __init__(self, channel: grpc.aio.Channel) -> None:
         self._stub = threat_pb2_grpc.ThreatServiceStub(channel)
@@ -105,7 +107,9 @@ class GrpcFindings:
         return found
 
     async def for_scan(self, caller: Caller, scan_id: str) -> list[VulnFact]:
-        return await self._list(threat_pb2.ListVulnerabilitiesRequest(owner=mappers.owner(caller), scan_id=scan_id))
+        return await self._list(
+            threat_pb2.ListVulnerabilitiesRequest(owner=mappers.owner(caller), scan_id=scan_id)
+        )
 
     async def for_host(self, caller: Caller, host: str) -> list[VulnFact]:
         return await self._list(threat_pb2.ListVulnerabilitiesRequest(owner=mappers.owner(caller), host=host))
@@ -113,12 +117,16 @@ class GrpcFindings:
     async def get(self, caller: Caller, vulnerability_id: str) -> VulnFact:
         try:
             reply = await self._stub.GetVulnerability(
-                threat_pb2.GetVulnerabilityRequest(owner=mappers.owner(caller), vulnerability_id=vulnerability_id),
+                threat_pb2.GetVulnerabilityRequest(
+                    owner=mappers.owner(caller), vulnerability_id=vulnerability_id
+                ),
                 timeout=TIMEOUT,
             )
         except grpc.aio.AioRpcError as error:
             if error.code() is grpc.StatusCode.NOT_FOUND:
-                raise VulnerabilityNotFound("vulnerability not found", vulnerability_id=vulnerability_id) from error
+                raise VulnerabilityNotFound(
+                    "vulnerability not found", vulnerability_id=vulnerability_id
+                ) from error
             if error.code() in DEGRADED:
                 raise _unavailable(error, "threat-service GetVulnerability") from error
             raise
@@ -134,7 +142,8 @@ class GrpcThreats:
     async def incident(self, caller: Caller, incident_id: str) -> IncidentFact:
         try:
             reply = await self._stub.GetIncident(
-                threat_pb2.GetIncidentRequest(owner=mappers.owner(caller), incident_id=incident_id), timeout=TIMEOUT
+                threat_pb2.GetIncidentRequest(owner=mappers.owner(caller), incident_id=incident_id),
+                timeout=TIMEOUT,
             )
         except grpc.aio.AioRpcError as error:
             if error.code() is grpc.StatusCode.NOT_FOUND:

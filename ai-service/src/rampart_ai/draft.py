@@ -12,6 +12,7 @@ CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 def quoted(value: str, limit: int = 80) -> str:
     """Scanned data (banners, titles, certificate fields) as an inert quotation, never as prose."""
     text = CONTROL.sub(" ", value).strip().replace("\u201c", '"').replace("\u201d", '"')
+    text = text.replace("[", "(").replace("]", ")")  # a banner cannot forge a citation marker
     if len(text) > limit:
         text = text[: limit - 1] + "\u2026"
     return f"\u201c{text}\u201d"
@@ -35,9 +36,7 @@ class Draft:
         marks = []
         for citation in citations:
             key = (citation.kind, citation.ref, citation.scan_id)
-            index = next(
-                (i for i, c in enumerate(self.citations) if (c.kind, c.ref, c.scan_id) == key), None
-            )
+            index = next((i for i, c in enumerate(self.citations) if (c.kind, c.ref, c.scan_id) == key), None)
             if index is None:
                 self.citations.append(citation)
                 index = len(self.citations) - 1

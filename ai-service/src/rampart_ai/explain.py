@@ -14,18 +14,28 @@ def _port_example(port: PortFact) -> tuple[str, Citation]:
     software = f" ({quoted(port.software, 60)})" if port.software else ""
     notes = observations(port)
     seen = f"; observed: {'; '.join(notes)}" if notes else ""
-    return f"In scan {port.scan_id}, {port.endpoint}/{port.protocol} is open running {what}{software}{seen}.", port.citation()
+    return (
+        f"In scan {port.scan_id}, {port.endpoint}/{port.protocol} is open running {what}{software}{seen}.",
+        port.citation(),
+    )
 
 
 def _vuln_example(vuln: VulnFact) -> tuple[str, Citation]:
     cve = f" ({vuln.cve})" if vuln.cve else ""
-    return f"Finding {vuln.vulnerability_id}: {vuln.title}{cve} on {vuln.endpoint}, {vuln.severity}.", vuln.citation()
+    return (
+        f"Finding {vuln.vulnerability_id}: {vuln.title}{cve} on {vuln.endpoint}, {vuln.severity}.",
+        vuln.citation(),
+    )
 
 
 def example(note: Note, evidence: Evidence) -> tuple[str, Citation] | None:
     """The caller's object that illustrates ``note``, when one exists; ports named in the question first."""
     scan = evidence.scan
-    ports = [p for p in (scan.open_ports if scan is not None else ()) if not evidence.ports or p.port in evidence.ports]
+    ports = [
+        p
+        for p in (scan.open_ports if scan is not None else ())
+        if not evidence.ports or p.port in evidence.ports
+    ]
     kind = note.concept.example if note.concept is not None else "service"
     names: set[str] = set(note.guide.names) if note.guide is not None else set()
     if note.concept is not None and note.concept.id == "ssh":
@@ -52,7 +62,10 @@ def example(note: Note, evidence: Evidence) -> tuple[str, Citation] | None:
         if chosen:
             return _vuln_example(chosen[0])
     if scan is not None and kind == "scan" and scan.ports:
-        return f"Your scan {scan.scan_id} of {', '.join(scan.targets)} found {scan.counts[0]} open ports.", scan.citation()
+        return (
+            f"Your scan {scan.scan_id} of {', '.join(scan.targets)} found {scan.counts[0]} open ports.",
+            scan.citation(),
+        )
     if scan is not None and kind == "filtered_port" and scan.counts[2]:
         return f"Scan {scan.scan_id} saw {scan.counts[2]} filtered ports (no answer).", scan.citation()
     return None

@@ -74,11 +74,11 @@ def ask_context(request: ai_pb2.AskRequest) -> AskContext:
 
 
 def level(value: int) -> Level:
-    return LEVELS.get(value, Level.INTERMEDIATE)  # type: ignore[call-overload]
+    return next((lv for v, lv in LEVELS.items() if v == value), Level.INTERMEDIATE)
 
 
 def audience(value: int) -> Audience:
-    return AUDIENCES.get(value, Audience.TECHNICAL)  # type: ignore[call-overload]
+    return next((a for v, a in AUDIENCES.items() if v == value), Audience.TECHNICAL)
 
 
 def source(citation: Citation, label: int) -> ai_pb2.Source:

@@ -20,7 +20,11 @@ AUTH_FACTS = {
 }
 OLD_TLS = {"SSLv3", "TLSv1.0", "TLSv1.1", "SSLv2"}
 LEGACY_SSH = {
-    "ssh.kex": ("diffie-hellman-group1-sha1", "diffie-hellman-group-exchange-sha1", "diffie-hellman-group14-sha1"),
+    "ssh.kex": (
+        "diffie-hellman-group1-sha1",
+        "diffie-hellman-group-exchange-sha1",
+        "diffie-hellman-group14-sha1",
+    ),
     "ssh.hostkey": ("ssh-dss",),
     "ssh.ciphers": ("-cbc", "arcfour", "3des"),
     "ssh.macs": ("hmac-md5", "hmac-sha1-96", "umac-64@"),

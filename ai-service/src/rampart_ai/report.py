@@ -34,7 +34,9 @@ def _summary(evidence: Evidence, audience: Audience, kb: KnowledgeBase) -> Secti
     vulns = evidence.open_vulns()
     if vulns:
         by_severity = Counter(v.severity for v in vulns)
-        parts = [f"{by_severity[s]} {s}" for s in ("critical", "high", "medium", "low", "info") if by_severity[s]]
+        parts = [
+            f"{by_severity[s]} {s}" for s in ("critical", "high", "medium", "low", "info") if by_severity[s]
+        ]
         marks = draft.cite(*(v.citation() for v in vulns[:10]))
         draft.say(f"Open findings: {', '.join(parts)} {marks}.")
         kev = [v for v in vulns if v.kev]
@@ -46,10 +48,9 @@ def _summary(evidence: Evidence, audience: Audience, kb: KnowledgeBase) -> Secti
     else:
         risky = [p for p in ports if observations(p)]
         if risky:
-            draft.say(
-                f"No open findings are recorded; the scan observed weaknesses on {plural(len(risky), 'port')} "
-                f"{draft.cite(*(p.citation() for p in risky[:10]))}."
-            )
+            marks = draft.cite(*(p.citation() for p in risky[:10]))
+            where = plural(len(risky), "port")
+            draft.say(f"No open findings are recorded; the scan observed weaknesses on {where} {marks}.")
         else:
             draft.say("No open findings are recorded for this scan.")
     return _section("summary", draft)

@@ -54,7 +54,12 @@ class AssistantService:
     """Ask, explain and report, grounded in the caller's own objects."""
 
     def __init__(
-        self, repository: AiRepository | None, scans: Scans, findings: Findings, threats: Threats, library: Library
+        self,
+        repository: AiRepository | None,
+        scans: Scans,
+        findings: Findings,
+        threats: Threats,
+        library: Library,
     ) -> None:
         self._repository = repository
         self._scans = scans

@@ -15,10 +15,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 WORD = re.compile(r"[a-z0-9][a-z0-9._-]*", re.IGNORECASE)
-STOP = frozenset(
+_STOP_WORDS = (
     "a an and are be can do does for from how i in is it me my of on or our the this to was we what "
-    "when where which who why with you your".split()
 )
+STOP = frozenset((_STOP_WORDS + "when where which who why with you your").split())
 # bm25 weights per column: doc_id, kind (unindexed), title, aliases, body
 WEIGHTS = "0.0, 0.0, 8.0, 6.0, 1.0"
 

@@ -47,12 +47,13 @@ class Library:
             for c in self.kb.concepts
         ]
         docs += [
-            Document(f"service/{g.id}", "service", g.title, g.risk + " " + " ".join(g.steps), " ".join(g.names))
+            Document(
+                f"service/{g.id}", "service", g.title, g.risk + " " + " ".join(g.steps), " ".join(g.names)
+            )
             for g in self.kb.services
         ]
         docs += [
-            Document(f"cwe/{w.id}", "cwe", w.name, w.description, w.id)
-            for w in self.kb.weaknesses.values()
+            Document(f"cwe/{w.id}", "cwe", w.name, w.description, w.id) for w in self.kb.weaknesses.values()
         ]
         return docs
 
@@ -98,7 +99,9 @@ class Library:
                 return self.concept_note(concept, level)
         return None
 
-    def find(self, text: str, level: Level, kinds: tuple[str, ...] = ("concept", "service", "cwe")) -> Note | None:
+    def find(
+        self, text: str, level: Level, kinds: tuple[str, ...] = ("concept", "service", "cwe")
+    ) -> Note | None:
         """The best note for ``text``: an exact name first, then the best bm25 match."""
         note = self.exact(text, level)
         if note is not None:
