@@ -117,6 +117,18 @@ def test_every_service_rpc_is_gateway_only_and_unknown_services_are_closed() -> 
     assert not may_call("gateway", "/rampart.future.v1.NewService/Anything")
 
 
+def test_the_assistant_may_only_read_scans_findings_incidents_and_the_catalogue() -> None:
+    assert may_call("ai", "/rampart.scan.v1.ScanService/GetScanResults")
+    assert may_call("ai", "/rampart.threat.v1.ThreatService/ListVulnerabilities")
+    assert may_call("ai", "/rampart.threat.v1.ThreatService/GetIncident")
+    for changing in ("ScanService/CreateScan", "ScanService/CancelScan", "ScanService/DeleteScanResults"):
+        assert not may_call("ai", f"/rampart.scan.v1.{changing}")
+    for changing in ("UpdateVulnerability", "CreateIncident", "UpdateIncident", "ImportFeed"):
+        assert not may_call("ai", f"/rampart.threat.v1.ThreatService/{changing}")
+    assert not may_call("ai", "/rampart.auth.v1.AuthService/ValidateApiKey")
+    assert not may_call("report", "/rampart.scan.v1.ScanService/GetScan")
+
+
 def test_dev_certificates_are_short_lived_and_keys_private(ca: DevCA) -> None:
     from cryptography import x509
 
