@@ -23,7 +23,9 @@ def servicer() -> ai_pb2_grpc.AiServiceServicer:
 
 def test_the_servicer_builds_ask_explain_and_generate_report() -> None:
     service = ai_pb2.DESCRIPTOR.services_by_name["AiService"]
-    assert_only_built(servicer(), ai_pb2_grpc.AiServiceServicer, service, {"Ask", "Explain", "GenerateReport"})
+    assert_only_built(
+        servicer(), ai_pb2_grpc.AiServiceServicer, service, {"Ask", "Explain", "GenerateReport"}
+    )
 
 
 async def test_ask_returns_the_answer_with_labelled_structured_sources() -> None:
@@ -32,7 +34,12 @@ async def test_ask_returns_the_answer_with_labelled_structured_sources() -> None
     )
     assert reply.provider == "offline" and reply.intent == ai_pb2.INTENT_EXPOSURE
     redis = next(s for s in reply.sources if s.kind == "port" and s.port == 6379)
-    assert (redis.host, redis.scan_id, redis.ref, redis.protocol) == ("10.0.0.7", "scan_alice_new", "10.0.0.7:6379", "tcp")
+    assert (redis.host, redis.scan_id, redis.ref, redis.protocol) == (
+        "10.0.0.7",
+        "scan_alice_new",
+        "10.0.0.7:6379",
+        "tcp",
+    )
     assert f"[{redis.label}]" in next(line for line in reply.answer.splitlines() if "10.0.0.7:6379" in line)
     assert [s.label for s in reply.sources] == [str(i) for i in range(1, len(reply.sources) + 1)]
 

@@ -36,7 +36,9 @@ def test_question_kinds_are_recognised(question: str, intent: Intent) -> None:
 
 
 def test_hosts_ports_and_ids_are_extracted_from_the_question() -> None:
-    parsed = parse("Is 10.0.0.5:6379 or [2001:db8::1]:443 or web.example.com affected by CVE-2023-48795 (CWE-306)?")
+    parsed = parse(
+        "Is 10.0.0.5:6379 or [2001:db8::1]:443 or web.example.com affected by CVE-2023-48795 (CWE-306)?"
+    )
     assert parsed.hosts == ("10.0.0.5", "2001:db8::1", "web.example.com")
     assert parsed.ports == (6379, 443)
     assert parsed.cves == ("CVE-2023-48795",) and parsed.cwes == ("CWE-306",)

@@ -18,6 +18,7 @@ from rampart_ai import mappers
 from rampart_ai.domain import (
     Caller,
     CveFact,
+    DependencyUnavailable,
     CveVerdict,
     IncidentFact,
     IncidentNotFound,
@@ -44,6 +45,13 @@ def _unavailable(error: grpc.aio.AioRpcError, what: str) -> SourceUnavailable:
     return SourceUnavailable(f"{what} ({error.code().name.lower()})")
 
 
+def _failed(error: grpc.aio.AioRpcError, what: str) -> Exception:
+    """A call the answer cannot do without: 503 when the owner is down, else the error as is."""
+    if error.code() in DEGRADED:
+        return DependencyUnavailable(f"{what} did not answer", status=error.code().name)
+    return error
+
+
 class GrpcScans:
     """scan-service: GetScan, GetScanResults, ListScans."""
 
@@ -59,7 +67,7 @@ class GrpcScans:
         except grpc.aio.AioRpcError as error:
             if error.code() is grpc.StatusCode.NOT_FOUND:
                 raise ScanNotFound("scan not found", scan_id=scan_id) from error
-            raise
+            raise _failed(error, "scan-service") from error
         if scan.status == scan_pb2.SCAN_STATUS_QUEUED:
             return mappers.scan_facts(scan)
         try:
@@ -69,18 +77,19 @@ class GrpcScans:
         except grpc.aio.AioRpcError as error:
             if error.code() in {grpc.StatusCode.NOT_FOUND, grpc.StatusCode.FAILED_PRECONDITION}:
                 return mappers.scan_facts(scan)  # no results (yet, or deleted)
-            raise
+            raise _failed(error, "scan-service") from error
         return mappers.scan_facts(scan, results)
 
     async def recent(self, caller: Caller, target: str = "", limit: int = 10) -> list[ScanFacts]:
-        reply = await self._stub.ListScans(
-            scan_pb2.ListScansRequest(
-                owner=mappers.owner(caller),
-                target=target,
-                page=common_pb2.PageRequest(page=1, per_page=limit, sort="created_at", descending=True),
-            ),
-            timeout=TIMEOUT,
+        request = scan_pb2.ListScansRequest(
+            owner=mappers.owner(caller),
+            target=target,
+            page=common_pb2.PageRequest(page=1, per_page=limit, sort="created_at", descending=True),
         )
+        try:
+            reply = await self._stub.ListScans(request, timeout=TIMEOUT)
+        except grpc.aio.AioRpcError as error:
+            raise _failed(error, "scan-service") from error
         return [mappers.scan_facts(scan) for scan in reply.scans]
 
 
@@ -148,7 +157,7 @@ class GrpcThreats:
         except grpc.aio.AioRpcError as error:
             if error.code() is grpc.StatusCode.NOT_FOUND:
                 raise IncidentNotFound("incident not found", incident_id=incident_id) from error
-            raise
+            raise _failed(error, "threat-service") from error
         return mappers.incident_fact(reply)
 
     async def cve(self, caller: Caller, cve_id: str) -> CveFact | None:

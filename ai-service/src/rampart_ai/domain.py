@@ -292,6 +292,12 @@ class IncidentNotFound(RampartError):
     public_code = "INCIDENT_NOT_FOUND"
 
 
+class DependencyUnavailable(RampartError):
+    """The service holding the object the question is about did not answer."""
+
+    public_code = "SERVICE_UNAVAILABLE"
+
+
 class VulnerabilityNotFound(NotFound):
     """No such finding for the caller (or another tenant's)."""
 
