@@ -32,7 +32,8 @@ async def test_ask_returns_the_answer_with_labelled_structured_sources() -> None
     reply = await servicer().Ask(
         ai_pb2.AskRequest(owner=ALICE, question="What is exposed?", scan_id="scan_alice_new"), cast(Any, None)
     )
-    assert reply.provider == "offline" and reply.intent == ai_pb2.INTENT_EXPOSURE
+    assert reply.provider == "offline"
+    assert reply.intent == ai_pb2.INTENT_EXPOSURE
     redis = next(s for s in reply.sources if s.kind == "port" and s.port == 6379)
     assert (redis.host, redis.scan_id, redis.ref, redis.protocol) == (
         "10.0.0.7",
@@ -55,7 +56,8 @@ async def test_explain_maps_level_related_ids_and_the_callers_example() -> None:
     reply = await servicer().Explain(
         ai_pb2.ExplainRequest(owner=ALICE, concept="TLS", level=ai_pb2.EXPLAIN_LEVEL_EXPERT), cast(Any, None)
     )
-    assert reply.found and reply.level == ai_pb2.EXPLAIN_LEVEL_EXPERT
+    assert reply.found
+    assert reply.level == ai_pb2.EXPLAIN_LEVEL_EXPERT
     assert reply.concept == "TLS (Transport Layer Security)"
     names = {r.id: r.name for r in reply.related_ids}
     assert names["CWE-319"] == "Cleartext Transmission of Sensitive Information"

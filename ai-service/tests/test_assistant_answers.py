@@ -52,7 +52,7 @@ def assert_grounded(answer: Answer, data: World, caller: Caller) -> None:
             assert org == caller.org_id
             assert (citation.host, citation.port) in {(p.host, p.port) for p in facts.ports}
         elif citation.kind == "vulnerability":
-            org, vuln = data.findings.vulns[citation.ref]
+            org, _vuln = data.findings.vulns[citation.ref]
             assert org == caller.org_id
         elif citation.kind == "incident":
             assert data.threats.incidents[citation.ref][0] == caller.org_id
@@ -70,7 +70,8 @@ async def test_every_answer_cites_only_objects_of_the_caller_that_exist(
     answer = await data.assistant.ask(ALICE, question, context)
     assert answer.text
     assert_grounded(answer, data, ALICE)
-    assert "172.16" not in answer.text and "bob" not in answer.text.lower()
+    assert "172.16" not in answer.text
+    assert "bob" not in answer.text.lower()
 
 
 async def test_exposure_lists_each_open_port_of_the_scan_with_its_citation() -> None:
@@ -103,7 +104,8 @@ async def test_bob_sees_his_own_scan_and_never_alices() -> None:
     data = world()
     answer = await data.assistant.ask(BOB, "What is exposed?", AskContext())
     assert_grounded(answer, data, BOB)
-    assert "scan_bob_1" in answer.text and "10.0.0" not in answer.text
+    assert "scan_bob_1" in answer.text
+    assert "10.0.0" not in answer.text
     assert "MongoDB listed databases without authentication" in answer.text
 
 
@@ -122,8 +124,10 @@ async def test_most_urgent_puts_known_exploited_before_severity_and_says_why() -
     data.findings.vulns["vuln_terrapin"] = ("org_alice", replace(terrapin, kev=True))
     answer = await data.assistant.ask(ALICE, "What should I fix first?", AskContext(scan_id="scan_alice_new"))
     first, second = [line for line in answer.text.splitlines() if re.match(r"^\d\. ", line)][:2]
-    assert first.startswith("1. SSH prefix truncation (Terrapin)") and "CISA KEV" in first
-    assert second.startswith("2. Redis answers without authentication") and "critical severity" in second
+    assert first.startswith("1. SSH prefix truncation (Terrapin)")
+    assert "CISA KEV" in first
+    assert second.startswith("2. Redis answers without authentication")
+    assert "critical severity" in second
     assert "Old nginx banner" not in answer.text  # resolved findings are not urgent
 
 
@@ -133,7 +137,8 @@ async def test_urgent_without_findings_service_says_so_and_uses_the_scans_observ
     answer = await data.assistant.ask(ALICE, "What is most urgent?", AskContext(scan_id="scan_alice_new"))
     assert any("findings unavailable" in gap for gap in answer.gaps)
     assert "No open findings are recorded" in answer.text
-    assert "10.0.0.7:6379" in answer.text and "redis.auth = none" in answer.text
+    assert "10.0.0.7:6379" in answer.text
+    assert "redis.auth = none" in answer.text
     assert_grounded(answer, data, ALICE)
 
 
@@ -176,7 +181,8 @@ async def test_cve_check_reports_the_catalogues_verdict_for_the_hosts_software()
     data = world()
     answer = await data.assistant.ask(ALICE, "Is 10.0.0.5 vulnerable to CVE-2023-48795?", AskContext())
     assert answer.intent is Intent.CVE_CHECK
-    assert "10.0.0.5:22 runs “OpenSSH 9.3p1”" in answer.text and "affected (high confidence)" in answer.text
+    assert "10.0.0.5:22 runs “OpenSSH 9.3p1”" in answer.text
+    assert "affected (high confidence)" in answer.text
     assert "Finding vuln_terrapin on 10.0.0.5:22" in answer.text
     assert all(endpoint.startswith("10.0.0.5") for _, endpoint in data.threats.matched)
     assert all(org == "org_alice" for org, _ in data.threats.matched)

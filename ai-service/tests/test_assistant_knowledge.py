@@ -41,13 +41,15 @@ def test_hosts_ports_and_ids_are_extracted_from_the_question() -> None:
     )
     assert parsed.hosts == ("10.0.0.5", "2001:db8::1", "web.example.com")
     assert parsed.ports == (6379, 443)
-    assert parsed.cves == ("CVE-2023-48795",) and parsed.cwes == ("CWE-306",)
+    assert parsed.cves == ("CVE-2023-48795",)
+    assert parsed.cwes == ("CWE-306",)
     assert parse("what runs on port 22 and 53/udp").ports == (22, 53)
 
 
 def test_cwe_data_comes_from_the_cwe2_package_offline() -> None:
     path = cwe_catalogue_path()
-    assert path.is_file() and "cwe2" in str(path)
+    assert path.is_file()
+    assert "cwe2" in str(path)
     found = read_weaknesses(path, ["CWE-79", "CWE-306"])
     assert found["CWE-79"].name.startswith("Improper Neutralization of Input During Web Page Generation")
     assert found["CWE-306"].name == "Missing Authentication for Critical Function"
@@ -61,7 +63,8 @@ def test_every_id_the_notes_name_resolves() -> None:
         assert all(kb.weakness(c) for c in concept.cwe), concept.id
         assert all(t in kb.techniques for t in concept.attack), concept.id
     for guide in kb.services:
-        assert guide.steps and all(kb.weakness(c) for c in guide.cwe), guide.id
+        assert guide.steps, guide.id
+        assert all(kb.weakness(c) for c in guide.cwe), guide.id
 
 
 def test_the_index_ranks_by_bm25_and_treats_query_syntax_as_words() -> None:
@@ -72,8 +75,10 @@ def test_the_index_ranks_by_bm25_and_treats_query_syntax_as_words() -> None:
         ]
     )
     hits = index.search("redis")
-    assert [h.doc_id for h in hits] == ["a", "b"] and hits[0].score > hits[1].score
-    assert index.search('redis" OR NEAR(x) AND *') and index.search("the of a") == []
+    assert [h.doc_id for h in hits] == ["a", "b"]
+    assert hits[0].score > hits[1].score
+    assert index.search('redis" OR NEAR(x) AND *')
+    assert index.search("the of a") == []
     assert [h.doc_id for h in index.search("loopback", kinds=("service",))] == []
 
 
@@ -92,28 +97,35 @@ def test_the_index_ranks_by_bm25_and_treats_query_syntax_as_words() -> None:
 )
 async def test_explain_finds_the_note(concept: str, title: str) -> None:
     found = await world().assistant.explain(ALICE, concept, Level.INTERMEDIATE)
-    assert found.found and found.concept == title
+    assert found.found
+    assert found.concept == title
 
 
 async def test_explain_writes_for_the_level_asked() -> None:
     assistant = world().assistant
     texts = {level: (await assistant.explain(ALICE, "CVSS", level)).text for level in Level}
     assert len(set(texts.values())) == 3
-    assert "0 to 10" in texts[Level.BEGINNER] and "SSVC" in texts[Level.EXPERT]
+    assert "0 to 10" in texts[Level.BEGINNER]
+    assert "SSVC" in texts[Level.EXPERT]
 
 
 async def test_explain_gives_the_callers_example_only_from_the_callers_data() -> None:
     assistant = world().assistant
     mine = await assistant.explain(ALICE, "missing authentication", Level.BEGINNER)
-    assert "vuln_redis_open" in mine.example and mine.citations[1].ref == "vuln_redis_open"
+    assert "vuln_redis_open" in mine.example
+    assert mine.citations[1].ref == "vuln_redis_open"
     nobody = await assistant.explain(Caller("u", "org_empty"), "missing authentication", Level.BEGINNER)
-    assert nobody.example == "" and len(nobody.citations) == 1
+    assert nobody.example == ""
+    assert len(nobody.citations) == 1
 
 
 async def test_an_unknown_concept_is_said_to_be_unknown() -> None:
     found = await world().assistant.explain(ALICE, "zzqx flurble", Level.EXPERT)
-    assert not found.found and "has no note" in found.text and not found.related
+    assert not found.found
+    assert "has no note" in found.text
+    assert not found.related
 
 
 def test_the_library_is_indexed_once() -> None:
-    assert library() is library() and library().index.count() > 900
+    assert library() is library()
+    assert library().index.count() > 900

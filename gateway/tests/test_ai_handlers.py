@@ -65,7 +65,8 @@ def test_ask_refuses_a_bad_body_with_422_naming_the_field(
     response = client.post("/api/v1/ai/ask", json=body, headers=platform.token("ai:use"))
     assert response.status_code == 422
     error = response.json()["error"]
-    assert error["code"] == "VALIDATION_ERROR" and error["details"]["field"] == field
+    assert error["code"] == "VALIDATION_ERROR"
+    assert error["details"]["field"] == field
     assert platform.calls() == 0
 
 
@@ -100,12 +101,15 @@ def test_ask_streams_chunks_then_a_done_event_with_the_citations(
 ) -> None:
     headers = {**platform.token("ai:use"), "Accept": "text/event-stream"}
     response = client.post("/api/v1/ai/ask", json=ASK, headers=headers)
-    assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/event-stream")
     stream = events(response.text)
     chunks = [data for name, data in stream if name == "chunk"]
-    assert "".join(str(c["text"]) for c in chunks) == ANSWER and len(chunks) == 2
+    assert "".join(str(c["text"]) for c in chunks) == ANSWER
+    assert len(chunks) == 2
     name, done = stream[-1]
-    assert name == "done" and [c["ref"] for c in done["citations"]] == ["scan_1", "10.0.0.7:6379"]  # type: ignore[union-attr]
+    assert name == "done"
+    assert [c["ref"] for c in done["citations"]] == ["scan_1", "10.0.0.7:6379"]
     assert "answer" not in done
 
 
@@ -117,12 +121,15 @@ def test_explain_maps_the_level_and_returns_related_ids(platform: StubPlatform, 
     )
     data = response.json()["data"]
     assert platform.ai.last("Explain").level == ai_pb2.EXPLAIN_LEVEL_BEGINNER
-    assert data["level"] == "beginner" and data["found"] is True and data["example"] is None
+    assert data["level"] == "beginner"
+    assert data["found"] is True
+    assert data["example"] is None
     assert data["related"] == [{"id": "T1046", "kind": "attack", "name": "Network Service Discovery"}]
     bad = client.post(
         "/api/v1/ai/explain", json={"concept": "tls", "level": "guru"}, headers=platform.token("ai:use")
     )
-    assert bad.status_code == 422 and bad.json()["error"]["details"]["field"] == "level"
+    assert bad.status_code == 422
+    assert bad.json()["error"]["details"]["field"] == "level"
 
 
 def test_report_sends_type_and_sections_and_streams_them_section_by_section(
@@ -137,10 +144,8 @@ def test_report_sends_type_and_sections_and_streams_them_section_by_section(
     assert whole["report_type"] == "executive"
     assert [s["name"] for s in whole["sections"]] == ["recommendations", "summary"]
     sent = platform.ai.last("GenerateReport")
-    assert (
-        sent.report_type == ai_pb2.REPORT_TYPE_EXECUTIVE
-        and list(sent.include_sections) == body["include_sections"]
-    )
+    assert sent.report_type == ai_pb2.REPORT_TYPE_EXECUTIVE
+    assert list(sent.include_sections) == body["include_sections"]
     headers = {**platform.token("ai:use"), "Accept": "text/event-stream"}
     stream = events(client.post("/api/v1/ai/report", json=body, headers=headers).text)
     assert [d.get("section") for n, d in stream if n == "chunk" and d.get("title")] == [

@@ -18,8 +18,8 @@ from rampart_ai import mappers
 from rampart_ai.domain import (
     Caller,
     CveFact,
-    DependencyUnavailable,
     CveVerdict,
+    DependencyUnavailable,
     IncidentFact,
     IncidentNotFound,
     PortFact,
