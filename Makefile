@@ -79,6 +79,7 @@ bench: setup
 	$(PY) python bench/matcher_bench.py
 	$(PY) python bench/intel_bench.py
 	$(PY) python bench/analysis_bench.py
+	$(PY) python bench/assistant_bench.py
 	$(PY) python bench/detection_bench.py
 	$(PY) python bench/feeds_bench.py
 	$(PY) python bench/shards_bench.py
