@@ -18,12 +18,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ai-service" / "tests"))
 
-from assistant_fakes import ALICE, port, scan, world  # noqa: E402
+from assistant_fakes import ALICE, port, scan, world
 
-from rampart_ai.domain import Level  # noqa: E402
-from rampart_ai.knowledge.base import load  # noqa: E402
-from rampart_ai.knowledge.library import Library  # noqa: E402
-from rampart_ai.service import AskContext  # noqa: E402
+from rampart_ai.domain import Level
+from rampart_ai.knowledge.base import load
+from rampart_ai.knowledge.library import Library
+from rampart_ai.service import AskContext
 
 QUESTIONS = (
     "What is exposed?",
