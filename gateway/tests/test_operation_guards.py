@@ -24,8 +24,11 @@ BODIES = {
     "/api/v1/incidents/{incident_id}": {"status": "triaged"},
     "/api/v1/incidents/{incident_id}/comments": {"body": "b"},
     "/api/v1/threats/lists": {"list": "deny", "value": "evil.example"},
+    "/api/v1/ai/ask": {"question": "What is exposed?"},
+    "/api/v1/ai/explain": {"concept": "tls"},
+    "/api/v1/ai/report": {"scan_id": "scan_1"},
 }
-UNRELATED_SCOPE = "ai:use"  # a real scope no operation here asks for
+UNRELATED_SCOPE = "reports:read"  # a real scope no operation here asks for (reports are not routed yet)
 
 
 def url(op: Operation) -> str:

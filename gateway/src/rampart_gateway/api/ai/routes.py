@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from rampart.ai.v1 import ai_pb2
+from rampart.lib.enums import enum_of
 from rampart_gateway.api.ai import views
 from rampart_gateway.api.ai.schemas import AskRequest, ExplainRequest, ReportRequest
 from rampart_gateway.envelope import ok, request_id_of
@@ -23,16 +24,6 @@ from rampart_gateway.inputs import read_json
 from rampart_gateway.operations import caller
 
 TIMEOUT = 30.0
-LEVELS = {
-    "beginner": ai_pb2.EXPLAIN_LEVEL_BEGINNER,
-    "intermediate": ai_pb2.EXPLAIN_LEVEL_INTERMEDIATE,
-    "expert": ai_pb2.EXPLAIN_LEVEL_EXPERT,
-}
-REPORT_TYPES = {
-    "executive": ai_pb2.REPORT_TYPE_EXECUTIVE,
-    "technical": ai_pb2.REPORT_TYPE_TECHNICAL,
-    "remediation": ai_pb2.REPORT_TYPE_REMEDIATION,
-}
 
 
 def wants_stream(request: Request) -> bool:
@@ -74,7 +65,10 @@ async def explain(request: Request) -> Response:
     body = await read_json(request, ExplainRequest)
     reply = await request.state.clients.ai.Explain(
         ai_pb2.ExplainRequest(
-            owner=caller(request).owner, concept=body.concept, level=LEVELS[body.level], scan_id=body.scan_id
+            owner=caller(request).owner,
+            concept=body.concept,
+            level=enum_of(ai_pb2.ExplainLevel, body.level),
+            scan_id=body.scan_id,
         ),
         timeout=TIMEOUT,
     )
@@ -87,7 +81,7 @@ async def report(request: Request) -> Response:
         ai_pb2.GenerateReportRequest(
             owner=caller(request).owner,
             scan_id=body.scan_id,
-            report_type=REPORT_TYPES[body.report_type],
+            report_type=enum_of(ai_pb2.ReportType, body.report_type),
             include_sections=list(dict.fromkeys(body.include_sections)),
         ),
         timeout=TIMEOUT,

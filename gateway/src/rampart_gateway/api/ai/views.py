@@ -6,20 +6,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from rampart.ai.v1 import ai_pb2
+from rampart.lib.enums import enum_word
 
-INTENT = {value: name.removeprefix("INTENT_").lower() for name, value in ai_pb2.Intent.items()}
-LEVEL = {
-    ai_pb2.EXPLAIN_LEVEL_BEGINNER: "beginner",
-    ai_pb2.EXPLAIN_LEVEL_INTERMEDIATE: "intermediate",
-    ai_pb2.EXPLAIN_LEVEL_EXPERT: "expert",
-    ai_pb2.EXPLAIN_LEVEL_UNSPECIFIED: "intermediate",
-}
-REPORT_TYPE = {
-    ai_pb2.REPORT_TYPE_EXECUTIVE: "executive",
-    ai_pb2.REPORT_TYPE_TECHNICAL: "technical",
-    ai_pb2.REPORT_TYPE_REMEDIATION: "remediation",
-    ai_pb2.REPORT_TYPE_UNSPECIFIED: "technical",
-}
+DEFAULT_LEVEL, DEFAULT_REPORT_TYPE = "intermediate", "technical"  # ai-service's defaults
 
 
 def citation(source: ai_pb2.Source) -> dict[str, Any]:
@@ -38,7 +27,7 @@ def citation(source: ai_pb2.Source) -> dict[str, Any]:
 def ask(reply: ai_pb2.AskResponse) -> dict[str, Any]:
     return {
         "answer": reply.answer,
-        "intent": INTENT[reply.intent],
+        "intent": enum_word(ai_pb2.Intent, reply.intent),
         "confidence": reply.confidence,
         "provider": reply.provider,
         "citations": [citation(s) for s in reply.sources],
@@ -49,7 +38,7 @@ def ask(reply: ai_pb2.AskResponse) -> dict[str, Any]:
 def explain(reply: ai_pb2.ExplainResponse) -> dict[str, Any]:
     return {
         "concept": reply.concept,
-        "level": LEVEL[reply.level],
+        "level": enum_word(ai_pb2.ExplainLevel, reply.level) or DEFAULT_LEVEL,
         "found": reply.found,
         "explanation": reply.explanation,
         "related": [{"id": r.id, "kind": r.kind, "name": r.name} for r in reply.related_ids],
@@ -62,7 +51,7 @@ def explain(reply: ai_pb2.ExplainResponse) -> dict[str, Any]:
 def report(reply: ai_pb2.GenerateReportResponse) -> dict[str, Any]:
     return {
         "scan_id": reply.scan_id,
-        "report_type": REPORT_TYPE[reply.report_type],
+        "report_type": enum_word(ai_pb2.ReportType, reply.report_type) or DEFAULT_REPORT_TYPE,
         "provider": reply.provider,
         "sections": [
             {"name": s.name, "title": s.title, "body": s.body, "citations": [citation(c) for c in s.sources]}
