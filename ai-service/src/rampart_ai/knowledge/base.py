@@ -118,7 +118,7 @@ def _list(value: object) -> list[object]:
 
 def cwe_catalogue_path() -> Path:
     """The CSV of MITRE's research view (1000) shipped inside the cwe2 package."""
-    from cwe2.mappings import navigate_cwe  # the mapping only; cwe2.database opens files at import
+    from cwe2.mappings import navigate_cwe  # type: ignore[import-untyped]  # not cwe2.database (opens files)
 
     return Path(navigate_cwe["research_concepts"]["csv_file"])
 
