@@ -18,6 +18,7 @@ from rampart_ai.clients import GrpcFindings, GrpcScans, GrpcThreats
 from rampart_ai.knowledge.base import load
 from rampart_ai.knowledge.library import Library
 from rampart_ai.ports import Findings, Scans, Threats
+from rampart_ai.provider import ChatProvider, configured
 from rampart_ai.repository import AiRepository
 from rampart_ai.service import AssistantService
 from rampart_ai.settings import AiSettings
@@ -31,8 +32,10 @@ def assemble(
     findings: Findings,
     threats: Threats,
     library: Library | None = None,
+    provider: ChatProvider | None = None,
 ) -> AiServicer:
-    return AiServicer(AssistantService(repository, scans, findings, threats, library or Library(load())))
+    library = library or Library(load())
+    return AiServicer(AssistantService(repository, scans, findings, threats, library, provider))
 
 
 async def bootstrap(settings: ServiceSettings) -> Runtime:
@@ -47,8 +50,15 @@ async def bootstrap(settings: ServiceSettings) -> Runtime:
         await scan_channel.close()
         await threat_channel.close()
 
+    provider = configured(
+        ai.ai_provider_url, ai.ai_provider_model, ai.ai_provider_key_file, ai.ai_provider_timeout_seconds
+    )
     servicer = assemble(
-        repository, GrpcScans(scan_channel), GrpcFindings(threat_channel), GrpcThreats(threat_channel)
+        repository,
+        GrpcScans(scan_channel),
+        GrpcFindings(threat_channel),
+        GrpcThreats(threat_channel),
+        provider=provider,
     )
     binding = ServiceBinding(SERVICE_NAME, servicer, ai_pb2_grpc.add_AiServiceServicer_to_server)
     return Runtime("ai", settings, [binding], closers=[close_channels, infra.close], infra=infra)

@@ -248,6 +248,7 @@ class Answer:
     citations: list[Citation] = field(default_factory=list)
     gaps: list[str] = field(default_factory=list)
     confidence: int = 0
+    provider: str = "offline"  # or the configured provider's name when it wrote the text
 
 
 @dataclass(frozen=True)

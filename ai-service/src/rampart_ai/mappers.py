@@ -103,7 +103,7 @@ def ask_reply(answer: Answer) -> ai_pb2.AskResponse:
         answer=answer.text,
         sources=sources(answer.citations),
         confidence=max(0, min(100, answer.confidence)),
-        provider=OFFLINE,
+        provider=answer.provider,
         intent=ai_pb2.Intent.Value(f"INTENT_{answer.intent.name}"),
         gaps=answer.gaps,
     )

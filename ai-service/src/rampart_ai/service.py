@@ -25,9 +25,11 @@ from rampart_ai.domain import (
     VulnerabilityNotFound,
 )
 from rampart_ai.explain import explain
+from rampart_ai.grounding import check, messages
 from rampart_ai.intent import Parsed, parse
 from rampart_ai.knowledge.library import Library
 from rampart_ai.ports import Findings, Scans, SourceUnavailable, Threats
+from rampart_ai.provider import ChatProvider, ProviderError
 from rampart_ai.report import SECTIONS, build
 from rampart_ai.repository import AiRepository
 
@@ -60,7 +62,9 @@ class AssistantService:
         findings: Findings,
         threats: Threats,
         library: Library,
+        provider: ChatProvider | None = None,
     ) -> None:
+        self._provider = provider
         self._repository = repository
         self._scans = scans
         self._findings = findings
@@ -78,6 +82,34 @@ class AssistantService:
         parsed = parse(question)
         evidence = Evidence(hosts=parsed.hosts, ports=parsed.ports)
         await self._gather(caller, context, parsed, evidence)
+        offline = self._compose(question, context, parsed, evidence)
+        if self._provider is None:
+            return offline
+        return await self._provided(self._provider, question, offline)
+
+    async def _provided(self, provider: ChatProvider, question: str, offline: Answer) -> Answer:
+        """The provider's wording of the offline answer's facts, checked; the offline answer on failure."""
+        try:
+            completion = await provider.complete(messages(question, offline))
+        except ProviderError as error:
+            offline.gaps.append(f"provider failed ({error}); answered offline")
+            return offline
+        checked = check(completion, offline)
+        if not checked.text:
+            offline.gaps.append(
+                "provider answer withheld: it named facts not in the context; answered offline"
+            )
+            return offline
+        gaps = list(offline.gaps)
+        if checked.dropped:
+            gaps.append(
+                f"{len(checked.dropped)} sentence(s) of the provider's answer dropped: "
+                "they named facts not in the context"
+            )
+        confidence = offline.confidence - (20 if checked.dropped else 0)
+        return Answer(offline.intent, checked.text, offline.citations, gaps, confidence, provider.name)
+
+    def _compose(self, question: str, context: AskContext, parsed: Parsed, evidence: Evidence) -> Answer:
         kb = self._library.kb
         match parsed.intent:
             case Intent.EXPOSURE:
