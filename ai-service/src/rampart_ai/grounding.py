@@ -1,8 +1,8 @@
 """Turning a provider's completion into an answer: prompt from the retrieved context, then check.
 
 The check keeps a sentence only if every host, port, CVE, object id and citation marker it
-names is in the context the model was given, and it does not repeat the system prompt; the
-others are dropped and the answer says how many were.
+names is in the context the model was given; the others are dropped and the answer says how
+many were. A completion that repeats the system prompt is withheld whole.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ def messages(question: str, offline: Answer) -> list[dict[str, str]]:
 class Checked:
     text: str
     dropped: tuple[str, ...]
+    leaked: bool = False  # it repeated the system prompt: the whole completion is withheld
 
 
 def _named(sentence: str) -> set[str]:
@@ -73,6 +74,8 @@ def _reveals_prompt(sentence: str) -> bool:
 def check(completion: str, offline: Answer) -> Checked:
     """The completion without the sentences that name what the context does not hold."""
     allowed = _allowed(offline)
+    if _reveals_prompt(completion):
+        return Checked("", (completion,), leaked=True)
     kept, dropped = [], []
     for sentence in (s.strip() for s in SENTENCE.split(completion)):
         if not sentence:
@@ -80,7 +83,7 @@ def check(completion: str, offline: Answer) -> Checked:
         markers = {int(m) for m in MARKER.findall(sentence)}
         unknown = _named(sentence) - allowed
         bad_marker = any(m < 1 or m > len(offline.citations) for m in markers)
-        if unknown or bad_marker or _reveals_prompt(sentence):
+        if unknown or bad_marker:
             dropped.append(sentence)
         else:
             kept.append(sentence)
