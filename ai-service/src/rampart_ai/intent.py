@@ -33,7 +33,8 @@ RULES: tuple[tuple[Intent, re.Pattern[str]], ...] = (
     (
         Intent.URGENT,
         re.compile(
-            r"\b(urgent\w*|priorit\w*|first|most (critical|important|severe|dangerous)|worst|"
+            r"\b(urgent\w*|priorit\w*|(fix|address|tackle|do|patch|handle)\w* \w*\s?first|first fix|"
+            r"most (critical|important|severe|dangerous)|worst|"
             r"riskiest|biggest (risk|problem)|top (risk|issue|finding)s?|critical|fix next)\b",
             re.I,
         ),

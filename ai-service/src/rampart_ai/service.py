@@ -7,7 +7,7 @@ the answer from those facts and the knowledge base.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rampart_ai import answers
 from rampart_ai.answers import FINISHED, Evidence
@@ -80,6 +80,8 @@ class AssistantService:
         if len(context.given()) > 1:
             raise InvalidQuestion("give at most one of scan_id, vulnerability_id, asset, incident_id")
         parsed = parse(question)
+        if parsed.intent is not Intent.CVE_CHECK and self._library.definition(question, Level.INTERMEDIATE):
+            parsed = replace(parsed, intent=Intent.EXPLAIN)
         evidence = Evidence(hosts=parsed.hosts, ports=parsed.ports)
         await self._gather(caller, context, parsed, evidence)
         offline = self._compose(question, context, parsed, evidence)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from rampart_ai.domain import Citation, Level, RelatedId
@@ -9,6 +10,10 @@ from rampart_ai.intent import CWE
 from rampart_ai.knowledge.base import Concept, KnowledgeBase, ServiceGuide, Weakness
 from rampart_ai.knowledge.index import Document, TextIndex
 
+DEFINITION = re.compile(
+    r"^\s*(?:what(?:'s|\s+is|\s+are)|define|explain)\s+(?:an?\s+|the\s+)?(?P<subject>.+?)[\s?.!]*$",
+    re.IGNORECASE,
+)
 MIN_SCORE = 1e-6  # bm25 of a real match is above this; anything else matched nothing useful
 
 
@@ -52,8 +57,11 @@ class Library:
             )
             for g in self.kb.services
         ]
+        # A CWE's name goes in the body, not the title: our notes outrank MITRE's 900 entries
+        # for a general term ("sql injection"); a CWE id is found exactly anyway.
         docs += [
-            Document(f"cwe/{w.id}", "cwe", w.name, w.description, w.id) for w in self.kb.weaknesses.values()
+            Document(f"cwe/{w.id}", "cwe", "", f"{w.name}. {w.description}", w.id)
+            for w in self.kb.weaknesses.values()
         ]
         return docs
 
@@ -98,6 +106,11 @@ class Library:
             if wanted in names:
                 return self.concept_note(concept, level)
         return None
+
+    def definition(self, question: str, level: Level) -> Note | None:
+        """The note a "what is X" / "define X" question names exactly, if any."""
+        match = DEFINITION.match(question)
+        return self.exact(match.group("subject"), level) if match else None
 
     def find(
         self, text: str, level: Level, kinds: tuple[str, ...] = ("concept", "service", "cwe")
