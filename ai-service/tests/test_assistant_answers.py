@@ -12,6 +12,7 @@ from rampart_ai.domain import (
     Answer,
     Audience,
     Caller,
+    DependencyUnavailable,
     IncidentNotFound,
     Intent,
     InvalidQuestion,
@@ -236,3 +237,10 @@ async def test_question_limits_and_single_context() -> None:
         await data.assistant.ask(ALICE, "   ", AskContext())
     with pytest.raises(InvalidQuestion):
         await data.assistant.ask(ALICE, "?", AskContext(scan_id="scan_alice_new", asset="10.0.0.5"))
+
+
+async def test_a_question_about_a_finding_is_503_when_findings_cannot_be_read() -> None:
+    data = world()
+    data.findings.down = True
+    with pytest.raises(DependencyUnavailable):
+        await data.assistant.ask(ALICE, "How do I fix this?", AskContext(vulnerability_id="vuln_tls10"))

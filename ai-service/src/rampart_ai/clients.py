@@ -89,6 +89,8 @@ class GrpcScans:
         try:
             reply = await self._stub.ListScans(request, timeout=TIMEOUT)
         except grpc.aio.AioRpcError as error:
+            if error.code() is grpc.StatusCode.INVALID_ARGUMENT:
+                return []  # not a target scan-service can hold: the caller has no scan of it
             raise _failed(error, "scan-service") from error
         return [mappers.scan_facts(scan) for scan in reply.scans]
 
@@ -105,10 +107,8 @@ class GrpcFindings:
         while len(found) < MAX_FINDINGS:
             try:
                 reply = await self._stub.ListVulnerabilities(request, timeout=TIMEOUT)
-            except grpc.aio.AioRpcError as error:
-                if error.code() in DEGRADED:
-                    raise _unavailable(error, "threat-service ListVulnerabilities") from error
-                raise
+            except grpc.aio.AioRpcError as error:  # findings enrich an answer: any failure is a gap
+                raise _unavailable(error, "threat-service ListVulnerabilities") from error
             found += [mappers.vuln_fact(v) for v in reply.vulnerabilities]
             if not reply.next_page_token:
                 break
@@ -132,13 +132,11 @@ class GrpcFindings:
                 timeout=TIMEOUT,
             )
         except grpc.aio.AioRpcError as error:
-            if error.code() is grpc.StatusCode.NOT_FOUND:
+            if error.code() in {grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT}:
                 raise VulnerabilityNotFound(
                     "vulnerability not found", vulnerability_id=vulnerability_id
                 ) from error
-            if error.code() in DEGRADED:
-                raise _unavailable(error, "threat-service GetVulnerability") from error
-            raise
+            raise _unavailable(error, "threat-service GetVulnerability") from error
         return mappers.vuln_fact(reply)
 
 
@@ -168,9 +166,7 @@ class GrpcThreats:
         except grpc.aio.AioRpcError as error:
             if error.code() is grpc.StatusCode.NOT_FOUND:
                 return None
-            if error.code() in DEGRADED:
-                raise _unavailable(error, "threat-service GetCatalogEntry") from error
-            raise
+            raise _unavailable(error, "threat-service GetCatalogEntry") from error
         return mappers.cve_fact(entry)
 
     async def match(self, caller: Caller, port: PortFact, cve_id: str) -> CveVerdict:
@@ -186,9 +182,7 @@ class GrpcThreats:
                 timeout=TIMEOUT,
             )
         except grpc.aio.AioRpcError as error:
-            if error.code() in DEGRADED:
-                raise _unavailable(error, "threat-service MatchCatalog") from error
-            raise
+            raise _unavailable(error, "threat-service MatchCatalog") from error
         match = next((m for m in reply.matches if m.cve_id == cve_id), None)
         if match is None:
             return CveVerdict(port, cve_id, "not_listed")

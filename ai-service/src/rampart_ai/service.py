@@ -16,6 +16,7 @@ from rampart_ai.domain import (
     Audience,
     Caller,
     CveFact,
+    DependencyUnavailable,
     Explanation,
     Intent,
     InvalidQuestion,
@@ -175,7 +176,10 @@ class AssistantService:
             evidence.scan = await self._scans.get(caller, context.scan_id)
             await self._scan_findings(caller, context.scan_id, evidence)
         elif context.vulnerability_id:
-            evidence.focus = await self._findings.get(caller, context.vulnerability_id)
+            try:
+                evidence.focus = await self._findings.get(caller, context.vulnerability_id)
+            except SourceUnavailable as error:  # the object asked about: no answer without it
+                raise DependencyUnavailable(f"findings unavailable: {error.what}") from error
             evidence.vulns = [evidence.focus]
             if evidence.focus.scan_id:
                 evidence.scan = await self._scans.get(caller, evidence.focus.scan_id)
