@@ -103,6 +103,11 @@ def _port_line(draft: Draft, port: PortFact, kb: KnowledgeBase) -> str:
     if port.software:
         what += f" ({quoted(port.software, 60)})"
     line = f"- {port.endpoint}/{port.protocol}: {what} {draft.cite(port.citation())}"
+    server = port.fact("http.server")
+    if server:
+        line += f"; Server header {quoted(server)}"
+    elif port.banner and not port.software:
+        line += f"; banner {quoted(port.banner, 120)}"
     notes = observations(port)
     if notes:
         line += "; observed: " + "; ".join(notes)
