@@ -12,7 +12,6 @@ from rampart_ai.domain import (
     Answer,
     Audience,
     Caller,
-    DependencyUnavailable,
     IncidentNotFound,
     Intent,
     InvalidQuestion,
@@ -252,8 +251,10 @@ async def test_question_limits_and_single_context() -> None:
         await data.assistant.ask(ALICE, "?", AskContext(scan_id="scan_alice_new", asset="10.0.0.5"))
 
 
-async def test_a_question_about_a_finding_is_503_when_findings_cannot_be_read() -> None:
+async def test_a_finding_that_cannot_be_read_is_said_so_and_nothing_is_claimed() -> None:
     data = world()
     data.findings.down = True
-    with pytest.raises(DependencyUnavailable):
-        await data.assistant.ask(ALICE, "How do I fix this?", AskContext(vulnerability_id="vuln_tls10"))
+    answer = await data.assistant.ask(ALICE, "How do I fix this?", AskContext(vulnerability_id="vuln_tls10"))
+    assert answer.text.startswith("I could not read finding vuln_tls10")
+    assert "TLS 1.0" not in answer.text
+    assert not [c for c in answer.citations if c.about_caller]

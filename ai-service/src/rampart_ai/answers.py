@@ -39,6 +39,7 @@ class Evidence:
     incident: IncidentFact | None = None
     cves: dict[str, CveFact | None] = field(default_factory=dict)
     verdicts: list[CveVerdict] = field(default_factory=list)
+    notice: str = ""  # said first: the object asked about could not be read
     hosts: tuple[str, ...] = ()  # the hosts the question or context is about ("" = all)
     ports: tuple[int, ...] = ()
     gaps: list[str] = field(default_factory=list)
@@ -68,6 +69,8 @@ def _start(intent: Intent, evidence: Evidence) -> Draft:
     draft = Draft(intent)
     for gap in evidence.gaps:
         draft.gap(gap)
+    if evidence.notice:
+        draft.say(evidence.notice)
     return draft
 
 

@@ -16,7 +16,6 @@ from rampart_ai.domain import (
     Audience,
     Caller,
     CveFact,
-    DependencyUnavailable,
     Explanation,
     Intent,
     InvalidQuestion,
@@ -178,8 +177,13 @@ class AssistantService:
         elif context.vulnerability_id:
             try:
                 evidence.focus = await self._findings.get(caller, context.vulnerability_id)
-            except SourceUnavailable as error:  # the object asked about: no answer without it
-                raise DependencyUnavailable(f"findings unavailable: {error.what}") from error
+            except SourceUnavailable as error:  # say so; claim nothing about it
+                evidence.notice = (
+                    f"I could not read finding {context.vulnerability_id} ({error.what}), "
+                    "so I say nothing about it."
+                )
+                evidence.gaps.append(f"findings unavailable: {error.what}")
+                return
             evidence.vulns = [evidence.focus]
             if evidence.focus.scan_id:
                 evidence.scan = await self._scans.get(caller, evidence.focus.scan_id)
