@@ -80,6 +80,7 @@ bench: setup
 	$(PY) python bench/findings_source_bench.py
 	$(PY) python bench/intel_bench.py
 	$(PY) python bench/analysis_bench.py
+	$(PY) python bench/assistant_bench.py
 	$(PY) python bench/detection_bench.py
 	$(PY) python bench/facts_bench.py
 	$(PY) python bench/feeds_bench.py

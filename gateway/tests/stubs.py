@@ -15,6 +15,7 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
+from gateway.tests.stub_ai import StubAi
 from gateway.tests.stub_incidents import StubThreat
 from gateway.tests.stub_services import PLAN, StubAuth, StubScan, rpc_error
 from gateway.tests.stub_webhooks import StubReport
@@ -68,6 +69,7 @@ class StubPlatform:
     scan: StubScan = field(default_factory=StubScan)
     threat: StubThreat = field(default_factory=StubThreat)
     report: StubReport = field(default_factory=StubReport)
+    ai: StubAi = field(default_factory=StubAi)
     principals: dict[str, Principal] = field(default_factory=dict)
     broker: Any = None  # a stand-in for the broker (streams); None: no broker, streams answer 503
 
@@ -75,7 +77,7 @@ class StubPlatform:
         """How many calls the stub services received."""
         return sum(
             len(calls)
-            for stub in (self.auth, self.scan, self.threat, self.report)
+            for stub in (self.auth, self.scan, self.threat, self.report, self.ai)
             for calls in stub.requests.values()
         )
 
@@ -92,7 +94,13 @@ class StubPlatform:
     @asynccontextmanager
     async def connect(self, settings: GatewaySettings, tls: TlsFiles | None) -> AsyncIterator[Connections]:
         clients = SimpleNamespace(
-            auth=self.auth, scan=self.scan, threat=self.threat, report=self.report, health={}, channels={}
+            auth=self.auth,
+            scan=self.scan,
+            threat=self.threat,
+            report=self.report,
+            ai=self.ai,
+            health={},
+            channels={},
         )
         broker = self.broker or SimpleNamespace(nc=None, live_workers=list)
         yield Connections(clients, StubAuthenticator(self.principals), broker, None)  # type: ignore[arg-type]

@@ -11,6 +11,7 @@ from starlette.websockets import WebSocketDisconnect
 from gateway.tests.stub_vulnerabilities import RECORD_ID, sample
 from gateway.tests.stubs import StubPlatform
 from rampart.common.v1 import common_pb2
+from rampart.lib.catalogue.scopes import ALL_SCOPES, SCOPES
 from rampart.report.v1 import report_pb2
 from rampart.scan.v1 import scan_pb2
 from rampart.threat.v1 import threat_pb2
@@ -29,8 +30,16 @@ BODIES = {
     "/api/v1/threats/lists": {"list": "deny", "value": "evil.example"},
     "/api/v1/webhooks": {"url": "https://hooks.example.com/in", "events": ["scan.completed"]},
     "/api/v1/webhooks/{webhook_id}": {"enabled": True},
+    "/api/v1/ai/ask": {"question": "What is exposed?"},
+    "/api/v1/ai/explain": {"concept": "tls"},
+    "/api/v1/ai/report": {"scan_id": "scan_1"},
 }
-UNRELATED_SCOPE = "ai:use"  # a real scope no operation here asks for
+UNRELATED_SCOPE = "keys:manage"  # a real scope the scope-less operations below ignore
+
+
+def unrelated_scope(op: Operation) -> str:
+    """A real scope that is not the one ``op`` declares."""
+    return next(name for name in SCOPES if name not in (ALL_SCOPES, op.scope))
 
 
 def url(op: Operation) -> str:
@@ -91,7 +100,7 @@ def test_only_the_callers_own_account_operations_need_no_scope() -> None:
 def test_a_credential_without_the_declared_scope_is_refused_before_the_handler(
     platform: StubPlatform, client: TestClient, op: Operation
 ) -> None:
-    status, body = send(client, op, platform.token(UNRELATED_SCOPE))
+    status, body = send(client, op, platform.token(unrelated_scope(op)))
     assert status == 403
     assert body["error"] == {
         "code": "INSUFFICIENT_PERMISSIONS",

@@ -84,12 +84,19 @@ async def test_no_identity_but_the_gateway_may_act_for_an_organisation(
 ) -> None:
     async with open_channel(f"127.0.0.1:{port}", ca.issue(identity)) as channel:
         with pytest.raises(grpc.aio.AioRpcError) as refused:
-            await get_scan(channel)
+            await scan_pb2_grpc.ScanServiceStub(channel).CancelScan(
+                scan_pb2.CancelScanRequest(scan_id="scan_1"), timeout=10
+            )
         assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
         assert identity in (refused.value.details() or "")
         # Health stays open to every identity of the platform (the gateway's health check).
         reply = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest())
         assert reply.status == health_pb2.HealthCheckResponse.SERVING
+
+
+async def test_the_assistant_identity_reads_a_scan_over_mutual_tls(ca: DevCA, port: int) -> None:
+    async with open_channel(f"127.0.0.1:{port}", ca.issue("ai")) as channel:
+        assert await get_scan(channel) == "scan_1"
 
 
 async def test_the_probe_port_answers_health_in_plaintext_and_nothing_else() -> None:
@@ -115,6 +122,18 @@ def test_every_service_rpc_is_gateway_only_and_unknown_services_are_closed() -> 
     assert may_call("gateway", "/rampart.scan.v1.ScanService/CreateScan")
     assert not may_call("scan-worker", "/rampart.scan.v1.ScanService/CreateScan")
     assert not may_call("gateway", "/rampart.future.v1.NewService/Anything")
+
+
+def test_the_assistant_may_only_read_scans_findings_incidents_and_the_catalogue() -> None:
+    assert may_call("ai", "/rampart.scan.v1.ScanService/GetScanResults")
+    assert may_call("ai", "/rampart.threat.v1.ThreatService/ListVulnerabilities")
+    assert may_call("ai", "/rampart.threat.v1.ThreatService/GetIncident")
+    for changing in ("ScanService/CreateScan", "ScanService/CancelScan", "ScanService/DeleteScanResults"):
+        assert not may_call("ai", f"/rampart.scan.v1.{changing}")
+    for changing in ("UpdateVulnerability", "CreateIncident", "UpdateIncident", "ImportFeed"):
+        assert not may_call("ai", f"/rampart.threat.v1.ThreatService/{changing}")
+    assert not may_call("ai", "/rampart.auth.v1.AuthService/ValidateApiKey")
+    assert not may_call("report", "/rampart.scan.v1.ScanService/GetScan")
 
 
 def test_dev_certificates_are_short_lived_and_keys_private(ca: DevCA) -> None:

@@ -2,8 +2,10 @@
 
 An identity is the common name of a process's certificate (``IDENTITIES`` below).
 Every RPC of the five services acts on behalf of an organisation (it carries an ``owner``),
-so only the gateway may call them; no service calls another over gRPC. Health and reflection
-answer any peer holding a certificate from the platform's CA.
+so the gateway may call them. A service calls another only for named read-only methods
+(``GRPC_METHOD_CALLERS``), passing on the owner it was called with: ai-service reads the
+caller's scans, findings, incidents and catalogue entries. Health and reflection answer any
+peer holding a certificate from the platform's CA.
 """
 
 from __future__ import annotations
@@ -31,10 +33,25 @@ GRPC_CALLERS: Mapping[str, frozenset[str]] = {
 }
 
 
+AI = "ai"
+# Service-to-service calls, method by method (least privilege: reads only, never a change).
+GRPC_METHOD_CALLERS: Mapping[str, frozenset[str]] = {
+    "/rampart.scan.v1.ScanService/GetScan": frozenset({AI}),
+    "/rampart.scan.v1.ScanService/GetScanResults": frozenset({AI}),
+    "/rampart.scan.v1.ScanService/ListScans": frozenset({AI}),
+    "/rampart.threat.v1.ThreatService/ListVulnerabilities": frozenset({AI}),
+    "/rampart.threat.v1.ThreatService/GetVulnerability": frozenset({AI}),
+    "/rampart.threat.v1.ThreatService/GetIncident": frozenset({AI}),
+    "/rampart.threat.v1.ThreatService/GetCatalogEntry": frozenset({AI}),
+    "/rampart.threat.v1.ThreatService/MatchCatalog": frozenset({AI}),
+}
+
+
 def may_call(identity: str, method: str) -> bool:
     """Whether ``identity`` may call ``/package.Service/Method``; unknown services: nobody."""
-    service = method.lstrip("/").split("/", 1)[0]
-    allowed = GRPC_CALLERS.get(service, frozenset())
+    full = "/" + method.lstrip("/")
+    service = full[1:].split("/", 1)[0]
+    allowed = GRPC_CALLERS.get(service, frozenset()) | GRPC_METHOD_CALLERS.get(full, frozenset())
     return ANY_PEER in allowed or identity in allowed
 
 
