@@ -66,6 +66,11 @@ class FakeFeedStore:
         for stored in self.generations[self.current if generation is None else generation]:
             yield stored
 
+    async def many(self, cve_ids: list[str], generation: int | None = None) -> dict[str, StoredCve]:
+        wanted = set(cve_ids)
+        held = self.generations[self.current if generation is None else generation]
+        return {s.cve_id: s for s in held if s.cve_id in wanted}
+
 
 def catalog(stale_days: float = 10_000.0) -> tuple[KnowledgeService, FakeFeedStore, FeedService]:
     store = FakeFeedStore()

@@ -7,9 +7,10 @@ confirmed); otherwise undetermined. Version-based verdicts on a distribution bui
 
 from __future__ import annotations
 
-import gc
 import re
-from bisect import bisect_left
+import sys
+from array import array
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from rampart_threat.knowledge.configurations import (
     product_matches,
 )
 from rampart_threat.knowledge.cpe import ANY, NA, Cpe, InvalidCpe, parse_cpe, quote, unquote
-from rampart_threat.knowledge.model import Affected, CpeMatch, CveRecord, Origin
+from rampart_threat.knowledge.model import Affected, Configuration, CpeMatch, CveRecord, Origin
 from rampart_threat.knowledge.ranges import description_ranges
 from rampart_threat.knowledge.versions import (
     ZERO,
@@ -108,40 +109,72 @@ DistroFixes = Mapping[tuple[str, str, str], str | None]
 
 
 class KnowledgeIndex:
-    """CVE records indexed by canonical vendor:product (NVD criteria, CVE 5 affected) and by keyword."""
+    """What the matcher needs about each CVE, indexed by canonical vendor:product and by keyword.
 
-    def __init__(self, records: Iterable[CveRecord], aliases: Aliases | None = None) -> None:
+    Full records are not kept: per product, one compact row per vulnerable NVD entry (version bounds as
+    shared padded keys, the entry's strings by number in one table), the configurations of the CVEs the
+    rows cannot decide alone, CVE 5 ``affected`` entries by product, and descriptions only where one may
+    decide (a CVE named by CVE 5 data or a keyword but not by NVD). The caller loads the full record of a
+    CVE a match returns from the feed store.
+    """
+
+    def __init__(self, records: Iterable[CveRecord] = (), aliases: Aliases | None = None) -> None:
         self.aliases = aliases or load_aliases()
-        self.records: dict[str, CveRecord] = {}
+        self._ids: list[str] = []  # number -> CVE id
+        self._num: dict[str, int] = {}  # CVE id -> number (rows hold numbers)
         self._structured: dict[str, set[str]] = defaultdict(set)
         self._mentioned: dict[str, set[str]] = defaultdict(set)
-        self._affected: dict[tuple[str, str], list[Affected]] = {}
+        self._affected: dict[tuple[str, str], tuple[Affected, ...]] = {}
         # Per product: one row per vulnerable NVD entry, to skip CVEs whose configurations cannot match a
         # version without evaluating them (negation or odd versions put a CVE in _complex instead).
-        self._ranges: dict[str, list[_Row]] = defaultdict(list)
+        self._rows: dict[str, _Rows] = {}
         self._complex: dict[str, set[str]] = defaultdict(set)
         self._nvd_named: dict[str, set[str]] = defaultdict(set)
-        # Per product: CVEs whose rows cannot decide alone (AND, running-on, wildcard or escaped versions).
-        self._slow: dict[str, set[str]] = defaultdict(set)
-        self._sorted: dict[str, _SortedRows] = {}  # built from _ranges on a product's first query
+        # Configurations of the CVEs the rows cannot decide alone (AND, negation, running-on, entries
+        # without a row, wildcard or escaped versions); every other CVE's NVD verdict comes from its rows.
+        self._configs: dict[str, tuple[Configuration, ...]] = {}
+        # CVE -> (description, has NVD configurations), kept only where the description may decide.
+        self._descriptions: dict[str, tuple[str, bool]] = {}
         # (CVE, product) -> the version spans a CNA marks affected, when they alone decide (else absent).
         self._cna_spans: dict[tuple[str, str], tuple[_Span, ...]] = {}
+        self._strings: list[str] = []  # criteria and version strings of the rows, each once
+        self._string_ids: dict[str, int] = {}
+        self._keys: dict[tuple[Segment, ...], tuple[Segment, ...]] = {}  # padded keys, each once
+        self._unnamed: dict[str, set[str]] = {}  # unnamed(key), computed on a product's first query
         for record in records:
             self.add(record)
-        # The index lives as long as the service: leave its millions of objects out of later full
-        # collections (each would otherwise walk the whole index, ~2 s at NVD scale, mid-scan).
-        for key, rows in self._ranges.items():
-            self._sorted[key] = _SortedRows(rows)
-        gc.freeze()
+        self.finish()
 
     def __len__(self) -> int:
-        return len(self.records)
+        return len(self._num)
+
+    def __contains__(self, cve_id: object) -> bool:
+        return cve_id in self._num
+
+    @property
+    def ids(self) -> list[str]:
+        """The CVE ids indexed, in the order they were added."""
+        return list(self._num)
+
+    def _string(self, text: str) -> int:
+        n = self._string_ids.get(text)
+        if n is None:
+            n = self._string_ids[text] = len(self._strings)
+            self._strings.append(text)
+        return n
+
+    def _key(self, key: tuple[Segment, ...] | None) -> tuple[Segment, ...] | None:
+        return None if key is None else self._keys.setdefault(key, key)
 
     def add(self, record: CveRecord) -> None:
-        self.records[record.id] = record
+        cve_id = sys.intern(record.id)
+        self._unnamed.clear()
+        number = self._num[cve_id] = len(self._ids)
+        self._ids.append(cve_id)
         canonical = self.aliases.by_key
         negated = any(c.negate or any(n.negate for n in c.nodes) for c in record.configurations)
-        plain = _plain_or(record)
+        keep = negated or not _plain_or(record)
+        nvd_keys: set[str] = set()
         for conf in record.configurations:
             for node in conf.nodes:
                 for m in node.cpe_match:
@@ -149,38 +182,78 @@ class KnowledgeIndex:
                         criteria = parse_cpe(m.criteria)
                     except InvalidCpe:
                         continue
-                    key = canonical.get(criteria.key, criteria.key)
-                    self._structured[key].add(record.id)
-                    self._nvd_named[key].add(record.id)
+                    key = sys.intern(canonical.get(criteria.key, criteria.key))
+                    nvd_keys.add(key)
+                    self._structured[key].add(cve_id)
+                    self._nvd_named[key].add(cve_id)
                     if not m.vulnerable:
                         continue
-                    row = None if negated else _row(record.id, m, criteria)
+                    row = None if negated else _row(m, criteria)
                     if row is None:
-                        self._complex[key].add(record.id)
-                    else:
-                        self._ranges[key].append(row)
-                        self._sorted.pop(key, None)
-                        if not plain or _escaped(criteria.version):
-                            self._slow[key].add(record.id)
+                        self._complex[key].add(cve_id)
+                        keep = True
+                        continue
+                    if _escaped(criteria.version):
+                        keep = True
+                    rows = self._rows.get(key)
+                    if rows is None:
+                        rows = self._rows[key] = _Rows()
+                    lo, lo_in, hi, hi_in, exact = row
+                    lo_text = m.version_start_including or m.version_start_excluding
+                    hi_text = m.version_end_including or m.version_end_excluding
+                    rows.append(
+                        number,
+                        self._key(lo),
+                        lo_in,
+                        self._key(hi),
+                        hi_in,
+                        self._key(exact),
+                        self._string(m.criteria),
+                        -1 if lo_text is None else self._string(lo_text),
+                        -1 if hi_text is None else self._string(hi_text),
+                    )
+        if keep:
+            self._configs[cve_id] = record.configurations
         by_key: dict[str, list[Affected]] = defaultdict(list)
         for a in record.affected:
             cve5_key = self.aliases.for_cve5(a.vendor, a.product, a.package_name, _cpe_keys(a.cpes))
             if cve5_key:
-                by_key[cve5_key].append(a)
+                by_key[sys.intern(cve5_key)].append(a)
         for cve5_key, entries in by_key.items():
-            self._structured[cve5_key].add(record.id)
-            self._affected[(record.id, cve5_key)] = entries
+            self._structured[cve5_key].add(cve_id)
+            self._affected[(cve_id, cve5_key)] = tuple(entries)
             spans = _cna_spans(entries)
             if spans is not None:
-                self._cna_spans[(record.id, cve5_key)] = spans
-        words = set(_WORD.findall(record.description().lower()))
+                self._cna_spans[(cve_id, cve5_key)] = spans
+        description = record.description()
+        words = set(_WORD.findall(description.lower()))
         for ref in record.references:
             words.update(_WORD.findall(ref.url.lower()))
-        for w in words & self.aliases.by_keyword.keys():
-            self._mentioned[self.aliases.by_keyword[w]].add(record.id)
+        mentioned = {self.aliases.by_keyword[w] for w in words & self.aliases.by_keyword.keys()}
+        for key in mentioned:
+            self._mentioned[key].add(cve_id)
+        if (mentioned | by_key.keys()) - nvd_keys:
+            self._descriptions[cve_id] = (description, bool(record.configurations))
+
+    def finish(self) -> None:
+        """Sort each product's rows for bisection (done once, after the last ``add``)."""
+        for rows in self._rows.values():
+            rows.finish()
+        # The lookup tables only serve add(); a later add() repeats a string rather than finding it.
+        self._string_ids = {}
+        self._keys = {}
 
     def candidates(self, key: str) -> set[str]:
         return self._structured.get(key, set()) | self._mentioned.get(key, set())
+
+    def unnamed(self, key: str) -> set[str]:
+        """Candidates no row can rule out: not named by NVD, or named by entries without a row."""
+        found = self._unnamed.get(key)
+        if found is None:
+            found = self._unnamed[key] = (
+                self.candidates(key) - self._nvd_named.get(key, set())
+            ) | self._complex.get(key, set())
+        return found
 
     def likely(self, key: str, range_version: str, exact_version: str) -> set[str]:
         """Candidates that may be affected: every candidate except NVD-decided CVEs no entry can match."""
@@ -192,36 +265,75 @@ class KnowledgeIndex:
         hits = set(self.row_hits(key, rk, ek))
         return rest | hits | self._complex.get(key, set())
 
-    def row_hits(
-        self, key: str, rk: tuple[Segment, ...], ek: tuple[Segment, ...]
-    ) -> dict[str, list[CpeMatch]]:
-        """Per CVE, in configuration order, the vulnerable entries whose version bounds admit the version."""
-        rows = self._ranges.get(key)
-        if not rows:
+    def row_hits(self, key: str, rk: tuple[Segment, ...], ek: tuple[Segment, ...]) -> dict[str, list[int]]:
+        """Per CVE, in configuration order, the rows whose version bounds admit the version."""
+        rows = self._rows.get(key)
+        if rows is None:
             return {}
-        sorted_rows = self._sorted.get(key)
-        if sorted_rows is None:
-            sorted_rows = self._sorted[key] = _SortedRows(rows)
-        found: list[int] = list(sorted_rows.exact.get(ek, ()))
-        his, by_hi = sorted_rows.his, sorted_rows.by_hi
+        if not rows.ready:
+            rows.finish()
+        found: list[int] = list(rows.ex_rows[bisect_left(rows.ex_keys, ek) : bisect_right(rows.ex_keys, ek)])
+        his, by_hi, lows, flags = rows.his, rows.by_hi, rows.lo, rows.flags
         for i in range(bisect_left(his, rk), len(his)):
-            lo, lo_in, hi, hi_in, _, _, _ = rows[by_hi[i]]
-            if (hi_in or hi != rk) and (lo is None or lo < rk or (lo_in and lo == rk)):
-                found.append(by_hi[i])
-        for i in sorted_rows.open_hi:
-            lo, lo_in = rows[i][0], rows[i][1]
-            if lo is None or lo < rk or (lo_in and lo == rk):
-                found.append(i)
+            r = by_hi[i]
+            lo = lows[r]
+            if (flags[r] & _HI_IN or his[i] != rk) and (
+                lo is None or lo < rk or (flags[r] & _LO_IN and lo == rk)
+            ):
+                found.append(r)
+        for r in rows.open_hi:
+            lo = lows[r]
+            if lo is None or lo < rk or (flags[r] & _LO_IN and lo == rk):
+                found.append(r)
         found.sort()
-        out: dict[str, list[CpeMatch]] = {}
-        for i in found:
-            row = rows[i]
-            hit = out.get(row[5])
+        out: dict[str, list[int]] = {}
+        ids, cves = self._ids, rows.cve
+        for r in found:
+            cve_id = ids[cves[r]]
+            hit = out.get(cve_id)
             if hit is None:
-                out[row[5]] = [row[6]]
+                out[cve_id] = [r]
             else:
-                hit.append(row[6])
+                hit.append(r)
         return out
+
+    def entry(self, key: str, row: int) -> CpeMatch:
+        """The NVD entry one row of ``key`` stands for (without its matchCriteriaId)."""
+        rows, strings = self._rows[key], self._strings
+        flags, lo, hi = rows.flags[row], rows.lo_s[row], rows.hi_s[row]
+        lo_text = None if lo < 0 else strings[lo]
+        hi_text = None if hi < 0 else strings[hi]
+        return CpeMatch(
+            True,
+            strings[rows.crit[row]],
+            lo_text if flags & _LO_IN else None,
+            None if flags & _LO_IN else lo_text,
+            hi_text if flags & _HI_IN else None,
+            None if flags & _HI_IN else hi_text,
+        )
+
+    def criteria(self, key: str, row: int) -> str:
+        return self._strings[self._rows[key].crit[row]]
+
+    def entries(self, key: str, cve_id: str) -> list[CpeMatch]:
+        """Every vulnerable NVD entry of ``cve_id`` for ``key``, in configuration order."""
+        rows, number = self._rows.get(key), self._num.get(cve_id)
+        if rows is None or number is None:
+            return []
+        first = bisect_left(rows.cve, number)
+        return [self.entry(key, r) for r in range(first, bisect_right(rows.cve, number, first))]
+
+    def configurations(self, cve_id: str) -> tuple[Configuration, ...] | None:
+        """The CVE's configurations when its rows cannot decide it alone, else None."""
+        return self._configs.get(cve_id)
+
+    def named(self, cve_id: str, key: str) -> bool:
+        """Whether an NVD entry of the CVE names ``key`` (after aliases)."""
+        return cve_id in self._nvd_named.get(key, ())
+
+    def description(self, cve_id: str) -> tuple[str, bool]:
+        """The description (where it may decide) and whether the CVE has NVD configurations."""
+        return self._descriptions.get(cve_id, ("", False))
 
     def cna_rules_out(self, cve_id: str, key: str, rk: tuple[Segment, ...]) -> bool:
         """Whether simple CNA data alone make ``cve_id`` not affected at padded range version ``rk``."""
@@ -233,49 +345,97 @@ class KnowledgeIndex:
         )
 
     def fast(self, cve_id: str, key: str) -> bool:
-        """Whether the row entries alone decide ``cve_id`` for ``key`` (a plain OR, no CVE 5 data for it)."""
-        return (
-            cve_id not in self._complex.get(key, ())
-            and cve_id not in self._slow.get(key, ())
-            and (cve_id, key) not in self._affected
-        )
+        """Whether the rows alone decide ``cve_id`` for ``key`` (a plain OR, no CVE 5 data for it)."""
+        return cve_id not in self._configs and (cve_id, key) not in self._affected
 
-    def affected_for(self, cve_id: str, key: str) -> list[Affected]:
-        return self._affected.get((cve_id, key), [])
+    def affected_for(self, cve_id: str, key: str) -> tuple[Affected, ...]:
+        return self._affected.get((cve_id, key), ())
 
 
 _PAD = 8
-# (lower, lower inclusive, upper, upper inclusive, exact version, CVE id, entry); keys are padded_key()s.
-_Row = tuple[
-    tuple[Segment, ...] | None,
-    bool,
-    tuple[Segment, ...] | None,
-    bool,
-    tuple[Segment, ...] | None,
-    str,
-    CpeMatch,
-]
+_LO_IN, _HI_IN, _EXACT = 1, 2, 4  # row flags: lower bound inclusive, upper bound inclusive, exact version
+_Key = tuple[Segment, ...]
 
 
-class _SortedRows:
-    """Positions into one product's rows: exact versions by key, ranges by upper bound (for bisection)."""
+class _Rows:
+    """One product's rows as parallel arrays, and positions for bisection (exact keys, upper bounds).
 
-    __slots__ = ("by_hi", "exact", "his", "open_hi")
+    A row: the CVE's number, the lower bound (padded key or None), flags, the upper bound or the exact
+    version, and the entry's criteria and bound strings by number. Rows of one CVE are consecutive, in
+    configuration order, and CVE numbers grow with ``add``, so ``cve`` is sorted.
+    """
 
-    def __init__(self, rows: list[_Row]) -> None:
-        self.exact: dict[tuple[Segment, ...], list[int]] = defaultdict(list)
-        self.open_hi: list[int] = []
-        bounded: list[tuple[tuple[Segment, ...], int]] = []
-        for i, row in enumerate(rows):
-            if row[4] is not None:
-                self.exact[row[4]].append(i)
-            elif row[2] is None:
-                self.open_hi.append(i)
+    __slots__ = (
+        "bound",
+        "by_hi",
+        "crit",
+        "cve",
+        "ex_keys",
+        "ex_rows",
+        "flags",
+        "hi_s",
+        "his",
+        "lo",
+        "lo_s",
+        "open_hi",
+        "ready",
+    )
+
+    def __init__(self) -> None:
+        self.cve = array("i")
+        self.lo: list[_Key | None] = []
+        self.flags = bytearray()
+        self.bound: list[_Key | None] = []
+        self.crit = array("i")
+        self.lo_s = array("i")
+        self.hi_s = array("i")
+        self.ready = False
+        self.his: list[_Key] = []
+        self.by_hi = array("i")
+        self.open_hi = array("i")
+        self.ex_keys: list[_Key] = []
+        self.ex_rows = array("i")
+
+    def append(
+        self,
+        cve: int,
+        lo: _Key | None,
+        lo_in: bool,
+        hi: _Key | None,
+        hi_in: bool,
+        exact: _Key | None,
+        crit: int,
+        lo_s: int,
+        hi_s: int,
+    ) -> None:
+        self.cve.append(cve)
+        self.lo.append(lo)
+        self.flags.append((_LO_IN if lo_in else 0) | (_HI_IN if hi_in else 0) | (_EXACT if exact else 0))
+        self.bound.append(exact if exact is not None else hi)
+        self.crit.append(crit)
+        self.lo_s.append(lo_s)
+        self.hi_s.append(hi_s)
+        self.ready = False
+
+    def finish(self) -> None:
+        exact: list[tuple[_Key, int]] = []
+        bounded: list[tuple[_Key, int]] = []
+        open_hi: list[int] = []
+        for i, bound in enumerate(self.bound):
+            if bound is None:
+                open_hi.append(i)
+            elif self.flags[i] & _EXACT:
+                exact.append((bound, i))
             else:
-                bounded.append((row[2], i))
+                bounded.append((bound, i))
+        exact.sort()
         bounded.sort()
-        self.his = [hi for hi, _ in bounded]
-        self.by_hi = [i for _, i in bounded]
+        self.ex_keys = [k for k, _ in exact]
+        self.ex_rows = array("i", (i for _, i in exact))
+        self.his = [k for k, _ in bounded]
+        self.by_hi = array("i", (i for _, i in bounded))
+        self.open_hi = array("i", open_hi)
+        self.ready = True
 
 
 @lru_cache(maxsize=262144)
@@ -340,15 +500,16 @@ def _plain_or(record: CveRecord) -> bool:
     return True
 
 
-def _row(cve_id: str, m: CpeMatch, criteria: Cpe) -> _Row | None:
+def _row(m: CpeMatch, criteria: Cpe) -> tuple[_Key | None, bool, _Key | None, bool, _Key | None] | None:
+    """(lower, lower inclusive, upper, upper inclusive, exact version) as padded keys, or None: no row."""
     if criteria.version not in (ANY, NA) and (m.has_range or not is_version(criteria.version)):
         return None
     if criteria.version == NA:
         return None
     if criteria.version != ANY:
         exact = padded_key(unquote(criteria.version))
-        return None if exact is None else (None, True, None, True, exact, cve_id, m)
-    bounds: list[tuple[Segment, ...] | None] = []
+        return None if exact is None else (None, True, None, True, exact)
+    bounds: list[_Key | None] = []
     for v in (
         m.version_start_including or m.version_start_excluding,
         m.version_end_including or m.version_end_excluding,
@@ -363,15 +524,11 @@ def _row(cve_id: str, m: CpeMatch, criteria: Cpe) -> _Row | None:
         bounds[1],
         m.version_end_including is not None,
         None,
-        cve_id,
-        m,
     )
 
 
-def _admits(m: CpeMatch, found: Found) -> bool:
-    """product_matches() for an entry whose row admitted the found version (plain, unescaped versions)."""
-    if _sure(m.criteria):
-        return True
+def _matches(m: CpeMatch, found: Found) -> bool:
+    """product_matches() for an entry of the found product."""
     criteria, _, generic = _info(m.criteria)
     return product_matches(m, criteria, found, generic)
 
@@ -451,26 +608,27 @@ class Matcher:
         return Found(cpe=cpe, key=key, range_version=range_version, platforms=platforms), detected
 
     def match(self, query: Query, include_negative: bool = False) -> list[Match]:
-        """Each candidate CVE's verdict; not-affected ones only with ``include_negative``."""
+        """Each candidate CVE's verdict; not-affected ones only with ``include_negative``.
+
+        Matches carry no record (``Match.record`` is None): the caller loads the records it shows.
+        """
         resolved = self.resolve(query)
         if resolved is None:
             return []
         found, detected = resolved
-        out: list[Match] = []
         if include_negative:
-            candidates = self.index.candidates(found.key)
-        else:
-            rows = self._row_hits(found)
-            if rows is not None:
-                return self._match_fast(found, detected, rows)
-            candidates = self.index.likely(found.key, found.range_version, unquote(found.cpe.version))
-        for cve_id in sorted(candidates):
-            m = self.judge(self.index.records[cve_id], found, detected)
-            if include_negative or m.verdict is not Verdict.NOT_AFFECTED:
+            return [self.judge(c, found, detected) for c in sorted(self.index.candidates(found.key))]
+        rows = self._row_hits(found)
+        if rows is not None:
+            return self._match_fast(found, detected, rows)
+        out: list[Match] = []
+        for cve_id in sorted(self.index.likely(found.key, found.range_version, unquote(found.cpe.version))):
+            m = self.judge(cve_id, found, detected)
+            if m.verdict is not Verdict.NOT_AFFECTED:
                 out.append(m)
         return out
 
-    def _row_hits(self, found: Found) -> dict[str, list[CpeMatch]] | None:
+    def _row_hits(self, found: Found) -> dict[str, list[int]] | None:
         """The row scan for ``found``, or None when the rows cannot stand in for the configurations."""
         version = found.cpe.version
         if version in (ANY, NA) or _escaped(version):
@@ -481,31 +639,26 @@ class Matcher:
         return self.index.row_hits(found.key, rk, ek)
 
     def _match_fast(
-        self, found: Found, detected: DetectedVersion | None, rows: dict[str, list[CpeMatch]]
+        self, found: Found, detected: DetectedVersion | None, rows: dict[str, list[int]]
     ) -> list[Match]:
         """likely() + judge() without walking plain-OR configurations: only the entries the rows admit."""
         index = self.index
         key = found.key
-        candidates = (index.candidates(key) - index._nvd_named.get(key, set())) | index._complex.get(
-            key, set()
-        )
-        candidates.update(rows)
         rk = padded_key(found.range_version)
         assert rk is not None  # _row_hits checked
         out: list[Match] = []
-        for cve_id in sorted(candidates):
-            entries = rows.get(cve_id)
-            if entries is None and index.cna_rules_out(cve_id, key, rk):
+        for cve_id in sorted(index.unnamed(key).union(rows)):
+            hits = rows.get(cve_id)
+            if hits is None and index.cna_rules_out(cve_id, key, rk):
                 continue  # the CNA ranges say not affected (or not listed): never returned
-            record = index.records[cve_id]
-            if entries is not None and index.fast(cve_id, key):
-                entry = next((m for m in entries if _admits(m, found)), None)
+            if hits is not None and index.fast(cve_id, key):
+                entry = self._admitted(key, hits, found)
                 if entry is not None:
                     views = [SourceView("nvd", "affected", entry.criteria)]
                     reason = f"NVD: {_entry_text(entry)}"
                     out.append(
                         self._finish(
-                            record,
+                            cve_id,
                             found,
                             detected,
                             Verdict.AFFECTED,
@@ -519,22 +672,56 @@ class Matcher:
                         )
                     )
                 continue
-            m = self.judge(record, found, detected)
+            m = self.judge(cve_id, found, detected, hits)
             if m.verdict is not Verdict.NOT_AFFECTED:
                 out.append(m)
         return out
 
-    def judge(self, record: CveRecord, found: Found, detected: DetectedVersion | None) -> Match:
-        """The decision order for one record."""
-        canonical = self.aliases.by_key
+    def _admitted(self, key: str, hits: list[int], found: Found) -> CpeMatch | None:
+        """The first entry among rows that admitted the version which matches ``found`` (else None)."""
+        index = self.index
+        for r in hits:
+            entry = index.entry(key, r)
+            if _sure(entry.criteria):
+                return entry
+            criteria, _, generic = _info(entry.criteria)
+            if product_matches(entry, criteria, found, generic):
+                return entry
+        return None
+
+    def _nvd(self, cve_id: str, found: Found, hits: list[int] | None) -> tuple[Truth, CpeMatch | None] | None:
+        """NVD's answer for ``found``: None when the configurations do not name the product.
+
+        A CVE whose rows decide alone is a plain OR of vulnerable entries: TRUE with the first entry that
+        matches, else FALSE. ``hits`` are its rows that admitted the version when the caller has them.
+        """
+        index, canonical = self.index, self.aliases.by_key
+        configurations = index.configurations(cve_id)
+        if configurations is not None:
+            if names_product(configurations, found.key, canonical):
+                return evaluate(configurations, found, canonical)
+            return None
+        if not index.named(cve_id, found.key):
+            return None
+        if hits is not None:
+            entry = self._admitted(found.key, hits, found)
+        else:
+            entry = next((m for m in index.entries(found.key, cve_id) if _matches(m, found)), None)
+        return (Truth.TRUE, entry) if entry is not None else (Truth.FALSE, None)
+
+    def judge(
+        self, cve_id: str, found: Found, detected: DetectedVersion | None, hits: list[int] | None = None
+    ) -> Match:
+        """The decision order for one CVE."""
         views: list[SourceView] = []
         nvd: Truth | None = None
         nvd_entry: CpeMatch | None = None
-        if record.configurations and names_product(record.configurations, found.key, canonical):
-            nvd, nvd_entry = evaluate(record.configurations, found, canonical)
+        decided = self._nvd(cve_id, found, hits)
+        if decided is not None:
+            nvd, nvd_entry = decided
             views.append(SourceView("nvd", _truth_says(nvd), nvd_entry.criteria if nvd_entry else ""))
         version = found.range_version
-        affected = self.index.affected_for(record.id, found.key)
+        affected = self.index.affected_for(cve_id, found.key)
         cna = (
             evaluate_affected([a for a in affected if a.origin is Origin.CNA], version) if affected else None
         )
@@ -558,7 +745,7 @@ class Matcher:
             if verdict is Verdict.CONDITIONAL:
                 reason += " when running on a platform the scan did not identify"
             return self._finish(
-                record,
+                cve_id,
                 found,
                 detected,
                 verdict,
@@ -575,7 +762,7 @@ class Matcher:
                 verdict = Verdict.AFFECTED if answer.say is Say.AFFECTED else Verdict.NOT_AFFECTED
                 disagree = other is not None and other.say.polarity not in (None, answer.say.polarity)
                 return self._finish(
-                    record,
+                    cve_id,
                     found,
                     detected,
                     verdict,
@@ -590,7 +777,7 @@ class Matcher:
         for basis, answer in ((Basis.CNA, cna), (Basis.ADP, adp)):
             if answer is not None and answer.say is Say.NOT_LISTED:
                 return self._finish(
-                    record,
+                    cve_id,
                     found,
                     detected,
                     Verdict.NOT_AFFECTED,
@@ -605,14 +792,15 @@ class Matcher:
         names = self.aliases.keywords_of.get(found.key, ()) or (
             found.key.partition(":")[2].replace("_", " "),
         )
-        bounds = description_ranges(record.description(), names)
+        description, configured = self.index.description(cve_id)
+        bounds = description_ranges(description, names) if description else []
         if bounds:
             hit = next((b for b in bounds if b.contains(version)), None)
             verdict = Verdict.AFFECTED if hit else Verdict.NOT_AFFECTED
             text = hit.describe() if hit else "; ".join(b.describe() for b in bounds)
             views.append(SourceView("description", verdict.value, text))
             return self._finish(
-                record,
+                cve_id,
                 found,
                 detected,
                 verdict,
@@ -624,22 +812,13 @@ class Matcher:
                 None,
                 views,
             )
-        basis = Basis.NOT_NAMED if record.configurations else Basis.NO_DATA
-        reason = "NVD configurations do not name this product" if record.configurations else "no version data"
-        return Match(
-            record.id,
-            Verdict.UNDETERMINED,
-            basis,
-            reason,
-            Confidence.LOW,
-            False,
-            sources=tuple(views),
-            record=record,
-        )
+        basis = Basis.NOT_NAMED if configured else Basis.NO_DATA
+        reason = "NVD configurations do not name this product" if configured else "no version data"
+        return Match(cve_id, Verdict.UNDETERMINED, basis, reason, Confidence.LOW, False, sources=tuple(views))
 
     def _finish(
         self,
-        record: CveRecord,
+        cve_id: str,
         found: Found,
         detected: DetectedVersion | None,
         verdict: Verdict,
@@ -658,20 +837,19 @@ class Matcher:
             and detected.from_distribution
             and verdict in (Verdict.AFFECTED, Verdict.CONDITIONAL)
         ):
-            fix_key = (detected.distro or "", found.key, record.id)
+            fix_key = (detected.distro or "", found.key, cve_id)
             if fix_key in self.distro_fixes and detected.distro_revision not in (None, "unknown"):
                 fixed = self.distro_fixes[fix_key]
                 package = f"{detected.upstream}-{detected.distro_revision}"
                 if fixed is not None and dpkg_compare(package, fixed.split(":", 1)[-1]) >= 0:
                     return Match(
-                        record.id,
+                        cve_id,
                         Verdict.NOT_AFFECTED,
                         Basis.DISTRIBUTION,
                         f"{detected.distro} fixed it in {fixed}; this host runs {package}",
                         Confidence.HIGH,
                         True,
                         sources=tuple(views),
-                        record=record,
                     )
                 reason += f"; {detected.distro} data: " + (
                     f"fixed in {fixed}, not in {package}" if fixed else "no fix yet"
@@ -684,7 +862,7 @@ class Matcher:
         if basis is Basis.DESCRIPTION:
             tentative, why = True, why or "only the description names versions"
         return Match(
-            record.id,
+            cve_id,
             verdict,
             basis,
             reason,
@@ -695,7 +873,6 @@ class Matcher:
             disagreement,
             entry,
             tuple(views),
-            record,
         )
 
 
@@ -703,7 +880,7 @@ def _truth_says(t: Truth) -> str:
     return {Truth.TRUE: "affected", Truth.FALSE: "not_affected"}.get(t, "conditional")
 
 
-def _cve5_view(cna: Answer | None, adp: Answer | None, affected: list[Affected]) -> Answer | None:
+def _cve5_view(cna: Answer | None, adp: Answer | None, affected: tuple[Affected, ...]) -> Answer | None:
     if cna is not None and any(a.origin is Origin.CNA for a in affected) and cna.say is not Say.NO_DATA:
         return cna
     if adp is not None and any(a.origin is Origin.ADP for a in affected):
