@@ -40,6 +40,9 @@ from rampart_threat.knowledge.versions import (
     version_key,
 )
 
+# Index builds parse ~10^6 criteria, most of them once: a small cache of their own (recent products'
+# shared range criteria), leaving parse_cpe's for queries.
+_parse_for_index = lru_cache(maxsize=8192)(parse_cpe.__wrapped__)
 _WORD = re.compile(r"[a-z0-9][a-z0-9_-]*[a-z0-9]|[a-z0-9]")
 
 
@@ -122,7 +125,7 @@ class KnowledgeIndex:
         self.aliases = aliases or load_aliases()
         self._ids: list[str] = []  # number -> CVE id
         self._num: dict[str, int] = {}  # CVE id -> number (rows hold numbers)
-        self._structured: dict[str, set[str]] = defaultdict(set)
+        self._cve5_named: dict[str, set[str]] = defaultdict(set)  # CVEs whose CVE 5 data name a product
         self._mentioned: dict[str, set[str]] = defaultdict(set)
         self._affected: dict[tuple[str, str], tuple[Affected, ...]] = {}
         # Per product: one row per vulnerable NVD entry, to skip CVEs whose configurations cannot match a
@@ -179,12 +182,11 @@ class KnowledgeIndex:
             for node in conf.nodes:
                 for m in node.cpe_match:
                     try:
-                        criteria = parse_cpe(m.criteria)
+                        criteria = _parse_for_index(m.criteria)
                     except InvalidCpe:
                         continue
                     key = sys.intern(canonical.get(criteria.key, criteria.key))
                     nvd_keys.add(key)
-                    self._structured[key].add(cve_id)
                     self._nvd_named[key].add(cve_id)
                     if not m.vulnerable:
                         continue
@@ -208,6 +210,7 @@ class KnowledgeIndex:
                         self._key(hi),
                         hi_in,
                         self._key(exact),
+                        _is_sure(criteria),
                         self._string(m.criteria),
                         -1 if lo_text is None else self._string(lo_text),
                         -1 if hi_text is None else self._string(hi_text),
@@ -220,7 +223,7 @@ class KnowledgeIndex:
             if cve5_key:
                 by_key[sys.intern(cve5_key)].append(a)
         for cve5_key, entries in by_key.items():
-            self._structured[cve5_key].add(cve_id)
+            self._cve5_named[cve5_key].add(cve_id)
             self._affected[(cve_id, cve5_key)] = tuple(entries)
             spans = _cna_spans(entries)
             if spans is not None:
@@ -244,7 +247,13 @@ class KnowledgeIndex:
         self._keys = {}
 
     def candidates(self, key: str) -> set[str]:
-        return self._structured.get(key, set()) | self._mentioned.get(key, set())
+        """CVEs whose NVD entries or CVE 5 data name the product, or whose words do."""
+        empty: set[str] = set()
+        return (
+            self._nvd_named.get(key, empty)
+            | self._cve5_named.get(key, empty)
+            | self._mentioned.get(key, empty)
+        )
 
     def unnamed(self, key: str) -> set[str]:
         """Candidates no row can rule out: not named by NVD, or named by entries without a row."""
@@ -312,8 +321,9 @@ class KnowledgeIndex:
             None if flags & _HI_IN else hi_text,
         )
 
-    def criteria(self, key: str, row: int) -> str:
-        return self._strings[self._rows[key].crit[row]]
+    def sure(self, key: str, row: int) -> bool:
+        """Whether the row admitting a version means its entry matches (see _is_sure)."""
+        return bool(self._rows[key].flags[row] & _SURE)
 
     def entries(self, key: str, cve_id: str) -> list[CpeMatch]:
         """Every vulnerable NVD entry of ``cve_id`` for ``key``, in configuration order."""
@@ -353,7 +363,9 @@ class KnowledgeIndex:
 
 
 _PAD = 8
-_LO_IN, _HI_IN, _EXACT = 1, 2, 4  # row flags: lower bound inclusive, upper bound inclusive, exact version
+# Row flags: lower bound inclusive, upper bound inclusive, exact version, and "sure": every attribute after
+# the version ANY and the version plain, so a row that admits the version is an entry that matches.
+_LO_IN, _HI_IN, _EXACT, _SURE = 1, 2, 4, 8
 _Key = tuple[Segment, ...]
 
 
@@ -404,13 +416,19 @@ class _Rows:
         hi: _Key | None,
         hi_in: bool,
         exact: _Key | None,
+        sure: bool,
         crit: int,
         lo_s: int,
         hi_s: int,
     ) -> None:
         self.cve.append(cve)
         self.lo.append(lo)
-        self.flags.append((_LO_IN if lo_in else 0) | (_HI_IN if hi_in else 0) | (_EXACT if exact else 0))
+        self.flags.append(
+            (_LO_IN if lo_in else 0)
+            | (_HI_IN if hi_in else 0)
+            | (_EXACT if exact else 0)
+            | (_SURE if sure else 0)
+        )
         self.bound.append(exact if exact is not None else hi)
         self.crit.append(crit)
         self.lo_s.append(lo_s)
@@ -438,7 +456,7 @@ class _Rows:
         self.ready = True
 
 
-@lru_cache(maxsize=262144)
+@lru_cache(maxsize=65536)
 def padded_key(version: str) -> tuple[Segment, ...] | None:
     """A version key that plain tuple comparison orders like versions.compare (None: too long to pad)."""
     key = version_key(version)
@@ -494,7 +512,7 @@ def _plain_or(record: CveRecord) -> bool:
                 if not m.vulnerable:
                     return False
                 try:
-                    parse_cpe(m.criteria)
+                    _parse_for_index(m.criteria)
                 except InvalidCpe:
                     return False
     return True
@@ -533,15 +551,17 @@ def _matches(m: CpeMatch, found: Found) -> bool:
     return product_matches(m, criteria, found, generic)
 
 
-@lru_cache(maxsize=262144)
-def _sure(text: str) -> bool:
+def _is_sure(criteria: Cpe) -> bool:
     """Whether a row hit alone means the entry matches: every attribute after the version ANY, version plain.
 
     Then product_matches() skips the other attributes, the update cannot be disjoint, and the version test is
     the row's (in_range for ANY, else an exact compare the padded keys decide).
     """
-    criteria, _, generic = _info(text)
-    return generic and criteria.update == ANY and not _escaped(criteria.version)
+    return (
+        criteria.update == ANY
+        and all(v == ANY for v in criteria.values()[5:])
+        and not _escaped(criteria.version)
+    )
 
 
 def _cpe_keys(cpes: tuple[str, ...]) -> tuple[str, ...]:
@@ -682,7 +702,7 @@ class Matcher:
         index = self.index
         for r in hits:
             entry = index.entry(key, r)
-            if _sure(entry.criteria):
+            if index.sure(key, r):
                 return entry
             criteria, _, generic = _info(entry.criteria)
             if product_matches(entry, criteria, found, generic):
