@@ -282,17 +282,29 @@ class KnowledgeIndex:
         if not rows.ready:
             rows.finish()
         found: list[int] = list(rows.ex_rows[bisect_left(rows.ex_keys, ek) : bisect_right(rows.ex_keys, ek)])
-        his, by_hi, lows, flags = rows.his, rows.by_hi, rows.lo, rows.flags
-        for i in range(bisect_left(his, rk), len(his)):
-            r = by_hi[i]
-            lo = lows[r]
-            if (flags[r] & _HI_IN or his[i] != rk) and (
-                lo is None or lo < rk or (flags[r] & _LO_IN and lo == rk)
-            ):
-                found.append(r)
+        lows, flags = rows.lo, rows.flags
+        # Open at the start ("< 9.8"): every row whose upper bound is above the version is a hit.
+        oh_his, oh_rows = rows.oh_his, rows.oh_rows
+        first = bisect_left(oh_his, rk)
+        past = bisect_right(oh_his, rk, first)
+        found.extend(r for r in oh_rows[first:past] if flags[r] & _HI_IN)
+        found.extend(oh_rows[past:])
+        # Both bounds: rows by upper bound, in blocks whose smallest lower bound rules a whole block out.
+        his, by_hi, b_lo, block_lo = rows.his, rows.by_hi, rows.b_lo, rows.block_lo
+        i, n = bisect_left(his, rk), len(his)
+        while i < n:
+            block = i // _BLOCK
+            end = min(block * _BLOCK + _BLOCK, n)
+            if block_lo[block] <= rk:
+                for k in range(i, end):
+                    r = by_hi[k]
+                    lo = b_lo[k]
+                    if (lo < rk or (flags[r] & _LO_IN and lo == rk)) and (flags[r] & _HI_IN or his[k] != rk):
+                        found.append(r)
+            i = end
         for r in rows.open_hi:
-            lo = lows[r]
-            if lo is None or lo < rk or (flags[r] & _LO_IN and lo == rk):
+            start = lows[r]
+            if start is None or start < rk or (flags[r] & _LO_IN and start == rk):
                 found.append(r)
         found.sort()
         out: dict[str, list[int]] = {}
@@ -367,6 +379,7 @@ _PAD = 8
 # the version ANY and the version plain, so a row that admits the version is an entry that matches.
 _LO_IN, _HI_IN, _EXACT, _SURE = 1, 2, 4, 8
 _Key = tuple[Segment, ...]
+_BLOCK = 32  # rows per block of a product's bounded ranges (see _Rows.block_lo)
 
 
 class _Rows:
@@ -378,6 +391,8 @@ class _Rows:
     """
 
     __slots__ = (
+        "b_lo",
+        "block_lo",
         "bound",
         "by_hi",
         "crit",
@@ -389,6 +404,8 @@ class _Rows:
         "his",
         "lo",
         "lo_s",
+        "oh_his",
+        "oh_rows",
         "open_hi",
         "ready",
     )
@@ -407,6 +424,10 @@ class _Rows:
         self.open_hi = array("i")
         self.ex_keys: list[_Key] = []
         self.ex_rows = array("i")
+        self.oh_his: list[_Key] = []
+        self.oh_rows = array("i")
+        self.block_lo: list[_Key] = []
+        self.b_lo: list[_Key] = []
 
     def append(
         self,
@@ -438,20 +459,29 @@ class _Rows:
     def finish(self) -> None:
         exact: list[tuple[_Key, int]] = []
         bounded: list[tuple[_Key, int]] = []
+        open_lo: list[tuple[_Key, int]] = []
         open_hi: list[int] = []
         for i, bound in enumerate(self.bound):
             if bound is None:
                 open_hi.append(i)
             elif self.flags[i] & _EXACT:
                 exact.append((bound, i))
+            elif self.lo[i] is None:
+                open_lo.append((bound, i))
             else:
                 bounded.append((bound, i))
         exact.sort()
         bounded.sort()
+        open_lo.sort()
         self.ex_keys = [k for k, _ in exact]
         self.ex_rows = array("i", (i for _, i in exact))
+        self.oh_his = [k for k, _ in open_lo]
+        self.oh_rows = array("i", (i for _, i in open_lo))
         self.his = [k for k, _ in bounded]
         self.by_hi = array("i", (i for _, i in bounded))
+        lows = [lo for _, i in bounded if (lo := self.lo[i]) is not None]
+        self.b_lo = lows  # lower bounds in the order of his
+        self.block_lo = [min(lows[b : b + _BLOCK]) for b in range(0, len(lows), _BLOCK)]
         self.open_hi = array("i", open_hi)
         self.ready = True
 
@@ -667,6 +697,8 @@ class Matcher:
         rk = padded_key(found.range_version)
         assert rk is not None  # _row_hits checked
         out: list[Match] = []
+        # Without a distribution build, _finish() adds nothing to an NVD match: build it directly.
+        direct = detected is None or not detected.from_distribution
         for cve_id in sorted(index.unnamed(key).union(rows)):
             hits = rows.get(cve_id)
             if hits is None and index.cna_rules_out(cve_id, key, rk):
@@ -676,6 +708,20 @@ class Matcher:
                 if entry is not None:
                     views = [SourceView("nvd", "affected", entry.criteria)]
                     reason = f"NVD: {_entry_text(entry)}"
+                    if direct:
+                        out.append(
+                            Match(
+                                cve_id,
+                                Verdict.AFFECTED,
+                                Basis.NVD,
+                                reason,
+                                Confidence.HIGH,
+                                True,
+                                cpe_match=entry,
+                                sources=(views[0],),
+                            )
+                        )
+                        continue
                     out.append(
                         self._finish(
                             cve_id,
@@ -909,14 +955,16 @@ def _cve5_view(cna: Answer | None, adp: Answer | None, affected: tuple[Affected,
 
 
 def _entry_text(m: CpeMatch) -> str:
-    bounds = [
-        f">={m.version_start_including}" if m.version_start_including else "",
-        f">{m.version_start_excluding}" if m.version_start_excluding else "",
-        f"<={m.version_end_including}" if m.version_end_including else "",
-        f"<{m.version_end_excluding}" if m.version_end_excluding else "",
-    ]
-    text = " ".join(b for b in bounds if b)
-    return f"{m.criteria} {text}".strip()
+    text = m.criteria.strip()
+    if m.version_start_including:
+        text += f" >={m.version_start_including}"
+    if m.version_start_excluding:
+        text += f" >{m.version_start_excluding}"
+    if m.version_end_including:
+        text += f" <={m.version_end_including}"
+    if m.version_end_excluding:
+        text += f" <{m.version_end_excluding}"
+    return text
 
 
 def match_many(matcher: Matcher, queries: Iterable[Query]) -> list[list[Match]]:
