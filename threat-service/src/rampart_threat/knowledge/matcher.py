@@ -699,29 +699,32 @@ class Matcher:
         out: list[Match] = []
         # Without a distribution build, _finish() adds nothing to an NVD match: build it directly.
         direct = detected is None or not detected.from_distribution
+        configs, affected, spans = index._configs, index._affected, index._cna_spans
         for cve_id in sorted(index.unnamed(key).union(rows)):
             hits = rows.get(cve_id)
-            if hits is None and index.cna_rules_out(cve_id, key, rk):
-                continue  # the CNA ranges say not affected (or not listed): never returned
-            if hits is not None and index.fast(cve_id, key):
+            if hits is None:
+                if (cve_id, key) in spans and index.cna_rules_out(cve_id, key, rk):
+                    continue  # the CNA ranges say not affected (or not listed): never returned
+            elif cve_id not in configs and (cve_id, key) not in affected:
                 entry = self._admitted(key, hits, found)
-                if entry is not None:
-                    views = [SourceView("nvd", "affected", entry.criteria)]
-                    reason = f"NVD: {_entry_text(entry)}"
-                    if direct:
-                        out.append(
-                            Match(
-                                cve_id,
-                                Verdict.AFFECTED,
-                                Basis.NVD,
-                                reason,
-                                Confidence.HIGH,
-                                True,
-                                cpe_match=entry,
-                                sources=(views[0],),
-                            )
+                if entry is None:
+                    continue
+                view = SourceView("nvd", "affected", entry.criteria)
+                reason = f"NVD: {_entry_text(entry)}"
+                if direct:
+                    out.append(
+                        Match(
+                            cve_id,
+                            Verdict.AFFECTED,
+                            Basis.NVD,
+                            reason,
+                            Confidence.HIGH,
+                            True,
+                            cpe_match=entry,
+                            sources=(view,),
                         )
-                        continue
+                    )
+                else:
                     out.append(
                         self._finish(
                             cve_id,
@@ -734,7 +737,7 @@ class Matcher:
                             True,
                             False,
                             entry,
-                            views,
+                            [view],
                         )
                     )
                 continue
@@ -788,12 +791,10 @@ class Matcher:
             views.append(SourceView("nvd", _truth_says(nvd), nvd_entry.criteria if nvd_entry else ""))
         version = found.range_version
         affected = self.index.affected_for(cve_id, found.key)
-        cna = (
-            evaluate_affected([a for a in affected if a.origin is Origin.CNA], version) if affected else None
-        )
-        adp = (
-            evaluate_affected([a for a in affected if a.origin is Origin.ADP], version) if affected else None
-        )
+        by_cna = [a for a in affected if a.origin is Origin.CNA]
+        by_adp = [a for a in affected if a.origin is Origin.ADP]
+        cna = evaluate_affected(by_cna, version) if by_cna else None
+        adp = evaluate_affected(by_adp, version) if by_adp else None
         for name, answer in (("cna", cna), ("adp", adp)):
             if answer is not None and any(a.origin.value == name for a in affected):
                 views.append(SourceView(name, answer.say.value, answer.detail))
