@@ -122,6 +122,20 @@ async def test_every_source_is_joined_into_one_record_per_cve(db: AsyncDatabase[
     assert adp.cve5["containers"]["adp"]
 
 
+async def test_many_joins_the_sources_of_the_asked_cves_like_get(db: AsyncDatabase[Document]) -> None:
+    """The catalog reads the records a match returns in one call: each as get() would, unknown ids absent."""
+    feeds, repository = await feeds_on(db)
+    for kind, path in ((FeedKind.NVD, FEEDS / "nvd"), (FeedKind.KEV, KEV), (FeedKind.EPSS, EPSS)):
+        await feeds.import_path(kind, path)
+    asked = ["CVE-2021-41773", "CVE-2024-6387", "CVE-1999-0001"]
+    found = await repository.many(asked)
+    assert set(found) == {"CVE-2021-41773", "CVE-2024-6387"}
+    for cve_id, stored in found.items():
+        assert stored == await repository.get(cve_id)
+    assert found["CVE-2021-41773"].kev is not None
+    assert found["CVE-2024-6387"].kev is None
+
+
 async def test_importing_the_same_files_twice_changes_nothing(db: AsyncDatabase[Document]) -> None:
     feeds, _ = await feeds_on(db)
     plan = (

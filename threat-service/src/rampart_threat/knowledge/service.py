@@ -7,6 +7,7 @@ lazily before a query when another process switched it (one read of the generati
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from typing import Protocol
@@ -158,6 +159,10 @@ class KnowledgeService:
                     batch = []
             await asyncio.to_thread(_index, index, batch)
             await asyncio.to_thread(index.finish)
+            # The index lives until the next generation: leave its objects out of later full collections
+            # (docs/knowledge.md, "Speed and memory"). It holds no reference cycles, so the one it
+            # replaces is still freed by reference counting.
+            gc.freeze()
             self._matcher = Matcher(index)
             self._generation, self.skipped = generation, skipped
 
