@@ -154,11 +154,6 @@ class KnowledgeIndex:
     def __contains__(self, cve_id: object) -> bool:
         return cve_id in self._num
 
-    @property
-    def ids(self) -> list[str]:
-        """The CVE ids indexed, in the order they were added."""
-        return list(self._num)
-
     def _string(self, text: str) -> int:
         n = self._string_ids.get(text)
         if n is None:
@@ -365,10 +360,6 @@ class KnowledgeIndex:
         return not any(
             (lo is None or lo <= rk) and (rk < hi or (hi_in and rk == hi)) for lo, hi, hi_in in spans
         )
-
-    def fast(self, cve_id: str, key: str) -> bool:
-        """Whether the rows alone decide ``cve_id`` for ``key`` (a plain OR, no CVE 5 data for it)."""
-        return cve_id not in self._configs and (cve_id, key) not in self._affected
 
     def affected_for(self, cve_id: str, key: str) -> tuple[Affected, ...]:
         return self._affected.get((cve_id, key), ())
