@@ -77,11 +77,15 @@ bench: setup
 	$(PY) python bench/engine_scale_bench.py
 	$(PY) python bench/scan_bench.py
 	$(PY) python bench/matcher_bench.py
+	$(PY) python bench/findings_source_bench.py
 	$(PY) python bench/intel_bench.py
 	$(PY) python bench/analysis_bench.py
 	$(PY) python bench/detection_bench.py
+	$(PY) python bench/facts_bench.py
 	$(PY) python bench/feeds_bench.py
 	$(PY) python bench/shards_bench.py
+	$(PY) python bench/ledger_bench.py
+	$(PY) python bench/findings_bench.py
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

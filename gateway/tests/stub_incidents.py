@@ -7,7 +7,9 @@ import itertools
 import grpc
 
 from gateway.tests.stub_catalog import StubCatalog
+from gateway.tests.stub_findings import StubScanFindings
 from gateway.tests.stub_services import Call, StubAnalyses, StubService, rpc_error
+from gateway.tests.stub_vulnerabilities import StubVulnerabilities
 from rampart.threat.v1 import threat_pb2
 
 
@@ -137,5 +139,8 @@ class StubIndicatorLists(StubService):
         return self._call("RemoveIndicatorListEntry", request, remove)
 
 
-class StubThreat(StubIncidents, StubAnalyses, StubIndicatorLists, StubCatalog):
-    """threat-service in memory: incidents, analyses, allow/deny lists and the vulnerability catalog."""
+class StubThreat(
+    StubIncidents, StubAnalyses, StubIndicatorLists, StubCatalog, StubVulnerabilities, StubScanFindings
+):
+    """threat-service in memory: incidents, analyses, allow/deny lists, the vulnerability catalog,
+    the vulnerability records and the scans' findings."""

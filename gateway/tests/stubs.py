@@ -67,6 +67,7 @@ class StubPlatform:
     scan: StubScan = field(default_factory=StubScan)
     threat: StubThreat = field(default_factory=StubThreat)
     principals: dict[str, Principal] = field(default_factory=dict)
+    broker: Any = None  # a stand-in for the broker (streams); None: no broker, streams answer 503
 
     def calls(self) -> int:
         """How many calls the stub services received."""
@@ -87,7 +88,7 @@ class StubPlatform:
     @asynccontextmanager
     async def connect(self, settings: GatewaySettings, tls: TlsFiles | None) -> AsyncIterator[Connections]:
         clients = SimpleNamespace(auth=self.auth, scan=self.scan, threat=self.threat, health={}, channels={})
-        broker = SimpleNamespace(nc=None, live_workers=list)  # no broker: streams answer 503
+        broker = self.broker or SimpleNamespace(nc=None, live_workers=list)
         yield Connections(clients, StubAuthenticator(self.principals), broker, None)  # type: ignore[arg-type]
 
     @contextmanager

@@ -8,6 +8,7 @@ import pytest
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
+from gateway.tests.stub_vulnerabilities import RECORD_ID, sample
 from gateway.tests.stubs import StubPlatform
 from rampart.common.v1 import common_pb2
 from rampart.scan.v1 import scan_pb2
@@ -23,6 +24,7 @@ BODIES = {
     "/api/v1/incidents": {"title": "t", "severity": "low"},
     "/api/v1/incidents/{incident_id}": {"status": "triaged"},
     "/api/v1/incidents/{incident_id}/comments": {"body": "b"},
+    "/api/v1/vulnerabilities/{vulnerability_id}": {"status": "confirmed"},
     "/api/v1/threats/lists": {"list": "deny", "value": "evil.example"},
 }
 UNRELATED_SCOPE = "ai:use"  # a real scope no operation here asks for
@@ -32,9 +34,11 @@ def url(op: Operation) -> str:
     path = op.path.replace("{scan_id}", "scan_0001").replace("{key_id}", "key_0001")
     path = path.replace("{incident_id}", "inc_0001")
     path = path.replace("{analysis_id}", "ana_0001").replace("{entry_id}", "ile_0001")
-    path = path.replace("{cve_id}", "CVE-2024-6387")
+    path = path.replace("{cve_id}", "CVE-2024-6387").replace("{vulnerability_id}", RECORD_ID)
     if path.endswith("/vulnerabilities/catalog"):
         return path + "?product=openssh&version=9.2p1"
+    if path.endswith("/threats/scan"):
+        return path + "?target_ip=127.0.0.1&wait=0"  # 202 at once: no stream to follow
     return path + ("?last_event_id=x" if path.endswith("/stream") else "")  # a 422, not a live stream
 
 
@@ -53,6 +57,7 @@ def platform() -> StubPlatform:
     stub.threat.incidents["inc_0001"] = threat_pb2.Incident(incident_id="inc_0001", owner=owner)
     stub.threat.add(threat_pb2.ThreatAnalysis(analysis_id="ana_0001"), "org_1")
     stub.threat.add_list_entry("org_1", threat_pb2.IndicatorListEntry(entry_id="ile_0001", list="deny"))
+    stub.threat.vulnerabilities[RECORD_ID] = sample()
     return stub
 
 

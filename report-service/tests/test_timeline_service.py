@@ -132,6 +132,17 @@ async def test_events_taken_from_the_stream_are_served_by_get_scan_timeline() ->
     assert reply.entries[0].occurred_at.ToDatetime(tzinfo=UTC) == AT
 
 
+async def test_threat_services_finding_events_stay_out_of_the_scans_timeline() -> None:
+    repository = FakeTimelineRepository()
+    parts = assemble(repository)
+    for kind in (scan_pb2.SCAN_EVENT_TYPE_FINDING, scan_pb2.SCAN_EVENT_TYPE_FINDINGS_SETTLED):
+        event = scan_event()
+        event.type, event.event_id = kind, f"scan_1.threat.{kind}"
+        await parts.on_scan_event(message(event.SerializeToString()))
+    await parts.on_scan_event(message(scan_event().SerializeToString()))
+    assert [e.kind for e in await repository.entries("org_a", "scan_1")] == ["port_found"]
+
+
 async def test_an_undecodable_event_is_poison_not_retried() -> None:
     with pytest.raises(PoisonMessage):
         await assemble(FakeTimelineRepository()).on_scan_event(message(b"\xff\xff not a scan event"))

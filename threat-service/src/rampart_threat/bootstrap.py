@@ -24,6 +24,12 @@ from rampart_threat.api import ThreatServicer
 from rampart_threat.consumers import SCAN_EVENTS_CONSUMER, ScanEventHandler
 from rampart_threat.feeds.repository import MongoFeedRepository
 from rampart_threat.feeds.service import FeedService
+from rampart_threat.findings.ledger import MongoFindingLedger
+from rampart_threat.findings.pipeline import FindingPipeline
+from rampart_threat.findings.service import VulnerabilityLedger
+from rampart_threat.findings.source import make_finding_source
+from rampart_threat.findings.tally import MongoScanTally, ScanTally
+from rampart_threat.findings.wiring import finding_pipeline
 from rampart_threat.incidents.consumers import ANALYSES_CONSUMER, AnalysisEventHandler
 from rampart_threat.incidents.repository import MongoAssetRepository, MongoIncidentRepository
 from rampart_threat.incidents.triage import SlaTable
@@ -60,9 +66,13 @@ def assemble(
     sandbox: SandboxLimits | None = None,
     publisher: AnalysisPublisher | None = None,
     assets: AssetLookup | None = None,
+    vulnerabilities: VulnerabilityLedger | None = None,
+    findings: FindingPipeline | None = None,
+    scan_findings: ScanTally | None = None,
 ) -> Parts:
     """``feeds`` defaults to ``intel`` (the imported feeds and the organisations' lists);
-    ``assets`` to none (no analysis matches an asset)."""
+    ``assets`` to none (no analysis matches an asset); ``vulnerabilities`` to a ledger on an
+    empty in-memory store."""
     activity = ActivityService(repository)
     intel = intel or IntelService(InMemoryIntelStore())
     empty = KnowledgeService(EmptyCatalog(), knowledge)
@@ -70,8 +80,17 @@ def assemble(
         analyses or InMemoryAnalysisRepository(), feeds or intel, analysis_config, sandbox, publisher, assets
     )
     return Parts(
-        ThreatServicer(activity, analysis, incidents.service, knowledge, intel, catalog or empty),
-        ScanEventHandler(activity, incidents.record_assets),
+        ThreatServicer(
+            activity,
+            analysis,
+            incidents.service,
+            knowledge,
+            intel,
+            catalog or empty,
+            vulnerabilities=vulnerabilities,
+            scan_findings=scan_findings,
+        ),
+        ScanEventHandler(activity, incidents.record_assets, findings),
         incidents.on_analysis,
     )
 
@@ -119,9 +138,13 @@ async def bootstrap(settings: ServiceSettings) -> Runtime:
         SlaTable.load(threat.incident_sla_file),
         configured_rules(threat.incident_rules_file),
     )
+    vulnerabilities = MongoFindingLedger(infra.db)  # also the finding pipeline's FindingLedger
+    await vulnerabilities.create_indexes()
     analysis_store = MongoAnalysisRepository(infra.db)
     await analysis_store.create_indexes()
     config, limits = analysis_settings(settings)
+    scan_findings = MongoScanTally(infra.db)
+    await scan_findings.create_indexes()
     intel_store = MongoIntelStore(infra.db)
     await intel_store.create_indexes()
     intel = IntelService(intel_store, feeds_dir=threat.feeds_dir)
@@ -137,6 +160,11 @@ async def bootstrap(settings: ServiceSettings) -> Runtime:
         sandbox=limits,
         publisher=OutboxAnalysisPublisher(outbox),
         assets=InventoryAssetLookup(asset_store),
+        vulnerabilities=vulnerabilities,
+        findings=finding_pipeline(
+            scan_findings, outbox, source=make_finding_source(catalog), ledger=vulnerabilities
+        ),
+        scan_findings=scan_findings,
     )
     consumer = DurableConsumer(infra.js, SCAN_EVENTS_CONSUMER, parts.on_scan_event)
     analysis_events = DurableConsumer(infra.js, ANALYSES_CONSUMER, parts.on_analysis)

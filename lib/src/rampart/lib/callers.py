@@ -62,7 +62,12 @@ PUBLISH: Mapping[str, tuple[str, ...]] = {
     "auth": (subjects.AUTH_EVENTS,),
     "scan": (subjects.SCAN_JOBS, subjects.SCAN_EVENTS, subjects.SCAN_CANCEL),
     "scan-worker": (subjects.SCAN_EVENTS, subjects.WORKER_HEARTBEAT),
-    "threat": (subjects.INCIDENT_EVENTS, subjects.THREAT_EVENTS),
+    "threat": (
+        subjects.INCIDENT_EVENTS,
+        subjects.THREAT_EVENTS,
+        subjects.SCAN_FINDINGS,  # the finding pipeline writes onto the scan's stream
+        subjects.SCAN_FINDINGS_SETTLED,
+    ),
 }
 SUBSCRIBE: Mapping[str, tuple[str, ...]] = {
     "gateway": (subjects.KEY_REVOKED_ANY, subjects.WORKER_HEARTBEAT),

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from rampart_gateway.api.scans import views
+from rampart_gateway.api.scans.findings import findings_of
 from rampart_gateway.api.scans.queries import ExportQuery
 from rampart_gateway.api.scans.routes import fetch_results
 from rampart_gateway.inputs import read_query
@@ -69,7 +70,9 @@ def results_csv(data: dict[str, Any]) -> str:
 async def export_scan(request: Request) -> Response:
     principal = caller(request)
     fmt = read_query(request, ExportQuery).format
-    data = views.results(await fetch_results(request, principal))
+    results = await fetch_results(request, principal)
+    data = views.results(results)
+    data.update(await findings_of(request, principal.owner, results.scan.scan_id))  # the JSON export only
     headers = {"content-disposition": f'attachment; filename="{data["scan_id"]}.{fmt}"'}
     if fmt == "json":
         return Response(json.dumps(data, indent=2), media_type="application/json", headers=headers)

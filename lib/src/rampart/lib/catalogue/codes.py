@@ -53,6 +53,13 @@ _CODES = (
     ),
     ErrorCode("INCIDENT_NOT_FOUND", S.NOT_FOUND, 404, "no such incident (or another tenant's)"),
     ErrorCode("SCAN_NOT_RESUMABLE", S.FAILED_PRECONDITION, 409, "only ended-early scans resume"),
+    ErrorCode("VULNERABILITY_NOT_FOUND", S.NOT_FOUND, 404, "no such vulnerability (or another tenant's)"),
+    ErrorCode(
+        "VULNERABILITY_TRANSITION_NOT_ALLOWED",
+        S.FAILED_PRECONDITION,
+        422,
+        "the vulnerability cannot move from its status to the one asked; details list the allowed ones",
+    ),
     ErrorCode("VULN_NOT_FOUND", S.NOT_FOUND, 404, "no such CVE in the vulnerability knowledge base"),
     ErrorCode("IDEMPOTENCY_KEY_REUSED", S.FAILED_PRECONDITION, 409, "Idempotency-Key reused, other body"),
     ErrorCode("PAYLOAD_TOO_LARGE", S.RESOURCE_EXHAUSTED, 413, "the request body is too large"),

@@ -11,6 +11,8 @@ THREAT_EVENTS_STREAM = "THREAT_EVENTS"
 
 # ---- subjects --------------------------------------------------------------------------
 SCAN_EVENTS = "scan.events.>"  # scan.events.<scan_id>.<type>, ScanEvent
+SCAN_FINDINGS = "scan.events.*.finding"  # threat-service: a finding of one scan (on SCAN_EVENTS)
+SCAN_FINDINGS_SETTLED = "scan.events.*.findings_settled"  # threat-service: a scan's findings are final
 SCAN_JOBS = "scan.jobs"  # ScanJob, the workers' work queue
 SCAN_CANCEL = "scan.control.cancel"  # core NATS: the scan id to stop
 WORKER_HEARTBEAT = "scan.workers.heartbeat"  # core NATS: {"worker", "running", "capacity"}
