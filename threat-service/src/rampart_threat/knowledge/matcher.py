@@ -370,6 +370,8 @@ _PAD = 8
 # the version ANY and the version plain, so a row that admits the version is an entry that matches.
 _LO_IN, _HI_IN, _EXACT, _SURE = 1, 2, 4, 8
 _Key = tuple[Segment, ...]
+_SHOWN = 32768  # rows whose shown entry, reason and view a Matcher keeps (then it starts over)
+_Shown = tuple[CpeMatch, str, "SourceView"]
 _BLOCK = 32  # rows per block of a product's bounded ranges (see _Rows.block_lo)
 
 
@@ -605,6 +607,7 @@ class Matcher:
 
     def __init__(self, index: KnowledgeIndex, distro_fixes: DistroFixes | None = None) -> None:
         self.index = index
+        self._shown: dict[tuple[str, int], _Shown] = {}  # see _shown_row
         self.aliases = index.aliases
         self.distro_fixes = distro_fixes or {}
 
@@ -697,11 +700,10 @@ class Matcher:
                 if (cve_id, key) in spans and index.cna_rules_out(cve_id, key, rk):
                     continue  # the CNA ranges say not affected (or not listed): never returned
             elif cve_id not in configs and (cve_id, key) not in affected:
-                entry = self._admitted(key, hits, found)
-                if entry is None:
+                shown = self._shown_row(key, hits, found)
+                if shown is None:
                     continue
-                view = SourceView("nvd", "affected", entry.criteria)
-                reason = f"NVD: {_entry_text(entry)}"
+                entry, reason, view = shown
                 if direct:
                     out.append(
                         Match(
@@ -739,14 +741,30 @@ class Matcher:
 
     def _admitted(self, key: str, hits: list[int], found: Found) -> CpeMatch | None:
         """The first entry among rows that admitted the version which matches ``found`` (else None)."""
-        index = self.index
+        shown = self._shown_row(key, hits, found)
+        return None if shown is None else shown[0]
+
+    def _shown_row(self, key: str, hits: list[int], found: Found) -> _Shown | None:
+        """For the first admitted row that matches ``found``: its entry, the reason and the NVD view.
+
+        Cached per row (bounded): the hosts of a scan running one product at different versions hit the
+        same entries, and each would otherwise rebuild the same objects.
+        """
+        index, cache = self.index, self._shown
         for r in hits:
-            entry = index.entry(key, r)
+            shown = cache.get((key, r))
+            if shown is None:
+                entry = index.entry(key, r)
+                shown = (entry, f"NVD: {_entry_text(entry)}", SourceView("nvd", "affected", entry.criteria))
+                if len(cache) >= _SHOWN:
+                    cache.clear()
+                cache[(key, r)] = shown
             if index.sure(key, r):
-                return entry
+                return shown
+            entry = shown[0]
             criteria, _, generic = _info(entry.criteria)
             if product_matches(entry, criteria, found, generic):
-                return entry
+                return shown
         return None
 
     def _nvd(self, cve_id: str, found: Found, hits: list[int] | None) -> tuple[Truth, CpeMatch | None] | None:
