@@ -142,7 +142,9 @@ async def test_a_match_reads_from_the_store_only_the_records_it_returns() -> Non
         assert c.match.record.id == c.match.cve_id
     entry = await service.entry("cve-2024-6387")
     assert entry.record.id == "CVE-2024-6387"
-    assert store.asked[-1] == ["CVE-2024-6387"]
+    assert len(store.asked) == 1  # just read: kept for the next answer of this generation
+    await service.entry("CVE-2021-41773")
+    assert store.asked[-1] == ["CVE-2021-41773"]
 
 
 async def test_product_and_version_match_like_the_cpe_and_a_debian_banner_makes_them_tentative() -> None:

@@ -27,6 +27,7 @@ from rampart_threat.knowledge.sources import parse_kev_entry
 
 STARTER_MARK = "starter:"
 BATCH = 2000  # stored records parsed and indexed per step of a rebuild
+RECORDS_KEPT = 1024  # full records of recent answers kept for the next (a scan's hosts repeat products)
 
 
 class CatalogEntryNotFound(NotFound):
@@ -128,6 +129,7 @@ class KnowledgeService:
         self._generation = -1  # nothing indexed yet
         self._matcher = Matcher(KnowledgeIndex((), aliases))
         self._lock = asyncio.Lock()
+        self._recent: dict[str, CveRecord] = {}  # records recently read, of the indexed generation
         self.skipped: list[str] = []  # CVE ids whose stored records could not be parsed
 
     @property
@@ -164,18 +166,24 @@ class KnowledgeService:
             # replaces is still freed by reference counting.
             gc.freeze()
             self._matcher = Matcher(index)
-            self._generation, self.skipped = generation, skipped
+            self._generation, self.skipped, self._recent = generation, skipped, {}
 
     async def records(self, cve_ids: list[str]) -> dict[str, CveRecord]:
         """The full records of CVEs the index holds, read from the store at the indexed generation."""
-        generation, out = self._generation, {}
-        for start in range(0, len(cve_ids), BATCH):
-            found = await self._store.many(cve_ids[start : start + BATCH], generation)
+        generation, recent = self._generation, self._recent
+        out = {cve_id: recent[cve_id] for cve_id in cve_ids if cve_id in recent}
+        missing = [cve_id for cve_id in cve_ids if cve_id not in out]
+        for start in range(0, len(missing), BATCH):
+            found = await self._store.many(missing[start : start + BATCH], generation)
             for cve_id, stored in found.items():
                 try:
                     out[cve_id] = to_record(stored)
                 except (InvalidRecord, KeyError, TypeError, ValueError):
                     continue  # listed in skipped when the index was built
+                if generation == self._generation:
+                    if len(self._recent) >= RECORDS_KEPT:
+                        self._recent.clear()
+                    self._recent[cve_id] = out[cve_id]
         return out
 
     async def entry(self, cve_id: str) -> CatalogEntry:
