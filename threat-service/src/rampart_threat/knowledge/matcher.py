@@ -352,14 +352,16 @@ class KnowledgeIndex:
         """The description (where it may decide) and whether the CVE has NVD configurations."""
         return self._descriptions.get(cve_id, ("", False))
 
-    def cna_rules_out(self, cve_id: str, key: str, rk: tuple[Segment, ...]) -> bool:
-        """Whether simple CNA data alone make ``cve_id`` not affected at padded range version ``rk``."""
+    def cna_decides(self, cve_id: str, key: str, rk: tuple[Segment, ...]) -> str | None:
+        """When simple CNA data alone decide ``cve_id`` at padded range version ``rk``: the detail of the
+        affected range covering it, or "" for not affected (not listed); else None."""
         spans = self._cna_spans.get((cve_id, key))
-        if spans is None or cve_id in self._nvd_named.get(key, ()):
-            return False  # NVD configurations that name the product decide before CVE 5
-        return not any(
-            (lo is None or lo <= rk) and (rk < hi or (hi_in and rk == hi)) for lo, hi, hi_in in spans
-        )
+        if spans is None or cve_id in self._nvd_named.get(key, ()) or cve_id in self._configs:
+            return None  # NVD configurations that name the product decide before CVE 5
+        for lo, hi, hi_in, detail in spans:
+            if (lo is None or lo <= rk) and (rk < hi or (hi_in and rk == hi)):
+                return detail
+        return ""
 
     def affected_for(self, cve_id: str, key: str) -> tuple[Affected, ...]:
         return self._affected.get((cve_id, key), ())
@@ -489,7 +491,7 @@ def padded_key(version: str) -> tuple[Segment, ...] | None:
 
 
 # (start or None when open, upper, upper inclusive): an "affected" CVE 5 range as padded keys.
-_Span = tuple[tuple[Segment, ...] | None, tuple[Segment, ...], bool]
+_Span = tuple[tuple[Segment, ...] | None, tuple[Segment, ...], bool, str]  # ..., evaluate_affected's detail
 
 
 def _cna_spans(entries: list[Affected]) -> tuple[_Span, ...] | None:
@@ -514,7 +516,11 @@ def _cna_spans(entries: list[Affected]) -> tuple[_Span, ...] | None:
                 return None
             if item.status != "affected" or (lo is not None and lo > hi):
                 continue
-            spans.append((lo, hi, item.less_than is None))
+            # The detail evaluate_affected() gives when this item decides.
+            name = f"{entry.vendor or entry.package_name or ''} {entry.product}".strip()
+            op = "<" if item.less_than is not None else "<="
+            detail = f"{entry.provider} {entry.origin.value.upper()}: {name} {start or '0'} <= v {op} {upper}"
+            spans.append((lo, hi, item.less_than is None, detail))
     return tuple(spans) if items else None
 
 
@@ -697,8 +703,27 @@ class Matcher:
         for cve_id in sorted(index.unnamed(key).union(rows)):
             hits = rows.get(cve_id)
             if hits is None:
-                if (cve_id, key) in spans and index.cna_rules_out(cve_id, key, rk):
+                detail = index.cna_decides(cve_id, key, rk) if (cve_id, key) in spans else None
+                if detail == "":
                     continue  # the CNA ranges say not affected (or not listed): never returned
+                if detail is not None:  # what judge() says from these ranges, without evaluating them again
+                    view = SourceView("cna", "affected", detail)
+                    out.append(
+                        self._finish(
+                            cve_id,
+                            found,
+                            detected,
+                            Verdict.AFFECTED,
+                            Basis.CNA,
+                            detail,
+                            Confidence.MEDIUM,
+                            True,
+                            False,
+                            None,
+                            [view],
+                        )
+                    )
+                    continue
             elif cve_id not in configs and (cve_id, key) not in affected:
                 shown = self._shown_row(key, hits, found)
                 if shown is None:
