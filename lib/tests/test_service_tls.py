@@ -12,7 +12,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from rampart.lib.callers import GRPC_CALLERS, IDENTITIES, may_call
+from rampart.lib.callers import GRPC_CALLERS, IDENTITIES, METHOD_CALLERS, may_call
 from rampart.lib.grpcclient import open_channel
 from rampart.lib.grpcserver import Context, ServiceBinding, create_health_server, create_server
 from rampart.lib.settings import ServiceSettings, SettingsError
@@ -113,8 +113,23 @@ def test_every_service_rpc_is_gateway_only_and_unknown_services_are_closed() -> 
         if service.startswith("rampart."):
             assert callers == {"gateway"}
     assert may_call("gateway", "/rampart.scan.v1.ScanService/CreateScan")
+    assert not may_call("report", "/rampart.scan.v1.ScanService/CreateScan")
     assert not may_call("scan-worker", "/rampart.scan.v1.ScanService/CreateScan")
     assert not may_call("gateway", "/rampart.future.v1.NewService/Anything")
+
+
+def test_report_service_may_call_only_the_reads_compliance_needs() -> None:
+    """Compliance posture: findings, scans and the payload analysis of evidence; nothing that writes."""
+    assert {m for m, who in METHOD_CALLERS.items() if "report" in who} == {
+        "/rampart.threat.v1.ThreatService/ListVulnerabilities",
+        "/rampart.threat.v1.ThreatService/AnalyzeThreat",
+        "/rampart.scan.v1.ScanService/ListScans",
+    }
+    assert may_call("report", "/rampart.threat.v1.ThreatService/ListVulnerabilities")
+    assert may_call("report", "/rampart.scan.v1.ScanService/ListScans")
+    assert not may_call("report", "/rampart.threat.v1.ThreatService/UpdateVulnerability")
+    assert not may_call("report", "/rampart.auth.v1.AuthService/ValidateApiKey")
+    assert not may_call("threat", "/rampart.scan.v1.ScanService/ListScans")
 
 
 def test_dev_certificates_are_short_lived_and_keys_private(ca: DevCA) -> None:

@@ -83,7 +83,9 @@ class FakeSources:
     async def scans(self, tenant: Tenant) -> list[ScanRecord]:
         return list(self.scans_by_org[tenant.org_id])
 
-    def set_status(self, org_id: str, finding_id: str, status: FindingStatus, until: datetime | None = None) -> None:
+    def set_status(
+        self, org_id: str, finding_id: str, status: FindingStatus, until: datetime | None = None
+    ) -> None:
         records = self.findings_by_org[org_id]
         for i, record in enumerate(records):
             if record.finding_id == finding_id:

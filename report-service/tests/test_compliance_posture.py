@@ -18,7 +18,9 @@ def control(posture: Posture, control_id: str):  # type: ignore[no-untyped-def]
     return next(c for c in posture.controls() if c.control.control_id == control_id)
 
 
-async def test_a_finding_failing_a_pci_and_an_iso_control_is_in_both_gaps_and_a_false_positive_restores_them() -> None:
+async def test_a_finding_failing_pci_and_iso_controls_is_in_both_gaps_and_false_positive_restores_them() -> (
+    None
+):
     w = world()
     w.sources.scans_by_org[ACME.org_id].append(completed_scan("scan_1", "10.0.0.5"))
     w.sources.findings_by_org[ACME.org_id].append(WEAK_CIPHERS)
@@ -40,7 +42,8 @@ async def test_a_finding_failing_a_pci_and_an_iso_control_is_in_both_gaps_and_a_
         assert restored.gaps == []
         assert [g.finding_id for g in restored.excluded] == ["vuln_weak"]
         assert "false_positive" in restored.excluded[0].check
-    assert posture.findings_excluded == 1 and posture.findings_open == 0
+    assert posture.findings_excluded == 1
+    assert posture.findings_open == 0
 
 
 async def test_an_accepted_risk_counts_again_once_its_acceptance_expires() -> None:
@@ -85,18 +88,26 @@ async def test_a_cve_at_or_above_the_controls_minimum_severity_fails_it_and_belo
     posture = await w.service.posture(ACME)
     assert control(posture, "pci-dss:6.3.3").status is Status.PASSING  # high and above
     iso = control(posture, "iso27001:A.8.8")  # medium and above
-    assert iso.status is Status.FAILING and iso.gaps[0].cve == "CVE-2024-6387"
+    assert iso.status is Status.FAILING
+    assert iso.gaps[0].cve == "CVE-2024-6387"
 
 
 async def test_a_manual_status_decides_a_manual_control_and_a_technical_gap_still_fails_it() -> None:
     w = world()
     detail = await w.service.update_control(ACME, "soc2:CC7.4", "passing", "IR plan v3 approved", "usr_carol")
     assert detail.posture.status is Status.PASSING
-    assert detail.posture.attestation is not None and detail.posture.attestation.owner == "usr_carol"
-    assert [(h.from_status, h.to_status, h.actor) for h in detail.history][0] == ("manual", "passing", "usr_alice")
+    assert detail.posture.attestation is not None
+    assert detail.posture.attestation.owner == "usr_carol"
+    assert next((h.from_status, h.to_status, h.actor) for h in detail.history) == (
+        "manual",
+        "passing",
+        "usr_alice",
+    )
 
     w.sources.scans_by_org[ACME.org_id].append(completed_scan("scan_1", "10.0.0.5"))
-    w.sources.findings_by_org[ACME.org_id].append(finding("vuln_cfg", rule_id="RMP-HTTP-003", cwes=("CWE-548",)))
+    w.sources.findings_by_org[ACME.org_id].append(
+        finding("vuln_cfg", rule_id="RMP-HTTP-003", cwes=("CWE-548",))
+    )
     await w.service.update_control(ACME, "soc2:CC8.1", "passing", "change board minutes", None)
     assert control(await w.service.posture(ACME), "soc2:CC8.1").status is Status.FAILING
 
@@ -153,7 +164,8 @@ async def test_another_organisations_findings_and_manual_status_are_never_visibl
 async def test_controls_filter_by_framework_status_and_page() -> None:
     w = world()
     page, total = await w.service.controls(ACME, ControlFilter(framework="pci-dss", status="manual"), 1, 1)
-    assert total == 2 and [c.control.control_id for c in page] == ["pci-dss:10.2.1"]
+    assert total == 2
+    assert [c.control.control_id for c in page] == ["pci-dss:10.2.1"]
     page, _ = await w.service.controls(ACME, ControlFilter(framework="pci-dss", status="manual"), 2, 1)
     assert [c.control.control_id for c in page] == ["pci-dss:12.10.1"]
     with pytest.raises(FrameworkNotFound):

@@ -238,6 +238,9 @@ class DevStack:
             env.update(self.dev_secrets())
         if name == "scan":
             env["PLATFORM_ENDPOINTS"] = self.platform_endpoints()
+        if name == "report":  # compliance posture reads findings and scans
+            env["THREAT_ADDR"] = self.address("threat")
+            env["SCAN_ADDR"] = self.address("scan")
         return [sys.executable, "-m", f"rampart_{name}"], env
 
     def start(self, name: str, wait: float = 30.0) -> None:

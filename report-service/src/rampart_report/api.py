@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from rampart.lib.grpcserver import Context
-from rampart.report.v1 import report_pb2, report_pb2_grpc
+from rampart.report.v1 import report_pb2
+from rampart_report.compliance.api import ComplianceRpcs
+from rampart_report.compliance.service import ComplianceService
 from rampart_report.mappers import timeline_message
 from rampart_report.service import TimelineService
 
 
-class ReportServicer(report_pb2_grpc.ReportServiceServicer):
-    """Serves scan timelines; exports, reports, compliance and webhooks answer UNIMPLEMENTED (not built)."""
+class ReportServicer(ComplianceRpcs):
+    """Serves scan timelines and compliance (compliance/api.py); exports, reports and webhooks answer
+    UNIMPLEMENTED (not built)."""
 
-    def __init__(self, timelines: TimelineService) -> None:
+    def __init__(self, timelines: TimelineService, compliance: ComplianceService | None = None) -> None:
         self._timelines = timelines
+        self._compliance = compliance
 
     async def GetScanTimeline(
         self, request: report_pb2.GetScanTimelineRequest, context: Context

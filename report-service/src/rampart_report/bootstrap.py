@@ -10,9 +10,12 @@ from rampart.lib.runtime import Runtime, connect_infra
 from rampart.lib.settings import ServiceSettings
 from rampart.report.v1 import report_pb2, report_pb2_grpc
 from rampart_report.api import ReportServicer
+from rampart_report.compliance.service import ComplianceService
+from rampart_report.compliance.wiring import build_compliance
 from rampart_report.consumers import SCAN_EVENTS_CONSUMER, ScanEventHandler
 from rampart_report.repository import MongoTimelineRepository, TimelineRepository
 from rampart_report.service import TimelineService
+from rampart_report.settings import ReportSettings
 
 SERVICE_NAME = report_pb2.DESCRIPTOR.services_by_name["ReportService"].full_name
 
@@ -25,18 +28,26 @@ class Parts:
     on_scan_event: ScanEventHandler
 
 
-def assemble(repository: TimelineRepository) -> Parts:
+def assemble(repository: TimelineRepository, compliance: ComplianceService | None = None) -> Parts:
     timelines = TimelineService(repository)
-    return Parts(ReportServicer(timelines), ScanEventHandler(timelines))
+    return Parts(ReportServicer(timelines, compliance), ScanEventHandler(timelines))
 
 
 async def bootstrap(settings: ServiceSettings) -> Runtime:
-    infra = await connect_infra("report", settings)
+    report = (
+        settings
+        if isinstance(settings, ReportSettings)
+        else ReportSettings.model_validate(settings.model_dump())
+    )
+    infra = await connect_infra("report", report)
     repository = MongoTimelineRepository(infra.db)
     await repository.create_indexes()
-    parts = assemble(repository)
+    compliance = await build_compliance(report, infra)
+    parts = assemble(repository, compliance.service)
     consumer = DurableConsumer(infra.js, SCAN_EVENTS_CONSUMER, parts.on_scan_event)
     binding = ServiceBinding(
         SERVICE_NAME, parts.servicer, report_pb2_grpc.add_ReportServiceServicer_to_server
     )
-    return Runtime("report", settings, [binding], tasks=[consumer.run], closers=[infra.close], infra=infra)
+    tasks = [consumer.run, *compliance.tasks]
+    closers = [*compliance.closers, infra.close]
+    return Runtime("report", report, [binding], tasks=tasks, closers=closers, infra=infra)

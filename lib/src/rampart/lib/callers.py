@@ -2,8 +2,10 @@
 
 An identity is the common name of a process's certificate (``IDENTITIES`` below).
 Every RPC of the five services acts on behalf of an organisation (it carries an ``owner``),
-so only the gateway may call them; no service calls another over gRPC. Health and reflection
-answer any peer holding a certificate from the platform's CA.
+so the gateway calls them; the one exception is report-service, which reads threat-service's
+vulnerability records (and runs its payload analysis on evidence files) and scan-service's scans
+for compliance posture, passing on the caller's own ``owner`` (docs/security/service-auth.md).
+Health and reflection answer any peer holding a certificate from the platform's CA.
 """
 
 from __future__ import annotations
@@ -31,10 +33,22 @@ GRPC_CALLERS: Mapping[str, frozenset[str]] = {
 }
 
 
+# Single methods another service may call too (least privilege: never a whole service).
+METHOD_CALLERS: Mapping[str, frozenset[str]] = {
+    # report-service's compliance posture: the caller's findings and scans, and the payload
+    # analysis of an uploaded evidence file; always with the caller's own owner
+    "/rampart.threat.v1.ThreatService/ListVulnerabilities": frozenset({"report"}),
+    "/rampart.threat.v1.ThreatService/AnalyzeThreat": frozenset({"report"}),
+    "/rampart.scan.v1.ScanService/ListScans": frozenset({"report"}),
+}
+
+
 def may_call(identity: str, method: str) -> bool:
     """Whether ``identity`` may call ``/package.Service/Method``; unknown services: nobody."""
     service = method.lstrip("/").split("/", 1)[0]
     allowed = GRPC_CALLERS.get(service, frozenset())
+    if identity in METHOD_CALLERS.get("/" + method.lstrip("/"), frozenset()):
+        return True
     return ANY_PEER in allowed or identity in allowed
 
 
@@ -44,6 +58,7 @@ STREAM_OWNERS: Mapping[str, tuple[str, ...]] = {
     "auth": (subjects.AUTH_EVENTS_STREAM,),
     "scan": (subjects.SCAN_EVENTS_STREAM, subjects.SCAN_JOBS_STREAM),
     "threat": (subjects.INCIDENT_EVENTS_STREAM, subjects.THREAT_EVENTS_STREAM),
+    "report": (subjects.COMPLIANCE_EVENTS_STREAM,),
 }
 # Durable consumers each identity pulls from: (stream, durable name).
 DURABLES: Mapping[str, tuple[tuple[str, str], ...]] = {
@@ -63,6 +78,7 @@ PUBLISH: Mapping[str, tuple[str, ...]] = {
     "scan": (subjects.SCAN_JOBS, subjects.SCAN_EVENTS, subjects.SCAN_CANCEL),
     "scan-worker": (subjects.SCAN_EVENTS, subjects.WORKER_HEARTBEAT),
     "threat": (subjects.INCIDENT_EVENTS, subjects.THREAT_EVENTS),
+    "report": (subjects.COMPLIANCE_EVENTS,),
 }
 SUBSCRIBE: Mapping[str, tuple[str, ...]] = {
     "gateway": (subjects.KEY_REVOKED_ANY, subjects.WORKER_HEARTBEAT),

@@ -22,7 +22,17 @@ FINDING_TYPES = ("vulnerable_service", "misconfiguration", "exposure")
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 CWE = re.compile(r"^CWE-\d{1,5}$")
 FRAMEWORK_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,31}$")
-_CONTROL_KEYS = {"id", "name", "description", "rules", "cwes", "types", "min_severity", "freshness_days", "manual"}
+_CONTROL_KEYS = {
+    "id",
+    "name",
+    "description",
+    "rules",
+    "cwes",
+    "types",
+    "min_severity",
+    "freshness_days",
+    "manual",
+}
 
 
 class MappingError(ValueError):

@@ -42,7 +42,9 @@ def sniff(content: bytes, limit: int = MAX_EVIDENCE_BYTES) -> Sniffed:
     """The file's size, digest and type judged by its bytes; refused when too large or not accepted."""
     if len(content) > limit:
         raise EvidenceTooLarge(
-            f"the evidence file is {len(content)} bytes; the limit is {limit}", size=len(content), max_bytes=limit
+            f"the evidence file is {len(content)} bytes; the limit is {limit}",
+            size=len(content),
+            max_bytes=limit,
         )
     if not content:
         raise EvidenceTypeNotAllowed("the evidence file is empty", allowed=list(ALLOWED_TYPES))
@@ -50,7 +52,8 @@ def sniff(content: bytes, limit: int = MAX_EVIDENCE_BYTES) -> Sniffed:
     for magic, what in _REFUSED_MAGIC:
         if content.startswith(magic):
             raise EvidenceTypeNotAllowed(
-                f"the evidence file is {what}; accepted: {', '.join(ALLOWED_TYPES)}", allowed=list(ALLOWED_TYPES)
+                f"the evidence file is {what}; accepted: {', '.join(ALLOWED_TYPES)}",
+                allowed=list(ALLOWED_TYPES),
             )
     for magic, kind in _MAGIC:
         if content.startswith(magic):
@@ -63,7 +66,9 @@ def sniff(content: bytes, limit: int = MAX_EVIDENCE_BYTES) -> Sniffed:
             allowed=list(ALLOWED_TYPES),
         ) from None
     if "\x00" in text:
-        raise EvidenceTypeNotAllowed("the evidence file is binary data of no accepted type", allowed=list(ALLOWED_TYPES))
+        raise EvidenceTypeNotAllowed(
+            "the evidence file is binary data of no accepted type", allowed=list(ALLOWED_TYPES)
+        )
     try:
         json.loads(text)
         kind = "application/json"

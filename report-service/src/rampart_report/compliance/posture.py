@@ -77,7 +77,9 @@ def _index(catalogue: Catalogue) -> _Index:
     return index
 
 
-def last_scanned(findings: Iterable[FindingRecord], scans: Iterable[ScanRecord]) -> dict[str, datetime | None]:
+def last_scanned(
+    findings: Iterable[FindingRecord], scans: Iterable[ScanRecord]
+) -> dict[str, datetime | None]:
     """Every asset and when a completed scan last covered it (a finding's sighting counts as one)."""
     seen: dict[str, datetime | None] = {}
 
@@ -181,14 +183,24 @@ def _control(
     if control.freshness_days:
         check = f"freshness {control.freshness_days} days"
         gaps.extend(
-            Gap(check, host, title=f"not scanned in the last {control.freshness_days} days", remediation="scan it")
+            Gap(
+                check,
+                host,
+                title=f"not scanned in the last {control.freshness_days} days",
+                remediation="scan it",
+            )
             for host in stale
         )
     automated = _automated_checks(control, failing, stale, assets, checks)
     if excluded:
         reasons = sorted({gap.check.rsplit("(", 1)[-1].rstrip(")") for gap in excluded})
         checks.append(
-            CheckResult("exclusions", "excluded", f"{len(excluded)} matching findings excluded: {', '.join(reasons)}", len(excluded))
+            CheckResult(
+                "exclusions",
+                "excluded",
+                f"{len(excluded)} matching findings excluded: {', '.join(reasons)}",
+                len(excluded),
+            )
         )
     status = automated
     if control.manual:
@@ -198,7 +210,11 @@ def _control(
                 "manual evidence",
                 attested.value if attested else "manual",
                 f"{evidence_count} evidence files; "
-                + (f"set {attested.value} by {attestation.updated_by}" if attestation and attested else "no manual status yet"),
+                + (
+                    f"set {attested.value} by {attestation.updated_by}"
+                    if attestation and attested
+                    else "no manual status yet"
+                ),
                 evidence_count,
             )
         )
@@ -252,5 +268,9 @@ def _automated_checks(
             detail = f"{len(stale)} of {assets} assets not scanned in the last {control.freshness_days} days"
             checks.append(CheckResult(check, "fail", detail, len(stale)))
         else:
-            checks.append(CheckResult(check, "pass", f"all {assets} assets scanned within {control.freshness_days} days"))
+            checks.append(
+                CheckResult(
+                    check, "pass", f"all {assets} assets scanned within {control.freshness_days} days"
+                )
+            )
     return Status.FAILING if failing or stale else Status.PASSING

@@ -23,7 +23,12 @@ from rampart_report.compliance.domain import (
     Tenant,
 )
 from rampart_report.compliance.evidence import MAX_EVIDENCE_BYTES, sniff
-from rampart_report.compliance.ports import ComplianceEvents, ComplianceRepository, PayloadScanner, PostureSources
+from rampart_report.compliance.ports import (
+    ComplianceEvents,
+    ComplianceRepository,
+    PayloadScanner,
+    PostureSources,
+)
 from rampart_report.compliance.posture import compute
 
 MAX_PER_PAGE = 100
@@ -99,7 +104,12 @@ class ComplianceService:
                 await self._repository.add_change(tenant, change)
                 framework = by_key[control.control.framework]
                 await self._events.control_changed(tenant, control_id, framework.key, change, framework.score)
-        if previous is None or previous.statuses != statuses or previous.scores != scores or previous.day != _day(at):
+        if (
+            previous is None
+            or previous.statuses != statuses
+            or previous.scores != scores
+            or previous.day != _day(at)
+        ):
             await self._repository.save_snapshot(tenant, Snapshot(_day(at), at, scores, statuses))
 
     async def controls(
@@ -147,7 +157,9 @@ class ComplianceService:
         new_status = current.status if current else None
         if status is not None:
             if status not in (*SETTABLE, "manual"):
-                raise InvalidArgument("status must be passing, failing or manual", field="status", value=status)
+                raise InvalidArgument(
+                    "status must be passing, failing or manual", field="status", value=status
+                )
             if not control.manual:
                 raise InvalidArgument(
                     "this control is evidenced by scans only; its status cannot be set by hand",
@@ -159,16 +171,21 @@ class ComplianceService:
             new_status = SETTABLE.get(status)
         new_owner = owner if owner is not None else (current.owner if current else "")
         now = self._clock()
-        attestation = Attestation(control_id, new_status, note or (current.note if current else ""), new_owner, tenant.user_id, now)
+        attestation = Attestation(
+            control_id, new_status, note or (current.note if current else ""), new_owner, tenant.user_id, now
+        )
         await self._repository.attest(tenant, attestation)
         before = current.status.value if current and current.status else "manual"
         after = new_status.value if new_status else "manual"
         await self._repository.add_change(
-            tenant, ControlChange(control_id, now, tenant.user_id or "unknown", before, after, note, new_owner)
+            tenant,
+            ControlChange(control_id, now, tenant.user_id or "unknown", before, after, note, new_owner),
         )
         return await self.control(tenant, control_id)
 
-    async def add_evidence(self, tenant: Tenant, control_id: str, filename: str, content: bytes) -> EvidenceFile:
+    async def add_evidence(
+        self, tenant: Tenant, control_id: str, filename: str, content: bytes
+    ) -> EvidenceFile:
         """Stored only after its type, size and payload analysis pass; a malicious file is refused."""
         if self._catalogue.control(control_id) is None:
             raise ControlNotFound(f"no control {control_id!r}", control_id=control_id)
