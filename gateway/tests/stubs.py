@@ -16,6 +16,7 @@ from typing import Any
 from starlette.testclient import TestClient
 
 from gateway.tests.stub_incidents import StubThreat
+from gateway.tests.stub_report import StubReport
 from gateway.tests.stub_services import PLAN, StubAuth, StubScan, rpc_error
 from rampart.common.v1 import common_pb2
 from rampart.lib.tls import TlsFiles
@@ -66,12 +67,15 @@ class StubPlatform:
     auth: StubAuth = field(default_factory=StubAuth)
     scan: StubScan = field(default_factory=StubScan)
     threat: StubThreat = field(default_factory=StubThreat)
+    report: StubReport = field(default_factory=StubReport)
     principals: dict[str, Principal] = field(default_factory=dict)
 
     def calls(self) -> int:
         """How many calls the stub services received."""
         return sum(
-            len(calls) for stub in (self.auth, self.scan, self.threat) for calls in stub.requests.values()
+            len(calls)
+            for stub in (self.auth, self.scan, self.threat, self.report)
+            for calls in stub.requests.values()
         )
 
     def credential(self, *scopes: str, **caller: Any) -> str:
@@ -86,7 +90,9 @@ class StubPlatform:
 
     @asynccontextmanager
     async def connect(self, settings: GatewaySettings, tls: TlsFiles | None) -> AsyncIterator[Connections]:
-        clients = SimpleNamespace(auth=self.auth, scan=self.scan, threat=self.threat, health={}, channels={})
+        clients = SimpleNamespace(
+            auth=self.auth, scan=self.scan, threat=self.threat, report=self.report, health={}, channels={}
+        )
         broker = SimpleNamespace(nc=None, live_workers=list)  # no broker: streams answer 503
         yield Connections(clients, StubAuthenticator(self.principals), broker, None)  # type: ignore[arg-type]
 

@@ -8,9 +8,11 @@ import pytest
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
+from gateway.tests.stub_report import control
 from gateway.tests.stub_vulnerabilities import RECORD_ID, sample
 from gateway.tests.stubs import StubPlatform
 from rampart.common.v1 import common_pb2
+from rampart.report.v1 import report_pb2
 from rampart.scan.v1 import scan_pb2
 from rampart.threat.v1 import threat_pb2
 from rampart_gateway.app import operations
@@ -26,6 +28,7 @@ BODIES = {
     "/api/v1/incidents/{incident_id}/comments": {"body": "b"},
     "/api/v1/vulnerabilities/{vulnerability_id}": {"status": "confirmed"},
     "/api/v1/threats/lists": {"list": "deny", "value": "evil.example"},
+    "/api/v1/controls/{control_id}": {"status": "passing", "note": "approved"},
 }
 UNRELATED_SCOPE = "ai:use"  # a real scope no operation here asks for
 
@@ -35,6 +38,7 @@ def url(op: Operation) -> str:
     path = path.replace("{incident_id}", "inc_0001")
     path = path.replace("{analysis_id}", "ana_0001").replace("{entry_id}", "ile_0001")
     path = path.replace("{cve_id}", "CVE-2024-6387").replace("{vulnerability_id}", RECORD_ID)
+    path = path.replace("{framework}", "pci-dss").replace("{control_id}", "pci-dss:12.10.1")
     if path.endswith("/vulnerabilities/catalog"):
         return path + "?product=openssh&version=9.2p1"
     return path + ("?last_event_id=x" if path.endswith("/stream") else "")  # a 422, not a live stream
@@ -56,6 +60,7 @@ def platform() -> StubPlatform:
     stub.threat.add(threat_pb2.ThreatAnalysis(analysis_id="ana_0001"), "org_1")
     stub.threat.add_list_entry("org_1", threat_pb2.IndicatorListEntry(entry_id="ile_0001", list="deny"))
     stub.threat.vulnerabilities[RECORD_ID] = sample()
+    stub.report.controls["org_1"].append(control("pci-dss:12.10.1", report_pb2.CONTROL_STATUS_MANUAL))
     return stub
 
 

@@ -12,7 +12,7 @@ from rampart.common.v1 import common_pb2
 from rampart.report.v1 import report_pb2
 from rampart.threat.v1 import threat_pb2
 from rampart_report.bootstrap import assemble
-from rampart_report.compliance.adapters import GrpcPostureSources, GrpcPayloadScanner, finding_record
+from rampart_report.compliance.adapters import GrpcPayloadScanner, GrpcPostureSources, finding_record
 from rampart_report.compliance.domain import EvidenceMalicious, FindingStatus, Tenant
 
 OWNER = common_pb2.Owner(org_id=ACME.org_id, user_id=ACME.user_id, mode=common_pb2.KEY_MODE_LIVE)
@@ -53,7 +53,9 @@ async def test_get_compliance_answers_each_framework_with_its_failing_control_an
         common_pb2.SEVERITY_HIGH,
         "RMP-CLEAR-001",
     )
-    assert pci.failing == 5 and pci.manual == 2 and pci.controls_total == 11
+    assert pci.failing == 5
+    assert pci.manual == 2
+    assert pci.controls_total == 11
     assert pci.score == pytest.approx(100 * 4 / 9, abs=0.1)
 
 
@@ -65,7 +67,9 @@ async def test_list_controls_has_the_seed_shape_and_pages() -> None:
         ),
         CONTEXT,
     )
-    assert reply.page.total == 9 and reply.page.pages == 3 and reply.page.page == 2
+    assert reply.page.total == 9
+    assert reply.page.pages == 3
+    assert reply.page.page == 2
     assert [c.control_id for c in reply.controls] == ["soc2:CC6.8", "soc2:CC7.1", "soc2:CC7.2", "soc2:CC7.4"]
     assert list(reply.controls[0].frameworks) == ["SOC 2"]
 
@@ -105,7 +109,7 @@ class FakeThreatStub:
         self.owners: list[common_pb2.Owner] = []
 
     async def ListVulnerabilities(
-        self, request: threat_pb2.ListVulnerabilitiesRequest, timeout: float
+        self, request: threat_pb2.ListVulnerabilitiesRequest, **_: float
     ) -> threat_pb2.ListVulnerabilitiesResponse:
         self.owners.append(request.owner)
         start = int(request.page.cursor or 0)
@@ -116,7 +120,7 @@ class FakeThreatStub:
         )
 
     async def AnalyzeThreat(
-        self, request: threat_pb2.AnalyzeThreatRequest, timeout: float
+        self, request: threat_pb2.AnalyzeThreatRequest, **_: float
     ) -> threat_pb2.ThreatAnalysis:
         self.owners.append(request.owner)
         self.analysed = request
@@ -144,7 +148,8 @@ async def test_findings_are_read_page_by_page_with_the_callers_own_owner() -> No
     tenant = Tenant("org_acme", "test", "usr_alice")
     found = await GrpcPostureSources(cast(Any, stub), cast(Any, None)).findings(tenant)
     assert [f.finding_id for f in found] == [f"vuln_{i}" for i in range(5)]
-    assert found[4].status is FindingStatus.FALSE_POSITIVE and found[0].cwes == ("CWE-327",)
+    assert found[4].status is FindingStatus.FALSE_POSITIVE
+    assert found[0].cwes == ("CWE-327",)
     assert len(stub.owners) == 3
     assert {(o.org_id, o.mode) for o in stub.owners} == {("org_acme", common_pb2.KEY_MODE_TEST)}
 
@@ -163,4 +168,5 @@ def test_an_accepted_risk_record_keeps_its_expiry() -> None:
     )
     message.accepted_until.seconds = 1_800_000_000
     record = finding_record(message)
-    assert record.status is FindingStatus.ACCEPTED_RISK and record.accepted_until is not None
+    assert record.status is FindingStatus.ACCEPTED_RISK
+    assert record.accepted_until is not None

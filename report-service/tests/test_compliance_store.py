@@ -60,7 +60,8 @@ async def test_attestations_and_evidence_stay_in_their_organisation_and_world(
     )
     await repository.add_evidence(ACME, evidence, b"%PDF-1.7\n")
     mine = await repository.attestations(ACME)
-    assert mine["gdpr:Art.33"].status is Status.FAILING and mine["gdpr:Art.33"].updated_at == AT
+    assert mine["gdpr:Art.33"].status is Status.FAILING
+    assert mine["gdpr:Art.33"].updated_at == AT
     assert await repository.attestations(GLOBEX) == {}
     assert await repository.attestations(ACME_TEST) == {}
     assert await repository.evidence_counts(ACME) == {"gdpr:Art.33": 1}
@@ -86,5 +87,6 @@ async def test_changes_come_back_oldest_first_and_snapshots_one_per_day(
     assert [(s.day, s.scores["pci-dss"]) for s in days] == [("2026-03-01", 60.0), ("2026-03-02", 70.0)]
     assert days[0].statuses == {"pci-dss:4.2.1": "failing"}
     latest = await repository.latest_snapshot(ACME)
-    assert latest is not None and latest.day == "2026-03-02"
+    assert latest is not None
+    assert latest.day == "2026-03-02"
     assert await repository.latest_snapshot(GLOBEX) is None
