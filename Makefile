@@ -84,6 +84,7 @@ bench: setup
 	$(PY) python bench/feeds_bench.py
 	$(PY) python bench/shards_bench.py
 	$(PY) python bench/ledger_bench.py
+	$(PY) python bench/compliance_bench.py
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

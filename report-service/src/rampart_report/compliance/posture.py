@@ -14,6 +14,7 @@ Rules (docs/compliance.md):
 
 from __future__ import annotations
 
+import heapq
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -32,7 +33,7 @@ from rampart_report.compliance.domain import (
     Status,
 )
 
-MAX_GAPS = 50  # per control, worst first; gaps_total has them all
+MAX_GAPS = 50  # per control, worst first (then in the order read); gaps_total has them all
 MAX_HOSTS = 50
 MAX_EXCLUDED = 20
 
@@ -110,36 +111,40 @@ def compute(
     now: datetime,
     frameworks: Sequence[str] = (),
 ) -> Posture:
-    """The posture of every framework (or those named) at ``now``."""
+    """The posture of every framework (or those named) at ``now``.
+
+    One pass over the findings: each distinct (type, severity, rule, CWEs) is matched against the
+    mapping once; a control keeps its failing findings in severity buckets (input order within one),
+    so its worst gaps are taken without sorting everything.
+    """
     index = _index(catalogue)
-    failing: dict[str, list[Gap]] = defaultdict(list)
+    matches: dict[tuple[str, str, str, tuple[str, ...]], list[tuple[str, str]]] = {}
+    failing: dict[str, _Failing] = {}
     excluded: dict[str, list[Gap]] = defaultdict(list)
+    excluded_counts: dict[str, int] = defaultdict(int)
     excluded_total = 0
     open_total = 0
     for finding in findings:
-        matched = index.matches(finding)
         reason = finding.excluded_reason(now)
         if reason == "resolved":
             continue
+        key = (finding.type, finding.severity, finding.rule_id, finding.cwes)
+        matched = matches.get(key)
+        if matched is None:
+            matched = matches[key] = list(index.matches(finding).items())
         if reason:
             excluded_total += 1
-        else:
-            open_total += 1
-        if not matched:
+            for control_id, check in matched:
+                excluded_counts[control_id] += 1
+                if len(excluded[control_id]) < MAX_EXCLUDED:
+                    excluded[control_id].append(_gap(f"{check} ({reason})", finding))
             continue
-        for control_id, check in matched.items():
-            gap = Gap(
-                check if not reason else f"{check} ({reason})",
-                finding.host,
-                finding.port,
-                finding.finding_id,
-                finding.title,
-                finding.severity,
-                finding.rule_id,
-                finding.cve,
-                finding.remediation,
-            )
-            (excluded if reason else failing)[control_id].append(gap)
+        open_total += 1
+        for control_id, check in matched:
+            entry = failing.get(control_id)
+            if entry is None:
+                entry = failing[control_id] = _Failing()
+            entry.add(check, finding)
     assets = last_scanned(findings, scans)
     stale_by_days: dict[int, list[str]] = {}
     chosen = [f for f in catalogue.frameworks if not frameworks or f.key in frameworks]
@@ -157,8 +162,9 @@ def compute(
             controls.append(
                 _control(
                     control,
-                    failing.get(control.control_id, []),
+                    failing.get(control.control_id) or _Failing(),
                     excluded.get(control.control_id, []),
+                    excluded_counts.get(control.control_id, 0),
                     stale,
                     len(assets),
                     attestations.get(control.control_id),
@@ -169,39 +175,74 @@ def compute(
     return Posture(result, now, len(assets), open_total, excluded_total)
 
 
+def _gap(check: str, finding: FindingRecord) -> Gap:
+    return Gap(
+        check,
+        finding.host,
+        finding.port,
+        finding.finding_id,
+        finding.title,
+        finding.severity,
+        finding.rule_id,
+        finding.cve,
+        finding.remediation,
+    )
+
+
+class _Failing:
+    """One control's open findings: by severity (worst first), and per check the count and hosts."""
+
+    __slots__ = ("buckets", "by_check", "hosts", "total")
+
+    def __init__(self) -> None:
+        self.buckets: dict[int, list[tuple[str, FindingRecord]]] = defaultdict(list)
+        self.by_check: dict[str, tuple[list[int], set[str]]] = {}
+        self.hosts: set[str] = set()
+        self.total = 0
+
+    def add(self, check: str, finding: FindingRecord) -> None:
+        self.total += 1
+        self.buckets[SEVERITY_RANK.get(finding.severity, 0)].append((check, finding))
+        seen = self.by_check.get(check)
+        if seen is None:
+            seen = self.by_check[check] = ([0], set())
+        seen[0][0] += 1
+        seen[1].add(finding.host)
+        self.hosts.add(finding.host)
+
+    def worst(self, limit: int) -> list[Gap]:
+        gaps: list[Gap] = []
+        for rank in sorted(self.buckets, reverse=True):
+            for check, finding in self.buckets[rank]:
+                if len(gaps) >= limit:
+                    return gaps
+                gaps.append(_gap(check, finding))
+        return gaps
+
+
 def _control(
     control: Control,
-    failing: list[Gap],
+    failing: _Failing,
     excluded: list[Gap],
+    excluded_count: int,
     stale: list[str],
     assets: int,
     attestation: Attestation | None,
     evidence_count: int,
 ) -> ControlPosture:
     checks: list[CheckResult] = []
-    gaps = list(failing)
-    if control.freshness_days:
+    gaps = failing.worst(MAX_GAPS)
+    if control.freshness_days and len(gaps) < MAX_GAPS:
         check = f"freshness {control.freshness_days} days"
+        title = f"not scanned in the last {control.freshness_days} days"
         gaps.extend(
-            Gap(
-                check,
-                host,
-                title=f"not scanned in the last {control.freshness_days} days",
-                remediation="scan it",
-            )
-            for host in stale
+            Gap(check, host, title=title, remediation="scan it") for host in stale[: MAX_GAPS - len(gaps)]
         )
     automated = _automated_checks(control, failing, stale, assets, checks)
-    if excluded:
+    if excluded_count:
         reasons = sorted({gap.check.rsplit("(", 1)[-1].rstrip(")") for gap in excluded})
-        checks.append(
-            CheckResult(
-                "exclusions",
-                "excluded",
-                f"{len(excluded)} matching findings excluded: {', '.join(reasons)}",
-                len(excluded),
-            )
-        )
+        detail = f"{excluded_count} matching findings excluded: {', '.join(reasons)}"
+        checks.append(CheckResult("exclusions", "excluded", detail, excluded_count))
     status = automated
     if control.manual:
         attested = attestation.status if attestation else None
@@ -226,23 +267,24 @@ def _control(
             status = attested
         else:
             status = automated  # passing, or not_assessed until something is scanned
-    gaps.sort(key=lambda gap: (-SEVERITY_RANK.get(gap.severity, -1), gap.host, gap.port, gap.finding_id))
-    hosts = sorted({gap.host for gap in gaps})
+    hosts = sorted(failing.hosts | set(stale)) if len(failing.hosts) + len(stale) <= 10 * MAX_HOSTS else None
+    if hosts is None:  # many: the first ones in order without sorting them all
+        hosts = heapq.nsmallest(MAX_HOSTS, failing.hosts | set(stale))
     return ControlPosture(
         control,
         status or Status.NOT_ASSESSED,
         checks,
-        gaps[:MAX_GAPS],
-        len(gaps),
+        gaps,
+        failing.total + len(stale),
         hosts[:MAX_HOSTS],
-        excluded[:MAX_EXCLUDED],
+        excluded,
         attestation,
         evidence_count,
     )
 
 
 def _automated_checks(
-    control: Control, failing: list[Gap], stale: list[str], assets: int, checks: list[CheckResult]
+    control: Control, failing: _Failing, stale: list[str], assets: int, checks: list[CheckResult]
 ) -> Status | None:
     """The checks' results appended to ``checks``; the technical status (None: no technical check)."""
     if not control.automated:
@@ -250,15 +292,12 @@ def _automated_checks(
     if assets == 0:
         checks.append(CheckResult("assets", "not_assessed", "no asset has been scanned yet"))
         return Status.NOT_ASSESSED
-    by_check: dict[str, set[str]] = defaultdict(set)
-    for gap in failing:
-        by_check[gap.check].add(gap.host)
     named = [f"rule {rule}" for rule in control.rules] + list(control.cwes)
     named += [f"type {kind} >= {control.min_severity}" for kind in control.types]
     for check in named:
-        hosts = by_check.get(check, set())
-        count = sum(1 for gap in failing if gap.check == check)
-        if count:
+        seen = failing.by_check.get(check)
+        if seen:
+            count, hosts = seen[0][0], seen[1]
             checks.append(CheckResult(check, "fail", f"{count} open findings on {len(hosts)} hosts", count))
         else:
             checks.append(CheckResult(check, "pass", f"no open finding on {assets} assets"))
@@ -268,9 +307,6 @@ def _automated_checks(
             detail = f"{len(stale)} of {assets} assets not scanned in the last {control.freshness_days} days"
             checks.append(CheckResult(check, "fail", detail, len(stale)))
         else:
-            checks.append(
-                CheckResult(
-                    check, "pass", f"all {assets} assets scanned within {control.freshness_days} days"
-                )
-            )
-    return Status.FAILING if failing or stale else Status.PASSING
+            detail = f"all {assets} assets scanned within {control.freshness_days} days"
+            checks.append(CheckResult(check, "pass", detail))
+    return Status.FAILING if failing.total or stale else Status.PASSING
