@@ -161,3 +161,11 @@ def test_a_malformed_control_id_is_refused_without_a_call(
     reply = client.get("/api/v1/controls/<script>", headers=platform.token("reports:read"))
     assert reply.status_code == 422
     assert "GetControl" not in platform.report.requests
+
+
+def test_the_openapi_document_describes_the_evidence_upload_as_a_binary_body(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    upload = spec["paths"]["/api/v1/controls/{control_id}/evidence"]["post"]
+    assert "application/octet-stream" in upload["requestBody"]["content"]
+    assert "EVIDENCE_MALICIOUS" in str(upload["responses"])
+    assert set(spec["paths"]["/api/v1/controls/{control_id}"]) == {"get", "patch"}

@@ -92,6 +92,7 @@ OPERATIONS = (
         TAG,
         scope="reports:write",
         query=schemas.EvidenceQuery,
+        upload="the evidence file, at most 512 KiB; its type is judged from its bytes",
         response=schemas.EvidenceView,
         status=201,
         errors=(
