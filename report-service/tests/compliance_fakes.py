@@ -135,8 +135,12 @@ class FakeComplianceRepository:
     async def attest(self, tenant: Tenant, attestation: Attestation) -> None:
         self.attested[_key(tenant)][attestation.control_id] = attestation
 
-    async def add_change(self, tenant: Tenant, change: ControlChange) -> None:
-        self.changed[_key(tenant)].append(change)
+    async def add_change(self, tenant: Tenant, change: ControlChange) -> bool:
+        known = self.changed[_key(tenant)]
+        if change.change_id and any(c.change_id == change.change_id for c in known):
+            return False
+        known.append(change)
+        return True
 
     async def changes(self, tenant: Tenant, control_id: str, limit: int) -> list[ControlChange]:
         return [c for c in self.changed[_key(tenant)] if c.control_id == control_id][-limit:]

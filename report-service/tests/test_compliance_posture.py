@@ -176,3 +176,18 @@ def replace_host(record, host):  # type: ignore[no-untyped-def]
     from dataclasses import replace
 
     return replace(record, host=host)
+
+
+async def test_two_computations_racing_over_the_same_change_record_and_announce_it_once() -> None:
+    w = world()
+    w.sources.scans_by_org[ACME.org_id].append(completed_scan("scan_1", "10.0.0.5"))
+    await w.service.posture(ACME)
+    w.sources.findings_by_org[ACME.org_id].append(WEAK_CIPHERS)
+    snapshot = await w.repository.latest_snapshot(ACME)
+    await w.service.posture(ACME)
+    w.repository.days[(ACME.org_id, ACME.mode)]["2026-03-01"] = snapshot  # the other saw the old one
+    await w.service.posture(ACME)
+    announced = [cid for _, cid, _, _, _ in w.events.published]
+    assert announced.count("pci-dss:4.2.1") == 1
+    history = (await w.service.control(ACME, "pci-dss:4.2.1")).history
+    assert [h.to_status for h in history] == ["failing"]

@@ -176,7 +176,7 @@ class OutboxComplianceEvents:
     async def control_changed(
         self, tenant: Tenant, control_id: str, framework: str, change: ControlChange, score: float
     ) -> None:
-        event_id = new_id("evt")
+        event_id = change.change_id or new_id("evt")  # Nats-Msg-Id: the broker drops a repeat
         event = report_pb2.ComplianceChanged(
             event_id=event_id,
             owner=common_pb2.Owner(org_id=tenant.org_id, mode=mappers.owner(tenant).mode),

@@ -104,6 +104,7 @@ class ControlChange:
     to_status: str
     note: str = ""
     owner: str = ""
+    change_id: str = ""  # computed changes: derived from what they follow, so a race records one
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from typing import Any
 from bson import Binary
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
 from rampart.lib.ids import new_id
 from rampart.lib.store import Document, read_time
@@ -92,10 +93,17 @@ class MongoComplianceRepository:
             upsert=True,
         )
 
-    async def add_change(self, tenant: Tenant, change: ControlChange) -> None:
+    async def add_change(self, tenant: Tenant, change: ControlChange) -> bool:
+        try:
+            await self._insert_change(tenant, change)
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def _insert_change(self, tenant: Tenant, change: ControlChange) -> None:
         await self._changes.insert_one(
             {
-                "_id": new_id("chg"),
+                "_id": change.change_id or new_id("chg"),
                 **_scope(tenant),
                 "control_id": change.control_id,
                 "at": change.at,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -100,8 +101,12 @@ class ComplianceService:
                 before = previous.statuses.get(control_id)
                 if before is None or before == control.status.value:
                     continue
-                change = ControlChange(control_id, at, "rampart", before, control.status.value)
-                await self._repository.add_change(tenant, change)
+                change_id = _change_id(tenant, control_id, previous.at, control.status.value)
+                change = ControlChange(
+                    control_id, at, "rampart", before, control.status.value, change_id=change_id
+                )
+                if not await self._repository.add_change(tenant, change):
+                    continue  # a concurrent computation recorded and announced it
                 framework = by_key[control.control.framework]
                 await self._events.control_changed(tenant, control_id, framework.key, change, framework.score)
         if (
@@ -220,6 +225,12 @@ class ComplianceService:
             raise InvalidArgument(f"period must be 1-{MAX_HISTORY_DAYS} days", field="days", value=days)
         until = self._clock()
         return list(await self._repository.snapshots(tenant, until - timedelta(days=days), until))
+
+
+def _change_id(tenant: Tenant, control_id: str, after: datetime, status: str) -> str:
+    """The same change seen by two computations (from the same snapshot) gets the same id."""
+    basis = f"{tenant.org_id}|{tenant.mode}|{control_id}|{after.isoformat()}|{status}"
+    return "chg_" + hashlib.sha256(basis.encode()).hexdigest()[:32]
 
 
 def _day(at: datetime) -> str:
