@@ -17,8 +17,9 @@ from starlette.testclient import TestClient
 
 from gateway.tests.stub_ai import StubAi
 from gateway.tests.stub_incidents import StubThreat
+from gateway.tests.stub_report import StubCompliance
 from gateway.tests.stub_services import PLAN, StubAuth, StubScan, rpc_error
-from gateway.tests.stub_webhooks import StubReport
+from gateway.tests.stub_webhooks import StubWebhooks
 from rampart.common.v1 import common_pb2
 from rampart.lib.tls import TlsFiles
 from rampart_gateway.app import create_app
@@ -59,6 +60,10 @@ class StubAuthenticator:
 
     def forget_all_keys(self) -> None:
         pass
+
+
+class StubReport(StubWebhooks, StubCompliance):
+    """report-service in memory: webhooks and compliance controls."""
 
 
 @dataclass

@@ -33,6 +33,12 @@ BUILT = {
     "TestWebhook",
     "ListWebhookDeliveries",
     "RedeliverWebhookDelivery",
+    "GetCompliance",
+    "ListControls",
+    "GetControl",
+    "UpdateControl",
+    "AddControlEvidence",
+    "GetComplianceHistory",
 }
 
 

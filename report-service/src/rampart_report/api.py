@@ -6,7 +6,9 @@ import time
 
 from rampart.lib.errors import InvalidArgument
 from rampart.lib.grpcserver import Context
-from rampart.report.v1 import report_pb2, report_pb2_grpc
+from rampart.report.v1 import report_pb2
+from rampart_report.compliance.api import ComplianceRpcs
+from rampart_report.compliance.service import ComplianceService
 from rampart_report.mappers import timeline_message
 from rampart_report.service import TimelineService
 from rampart_report.webhooks.mappers import delivery_message, webhook_message
@@ -28,12 +30,19 @@ def next_token(offset: int, limit: int, returned: int) -> str:
     return str(offset + limit) if returned == limit else ""
 
 
-class ReportServicer(report_pb2_grpc.ReportServiceServicer):
-    """Scan timelines and webhooks; exports, reports and compliance answer UNIMPLEMENTED (not built)."""
+class ReportServicer(ComplianceRpcs):
+    """Scan timelines, webhooks and compliance (compliance/api.py); exports and reports answer
+    UNIMPLEMENTED (not built)."""
 
-    def __init__(self, timelines: TimelineService, webhooks: WebhookService) -> None:
+    def __init__(
+        self,
+        timelines: TimelineService,
+        webhooks: WebhookService,
+        compliance: ComplianceService | None = None,
+    ) -> None:
         self._timelines = timelines
         self._webhooks = webhooks
+        self._compliance = compliance
 
     async def GetScanTimeline(
         self, request: report_pb2.GetScanTimelineRequest, context: Context

@@ -11,6 +11,8 @@ from rampart.lib.runtime import Runtime, connect_infra
 from rampart.lib.settings import ServiceSettings
 from rampart.report.v1 import report_pb2, report_pb2_grpc
 from rampart_report.api import ReportServicer
+from rampart_report.compliance.service import ComplianceService
+from rampart_report.compliance.wiring import build_compliance
 from rampart_report.consumers import SCAN_EVENTS_CONSUMER, ScanEventHandler
 from rampart_report.repository import MongoTimelineRepository, TimelineRepository
 from rampart_report.service import TimelineService
@@ -89,11 +91,12 @@ def assemble(
     webhook_repository: WebhookRepository,
     settings: ReportSettings,
     policy: UrlPolicy | None = None,
+    compliance: ComplianceService | None = None,
 ) -> Parts:
     timelines = TimelineService(repository)
     webhooks, dispatcher = webhook_parts(settings, webhook_repository, policy)
     return Parts(
-        ReportServicer(timelines, webhooks),
+        ReportServicer(timelines, webhooks, compliance),
         ScanEventHandler(timelines),
         webhooks,
         dispatcher,
@@ -109,7 +112,8 @@ async def bootstrap(settings: ServiceSettings) -> Runtime:
     await repository.create_indexes()
     webhook_repository = MongoWebhookRepository(infra.db)
     await webhook_repository.create_indexes()
-    parts = assemble(repository, webhook_repository, settings)
+    compliance = await build_compliance(settings, infra)
+    parts = assemble(repository, webhook_repository, settings, compliance=compliance.service)
     consumers = [
         DurableConsumer(infra.js, SCAN_EVENTS_CONSUMER, parts.on_scan_event),
         DurableConsumer(infra.js, WEBHOOK_SCAN_EVENTS_CONSUMER, parts.on_scan_event_for_webhooks),
@@ -122,7 +126,7 @@ async def bootstrap(settings: ServiceSettings) -> Runtime:
         "report",
         settings,
         [binding],
-        tasks=[*(consumer.run for consumer in consumers), parts.dispatcher.run],
-        closers=[infra.close],
+        tasks=[*(consumer.run for consumer in consumers), parts.dispatcher.run, *compliance.tasks],
+        closers=[*compliance.closers, infra.close],
         infra=infra,
     )

@@ -75,3 +75,10 @@ class ReportSettings(ServiceSettings):
 
     def allow_ports(self) -> frozenset[int]:
         return frozenset(int(p) for p in self.webhook_allow_ports.split(",") if p.strip())
+
+    # compliance posture reads threat-service's vulnerability records and scan-service's scans
+    threat_addr: str = "127.0.0.1:50053"
+    scan_addr: str = "127.0.0.1:50052"
+    # threat-service's finding rule files, which the compliance mapping is checked against;
+    # unset: found in this repository (the container image sets it)
+    compliance_rules_dir: Path | None = None
