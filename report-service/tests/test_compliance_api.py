@@ -21,9 +21,8 @@ CONTEXT = cast(Any, None)
 
 
 def servicer_of(compliance: Any) -> Any:
-    return assemble(
-        FakeTimelineRepository(), FakeWebhookRepository(), settings(), compliance=compliance
-    ).servicer
+    parts = assemble(FakeTimelineRepository(), FakeWebhookRepository(), settings(), compliance=compliance)
+    return parts.servicer
 
 
 async def test_get_compliance_answers_each_framework_with_its_failing_control_and_gap() -> None:
