@@ -11,6 +11,7 @@ from rampart.scan.v1 import scan_pb2, scan_pb2_grpc
 from rampart_scan.commands import ScanCommands
 from rampart_scan.domain import PlanLimits
 from rampart_scan.mappers import (
+    diff_to_proto,
     limits_from_proto,
     owner_from_proto,
     page_to_proto,
@@ -89,3 +90,10 @@ class ScanServicer(scan_pb2_grpc.ScanServiceServicer):
     async def GetUsage(self, request: scan_pb2.GetUsageRequest, context: Context) -> scan_pb2.Usage:
         since = from_timestamp(request.since) or datetime(1970, 1, 1, tzinfo=UTC)
         return usage_to_proto(await self._queries.usage(owner_from_proto(request.owner), since))
+
+    async def DiffScans(self, request: scan_pb2.DiffScansRequest, context: Context) -> scan_pb2.ScanDiff:
+        owner = owner_from_proto(request.owner)
+        diff = await self._queries.diff(
+            owner, request.scan_id, request.against_scan_id, request.expiring_within_days, datetime.now(UTC)
+        )
+        return diff_to_proto(diff)

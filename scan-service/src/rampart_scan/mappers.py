@@ -11,6 +11,7 @@ from rampart.lib.ids import to_timestamp
 from rampart.scan.v1 import scan_pb2
 from rampart_scan import domain
 from rampart_scan.domain import (
+    Certificate,
     HostResult,
     Owner,
     PageInfo,
@@ -25,6 +26,7 @@ from rampart_scan.domain import (
     TlsAudit,
     Usage,
 )
+from rampart_scan.domain.diff import ScanDiff
 from rampart_scan.engine.ports import parse_ports, port_ranges
 
 STATUSES = {
@@ -153,23 +155,7 @@ def service_to_proto(service: ServiceInfo | None) -> scan_pb2.ServiceInfo | None
 def tls_to_proto(tls: TlsAudit | None) -> scan_pb2.TlsAudit | None:
     if tls is None:
         return None
-    cert = tls.certificate
-    certificate = None
-    if cert is not None:
-        certificate = scan_pb2.Certificate(
-            subject=cert.subject,
-            issuer=cert.issuer,
-            subject_alt_names=cert.subject_alt_names,
-            not_before=to_timestamp(cert.not_before),
-            not_after=to_timestamp(cert.not_after),
-            key_type=cert.key_type,
-            key_bits=cert.key_bits,
-            signature_algorithm=cert.signature_algorithm,
-            self_signed=cert.self_signed,
-            expired=cert.expired,
-            not_yet_valid=cert.not_yet_valid,
-            hostname_mismatch=cert.hostname_mismatch,
-        )
+    certificate = certificate_to_proto(tls.certificate)
     return scan_pb2.TlsAudit(
         protocols_accepted=tls.protocols_accepted,
         negotiated_protocol=tls.negotiated_protocol,
@@ -214,6 +200,77 @@ def results_to_proto(scan: Scan, ports: list[PortResult], hosts: list[HostResult
         ports=[port_to_proto(p, scan.spec.scan_type) for p in ports],
         hosts=[host_to_proto(h) for h in hosts],
         duration_seconds=scan.duration_seconds,
+    )
+
+
+def certificate_to_proto(cert: Certificate | None) -> scan_pb2.Certificate | None:
+    if cert is None:
+        return None
+    return scan_pb2.Certificate(
+        subject=cert.subject,
+        issuer=cert.issuer,
+        subject_alt_names=cert.subject_alt_names,
+        not_before=to_timestamp(cert.not_before),
+        not_after=to_timestamp(cert.not_after),
+        key_type=cert.key_type,
+        key_bits=cert.key_bits,
+        signature_algorithm=cert.signature_algorithm,
+        self_signed=cert.self_signed,
+        expired=cert.expired,
+        not_yet_valid=cert.not_yet_valid,
+        hostname_mismatch=cert.hostname_mismatch,
+    )
+
+
+def diff_to_proto(diff: ScanDiff) -> scan_pb2.ScanDiff:
+    changes = diff.results
+    return scan_pb2.ScanDiff(
+        scan=scan_to_proto(diff.scan),
+        against=scan_to_proto(diff.against),
+        hosts_up=changes.hosts_up,
+        hosts_down=changes.hosts_down,
+        ports_opened=[
+            scan_pb2.PortChange(
+                host=c.host, port=c.port, protocol=c.protocol, service=service_to_proto(c.service)
+            )
+            for c in changes.ports_opened
+        ],
+        ports_closed=[
+            scan_pb2.PortChange(
+                host=c.host, port=c.port, protocol=c.protocol, service=service_to_proto(c.service)
+            )
+            for c in changes.ports_closed
+        ],
+        services_changed=[
+            scan_pb2.ServiceChange(
+                host=c.host,
+                port=c.port,
+                protocol=c.protocol,
+                before=service_to_proto(c.before),
+                after=service_to_proto(c.after),
+            )
+            for c in changes.services_changed
+        ],
+        certificates_changed=[
+            scan_pb2.CertificateChange(
+                host=c.host,
+                port=c.port,
+                protocol=c.protocol,
+                before=certificate_to_proto(c.before),
+                after=certificate_to_proto(c.after),
+            )
+            for c in changes.certificates_changed
+        ],
+        certificates_expiring=[
+            scan_pb2.CertificateExpiry(
+                host=c.host,
+                port=c.port,
+                protocol=c.protocol,
+                certificate=certificate_to_proto(c.certificate),
+                days_left=c.days_left,
+            )
+            for c in changes.certificates_expiring
+        ],
     )
 
 

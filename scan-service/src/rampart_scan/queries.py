@@ -10,6 +10,7 @@ from datetime import datetime
 from rampart.lib.errors import InvalidArgument
 from rampart_scan.domain import (
     ACTIVE_STATES,
+    COMPLETED,
     SORT_FIELDS,
     HostResult,
     Order,
@@ -18,10 +19,19 @@ from rampart_scan.domain import (
     PortResult,
     Scan,
     ScanFilter,
+    ScanNotFinished,
     ScanNotFound,
     Usage,
     micros,
 )
+from rampart_scan.domain.diff import (
+    DEFAULT_EXPIRING_DAYS,
+    MAX_EXPIRING_DAYS,
+    ScanDiff,
+    ScanSide,
+    diff_results,
+)
+from rampart_scan.domain.errors import NoScanToCompare
 from rampart_scan.interfaces import ScanStore
 
 MAX_PER_PAGE = 100
@@ -56,6 +66,13 @@ async def owned_scan(store: ScanStore, owner: Owner, scan_id: str) -> Scan:
     if scan is None:
         raise ScanNotFound("scan not found", scan_id=scan_id)
     return scan
+
+
+PREVIOUS_SEARCH_PAGES = 10  # pages of 100 completed scans of the first target looked through
+
+
+def same_targets(a: Scan, b: Scan) -> bool:
+    return sorted(a.spec.targets) == sorted(b.spec.targets) and a.spec.scan_type == b.spec.scan_type
 
 
 @dataclass(frozen=True)
@@ -130,3 +147,54 @@ class ScanQueries:
             active_scans=sum(by_status.get(state, 0) for state in ACTIVE_STATES),
             by_status=by_status,
         )
+
+    async def previous(self, scan: Scan) -> Scan | None:
+        """The latest completed scan of the same targets (and type) created before ``scan``."""
+        where = ScanFilter(
+            scan.owner.org_id,
+            scan.owner.sandbox,
+            target=scan.spec.targets[0] if scan.spec.targets else "",
+            status=COMPLETED,
+            max_key=scan.order_key,
+        )
+        order = Order("created_at", descending=True)
+        for number in range(PREVIOUS_SEARCH_PAGES):
+            page, _ = await self._store.find(where, order, number * MAX_PER_PAGE, MAX_PER_PAGE, by_key=True)
+            for candidate in page:
+                if candidate.id != scan.id and same_targets(candidate, scan):
+                    return candidate
+            if len(page) < MAX_PER_PAGE:
+                break
+        return None
+
+    async def diff(
+        self, owner: Owner, scan_id: str, against_id: str, expiring_within_days: int, now: datetime
+    ) -> ScanDiff:
+        """What changed from ``against_id`` (default: the previous completed scan of the same
+        targets) to ``scan_id``; both the caller's, in the caller's world, and completed."""
+        if not 0 <= expiring_within_days <= MAX_EXPIRING_DAYS:
+            raise InvalidArgument(
+                f"expiring_within_days must be between 0 and {MAX_EXPIRING_DAYS}",
+                field="expiring_within_days",
+                value=str(expiring_within_days),
+            )
+        scan = await owned_scan(self._store, owner, scan_id)
+        if scan.status != COMPLETED:
+            raise ScanNotFinished("only a completed scan can be compared", scan_id=scan_id)
+        if against_id:
+            against = await owned_scan(self._store, owner, against_id)
+            if against.status != COMPLETED:
+                raise ScanNotFinished("only a completed scan can be compared", scan_id=against_id)
+        else:
+            found = await self.previous(scan)
+            if found is None:
+                raise NoScanToCompare("no earlier completed scan of the same targets", scan_id=scan_id)
+            against = found
+        sides = [
+            ScanSide(
+                s.spec.scan_type or "tcp", await self._store.ports_of(s.id), await self._store.hosts_of(s.id)
+            )
+            for s in (against, scan)
+        ]
+        days = expiring_within_days or DEFAULT_EXPIRING_DAYS
+        return ScanDiff(scan, against, diff_results(sides[0], sides[1], now, days))

@@ -38,6 +38,12 @@ class ScanNotFinished(FailedPrecondition):
     public_code = "SCAN_NOT_FINISHED"
 
 
+class NoScanToCompare(FailedPrecondition):
+    """A diff with no other scan given and no earlier completed scan of the same targets."""
+
+    public_code = "NO_SCAN_TO_COMPARE"
+
+
 class IllegalTransition(FailedPrecondition):
     """A state change the scan's current state does not allow (e.g. finishing a finished scan)."""
 

@@ -46,6 +46,12 @@ _CODES = (
     ErrorCode("SCAN_ALREADY_FINISHED", S.FAILED_PRECONDITION, 409, "the scan has already finished"),
     ErrorCode("SCAN_NOT_FINISHED", S.FAILED_PRECONDITION, 409, "the scan has not finished yet"),
     ErrorCode(
+        "NO_SCAN_TO_COMPARE",
+        S.FAILED_PRECONDITION,
+        409,
+        "no earlier completed scan of the same targets to compare with",
+    ),
+    ErrorCode(
         "INCIDENT_TRANSITION_NOT_ALLOWED",
         S.FAILED_PRECONDITION,
         409,

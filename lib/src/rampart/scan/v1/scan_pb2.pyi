@@ -1268,3 +1268,236 @@ class ScanJob(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ScanJob: _TypeAlias = ScanJob  # noqa: Y015
+
+@_typing.final
+class DiffScansRequest(_message.Message):
+    """---- Diffs between two scans (change monitoring, issue 13) -------------------------------"""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OWNER_FIELD_NUMBER: _builtins.int
+    SCAN_ID_FIELD_NUMBER: _builtins.int
+    AGAINST_SCAN_ID_FIELD_NUMBER: _builtins.int
+    EXPIRING_WITHIN_DAYS_FIELD_NUMBER: _builtins.int
+    scan_id: _builtins.str
+    against_scan_id: _builtins.str
+    """The scan to compare with; empty: the previous completed scan of the same targets."""
+    expiring_within_days: _builtins.int
+    """A certificate expiring within this many days is listed (0: 30)."""
+    @_builtins.property
+    def owner(self) -> _common_pb2.Owner: ...
+    def __init__(
+        self,
+        *,
+        owner: _common_pb2.Owner | None = ...,
+        scan_id: _builtins.str = ...,
+        against_scan_id: _builtins.str = ...,
+        expiring_within_days: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["against_scan_id", b"against_scan_id", "expiring_within_days", b"expiring_within_days", "owner", b"owner", "scan_id", b"scan_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DiffScansRequest: _TypeAlias = DiffScansRequest  # noqa: Y015
+
+@_typing.final
+class PortChange(_message.Message):
+    """PortChange is a port open in one scan and not in the other, with the service it had."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HOST_FIELD_NUMBER: _builtins.int
+    PORT_FIELD_NUMBER: _builtins.int
+    PROTOCOL_FIELD_NUMBER: _builtins.int
+    SERVICE_FIELD_NUMBER: _builtins.int
+    host: _builtins.str
+    port: _builtins.int
+    protocol: _builtins.str
+    @_builtins.property
+    def service(self) -> Global___ServiceInfo: ...
+    def __init__(
+        self,
+        *,
+        host: _builtins.str = ...,
+        port: _builtins.int = ...,
+        protocol: _builtins.str = ...,
+        service: Global___ServiceInfo | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["service", b"service"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["host", b"host", "port", b"port", "protocol", b"protocol", "service", b"service"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PortChange: _TypeAlias = PortChange  # noqa: Y015
+
+@_typing.final
+class ServiceChange(_message.Message):
+    """ServiceChange is a port open in both scans whose service name, product or version differs."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HOST_FIELD_NUMBER: _builtins.int
+    PORT_FIELD_NUMBER: _builtins.int
+    PROTOCOL_FIELD_NUMBER: _builtins.int
+    BEFORE_FIELD_NUMBER: _builtins.int
+    AFTER_FIELD_NUMBER: _builtins.int
+    host: _builtins.str
+    port: _builtins.int
+    protocol: _builtins.str
+    @_builtins.property
+    def before(self) -> Global___ServiceInfo: ...
+    @_builtins.property
+    def after(self) -> Global___ServiceInfo: ...
+    def __init__(
+        self,
+        *,
+        host: _builtins.str = ...,
+        port: _builtins.int = ...,
+        protocol: _builtins.str = ...,
+        before: Global___ServiceInfo | None = ...,
+        after: Global___ServiceInfo | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["after", b"after", "before", b"before"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["after", b"after", "before", b"before", "host", b"host", "port", b"port", "protocol", b"protocol"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ServiceChange: _TypeAlias = ServiceChange  # noqa: Y015
+
+@_typing.final
+class CertificateChange(_message.Message):
+    """CertificateChange is a port presenting another certificate (subject, issuer, validity or key)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HOST_FIELD_NUMBER: _builtins.int
+    PORT_FIELD_NUMBER: _builtins.int
+    PROTOCOL_FIELD_NUMBER: _builtins.int
+    BEFORE_FIELD_NUMBER: _builtins.int
+    AFTER_FIELD_NUMBER: _builtins.int
+    host: _builtins.str
+    port: _builtins.int
+    protocol: _builtins.str
+    @_builtins.property
+    def before(self) -> Global___Certificate:
+        """unset: the port had no certificate"""
+
+    @_builtins.property
+    def after(self) -> Global___Certificate:
+        """unset: the port has none now"""
+
+    def __init__(
+        self,
+        *,
+        host: _builtins.str = ...,
+        port: _builtins.int = ...,
+        protocol: _builtins.str = ...,
+        before: Global___Certificate | None = ...,
+        after: Global___Certificate | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["after", b"after", "before", b"before"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["after", b"after", "before", b"before", "host", b"host", "port", b"port", "protocol", b"protocol"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CertificateChange: _TypeAlias = CertificateChange  # noqa: Y015
+
+@_typing.final
+class CertificateExpiry(_message.Message):
+    """CertificateExpiry is a certificate of the newer scan expiring within the days asked (or expired)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HOST_FIELD_NUMBER: _builtins.int
+    PORT_FIELD_NUMBER: _builtins.int
+    PROTOCOL_FIELD_NUMBER: _builtins.int
+    CERTIFICATE_FIELD_NUMBER: _builtins.int
+    DAYS_LEFT_FIELD_NUMBER: _builtins.int
+    host: _builtins.str
+    port: _builtins.int
+    protocol: _builtins.str
+    days_left: _builtins.int
+    """negative: expired that many days ago"""
+    @_builtins.property
+    def certificate(self) -> Global___Certificate: ...
+    def __init__(
+        self,
+        *,
+        host: _builtins.str = ...,
+        port: _builtins.int = ...,
+        protocol: _builtins.str = ...,
+        certificate: Global___Certificate | None = ...,
+        days_left: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["certificate", b"certificate"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["certificate", b"certificate", "days_left", b"days_left", "host", b"host", "port", b"port", "protocol", b"protocol"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CertificateExpiry: _TypeAlias = CertificateExpiry  # noqa: Y015
+
+@_typing.final
+class ScanDiff(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SCAN_FIELD_NUMBER: _builtins.int
+    AGAINST_FIELD_NUMBER: _builtins.int
+    HOSTS_UP_FIELD_NUMBER: _builtins.int
+    HOSTS_DOWN_FIELD_NUMBER: _builtins.int
+    PORTS_OPENED_FIELD_NUMBER: _builtins.int
+    PORTS_CLOSED_FIELD_NUMBER: _builtins.int
+    SERVICES_CHANGED_FIELD_NUMBER: _builtins.int
+    CERTIFICATES_CHANGED_FIELD_NUMBER: _builtins.int
+    CERTIFICATES_EXPIRING_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def scan(self) -> Global___Scan:
+        """the newer side"""
+
+    @_builtins.property
+    def against(self) -> Global___Scan:
+        """the older side"""
+
+    @_builtins.property
+    def hosts_up(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """answering now, not before"""
+
+    @_builtins.property
+    def hosts_down(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """answering before, not now"""
+
+    @_builtins.property
+    def ports_opened(self) -> _containers.RepeatedCompositeFieldContainer[Global___PortChange]: ...
+    @_builtins.property
+    def ports_closed(self) -> _containers.RepeatedCompositeFieldContainer[Global___PortChange]: ...
+    @_builtins.property
+    def services_changed(self) -> _containers.RepeatedCompositeFieldContainer[Global___ServiceChange]: ...
+    @_builtins.property
+    def certificates_changed(self) -> _containers.RepeatedCompositeFieldContainer[Global___CertificateChange]: ...
+    @_builtins.property
+    def certificates_expiring(self) -> _containers.RepeatedCompositeFieldContainer[Global___CertificateExpiry]: ...
+    def __init__(
+        self,
+        *,
+        scan: Global___Scan | None = ...,
+        against: Global___Scan | None = ...,
+        hosts_up: _abc.Iterable[_builtins.str] | None = ...,
+        hosts_down: _abc.Iterable[_builtins.str] | None = ...,
+        ports_opened: _abc.Iterable[Global___PortChange] | None = ...,
+        ports_closed: _abc.Iterable[Global___PortChange] | None = ...,
+        services_changed: _abc.Iterable[Global___ServiceChange] | None = ...,
+        certificates_changed: _abc.Iterable[Global___CertificateChange] | None = ...,
+        certificates_expiring: _abc.Iterable[Global___CertificateExpiry] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["against", b"against", "scan", b"scan"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["against", b"against", "certificates_changed", b"certificates_changed", "certificates_expiring", b"certificates_expiring", "hosts_down", b"hosts_down", "hosts_up", b"hosts_up", "ports_closed", b"ports_closed", "ports_opened", b"ports_opened", "scan", b"scan", "services_changed", b"services_changed"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ScanDiff: _TypeAlias = ScanDiff  # noqa: Y015

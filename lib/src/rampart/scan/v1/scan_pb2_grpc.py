@@ -74,6 +74,11 @@ class ScanServiceStub:
                 request_serializer=rampart_dot_scan_dot_v1_dot_scan__pb2.ResumeScanRequest.SerializeToString,
                 response_deserializer=rampart_dot_scan_dot_v1_dot_scan__pb2.Scan.FromString,
                 _registered_method=True)
+        self.DiffScans = channel.unary_unary(
+                '/rampart.scan.v1.ScanService/DiffScans',
+                request_serializer=rampart_dot_scan_dot_v1_dot_scan__pb2.DiffScansRequest.SerializeToString,
+                response_deserializer=rampart_dot_scan_dot_v1_dot_scan__pb2.ScanDiff.FromString,
+                _registered_method=True)
 
 
 class ScanServiceServicer:
@@ -130,6 +135,13 @@ class ScanServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DiffScans(self, request, context):
+        """What changed between two scans of the caller (messages in the Diffs section).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ScanServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -172,6 +184,11 @@ def add_ScanServiceServicer_to_server(servicer, server):
                     servicer.ResumeScan,
                     request_deserializer=rampart_dot_scan_dot_v1_dot_scan__pb2.ResumeScanRequest.FromString,
                     response_serializer=rampart_dot_scan_dot_v1_dot_scan__pb2.Scan.SerializeToString,
+            ),
+            'DiffScans': grpc.unary_unary_rpc_method_handler(
+                    servicer.DiffScans,
+                    request_deserializer=rampart_dot_scan_dot_v1_dot_scan__pb2.DiffScansRequest.FromString,
+                    response_serializer=rampart_dot_scan_dot_v1_dot_scan__pb2.ScanDiff.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -390,6 +407,33 @@ class ScanService:
             '/rampart.scan.v1.ScanService/ResumeScan',
             rampart_dot_scan_dot_v1_dot_scan__pb2.ResumeScanRequest.SerializeToString,
             rampart_dot_scan_dot_v1_dot_scan__pb2.Scan.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DiffScans(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rampart.scan.v1.ScanService/DiffScans',
+            rampart_dot_scan_dot_v1_dot_scan__pb2.DiffScansRequest.SerializeToString,
+            rampart_dot_scan_dot_v1_dot_scan__pb2.ScanDiff.FromString,
             options,
             channel_credentials,
             insecure,
