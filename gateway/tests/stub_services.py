@@ -99,6 +99,7 @@ class StubScan(StubService):
         self.results: dict[str, scan_pb2.ScanResults] = {}
         self.keys: dict[tuple[str, str], str] = {}  # (org, idempotency key) -> scan id
         self.page = common_pb2.PageInfo()
+        self.diffs: dict[str, scan_pb2.ScanDiff] = {}  # by the newer scan's id
         self._ids = itertools.count(1)
 
     def add(self, scan: scan_pb2.Scan, ports: Iterable[scan_pb2.PortResult] = ()) -> scan_pb2.Scan:
@@ -189,6 +190,14 @@ class StubScan(StubService):
             )
 
         return self._call("GetUsage", request, usage)
+
+    def DiffScans(self, request: scan_pb2.DiffScansRequest, timeout: float) -> Call:
+        def diff() -> scan_pb2.ScanDiff:
+            scan = self._own(request.owner, request.scan_id)
+            against = self._own(request.owner, request.against_scan_id) if request.against_scan_id else scan
+            return self.diffs.get(request.scan_id) or scan_pb2.ScanDiff(scan=scan, against=against)
+
+        return self._call("DiffScans", request, diff)
 
 
 class StubAuth(StubService):

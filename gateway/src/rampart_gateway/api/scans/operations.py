@@ -5,8 +5,15 @@ from __future__ import annotations
 from starlette.routing import BaseRoute
 
 from rampart_gateway.api.scans import schemas
+from rampart_gateway.api.scans.diff import scan_diff
 from rampart_gateway.api.scans.export import export_scan
-from rampart_gateway.api.scans.queries import ExportQuery, ListScansQuery, StreamHeaders, StreamQuery
+from rampart_gateway.api.scans.queries import (
+    DiffQuery,
+    ExportQuery,
+    ListScansQuery,
+    StreamHeaders,
+    StreamQuery,
+)
 from rampart_gateway.api.scans.routes import (
     cancel_scan,
     create_scan,
@@ -91,6 +98,17 @@ OPERATIONS = (
         scope="scans:read",
         response=schemas.ScanResults,
         errors=("SCAN_NOT_FOUND",),
+    ),
+    Operation(
+        "GET",
+        "/api/v1/scans/{scan_id}/diff",
+        scan_diff,
+        "What changed since another scan (default: the previous completed scan of the same targets)",
+        "scans",
+        scope="scans:read",
+        query=DiffQuery,
+        response=schemas.ScanDiff,
+        errors=("SCAN_NOT_FOUND", "SCAN_NOT_FINISHED", "NO_SCAN_TO_COMPARE", "VALIDATION_ERROR"),
     ),
     Operation(
         "DELETE",

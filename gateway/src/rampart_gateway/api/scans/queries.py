@@ -40,3 +40,15 @@ class StreamQuery(Params):
 
 class StreamHeaders(Params):
     last_event_id: EventId | None = Field(default=None, alias="Last-Event-ID", description=EVENT_ID)
+
+
+class DiffQuery(Params):
+    against: str = Field(
+        default="",
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_-]*$",
+        description="the scan to compare with; default: the previous completed scan of the same targets",
+    )
+    expiring_within_days: Whole = Field(
+        default=30, ge=0, le=3650, description="list certificates expiring within this many days"
+    )

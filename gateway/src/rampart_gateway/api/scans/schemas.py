@@ -129,3 +129,22 @@ class ScanResults(BaseModel):
 class DeletedResults(BaseModel):
     scan_id: str
     deleted_ports: int
+
+
+class ScanDiff(BaseModel):
+    """What changed from ``against`` (the older scan) to ``scan``; see docs/monitoring.md."""
+
+    scan: ScanSummary
+    against: ScanSummary
+    hosts_up: list[str]
+    hosts_down: list[str]
+    ports_opened: list[dict[str, Any]]
+    ports_closed: list[dict[str, Any]]
+    services_changed: list[dict[str, Any]]
+    certificates_changed: list[dict[str, Any]]
+    certificates_expiring: list[dict[str, Any]]
+    findings: dict[str, list[dict[str, Any]]] | None = Field(
+        default=None, description="new / reopened / resolved findings; null when threat-service is away"
+    )
+    summary: dict[str, int | None]
+    changed: bool

@@ -116,31 +116,34 @@ def service(message: scan_pb2.ServiceInfo) -> dict[str, Any] | None:
     }
 
 
+def certificate(cert: scan_pb2.Certificate) -> dict[str, Any] | None:
+    if not cert.subject:
+        return None
+    return {
+        "subject": cert.subject,
+        "issuer": cert.issuer,
+        "subject_alt_names": list(cert.subject_alt_names),
+        "not_before": when(cert.not_before),
+        "not_after": when(cert.not_after),
+        "key_type": cert.key_type,
+        "key_bits": cert.key_bits,
+        "signature_algorithm": cert.signature_algorithm,
+        "self_signed": cert.self_signed,
+        "expired": cert.expired,
+        "not_yet_valid": cert.not_yet_valid,
+        "hostname_mismatch": cert.hostname_mismatch,
+    }
+
+
 def tls(message: scan_pb2.TlsAudit) -> dict[str, Any] | None:
     if not message.negotiated_protocol:
         return None
-    cert = message.certificate
     return {
         "protocols_accepted": list(message.protocols_accepted),
         "negotiated_protocol": message.negotiated_protocol,
         "negotiated_cipher": message.negotiated_cipher,
         "weaknesses": list(message.weaknesses),
-        "certificate": None
-        if not cert.subject
-        else {
-            "subject": cert.subject,
-            "issuer": cert.issuer,
-            "subject_alt_names": list(cert.subject_alt_names),
-            "not_before": when(cert.not_before),
-            "not_after": when(cert.not_after),
-            "key_type": cert.key_type,
-            "key_bits": cert.key_bits,
-            "signature_algorithm": cert.signature_algorithm,
-            "self_signed": cert.self_signed,
-            "expired": cert.expired,
-            "not_yet_valid": cert.not_yet_valid,
-            "hostname_mismatch": cert.hostname_mismatch,
-        },
+        "certificate": certificate(message.certificate),
     }
 
 
