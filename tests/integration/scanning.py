@@ -118,3 +118,60 @@ def http_server() -> Iterator[int]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+class BannerServer:
+    """A TCP server on a free loopback port that greets with ``banner`` (changeable between scans).
+
+    ``listening`` False: the port is bound without listening, so a scan finds it closed; ``listen()``
+    opens it. Each connection gets the banner, and is closed after the client's first words or 2 s.
+    """
+
+    def __init__(self, banner: bytes, listening: bool = True) -> None:
+        self.banner = banner
+        self._server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._server.bind(("127.0.0.1", 0))
+        self.port: int = self._server.getsockname()[1]
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        if listening:
+            self.listen()
+
+    def listen(self) -> None:
+        self._server.listen(16)
+        self._server.settimeout(0.2)
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._server.accept()
+            except OSError:
+                continue
+            threading.Thread(target=self._greet, args=(conn,), daemon=True).start()
+
+    def _greet(self, conn: socket.socket) -> None:
+        with conn:
+            try:
+                conn.sendall(self.banner)
+                conn.settimeout(2.0)
+                conn.recv(4096)
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(2)
+        self._server.close()
+
+
+@contextmanager
+def banner_servers(*servers: BannerServer) -> Iterator[tuple[BannerServer, ...]]:
+    try:
+        yield servers
+    finally:
+        for server in servers:
+            server.close()
