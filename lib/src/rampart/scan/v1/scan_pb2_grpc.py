@@ -79,6 +79,31 @@ class ScanServiceStub:
                 request_serializer=rampart_dot_scan_dot_v1_dot_scan__pb2.DiffScansRequest.SerializeToString,
                 response_deserializer=rampart_dot_scan_dot_v1_dot_scan__pb2.ScanDiff.FromString,
                 _registered_method=True)
+        self.CreateSchedule = channel.unary_unary(
+                '/rampart.scan.v1.ScanService/CreateSchedule',
+                request_serializer=rampart_dot_scan_dot_v1_dot_scan__pb2.CreateScheduleRequest.SerializeToString,
+                response_deserializer=rampart_dot_scan_dot_v1_dot_scan__pb2.Schedule.FromString,
+                _registered_method=True)
+        self.GetSchedule = channel.unary_unary(
+                '/rampart.scan.v1.ScanService/GetSchedule',
+                request_serializer=rampart_dot_scan_dot_v1_dot_scan__pb2.GetScheduleRequest.SerializeToString,
+                response_deserializer=rampart_dot_scan_dot_v1_dot_scan__pb2.Schedule.FromString,
+                _registered_method=True)
+        self.ListSchedules = channel.unary_unary(
+                '/rampart.scan.v1.ScanService/ListSchedules',
+                request_serializer=rampart_dot_scan_dot_v1_dot_scan__pb2.ListSchedulesRequest.SerializeToString,
+                response_deserializer=rampart_dot_scan_dot_v1_dot_scan__pb2.ListSchedulesResponse.FromString,
+                _registered_method=True)
+        self.UpdateSchedule = channel.unary_unary(
+                '/rampart.scan.v1.ScanService/UpdateSchedule',
+                request_serializer=rampart_dot_scan_dot_v1_dot_scan__pb2.UpdateScheduleRequest.SerializeToString,
+                response_deserializer=rampart_dot_scan_dot_v1_dot_scan__pb2.Schedule.FromString,
+                _registered_method=True)
+        self.DeleteSchedule = channel.unary_unary(
+                '/rampart.scan.v1.ScanService/DeleteSchedule',
+                request_serializer=rampart_dot_scan_dot_v1_dot_scan__pb2.DeleteScheduleRequest.SerializeToString,
+                response_deserializer=rampart_dot_scan_dot_v1_dot_scan__pb2.DeleteScheduleResponse.FromString,
+                _registered_method=True)
 
 
 class ScanServiceServicer:
@@ -142,6 +167,37 @@ class ScanServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateSchedule(self, request, context):
+        """Scans started on a cron expression or an interval (messages in the Schedules section).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetSchedule(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSchedules(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateSchedule(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteSchedule(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ScanServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -189,6 +245,31 @@ def add_ScanServiceServicer_to_server(servicer, server):
                     servicer.DiffScans,
                     request_deserializer=rampart_dot_scan_dot_v1_dot_scan__pb2.DiffScansRequest.FromString,
                     response_serializer=rampart_dot_scan_dot_v1_dot_scan__pb2.ScanDiff.SerializeToString,
+            ),
+            'CreateSchedule': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateSchedule,
+                    request_deserializer=rampart_dot_scan_dot_v1_dot_scan__pb2.CreateScheduleRequest.FromString,
+                    response_serializer=rampart_dot_scan_dot_v1_dot_scan__pb2.Schedule.SerializeToString,
+            ),
+            'GetSchedule': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSchedule,
+                    request_deserializer=rampart_dot_scan_dot_v1_dot_scan__pb2.GetScheduleRequest.FromString,
+                    response_serializer=rampart_dot_scan_dot_v1_dot_scan__pb2.Schedule.SerializeToString,
+            ),
+            'ListSchedules': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSchedules,
+                    request_deserializer=rampart_dot_scan_dot_v1_dot_scan__pb2.ListSchedulesRequest.FromString,
+                    response_serializer=rampart_dot_scan_dot_v1_dot_scan__pb2.ListSchedulesResponse.SerializeToString,
+            ),
+            'UpdateSchedule': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateSchedule,
+                    request_deserializer=rampart_dot_scan_dot_v1_dot_scan__pb2.UpdateScheduleRequest.FromString,
+                    response_serializer=rampart_dot_scan_dot_v1_dot_scan__pb2.Schedule.SerializeToString,
+            ),
+            'DeleteSchedule': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteSchedule,
+                    request_deserializer=rampart_dot_scan_dot_v1_dot_scan__pb2.DeleteScheduleRequest.FromString,
+                    response_serializer=rampart_dot_scan_dot_v1_dot_scan__pb2.DeleteScheduleResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -434,6 +515,141 @@ class ScanService:
             '/rampart.scan.v1.ScanService/DiffScans',
             rampart_dot_scan_dot_v1_dot_scan__pb2.DiffScansRequest.SerializeToString,
             rampart_dot_scan_dot_v1_dot_scan__pb2.ScanDiff.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateSchedule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rampart.scan.v1.ScanService/CreateSchedule',
+            rampart_dot_scan_dot_v1_dot_scan__pb2.CreateScheduleRequest.SerializeToString,
+            rampart_dot_scan_dot_v1_dot_scan__pb2.Schedule.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSchedule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rampart.scan.v1.ScanService/GetSchedule',
+            rampart_dot_scan_dot_v1_dot_scan__pb2.GetScheduleRequest.SerializeToString,
+            rampart_dot_scan_dot_v1_dot_scan__pb2.Schedule.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSchedules(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rampart.scan.v1.ScanService/ListSchedules',
+            rampart_dot_scan_dot_v1_dot_scan__pb2.ListSchedulesRequest.SerializeToString,
+            rampart_dot_scan_dot_v1_dot_scan__pb2.ListSchedulesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateSchedule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rampart.scan.v1.ScanService/UpdateSchedule',
+            rampart_dot_scan_dot_v1_dot_scan__pb2.UpdateScheduleRequest.SerializeToString,
+            rampart_dot_scan_dot_v1_dot_scan__pb2.Schedule.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteSchedule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rampart.scan.v1.ScanService/DeleteSchedule',
+            rampart_dot_scan_dot_v1_dot_scan__pb2.DeleteScheduleRequest.SerializeToString,
+            rampart_dot_scan_dot_v1_dot_scan__pb2.DeleteScheduleResponse.FromString,
             options,
             channel_credentials,
             insecure,
