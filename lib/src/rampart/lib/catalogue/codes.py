@@ -40,6 +40,7 @@ _CODES = (
     ErrorCode("TARGET_NOT_ALLOWED", S.PERMISSION_DENIED, 403, "the target is outside the authorised scope"),
     ErrorCode("NOT_FOUND", S.NOT_FOUND, 404, "no such resource (or another tenant's)"),
     ErrorCode("SCAN_NOT_FOUND", S.NOT_FOUND, 404, "no such scan (or another tenant's)"),
+    ErrorCode("SCHEDULE_NOT_FOUND", S.NOT_FOUND, 404, "no such schedule (or another tenant's)"),
     ErrorCode("METHOD_NOT_ALLOWED", S.UNIMPLEMENTED, 405, "the path does not take this method"),
     ErrorCode("CONFLICT", S.ALREADY_EXISTS, 409, "the request conflicts with the resource's state"),
     ErrorCode("EMAIL_TAKEN", S.ALREADY_EXISTS, 409, "an account with this email exists"),
