@@ -22,14 +22,17 @@ from rampart_scan.mappers import (
     usage_to_proto,
 )
 from rampart_scan.queries import ScanListing, ScanQueries
+from rampart_scan.schedule_mappers import input_from_proto, plan_from_proto, schedule_to_proto, schedules_page
+from rampart_scan.schedules import ScheduleCommands
 
 
 class ScanServicer(scan_pb2_grpc.ScanServiceServicer):
     """The scan lifecycle over gRPC."""
 
-    def __init__(self, commands: ScanCommands, queries: ScanQueries) -> None:
+    def __init__(self, commands: ScanCommands, queries: ScanQueries, schedules: ScheduleCommands) -> None:
         self._commands = commands
         self._queries = queries
+        self._schedules = schedules
 
     async def CreateScan(self, request: scan_pb2.CreateScanRequest, context: Context) -> scan_pb2.Scan:
         created = await self._commands.create(
@@ -97,3 +100,41 @@ class ScanServicer(scan_pb2_grpc.ScanServiceServicer):
             owner, request.scan_id, request.against_scan_id, request.expiring_within_days, datetime.now(UTC)
         )
         return diff_to_proto(diff)
+
+    async def CreateSchedule(
+        self, request: scan_pb2.CreateScheduleRequest, context: Context
+    ) -> scan_pb2.Schedule:
+        owner = owner_from_proto(request.owner)
+        created = await self._schedules.create(
+            owner, input_from_proto(request.spec), plan_from_proto(request)
+        )
+        return schedule_to_proto(created)
+
+    async def GetSchedule(self, request: scan_pb2.GetScheduleRequest, context: Context) -> scan_pb2.Schedule:
+        return schedule_to_proto(
+            await self._schedules.get(owner_from_proto(request.owner), request.schedule_id)
+        )
+
+    async def ListSchedules(
+        self, request: scan_pb2.ListSchedulesRequest, context: Context
+    ) -> scan_pb2.ListSchedulesResponse:
+        owner = owner_from_proto(request.owner)
+        return schedules_page(*await self._schedules.list(owner, request.page.page, request.page.per_page))
+
+    async def UpdateSchedule(
+        self, request: scan_pb2.UpdateScheduleRequest, context: Context
+    ) -> scan_pb2.Schedule:
+        updated = await self._schedules.update(
+            owner_from_proto(request.owner),
+            request.schedule_id,
+            input_from_proto(request.spec),
+            frozenset(request.update_paths),
+            plan_from_proto(request),
+        )
+        return schedule_to_proto(updated)
+
+    async def DeleteSchedule(
+        self, request: scan_pb2.DeleteScheduleRequest, context: Context
+    ) -> scan_pb2.DeleteScheduleResponse:
+        await self._schedules.delete(owner_from_proto(request.owner), request.schedule_id)
+        return scan_pb2.DeleteScheduleResponse()

@@ -45,6 +45,10 @@ class ScanSettings(ServiceSettings):
     # may go untouched before its job is published again, and how long a retry waits for the
     # scan of a key whose create is still in flight before taking the key over.
     sweep_seconds: float = Field(default=5.0, gt=0, le=300)
+    # The scheduler (docs/monitoring.md): how often it looks for due runs, and how long its lease
+    # lasts without renewal before another replica's scheduler takes over.
+    scheduler_tick_seconds: float = Field(default=5.0, gt=0, le=60)
+    scheduler_lease_seconds: float = Field(default=30.0, ge=1, le=600)
     requeue_after_seconds: float = Field(default=120.0, ge=1)
     idempotency_grace_seconds: float = Field(default=5.0, gt=0, le=60)
 
