@@ -100,6 +100,7 @@ class StubScan(StubService):
         self.keys: dict[tuple[str, str], str] = {}  # (org, idempotency key) -> scan id
         self.page = common_pb2.PageInfo()
         self.diffs: dict[str, scan_pb2.ScanDiff] = {}  # by the newer scan's id
+        self.schedules: dict[str, scan_pb2.Schedule] = {}
         self._ids = itertools.count(1)
 
     def add(self, scan: scan_pb2.Scan, ports: Iterable[scan_pb2.PortResult] = ()) -> scan_pb2.Scan:
@@ -198,6 +199,59 @@ class StubScan(StubService):
             return self.diffs.get(request.scan_id) or scan_pb2.ScanDiff(scan=scan, against=against)
 
         return self._call("DiffScans", request, diff)
+
+    def _own_schedule(self, owner: common_pb2.Owner, schedule_id: str) -> scan_pb2.Schedule:
+        found = self.schedules.get(schedule_id)
+        if found is None or found.owner.org_id != owner.org_id:
+            raise rpc_error(grpc.StatusCode.NOT_FOUND, "schedule not found", "SCHEDULE_NOT_FOUND")
+        return found
+
+    def CreateSchedule(self, request: scan_pb2.CreateScheduleRequest, timeout: float) -> Call:
+        def create() -> scan_pb2.Schedule:
+            made = scan_pb2.Schedule(
+                schedule_id=f"sched_{next(self._ids):04d}", owner=request.owner, spec=request.spec
+            )
+            self.schedules[made.schedule_id] = made
+            return made
+
+        return self._call("CreateSchedule", request, create)
+
+    def GetSchedule(self, request: scan_pb2.GetScheduleRequest, timeout: float) -> Call:
+        return self._call(
+            "GetSchedule", request, lambda: self._own_schedule(request.owner, request.schedule_id)
+        )
+
+    def ListSchedules(self, request: scan_pb2.ListSchedulesRequest, timeout: float) -> Call:
+        def listing() -> scan_pb2.ListSchedulesResponse:
+            mine = [s for s in self.schedules.values() if s.owner.org_id == request.owner.org_id]
+            return scan_pb2.ListSchedulesResponse(
+                schedules=mine, page=common_pb2.PageInfo(total=len(mine), page=1, per_page=20, pages=1)
+            )
+
+        return self._call("ListSchedules", request, listing)
+
+    def UpdateSchedule(self, request: scan_pb2.UpdateScheduleRequest, timeout: float) -> Call:
+        def update() -> scan_pb2.Schedule:
+            found = self._own_schedule(request.owner, request.schedule_id)
+            for path in request.update_paths:
+                if path == "options":
+                    found.spec.options.CopyFrom(request.spec.options)
+                elif path == "targets":
+                    found.spec.ClearField("targets")
+                    found.spec.targets.extend(request.spec.targets)
+                else:
+                    setattr(found.spec, path, getattr(request.spec, path))
+            return found
+
+        return self._call("UpdateSchedule", request, update)
+
+    def DeleteSchedule(self, request: scan_pb2.DeleteScheduleRequest, timeout: float) -> Call:
+        def delete() -> scan_pb2.DeleteScheduleResponse:
+            self._own_schedule(request.owner, request.schedule_id)
+            del self.schedules[request.schedule_id]
+            return scan_pb2.DeleteScheduleResponse()
+
+        return self._call("DeleteSchedule", request, delete)
 
 
 class StubAuth(StubService):

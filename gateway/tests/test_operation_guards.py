@@ -35,6 +35,8 @@ BODIES = {
     "/api/v1/ai/explain": {"concept": "tls"},
     "/api/v1/ai/report": {"scan_id": "scan_1"},
     "/api/v1/controls/{control_id}": {"status": "passing", "note": "approved"},
+    "/api/v1/schedules": {"targets": ["127.0.0.1"], "interval_seconds": 3600},
+    "/api/v1/schedules/{schedule_id}": {"enabled": False},
 }
 UNRELATED_SCOPE = "keys:manage"  # a real scope the scope-less operations below ignore
 
@@ -49,7 +51,7 @@ def url(op: Operation) -> str:
     path = path.replace("{incident_id}", "inc_0001")
     path = path.replace("{analysis_id}", "ana_0001").replace("{entry_id}", "ile_0001")
     path = path.replace("{cve_id}", "CVE-2024-6387").replace("{vulnerability_id}", RECORD_ID)
-    path = path.replace("{asset_id}", "asset_0001")
+    path = path.replace("{asset_id}", "asset_0001").replace("{schedule_id}", "sched_0001")
     path = path.replace("{webhook_id}", "whk_0001").replace("{delivery_id}", "dlv_0001")
     path = path.replace("{framework}", "pci-dss").replace("{control_id}", "pci-dss:12.10.1")
     if path.endswith("/vulnerabilities/catalog"):
@@ -71,6 +73,7 @@ def platform() -> StubPlatform:
     owner = common_pb2.Owner(org_id="org_1")
     stub.scan.add(scan_pb2.Scan(scan_id="scan_0001", owner=owner, status=scan_pb2.SCAN_STATUS_COMPLETED))
     stub.auth.add_key("seed")  # key_0001
+    stub.scan.schedules["sched_0001"] = scan_pb2.Schedule(schedule_id="sched_0001", owner=owner)
     stub.threat.incidents["inc_0001"] = threat_pb2.Incident(incident_id="inc_0001", owner=owner)
     stub.threat.add(threat_pb2.ThreatAnalysis(analysis_id="ana_0001"), "org_1")
     stub.threat.add_list_entry("org_1", threat_pb2.IndicatorListEntry(entry_id="ile_0001", list="deny"))
