@@ -69,7 +69,7 @@ def main() -> int:
         created: list[datetime] = []
         deadline = fire + timedelta(minutes=3)
         while datetime.now(UTC) < deadline:
-            time.sleep(2)
+            time.sleep(5)
             created = []
             cursor = ""
             while True:

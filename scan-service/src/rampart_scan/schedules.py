@@ -204,6 +204,7 @@ class Scheduler:
         lease_seconds: float = 30.0,
         tick_seconds: float = 5.0,
         batch: int = 200,
+        concurrency: int = 16,
     ) -> None:
         self._schedules = schedules
         self._scans = scans
@@ -213,6 +214,7 @@ class Scheduler:
         self._lease_seconds = lease_seconds
         self._tick_seconds = tick_seconds
         self._batch = batch
+        self._concurrency = concurrency
 
     async def tick(self) -> int:
         """Start every due run (when this replica holds the lease); returns how many runs it handled."""
@@ -221,13 +223,21 @@ class Scheduler:
         if not await self._schedules.take_lease(LEASE_NAME, self._holder, now.timestamp(), until):
             return 0
         handled = 0
+        slots = asyncio.Semaphore(self._concurrency)
+
+        async def bounded(schedule: Schedule) -> None:
+            async with slots:
+                await self.run(schedule, now)
+
         while True:
             due = await self._schedules.due(now, self._batch)
             if not due:
                 return handled
-            for schedule in due:
-                await self.run(schedule, now)
-                handled += 1
+            # runs of one batch go side by side (store round trips overlap); each is independent
+            async with asyncio.TaskGroup() as group:
+                for schedule in due:
+                    group.create_task(bounded(schedule))
+            handled += len(due)
             if len(due) < self._batch:
                 return handled
 
