@@ -9,6 +9,7 @@ and how many scans were started (exactly one per schedule is expected).
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import tempfile
@@ -31,7 +32,12 @@ SETUP_SECONDS = 120  # creating the schedules must end before the fire minute
 
 def main() -> int:
     data_dir = Path(tempfile.mkdtemp(prefix="rampart-schedule-bench-"))
-    stack = DevStack.on_free_ports(data_dir, log_level="warning", extra_env={"LOG_LEVEL": "warning"})
+    env = {"LOG_LEVEL": "warning"}
+    if os.environ.get(
+        "SCHEDULER_CONCURRENCY"
+    ):  # to compare settings: SCHEDULER_CONCURRENCY=64 python bench/...
+        env["SCHEDULER_CONCURRENCY"] = os.environ["SCHEDULER_CONCURRENCY"]
+    stack = DevStack.on_free_ports(data_dir, log_level="warning", extra_env=env)
     try:
         stack.start_all()
         stack.wait_health(200, deadline=90)
