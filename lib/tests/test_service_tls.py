@@ -55,8 +55,11 @@ async def get_scan(channel: grpc.aio.Channel) -> str:
     return str(reply.scan_id)
 
 
-async def test_the_gateway_identity_may_call_the_scan_service(ca: DevCA, port: int) -> None:
-    async with open_channel(f"127.0.0.1:{port}", ca.issue("gateway")) as channel:
+@pytest.mark.parametrize("identity", ["gateway", "report"])  # report: exports read the scan
+async def test_the_gateway_and_report_identities_may_call_the_scan_service(
+    ca: DevCA, port: int, identity: str
+) -> None:
+    async with open_channel(f"127.0.0.1:{port}", ca.issue(identity)) as channel:
         assert await get_scan(channel) == "scan_1"
         assert await get_scan(channel) == "scan_1"  # the same channel, no new handshake
 
@@ -78,7 +81,7 @@ async def test_a_certificate_from_another_ca_is_refused(tmp_path: Path, ca: DevC
     assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
 
 
-@pytest.mark.parametrize("identity", [i for i in IDENTITIES if i != "gateway"])
+@pytest.mark.parametrize("identity", [i for i in IDENTITIES if i not in ("gateway", "report")])
 async def test_no_identity_but_the_gateway_may_act_for_an_organisation(
     ca: DevCA, port: int, identity: str
 ) -> None:
@@ -108,10 +111,14 @@ async def test_the_probe_port_answers_health_in_plaintext_and_nothing_else() -> 
     await probes.stop(None)
 
 
-def test_every_service_rpc_is_gateway_only_and_unknown_services_are_closed() -> None:
+def test_every_service_rpc_is_gateway_only_but_reads_for_exports_and_unknown_services_are_closed() -> None:
+    readers = {"rampart.scan.v1.ScanService", "rampart.threat.v1.ThreatService"}
     for service, callers in GRPC_CALLERS.items():
         if service.startswith("rampart."):
-            assert callers == {"gateway"}
+            assert callers == ({"gateway", "report"} if service in readers else {"gateway"}), service
+    assert may_call("report", "/rampart.scan.v1.ScanService/GetScanResults")
+    assert not may_call("report", "/rampart.auth.v1.AuthService/ValidateApiKey")
+    assert not may_call("scan", "/rampart.threat.v1.ThreatService/ListVulnerabilities")
     assert may_call("gateway", "/rampart.scan.v1.ScanService/CreateScan")
     assert not may_call("scan-worker", "/rampart.scan.v1.ScanService/CreateScan")
     assert not may_call("gateway", "/rampart.future.v1.NewService/Anything")

@@ -2,8 +2,10 @@
 
 An identity is the common name of a process's certificate (``IDENTITIES`` below).
 Every RPC of the five services acts on behalf of an organisation (it carries an ``owner``),
-so only the gateway may call them; no service calls another over gRPC. Health and reflection
-answer any peer holding a certificate from the platform's CA.
+so the gateway calls them with the caller's owner. The one service-to-service path is
+report-service reading scans (scan-service) and findings (threat-service) for an export it was
+asked for by the gateway, passing that same owner on: tenancy holds by construction. Health and
+reflection answer any peer holding a certificate from the platform's CA.
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ IDENTITIES = ("gateway", "auth", "scan", "threat", "ai", "report", "scan-worker"
 
 GRPC_CALLERS: Mapping[str, frozenset[str]] = {
     "rampart.auth.v1.AuthService": frozenset({GATEWAY}),
-    "rampart.scan.v1.ScanService": frozenset({GATEWAY}),
-    "rampart.threat.v1.ThreatService": frozenset({GATEWAY}),
+    "rampart.scan.v1.ScanService": frozenset({GATEWAY, "report"}),  # report: exports
+    "rampart.threat.v1.ThreatService": frozenset({GATEWAY, "report"}),
     "rampart.ai.v1.AiService": frozenset({GATEWAY}),
     "rampart.report.v1.ReportService": frozenset({GATEWAY}),
     "grpc.health.v1.Health": frozenset({ANY_PEER}),
