@@ -15,6 +15,8 @@ from rampart.report.v1 import report_pb2, report_pb2_grpc
 from rampart.scan.v1 import scan_pb2
 from rampart_report.bootstrap import assemble
 from rampart_report.domain import ScanTimeline, TimelineEntry
+from rampart_report.exports.fakes import MemoryFindings, MemoryScans
+from rampart_report.exports.service import ExportService
 from rampart_report.mappers import timeline_entry
 from rampart_report.service import TimelineService
 from tests.unbuilt import assert_only_built
@@ -120,7 +122,7 @@ def test_a_scan_event_maps_to_an_entry_with_its_type_name_and_time() -> None:
 
 async def test_events_taken_from_the_stream_are_served_by_get_scan_timeline() -> None:
     """Consumer → service → repository → servicer, wired by ``assemble`` around a fake."""
-    parts = assemble(FakeTimelineRepository())
+    parts = assemble(FakeTimelineRepository(), exports=ExportService(MemoryScans(), MemoryFindings()))
     for sequence in (8, 7, 8):
         await parts.on_scan_event(message(scan_event(sequence).SerializeToString()))
     request = report_pb2.GetScanTimelineRequest(owner=common_pb2.Owner(org_id="org_a"), scan_id="scan_1")
@@ -134,10 +136,15 @@ async def test_events_taken_from_the_stream_are_served_by_get_scan_timeline() ->
 
 async def test_an_undecodable_event_is_poison_not_retried() -> None:
     with pytest.raises(PoisonMessage):
-        await assemble(FakeTimelineRepository()).on_scan_event(message(b"\xff\xff not a scan event"))
+        await assemble(
+            FakeTimelineRepository(), exports=ExportService(MemoryScans(), MemoryFindings())
+        ).on_scan_event(message(b"\xff\xff not a scan event"))
 
 
 def test_only_get_scan_timeline_is_built_and_the_rest_answer_unimplemented() -> None:
-    servicer = assemble(FakeTimelineRepository()).servicer
+    servicer = assemble(
+        FakeTimelineRepository(), exports=ExportService(MemoryScans(), MemoryFindings())
+    ).servicer
     service = report_pb2.DESCRIPTOR.services_by_name["ReportService"]
-    assert_only_built(servicer, report_pb2_grpc.ReportServiceServicer, service, {"GetScanTimeline"})
+    built = {"GetScanTimeline", "ExportScan"}
+    assert_only_built(servicer, report_pb2_grpc.ReportServiceServicer, service, built)

@@ -15,9 +15,7 @@ class Requester:
 
     org_id: str
     user_id: str = ""
-    live: bool = True  # False for a test key: sandbox scans only
-    key_id: str = ""
-    scopes: tuple[str, ...] = ()
+    live: bool = True  # False for a test key: sandbox scans and test records only
 
 
 class ScanSource(Protocol):

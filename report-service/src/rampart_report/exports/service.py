@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -73,4 +74,6 @@ class ExportService:
         self, requester: Requester, scan_id: str, fmt: ExportFormat, csv_kind: CsvKind = CsvKind.PORTS
     ) -> ExportFile:
         with_history = fmt in (ExportFormat.HTML, ExportFormat.PDF)
-        return render(await self.gather(requester, scan_id, with_history), fmt, csv_kind)
+        data = await self.gather(requester, scan_id, with_history)
+        # Rendering is CPU work (a PDF of 1,000 findings takes seconds): off the event loop.
+        return await asyncio.to_thread(render, data, fmt, csv_kind)
