@@ -11,13 +11,24 @@ from rampart.common.v1 import common_pb2
 from rampart.lib.errors import InvalidArgument
 from rampart.report.v1 import report_pb2
 from rampart_report.bootstrap import assemble
+from rampart_report.domain import TimelineEntry
 from rampart_report.exports.errors import ScanNotFound
 from rampart_report.exports.fakes import MemoryFindings, MemoryScans
 from rampart_report.exports.model import CsvKind, ExportFormat
 from rampart_report.exports.ports import Requester
 from rampart_report.exports.samples import FINDINGS, HISTORY, PORTS, SCAN
 from rampart_report.exports.service import ExportService
-from test_timeline_service import FakeTimelineRepository
+
+
+class NoTimelines:
+    """The timeline repository, unused here."""
+
+    async def add(self, entry: TimelineEntry) -> bool:
+        return True
+
+    async def entries(self, org_id: str, scan_id: str) -> list[TimelineEntry]:
+        return []
+
 
 ALICE = Requester("org_a", "user_a")
 BOB = Requester("org_b", "user_b")
@@ -75,7 +86,7 @@ async def test_only_the_html_and_pdf_exports_ask_for_the_scan_history() -> None:
 
 async def test_export_scan_decodes_the_request_and_answers_the_file() -> None:
     scans, findings = sources()
-    servicer = assemble(FakeTimelineRepository(), exports=ExportService(scans, findings)).servicer
+    servicer = assemble(NoTimelines(), exports=ExportService(scans, findings)).servicer
     request = report_pb2.ExportScanRequest(
         owner=common_pb2.Owner(org_id="org_a", user_id="user_a", mode=common_pb2.KEY_MODE_LIVE),
         scan_id=SCAN.scan_id,
@@ -89,7 +100,7 @@ async def test_export_scan_decodes_the_request_and_answers_the_file() -> None:
 
 
 async def test_export_scan_refuses_a_missing_format() -> None:
-    servicer = assemble(FakeTimelineRepository(), exports=ExportService(*sources())).servicer
+    servicer = assemble(NoTimelines(), exports=ExportService(*sources())).servicer
     request = report_pb2.ExportScanRequest(owner=common_pb2.Owner(org_id="org_a"), scan_id=SCAN.scan_id)
     with pytest.raises(InvalidArgument):
         await servicer.ExportScan(request, cast(Any, None))
