@@ -16,6 +16,7 @@ from typing import Any
 from starlette.testclient import TestClient
 
 from gateway.tests.stub_incidents import StubThreat
+from gateway.tests.stub_report import StubReport
 from gateway.tests.stub_services import PLAN, StubAuth, StubScan, rpc_error
 from rampart.common.v1 import common_pb2
 from rampart.lib.tls import TlsFiles
@@ -24,7 +25,7 @@ from rampart_gateway.clients import Connections
 from rampart_gateway.principal import NotAuthenticated, Principal
 from rampart_gateway.settings import GatewaySettings
 
-__all__ = ["StubAuth", "StubPlatform", "StubScan", "StubThreat", "principal", "rpc_error"]
+__all__ = ["StubAuth", "StubPlatform", "StubReport", "StubScan", "StubThreat", "principal", "rpc_error"]
 
 
 def principal(
@@ -67,11 +68,17 @@ class StubPlatform:
     scan: StubScan = field(default_factory=StubScan)
     threat: StubThreat = field(default_factory=StubThreat)
     principals: dict[str, Principal] = field(default_factory=dict)
+    report: StubReport = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.report = StubReport(self.scan)
 
     def calls(self) -> int:
         """How many calls the stub services received."""
         return sum(
-            len(calls) for stub in (self.auth, self.scan, self.threat) for calls in stub.requests.values()
+            len(calls)
+            for stub in (self.auth, self.scan, self.threat, self.report)
+            for calls in stub.requests.values()
         )
 
     def credential(self, *scopes: str, **caller: Any) -> str:
@@ -86,7 +93,9 @@ class StubPlatform:
 
     @asynccontextmanager
     async def connect(self, settings: GatewaySettings, tls: TlsFiles | None) -> AsyncIterator[Connections]:
-        clients = SimpleNamespace(auth=self.auth, scan=self.scan, threat=self.threat, health={}, channels={})
+        clients = SimpleNamespace(
+            auth=self.auth, scan=self.scan, threat=self.threat, report=self.report, health={}, channels={}
+        )
         broker = SimpleNamespace(nc=None, live_workers=list)  # no broker: streams answer 503
         yield Connections(clients, StubAuthenticator(self.principals), broker, None)  # type: ignore[arg-type]
 

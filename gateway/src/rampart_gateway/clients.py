@@ -28,6 +28,7 @@ from rampart.lib.events import connect_nats
 from rampart.lib.grpcclient import open_channel
 from rampart.lib.store import Document, connect_store
 from rampart.lib.tls import TlsFiles
+from rampart.report.v1 import report_pb2_grpc
 from rampart.scan.v1 import scan_pb2_grpc
 from rampart.threat.v1 import threat_pb2_grpc
 from rampart_gateway.principal import Authenticator
@@ -49,6 +50,7 @@ class ServiceClients:
         self.auth = auth_pb2_grpc.AuthServiceStub(self.channels["auth"])
         self.scan = scan_pb2_grpc.ScanServiceStub(self.channels["scan"])
         self.threat = threat_pb2_grpc.ThreatServiceStub(self.channels["threat"])
+        self.report = report_pb2_grpc.ReportServiceStub(self.channels["report"])
 
     async def close(self) -> None:
         await asyncio.gather(*(channel.close() for channel in self.channels.values()))
