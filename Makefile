@@ -83,6 +83,7 @@ bench: setup
 	$(PY) python bench/detection_bench.py
 	$(PY) python bench/feeds_bench.py
 	$(PY) python bench/shards_bench.py
+	$(PY) python bench/exports_bench.py
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
