@@ -275,3 +275,34 @@ def test_each_format_has_its_file_name_and_content_type(
 ) -> None:
     file = render(sample_export(), fmt, kind)
     assert (file.filename, file.content_type) == (filename, content_type)
+
+
+# ---- samples ----------------------------------------------------------------------------
+
+SAMPLES = Path(__file__).resolve().parents[2] / "docs" / "samples"
+
+
+@pytest.fixture(scope="module")
+def regenerated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    from rampart_report.exports.samples import write_samples
+
+    return {path.name: path for path in write_samples(tmp_path_factory.mktemp("samples"))}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "scan_sample01.json",
+        "scan_sample01-ports.csv",
+        "scan_sample01-findings.csv",
+        "scan_sample01.sarif",
+        "scan_sample01.html",
+    ],
+)
+def test_the_committed_samples_are_what_the_samples_command_writes(
+    regenerated: dict[str, Path], name: str
+) -> None:
+    assert "scan_sample01.pdf" in regenerated
+    assert (SAMPLES / name).read_bytes() == regenerated[name].read_bytes(), (
+        "run: uv run python -m rampart_report.exports.samples docs/samples/"
+    )
