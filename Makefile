@@ -80,9 +80,15 @@ bench: setup
 	$(PY) python bench/findings_source_bench.py
 	$(PY) python bench/intel_bench.py
 	$(PY) python bench/analysis_bench.py
+	$(PY) python bench/assistant_bench.py
 	$(PY) python bench/detection_bench.py
+	$(PY) python bench/facts_bench.py
 	$(PY) python bench/feeds_bench.py
 	$(PY) python bench/shards_bench.py
+	$(PY) python bench/ledger_bench.py
+	$(PY) python bench/findings_bench.py
+	$(PY) python bench/assets_bench.py
+	$(PY) python bench/webhooks_bench.py
 	$(PY) python bench/exports_bench.py
 
 clean:

@@ -14,8 +14,8 @@ for package in libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset
 done
 if [ "${1:-}" = "--test" ]; then
   # stunnel4 … dante-server: the protocol and TLS-wrapping tests (about 9 s of apt-get install);
-  # nftables: firewalled hosts in a network namespace; snmpd: a UDP service
-  for package in redis-server memcached nginx-light openssh-server mosquitto postgresql \
+  # nftables: firewalled hosts in a network namespace; snmpd: a UDP service; vsftpd: FTP with AUTH TLS (facts)
+  for package in redis-server memcached nginx-light openssh-server mosquitto postgresql vsftpd \
     stunnel4 bind9 unbound dnsmasq-base slapd dante-server nftables snmpd; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || packages+=("$package")
   done

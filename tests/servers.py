@@ -145,6 +145,15 @@ def nats(workdir: Path) -> Running:
     )
 
 
+def nats_jetstream(workdir: Path) -> Running:
+    """A broker with JetStream (stored under the workdir) for service tests of the event streams; not
+    in ``LAUNCHERS``: the engine tests already scan a broker."""
+    binary, port = _need("nats-server"), free_port()
+    argv = [binary, "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(workdir / "js")]
+    expect = Expect("nats", "NATS Server", "", "cpe:2.3:a:linuxfoundation:nats-server:")
+    return _start("nats-jetstream", argv, port, expect, workdir)
+
+
 def nx27017(workdir: Path) -> Running:
     binary, port = str(Path(sys.executable).with_name("nx-27017")), free_port()
     argv = [
@@ -348,7 +357,7 @@ def started(name: str) -> Iterator[Running]:
     with tempfile.TemporaryDirectory(prefix=f"rampart-{name}-") as directory:
         workdir = Path(directory)
         os.chmod(workdir, 0o755)  # noqa: S103 - servers running as other users read their config
-        server = LAUNCHERS[name](workdir)
+        server = {**LAUNCHERS, "nats-jetstream": nats_jetstream}[name](workdir)
         try:
             yield server
         finally:

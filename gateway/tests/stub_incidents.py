@@ -6,8 +6,11 @@ import itertools
 
 import grpc
 
+from gateway.tests.stub_assets import StubAssets
 from gateway.tests.stub_catalog import StubCatalog
+from gateway.tests.stub_findings import StubScanFindings
 from gateway.tests.stub_services import Call, StubAnalyses, StubService, rpc_error
+from gateway.tests.stub_vulnerabilities import StubVulnerabilities
 from rampart.threat.v1 import threat_pb2
 
 
@@ -137,5 +140,14 @@ class StubIndicatorLists(StubService):
         return self._call("RemoveIndicatorListEntry", request, remove)
 
 
-class StubThreat(StubIncidents, StubAnalyses, StubIndicatorLists, StubCatalog):
-    """threat-service in memory: incidents, analyses, allow/deny lists and the vulnerability catalog."""
+class StubThreat(
+    StubIncidents,
+    StubAnalyses,
+    StubIndicatorLists,
+    StubCatalog,
+    StubVulnerabilities,
+    StubScanFindings,
+    StubAssets,
+):
+    """threat-service in memory: incidents, analyses, allow/deny lists, the vulnerability catalog,
+    the vulnerability records, the scans' findings and the assets."""

@@ -1,16 +1,17 @@
-"""report-service's ExportScan in memory: it renders real exports of StubScan's scans (no findings)."""
+"""report-service in memory: the webhook stub plus ExportScan rendering real exports of StubScan's scans."""
 
 from __future__ import annotations
 
-from gateway.tests.stub_services import Call, StubScan, StubService, scan_not_found
+from gateway.tests.stub_services import Call, StubScan, scan_not_found
+from gateway.tests.stub_webhooks import StubReport
 from rampart.report.v1 import report_pb2
 from rampart_report.exports import mappers
 from rampart_report.exports.model import ScanExport
 from rampart_report.exports.service import render
 
 
-class StubReport(StubService):
-    """Exports StubScan's results as report-service would, honouring the caller's organisation."""
+class StubExports(StubReport):
+    """The webhook stub, plus exports of StubScan's results as report-service would make them."""
 
     def __init__(self, scan: StubScan) -> None:
         super().__init__()

@@ -15,8 +15,9 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
+from gateway.tests.stub_ai import StubAi
 from gateway.tests.stub_incidents import StubThreat
-from gateway.tests.stub_report import StubReport
+from gateway.tests.stub_report import StubExports
 from gateway.tests.stub_services import PLAN, StubAuth, StubScan, rpc_error
 from rampart.common.v1 import common_pb2
 from rampart.lib.tls import TlsFiles
@@ -25,7 +26,7 @@ from rampart_gateway.clients import Connections
 from rampart_gateway.principal import NotAuthenticated, Principal
 from rampart_gateway.settings import GatewaySettings
 
-__all__ = ["StubAuth", "StubPlatform", "StubReport", "StubScan", "StubThreat", "principal", "rpc_error"]
+__all__ = ["StubAuth", "StubExports", "StubPlatform", "StubScan", "StubThreat", "principal", "rpc_error"]
 
 
 def principal(
@@ -67,17 +68,19 @@ class StubPlatform:
     auth: StubAuth = field(default_factory=StubAuth)
     scan: StubScan = field(default_factory=StubScan)
     threat: StubThreat = field(default_factory=StubThreat)
+    report: StubExports = field(init=False)  # webhooks and exports (of ``scan``'s scans)
+    ai: StubAi = field(default_factory=StubAi)
     principals: dict[str, Principal] = field(default_factory=dict)
-    report: StubReport = field(init=False)
+    broker: Any = None  # a stand-in for the broker (streams); None: no broker, streams answer 503
 
     def __post_init__(self) -> None:
-        self.report = StubReport(self.scan)
+        self.report = StubExports(self.scan)
 
     def calls(self) -> int:
         """How many calls the stub services received."""
         return sum(
             len(calls)
-            for stub in (self.auth, self.scan, self.threat, self.report)
+            for stub in (self.auth, self.scan, self.threat, self.report, self.ai)
             for calls in stub.requests.values()
         )
 
@@ -94,9 +97,15 @@ class StubPlatform:
     @asynccontextmanager
     async def connect(self, settings: GatewaySettings, tls: TlsFiles | None) -> AsyncIterator[Connections]:
         clients = SimpleNamespace(
-            auth=self.auth, scan=self.scan, threat=self.threat, report=self.report, health={}, channels={}
+            auth=self.auth,
+            scan=self.scan,
+            threat=self.threat,
+            report=self.report,
+            ai=self.ai,
+            health={},
+            channels={},
         )
-        broker = SimpleNamespace(nc=None, live_workers=list)  # no broker: streams answer 503
+        broker = self.broker or SimpleNamespace(nc=None, live_workers=list)
         yield Connections(clients, StubAuthenticator(self.principals), broker, None)  # type: ignore[arg-type]
 
     @contextmanager

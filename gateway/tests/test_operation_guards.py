@@ -8,8 +8,11 @@ import pytest
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
+from gateway.tests.stub_vulnerabilities import RECORD_ID, sample
 from gateway.tests.stubs import StubPlatform
 from rampart.common.v1 import common_pb2
+from rampart.lib.catalogue.scopes import ALL_SCOPES, SCOPES
+from rampart.report.v1 import report_pb2
 from rampart.scan.v1 import scan_pb2
 from rampart.threat.v1 import threat_pb2
 from rampart_gateway.app import operations
@@ -23,18 +26,33 @@ BODIES = {
     "/api/v1/incidents": {"title": "t", "severity": "low"},
     "/api/v1/incidents/{incident_id}": {"status": "triaged"},
     "/api/v1/incidents/{incident_id}/comments": {"body": "b"},
+    "/api/v1/vulnerabilities/{vulnerability_id}": {"status": "confirmed"},
     "/api/v1/threats/lists": {"list": "deny", "value": "evil.example"},
+    "/api/v1/webhooks": {"url": "https://hooks.example.com/in", "events": ["scan.completed"]},
+    "/api/v1/webhooks/{webhook_id}": {"enabled": True},
+    "/api/v1/ai/ask": {"question": "What is exposed?"},
+    "/api/v1/ai/explain": {"concept": "tls"},
+    "/api/v1/ai/report": {"scan_id": "scan_1"},
 }
-UNRELATED_SCOPE = "ai:use"  # a real scope no operation here asks for
+UNRELATED_SCOPE = "keys:manage"  # a real scope the scope-less operations below ignore
+
+
+def unrelated_scope(op: Operation) -> str:
+    """A real scope that is not the one ``op`` declares."""
+    return next(name for name in SCOPES if name not in (ALL_SCOPES, op.scope))
 
 
 def url(op: Operation) -> str:
     path = op.path.replace("{scan_id}", "scan_0001").replace("{key_id}", "key_0001")
     path = path.replace("{incident_id}", "inc_0001")
     path = path.replace("{analysis_id}", "ana_0001").replace("{entry_id}", "ile_0001")
-    path = path.replace("{cve_id}", "CVE-2024-6387")
+    path = path.replace("{cve_id}", "CVE-2024-6387").replace("{vulnerability_id}", RECORD_ID)
+    path = path.replace("{asset_id}", "asset_0001")
+    path = path.replace("{webhook_id}", "whk_0001").replace("{delivery_id}", "dlv_0001")
     if path.endswith("/vulnerabilities/catalog"):
         return path + "?product=openssh&version=9.2p1"
+    if path.endswith("/threats/scan"):
+        return path + "?target_ip=127.0.0.1&wait=0"  # 202 at once: no stream to follow
     return path + ("?last_event_id=x" if path.endswith("/stream") else "")  # a 422, not a live stream
 
 
@@ -53,6 +71,12 @@ def platform() -> StubPlatform:
     stub.threat.incidents["inc_0001"] = threat_pb2.Incident(incident_id="inc_0001", owner=owner)
     stub.threat.add(threat_pb2.ThreatAnalysis(analysis_id="ana_0001"), "org_1")
     stub.threat.add_list_entry("org_1", threat_pb2.IndicatorListEntry(entry_id="ile_0001", list="deny"))
+    stub.threat.vulnerabilities[RECORD_ID] = sample()
+    stub.threat.add_asset("org_1", threat_pb2.Asset(asset_id="asset_0001"))
+    stub.report.webhooks["whk_0001"] = report_pb2.Webhook(webhook_id="whk_0001", owner=owner)
+    stub.report.deliveries["dlv_0001"] = report_pb2.WebhookDelivery(
+        delivery_id="dlv_0001", webhook_id="whk_0001"
+    )
     return stub
 
 
@@ -76,7 +100,7 @@ def test_only_the_callers_own_account_operations_need_no_scope() -> None:
 def test_a_credential_without_the_declared_scope_is_refused_before_the_handler(
     platform: StubPlatform, client: TestClient, op: Operation
 ) -> None:
-    status, body = send(client, op, platform.token(UNRELATED_SCOPE))
+    status, body = send(client, op, platform.token(unrelated_scope(op)))
     assert status == 403
     assert body["error"] == {
         "code": "INSUFFICIENT_PERMISSIONS",

@@ -14,6 +14,7 @@ from gateway.tests.stubs import StubPlatform, rpc_error
 from rampart.common.v1 import common_pb2
 from rampart.report.v1 import report_pb2
 from rampart.scan.v1 import scan_pb2
+from rampart.threat.v1 import threat_pb2
 from rampart_report.exports.csvfile import PORT_COLUMNS
 
 OWNER = common_pb2.Owner(org_id="org_1")
@@ -38,6 +39,7 @@ def finished_scan(platform: StubPlatform) -> None:
     scan.status = scan_pb2.SCAN_STATUS_COMPLETED
     web = scan_pb2.PortResult(host="10.0.0.1", port=443, state=scan_pb2.PORT_STATE_OPEN, rtt_ms=1.5)
     web.service.name, web.service.product, web.service.confidence = "https", '=HYPERLINK("x")', 90
+    web.service.facts["http.server"] = "nginx/1.22.1"
     web.tls.negotiated_protocol = "TLSv1.3"
     web.tls.protocols_accepted.extend(["TLSv1.2", "TLSv1.3"])
     web.tls.weaknesses.append("-cipher:RC4")
@@ -178,6 +180,7 @@ def test_results_show_each_port_with_its_service_and_tls(platform: StubPlatform,
     web, closed = data["ports"]
     assert (web["port"], web["state"], web["protocol"], web["rtt_ms"]) == (443, "open", "tcp", 1.5)
     assert web["service"]["name"] == "https"
+    assert web["service"]["facts"] == {"http.server": "nginx/1.22.1"}
     assert web["tls"]["protocols_accepted"] == ["TLSv1.2", "TLSv1.3"]
     assert (closed["state"], closed["service"], closed["tls"], closed["rtt_ms"]) == (
         "closed",
@@ -381,3 +384,79 @@ def test_resume_queues_the_scan_again_with_the_callers_concurrency(
     )
     refused = client.post("/api/v1/scans/scan_0001/resume", headers=platform.token("scans:write"))
     assert (refused.status_code, refused.json()["error"]["code"]) == (409, "SCAN_NOT_RESUMABLE")
+
+
+def scan_findings(platform: StubPlatform, org: str = "org_1") -> None:
+    """threat-service announced two findings for scan_0001 and settled them."""
+    found = threat_pb2.ScanFindings(
+        count=threat_pb2.ScanFindingCount(
+            scan_id="scan_0001", findings=2, by_severity={"critical": 1, "medium": 1}, settled=True
+        ),
+        resolved=1,
+    )
+    found.findings.add(
+        vulnerability_id="vuln_a",
+        fingerprint="fa",
+        type="vulnerable_service",
+        severity="critical",
+        host="10.0.0.1",
+        port=443,
+        protocol="tcp",
+        cve="CVE-2024-6387",
+        status="open",
+    )
+    found.findings.add(
+        vulnerability_id="vuln_b",
+        fingerprint="fb",
+        type="misconfiguration",
+        severity="medium",
+        host="10.0.0.1",
+        port=443,
+        protocol="tcp",
+        rule_id="RMP-TLS-003",
+        status="reopened",
+    )
+    platform.threat.scan_findings["scan_0001"] = (org, found)
+
+
+def test_the_scan_list_counts_each_scans_vulnerabilities_in_one_call(
+    platform: StubPlatform, client: TestClient
+) -> None:
+    finished_scan(platform)
+    scan_findings(platform)
+    data = client.get("/api/v1/scans", headers=platform.token("scans:read")).json()["data"]
+    (item,) = data["items"]
+    assert item["vulnerabilities_found"] == 2
+    assert item["vulnerability_counts"] == {"critical": 1, "high": 0, "medium": 1, "low": 0, "info": 0}
+    assert item["findings_settled"] is True
+    (asked,) = platform.threat.requests["CountScanFindings"]
+    assert (list(asked.scan_ids), asked.owner.org_id) == (["scan_0001"], "org_1")
+
+
+def test_a_scan_without_findings_counts_zero_and_an_unreachable_threat_service_null(
+    platform: StubPlatform, client: TestClient
+) -> None:
+    finished_scan(platform)
+    item = client.get("/api/v1/scans", headers=platform.token("scans:read")).json()["data"]["items"][0]
+    assert (item["vulnerabilities_found"], item["findings_settled"]) == (0, False)
+    platform.threat.fail("CountScanFindings", rpc_error(grpc.StatusCode.UNAVAILABLE, "down"))
+    reply = client.get("/api/v1/scans", headers=platform.token("scans:read"))
+    item = reply.json()["data"]["items"][0]
+    assert reply.status_code == 200
+    assert (item["scan_id"], item["vulnerabilities_found"], item["vulnerability_counts"]) == (
+        "scan_0001",
+        None,
+        None,
+    )
+
+
+def test_results_list_the_scans_findings_with_the_counts(platform: StubPlatform, client: TestClient) -> None:
+    finished_scan(platform)
+    scan_findings(platform)
+    data = client.get("/api/v1/scans/scan_0001/results", headers=platform.token("scans:read")).json()["data"]
+    assert (data["vulnerabilities_found"], data["vulnerabilities_resolved"]) == (2, 1)
+    assert [(v["cve"], v["rule_id"], v["severity"], v["status"]) for v in data["vulnerabilities"]] == [
+        ("CVE-2024-6387", None, "critical", "open"),
+        (None, "RMP-TLS-003", "medium", "reopened"),
+    ]
+    assert platform.threat.last("ListScanFindings").scan_id == "scan_0001"

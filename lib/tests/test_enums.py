@@ -22,7 +22,16 @@ def test_public_words_are_the_value_names_without_the_enum_prefix_in_lower_case(
         "weak_tls",
     )
     assert enum_words(ai_pb2.ExplainLevel) == ("beginner", "intermediate", "expert")
-    assert enum_words(ai_pb2.ReportType) == ("executive", "technical")
+    assert enum_words(ai_pb2.ReportType) == ("executive", "technical", "remediation")
+    assert enum_words(ai_pb2.Intent) == (
+        "exposure",
+        "urgent",
+        "changes",
+        "remediate",
+        "cve_check",
+        "explain",
+        "summary",
+    )
     assert enum_words(report_pb2.ReportType) == ("executive", "technical", "compliance")
 
 

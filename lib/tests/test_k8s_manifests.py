@@ -116,9 +116,7 @@ def test_network_policies_deny_by_default_and_admit_only_the_gateway_to_the_serv
         assert own, f"no NetworkPolicy for {app}"
     for rule in policies["services"]["spec"]["ingress"]:
         ports = {p["port"] for p in rule["ports"]}
-        if rule["from"] == [{"podSelector": {"matchLabels": {"app": "report"}}}]:
-            assert ports == {SERVICES["scan"], SERVICES["threat"]}  # exports read scans and findings
-        elif ports & set(SERVICES.values()):
+        if ports & set(SERVICES.values()):
             assert rule["from"] == [{"podSelector": {"matchLabels": {"app": "gateway"}}}]
 
 

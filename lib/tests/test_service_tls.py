@@ -55,11 +55,8 @@ async def get_scan(channel: grpc.aio.Channel) -> str:
     return str(reply.scan_id)
 
 
-@pytest.mark.parametrize("identity", ["gateway", "report"])  # report: exports read the scan
-async def test_the_gateway_and_report_identities_may_call_the_scan_service(
-    ca: DevCA, port: int, identity: str
-) -> None:
-    async with open_channel(f"127.0.0.1:{port}", ca.issue(identity)) as channel:
+async def test_the_gateway_identity_may_call_the_scan_service(ca: DevCA, port: int) -> None:
+    async with open_channel(f"127.0.0.1:{port}", ca.issue("gateway")) as channel:
         assert await get_scan(channel) == "scan_1"
         assert await get_scan(channel) == "scan_1"  # the same channel, no new handshake
 
@@ -81,18 +78,25 @@ async def test_a_certificate_from_another_ca_is_refused(tmp_path: Path, ca: DevC
     assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
 
 
-@pytest.mark.parametrize("identity", [i for i in IDENTITIES if i not in ("gateway", "report")])
+@pytest.mark.parametrize("identity", [i for i in IDENTITIES if i != "gateway"])
 async def test_no_identity_but_the_gateway_may_act_for_an_organisation(
     ca: DevCA, port: int, identity: str
 ) -> None:
     async with open_channel(f"127.0.0.1:{port}", ca.issue(identity)) as channel:
         with pytest.raises(grpc.aio.AioRpcError) as refused:
-            await get_scan(channel)
+            await scan_pb2_grpc.ScanServiceStub(channel).CancelScan(
+                scan_pb2.CancelScanRequest(scan_id="scan_1"), timeout=10
+            )
         assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
         assert identity in (refused.value.details() or "")
         # Health stays open to every identity of the platform (the gateway's health check).
         reply = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest())
         assert reply.status == health_pb2.HealthCheckResponse.SERVING
+
+
+async def test_the_assistant_identity_reads_a_scan_over_mutual_tls(ca: DevCA, port: int) -> None:
+    async with open_channel(f"127.0.0.1:{port}", ca.issue("ai")) as channel:
+        assert await get_scan(channel) == "scan_1"
 
 
 async def test_the_probe_port_answers_health_in_plaintext_and_nothing_else() -> None:
@@ -111,17 +115,25 @@ async def test_the_probe_port_answers_health_in_plaintext_and_nothing_else() -> 
     await probes.stop(None)
 
 
-def test_every_service_rpc_is_gateway_only_but_reads_for_exports_and_unknown_services_are_closed() -> None:
-    readers = {"rampart.scan.v1.ScanService", "rampart.threat.v1.ThreatService"}
+def test_every_service_rpc_is_gateway_only_and_unknown_services_are_closed() -> None:
     for service, callers in GRPC_CALLERS.items():
         if service.startswith("rampart."):
-            assert callers == ({"gateway", "report"} if service in readers else {"gateway"}), service
-    assert may_call("report", "/rampart.scan.v1.ScanService/GetScanResults")
-    assert not may_call("report", "/rampart.auth.v1.AuthService/ValidateApiKey")
-    assert not may_call("scan", "/rampart.threat.v1.ThreatService/ListVulnerabilities")
+            assert callers == {"gateway"}
     assert may_call("gateway", "/rampart.scan.v1.ScanService/CreateScan")
     assert not may_call("scan-worker", "/rampart.scan.v1.ScanService/CreateScan")
     assert not may_call("gateway", "/rampart.future.v1.NewService/Anything")
+
+
+def test_the_assistant_may_only_read_scans_findings_incidents_and_the_catalogue() -> None:
+    assert may_call("ai", "/rampart.scan.v1.ScanService/GetScanResults")
+    assert may_call("ai", "/rampart.threat.v1.ThreatService/ListVulnerabilities")
+    assert may_call("ai", "/rampart.threat.v1.ThreatService/GetIncident")
+    for changing in ("ScanService/CreateScan", "ScanService/CancelScan", "ScanService/DeleteScanResults"):
+        assert not may_call("ai", f"/rampart.scan.v1.{changing}")
+    for changing in ("UpdateVulnerability", "CreateIncident", "UpdateIncident", "ImportFeed"):
+        assert not may_call("ai", f"/rampart.threat.v1.ThreatService/{changing}")
+    assert not may_call("ai", "/rampart.auth.v1.AuthService/ValidateApiKey")
+    assert not may_call("report", "/rampart.scan.v1.ScanService/GetScan")
 
 
 def test_dev_certificates_are_short_lived_and_keys_private(ca: DevCA) -> None:
@@ -158,3 +170,20 @@ def test_tls_settings_refuse_to_start_without_certificates(
     files = tls_files(_settings(tls_dir=folder))
     assert files is not None
     assert files.identity() == "auth"
+
+
+def test_report_reads_only_what_an_export_needs() -> None:
+    """Exports: the scan's results and history, and its findings; nothing else, and never a change."""
+    for method in (
+        "/rampart.scan.v1.ScanService/GetScanResults",
+        "/rampart.scan.v1.ScanService/ListScans",
+        "/rampart.threat.v1.ThreatService/ListVulnerabilities",
+    ):
+        assert may_call("report", method), method
+    for method in (
+        "/rampart.scan.v1.ScanService/CreateScan",
+        "/rampart.scan.v1.ScanService/DeleteScanResults",
+        "/rampart.threat.v1.ThreatService/UpdateVulnerability",
+        "/rampart.auth.v1.AuthService/ValidateApiKey",
+    ):
+        assert not may_call("report", method), method

@@ -108,7 +108,7 @@ async def platform(tmp_path: Path) -> AsyncIterator[Platform]:
         GrpcScanSource(scan_pb2_grpc.ScanServiceStub(scan_channel)),
         GrpcFindingSource(threat_pb2_grpc.ThreatServiceStub(threat_channel)),
     )
-    servicer = ReportServicer(TimelineService(None), exports)  # type: ignore[arg-type]  # timelines unused
+    servicer = ReportServicer(TimelineService(None), None, exports)  # type: ignore[arg-type]  # timelines, webhooks unused
     report_server, report_port = await serve(
         ca,
         "report",

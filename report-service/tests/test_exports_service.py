@@ -6,6 +6,7 @@ import json
 from typing import Any, cast
 
 import pytest
+from webhook_fakes import FakeWebhookRepository, settings
 
 from rampart.common.v1 import common_pb2
 from rampart.lib.errors import InvalidArgument
@@ -28,6 +29,10 @@ class NoTimelines:
 
     async def entries(self, org_id: str, scan_id: str) -> list[TimelineEntry]:
         return []
+
+
+def servicer_over(exports: ExportService) -> Any:
+    return assemble(NoTimelines(), FakeWebhookRepository(), settings(), exports=exports).servicer
 
 
 ALICE = Requester("org_a", "user_a")
@@ -86,7 +91,9 @@ async def test_only_the_html_and_pdf_exports_ask_for_the_scan_history() -> None:
 
 async def test_export_scan_decodes_the_request_and_answers_the_file() -> None:
     scans, findings = sources()
-    servicer = assemble(NoTimelines(), exports=ExportService(scans, findings)).servicer
+    servicer = assemble(
+        NoTimelines(), FakeWebhookRepository(), settings(), exports=ExportService(scans, findings)
+    ).servicer
     request = report_pb2.ExportScanRequest(
         owner=common_pb2.Owner(org_id="org_a", user_id="user_a", mode=common_pb2.KEY_MODE_LIVE),
         scan_id=SCAN.scan_id,
@@ -100,7 +107,9 @@ async def test_export_scan_decodes_the_request_and_answers_the_file() -> None:
 
 
 async def test_export_scan_refuses_a_missing_format() -> None:
-    servicer = assemble(NoTimelines(), exports=ExportService(*sources())).servicer
+    servicer = assemble(
+        NoTimelines(), FakeWebhookRepository(), settings(), exports=ExportService(*sources())
+    ).servicer
     request = report_pb2.ExportScanRequest(owner=common_pb2.Owner(org_id="org_a"), scan_id=SCAN.scan_id)
     with pytest.raises(InvalidArgument):
         await servicer.ExportScan(request, cast(Any, None))

@@ -7,6 +7,8 @@ from typing import Any, cast
 
 import pytest
 from nats.aio.msg import Msg
+from timeline_fakes import FakeTimelineRepository
+from webhook_fakes import FakeWebhookRepository, settings
 
 from rampart.common.v1 import common_pb2
 from rampart.lib.events import Outcome, PoisonMessage
@@ -15,29 +17,24 @@ from rampart.report.v1 import report_pb2, report_pb2_grpc
 from rampart.scan.v1 import scan_pb2
 from rampart_report.bootstrap import assemble
 from rampart_report.domain import ScanTimeline, TimelineEntry
-from rampart_report.exports.fakes import MemoryFindings, MemoryScans
-from rampart_report.exports.service import ExportService
 from rampart_report.mappers import timeline_entry
 from rampart_report.service import TimelineService
 from tests.unbuilt import assert_only_built
 
 AT = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
-
-
-class FakeTimelineRepository:
-    """The repository's contract in memory: one entry per event id, in arrival order."""
-
-    def __init__(self) -> None:
-        self.stored: dict[str, TimelineEntry] = {}
-
-    async def add(self, entry: TimelineEntry) -> bool:
-        if entry.event_id in self.stored:
-            return False
-        self.stored[entry.event_id] = entry
-        return True
-
-    async def entries(self, org_id: str, scan_id: str) -> list[TimelineEntry]:
-        return [e for e in self.stored.values() if (e.org_id, e.scan_id) == (org_id, scan_id)]
+BUILT = {
+    "GetScanTimeline",
+    "ExportScan",
+    "CreateWebhook",
+    "GetWebhook",
+    "ListWebhooks",
+    "UpdateWebhook",
+    "DeleteWebhook",
+    "RotateWebhookSecret",
+    "TestWebhook",
+    "ListWebhookDeliveries",
+    "RedeliverWebhookDelivery",
+}
 
 
 def entry(
@@ -122,7 +119,7 @@ def test_a_scan_event_maps_to_an_entry_with_its_type_name_and_time() -> None:
 
 async def test_events_taken_from_the_stream_are_served_by_get_scan_timeline() -> None:
     """Consumer → service → repository → servicer, wired by ``assemble`` around a fake."""
-    parts = assemble(FakeTimelineRepository(), exports=ExportService(MemoryScans(), MemoryFindings()))
+    parts = assemble(FakeTimelineRepository(), FakeWebhookRepository(), settings())
     for sequence in (8, 7, 8):
         await parts.on_scan_event(message(scan_event(sequence).SerializeToString()))
     request = report_pb2.GetScanTimelineRequest(owner=common_pb2.Owner(org_id="org_a"), scan_id="scan_1")
@@ -134,17 +131,25 @@ async def test_events_taken_from_the_stream_are_served_by_get_scan_timeline() ->
     assert reply.entries[0].occurred_at.ToDatetime(tzinfo=UTC) == AT
 
 
+async def test_threat_services_finding_events_stay_out_of_the_scans_timeline() -> None:
+    repository = FakeTimelineRepository()
+    parts = assemble(repository, FakeWebhookRepository(), settings())
+    for kind in (scan_pb2.SCAN_EVENT_TYPE_FINDING, scan_pb2.SCAN_EVENT_TYPE_FINDINGS_SETTLED):
+        event = scan_event()
+        event.type, event.event_id = kind, f"scan_1.threat.{kind}"
+        await parts.on_scan_event(message(event.SerializeToString()))
+    await parts.on_scan_event(message(scan_event().SerializeToString()))
+    assert [e.kind for e in await repository.entries("org_a", "scan_1")] == ["port_found"]
+
+
 async def test_an_undecodable_event_is_poison_not_retried() -> None:
     with pytest.raises(PoisonMessage):
-        await assemble(
-            FakeTimelineRepository(), exports=ExportService(MemoryScans(), MemoryFindings())
-        ).on_scan_event(message(b"\xff\xff not a scan event"))
+        await assemble(FakeTimelineRepository(), FakeWebhookRepository(), settings()).on_scan_event(
+            message(b"\xff\xff not a scan event")
+        )
 
 
-def test_only_get_scan_timeline_is_built_and_the_rest_answer_unimplemented() -> None:
-    servicer = assemble(
-        FakeTimelineRepository(), exports=ExportService(MemoryScans(), MemoryFindings())
-    ).servicer
+def test_only_timelines_and_webhooks_are_built_and_the_rest_answer_unimplemented() -> None:
+    servicer = assemble(FakeTimelineRepository(), FakeWebhookRepository(), settings()).servicer
     service = report_pb2.DESCRIPTOR.services_by_name["ReportService"]
-    built = {"GetScanTimeline", "ExportScan"}
-    assert_only_built(servicer, report_pb2_grpc.ReportServiceServicer, service, built)
+    assert_only_built(servicer, report_pb2_grpc.ReportServiceServicer, service, BUILT)

@@ -26,10 +26,12 @@ from rampart_scan.domain import (
     ScanOptions,
     ScanSpec,
 )
+from rampart_scan.engine.ports import port_ranges
 from rampart_scan.engine.scanner import PortFinding
 from rampart_scan.engine.services import ServiceInfo
 from rampart_scan.engine.targets import Host
 from rampart_scan.engine.tls import Certificate, TlsReport
+from rampart_scan.events import lifecycle_entry
 from rampart_scan.findings import port_result
 from rampart_scan.mappers import port_to_proto, scan_to_proto
 
@@ -132,3 +134,21 @@ def test_the_scan_message_shows_full_progress_and_no_estimate_once_completed() -
     assert from_timestamp(queued.estimated_completion) == AT + timedelta(seconds=30)
     done = scan_to_proto(replace(SCAN, status=COMPLETED, progress=70))
     assert (done.progress, done.HasField("estimated_completion"), done.error.code) == (100, False, "")
+
+
+def test_every_event_names_the_profile_and_a_final_one_the_ports_probed() -> None:
+    """threat-service reads the profile for its checks and, from the final event, what a scan covered."""
+    spec = replace(SCAN.spec, ports="8000-8002,22,80,81", profile="pentest")
+    scan = replace(SCAN, spec=spec, status=QUEUED)
+    queued = scan_pb2.ScanEvent.FromString(bytes(lifecycle_entry(scan, "req_1")["payload"]))
+    assert (queued.profile, queued.HasField("coverage")) == ("pentest", False)
+    finished = scan.finish(COMPLETED, AT, PortCounts(open=1, closed=5))
+    final = scan_pb2.ScanEvent.FromString(bytes(lifecycle_entry(finished, "req_1", summary=True)["payload"]))
+    assert final.profile == "pentest"
+    assert (final.coverage.ports, final.coverage.protocol) == ("22,80-81,8000-8002", "tcp")
+
+
+def test_port_ranges_are_ascending_and_merged() -> None:
+    assert port_ranges([443, 22, 23, 21, 80, 22]) == "21-23,80,443"
+    assert port_ranges(list(range(1, 65536))) == "1-65535"
+    assert port_ranges([]) == ""

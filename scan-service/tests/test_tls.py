@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import shutil
 import socket
 import ssl
+import subprocess
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -19,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 from rampart_scan.engine.targets import Host
-from rampart_scan.engine.tls import audit, hostname_matches
+from rampart_scan.engine.tls import audit, describe, hostname_matches
 
 pytestmark = pytest.mark.service  # real servers or a real store: the middle tier
 
@@ -174,3 +176,23 @@ def test_hostname_matching() -> None:
     assert not hostname_matches("example.com", ["*.example.com"], [])
     assert hostname_matches("127.0.0.1", [], ["127.0.0.1"])
     assert not hostname_matches("127.0.0.2", ["127.0.0.2"], [])  # an IP must be an IP SAN
+
+
+def openssl_self_signed(folder: Path, name: str, digest: str) -> bytes:
+    """A self-signed certificate made by the openssl command (cryptography refuses to sign with SHA-1)."""
+    key, cert = folder / f"{name}.key", folder / f"{name}.pem"
+    command = ["openssl", "req", "-x509", "-newkey", "rsa:2048", f"-{digest}", "-nodes", "-days", "2"]
+    command += ["-subj", "/CN=legacy.example.test", "-keyout", str(key), "-out", str(cert)]
+    subprocess.run(command, check=True, capture_output=True)
+    return x509.load_pem_x509_certificate(cert.read_bytes()).public_bytes(serialization.Encoding.DER)
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="the openssl command is not installed")
+@pytest.mark.parametrize("digest", ["sha1", "sha256"])
+def test_self_signed_is_recognised_whatever_the_signature_hash(tmp_path: Path, digest: str) -> None:
+    own = openssl_self_signed(tmp_path, "own", digest)
+    donor = x509.load_der_x509_certificate(openssl_self_signed(tmp_path, "donor", digest))
+    assert describe(own, "legacy.example.test").self_signed
+    # the same names, but the signature is another key's: not self-signed
+    forged = own.replace(x509.load_der_x509_certificate(own).signature, donor.signature)
+    assert not describe(forged, "legacy.example.test").self_signed

@@ -84,6 +84,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory, mail_inbox: MailInbox) -> It
         "SHARD_HOSTS": "1",  # several hosts: one shard per host (tests/integration/test_shards.py)
         "FEEDS_DIR": str(data_dir / "feeds"),
         "INCIDENT_RULES_FILE": str(data_dir / "incident_rules.toml"),
+        # Webhooks reach the tests' receivers on loopback; retries come quickly.
+        "WEBHOOK_ALLOW_NETWORKS": "127.0.0.0/8,::1/128",
+        "WEBHOOK_RESOLVER": "hosts",  # fuzzed webhook URLs never become DNS queries
+        "WEBHOOK_RETRY_BASE_SECONDS": "0.2",
+        "WEBHOOK_RETRY_CAP_SECONDS": "2",
     }
     platform = DevStack.on_free_ports(data_dir, extra_env=env)
     try:

@@ -79,4 +79,6 @@ def test_the_fuzzed_document_is_the_one_the_gateway_serves(stack: DevStack) -> N
     suppress_health_check=list(hypothesis.HealthCheck),
 )
 def test_every_operation_answers_as_documented(case: Any, stack: DevStack, fuzz_key: str) -> None:
+    if case.path == "/api/v1/threats/scan" and isinstance(case.query, dict):
+        case.query["wait"] = 1  # the shape of its answers, not its wait (up to 120 s), is fuzzed here
     case.call_and_validate(base_url=stack.gateway_url, headers=bearer(fuzz_key), checks=CHECKS, timeout=15)

@@ -55,13 +55,14 @@ def test_a_scan_of_a_local_server_streams_events_and_stores_results(api: httpx.C
         events = read_sse(api, f"/api/v1/scans/{created['scan_id']}/stream", bearer(key))
     names = [e.event for e in events]
     assert names[0] == "progress"
-    assert names[-1] == "complete"
+    assert names[-1] == "findings_settled"  # threat-service closes the scan's findings; the stream ends
+    complete = next(e for e in events if e.event == "complete")
     assert [e.id for e in events] == sorted(e.id for e in events if e.id)
     found = [e.data for e in events if e.event == "port_found"]
     assert [(f["host"], f["port"], f["state"]) for f in found] == [("127.0.0.1", port, "open")]
     detected = next(e.data for e in events if e.event == "service_detected")
     assert detected["service"]["product"] == "Python http.server"
-    assert events[-1].data["summary"] == {
+    assert complete.data["summary"] == {
         "total_ports_scanned": 11,
         "open_ports": 1,
         "closed_ports": 10,
@@ -86,7 +87,8 @@ async def test_the_websocket_carries_the_same_events_and_refuses_with_close_code
         async with connect(f"{created['websocket_url']}?api_key={account['api_key']}") as ws:
             async for raw in ws:
                 frames.append(json.loads(raw))
-    assert frames[-1]["event"] == "complete"
+    assert frames[-1]["event"] == "findings_settled"
+    assert [f["event"] for f in frames].count("complete") == 1
     assert {"event", "data", "id"} == set(frames[0])
     assert [f["data"]["port"] for f in frames if f["event"] == "port_found"] == [port]
     sse = read_sse(api, f"/api/v1/scans/{created['scan_id']}/stream", bearer(account["api_key"]))
@@ -160,8 +162,9 @@ def test_cancel_stops_a_running_scan_within_a_second(api: httpx.Client) -> None:
     assert scan["status"] == "cancelled"
     assert scan["error"]["code"] == "SCAN_CANCELLED"
     events = read_sse(api, f"/api/v1/scans/{created['scan_id']}/stream", bearer(key))
-    assert events[-1].event == "error"
-    assert events[-1].data["error"]["code"] == "SCAN_CANCELLED"
+    assert events[-1].event == "findings_settled"
+    (final,) = [e for e in events if e.event == "error"]
+    assert final.data["error"]["code"] == "SCAN_CANCELLED"
     again = api.delete(f"/api/v1/scans/{created['scan_id']}", headers=bearer(key)).json()["data"]
     assert again["status"] == "cancelled"  # cancelling a finished scan changes nothing
 

@@ -58,10 +58,8 @@ async def test_the_gateway_identity_reaches_the_service(stack: DevStack) -> None
 
 @pytest.mark.parametrize("identity", ["scan-worker", "threat", "report"])
 async def test_a_service_identity_may_not_act_for_an_organisation(stack: DevStack, identity: str) -> None:
-    """Except report reading scans (exports, with the gateway's owner): it may call scan-service."""
     async with stack.channel("scan", identity) as channel:
-        expected = grpc.StatusCode.NOT_FOUND if identity == "report" else grpc.StatusCode.PERMISSION_DENIED
-        assert await get_scan(channel) == expected
+        assert await get_scan(channel) == grpc.StatusCode.PERMISSION_DENIED
     async with stack.channel("auth", identity) as channel:
         stub = auth_pb2_grpc.AuthServiceStub(channel)
         with pytest.raises(grpc.aio.AioRpcError) as refused:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-from rampart_threat.incidents.domain import Asset, Incident, asset_id
+from assets_fakes import T0, FakeAssets
+
+from rampart_threat.incidents.domain import Incident
 from rampart_threat.incidents.notify import Notice
 from rampart_threat.incidents.repository import (
     SORT_FIELDS,
@@ -18,7 +20,7 @@ from rampart_threat.incidents.repository import (
 from rampart_threat.incidents.service import IncidentService
 from rampart_threat.incidents.triage import SlaTable
 
-T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+__all__ = ["T0", "Clock", "FakeAssets", "FakeIncidents", "RecordingNotifier", "service"]
 
 
 class FakeIncidents:
@@ -80,35 +82,6 @@ class FakeIncidents:
 
         rows.sort(key=value, reverse=order.descending)
         return rows[skip : skip + limit], total
-
-
-class FakeAssets:
-    def __init__(self) -> None:
-        self.ports: dict[tuple[str, str], dict[int, str]] = {}
-
-    def seen(self, org_id: str, host: str, *ports: int, scan_id: str = "scan_1") -> str:
-        self.ports.setdefault((org_id, host), {}).update({port: scan_id for port in ports})
-        return asset_id(org_id, host)
-
-    async def record_port(
-        self, org_id: str, host: str, port: int, is_open: bool, scan_id: str, seen: datetime
-    ) -> None:
-        ports = self.ports.setdefault((org_id, host), {})
-        if is_open:
-            ports[port] = scan_id
-        else:
-            ports.pop(port, None)
-
-    async def find(
-        self, org_id: str, asset_ids: tuple[str, ...], hosts: tuple[str, ...], networks: bool
-    ) -> list[Asset]:
-        found = []
-        for (org, host), ports in self.ports.items():
-            ident = asset_id(org, host)
-            if org == org_id and (networks or host in hosts or ident in asset_ids):
-                last = max(ports.values(), default="")
-                found.append(Asset(ident, host, tuple(sorted(ports)), last, T0))
-        return found
 
 
 @dataclass

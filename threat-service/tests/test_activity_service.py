@@ -224,5 +224,12 @@ def test_activity_analysis_and_incidents_are_built_and_the_rest_answer_unimpleme
         "RemoveIndicatorListEntry",
         "GetCatalogEntry",
         "MatchCatalog",
+        "ListVulnerabilities",
+        "GetVulnerability",
+        "UpdateVulnerability",
+        "CountScanFindings",
+        "ListScanFindings",
+        "ListAssets",
+        "GetAsset",
     }
     assert_only_built(servicer, threat_pb2_grpc.ThreatServiceServicer, service, built)

@@ -11,7 +11,7 @@ from rampart_threat.analysis.feeds import InMemoryIndicatorLookup
 from rampart_threat.analysis.mappers import analysis_message
 from rampart_threat.analysis.repository import InMemoryAnalysisRepository, from_document, to_document
 from rampart_threat.analysis.service import AnalysisService, AnalyzeRequest
-from rampart_threat.incidents.domain import asset_id
+from rampart_threat.assets.domain import asset_id
 
 pytestmark = pytest.mark.timeout(60)
 

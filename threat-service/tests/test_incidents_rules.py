@@ -11,9 +11,8 @@ from nats.aio.msg import Msg
 
 from rampart.common.v1 import common_pb2
 from rampart.lib.events import Outcome, PoisonMessage
-from rampart.scan.v1 import scan_pb2
 from rampart.threat.v1 import threat_pb2
-from rampart_threat.incidents.domain import IncidentNotFound, Severity, TransitionNotAllowed, asset_id
+from rampart_threat.incidents.domain import IncidentNotFound, Severity, TransitionNotAllowed
 from rampart_threat.incidents.mappers import analysis_completed
 from rampart_threat.incidents.rules import Rule, Verdict, load_rules
 from rampart_threat.incidents.service import Actor, IncidentListing
@@ -126,36 +125,6 @@ async def test_the_analysis_event_reaches_the_rules_and_garbage_is_poison() -> N
         await built.on_analysis(msg(threat_pb2.AnalysisCompleted(analysis_id="a").SerializeToString()))
 
 
-# ---- the asset inventory ---------------------------------------------------------------------------
-
-
-def port_event(host: str, port: int, state: int, org: str = "org_a") -> scan_pb2.ScanEvent:
-    return scan_pb2.ScanEvent(
-        event_id=f"e{host}{port}{state}",
-        scan_id="scan_9",
-        owner=common_pb2.Owner(user_id="usr_a", org_id=org),
-        type=scan_pb2.SCAN_EVENT_TYPE_PORT_FOUND,
-        port=scan_pb2.PortResult(host=host, port=port, state=state),
-    )
-
-
-async def test_port_events_keep_each_hosts_open_ports() -> None:
-    assets = FakeAssets()
-    built, _ = parts([], assets)
-    await built.record_assets(port_event("10.0.0.5", 22, scan_pb2.PORT_STATE_OPEN))
-    await built.record_assets(port_event("10.0.0.5", 22, scan_pb2.PORT_STATE_OPEN))  # redelivered
-    await built.record_assets(port_event("10.0.0.5", 80, scan_pb2.PORT_STATE_OPEN))
-    await built.record_assets(port_event("10.0.0.5", 80, scan_pb2.PORT_STATE_CLOSED))
-    await built.record_assets(scan_pb2.ScanEvent(event_id="p", owner=common_pb2.Owner(org_id="org_a")))
-    [asset] = await assets.find("org_a", (), ("10.0.0.5",), False)
-    assert (asset.asset_id, asset.open_ports, asset.last_scan_id) == (
-        asset_id("org_a", "10.0.0.5"),
-        (22,),
-        "scan_9",
-    )
-    assert await assets.find("org_b", (), ("10.0.0.5",), False) == []
-
-
 # ---- the RPCs ----------------------------------------------------------------------------------------
 
 
@@ -172,6 +141,7 @@ async def test_the_incident_rpcs_create_read_change_and_list_through_the_service
         ActivityService(cast(Any, None)),
         cast(Any, None),
         built.service,
+        cast(Any, None),
         cast(Any, None),
         cast(Any, None),
         cast(Any, None),

@@ -1,4 +1,4 @@
-"""The incident and asset repositories on the real store (nx-27017)."""
+"""The incident repository on the real store (nx-27017)."""
 
 from __future__ import annotations
 
@@ -12,11 +12,10 @@ from incidents_fakes import T0
 from pymongo import AsyncMongoClient
 
 from rampart.lib.store import Document
-from rampart_threat.incidents.domain import Comment, Incident, Severity, Status, asset_id
+from rampart_threat.incidents.domain import Comment, Incident, Severity, Status
 from rampart_threat.incidents.repository import (
     IncidentFilter,
     IncidentOrder,
-    MongoAssetRepository,
     MongoIncidentRepository,
     micros,
 )
@@ -109,24 +108,3 @@ async def test_find_filters_sorts_and_pages_by_key(db: object) -> None:
         "i1",
         "i2",
     ]
-
-
-async def test_assets_keep_open_ports_per_host_and_organisation(db: object) -> None:
-    assets = MongoAssetRepository(db)  # type: ignore[arg-type]
-    await assets.create_indexes()
-    await assets.record_port("org_a", "10.0.0.5", 22, True, "scan_1", T0)
-    await assets.record_port("org_a", "10.0.0.5", 22, True, "scan_1", T0)
-    await assets.record_port("org_a", "10.0.0.5", 443, True, "scan_2", T0)
-    await assets.record_port("org_a", "10.0.0.5", 443, False, "scan_3", T0)
-    await assets.record_port("org_b", "10.0.0.5", 80, True, "scan_4", T0)
-    [asset] = await assets.find("org_a", (), ("10.0.0.5",), False)
-    assert (asset.asset_id, asset.open_ports, asset.last_scan_id) == (
-        asset_id("org_a", "10.0.0.5"),
-        (22,),
-        "scan_3",
-    )
-    assert asset.last_seen == T0
-    assert [a.host for a in await assets.find("org_a", (asset_id("org_a", "10.0.0.5"),), (), False)] == [
-        "10.0.0.5"
-    ]
-    assert [a.open_ports for a in await assets.find("org_b", (), (), True)] == [(80,)]

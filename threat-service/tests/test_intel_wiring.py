@@ -104,7 +104,7 @@ async def test_the_list_rpcs_answer_for_the_callers_organisation() -> None:
 
     intel, analysis, _ = wired()
     servicer = ThreatServicer(
-        cast(Any, None), analysis, cast(Any, None), cast(Any, None), intel, cast(Any, None)
+        cast(Any, None), analysis, cast(Any, None), cast(Any, None), intel, cast(Any, None), cast(Any, None)
     )
     context = cast(Any, None)
     owner = common_pb2.Owner(org_id="org_a")

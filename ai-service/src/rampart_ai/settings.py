@@ -1,11 +1,20 @@
 """ai-service settings."""
 
+from pathlib import Path
+
 from pydantic import Field
 
 from rampart.lib.settings import ServiceSettings
 
 
 class AiSettings(ServiceSettings):
-    """PORT defaults to 50054."""
+    """PORT defaults to 50054; SCAN_ADDR and THREAT_ADDR are the services the assistant reads from."""
 
     port: int = Field(default=50054, ge=0, le=65535)
+    scan_addr: str = "127.0.0.1:50052"
+    threat_addr: str = "127.0.0.1:50053"
+    # The optional LLM provider (OpenAI-compatible chat completions); empty URL = offline only.
+    ai_provider_url: str = ""  # e.g. http://127.0.0.1:8080/v1 (llama.cpp), https://api.openai.com/v1
+    ai_provider_model: str = ""
+    ai_provider_key_file: Path | None = None  # a file holding the API key (mount a Secret)
+    ai_provider_timeout_seconds: float = Field(default=20.0, gt=0, le=120)

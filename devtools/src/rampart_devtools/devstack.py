@@ -240,6 +240,8 @@ class DevStack:
             env.update(self.dev_secrets())
         if name == "scan":
             env["PLATFORM_ENDPOINTS"] = self.platform_endpoints()
+        if name == "ai":  # the assistant reads the caller's scans and findings
+            env["SCAN_ADDR"], env["THREAT_ADDR"] = self.address("scan"), self.address("threat")
         return [sys.executable, "-m", f"rampart_{name}"], env
 
     def start(self, name: str, wait: float = 30.0) -> None:

@@ -20,7 +20,17 @@ from starlette.routing import BaseRoute, Route
 
 from rampart.lib.tls import TlsFiles
 from rampart_gateway.account_cache import AccountCache
-from rampart_gateway.api import account, incidents, scans, system, threats, vulnerabilities
+from rampart_gateway.api import (
+    account,
+    ai,
+    assets,
+    incidents,
+    scans,
+    system,
+    threats,
+    vulnerabilities,
+    webhooks,
+)
 from rampart_gateway.api.system.health import VERSION, HealthChecks
 from rampart_gateway.bodylimit import BodyLimitMiddleware
 from rampart_gateway.clients import Connect, connect
@@ -34,7 +44,17 @@ from rampart_gateway.ratelimit import RateLimits
 from rampart_gateway.settings import GatewaySettings
 from rampart_gateway.stream_slots import StreamSlots
 
-DOMAINS: tuple[Domain, ...] = (system, account, scans, threats, vulnerabilities, incidents)
+DOMAINS: tuple[Domain, ...] = (
+    system,
+    account,
+    scans,
+    threats,
+    vulnerabilities,
+    incidents,
+    assets,
+    webhooks,
+    ai,
+)
 
 
 def operations() -> tuple[Operation, ...]:

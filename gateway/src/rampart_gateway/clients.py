@@ -22,6 +22,7 @@ from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from pymongo import AsyncMongoClient
 
+from rampart.ai.v1 import ai_pb2_grpc
 from rampart.auth.v1 import auth_pb2, auth_pb2_grpc
 from rampart.lib.catalogue import subjects
 from rampart.lib.events import connect_nats
@@ -51,6 +52,7 @@ class ServiceClients:
         self.scan = scan_pb2_grpc.ScanServiceStub(self.channels["scan"])
         self.threat = threat_pb2_grpc.ThreatServiceStub(self.channels["threat"])
         self.report = report_pb2_grpc.ReportServiceStub(self.channels["report"])
+        self.ai = ai_pb2_grpc.AiServiceStub(self.channels["ai"])
 
     async def close(self) -> None:
         await asyncio.gather(*(channel.close() for channel in self.channels.values()))

@@ -179,6 +179,8 @@ def _operation(op: Operation) -> dict[str, Any]:
     responses: dict[str, Any] = {
         str(op.status): {"description": "success", "content": content, "headers": RATE_HEADERS}
     }
+    for also, when in op.also.items():
+        responses[str(also)] = {"description": when, "content": content, "headers": RATE_HEADERS}
     for code in sorted(error_codes(op)):
         status = str(STATUS_BY_CODE[code])
         existing = responses.get(status)

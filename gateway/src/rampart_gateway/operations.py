@@ -43,6 +43,8 @@ class Operation:
     form: dict[str, str] = field(default_factory=dict)  # form fields (name -> description)
     response: type[BaseModel] | None = None
     status: int = 200
+    # other success statuses answered with the same body (status -> when), e.g. 202 while not final
+    also: dict[int, str] = field(default_factory=dict)
     errors: tuple[str, ...] = ()
     query: type[BaseModel] | None = None  # parses the query string and documents it (queries.py)
     headers: type[BaseModel] | None = None  # the same for request headers, by alias

@@ -1,7 +1,8 @@
-"""Wires report-service from its settings; ``assemble`` takes any repository, so tests pass a fake."""
+"""Wires report-service from its settings; ``assemble`` takes any repositories, so tests pass fakes."""
 
 from __future__ import annotations
 
+import ssl
 from dataclasses import dataclass
 
 from rampart.lib.events import DurableConsumer
@@ -15,26 +16,101 @@ from rampart.scan.v1 import scan_pb2_grpc
 from rampart.threat.v1 import threat_pb2_grpc
 from rampart_report.api import ReportServicer
 from rampart_report.consumers import SCAN_EVENTS_CONSUMER, ScanEventHandler
+from rampart_report.exports.fakes import MemoryFindings, MemoryScans
 from rampart_report.exports.service import ExportService
 from rampart_report.exports.sources import GrpcFindingSource, GrpcScanSource
 from rampart_report.repository import MongoTimelineRepository, TimelineRepository
 from rampart_report.service import TimelineService
 from rampart_report.settings import ReportSettings
+from rampart_report.webhooks.consumers import (
+    WEBHOOK_INCIDENT_EVENTS_CONSUMER,
+    WEBHOOK_SCAN_EVENTS_CONSUMER,
+    IncidentEventsToWebhooks,
+    ScanEventsToWebhooks,
+)
+from rampart_report.webhooks.dispatcher import Dispatcher, RetrySchedule
+from rampart_report.webhooks.repository import MongoWebhookRepository, WebhookRepository
+from rampart_report.webhooks.secretbox import SecretBox
+from rampart_report.webhooks.sender import Sender, SenderLimits
+from rampart_report.webhooks.service import WebhookService
+from rampart_report.webhooks.urlguard import UrlPolicy, hosts_resolver, system_resolver
 
 SERVICE_NAME = report_pb2.DESCRIPTOR.services_by_name["ReportService"].full_name
 
 
 @dataclass(frozen=True)
 class Parts:
-    """The entry points of report-service around one service layer."""
+    """The entry points of report-service around its service layer."""
 
     servicer: ReportServicer
     on_scan_event: ScanEventHandler
+    webhooks: WebhookService
+    dispatcher: Dispatcher
+    on_scan_event_for_webhooks: ScanEventsToWebhooks
+    on_incident_event: IncidentEventsToWebhooks
 
 
-def assemble(repository: TimelineRepository, *, exports: ExportService) -> Parts:
+def webhook_parts(
+    settings: ReportSettings,
+    repository: WebhookRepository,
+    policy: UrlPolicy | None = None,
+    tls: ssl.SSLContext | None = None,
+) -> tuple[WebhookService, Dispatcher]:
+    """The webhook use cases and the dispatcher they wake (tests pass a resolver or a CA)."""
+    box = SecretBox(settings.secret_key())
+    policy = policy or UrlPolicy(
+        allow_networks=settings.allow_networks(),
+        deny_networks=settings.deny_networks(),
+        allow_ports=settings.allow_ports(),
+        resolver=hosts_resolver if settings.webhook_resolver == "hosts" else system_resolver,
+    )
+    limits = SenderLimits(
+        connect_timeout=settings.webhook_connect_timeout_seconds,
+        total_timeout=settings.webhook_timeout_seconds,
+        response_cap=settings.webhook_response_cap_bytes,
+    )
+    schedule = RetrySchedule(
+        base_seconds=settings.webhook_retry_base_seconds,
+        cap_seconds=settings.webhook_retry_cap_seconds,
+        max_attempts=settings.webhook_max_attempts,
+    )
+    dispatcher = Dispatcher(
+        repository,
+        box,
+        policy,
+        Sender(limits, tls),
+        schedule,
+        lease_seconds=2 * settings.webhook_timeout_seconds + 5.0,
+        concurrency=settings.webhook_concurrency,
+        per_endpoint=settings.webhook_per_endpoint_concurrency,
+        poll_seconds=settings.webhook_poll_seconds,
+    )
+    webhooks = WebhookService(
+        repository, box, policy, settings.webhook_rotation_grace_seconds, notify=dispatcher.wake
+    )
+    return webhooks, dispatcher
+
+
+def assemble(
+    repository: TimelineRepository,
+    webhook_repository: WebhookRepository,
+    settings: ReportSettings,
+    policy: UrlPolicy | None = None,
+    *,
+    exports: ExportService | None = None,
+) -> Parts:
+    """Without ``exports`` (unit tests of the rest), exports read empty in-memory sources."""
     timelines = TimelineService(repository)
-    return Parts(ReportServicer(timelines, exports), ScanEventHandler(timelines))
+    webhooks, dispatcher = webhook_parts(settings, webhook_repository, policy)
+    exports = exports or ExportService(MemoryScans(), MemoryFindings())
+    return Parts(
+        ReportServicer(timelines, webhooks, exports),
+        ScanEventHandler(timelines),
+        webhooks,
+        dispatcher,
+        ScanEventsToWebhooks(webhooks),
+        IncidentEventsToWebhooks(webhooks),
+    )
 
 
 async def bootstrap(settings: ServiceSettings) -> Runtime:
@@ -42,17 +118,21 @@ async def bootstrap(settings: ServiceSettings) -> Runtime:
     infra = await connect_infra("report", settings)
     repository = MongoTimelineRepository(infra.db)
     await repository.create_indexes()
+    webhook_repository = MongoWebhookRepository(infra.db)
+    await webhook_repository.create_indexes()
     tls = tls_files(settings)
-    scan_channel, threat_channel = (
-        open_channel(settings.scan_addr, tls),
-        open_channel(settings.threat_addr, tls),
-    )
+    scan_channel = open_channel(settings.scan_addr, tls)
+    threat_channel = open_channel(settings.threat_addr, tls)
     exports = ExportService(
         GrpcScanSource(scan_pb2_grpc.ScanServiceStub(scan_channel)),
         GrpcFindingSource(threat_pb2_grpc.ThreatServiceStub(threat_channel)),
     )
-    parts = assemble(repository, exports=exports)
-    consumer = DurableConsumer(infra.js, SCAN_EVENTS_CONSUMER, parts.on_scan_event)
+    parts = assemble(repository, webhook_repository, settings, exports=exports)
+    consumers = [
+        DurableConsumer(infra.js, SCAN_EVENTS_CONSUMER, parts.on_scan_event),
+        DurableConsumer(infra.js, WEBHOOK_SCAN_EVENTS_CONSUMER, parts.on_scan_event_for_webhooks),
+        DurableConsumer(infra.js, WEBHOOK_INCIDENT_EVENTS_CONSUMER, parts.on_incident_event),
+    ]
     binding = ServiceBinding(
         SERVICE_NAME, parts.servicer, report_pb2_grpc.add_ReportServiceServicer_to_server
     )
@@ -60,7 +140,7 @@ async def bootstrap(settings: ServiceSettings) -> Runtime:
         "report",
         settings,
         [binding],
-        tasks=[consumer.run],
+        tasks=[*(consumer.run for consumer in consumers), parts.dispatcher.run],
         closers=[infra.close, scan_channel.close, threat_channel.close],
         infra=infra,
     )

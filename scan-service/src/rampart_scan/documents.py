@@ -134,7 +134,7 @@ def port_fields(result: PortResult) -> Document:
     """A port's stored fields; absent parts are left out so an upsert keeps what is there."""
     fields: Document = {"state": result.state, "rtt_ms": result.rtt_ms, "name": result.name}
     if result.service is not None:
-        fields["service"] = _plain(result.service)
+        fields["service"] = _service(result.service)
     if result.tls is not None:
         tls, cert = result.tls, result.tls.certificate
         fields["tls"] = {
@@ -151,8 +151,18 @@ def port_fields(result: PortResult) -> Document:
     return fields
 
 
-def _plain(value: ServiceInfo | Certificate) -> Document:
+def _plain(value: Certificate) -> Document:
     return dict(vars(value))
+
+
+def _service(service: ServiceInfo) -> Document:
+    """Facts are stored as [key, value] pairs: their keys hold dots, which a store reads as paths."""
+    return {**vars(service), "facts": [[key, value] for key, value in sorted(service.facts.items())]}
+
+
+def _service_from(doc: Document) -> ServiceInfo:
+    facts = {str(key): str(value) for key, value in doc.get("facts") or []}
+    return ServiceInfo(**{**doc, "facts": facts})
 
 
 def port_from_doc(doc: Document) -> PortResult:
@@ -163,7 +173,7 @@ def port_from_doc(doc: Document) -> PortResult:
         state=doc["state"],
         rtt_ms=doc.get("rtt_ms"),
         name=doc.get("name", ""),
-        service=ServiceInfo(**service) if service else None,
+        service=_service_from(service) if service else None,
         tls=_tls_from(tls) if tls else None,
         found_at=read_time(doc.get("found_at")),
     )

@@ -17,7 +17,14 @@ from rampart.lib.outbox import Outbox
 from rampart.lib.store import Document
 from rampart.scan.v1 import scan_pb2
 from rampart_scan.domain import PortResult, Scan, ScanError
-from rampart_scan.mappers import LIFECYCLE, counts_to_proto, job_to_proto, port_to_proto, scan_event
+from rampart_scan.mappers import (
+    LIFECYCLE,
+    counts_to_proto,
+    coverage_to_proto,
+    job_to_proto,
+    port_to_proto,
+    scan_event,
+)
 
 JOB_SUBJECT = subjects.SCAN_JOBS
 CONTROL_SUBJECT = subjects.SCAN_CANCEL
@@ -71,6 +78,7 @@ def lifecycle_entry(
         summary=counts_to_proto(scan.counts) if summary else None,
         error=error,
         duration_seconds=scan.duration_seconds if summary else 0.0,
+        coverage=coverage_to_proto(scan) if summary else None,
     )
     return Outbox.entry(
         subject(scan.id, _name(message)), message.SerializeToString(), message.event_id, request_id

@@ -19,6 +19,7 @@ def service_info(found: services.ServiceInfo) -> ServiceInfo:
         found.cpe,
         found.confidence,
         found.evidence,
+        dict(found.facts),
     )
 
 

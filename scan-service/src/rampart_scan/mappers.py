@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from rampart.common.v1 import common_pb2
 from rampart.lib.enums import enum_of, enum_word
+from rampart.lib.errors import RampartError
 from rampart.lib.ids import to_timestamp
 from rampart.scan.v1 import scan_pb2
 from rampart_scan import domain
@@ -24,6 +25,7 @@ from rampart_scan.domain import (
     TlsAudit,
     Usage,
 )
+from rampart_scan.engine.ports import parse_ports, port_ranges
 
 STATUSES = {
     domain.QUEUED: scan_pb2.SCAN_STATUS_QUEUED,
@@ -144,6 +146,7 @@ def service_to_proto(service: ServiceInfo | None) -> scan_pb2.ServiceInfo | None
         cpe=service.cpe,
         confidence=service.confidence,
         evidence=service.evidence,
+        facts=dict(service.facts),
     )
 
 
@@ -243,6 +246,7 @@ def scan_event(
     summary: scan_pb2.PortCounts | None = None,
     error: ScanError | None = None,
     duration_seconds: float = 0.0,
+    coverage: scan_pb2.ScanCoverage | None = None,
 ) -> scan_pb2.ScanEvent:
     """A scan event; ``sequence`` orders a scan's events for consumers: the moment, in microseconds."""
     return scan_pb2.ScanEvent(
@@ -258,7 +262,18 @@ def scan_event(
         summary=summary,
         error=error_to_proto(error),
         duration_seconds=duration_seconds,
+        profile=scan.spec.profile,
+        coverage=coverage,
     )
+
+
+def coverage_to_proto(scan: Scan) -> scan_pb2.ScanCoverage | None:
+    """The ports a finished scan probed (None when its spec names none, e.g. a scan stored before)."""
+    try:
+        ports = parse_ports(scan.spec.ports)
+    except RampartError:
+        return None
+    return scan_pb2.ScanCoverage(ports=port_ranges(ports), protocol=scan.spec.scan_type or "tcp")
 
 
 def job_to_proto(scan: Scan, request_id: str, shard: int = 0) -> scan_pb2.ScanJob:

@@ -29,6 +29,20 @@ from rampart_scan.engine.targets import Host, parse_target
 from rampart_scan.engine.tls import TlsReport
 
 STEP_SECONDS = 0.05
+# What OpenSSH 9.2p1 (Debian 12) offers by default with an Ed25519 host key (read by the engine).
+SANDBOX_SSH = {
+    "ssh.kex": "sntrup761x25519-sha512,sntrup761x25519-sha512@openssh.com,"
+    "curve25519-sha256,curve25519-sha256@libssh.org,"
+    "ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521,diffie-hellman-group-exchange-sha256,"
+    "diffie-hellman-group16-sha512,diffie-hellman-group18-sha512,diffie-hellman-group14-sha256,"
+    "kex-strict-s-v00@openssh.com",
+    "ssh.hostkey": "ssh-ed25519",
+    "ssh.ciphers": "chacha20-poly1305@openssh.com,aes128-ctr,aes192-ctr,aes256-ctr,"
+    "aes128-gcm@openssh.com,aes256-gcm@openssh.com",
+    "ssh.macs": "umac-64-etm@openssh.com,umac-128-etm@openssh.com,hmac-sha2-256-etm@openssh.com,"
+    "hmac-sha2-512-etm@openssh.com,hmac-sha1-etm@openssh.com,umac-64@openssh.com,umac-128@openssh.com,"
+    "hmac-sha2-256,hmac-sha2-512,hmac-sha1",
+}
 CATALOGUE = {
     21: ServiceInfo(
         "ftp",
@@ -38,6 +52,7 @@ CATALOGUE = {
         confidence=95,
         evidence="220 (vsFTPd 3.0.3)\\r\\n",
         probe="sandbox",
+        facts={"ftp.auth_tls": "false"},
     ),
     22: ServiceInfo(
         "ssh",
@@ -48,6 +63,7 @@ CATALOGUE = {
         95,
         "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u2\\r\\n",
         probe="sandbox",
+        facts=SANDBOX_SSH,
     ),
     80: ServiceInfo(
         "http",
@@ -58,6 +74,7 @@ CATALOGUE = {
         95,
         "HTTP/1.1 200 OK\\r\\nServer: nginx/1.22.1\\r\\n",
         probe="sandbox",
+        facts={"http.server": "nginx/1.22.1", "http.directory_listing": "false"},
     ),
     443: ServiceInfo(
         "https",
@@ -69,6 +86,7 @@ CATALOGUE = {
         "HTTP/1.1 200 OK\\r\\nServer: nginx/1.22.1\\r\\n",
         tls=True,
         probe="sandbox",
+        facts={"http.server": "nginx/1.22.1", "http.directory_listing": "false"},
     ),
     3306: ServiceInfo(
         "mysql",
@@ -95,6 +113,7 @@ CATALOGUE = {
         confidence=95,
         evidence="redis_version:7.0.15",
         probe="sandbox",
+        facts={"redis.auth": "none", "redis.version": "7.0.15"},
     ),
     8080: ServiceInfo(
         "http",
@@ -104,6 +123,7 @@ CATALOGUE = {
         confidence=95,
         evidence="HTTP/1.1 200 OK\\r\\nServer: Apache/2.4.57 (Debian)\\r\\n",
         probe="sandbox",
+        facts={"http.server": "Apache/2.4.57 (Debian)", "http.directory_listing": "true"},
     ),
     27017: ServiceInfo(
         "mongodb",
@@ -113,6 +133,7 @@ CATALOGUE = {
         confidence=95,
         evidence="\\x02version\\x00\\x06\\x00\\x00\\x007.0.5",
         probe="sandbox",
+        facts={"mongodb.auth": "none"},
     ),
 }
 SANDBOX_TLS = TlsReport(["TLSv1.2", "TLSv1.3"], "TLSv1.3", "TLS_AES_256_GCM_SHA384", None, [])

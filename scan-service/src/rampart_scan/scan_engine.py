@@ -60,6 +60,7 @@ class ScanEngine:
             "service_detection": options.service_detection,
             "ssl_check": options.ssl_check,
             "fast_mode": options.fast_mode,
+            "pentest": spec.profile == "pentest",  # the anonymous FTP login (docs/detection.md, Facts)
         }
         return EngineOptions(
             **values,

@@ -6,8 +6,15 @@ from rampart.lib.grpcserver import Context
 from rampart.threat.v1 import threat_pb2, threat_pb2_grpc
 from rampart_threat.analysis import mappers as analysis_mappers
 from rampart_threat.analysis.service import AnalysisService
+from rampart_threat.assets.api import AssetRpcs
+from rampart_threat.assets.service import AssetService
 from rampart_threat.feeds.mappers import feed_kind, import_message, status_message
 from rampart_threat.feeds.service import FeedService
+from rampart_threat.findings.api import VulnerabilityRpcs
+from rampart_threat.findings.memory import InMemoryVulnerabilityRepository
+from rampart_threat.findings.service import VulnerabilityLedger
+from rampart_threat.findings.tally import InMemoryScanTally, ScanTally, Tally
+from rampart_threat.findings.tallymappers import count_message, findings_message
 from rampart_threat.incidents.api import IncidentRpcs
 from rampart_threat.incidents.service import IncidentService
 from rampart_threat.intel import mappers as intel_mappers
@@ -18,9 +25,9 @@ from rampart_threat.mappers import activity_message
 from rampart_threat.service import ActivityService
 
 
-class ThreatServicer(IncidentRpcs, threat_pb2_grpc.ThreatServiceServicer):
-    """Serves scan activity, threat analysis, incidents, the vulnerability catalog and the feed admin
-    RPCs; what is not built answers UNIMPLEMENTED.
+class ThreatServicer(IncidentRpcs, VulnerabilityRpcs, AssetRpcs, threat_pb2_grpc.ThreatServiceServicer):
+    """Serves scan activity, threat analysis, incidents, assets, the vulnerability records and catalog
+    and the feed admin RPCs; what is not built answers UNIMPLEMENTED.
 
     The threat-intel admin RPCs (imports, status) and the organisations' allow/deny lists are
     served by ``IntelService``, which is also the analysis' feed lookup."""
@@ -33,8 +40,16 @@ class ThreatServicer(IncidentRpcs, threat_pb2_grpc.ThreatServiceServicer):
         feeds: FeedService,
         intel: IntelService,
         catalog: KnowledgeService,
+        assets: AssetService,
+        *,
+        vulnerabilities: VulnerabilityLedger | None = None,
+        scan_findings: ScanTally | None = None,
     ) -> None:
+        """``vulnerabilities`` defaults to a ledger on an empty in-memory store (tests of other RPCs)."""
+        self._scan_findings = scan_findings or InMemoryScanTally()
+        self._assets = assets
         self._intel = intel
+        self._vulnerabilities = vulnerabilities or VulnerabilityLedger(InMemoryVulnerabilityRepository())
         self._activity = activity
         self._analysis = analysis
         self._incidents = incidents
@@ -45,6 +60,19 @@ class ThreatServicer(IncidentRpcs, threat_pb2_grpc.ThreatServiceServicer):
         self, request: threat_pb2.GetScanActivityRequest, context: Context
     ) -> threat_pb2.ScanActivity:
         return activity_message(await self._activity.activity(request.owner.org_id, request.scan_id))
+
+    async def CountScanFindings(
+        self, request: threat_pb2.CountScanFindingsRequest, context: Context
+    ) -> threat_pb2.CountScanFindingsResponse:
+        tallies = await self._scan_findings.of_scans(request.owner.org_id, list(request.scan_ids))
+        return threat_pb2.CountScanFindingsResponse(counts=[count_message(tally) for tally in tallies])
+
+    async def ListScanFindings(
+        self, request: threat_pb2.ListScanFindingsRequest, context: Context
+    ) -> threat_pb2.ScanFindings:
+        """A scan with no tally (no finding yet, or another organisation's) has no findings."""
+        found = await self._scan_findings.of_scans(request.owner.org_id, [request.scan_id])
+        return findings_message(found[0] if found else Tally(request.scan_id))
 
     async def AnalyzeThreat(
         self, request: threat_pb2.AnalyzeThreatRequest, context: Context

@@ -21,11 +21,21 @@ from rampart_threat.analysis.repository import (
 from rampart_threat.analysis.sandbox import SandboxLimits
 from rampart_threat.analysis.service import AnalysisService
 from rampart_threat.api import ThreatServicer
+from rampart_threat.assets.consumers import ASSET_EVENTS_CONSUMER, AssetRecorder
+from rampart_threat.assets.repository import MongoAssetRepository
+from rampart_threat.assets.service import AssetService
+from rampart_threat.assets.wiring import asset_parts
 from rampart_threat.consumers import SCAN_EVENTS_CONSUMER, ScanEventHandler
 from rampart_threat.feeds.repository import MongoFeedRepository
 from rampart_threat.feeds.service import FeedService
+from rampart_threat.findings.ledger import MongoFindingLedger
+from rampart_threat.findings.pipeline import FindingPipeline
+from rampart_threat.findings.service import VulnerabilityLedger
+from rampart_threat.findings.source import make_finding_source
+from rampart_threat.findings.tally import MongoScanTally, ScanTally
+from rampart_threat.findings.wiring import finding_pipeline
 from rampart_threat.incidents.consumers import ANALYSES_CONSUMER, AnalysisEventHandler
-from rampart_threat.incidents.repository import MongoAssetRepository, MongoIncidentRepository
+from rampart_threat.incidents.repository import MongoIncidentRepository
 from rampart_threat.incidents.triage import SlaTable
 from rampart_threat.incidents.wiring import IncidentParts, configured_rules, incident_parts, notifiers
 from rampart_threat.intel.service import IntelService
@@ -45,6 +55,8 @@ class Parts:
     servicer: ThreatServicer
     on_scan_event: ScanEventHandler
     on_analysis: AnalysisEventHandler
+    on_asset_event: AssetRecorder  # the inventory's own durable on the scan events
+    assets: AssetService  # the inventory; the findings ledger reports open findings per host to it
 
 
 def assemble(
@@ -60,19 +72,36 @@ def assemble(
     sandbox: SandboxLimits | None = None,
     publisher: AnalysisPublisher | None = None,
     assets: AssetLookup | None = None,
+    vulnerabilities: VulnerabilityLedger | None = None,
+    findings: FindingPipeline | None = None,
+    scan_findings: ScanTally | None = None,
 ) -> Parts:
     """``feeds`` defaults to ``intel`` (the imported feeds and the organisations' lists);
-    ``assets`` to none (no analysis matches an asset)."""
+    ``assets`` to none (no analysis matches an asset); ``vulnerabilities`` to a ledger on an
+    empty in-memory store. The asset inventory is the one incidents link."""
     activity = ActivityService(repository)
     intel = intel or IntelService(InMemoryIntelStore())
     empty = KnowledgeService(EmptyCatalog(), knowledge)
     analysis = AnalysisService(
         analyses or InMemoryAnalysisRepository(), feeds or intel, analysis_config, sandbox, publisher, assets
     )
+    inventory = asset_parts(incidents.inventory)
     return Parts(
-        ThreatServicer(activity, analysis, incidents.service, knowledge, intel, catalog or empty),
-        ScanEventHandler(activity, incidents.record_assets),
+        ThreatServicer(
+            activity,
+            analysis,
+            incidents.service,
+            knowledge,
+            intel,
+            catalog or empty,
+            inventory.service,
+            vulnerabilities=vulnerabilities,
+            scan_findings=scan_findings,
+        ),
+        ScanEventHandler(activity, findings),
         incidents.on_analysis,
+        inventory.recorder,
+        inventory.service,
     )
 
 
@@ -119,9 +148,13 @@ async def bootstrap(settings: ServiceSettings) -> Runtime:
         SlaTable.load(threat.incident_sla_file),
         configured_rules(threat.incident_rules_file),
     )
+    vulnerabilities = MongoFindingLedger(infra.db)  # also the finding pipeline's FindingLedger
+    await vulnerabilities.create_indexes()
     analysis_store = MongoAnalysisRepository(infra.db)
     await analysis_store.create_indexes()
     config, limits = analysis_settings(settings)
+    scan_findings = MongoScanTally(infra.db)
+    await scan_findings.create_indexes()
     intel_store = MongoIntelStore(infra.db)
     await intel_store.create_indexes()
     intel = IntelService(intel_store, feeds_dir=threat.feeds_dir)
@@ -137,9 +170,15 @@ async def bootstrap(settings: ServiceSettings) -> Runtime:
         sandbox=limits,
         publisher=OutboxAnalysisPublisher(outbox),
         assets=InventoryAssetLookup(asset_store),
+        vulnerabilities=vulnerabilities,
+        findings=finding_pipeline(
+            scan_findings, outbox, source=make_finding_source(catalog), ledger=vulnerabilities
+        ),
+        scan_findings=scan_findings,
     )
     consumer = DurableConsumer(infra.js, SCAN_EVENTS_CONSUMER, parts.on_scan_event)
     analysis_events = DurableConsumer(infra.js, ANALYSES_CONSUMER, parts.on_analysis)
+    asset_events = DurableConsumer(infra.js, ASSET_EVENTS_CONSUMER, parts.on_asset_event)
     binding = ServiceBinding(
         SERVICE_NAME, parts.servicer, threat_pb2_grpc.add_ThreatServiceServicer_to_server
     )
@@ -147,7 +186,7 @@ async def bootstrap(settings: ServiceSettings) -> Runtime:
         "threat",
         settings,
         [binding],
-        tasks=[consumer.run, analysis_events.run, outbox.run],
+        tasks=[consumer.run, analysis_events.run, asset_events.run, outbox.run],
         closers=[infra.close],
         infra=infra,
     )

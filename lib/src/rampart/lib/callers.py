@@ -2,10 +2,11 @@
 
 An identity is the common name of a process's certificate (``IDENTITIES`` below).
 Every RPC of the five services acts on behalf of an organisation (it carries an ``owner``),
-so the gateway calls them with the caller's owner. The one service-to-service path is
-report-service reading scans (scan-service) and findings (threat-service) for an export it was
-asked for by the gateway, passing that same owner on: tenancy holds by construction. Health and
-reflection answer any peer holding a certificate from the platform's CA.
+so the gateway may call them. A service calls another only for named read-only methods
+(``GRPC_METHOD_CALLERS``), passing on the owner it was called with: ai-service reads the
+caller's scans, findings, incidents and catalogue entries; report-service reads a scan, its
+history and its findings for an export. Health and reflection answer any peer holding a
+certificate from the platform's CA.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ IDENTITIES = ("gateway", "auth", "scan", "threat", "ai", "report", "scan-worker"
 
 GRPC_CALLERS: Mapping[str, frozenset[str]] = {
     "rampart.auth.v1.AuthService": frozenset({GATEWAY}),
-    "rampart.scan.v1.ScanService": frozenset({GATEWAY, "report"}),  # report: exports
-    "rampart.threat.v1.ThreatService": frozenset({GATEWAY, "report"}),
+    "rampart.scan.v1.ScanService": frozenset({GATEWAY}),
+    "rampart.threat.v1.ThreatService": frozenset({GATEWAY}),
     "rampart.ai.v1.AiService": frozenset({GATEWAY}),
     "rampart.report.v1.ReportService": frozenset({GATEWAY}),
     "grpc.health.v1.Health": frozenset({ANY_PEER}),
@@ -33,10 +34,26 @@ GRPC_CALLERS: Mapping[str, frozenset[str]] = {
 }
 
 
+AI = "ai"
+REPORT = "report"  # exports (docs/exports.md)
+# Service-to-service calls, method by method (least privilege: reads only, never a change).
+GRPC_METHOD_CALLERS: Mapping[str, frozenset[str]] = {
+    "/rampart.scan.v1.ScanService/GetScan": frozenset({AI}),
+    "/rampart.scan.v1.ScanService/GetScanResults": frozenset({AI, REPORT}),
+    "/rampart.scan.v1.ScanService/ListScans": frozenset({AI, REPORT}),
+    "/rampart.threat.v1.ThreatService/ListVulnerabilities": frozenset({AI, REPORT}),
+    "/rampart.threat.v1.ThreatService/GetVulnerability": frozenset({AI}),
+    "/rampart.threat.v1.ThreatService/GetIncident": frozenset({AI}),
+    "/rampart.threat.v1.ThreatService/GetCatalogEntry": frozenset({AI}),
+    "/rampart.threat.v1.ThreatService/MatchCatalog": frozenset({AI}),
+}
+
+
 def may_call(identity: str, method: str) -> bool:
     """Whether ``identity`` may call ``/package.Service/Method``; unknown services: nobody."""
-    service = method.lstrip("/").split("/", 1)[0]
-    allowed = GRPC_CALLERS.get(service, frozenset())
+    full = "/" + method.lstrip("/")
+    service = full[1:].split("/", 1)[0]
+    allowed = GRPC_CALLERS.get(service, frozenset()) | GRPC_METHOD_CALLERS.get(full, frozenset())
     return ANY_PEER in allowed or identity in allowed
 
 
@@ -52,10 +69,12 @@ DURABLES: Mapping[str, tuple[tuple[str, str], ...]] = {
     "scan-worker": ((subjects.SCAN_JOBS_STREAM, subjects.SCAN_WORKERS_DURABLE),),
     "threat": (
         (subjects.SCAN_EVENTS_STREAM, subjects.THREAT_SCAN_EVENTS_DURABLE),
+        (subjects.SCAN_EVENTS_STREAM, subjects.THREAT_ASSET_EVENTS_DURABLE),
         (subjects.THREAT_EVENTS_STREAM, subjects.THREAT_ANALYSES_DURABLE),
     ),
     "report": (
         (subjects.SCAN_EVENTS_STREAM, subjects.REPORT_SCAN_EVENTS_DURABLE),
+        (subjects.SCAN_EVENTS_STREAM, subjects.REPORT_WEBHOOK_SCAN_EVENTS_DURABLE),  # webhooks
         (subjects.INCIDENT_EVENTS_STREAM, subjects.REPORT_INCIDENT_EVENTS_DURABLE),  # webhooks
     ),
 }
@@ -64,7 +83,12 @@ PUBLISH: Mapping[str, tuple[str, ...]] = {
     "auth": (subjects.AUTH_EVENTS,),
     "scan": (subjects.SCAN_JOBS, subjects.SCAN_EVENTS, subjects.SCAN_CANCEL),
     "scan-worker": (subjects.SCAN_EVENTS, subjects.WORKER_HEARTBEAT),
-    "threat": (subjects.INCIDENT_EVENTS, subjects.THREAT_EVENTS),
+    "threat": (
+        subjects.INCIDENT_EVENTS,
+        subjects.THREAT_EVENTS,
+        subjects.SCAN_FINDINGS,  # the finding pipeline writes onto the scan's stream
+        subjects.SCAN_FINDINGS_SETTLED,
+    ),
 }
 SUBSCRIBE: Mapping[str, tuple[str, ...]] = {
     "gateway": (subjects.KEY_REVOKED_ANY, subjects.WORKER_HEARTBEAT),

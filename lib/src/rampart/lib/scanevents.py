@@ -9,6 +9,9 @@ from rampart.lib.catalogue import subjects
 from rampart.lib.events import SCAN_EVENTS, ConsumerSpec, PoisonMessage
 from rampart.scan.v1 import scan_pb2
 
+# threat-service's findings of a scan, on the scan's stream beside the scan's own events.
+FINDING_EVENTS = frozenset({scan_pb2.SCAN_EVENT_TYPE_FINDING, scan_pb2.SCAN_EVENT_TYPE_FINDINGS_SETTLED})
+
 
 def decode_scan_event(message: Msg) -> scan_pb2.ScanEvent:
     event = scan_pb2.ScanEvent()

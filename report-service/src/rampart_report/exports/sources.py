@@ -87,7 +87,7 @@ class GrpcFindingSource:
         cursor = ""
         while True:
             request = threat_pb2.ListVulnerabilitiesRequest(owner=mappers.owner(requester), scan_id=scan_id)
-            page = request.page  # type: ignore[attr-defined]  # the ledger's shape (see LEDGER_READY)
+            page = request.page
             page.per_page, page.cursor, page.sort = FINDINGS_PAGE, cursor, "first_seen"
             try:
                 reply = await self._stub.ListVulnerabilities(request, timeout=TIMEOUT)

@@ -43,6 +43,7 @@ class ServiceInfo:
     cpe: str = ""
     confidence: int = 0
     evidence: str = ""
+    facts: Mapping[str, str] = field(default_factory=dict)  # "<family>.<fact>": what the service told
 
 
 @dataclass(frozen=True)

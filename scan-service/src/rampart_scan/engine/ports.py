@@ -110,3 +110,17 @@ def parse_ports(spec: str) -> list[int]:
             following[port] = port + 1
             port = untaken(port + 1)
     return ports
+
+
+def port_ranges(ports: list[int]) -> str:
+    """Ports as ascending ranges, e.g. ``[80, 22, 23, 443]`` -> ``"22-23,80,443"``."""
+    parts: list[str] = []
+    ordered = sorted(set(ports))
+    start = 0
+    for index, port in enumerate(ordered):
+        if index + 1 < len(ordered) and ordered[index + 1] == port + 1:
+            continue
+        first = ordered[start]
+        parts.append(str(first) if first == port else f"{first}-{port}")
+        start = index + 1
+    return ",".join(parts)

@@ -21,10 +21,11 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from rampart_scan.engine.exclusions import NO_EXCLUSIONS, Exclusions
+from rampart_scan.engine.facts import detect_with_facts
 from rampart_scan.engine.oshints import OsHint, os_hint
 from rampart_scan.engine.pacing import Pacer, pacer_for
 from rampart_scan.engine.ports import parse_ports
-from rampart_scan.engine.services import ServiceInfo, detect
+from rampart_scan.engine.services import ServiceInfo
 from rampart_scan.engine.sweep import Sweep
 from rampart_scan.engine.targets import Host, expand_targets
 from rampart_scan.engine.tcp import FILTERED, OPEN, PortResult, SweepResult, TcpOptions
@@ -43,6 +44,7 @@ class EngineOptions:
     fast_mode: bool = False
     max_hosts: int = 256
     detection_concurrency: int = 32
+    pentest: bool = False  # checks beyond a handshake (anonymous FTP login): the pentest profile only
     protocol: Literal["tcp", "udp"] = "tcp"
     rate: float | None = None  # probes per second for this call; None: as fast as answers come
     pacer: Pacer | None = None  # shared by many calls (a scan's shards, an organisation)
@@ -191,10 +193,14 @@ class _Run:
     async def _inspect(self, host: Host, finding: PortFinding) -> None:
         async with self.limit:
             if self.options.service_detection:
-                finding.service = await detect(host, finding.port, self.options.service_budget)
+                finding.service = await detect_with_facts(
+                    host, finding.port, self.options.service_budget, self.options.pentest
+                )
             speaks_tls = finding.service.tls if finding.service is not None else True
             if self.options.ssl_check and speaks_tls:
                 finding.tls = await audit(host, finding.port)
+            if finding.tls is not None and finding.tls.weak_ciphers and finding.service is not None:
+                finding.service.facts["tls.weak_ciphers"] = ",".join(finding.tls.weak_ciphers)
         self.events.put_nowait(ServiceFound(host, finding))
 
     def _swept_of(self, work: list[tuple[int, Host, list[int]]]) -> Callable[[int, Host, SweepResult], None]:

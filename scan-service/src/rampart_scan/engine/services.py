@@ -14,7 +14,7 @@ import socket
 import ssl
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rampart_scan.engine.connect import open_stream
 from rampart_scan.engine.corpus import PROBES_FILE, RULES_DIR, Probe, Rule, Rules, corpus_files, load_rules
@@ -53,6 +53,8 @@ class ServiceInfo:
     evidence: str = ""
     tls: bool = False
     probe: str = ""
+    facts: dict[str, str] = field(default_factory=dict)  # "<family>.<fact>", see engine/facts.py
+    reply: bytes = field(default=b"", repr=False, compare=False)  # the answer the rule matched
 
 
 def tls_name(service: str) -> str:
@@ -109,6 +111,7 @@ def match_response(probe: Probe, data: bytes, rules: Rules, tls: bool | None = N
             evidence,
             tls,
             probe.name,
+            reply=data[:MAX_RESPONSE],
         )
         if rule.service in HTTP_SERVICES and probe.match_as == "http":
             _http_details(info, text)

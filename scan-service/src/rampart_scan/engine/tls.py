@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, padding, rsa
 from cryptography.x509.oid import NameOID
 
 from rampart_scan.engine.connect import open_stream
@@ -26,6 +27,19 @@ VERSIONS = (
 WEAK_PROTOCOLS = {"SSLv3", "TLSv1", "TLSv1.1"}
 WEAK_CIPHER_PARTS = ("RC4", "DES", "NULL", "EXPORT", "EXP-", "MD5", "anon", "ADH", "AECDH")
 WEAK_SIGNATURES = ("md5", "sha1")
+# Weak suites offered one class at a time (TLS 1.2 at most, so no TLS 1.3 suite can be chosen
+# instead); a class the local OpenSSL cannot offer is skipped. CBC suites with SHA-1 count only
+# over TLS 1.0 (BEAST, Lucky 13); over TLS 1.2 they are legacy, not broken.
+WEAK_SUITES = (
+    ("3DES", ssl.TLSVersion.TLSv1_2),
+    ("RC4", ssl.TLSVersion.TLSv1_2),
+    ("DES:!3DES", ssl.TLSVersion.TLSv1_2),
+    ("EXPORT", ssl.TLSVersion.TLSv1_2),
+    ("eNULL", ssl.TLSVersion.TLSv1_2),
+    ("aNULL", ssl.TLSVersion.TLSv1_2),
+    ("MD5", ssl.TLSVersion.TLSv1_2),
+    ("SHA1:!aNULL:!eNULL:!3DES:!RC4:!DES", ssl.TLSVersion.TLSv1),
+)
 
 
 @dataclass
@@ -51,6 +65,7 @@ class TlsReport:
     negotiated_cipher: str = ""
     certificate: Certificate | None = None
     weaknesses: list[str] = field(default_factory=list)
+    weak_ciphers: list[str] = field(default_factory=list)  # weak suites the server accepted
 
 
 def client_context(version: ssl.TLSVersion | None = None) -> ssl.SSLContext:
@@ -67,6 +82,29 @@ def client_context(version: ssl.TLSVersion | None = None) -> ssl.SSLContext:
         if version is not None:
             context.maximum_version = version
     return context
+
+
+def weak_context(suites: str, highest: ssl.TLSVersion) -> ssl.SSLContext | None:
+    """A client offering only these suites, or None when the local OpenSSL cannot offer any."""
+    context = client_context()
+    try:
+        context.set_ciphers(f"{suites}:@SECLEVEL=0")
+    except ssl.SSLError:
+        return None
+    with contextlib.suppress(ValueError, ssl.SSLError), warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        context.maximum_version = highest
+        if highest == ssl.TLSVersion.TLSv1:
+            context.minimum_version = highest
+    return context
+
+
+async def weak_ciphers(host: Host, port: int, wait: float) -> list[str]:
+    """The suite the server chose from each weak class offered alone: the weak suites it accepts."""
+    contexts = [weak_context(suites, highest) for suites, highest in WEAK_SUITES]
+    sessions = await asyncio.gather(*(handshake(host, port, c, wait) for c in contexts if c is not None))
+    chosen = [(tls.cipher() or ("",))[0] for tls in sessions if tls is not None]
+    return list(dict.fromkeys(name for name in chosen if name))
 
 
 async def handshake(host: Host, port: int, context: ssl.SSLContext, wait: float) -> ssl.SSLObject | None:
@@ -134,7 +172,29 @@ def _self_signed(cert: x509.Certificate) -> bool:
         return False
     try:
         cert.verify_directly_issued_by(cert)
-    except Exception:  # any failure (bad signature, unsupported key) means "not self-signed"
+    except (UnsupportedAlgorithm, ValueError):
+        # cryptography refuses legacy signature hashes (SHA-1, MD5) here; the signature itself
+        # can still be checked with the certificate's own key, which is what self-signed means.
+        return _signed_by_own_key(cert)
+    except Exception:  # any other failure (bad signature, unsupported key) means "not self-signed"
+        return False
+    return True
+
+
+def _signed_by_own_key(cert: x509.Certificate) -> bool:
+    key, digest = cert.public_key(), cert.signature_hash_algorithm
+    if digest is None:
+        return False
+    try:
+        if isinstance(key, rsa.RSAPublicKey):
+            key.verify(cert.signature, cert.tbs_certificate_bytes, padding.PKCS1v15(), digest)
+        elif isinstance(key, ec.EllipticCurvePublicKey):
+            key.verify(cert.signature, cert.tbs_certificate_bytes, ec.ECDSA(digest))
+        elif isinstance(key, dsa.DSAPublicKey):
+            key.verify(cert.signature, cert.tbs_certificate_bytes, digest)
+        else:
+            return False
+    except (InvalidSignature, UnsupportedAlgorithm, ValueError):
         return False
     return True
 
@@ -165,6 +225,7 @@ def weaknesses(report: TlsReport) -> list[str]:
     found = [f"protocol:{name}" for name in report.protocols_accepted if name in WEAK_PROTOCOLS]
     if any(part in report.negotiated_cipher for part in WEAK_CIPHER_PARTS):
         found.append(f"cipher:{report.negotiated_cipher}")
+    found += [f"cipher:{name}" for name in report.weak_ciphers if f"cipher:{name}" not in found]
     cert = report.certificate
     if cert is not None:
         small_rsa = cert.key_type == "RSA" and cert.key_bits < 2048
@@ -195,8 +256,9 @@ async def audit(host: Host, port: int, wait: float = 3.0) -> TlsReport | None:
     der = first.getpeercert(binary_form=True)
     if der:
         report.certificate = describe(der, host.label)
-    accepted = await asyncio.gather(
-        *(handshake(host, port, client_context(version), wait) for _, version in VERSIONS)
+    accepted, report.weak_ciphers = await asyncio.gather(
+        asyncio.gather(*(handshake(host, port, client_context(version), wait) for _, version in VERSIONS)),
+        weak_ciphers(host, port, wait),
     )
     report.protocols_accepted = [
         name for (name, _), tls in zip(VERSIONS, accepted, strict=True) if tls is not None

@@ -1,7 +1,7 @@
 """Matches in the organisation's own assets: the ``AssetLookup`` port the analysis asks, and its adapters.
 
 The inventory is the hosts the organisation's scans have seen (threat-service keeps it from the
-scan events it consumes, see ``incidents.consumers.AssetRecorder``). A match is made on the stored
+scan events it consumes, see ``rampart_threat.assets``). A match is made on the stored
 address or name only: the analysis never resolves a name, so a domain matches an asset only when
 the organisation scanned that name, and an address only when it scanned that address.
 """
@@ -12,7 +12,7 @@ import ipaddress
 from typing import Protocol
 
 from rampart_threat.analysis.domain import AssetMatch
-from rampart_threat.incidents.repository import AssetRepository
+from rampart_threat.assets.repository import AssetRepository
 
 HOST_KINDS = frozenset({"ipv4", "ipv6", "domain"})
 
@@ -53,7 +53,7 @@ class InventoryAssetLookup:
 
 
 def stored_form(indicator_kind: str, value: str) -> str:
-    """The host as the inventory stores it (``incidents.triage.normalise_host``); "" for no host."""
+    """The host as the inventory stores it (``assets.domain.normalise_host``); "" for no host."""
     if indicator_kind not in HOST_KINDS:
         return ""
     text = value.strip().strip("[]")

@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 import enum
-import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from rampart.lib.errors import FailedPrecondition, InvalidArgument, NotFound
+from rampart_threat.assets.domain import Asset
 
 SYSTEM_ACTOR = "rampart"  # the actor of automated changes (triage, rules)
-ASSET_PREFIX = "asset_"
-
-
-def asset_id(org_id: str, host: str) -> str:
-    """The stable id of a host in one organisation's inventory."""
-    return ASSET_PREFIX + hashlib.sha256(f"{org_id}\0{host}".encode()).hexdigest()[:20]
 
 
 class IncidentNotFound(NotFound):
@@ -91,17 +85,6 @@ class Comment:
     author: str
     body: str
     created_at: datetime
-
-
-@dataclass(frozen=True)
-class Asset:
-    """A host the organisation's scans have seen, with its open ports."""
-
-    asset_id: str
-    host: str
-    open_ports: tuple[int, ...]
-    last_scan_id: str
-    last_seen: datetime | None
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Where incidents and the asset inventory are stored: the only module knowing their fields."""
+"""Where incidents are stored: the only module knowing their fields."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from rampart.lib.store import Document, read_time
+from rampart_threat.assets.domain import Asset
 from rampart_threat.incidents.domain import (
-    Asset,
     Change,
     Comment,
     Incident,
@@ -21,7 +21,6 @@ from rampart_threat.incidents.domain import (
     Status,
     TimelineEntry,
     Triage,
-    asset_id,
 )
 
 STATUS_RANK = {status: rank for rank, status in enumerate(Status)}
@@ -31,7 +30,6 @@ SORT_FIELDS = {
     "status": "status_rank",
     "due_at": "due_key",
 }
-MAX_NETWORK_SCAN = 10_000  # assets read to answer a CIDR entry
 
 
 def micros(value: datetime) -> int:
@@ -66,16 +64,6 @@ class IncidentRepository(Protocol):
     async def find(
         self, where: IncidentFilter, order: IncidentOrder, skip: int, limit: int, after_key: int | None = None
     ) -> tuple[list[tuple[Incident, int]], int]: ...
-
-
-class AssetRepository(Protocol):
-    async def record_port(
-        self, org_id: str, host: str, port: int, is_open: bool, scan_id: str, seen: datetime
-    ) -> None: ...
-
-    async def find(
-        self, org_id: str, asset_ids: tuple[str, ...], hosts: tuple[str, ...], networks: bool
-    ) -> list[Asset]: ...
 
 
 class MongoIncidentRepository:
@@ -142,56 +130,10 @@ class MongoIncidentRepository:
         return [(incident_from_doc(doc), int(doc["sort_key"])) async for doc in cursor], total
 
 
-class MongoAssetRepository:
-    """Hosts seen by the organisation's scans, one document per (organisation, host) in ``assets``.
-
-    Fed by the scan events threat-service consumes; each port event sets or clears one key,
-    so a redelivered event changes nothing.
-    """
-
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
-        self._assets = db["assets"]
-
-    async def create_indexes(self) -> None:
-        await self._assets.create_index([("org_id", ASCENDING), ("host", ASCENDING)])
-
-    async def record_port(
-        self, org_id: str, host: str, port: int, is_open: bool, scan_id: str, seen: datetime
-    ) -> None:
-        change: dict[str, Any] = {
-            "$set": {"org_id": org_id, "host": host, "last_scan_id": scan_id, "last_seen": seen.isoformat()},
-        }
-        if is_open:
-            change["$set"][f"ports.{port}"] = scan_id
-        else:
-            change["$unset"] = {f"ports.{port}": ""}
-        await self._assets.update_one({"_id": asset_id(org_id, host)}, change, upsert=True)
-
-    async def find(
-        self, org_id: str, asset_ids: tuple[str, ...], hosts: tuple[str, ...], networks: bool
-    ) -> list[Asset]:
-        """Assets by id or host; with ``networks`` every asset of the organisation (capped)."""
-        found: dict[str, Asset] = {}
-        if networks:
-            async for doc in self._assets.find({"org_id": org_id}).limit(MAX_NETWORK_SCAN):
-                found[doc["_id"]] = asset_from_doc(doc)
-        else:
-            for field_name, values in (("_id", asset_ids), ("host", hosts)):
-                if values:
-                    async for doc in self._assets.find({"org_id": org_id, field_name: {"$in": list(values)}}):
-                        found[doc["_id"]] = asset_from_doc(doc)
-        return list(found.values())
-
-
 def _bounds(lower: int | None, upper: int | None, after: int | None) -> dict[str, int]:
     """A sort_key range: at or after ``lower``, before ``upper``, strictly after ``after``."""
     ops = (("$gte", lower), ("$lt", upper), ("$gt", after))
     return {op: value for op, value in ops if value is not None}
-
-
-def asset_from_doc(doc: Document) -> Asset:
-    ports = tuple(sorted(int(port) for port in (doc.get("ports") or {})))
-    return Asset(doc["_id"], doc["host"], ports, doc.get("last_scan_id", ""), read_time(doc.get("last_seen")))
 
 
 def asset_doc(asset: Asset) -> Document:

@@ -13,11 +13,11 @@ import structlog
 
 from rampart.lib.errors import AlreadyExists
 from rampart.lib.events import Outcome
+from rampart_threat.assets.domain import normalise_host
 from rampart_threat.incidents.domain import SYSTEM_ACTOR, Severity
-from rampart_threat.incidents.triage import normalise_host
 
 if TYPE_CHECKING:
-    from rampart_threat.incidents.repository import AssetRepository
+    from rampart_threat.assets.repository import AssetRepository
     from rampart_threat.incidents.service import IncidentService
 
 log = structlog.get_logger(__name__)

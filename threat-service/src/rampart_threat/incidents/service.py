@@ -11,6 +11,7 @@ from datetime import datetime
 
 from rampart.lib.errors import AlreadyExists, InvalidArgument
 from rampart.lib.ids import new_id, utcnow
+from rampart_threat.assets.repository import AssetRepository
 from rampart_threat.incidents.domain import (
     Comment,
     Incident,
@@ -22,7 +23,6 @@ from rampart_threat.incidents.domain import (
 from rampart_threat.incidents.notify import Notice, Notifier
 from rampart_threat.incidents.repository import (
     SORT_FIELDS,
-    AssetRepository,
     IncidentFilter,
     IncidentOrder,
     IncidentRepository,

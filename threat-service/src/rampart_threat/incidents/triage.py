@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from rampart_threat.incidents.domain import ASSET_PREFIX, Asset, Incident, LinkedAsset, Severity, Triage
+from rampart_threat.assets.domain import ASSET_PREFIX, Asset, normalise_host
+from rampart_threat.incidents.domain import Incident, LinkedAsset, Severity, Triage
 
 DEFAULT_SLA_FILE = Path(__file__).parent / "data" / "sla.toml"
 # Ports whose exposure is a classic way in or out; a linked asset with one open gets a step.
@@ -32,15 +33,6 @@ FINDINGS_NOTE = (
     "(issue 11), so their existence, state and KEV listing are not checked"
 )
 UNRESOLVED_NOTE = "{count} affected system(s) match no host the organisation's scans have seen: {names}"
-
-
-def normalise_host(value: str) -> str:
-    """An address in its canonical form, a name in lower case; "" for nothing usable."""
-    text = value.strip()
-    try:
-        return str(ipaddress.ip_address(text.strip("[]")))
-    except ValueError:
-        return text.lower().rstrip(".")
 
 
 @dataclass(frozen=True)

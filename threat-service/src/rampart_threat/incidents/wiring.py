@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rampart.lib.outbox import Outbox
-from rampart_threat.incidents.consumers import AnalysisEventHandler, AssetRecorder
+from rampart_threat.assets.repository import AssetRepository
+from rampart_threat.incidents.consumers import AnalysisEventHandler
 from rampart_threat.incidents.notify import EmailNotifier, Notifier, Notifiers, OutboxNotifier, SmtpConfig
-from rampart_threat.incidents.repository import AssetRepository, IncidentRepository
+from rampart_threat.incidents.repository import IncidentRepository
 from rampart_threat.incidents.rules import IncidentRules, Rule, load_rules
 from rampart_threat.incidents.service import IncidentService
 from rampart_threat.incidents.triage import SlaTable
@@ -19,7 +20,7 @@ from rampart_threat.incidents.triage import SlaTable
 class IncidentParts:
     service: IncidentService
     rules: IncidentRules
-    record_assets: AssetRecorder
+    inventory: AssetRepository  # the assets triage links (rampart_threat.assets)
     on_analysis: AnalysisEventHandler
 
 
@@ -32,7 +33,7 @@ def incident_parts(
 ) -> IncidentParts:
     service = IncidentService(incidents, assets, sla or SlaTable.load(), notifier)
     engine = IncidentRules(rules, service, assets)
-    return IncidentParts(service, engine, AssetRecorder(assets), AnalysisEventHandler(engine))
+    return IncidentParts(service, engine, assets, AnalysisEventHandler(engine))
 
 
 def notifiers(outbox: Outbox, smtp_url: str, sender: str, recipients: str) -> Notifier:

@@ -5,6 +5,11 @@ never slows the scan or other clients. Its buffer is bounded: a client that fall
 more than ``MAX_BUFFER`` events is told (``error`` with CLIENT_TOO_SLOW) and disconnected; it
 can reconnect with Last-Event-ID and get what it missed. Event ids are JetStream sequence
 numbers, so a resume starts exactly after the last event the client saw.
+
+threat-service writes the scan's findings onto the same stream (``finding``), possibly after the
+scan's final event (``complete`` / ``error``), and closes them with ``findings_settled``: a stream
+ends after that, or ``findings_grace`` seconds after the final event when none comes (threat-service
+down or behind: the client can resume with Last-Event-ID and read the rest).
 """
 
 from __future__ import annotations
@@ -21,13 +26,14 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from rampart.lib.catalogue import subjects
 from rampart.scan.v1 import scan_pb2
-from rampart_gateway.api.scans.views import STATUS, TERMINAL, counts, stream_event
+from rampart_gateway.api.scans.views import SETTLED, STATUS, TERMINAL, counts, stream_event
 from rampart_gateway.clients import BrokerLink
 from rampart_gateway.errors import ApiError
 
 MAX_BUFFER = 1000
 IDLE_AFTER_FINAL = 2.0  # a finished scan whose history expired: how long to wait for replay
 IDLE_TIMEOUT_CODE = "STREAM_IDLE_TIMEOUT"  # the final error of a stream that carried no event
+FINDINGS_GRACE = 10.0  # after the final event, how long to wait for findings_settled
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,7 @@ async def scan_events(
     after: int | None,
     max_buffer: int = MAX_BUFFER,
     idle_timeout: float | None = None,
+    findings_grace: float = FINDINGS_GRACE,
 ) -> AsyncIterator[StreamEvent]:
     nc = broker.nc
     if nc is None or not nc.is_connected:
@@ -90,6 +97,8 @@ async def scan_events(
         stream=subjects.SCAN_EVENTS_STREAM,
     )
     finished = STATUS[scan.status] in ("completed", "failed", "cancelled", "timeout")
+    loop = asyncio.get_running_loop()
+    settle_by: float | None = None  # set once the scan's final event went out
     try:
         while True:
             if overflowed:
@@ -105,10 +114,15 @@ async def scan_events(
                     },
                 )
                 return
+            if settle_by is not None:
+                wait: float | None = max(0.0, settle_by - loop.time())
+            else:
+                wait = IDLE_AFTER_FINAL if finished else idle_timeout
             try:
-                message = await asyncio.wait_for(queue.get(), IDLE_AFTER_FINAL if finished else idle_timeout)
+                message = await asyncio.wait_for(queue.get(), wait)
             except TimeoutError:
-                yield synthetic_end(scan) if finished else idle_end(scan, idle_timeout or 0)
+                if settle_by is None:
+                    yield synthetic_end(scan) if finished else idle_end(scan, idle_timeout or 0)
                 return
             try:
                 event = scan_pb2.ScanEvent.FromString(message.data)
@@ -116,8 +130,12 @@ async def scan_events(
                 continue
             name, data = stream_event(event)
             yield StreamEvent(message.metadata.sequence.stream, name, data)
-            if name in TERMINAL:
+            if name == SETTLED:
                 return
+            if name in TERMINAL and settle_by is None:
+                if findings_grace <= 0:
+                    return
+                settle_by = loop.time() + findings_grace
     finally:
         with contextlib.suppress(Exception):
             await subscription.unsubscribe()

@@ -14,6 +14,7 @@ from starlette.responses import Response
 from rampart.common.v1 import common_pb2
 from rampart.scan.v1 import scan_pb2
 from rampart_gateway.api.scans import views
+from rampart_gateway.api.scans.findings import counts_of, findings_of
 from rampart_gateway.api.scans.queries import ListScansQuery
 from rampart_gateway.api.scans.schemas import ScanCreateRequest
 from rampart_gateway.envelope import ok
@@ -113,7 +114,11 @@ async def list_scans(request: Request) -> Response:
         ),
         timeout=TIMEOUT,
     )
-    return ok(request, views.page(reply))
+    listed = views.page(reply)
+    found = await counts_of(request, principal.owner, [scan.scan_id for scan in reply.scans])
+    for item in listed["items"]:
+        item.update(found[item["scan_id"]])
+    return ok(request, listed)
 
 
 async def fetch_scan(connection: HTTPConnection, principal: Principal, scan_id: str) -> scan_pb2.Scan:
@@ -160,7 +165,11 @@ async def resume_scan(request: Request) -> Response:
 
 
 async def scan_results(request: Request) -> Response:
-    return ok(request, views.results(await fetch_results(request, caller(request))))
+    principal = caller(request)
+    results = await fetch_results(request, principal)
+    view = views.results(results)
+    view.update(await findings_of(request, principal.owner, results.scan.scan_id))
+    return ok(request, view)
 
 
 async def delete_results(request: Request) -> Response:

@@ -77,8 +77,24 @@ class ScanSummary(BaseModel):
     resumes: int = 0
 
 
+class ScanFindingFields(BaseModel):
+    """From threat-service (null when it cannot be reached): what the scan's findings add up to."""
+
+    vulnerabilities_found: int | None = Field(default=None, description="findings this scan announced")
+    vulnerability_counts: dict[str, int] | None = Field(
+        default=None, description="by severity: critical, high, medium, low, info"
+    )
+    findings_settled: bool | None = Field(
+        default=None, description="the scan ended and its findings are final"
+    )
+
+
+class ScanListItem(ScanSummary, ScanFindingFields):
+    pass
+
+
 class ScanList(BaseModel):
-    items: list[ScanSummary]
+    items: list[ScanListItem]
     total: int
     page: int
     per_page: int
@@ -101,6 +117,13 @@ class ScanResults(BaseModel):
     excluded_endpoints: list[str]
     ports: list[dict[str, Any]]
     hosts: list[dict[str, Any]]
+    vulnerabilities_found: int | None = None
+    vulnerability_counts: dict[str, int] | None = None
+    findings_settled: bool | None = None
+    vulnerabilities: list[dict[str, Any]] | None = Field(
+        default=None, description="the scan's findings, most severe first (as its stream's finding events)"
+    )
+    vulnerabilities_resolved: int | None = Field(default=None, description="records this scan showed fixed")
 
 
 class ScanExport(BaseModel):

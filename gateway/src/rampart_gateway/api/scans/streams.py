@@ -38,8 +38,14 @@ async def scan_stream(request: Request) -> Response:
     scan = await fetch_scan(request, principal, request.path_params["scan_id"])
     after = header if header is not None else query
     slot = request.state.stream_slots.acquire(principal)  # 429 past the plan's stream cap
-    idle = request.state.settings.stream_idle_timeout
-    source = scan_events(request.state.broker, scan, after, idle_timeout=idle)
+    settings = request.state.settings
+    source = scan_events(
+        request.state.broker,
+        scan,
+        after,
+        idle_timeout=settings.stream_idle_timeout,
+        findings_grace=settings.stream_findings_grace,
+    )
 
     async def frames() -> AsyncIterator[dict[str, str]]:
         async for event in source:
@@ -72,8 +78,9 @@ async def scan_websocket(websocket: WebSocket) -> None:
         await websocket.close(WS_RATE_LIMITED, error.message[:120])
         return
     try:
-        idle = state["settings"].stream_idle_timeout
-        async for event in scan_events(state["broker"], scan, after, idle_timeout=idle):
+        settings = state["settings"]
+        idle, grace = settings.stream_idle_timeout, settings.stream_findings_grace
+        async for event in scan_events(state["broker"], scan, after, idle_timeout=idle, findings_grace=grace):
             frame: dict[str, Any] = {"event": event.name, "data": event.data, "id": event.id or None}
             await websocket.send_json(frame)
             if event.name == "error" and event.data["error"]["code"] == IDLE_TIMEOUT_CODE:

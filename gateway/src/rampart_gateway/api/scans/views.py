@@ -10,7 +10,8 @@ from rampart_gateway.envelope import when
 
 STATUS = {value: name.removeprefix("SCAN_STATUS_").lower() for name, value in scan_pb2.ScanStatus.items()}
 PORT_STATE = {value: name.removeprefix("PORT_STATE_").lower() for name, value in scan_pb2.PortState.items()}
-TERMINAL = ("complete", "error")
+TERMINAL = ("complete", "error")  # the scan's final event
+SETTLED = "findings_settled"  # the last event of a scan's stream
 
 
 def counts(message: scan_pb2.PortCounts) -> dict[str, int]:
@@ -111,6 +112,7 @@ def service(message: scan_pb2.ServiceInfo) -> dict[str, Any] | None:
         "cpe": message.cpe,
         "confidence": message.confidence,
         "evidence": message.evidence,
+        "facts": dict(sorted(message.facts.items())),  # docs/detection.md "Facts"
     }
 
 
@@ -186,8 +188,37 @@ def results(message: scan_pb2.ScanResults) -> dict[str, Any]:
     }
 
 
+def finding_notice(notice: scan_pb2.FindingNotice) -> dict[str, Any]:
+    """A finding as the scan's stream shows it (the full record: GET /vulnerabilities/{id})."""
+    return {
+        "vulnerability_id": notice.vulnerability_id,
+        "fingerprint": notice.fingerprint,
+        "type": notice.type,
+        "severity": notice.severity,
+        "title": notice.title,
+        "host": notice.host,
+        "port": notice.port,
+        "protocol": notice.protocol,
+        "cve": notice.cve or None,
+        "rule_id": notice.rule_id or None,
+        "status": notice.status,
+        "first_sighting": notice.first_sighting,
+        "confidence": notice.confidence,
+        "priority": notice.priority,
+    }
+
+
+def findings_settled(settled: scan_pb2.FindingsSettled) -> dict[str, Any]:
+    return {
+        "findings": settled.findings,
+        "by_severity": dict(settled.by_severity),
+        "resolved": settled.resolved,
+    }
+
+
 def stream_event(event: scan_pb2.ScanEvent) -> tuple[str, dict[str, Any]]:
-    """A stream event name (progress, port_found, service_detected, complete, error) and its data."""
+    """A stream event name (progress, port_found, service_detected, finding, complete, error,
+    findings_settled) and its data."""
     kind = scan_pb2.ScanEventType.Name(event.type).removeprefix("SCAN_EVENT_TYPE_").lower()
     data: dict[str, Any] = {
         "scan_id": event.scan_id,
@@ -205,6 +236,10 @@ def stream_event(event: scan_pb2.ScanEvent) -> tuple[str, dict[str, Any]]:
         }
     if kind in ("port_found", "service_detected"):
         return kind, {**data, **port(event.port)}
+    if kind == "finding":
+        return kind, {"scan_id": event.scan_id, "at": data["at"], "finding": finding_notice(event.finding)}
+    if kind == "findings_settled":
+        return kind, {"scan_id": event.scan_id, "at": data["at"], **findings_settled(event.settled)}
     final = {**data, "summary": counts(event.summary), "duration": round(event.duration_seconds, 3)}
     if kind == "completed":
         return "complete", final

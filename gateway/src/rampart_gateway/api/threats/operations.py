@@ -4,7 +4,7 @@ scope it enforces."""
 from __future__ import annotations
 
 from rampart_gateway.api.threats import schemas
-from rampart_gateway.api.threats.queries import ListAnalysesQuery, ListEntriesQuery
+from rampart_gateway.api.threats.queries import ListAnalysesQuery, ListEntriesQuery, ThreatScanQuery
 from rampart_gateway.api.threats.routes import (
     add_list_entry,
     analyze,
@@ -12,10 +12,31 @@ from rampart_gateway.api.threats.routes import (
     list_analyses,
     list_list_entries,
     remove_list_entry,
+    threat_scan,
 )
 from rampart_gateway.operations import Operation
 
 OPERATIONS = (
+    Operation(
+        "GET",
+        "/api/v1/threats/scan",
+        threat_scan,
+        "Start a scan of a target (as POST /scans) and answer with its findings once they settle, "
+        "or 202 with the findings so far and Location to poll",
+        "threats",
+        scope="scans:write",
+        query=ThreatScanQuery,
+        response=schemas.ThreatScanResult,
+        also={202: "the findings are not final yet: what is found so far; Location: the scan's results"},
+        errors=(
+            "INVALID_TARGET",
+            "VALIDATION_ERROR",
+            "TARGET_NOT_ALLOWED",
+            "CONCURRENT_LIMIT_EXCEEDED",
+            "SCAN_QUOTA_EXCEEDED",
+            "IDEMPOTENCY_KEY_REUSED",
+        ),
+    ),
     Operation(
         "POST",
         "/api/v1/threats/analyze",

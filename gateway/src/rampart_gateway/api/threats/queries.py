@@ -19,3 +19,15 @@ class ListAnalysesQuery(Params):
 
 class ListEntriesQuery(Params):
     list: Literal["allow", "deny"] | None = Field(default=None, description="one list; both when absent")
+
+
+class ThreatScanQuery(Params):
+    target_ip: str = Field(min_length=1, max_length=255, description="an address, CIDR or name in your scope")
+    depth: Literal["quick", "standard", "deep"] = Field(
+        default="standard",
+        description="quick: top-100 ports, fast; standard: the compliance profile; deep: the pentest profile",
+    )
+    include_vulns: bool = Field(
+        default=True, description="list CVEs of detected services (vulnerable_service)"
+    )
+    wait: Whole = Field(default=30, ge=0, le=120, description="seconds to wait for the findings to settle")

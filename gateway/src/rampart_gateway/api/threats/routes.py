@@ -9,9 +9,11 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
+from rampart.lib.ids import iso, utcnow
 from rampart.threat.v1 import threat_pb2
-from rampart_gateway.api.threats import views
-from rampart_gateway.api.threats.queries import ListAnalysesQuery, ListEntriesQuery
+from rampart_gateway.api.scans.routes import create_request, idempotency_key
+from rampart_gateway.api.threats import scanning, views
+from rampart_gateway.api.threats.queries import ListAnalysesQuery, ListEntriesQuery, ThreatScanQuery
 from rampart_gateway.api.threats.schemas import AnalyzeRequest, ListEntryRequest
 from rampart_gateway.envelope import ok
 from rampart_gateway.inputs import read_json, read_query
@@ -37,6 +39,23 @@ async def analyze(request: Request) -> Response:
         timeout=TIMEOUT,
     )
     return ok(request, views.analysis(reply), status_code=201)
+
+
+async def threat_scan(request: Request) -> Response:
+    """Start a scan, wait for its findings, answer (200) or say where to poll (202)."""
+    principal = caller(request)
+    query = read_query(request, ThreatScanQuery)
+    body = scanning.scan_body(query)
+    message = create_request(body, principal, idempotency_key(request), request.state.request_id)
+    scan = await request.state.clients.scan.CreateScan(message, timeout=TIMEOUT)
+    grace = request.state.settings.stream_findings_grace
+    followed = await scanning.follow(request.state.broker, scan, float(query.wait), grace)
+    data = scanning.answer(scan.scan_id, followed, query.include_vulns, iso(utcnow()))
+    if followed.settled or followed.ended:
+        return ok(request, data)
+    response = ok(request, data, status_code=202)
+    response.headers["location"] = f"/api/v1/scans/{scan.scan_id}/results"
+    return response
 
 
 async def list_analyses(request: Request) -> Response:

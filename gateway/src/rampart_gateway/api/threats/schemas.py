@@ -113,3 +113,25 @@ class ListEntry(BaseModel):
 
 class ListEntries(BaseModel):
     items: list[ListEntry]
+
+
+class ThreatFinding(BaseModel):
+    type: str = Field(description="vulnerable_service, misconfiguration or exposure")
+    severity: str
+    details: str
+    cve: str | None
+    host: str
+    port: int
+    rule_id: str | None
+    vulnerability_id: str = Field(description="GET /api/v1/vulnerabilities/{vulnerability_id}")
+
+
+class ThreatScanResult(BaseModel):
+    """Seed 004; 202 (with Location: the scan's results) while the findings are not final."""
+
+    scan_id: str
+    status: str
+    threats_found: int
+    findings: list[ThreatFinding]
+    findings_settled: bool
+    timestamp: str

@@ -1,4 +1,5 @@
-"""The vulnerability catalog: one CVE, what applies to a product at a version; feed status for operators."""
+"""Vulnerabilities: the records (list, read, triage) and the catalog (one CVE, what applies to a product
+at a version); feed status for operators."""
 
 from starlette.routing import BaseRoute
 

@@ -1,11 +1,21 @@
-"""The catalog operations: routes and OpenAPI entries, each with the scope or credential it enforces."""
+"""The catalog and vulnerability operations: routes and OpenAPI entries, each with the scope or credential
+it enforces. The catalog's paths come first: ``/vulnerabilities/catalog`` is not a record id."""
 
 from __future__ import annotations
 
 from rampart_gateway.api.vulnerabilities import schemas
-from rampart_gateway.api.vulnerabilities.queries import CatalogQuery
-from rampart_gateway.api.vulnerabilities.routes import feed_status, get_catalog_entry, match_catalog
+from rampart_gateway.api.vulnerabilities.queries import CatalogQuery, ListVulnerabilitiesQuery
+from rampart_gateway.api.vulnerabilities.routes import (
+    feed_status,
+    get_catalog_entry,
+    get_vulnerability,
+    list_vulnerabilities,
+    match_catalog,
+    update_vulnerability,
+)
 from rampart_gateway.operations import Operation
+
+RECORD = "/api/v1/vulnerabilities/{vulnerability_id}"
 
 OPERATIONS = (
     Operation(
@@ -38,5 +48,37 @@ OPERATIONS = (
         auth=False,
         response=schemas.FeedStatus,
         errors=("INVALID_API_KEY",),
+    ),
+    Operation(
+        "GET",
+        "/api/v1/vulnerabilities",
+        list_vulnerabilities,
+        "Your vulnerability records (one per problem, asset and port), with filters, sort, pages and cursor",
+        "vulnerabilities",
+        scope="threats:read",
+        query=ListVulnerabilitiesQuery,
+        response=schemas.VulnerabilityList,
+        errors=("VALIDATION_ERROR",),
+    ),
+    Operation(
+        "GET",
+        RECORD,
+        get_vulnerability,
+        "One record: evidence, CVE details (scores, KEV, EPSS, CWE), remediation, sightings and history",
+        "vulnerabilities",
+        scope="threats:read",
+        response=schemas.VulnerabilityView,
+        errors=("VULNERABILITY_NOT_FOUND",),
+    ),
+    Operation(
+        "PATCH",
+        RECORD,
+        update_vulnerability,
+        "Triage: status (confirmed, false_positive, accepted_risk, resolved, open), note, assignee",
+        "vulnerabilities",
+        scope="threats:write",
+        body=schemas.VulnerabilityUpdateRequest,
+        response=schemas.VulnerabilityView,
+        errors=("VULNERABILITY_NOT_FOUND", "VULNERABILITY_TRANSITION_NOT_ALLOWED", "VALIDATION_ERROR"),
     ),
 )

@@ -1,12 +1,12 @@
-"""Query parameters of the catalog operations."""
+"""Query parameters of the catalog and vulnerability operations."""
 
 from __future__ import annotations
 
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import Field, model_validator
 
-from rampart_gateway.inputs import Params
+from rampart_gateway.inputs import INSTANT, Instant, Params, Whole
 
 
 class CatalogQuery(Params):
@@ -39,3 +39,44 @@ class CatalogQuery(Params):
         if self.cpe is None and (self.product is None or self.version is None):
             raise ValueError("give cpe, or product and version")
         return self
+
+
+SEVERITY_WORD = "(info|low|medium|high|critical)"
+STATUS_WORD = "(open|confirmed|false_positive|accepted_risk|resolved|reopened)"
+
+
+class ListVulnerabilitiesQuery(Params):
+    """The records' filters (all must match; a comma list matches any of its words), sort and page."""
+
+    severity: str = Field(
+        default="",
+        pattern=rf"^({SEVERITY_WORD}(,{SEVERITY_WORD})*)?$",
+        description="one severity or a comma list: info, low, medium, high, critical",
+        examples=["high,critical"],
+    )
+    status: str = Field(
+        default="",
+        pattern=rf"^({STATUS_WORD}(,{STATUS_WORD})*)?$",
+        description="one status or a comma list of them (docs/findings-lifecycle.md)",
+        examples=["open,reopened"],
+    )
+    kev: bool | None = Field(default=None, description="in CISA's Known Exploited Vulnerabilities catalogue")
+    cve: str = Field(default="", pattern=r"^([Cc][Vv][Ee]-\d{4}-\d{4,19})?$", examples=["CVE-2024-6387"])
+    host: str = Field(default="", max_length=255, description="the address as the scan reported it")
+    port: Whole | None = Field(default=None, ge=1, le=65535)
+    scan_id: str = Field(
+        default="", max_length=64, pattern=r"^[A-Za-z0-9_-]*$", description="the records this scan saw"
+    )
+    type: Literal["vulnerable_service", "misconfiguration", "exposure"] | None = None
+    first_seen_after: Instant | None = Field(default=None, description=f"first seen at or after; {INSTANT}")
+    first_seen_before: Instant | None = Field(default=None, description=f"first seen before; {INSTANT}")
+    sort: Literal["priority", "severity", "last_seen", "first_seen"] = "priority"
+    order: Literal["desc", "asc"] = "desc"
+    page: Whole = Field(default=1, ge=1, le=100_000, description="1-based page number")
+    per_page: Whole = Field(default=20, ge=1, le=100, description="items per page")
+    cursor: str = Field(
+        default="",
+        max_length=512,
+        pattern=r"^[A-Za-z0-9_-]*$",
+        description="next_cursor from the previous page, with the same sort",
+    )

@@ -1,4 +1,4 @@
-"""The vulnerability catalog: decode, call threat-service, encode.
+"""The vulnerability catalog and records: decode, call threat-service, encode.
 
 Catalog routes are checked for credential and scope before they run (``operations.Operation``); the
 feed status is the operators' (Bearer ADMIN_TOKEN), like the health details.
@@ -11,17 +11,20 @@ import re
 from starlette.requests import Request
 from starlette.responses import Response
 
+from rampart.common.v1 import common_pb2
 from rampart.threat.v1 import threat_pb2
 from rampart_gateway.api.vulnerabilities import views
-from rampart_gateway.api.vulnerabilities.queries import CatalogQuery
+from rampart_gateway.api.vulnerabilities.queries import CatalogQuery, ListVulnerabilitiesQuery
+from rampart_gateway.api.vulnerabilities.schemas import VulnerabilityUpdateRequest
 from rampart_gateway.envelope import ok
 from rampart_gateway.errors import ApiError
-from rampart_gateway.inputs import printable, read_query
+from rampart_gateway.inputs import enum_field, printable, read_json, read_query
 from rampart_gateway.operations import caller
 from rampart_gateway.operator import require_operator
 
 TIMEOUT = 10.0
 CVE_ID = re.compile(r"^CVE-\d{4}-\d{4,19}$", re.IGNORECASE)
+VULNERABILITY_ID = re.compile(r"^vuln_[0-9a-f]{32}$")
 
 
 async def get_catalog_entry(request: Request) -> Response:
@@ -62,3 +65,76 @@ async def feed_status(request: Request) -> Response:
         threat_pb2.GetFeedStatusRequest(), timeout=TIMEOUT
     )
     return ok(request, views.feed_status(reply))
+
+
+async def list_vulnerabilities(request: Request) -> Response:
+    principal = caller(request)
+    query = read_query(request, ListVulnerabilitiesQuery)
+    first_seen = common_pb2.TimeRange()
+    if query.first_seen_after:
+        first_seen.after.FromDatetime(query.first_seen_after)
+    if query.first_seen_before:
+        first_seen.before.FromDatetime(query.first_seen_before)
+    message = threat_pb2.ListVulnerabilitiesRequest(
+        owner=principal.owner,
+        severities=[enum_field(common_pb2.Severity, w, "severity") for w in _words(query.severity)],
+        statuses=[enum_field(threat_pb2.VulnerabilityStatus, w, "status") for w in _words(query.status)],
+        cve=query.cve.upper(),
+        host=query.host,
+        port=query.port or 0,
+        scan_id=query.scan_id,
+        type=enum_field(threat_pb2.VulnerabilityType, query.type or "", "type"),
+        first_seen=first_seen,
+        page=common_pb2.PageRequest(
+            page=query.page,
+            per_page=query.per_page,
+            cursor=query.cursor,
+            sort=query.sort,
+            descending=query.order == "desc",
+        ),
+    )
+    if query.kev is not None:
+        message.kev = query.kev
+    reply = await request.state.clients.threat.ListVulnerabilities(message, timeout=TIMEOUT)
+    return ok(request, views.vulnerability_page(reply))
+
+
+def _words(listed: str) -> list[str]:
+    return sorted(set(filter(None, listed.split(","))))
+
+
+def _record_id(request: Request) -> str:
+    """The path's id; one that cannot be a record's is not found without asking threat-service."""
+    record_id: str = request.path_params["vulnerability_id"]
+    if not VULNERABILITY_ID.match(record_id):
+        raise ApiError(
+            "VULNERABILITY_NOT_FOUND", "vulnerability not found", {"vulnerability_id": printable(record_id)}
+        )
+    return record_id
+
+
+async def get_vulnerability(request: Request) -> Response:
+    principal = caller(request)
+    reply = await request.state.clients.threat.GetVulnerability(
+        threat_pb2.GetVulnerabilityRequest(owner=principal.owner, vulnerability_id=_record_id(request)),
+        timeout=TIMEOUT,
+    )
+    return ok(request, views.vulnerability(reply))
+
+
+async def update_vulnerability(request: Request) -> Response:
+    principal = caller(request)
+    record_id = _record_id(request)
+    body = await read_json(request, VulnerabilityUpdateRequest)
+    message = threat_pb2.UpdateVulnerabilityRequest(
+        owner=principal.owner,
+        vulnerability_id=record_id,
+        status=enum_field(threat_pb2.VulnerabilityStatus, body.status or "", "status"),
+        note=body.note,
+    )
+    if body.accepted_until is not None:
+        message.accepted_until.FromDatetime(body.accepted_until)
+    if body.assignee is not None:
+        message.assignee = body.assignee
+    reply = await request.state.clients.threat.UpdateVulnerability(message, timeout=TIMEOUT)
+    return ok(request, views.vulnerability(reply))

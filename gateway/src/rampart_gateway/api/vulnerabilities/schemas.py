@@ -1,8 +1,12 @@
-"""Response bodies of the catalog operations (OpenAPI)."""
+"""Request and response bodies of the catalog and vulnerability operations (OpenAPI)."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from typing import Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from rampart_gateway.inputs import INSTANT, Body, Instant
 
 
 class CvssScore(BaseModel):
@@ -137,3 +141,88 @@ class CatalogMatches(BaseModel):
 class FeedStatus(BaseModel):
     sources: list[FeedSource]
     stale_after_days: float
+
+
+StatusWord = Literal["open", "confirmed", "false_positive", "accepted_risk", "resolved", "reopened"]
+
+
+class VulnerabilityUpdateRequest(Body):
+    """Triage; only the fields given change. ``accepted_risk`` needs ``accepted_until`` and a ``note``."""
+
+    status: StatusWord | None = None
+    note: str = Field(default="", max_length=2_000, description="the reason of a status change, or a note")
+    accepted_until: Instant | None = Field(default=None, description=f"with accepted_risk; {INSTANT}")
+    assignee: str | None = Field(default=None, max_length=128, description='"" unassigns')
+
+    @model_validator(mode="after")
+    def something_to_change(self) -> VulnerabilityUpdateRequest:
+        if self.status is None and self.assignee is None and not self.note.strip():
+            raise ValueError("give at least one of status, note, assignee")
+        return self
+
+
+class Sighting(BaseModel):
+    scan_id: str
+    at: str | None
+
+
+class HistoryEntry(BaseModel):
+    kind: str
+    actor: str
+    from_value: str
+    to_value: str
+    note: str
+    scan_id: str | None
+    at: str | None
+
+
+class VulnerabilitySummary(BaseModel):
+    vulnerability_id: str
+    fingerprint: str
+    type: str
+    title: str
+    severity: str
+    status: str
+    priority: str
+    confidence: str
+    host: str
+    port: int
+    protocol: str
+    service: str
+    cpe: str
+    cve: str | None
+    rule_id: str | None
+    cvss_score: float | None
+    cvss_vector: str | None
+    cwe: list[str]
+    kev: bool
+    epss: float | None
+    first_seen: str | None
+    last_seen: str | None
+    first_scan_id: str
+    last_scan_id: str
+    sightings_total: int
+    resolution: str | None
+    resolved_scan_id: str | None
+    accepted_until: str | None
+    assignee: str | None
+    updated_at: str | None
+
+
+class VulnerabilityView(VulnerabilitySummary):
+    description: str
+    remediation: str
+    references: list[str]
+    evidence: dict[str, str]
+    cve_details: CatalogEntry | None
+    sightings: list[Sighting]
+    history: list[HistoryEntry]
+
+
+class VulnerabilityList(BaseModel):
+    items: list[VulnerabilitySummary]
+    total: int
+    page: int
+    per_page: int
+    pages: int
+    next_cursor: str | None

@@ -1,11 +1,14 @@
-"""Catalog replies as public JSON."""
+"""Catalog and vulnerability replies as public JSON."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from rampart.common.v1 import common_pb2
+from rampart.lib.enums import enum_word
 from rampart.lib.ids import from_timestamp, iso
 from rampart.threat.v1 import threat_pb2
+from rampart_gateway.envelope import when
 
 FEEDS = {value: name.removeprefix("FEED_KIND_").lower() for name, value in threat_pb2.FeedKind.items()}
 
@@ -148,4 +151,77 @@ def feed_status(reply: threat_pb2.FeedStatus) -> dict[str, Any]:
     return {
         "sources": [feed_source(s) for s in reply.sources],
         "stale_after_days": reply.stale_after_days,
+    }
+
+
+def vulnerability_summary(v: threat_pb2.Vulnerability) -> dict[str, Any]:
+    """A record as listed: what it is, where, how bad, where it stands."""
+    return {
+        "vulnerability_id": v.vulnerability_id,
+        "fingerprint": v.fingerprint,
+        "type": enum_word(threat_pb2.VulnerabilityType, v.type),
+        "title": v.title,
+        "severity": enum_word(common_pb2.Severity, v.severity),
+        "status": enum_word(threat_pb2.VulnerabilityStatus, v.status),
+        "priority": v.priority,
+        "confidence": v.confidence,
+        "host": v.host,
+        "port": v.port,
+        "protocol": v.protocol,
+        "service": v.service,
+        "cpe": v.cpe,
+        "cve": _text(v.cve),
+        "rule_id": _text(v.rule_id),
+        "cvss_score": v.cvss_score if v.HasField("cvss_score") else None,
+        "cvss_vector": _text(v.cvss_vector),
+        "cwe": list(v.cwe),
+        "kev": v.kev,
+        "epss": v.epss if v.HasField("epss") else None,
+        "first_seen": when(v.first_seen),
+        "last_seen": when(v.last_seen),
+        "first_scan_id": v.first_scan_id,
+        "last_scan_id": v.last_scan_id,
+        "sightings_total": v.sightings_total,
+        "resolution": _text(v.resolution),
+        "resolved_scan_id": _text(v.resolved_scan_id),
+        "accepted_until": when(v.accepted_until),
+        "assignee": _text(v.assignee),
+        "updated_at": when(v.updated_at),
+    }
+
+
+def vulnerability(v: threat_pb2.Vulnerability) -> dict[str, Any]:
+    """The whole record: evidence, CVE details, remediation, references, sightings and history."""
+    return {
+        **vulnerability_summary(v),
+        "description": v.description,
+        "remediation": v.remediation,
+        "references": list(v.references),
+        "evidence": dict(v.evidence),
+        "cve_details": entry(v.cve_details) if v.HasField("cve_details") else None,
+        "sightings": [{"scan_id": s.scan_id, "at": when(s.at)} for s in v.sightings],
+        "history": [
+            {
+                "kind": enum_word(threat_pb2.VulnerabilityChangeKind, h.kind),
+                "actor": h.actor,
+                "from_value": h.from_value,
+                "to_value": h.to_value,
+                "note": h.note,
+                "scan_id": _text(h.scan_id),
+                "at": when(h.at),
+            }
+            for h in v.history
+        ],
+    }
+
+
+def vulnerability_page(reply: threat_pb2.ListVulnerabilitiesResponse) -> dict[str, Any]:
+    info = reply.page
+    return {
+        "items": [vulnerability_summary(v) for v in reply.vulnerabilities],
+        "total": info.total,
+        "page": info.page,
+        "per_page": info.per_page,
+        "pages": info.pages,
+        "next_cursor": info.next_cursor or None,
     }

@@ -20,6 +20,48 @@ else:
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class _Intent:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _IntentEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Intent.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    INTENT_UNSPECIFIED: _Intent.ValueType  # 0
+    INTENT_EXPOSURE: _Intent.ValueType  # 1
+    """what is exposed"""
+    INTENT_URGENT: _Intent.ValueType  # 2
+    """what is most urgent and why"""
+    INTENT_CHANGES: _Intent.ValueType  # 3
+    """what changed since the previous scan"""
+    INTENT_REMEDIATE: _Intent.ValueType  # 4
+    """how to fix X"""
+    INTENT_CVE_CHECK: _Intent.ValueType  # 5
+    """is Y vulnerable to CVE Z"""
+    INTENT_EXPLAIN: _Intent.ValueType  # 6
+    """explain C"""
+    INTENT_SUMMARY: _Intent.ValueType  # 7
+    """anything else about a given object: what is known about it"""
+
+class Intent(_Intent, metaclass=_IntentEnumTypeWrapper):
+    """Intent is the kind of question the offline engine recognised."""
+
+INTENT_UNSPECIFIED: Intent.ValueType  # 0
+INTENT_EXPOSURE: Intent.ValueType  # 1
+"""what is exposed"""
+INTENT_URGENT: Intent.ValueType  # 2
+"""what is most urgent and why"""
+INTENT_CHANGES: Intent.ValueType  # 3
+"""what changed since the previous scan"""
+INTENT_REMEDIATE: Intent.ValueType  # 4
+"""how to fix X"""
+INTENT_CVE_CHECK: Intent.ValueType  # 5
+"""is Y vulnerable to CVE Z"""
+INTENT_EXPLAIN: Intent.ValueType  # 6
+"""explain C"""
+INTENT_SUMMARY: Intent.ValueType  # 7
+"""anything else about a given object: what is known about it"""
+Global___Intent: _TypeAlias = Intent  # noqa: Y015
+
 class _ExplainLevel:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -52,6 +94,7 @@ class _ReportTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ReportType
     """the default: technical"""
     REPORT_TYPE_EXECUTIVE: _ReportType.ValueType  # 1
     REPORT_TYPE_TECHNICAL: _ReportType.ValueType  # 2
+    REPORT_TYPE_REMEDIATION: _ReportType.ValueType  # 3
 
 class ReportType(_ReportType, metaclass=_ReportTypeEnumTypeWrapper):
     """ReportType is the audience of a narrative report."""
@@ -60,18 +103,28 @@ REPORT_TYPE_UNSPECIFIED: ReportType.ValueType  # 0
 """the default: technical"""
 REPORT_TYPE_EXECUTIVE: ReportType.ValueType  # 1
 REPORT_TYPE_TECHNICAL: ReportType.ValueType  # 2
+REPORT_TYPE_REMEDIATION: ReportType.ValueType  # 3
 Global___ReportType: _TypeAlias = ReportType  # noqa: Y015
 
 @_typing.final
 class AskRequest(_message.Message):
+    """AskRequest: a question, optionally about one of the caller's objects (set at most one)."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     OWNER_FIELD_NUMBER: _builtins.int
     QUESTION_FIELD_NUMBER: _builtins.int
     SCAN_ID_FIELD_NUMBER: _builtins.int
+    VULNERABILITY_ID_FIELD_NUMBER: _builtins.int
+    ASSET_FIELD_NUMBER: _builtins.int
+    INCIDENT_ID_FIELD_NUMBER: _builtins.int
     question: _builtins.str
     scan_id: _builtins.str
     """optional grounding context"""
+    vulnerability_id: _builtins.str
+    asset: _builtins.str
+    """a host (address or name) of the caller's scans"""
+    incident_id: _builtins.str
     @_builtins.property
     def owner(self) -> _common_pb2.Owner: ...
     def __init__(
@@ -80,10 +133,13 @@ class AskRequest(_message.Message):
         owner: _common_pb2.Owner | None = ...,
         question: _builtins.str = ...,
         scan_id: _builtins.str = ...,
+        vulnerability_id: _builtins.str = ...,
+        asset: _builtins.str = ...,
+        incident_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner", "question", b"question", "scan_id", b"scan_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["asset", b"asset", "incident_id", b"incident_id", "owner", b"owner", "question", b"question", "scan_id", b"scan_id", "vulnerability_id", b"vulnerability_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -91,26 +147,47 @@ Global___AskRequest: _TypeAlias = AskRequest  # noqa: Y015
 
 @_typing.final
 class Source(_message.Message):
+    """Source is one citation: the object a claim comes from. Claims about the caller's systems cite
+    kind scan / port / vulnerability / incident / cve; general knowledge cites knowledge / cwe.
+    """
+
     DESCRIPTOR: _descriptor.Descriptor
 
     KIND_FIELD_NUMBER: _builtins.int
     REF_FIELD_NUMBER: _builtins.int
     EXCERPT_FIELD_NUMBER: _builtins.int
+    LABEL_FIELD_NUMBER: _builtins.int
+    SCAN_ID_FIELD_NUMBER: _builtins.int
+    HOST_FIELD_NUMBER: _builtins.int
+    PORT_FIELD_NUMBER: _builtins.int
+    PROTOCOL_FIELD_NUMBER: _builtins.int
     kind: _builtins.str
-    """scan, port, vulnerability, knowledge"""
+    """scan, port, vulnerability, incident, cve, knowledge, cwe"""
     ref: _builtins.str
-    """scan id, "host:port", vulnerability id, article id"""
+    """scan id, "host:port", vulnerability id, incident id, CVE id, article id, CWE id"""
     excerpt: _builtins.str
+    label: _builtins.str
+    """the marker used in the text, e.g. "1" for "[1]" """
+    scan_id: _builtins.str
+    """the scan the object belongs to, when it belongs to one"""
+    host: _builtins.str
+    port: _builtins.int
+    protocol: _builtins.str
     def __init__(
         self,
         *,
         kind: _builtins.str = ...,
         ref: _builtins.str = ...,
         excerpt: _builtins.str = ...,
+        label: _builtins.str = ...,
+        scan_id: _builtins.str = ...,
+        host: _builtins.str = ...,
+        port: _builtins.int = ...,
+        protocol: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["excerpt", b"excerpt", "kind", b"kind", "ref", b"ref"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["excerpt", b"excerpt", "host", b"host", "kind", b"kind", "label", b"label", "port", b"port", "protocol", b"protocol", "ref", b"ref", "scan_id", b"scan_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -124,13 +201,20 @@ class AskResponse(_message.Message):
     SOURCES_FIELD_NUMBER: _builtins.int
     CONFIDENCE_FIELD_NUMBER: _builtins.int
     PROVIDER_FIELD_NUMBER: _builtins.int
+    INTENT_FIELD_NUMBER: _builtins.int
+    GAPS_FIELD_NUMBER: _builtins.int
     answer: _builtins.str
     confidence: _builtins.int
     """0-100"""
     provider: _builtins.str
     """"offline" or the configured LLM provider"""
+    intent: Global___Intent.ValueType
     @_builtins.property
     def sources(self) -> _containers.RepeatedCompositeFieldContainer[Global___Source]: ...
+    @_builtins.property
+    def gaps(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """What the answer could not use: data that is missing or a service that did not answer."""
+
     def __init__(
         self,
         *,
@@ -138,10 +222,12 @@ class AskResponse(_message.Message):
         sources: _abc.Iterable[Global___Source] | None = ...,
         confidence: _builtins.int = ...,
         provider: _builtins.str = ...,
+        intent: Global___Intent.ValueType = ...,
+        gaps: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["answer", b"answer", "confidence", b"confidence", "provider", b"provider", "sources", b"sources"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answer", b"answer", "confidence", b"confidence", "gaps", b"gaps", "intent", b"intent", "provider", b"provider", "sources", b"sources"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -154,8 +240,11 @@ class ExplainRequest(_message.Message):
     OWNER_FIELD_NUMBER: _builtins.int
     CONCEPT_FIELD_NUMBER: _builtins.int
     LEVEL_FIELD_NUMBER: _builtins.int
+    SCAN_ID_FIELD_NUMBER: _builtins.int
     concept: _builtins.str
     level: Global___ExplainLevel.ValueType
+    scan_id: _builtins.str
+    """where to look for an example; "" = the caller's latest finished scan"""
     @_builtins.property
     def owner(self) -> _common_pb2.Owner: ...
     def __init__(
@@ -164,14 +253,44 @@ class ExplainRequest(_message.Message):
         owner: _common_pb2.Owner | None = ...,
         concept: _builtins.str = ...,
         level: Global___ExplainLevel.ValueType = ...,
+        scan_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["concept", b"concept", "level", b"level", "owner", b"owner"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["concept", b"concept", "level", b"level", "owner", b"owner", "scan_id", b"scan_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ExplainRequest: _TypeAlias = ExplainRequest  # noqa: Y015
+
+@_typing.final
+class RelatedId(_message.Message):
+    """RelatedId is a CWE or ATT&CK id related to a concept, with its name when known."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """"CWE-319", "T1046" """
+    kind: _builtins.str
+    """cwe, attack"""
+    name: _builtins.str
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id", "kind", b"kind", "name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RelatedId: _TypeAlias = RelatedId  # noqa: Y015
 
 @_typing.final
 class ExplainResponse(_message.Message):
@@ -182,12 +301,27 @@ class ExplainResponse(_message.Message):
     EXPLANATION_FIELD_NUMBER: _builtins.int
     RELATED_FIELD_NUMBER: _builtins.int
     PROVIDER_FIELD_NUMBER: _builtins.int
+    RELATED_IDS_FIELD_NUMBER: _builtins.int
+    EXAMPLE_FIELD_NUMBER: _builtins.int
+    SOURCES_FIELD_NUMBER: _builtins.int
+    FOUND_FIELD_NUMBER: _builtins.int
     concept: _builtins.str
+    """the concept explained (its title), or the text asked when none matched"""
     level: Global___ExplainLevel.ValueType
     explanation: _builtins.str
     provider: _builtins.str
+    example: _builtins.str
+    """from the caller's data, "" when it has none"""
+    found: _builtins.bool
+    """false: the knowledge base has no note on it (explanation says so)"""
     @_builtins.property
-    def related(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def related(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """the ids of related_ids"""
+
+    @_builtins.property
+    def related_ids(self) -> _containers.RepeatedCompositeFieldContainer[Global___RelatedId]: ...
+    @_builtins.property
+    def sources(self) -> _containers.RepeatedCompositeFieldContainer[Global___Source]: ...
     def __init__(
         self,
         *,
@@ -196,10 +330,14 @@ class ExplainResponse(_message.Message):
         explanation: _builtins.str = ...,
         related: _abc.Iterable[_builtins.str] | None = ...,
         provider: _builtins.str = ...,
+        related_ids: _abc.Iterable[Global___RelatedId] | None = ...,
+        example: _builtins.str = ...,
+        sources: _abc.Iterable[Global___Source] | None = ...,
+        found: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["concept", b"concept", "explanation", b"explanation", "level", b"level", "provider", b"provider", "related", b"related"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["concept", b"concept", "example", b"example", "explanation", b"explanation", "found", b"found", "level", b"level", "provider", b"provider", "related", b"related", "related_ids", b"related_ids", "sources", b"sources"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -218,7 +356,9 @@ class GenerateReportRequest(_message.Message):
     @_builtins.property
     def owner(self) -> _common_pb2.Owner: ...
     @_builtins.property
-    def include_sections(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def include_sections(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """summary, vulnerabilities, recommendations; none = all"""
+
     def __init__(
         self,
         *,
@@ -242,19 +382,23 @@ class ReportSection(_message.Message):
     NAME_FIELD_NUMBER: _builtins.int
     TITLE_FIELD_NUMBER: _builtins.int
     BODY_FIELD_NUMBER: _builtins.int
+    SOURCES_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     title: _builtins.str
     body: _builtins.str
+    @_builtins.property
+    def sources(self) -> _containers.RepeatedCompositeFieldContainer[Global___Source]: ...
     def __init__(
         self,
         *,
         name: _builtins.str = ...,
         title: _builtins.str = ...,
         body: _builtins.str = ...,
+        sources: _abc.Iterable[Global___Source] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "name", b"name", "title", b"title"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "name", b"name", "sources", b"sources", "title", b"title"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -268,11 +412,14 @@ class GenerateReportResponse(_message.Message):
     REPORT_TYPE_FIELD_NUMBER: _builtins.int
     SECTIONS_FIELD_NUMBER: _builtins.int
     PROVIDER_FIELD_NUMBER: _builtins.int
+    GAPS_FIELD_NUMBER: _builtins.int
     scan_id: _builtins.str
     report_type: Global___ReportType.ValueType
     provider: _builtins.str
     @_builtins.property
     def sections(self) -> _containers.RepeatedCompositeFieldContainer[Global___ReportSection]: ...
+    @_builtins.property
+    def gaps(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     def __init__(
         self,
         *,
@@ -280,10 +427,11 @@ class GenerateReportResponse(_message.Message):
         report_type: Global___ReportType.ValueType = ...,
         sections: _abc.Iterable[Global___ReportSection] | None = ...,
         provider: _builtins.str = ...,
+        gaps: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["provider", b"provider", "report_type", b"report_type", "scan_id", b"scan_id", "sections", b"sections"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["gaps", b"gaps", "provider", b"provider", "report_type", b"report_type", "scan_id", b"scan_id", "sections", b"sections"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -11,6 +11,8 @@ THREAT_EVENTS_STREAM = "THREAT_EVENTS"
 
 # ---- subjects --------------------------------------------------------------------------
 SCAN_EVENTS = "scan.events.>"  # scan.events.<scan_id>.<type>, ScanEvent
+SCAN_FINDINGS = "scan.events.*.finding"  # threat-service: a finding of one scan (on SCAN_EVENTS)
+SCAN_FINDINGS_SETTLED = "scan.events.*.findings_settled"  # threat-service: a scan's findings are final
 SCAN_JOBS = "scan.jobs"  # ScanJob, the workers' work queue
 SCAN_CANCEL = "scan.control.cancel"  # core NATS: the scan id to stop
 WORKER_HEARTBEAT = "scan.workers.heartbeat"  # core NATS: {"worker", "running", "capacity"}
@@ -25,9 +27,11 @@ ANALYSIS_COMPLETED = "threat.analyses.completed"  # AnalysisCompleted, read by i
 # ---- durable consumers -----------------------------------------------------------------
 SCAN_WORKERS_DURABLE = "scan-workers"
 THREAT_SCAN_EVENTS_DURABLE = "threat-scan-events"
+THREAT_ASSET_EVENTS_DURABLE = "threat-scan-events-assets"  # the asset inventory, apart from findings
 REPORT_SCAN_EVENTS_DURABLE = "report-scan-events"
 THREAT_ANALYSES_DURABLE = "threat-analyses"  # incident rules on completed analyses
 REPORT_INCIDENT_EVENTS_DURABLE = "report-incident-events"  # webhook delivery of incident events
+REPORT_WEBHOOK_SCAN_EVENTS_DURABLE = "report-webhook-scan-events"  # webhooks: scan and finding events
 
 
 def scan_event(scan_id: str, kind: str) -> str:

@@ -89,6 +89,31 @@ class ReportServiceStub:
                 request_serializer=rampart_dot_report_dot_v1_dot_report__pb2.ListWebhookDeliveriesRequest.SerializeToString,
                 response_deserializer=rampart_dot_report_dot_v1_dot_report__pb2.ListWebhookDeliveriesResponse.FromString,
                 _registered_method=True)
+        self.GetWebhook = channel.unary_unary(
+                '/rampart.report.v1.ReportService/GetWebhook',
+                request_serializer=rampart_dot_report_dot_v1_dot_report__pb2.GetWebhookRequest.SerializeToString,
+                response_deserializer=rampart_dot_report_dot_v1_dot_report__pb2.Webhook.FromString,
+                _registered_method=True)
+        self.UpdateWebhook = channel.unary_unary(
+                '/rampart.report.v1.ReportService/UpdateWebhook',
+                request_serializer=rampart_dot_report_dot_v1_dot_report__pb2.UpdateWebhookRequest.SerializeToString,
+                response_deserializer=rampart_dot_report_dot_v1_dot_report__pb2.Webhook.FromString,
+                _registered_method=True)
+        self.RotateWebhookSecret = channel.unary_unary(
+                '/rampart.report.v1.ReportService/RotateWebhookSecret',
+                request_serializer=rampart_dot_report_dot_v1_dot_report__pb2.RotateWebhookSecretRequest.SerializeToString,
+                response_deserializer=rampart_dot_report_dot_v1_dot_report__pb2.Webhook.FromString,
+                _registered_method=True)
+        self.TestWebhook = channel.unary_unary(
+                '/rampart.report.v1.ReportService/TestWebhook',
+                request_serializer=rampart_dot_report_dot_v1_dot_report__pb2.TestWebhookRequest.SerializeToString,
+                response_deserializer=rampart_dot_report_dot_v1_dot_report__pb2.WebhookDelivery.FromString,
+                _registered_method=True)
+        self.RedeliverWebhookDelivery = channel.unary_unary(
+                '/rampart.report.v1.ReportService/RedeliverWebhookDelivery',
+                request_serializer=rampart_dot_report_dot_v1_dot_report__pb2.RedeliverWebhookDeliveryRequest.SerializeToString,
+                response_deserializer=rampart_dot_report_dot_v1_dot_report__pb2.WebhookDelivery.FromString,
+                _registered_method=True)
         self.GetScanTimeline = channel.unary_unary(
                 '/rampart.report.v1.ReportService/GetScanTimeline',
                 request_serializer=rampart_dot_report_dot_v1_dot_report__pb2.GetScanTimelineRequest.SerializeToString,
@@ -166,6 +191,39 @@ class ReportServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetWebhook(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateWebhook(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RotateWebhookSecret(self, request, context):
+        """A new signing secret; the old one still signs (a second signature) for the grace period.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def TestWebhook(self, request, context):
+        """Queues a webhook.test delivery to the endpoint.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RedeliverWebhookDelivery(self, request, context):
+        """Queues a recorded delivery again (same delivery id: receivers deduplicate on it).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetScanTimeline(self, request, context):
         """What report-service has recorded for a scan from the scan event stream.
         """
@@ -230,6 +288,31 @@ def add_ReportServiceServicer_to_server(servicer, server):
                     servicer.ListWebhookDeliveries,
                     request_deserializer=rampart_dot_report_dot_v1_dot_report__pb2.ListWebhookDeliveriesRequest.FromString,
                     response_serializer=rampart_dot_report_dot_v1_dot_report__pb2.ListWebhookDeliveriesResponse.SerializeToString,
+            ),
+            'GetWebhook': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetWebhook,
+                    request_deserializer=rampart_dot_report_dot_v1_dot_report__pb2.GetWebhookRequest.FromString,
+                    response_serializer=rampart_dot_report_dot_v1_dot_report__pb2.Webhook.SerializeToString,
+            ),
+            'UpdateWebhook': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateWebhook,
+                    request_deserializer=rampart_dot_report_dot_v1_dot_report__pb2.UpdateWebhookRequest.FromString,
+                    response_serializer=rampart_dot_report_dot_v1_dot_report__pb2.Webhook.SerializeToString,
+            ),
+            'RotateWebhookSecret': grpc.unary_unary_rpc_method_handler(
+                    servicer.RotateWebhookSecret,
+                    request_deserializer=rampart_dot_report_dot_v1_dot_report__pb2.RotateWebhookSecretRequest.FromString,
+                    response_serializer=rampart_dot_report_dot_v1_dot_report__pb2.Webhook.SerializeToString,
+            ),
+            'TestWebhook': grpc.unary_unary_rpc_method_handler(
+                    servicer.TestWebhook,
+                    request_deserializer=rampart_dot_report_dot_v1_dot_report__pb2.TestWebhookRequest.FromString,
+                    response_serializer=rampart_dot_report_dot_v1_dot_report__pb2.WebhookDelivery.SerializeToString,
+            ),
+            'RedeliverWebhookDelivery': grpc.unary_unary_rpc_method_handler(
+                    servicer.RedeliverWebhookDelivery,
+                    request_deserializer=rampart_dot_report_dot_v1_dot_report__pb2.RedeliverWebhookDeliveryRequest.FromString,
+                    response_serializer=rampart_dot_report_dot_v1_dot_report__pb2.WebhookDelivery.SerializeToString,
             ),
             'GetScanTimeline': grpc.unary_unary_rpc_method_handler(
                     servicer.GetScanTimeline,
@@ -534,6 +617,141 @@ class ReportService:
             '/rampart.report.v1.ReportService/ListWebhookDeliveries',
             rampart_dot_report_dot_v1_dot_report__pb2.ListWebhookDeliveriesRequest.SerializeToString,
             rampart_dot_report_dot_v1_dot_report__pb2.ListWebhookDeliveriesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetWebhook(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rampart.report.v1.ReportService/GetWebhook',
+            rampart_dot_report_dot_v1_dot_report__pb2.GetWebhookRequest.SerializeToString,
+            rampart_dot_report_dot_v1_dot_report__pb2.Webhook.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateWebhook(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rampart.report.v1.ReportService/UpdateWebhook',
+            rampart_dot_report_dot_v1_dot_report__pb2.UpdateWebhookRequest.SerializeToString,
+            rampart_dot_report_dot_v1_dot_report__pb2.Webhook.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RotateWebhookSecret(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rampart.report.v1.ReportService/RotateWebhookSecret',
+            rampart_dot_report_dot_v1_dot_report__pb2.RotateWebhookSecretRequest.SerializeToString,
+            rampart_dot_report_dot_v1_dot_report__pb2.Webhook.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def TestWebhook(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rampart.report.v1.ReportService/TestWebhook',
+            rampart_dot_report_dot_v1_dot_report__pb2.TestWebhookRequest.SerializeToString,
+            rampart_dot_report_dot_v1_dot_report__pb2.WebhookDelivery.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RedeliverWebhookDelivery(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rampart.report.v1.ReportService/RedeliverWebhookDelivery',
+            rampart_dot_report_dot_v1_dot_report__pb2.RedeliverWebhookDeliveryRequest.SerializeToString,
+            rampart_dot_report_dot_v1_dot_report__pb2.WebhookDelivery.FromString,
             options,
             channel_credentials,
             insecure,

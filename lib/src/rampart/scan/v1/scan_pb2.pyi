@@ -1143,6 +1143,8 @@ class ScanEvent(_message.Message):
     SUMMARY_FIELD_NUMBER: _builtins.int
     ERROR_FIELD_NUMBER: _builtins.int
     DURATION_SECONDS_FIELD_NUMBER: _builtins.int
+    PROFILE_FIELD_NUMBER: _builtins.int
+    COVERAGE_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
     scan_id: _builtins.str
     type: Global___ScanEventType.ValueType
@@ -1151,6 +1153,8 @@ class ScanEvent(_message.Message):
     status: Global___ScanStatus.ValueType
     duration_seconds: _builtins.float
     """on final events"""
+    profile: _builtins.str
+    """the scan's profile (standard / compliance / pentest), on every event"""
     @_builtins.property
     def owner(self) -> _common_pb2.Owner: ...
     @_builtins.property
@@ -1171,6 +1175,10 @@ class ScanEvent(_message.Message):
     def error(self) -> Global___ScanError:
         """on failed / timeout / cancelled"""
 
+    @_builtins.property
+    def coverage(self) -> Global___ScanCoverage:
+        """on final events: what the scan probed"""
+
     def __init__(
         self,
         *,
@@ -1188,16 +1196,46 @@ class ScanEvent(_message.Message):
         summary: Global___PortCounts | None = ...,
         error: Global___ScanError | None = ...,
         duration_seconds: _builtins.float = ...,
+        profile: _builtins.str = ...,
+        coverage: Global___ScanCoverage | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["error", b"error", "finding", b"finding", "occurred_at", b"occurred_at", "owner", b"owner", "payload", b"payload", "port", b"port", "progress", b"progress", "settled", b"settled", "summary", b"summary"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["coverage", b"coverage", "error", b"error", "finding", b"finding", "occurred_at", b"occurred_at", "owner", b"owner", "payload", b"payload", "port", b"port", "progress", b"progress", "settled", b"settled", "summary", b"summary"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["duration_seconds", b"duration_seconds", "error", b"error", "event_id", b"event_id", "finding", b"finding", "occurred_at", b"occurred_at", "owner", b"owner", "payload", b"payload", "port", b"port", "progress", b"progress", "scan_id", b"scan_id", "sequence", b"sequence", "settled", b"settled", "status", b"status", "summary", b"summary", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["coverage", b"coverage", "duration_seconds", b"duration_seconds", "error", b"error", "event_id", b"event_id", "finding", b"finding", "occurred_at", b"occurred_at", "owner", b"owner", "payload", b"payload", "port", b"port", "profile", b"profile", "progress", b"progress", "scan_id", b"scan_id", "sequence", b"sequence", "settled", b"settled", "status", b"status", "summary", b"summary", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["progress", "port", "finding", "settled"]  # noqa: Y015
     _WhichOneofArgType_payload: _TypeAlias = _typing.Literal["payload", b"payload"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_payload) -> _WhichOneofReturnType_payload | None: ...
 
 Global___ScanEvent: _TypeAlias = ScanEvent  # noqa: Y015
+
+@_typing.final
+class ScanCoverage(_message.Message):
+    """ScanCoverage is what a scan probed: every port of the spec (open or not) on the hosts it reached.
+    threat-service resolves a vulnerability on a probed port the scan no longer saw.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PORTS_FIELD_NUMBER: _builtins.int
+    PROTOCOL_FIELD_NUMBER: _builtins.int
+    ports: _builtins.str
+    """the ports probed as ascending ranges, e.g. "21-23,80,443,8000-8100" """
+    protocol: _builtins.str
+    """"tcp" or "udp" """
+    def __init__(
+        self,
+        *,
+        ports: _builtins.str = ...,
+        protocol: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ports", b"ports", "protocol", b"protocol"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ScanCoverage: _TypeAlias = ScanCoverage  # noqa: Y015
 
 @_typing.final
 class ScanJob(_message.Message):

@@ -10,6 +10,7 @@ from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from rampart.common.v1 import common_pb2 as _common_pb2
+from rampart.scan.v1 import scan_pb2 as _scan_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -136,30 +137,89 @@ FINDING_TYPE_MISCONFIGURATION: FindingType.ValueType  # 3
 FINDING_TYPE_WEAK_TLS: FindingType.ValueType  # 4
 Global___FindingType: _TypeAlias = FindingType  # noqa: Y015
 
-class _TriageState:
+class _VulnerabilityStatus:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
 
-class _TriageStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_TriageState.ValueType], _builtins.type):
+class _VulnerabilityStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_VulnerabilityStatus.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
-    TRIAGE_STATE_UNSPECIFIED: _TriageState.ValueType  # 0
-    TRIAGE_STATE_OPEN: _TriageState.ValueType  # 1
-    TRIAGE_STATE_TRIAGED: _TriageState.ValueType  # 2
-    TRIAGE_STATE_IN_PROGRESS: _TriageState.ValueType  # 3
-    TRIAGE_STATE_RESOLVED: _TriageState.ValueType  # 4
-    TRIAGE_STATE_FALSE_POSITIVE: _TriageState.ValueType  # 5
-    TRIAGE_STATE_ACCEPTED_RISK: _TriageState.ValueType  # 6
+    VULNERABILITY_STATUS_UNSPECIFIED: _VulnerabilityStatus.ValueType  # 0
+    VULNERABILITY_STATUS_OPEN: _VulnerabilityStatus.ValueType  # 1
+    VULNERABILITY_STATUS_CONFIRMED: _VulnerabilityStatus.ValueType  # 2
+    VULNERABILITY_STATUS_FALSE_POSITIVE: _VulnerabilityStatus.ValueType  # 3
+    VULNERABILITY_STATUS_ACCEPTED_RISK: _VulnerabilityStatus.ValueType  # 4
+    """until accepted_until, with a reason"""
+    VULNERABILITY_STATUS_RESOLVED: _VulnerabilityStatus.ValueType  # 5
+    VULNERABILITY_STATUS_REOPENED: _VulnerabilityStatus.ValueType  # 6
+    """set by a scan: seen again after resolved"""
 
-class TriageState(_TriageState, metaclass=_TriageStateEnumTypeWrapper): ...
+class VulnerabilityStatus(_VulnerabilityStatus, metaclass=_VulnerabilityStatusEnumTypeWrapper):
+    """---- Vulnerabilities (issue 11) -------------------------------------------------------
+    One record per finding fingerprint (organisation and live/test, host, port/protocol, CVE or
+    rule): the scans that saw it, the latest evidence, its triage status and every change
+    (docs/findings-lifecycle.md). Redefined with issue 11: the earlier messages were never served.
 
-TRIAGE_STATE_UNSPECIFIED: TriageState.ValueType  # 0
-TRIAGE_STATE_OPEN: TriageState.ValueType  # 1
-TRIAGE_STATE_TRIAGED: TriageState.ValueType  # 2
-TRIAGE_STATE_IN_PROGRESS: TriageState.ValueType  # 3
-TRIAGE_STATE_RESOLVED: TriageState.ValueType  # 4
-TRIAGE_STATE_FALSE_POSITIVE: TriageState.ValueType  # 5
-TRIAGE_STATE_ACCEPTED_RISK: TriageState.ValueType  # 6
-Global___TriageState: _TypeAlias = TriageState  # noqa: Y015
+    VulnerabilityStatus is a record's place in its lifecycle.
+    """
+
+VULNERABILITY_STATUS_UNSPECIFIED: VulnerabilityStatus.ValueType  # 0
+VULNERABILITY_STATUS_OPEN: VulnerabilityStatus.ValueType  # 1
+VULNERABILITY_STATUS_CONFIRMED: VulnerabilityStatus.ValueType  # 2
+VULNERABILITY_STATUS_FALSE_POSITIVE: VulnerabilityStatus.ValueType  # 3
+VULNERABILITY_STATUS_ACCEPTED_RISK: VulnerabilityStatus.ValueType  # 4
+"""until accepted_until, with a reason"""
+VULNERABILITY_STATUS_RESOLVED: VulnerabilityStatus.ValueType  # 5
+VULNERABILITY_STATUS_REOPENED: VulnerabilityStatus.ValueType  # 6
+"""set by a scan: seen again after resolved"""
+Global___VulnerabilityStatus: _TypeAlias = VulnerabilityStatus  # noqa: Y015
+
+class _VulnerabilityType:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _VulnerabilityTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_VulnerabilityType.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    VULNERABILITY_TYPE_UNSPECIFIED: _VulnerabilityType.ValueType  # 0
+    VULNERABILITY_TYPE_VULNERABLE_SERVICE: _VulnerabilityType.ValueType  # 1
+    """a CVE the knowledge base says applies"""
+    VULNERABILITY_TYPE_MISCONFIGURATION: _VulnerabilityType.ValueType  # 2
+    """a rule: something set up unsafely"""
+    VULNERABILITY_TYPE_EXPOSURE: _VulnerabilityType.ValueType  # 3
+    """a rule: something reachable that should not be"""
+
+class VulnerabilityType(_VulnerabilityType, metaclass=_VulnerabilityTypeEnumTypeWrapper):
+    """VulnerabilityType is what kind of problem a record is."""
+
+VULNERABILITY_TYPE_UNSPECIFIED: VulnerabilityType.ValueType  # 0
+VULNERABILITY_TYPE_VULNERABLE_SERVICE: VulnerabilityType.ValueType  # 1
+"""a CVE the knowledge base says applies"""
+VULNERABILITY_TYPE_MISCONFIGURATION: VulnerabilityType.ValueType  # 2
+"""a rule: something set up unsafely"""
+VULNERABILITY_TYPE_EXPOSURE: VulnerabilityType.ValueType  # 3
+"""a rule: something reachable that should not be"""
+Global___VulnerabilityType: _TypeAlias = VulnerabilityType  # noqa: Y015
+
+class _VulnerabilityChangeKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _VulnerabilityChangeKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_VulnerabilityChangeKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    VULNERABILITY_CHANGE_KIND_UNSPECIFIED: _VulnerabilityChangeKind.ValueType  # 0
+    VULNERABILITY_CHANGE_KIND_CREATED: _VulnerabilityChangeKind.ValueType  # 1
+    VULNERABILITY_CHANGE_KIND_STATUS: _VulnerabilityChangeKind.ValueType  # 2
+    VULNERABILITY_CHANGE_KIND_ASSIGNEE: _VulnerabilityChangeKind.ValueType  # 3
+    VULNERABILITY_CHANGE_KIND_NOTE: _VulnerabilityChangeKind.ValueType  # 4
+
+class VulnerabilityChangeKind(_VulnerabilityChangeKind, metaclass=_VulnerabilityChangeKindEnumTypeWrapper):
+    """VulnerabilityChangeKind says what one history entry records."""
+
+VULNERABILITY_CHANGE_KIND_UNSPECIFIED: VulnerabilityChangeKind.ValueType  # 0
+VULNERABILITY_CHANGE_KIND_CREATED: VulnerabilityChangeKind.ValueType  # 1
+VULNERABILITY_CHANGE_KIND_STATUS: VulnerabilityChangeKind.ValueType  # 2
+VULNERABILITY_CHANGE_KIND_ASSIGNEE: VulnerabilityChangeKind.ValueType  # 3
+VULNERABILITY_CHANGE_KIND_NOTE: VulnerabilityChangeKind.ValueType  # 4
+Global___VulnerabilityChangeKind: _TypeAlias = VulnerabilityChangeKind  # noqa: Y015
 
 class _IncidentStatus:
     ValueType = _typing.NewType("ValueType", _builtins.int)
@@ -275,6 +335,207 @@ FEED_KIND_EPSS: FeedKind.ValueType  # 4
 FEED_KIND_STARTER: FeedKind.ValueType  # 5
 """the starter set shipped with threat-service"""
 Global___FeedKind: _TypeAlias = FeedKind  # noqa: Y015
+
+class _AssetSort:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _AssetSortEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_AssetSort.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    ASSET_SORT_UNSPECIFIED: _AssetSort.ValueType  # 0
+    """last_seen"""
+    ASSET_SORT_LAST_SEEN: _AssetSort.ValueType  # 1
+    ASSET_SORT_FIRST_SEEN: _AssetSort.ValueType  # 2
+    ASSET_SORT_HOST: _AssetSort.ValueType  # 3
+    ASSET_SORT_FINDINGS: _AssetSort.ValueType  # 4
+    """most critical findings first (descending), then high, ..."""
+
+class AssetSort(_AssetSort, metaclass=_AssetSortEnumTypeWrapper):
+    """---- Assets ------------------------------------------------------------------------------
+    Every host a scan of the organisation has seen, kept by threat-service from the scan events.
+    A test key's (sandbox) scans keep a separate inventory that only test keys read.
+    """
+
+ASSET_SORT_UNSPECIFIED: AssetSort.ValueType  # 0
+"""last_seen"""
+ASSET_SORT_LAST_SEEN: AssetSort.ValueType  # 1
+ASSET_SORT_FIRST_SEEN: AssetSort.ValueType  # 2
+ASSET_SORT_HOST: AssetSort.ValueType  # 3
+ASSET_SORT_FINDINGS: AssetSort.ValueType  # 4
+"""most critical findings first (descending), then high, ..."""
+Global___AssetSort: _TypeAlias = AssetSort  # noqa: Y015
+
+class _AssetPortChangeKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _AssetPortChangeKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_AssetPortChangeKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    ASSET_PORT_CHANGE_KIND_UNSPECIFIED: _AssetPortChangeKind.ValueType  # 0
+    ASSET_PORT_CHANGE_KIND_OPENED: _AssetPortChangeKind.ValueType  # 1
+    ASSET_PORT_CHANGE_KIND_CLOSED: _AssetPortChangeKind.ValueType  # 2
+    ASSET_PORT_CHANGE_KIND_SERVICE: _AssetPortChangeKind.ValueType  # 3
+    """the service detected on the port changed"""
+
+class AssetPortChangeKind(_AssetPortChangeKind, metaclass=_AssetPortChangeKindEnumTypeWrapper): ...
+
+ASSET_PORT_CHANGE_KIND_UNSPECIFIED: AssetPortChangeKind.ValueType  # 0
+ASSET_PORT_CHANGE_KIND_OPENED: AssetPortChangeKind.ValueType  # 1
+ASSET_PORT_CHANGE_KIND_CLOSED: AssetPortChangeKind.ValueType  # 2
+ASSET_PORT_CHANGE_KIND_SERVICE: AssetPortChangeKind.ValueType  # 3
+"""the service detected on the port changed"""
+Global___AssetPortChangeKind: _TypeAlias = AssetPortChangeKind  # noqa: Y015
+
+@_typing.final
+class CountScanFindingsRequest(_message.Message):
+    """---- Findings of scans (the finding pipeline, issue 11) ---------------------------------"""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OWNER_FIELD_NUMBER: _builtins.int
+    SCAN_IDS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def owner(self) -> _common_pb2.Owner: ...
+    @_builtins.property
+    def scan_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """at most 100; another organisation's or unknown: left out"""
+
+    def __init__(
+        self,
+        *,
+        owner: _common_pb2.Owner | None = ...,
+        scan_ids: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner", "scan_ids", b"scan_ids"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CountScanFindingsRequest: _TypeAlias = CountScanFindingsRequest  # noqa: Y015
+
+@_typing.final
+class ScanFindingCount(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class BySeverityEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.int
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.int = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    SCAN_ID_FIELD_NUMBER: _builtins.int
+    FINDINGS_FIELD_NUMBER: _builtins.int
+    BY_SEVERITY_FIELD_NUMBER: _builtins.int
+    SETTLED_FIELD_NUMBER: _builtins.int
+    scan_id: _builtins.str
+    findings: _builtins.int
+    settled: _builtins.bool
+    """the scan ended and its findings are final"""
+    @_builtins.property
+    def by_severity(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]:
+        """info / low / medium / high / critical"""
+
+    def __init__(
+        self,
+        *,
+        scan_id: _builtins.str = ...,
+        findings: _builtins.int = ...,
+        by_severity: _abc.Mapping[_builtins.str, _builtins.int] | None = ...,
+        settled: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["by_severity", b"by_severity", "findings", b"findings", "scan_id", b"scan_id", "settled", b"settled"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ScanFindingCount: _TypeAlias = ScanFindingCount  # noqa: Y015
+
+@_typing.final
+class CountScanFindingsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COUNTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def counts(self) -> _containers.RepeatedCompositeFieldContainer[Global___ScanFindingCount]: ...
+    def __init__(
+        self,
+        *,
+        counts: _abc.Iterable[Global___ScanFindingCount] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["counts", b"counts"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CountScanFindingsResponse: _TypeAlias = CountScanFindingsResponse  # noqa: Y015
+
+@_typing.final
+class ListScanFindingsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OWNER_FIELD_NUMBER: _builtins.int
+    SCAN_ID_FIELD_NUMBER: _builtins.int
+    scan_id: _builtins.str
+    @_builtins.property
+    def owner(self) -> _common_pb2.Owner: ...
+    def __init__(
+        self,
+        *,
+        owner: _common_pb2.Owner | None = ...,
+        scan_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner", "scan_id", b"scan_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListScanFindingsRequest: _TypeAlias = ListScanFindingsRequest  # noqa: Y015
+
+@_typing.final
+class ScanFindings(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COUNT_FIELD_NUMBER: _builtins.int
+    FINDINGS_FIELD_NUMBER: _builtins.int
+    RESOLVED_FIELD_NUMBER: _builtins.int
+    resolved: _builtins.int
+    """records this scan showed fixed (once settled)"""
+    @_builtins.property
+    def count(self) -> Global___ScanFindingCount: ...
+    @_builtins.property
+    def findings(self) -> _containers.RepeatedCompositeFieldContainer[_scan_pb2.FindingNotice]: ...
+    def __init__(
+        self,
+        *,
+        count: Global___ScanFindingCount | None = ...,
+        findings: _abc.Iterable[_scan_pb2.FindingNotice] | None = ...,
+        resolved: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["count", b"count"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["count", b"count", "findings", b"findings", "resolved", b"resolved"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ScanFindings: _TypeAlias = ScanFindings  # noqa: Y015
 
 @_typing.final
 class AnalyzeThreatRequest(_message.Message):
@@ -774,72 +1035,252 @@ class ThreatScanResult(_message.Message):
 Global___ThreatScanResult: _TypeAlias = ThreatScanResult  # noqa: Y015
 
 @_typing.final
+class VulnerabilityChange(_message.Message):
+    """VulnerabilityChange is one history entry: who, when, from, to, why, and the scan behind it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KIND_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    FROM_VALUE_FIELD_NUMBER: _builtins.int
+    TO_VALUE_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    SCAN_ID_FIELD_NUMBER: _builtins.int
+    AT_FIELD_NUMBER: _builtins.int
+    kind: Global___VulnerabilityChangeKind.ValueType
+    actor: _builtins.str
+    """user id, or "rampart" for what a scan did"""
+    from_value: _builtins.str
+    to_value: _builtins.str
+    note: _builtins.str
+    scan_id: _builtins.str
+    """the scan that caused it, for changes a scan made"""
+    @_builtins.property
+    def at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        kind: Global___VulnerabilityChangeKind.ValueType = ...,
+        actor: _builtins.str = ...,
+        from_value: _builtins.str = ...,
+        to_value: _builtins.str = ...,
+        note: _builtins.str = ...,
+        scan_id: _builtins.str = ...,
+        at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["at", b"at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "at", b"at", "from_value", b"from_value", "kind", b"kind", "note", b"note", "scan_id", b"scan_id", "to_value", b"to_value"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___VulnerabilityChange: _TypeAlias = VulnerabilityChange  # noqa: Y015
+
+@_typing.final
+class VulnerabilitySighting(_message.Message):
+    """VulnerabilitySighting is one scan that saw the problem."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SCAN_ID_FIELD_NUMBER: _builtins.int
+    AT_FIELD_NUMBER: _builtins.int
+    scan_id: _builtins.str
+    @_builtins.property
+    def at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        scan_id: _builtins.str = ...,
+        at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["at", b"at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["at", b"at", "scan_id", b"scan_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___VulnerabilitySighting: _TypeAlias = VulnerabilitySighting  # noqa: Y015
+
+@_typing.final
 class Vulnerability(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
+    @_typing.final
+    class EvidenceEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     VULNERABILITY_ID_FIELD_NUMBER: _builtins.int
     OWNER_FIELD_NUMBER: _builtins.int
-    SCAN_ID_FIELD_NUMBER: _builtins.int
+    FINGERPRINT_FIELD_NUMBER: _builtins.int
+    TYPE_FIELD_NUMBER: _builtins.int
     HOST_FIELD_NUMBER: _builtins.int
     PORT_FIELD_NUMBER: _builtins.int
+    PROTOCOL_FIELD_NUMBER: _builtins.int
+    CVE_FIELD_NUMBER: _builtins.int
+    RULE_ID_FIELD_NUMBER: _builtins.int
     TITLE_FIELD_NUMBER: _builtins.int
     DESCRIPTION_FIELD_NUMBER: _builtins.int
+    REMEDIATION_FIELD_NUMBER: _builtins.int
     SEVERITY_FIELD_NUMBER: _builtins.int
     CVSS_SCORE_FIELD_NUMBER: _builtins.int
-    CVE_FIELD_NUMBER: _builtins.int
-    CPE_FIELD_NUMBER: _builtins.int
-    REMEDIATION_FIELD_NUMBER: _builtins.int
-    STATE_FIELD_NUMBER: _builtins.int
+    CVSS_VECTOR_FIELD_NUMBER: _builtins.int
+    CWE_FIELD_NUMBER: _builtins.int
+    REFERENCES_FIELD_NUMBER: _builtins.int
     EVIDENCE_FIELD_NUMBER: _builtins.int
+    CONFIDENCE_FIELD_NUMBER: _builtins.int
+    KEV_FIELD_NUMBER: _builtins.int
+    EPSS_FIELD_NUMBER: _builtins.int
+    PRIORITY_FIELD_NUMBER: _builtins.int
+    SERVICE_FIELD_NUMBER: _builtins.int
+    CPE_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    RESOLUTION_FIELD_NUMBER: _builtins.int
+    RESOLVED_SCAN_ID_FIELD_NUMBER: _builtins.int
+    ACCEPTED_UNTIL_FIELD_NUMBER: _builtins.int
+    ASSIGNEE_FIELD_NUMBER: _builtins.int
     FIRST_SEEN_FIELD_NUMBER: _builtins.int
     LAST_SEEN_FIELD_NUMBER: _builtins.int
-    TRIAGE_NOTE_FIELD_NUMBER: _builtins.int
+    FIRST_SCAN_ID_FIELD_NUMBER: _builtins.int
+    LAST_SCAN_ID_FIELD_NUMBER: _builtins.int
+    SIGHTINGS_TOTAL_FIELD_NUMBER: _builtins.int
+    SIGHTINGS_FIELD_NUMBER: _builtins.int
+    HISTORY_FIELD_NUMBER: _builtins.int
+    UPDATED_AT_FIELD_NUMBER: _builtins.int
+    CVE_DETAILS_FIELD_NUMBER: _builtins.int
     vulnerability_id: _builtins.str
-    scan_id: _builtins.str
+    fingerprint: _builtins.str
+    type: Global___VulnerabilityType.ValueType
     host: _builtins.str
     port: _builtins.int
+    protocol: _builtins.str
+    cve: _builtins.str
+    """for vulnerable_service"""
+    rule_id: _builtins.str
+    """for misconfiguration / exposure"""
     title: _builtins.str
     description: _builtins.str
+    remediation: _builtins.str
     severity: _common_pb2.Severity.ValueType
     cvss_score: _builtins.float
-    cve: _builtins.str
+    cvss_vector: _builtins.str
+    confidence: _builtins.str
+    """confirmed / tentative / conditional"""
+    kev: _builtins.bool
+    epss: _builtins.float
+    priority: _builtins.str
+    """act / attend / track* / track"""
+    service: _builtins.str
     cpe: _builtins.str
-    remediation: _builtins.str
-    state: Global___TriageState.ValueType
-    evidence: _builtins.str
-    triage_note: _builtins.str
+    status: Global___VulnerabilityStatus.ValueType
+    resolution: _builtins.str
+    """"fixed" (a scan no longer saw it) or "manual" """
+    resolved_scan_id: _builtins.str
+    assignee: _builtins.str
+    first_scan_id: _builtins.str
+    last_scan_id: _builtins.str
+    sightings_total: _builtins.int
     @_builtins.property
-    def owner(self) -> _common_pb2.Owner: ...
+    def owner(self) -> _common_pb2.Owner:
+        """org_id and mode (live or test)"""
+
+    @_builtins.property
+    def cwe(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def references(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def evidence(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """the latest sighting's"""
+
+    @_builtins.property
+    def accepted_until(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def first_seen(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def last_seen(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def sightings(self) -> _containers.RepeatedCompositeFieldContainer[Global___VulnerabilitySighting]:
+        """newest first, the last 50; GetVulnerability only"""
+
+    @_builtins.property
+    def history(self) -> _containers.RepeatedCompositeFieldContainer[Global___VulnerabilityChange]:
+        """oldest first; GetVulnerability only"""
+
+    @_builtins.property
+    def updated_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def cve_details(self) -> Global___CatalogEntry:
+        """the knowledge base's entry; GetVulnerability only"""
+
     def __init__(
         self,
         *,
         vulnerability_id: _builtins.str = ...,
         owner: _common_pb2.Owner | None = ...,
-        scan_id: _builtins.str = ...,
+        fingerprint: _builtins.str = ...,
+        type: Global___VulnerabilityType.ValueType = ...,
         host: _builtins.str = ...,
         port: _builtins.int = ...,
+        protocol: _builtins.str = ...,
+        cve: _builtins.str = ...,
+        rule_id: _builtins.str = ...,
         title: _builtins.str = ...,
         description: _builtins.str = ...,
-        severity: _common_pb2.Severity.ValueType = ...,
-        cvss_score: _builtins.float = ...,
-        cve: _builtins.str = ...,
-        cpe: _builtins.str = ...,
         remediation: _builtins.str = ...,
-        state: Global___TriageState.ValueType = ...,
-        evidence: _builtins.str = ...,
+        severity: _common_pb2.Severity.ValueType = ...,
+        cvss_score: _builtins.float | None = ...,
+        cvss_vector: _builtins.str = ...,
+        cwe: _abc.Iterable[_builtins.str] | None = ...,
+        references: _abc.Iterable[_builtins.str] | None = ...,
+        evidence: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        confidence: _builtins.str = ...,
+        kev: _builtins.bool = ...,
+        epss: _builtins.float | None = ...,
+        priority: _builtins.str = ...,
+        service: _builtins.str = ...,
+        cpe: _builtins.str = ...,
+        status: Global___VulnerabilityStatus.ValueType = ...,
+        resolution: _builtins.str = ...,
+        resolved_scan_id: _builtins.str = ...,
+        accepted_until: _timestamp_pb2.Timestamp | None = ...,
+        assignee: _builtins.str = ...,
         first_seen: _timestamp_pb2.Timestamp | None = ...,
         last_seen: _timestamp_pb2.Timestamp | None = ...,
-        triage_note: _builtins.str = ...,
+        first_scan_id: _builtins.str = ...,
+        last_scan_id: _builtins.str = ...,
+        sightings_total: _builtins.int = ...,
+        sightings: _abc.Iterable[Global___VulnerabilitySighting] | None = ...,
+        history: _abc.Iterable[Global___VulnerabilityChange] | None = ...,
+        updated_at: _timestamp_pb2.Timestamp | None = ...,
+        cve_details: Global___CatalogEntry | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["first_seen", b"first_seen", "last_seen", b"last_seen", "owner", b"owner"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_cvss_score", b"_cvss_score", "_epss", b"_epss", "accepted_until", b"accepted_until", "cve_details", b"cve_details", "cvss_score", b"cvss_score", "epss", b"epss", "first_seen", b"first_seen", "last_seen", b"last_seen", "owner", b"owner", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cpe", b"cpe", "cve", b"cve", "cvss_score", b"cvss_score", "description", b"description", "evidence", b"evidence", "first_seen", b"first_seen", "host", b"host", "last_seen", b"last_seen", "owner", b"owner", "port", b"port", "remediation", b"remediation", "scan_id", b"scan_id", "severity", b"severity", "state", b"state", "title", b"title", "triage_note", b"triage_note", "vulnerability_id", b"vulnerability_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_cvss_score", b"_cvss_score", "_epss", b"_epss", "accepted_until", b"accepted_until", "assignee", b"assignee", "confidence", b"confidence", "cpe", b"cpe", "cve", b"cve", "cve_details", b"cve_details", "cvss_score", b"cvss_score", "cvss_vector", b"cvss_vector", "cwe", b"cwe", "description", b"description", "epss", b"epss", "evidence", b"evidence", "fingerprint", b"fingerprint", "first_scan_id", b"first_scan_id", "first_seen", b"first_seen", "history", b"history", "host", b"host", "kev", b"kev", "last_scan_id", b"last_scan_id", "last_seen", b"last_seen", "owner", b"owner", "port", b"port", "priority", b"priority", "protocol", b"protocol", "references", b"references", "remediation", b"remediation", "resolution", b"resolution", "resolved_scan_id", b"resolved_scan_id", "rule_id", b"rule_id", "service", b"service", "severity", b"severity", "sightings", b"sightings", "sightings_total", b"sightings_total", "status", b"status", "title", b"title", "type", b"type", "updated_at", b"updated_at", "vulnerability_id", b"vulnerability_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__cvss_score: _TypeAlias = _typing.Literal["cvss_score"]  # noqa: Y015
+    _WhichOneofArgType__cvss_score: _TypeAlias = _typing.Literal["_cvss_score", b"_cvss_score"]  # noqa: Y015
+    _WhichOneofReturnType__epss: _TypeAlias = _typing.Literal["epss"]  # noqa: Y015
+    _WhichOneofArgType__epss: _TypeAlias = _typing.Literal["_epss", b"_epss"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__cvss_score) -> _WhichOneofReturnType__cvss_score | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__epss) -> _WhichOneofReturnType__epss | None: ...
 
 Global___Vulnerability: _TypeAlias = Vulnerability  # noqa: Y015
 
@@ -848,38 +1289,64 @@ class ListVulnerabilitiesRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     OWNER_FIELD_NUMBER: _builtins.int
-    MIN_SEVERITY_FIELD_NUMBER: _builtins.int
-    STATE_FIELD_NUMBER: _builtins.int
-    SCAN_ID_FIELD_NUMBER: _builtins.int
+    SEVERITIES_FIELD_NUMBER: _builtins.int
+    STATUSES_FIELD_NUMBER: _builtins.int
+    KEV_FIELD_NUMBER: _builtins.int
+    CVE_FIELD_NUMBER: _builtins.int
     HOST_FIELD_NUMBER: _builtins.int
-    PAGE_SIZE_FIELD_NUMBER: _builtins.int
-    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
-    min_severity: _common_pb2.Severity.ValueType
-    state: Global___TriageState.ValueType
-    scan_id: _builtins.str
+    PORT_FIELD_NUMBER: _builtins.int
+    SCAN_ID_FIELD_NUMBER: _builtins.int
+    TYPE_FIELD_NUMBER: _builtins.int
+    FIRST_SEEN_FIELD_NUMBER: _builtins.int
+    PAGE_FIELD_NUMBER: _builtins.int
+    kev: _builtins.bool
+    cve: _builtins.str
     host: _builtins.str
-    page_size: _builtins.int
-    """server caps it; 0 = the server's default"""
-    page_token: _builtins.str
-    """from next_page_token; "" = the first page"""
+    port: _builtins.int
+    """0 = any"""
+    scan_id: _builtins.str
+    """the records this scan saw"""
+    type: Global___VulnerabilityType.ValueType
     @_builtins.property
     def owner(self) -> _common_pb2.Owner: ...
+    @_builtins.property
+    def severities(self) -> _containers.RepeatedScalarFieldContainer[_common_pb2.Severity.ValueType]:
+        """any of them; none = all"""
+
+    @_builtins.property
+    def statuses(self) -> _containers.RepeatedScalarFieldContainer[Global___VulnerabilityStatus.ValueType]:
+        """any of them; none = all"""
+
+    @_builtins.property
+    def first_seen(self) -> _common_pb2.TimeRange: ...
+    @_builtins.property
+    def page(self) -> _common_pb2.PageRequest:
+        """sort: priority (default) | severity | last_seen | first_seen; cursor paging in any order
+        (keyset in first_seen order, a position in the others).
+        """
+
     def __init__(
         self,
         *,
         owner: _common_pb2.Owner | None = ...,
-        min_severity: _common_pb2.Severity.ValueType = ...,
-        state: Global___TriageState.ValueType = ...,
-        scan_id: _builtins.str = ...,
+        severities: _abc.Iterable[_common_pb2.Severity.ValueType] | None = ...,
+        statuses: _abc.Iterable[Global___VulnerabilityStatus.ValueType] | None = ...,
+        kev: _builtins.bool | None = ...,
+        cve: _builtins.str = ...,
         host: _builtins.str = ...,
-        page_size: _builtins.int = ...,
-        page_token: _builtins.str = ...,
+        port: _builtins.int = ...,
+        scan_id: _builtins.str = ...,
+        type: Global___VulnerabilityType.ValueType = ...,
+        first_seen: _common_pb2.TimeRange | None = ...,
+        page: _common_pb2.PageRequest | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_kev", b"_kev", "first_seen", b"first_seen", "kev", b"kev", "owner", b"owner", "page", b"page"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["host", b"host", "min_severity", b"min_severity", "owner", b"owner", "page_size", b"page_size", "page_token", b"page_token", "scan_id", b"scan_id", "state", b"state"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_kev", b"_kev", "cve", b"cve", "first_seen", b"first_seen", "host", b"host", "kev", b"kev", "owner", b"owner", "page", b"page", "port", b"port", "scan_id", b"scan_id", "severities", b"severities", "statuses", b"statuses", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__kev: _TypeAlias = _typing.Literal["kev"]  # noqa: Y015
+    _WhichOneofArgType__kev: _TypeAlias = _typing.Literal["_kev", b"_kev"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__kev) -> _WhichOneofReturnType__kev | None: ...
 
 Global___ListVulnerabilitiesRequest: _TypeAlias = ListVulnerabilitiesRequest  # noqa: Y015
 
@@ -888,20 +1355,20 @@ class ListVulnerabilitiesResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     VULNERABILITIES_FIELD_NUMBER: _builtins.int
-    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
-    next_page_token: _builtins.str
-    """"" on the last page"""
+    PAGE_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def vulnerabilities(self) -> _containers.RepeatedCompositeFieldContainer[Global___Vulnerability]: ...
+    @_builtins.property
+    def page(self) -> _common_pb2.PageInfo: ...
     def __init__(
         self,
         *,
         vulnerabilities: _abc.Iterable[Global___Vulnerability] | None = ...,
-        next_page_token: _builtins.str = ...,
+        page: _common_pb2.PageInfo | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "vulnerabilities", b"vulnerabilities"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page", b"page", "vulnerabilities", b"vulnerabilities"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -932,30 +1399,46 @@ Global___GetVulnerabilityRequest: _TypeAlias = GetVulnerabilityRequest  # noqa: 
 
 @_typing.final
 class UpdateVulnerabilityRequest(_message.Message):
+    """UpdateVulnerabilityRequest is a person's triage; unset fields stay as they are."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     OWNER_FIELD_NUMBER: _builtins.int
     VULNERABILITY_ID_FIELD_NUMBER: _builtins.int
-    STATE_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
     NOTE_FIELD_NUMBER: _builtins.int
+    ACCEPTED_UNTIL_FIELD_NUMBER: _builtins.int
+    ASSIGNEE_FIELD_NUMBER: _builtins.int
     vulnerability_id: _builtins.str
-    state: Global___TriageState.ValueType
+    status: Global___VulnerabilityStatus.ValueType
+    """UNSPECIFIED: no status change"""
     note: _builtins.str
+    """the reason of a status change, or a note on its own"""
+    assignee: _builtins.str
+    """"" unassigns"""
     @_builtins.property
     def owner(self) -> _common_pb2.Owner: ...
+    @_builtins.property
+    def accepted_until(self) -> _timestamp_pb2.Timestamp:
+        """with ACCEPTED_RISK (required then)"""
+
     def __init__(
         self,
         *,
         owner: _common_pb2.Owner | None = ...,
         vulnerability_id: _builtins.str = ...,
-        state: Global___TriageState.ValueType = ...,
+        status: Global___VulnerabilityStatus.ValueType = ...,
         note: _builtins.str = ...,
+        accepted_until: _timestamp_pb2.Timestamp | None = ...,
+        assignee: _builtins.str | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_assignee", b"_assignee", "accepted_until", b"accepted_until", "assignee", b"assignee", "owner", b"owner"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["note", b"note", "owner", b"owner", "state", b"state", "vulnerability_id", b"vulnerability_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_assignee", b"_assignee", "accepted_until", b"accepted_until", "assignee", b"assignee", "note", b"note", "owner", b"owner", "status", b"status", "vulnerability_id", b"vulnerability_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__assignee: _TypeAlias = _typing.Literal["assignee"]  # noqa: Y015
+    _WhichOneofArgType__assignee: _TypeAlias = _typing.Literal["_assignee", b"_assignee"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__assignee) -> _WhichOneofReturnType__assignee | None: ...
 
 Global___UpdateVulnerabilityRequest: _TypeAlias = UpdateVulnerabilityRequest  # noqa: Y015
 
@@ -2565,3 +3048,386 @@ class CatalogMatches(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CatalogMatches: _TypeAlias = CatalogMatches  # noqa: Y015
+
+@_typing.final
+class AssetServiceInfo(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    PRODUCT_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    CPE_FIELD_NUMBER: _builtins.int
+    TLS_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    product: _builtins.str
+    version: _builtins.str
+    cpe: _builtins.str
+    tls: _builtins.bool
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        product: _builtins.str = ...,
+        version: _builtins.str = ...,
+        cpe: _builtins.str = ...,
+        tls: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cpe", b"cpe", "name", b"name", "product", b"product", "tls", b"tls", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AssetServiceInfo: _TypeAlias = AssetServiceInfo  # noqa: Y015
+
+@_typing.final
+class AssetPort(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PORT_FIELD_NUMBER: _builtins.int
+    PROTOCOL_FIELD_NUMBER: _builtins.int
+    OPEN_FIELD_NUMBER: _builtins.int
+    SINCE_FIELD_NUMBER: _builtins.int
+    FIRST_SEEN_FIELD_NUMBER: _builtins.int
+    LAST_SEEN_FIELD_NUMBER: _builtins.int
+    LAST_SCAN_ID_FIELD_NUMBER: _builtins.int
+    SERVICE_FIELD_NUMBER: _builtins.int
+    port: _builtins.int
+    protocol: _builtins.str
+    """tcp / udp"""
+    open: _builtins.bool
+    last_scan_id: _builtins.str
+    @_builtins.property
+    def since(self) -> _timestamp_pb2.Timestamp:
+        """opened at (open) or closed at (closed)"""
+
+    @_builtins.property
+    def first_seen(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def last_seen(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def service(self) -> Global___AssetServiceInfo: ...
+    def __init__(
+        self,
+        *,
+        port: _builtins.int = ...,
+        protocol: _builtins.str = ...,
+        open: _builtins.bool = ...,
+        since: _timestamp_pb2.Timestamp | None = ...,
+        first_seen: _timestamp_pb2.Timestamp | None = ...,
+        last_seen: _timestamp_pb2.Timestamp | None = ...,
+        last_scan_id: _builtins.str = ...,
+        service: Global___AssetServiceInfo | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["first_seen", b"first_seen", "last_seen", b"last_seen", "service", b"service", "since", b"since"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["first_seen", b"first_seen", "last_scan_id", b"last_scan_id", "last_seen", b"last_seen", "open", b"open", "port", b"port", "protocol", b"protocol", "service", b"service", "since", b"since"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AssetPort: _TypeAlias = AssetPort  # noqa: Y015
+
+@_typing.final
+class AssetPortChange(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AT_FIELD_NUMBER: _builtins.int
+    SCAN_ID_FIELD_NUMBER: _builtins.int
+    PORT_FIELD_NUMBER: _builtins.int
+    PROTOCOL_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    BEFORE_FIELD_NUMBER: _builtins.int
+    AFTER_FIELD_NUMBER: _builtins.int
+    scan_id: _builtins.str
+    port: _builtins.int
+    protocol: _builtins.str
+    kind: Global___AssetPortChangeKind.ValueType
+    before: _builtins.str
+    """the service before (service changes)"""
+    after: _builtins.str
+    @_builtins.property
+    def at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        at: _timestamp_pb2.Timestamp | None = ...,
+        scan_id: _builtins.str = ...,
+        port: _builtins.int = ...,
+        protocol: _builtins.str = ...,
+        kind: Global___AssetPortChangeKind.ValueType = ...,
+        before: _builtins.str = ...,
+        after: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["at", b"at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["after", b"after", "at", b"at", "before", b"before", "kind", b"kind", "port", b"port", "protocol", b"protocol", "scan_id", b"scan_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AssetPortChange: _TypeAlias = AssetPortChange  # noqa: Y015
+
+@_typing.final
+class AssetOsHint(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    CONFIDENCE_FIELD_NUMBER: _builtins.int
+    EVIDENCE_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """empty: no service gave a clue"""
+    confidence: _builtins.int
+    """0-100"""
+    @_builtins.property
+    def evidence(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        confidence: _builtins.int = ...,
+        evidence: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["confidence", b"confidence", "evidence", b"evidence", "name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AssetOsHint: _TypeAlias = AssetOsHint  # noqa: Y015
+
+@_typing.final
+class AssetScan(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SCAN_ID_FIELD_NUMBER: _builtins.int
+    AT_FIELD_NUMBER: _builtins.int
+    scan_id: _builtins.str
+    @_builtins.property
+    def at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        scan_id: _builtins.str = ...,
+        at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["at", b"at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["at", b"at", "scan_id", b"scan_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AssetScan: _TypeAlias = AssetScan  # noqa: Y015
+
+@_typing.final
+class Asset(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class FindingsBySeverityEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.int
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.int = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    ASSET_ID_FIELD_NUMBER: _builtins.int
+    HOST_FIELD_NUMBER: _builtins.int
+    ADDRESSES_FIELD_NUMBER: _builtins.int
+    NAMES_FIELD_NUMBER: _builtins.int
+    PORTS_FIELD_NUMBER: _builtins.int
+    OS_FIELD_NUMBER: _builtins.int
+    FINDINGS_BY_SEVERITY_FIELD_NUMBER: _builtins.int
+    FINDINGS_TOTAL_FIELD_NUMBER: _builtins.int
+    FIRST_SEEN_FIELD_NUMBER: _builtins.int
+    LAST_SEEN_FIELD_NUMBER: _builtins.int
+    SCANS_FIELD_NUMBER: _builtins.int
+    CLOSED_PORTS_FIELD_NUMBER: _builtins.int
+    HISTORY_FIELD_NUMBER: _builtins.int
+    SANDBOX_FIELD_NUMBER: _builtins.int
+    asset_id: _builtins.str
+    host: _builtins.str
+    findings_total: _builtins.int
+    sandbox: _builtins.bool
+    """kept from test-key scans"""
+    @_builtins.property
+    def addresses(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def names(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """names its TLS certificates present (not resolved)"""
+
+    @_builtins.property
+    def ports(self) -> _containers.RepeatedCompositeFieldContainer[Global___AssetPort]:
+        """open now"""
+
+    @_builtins.property
+    def os(self) -> Global___AssetOsHint: ...
+    @_builtins.property
+    def findings_by_severity(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]:
+        """open findings"""
+
+    @_builtins.property
+    def first_seen(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def last_seen(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def scans(self) -> _containers.RepeatedCompositeFieldContainer[Global___AssetScan]:
+        """the most recent that covered it, newest first (bounded)"""
+
+    @_builtins.property
+    def closed_ports(self) -> _containers.RepeatedCompositeFieldContainer[Global___AssetPort]:
+        """GetAsset only: ports seen open once, closed now"""
+
+    @_builtins.property
+    def history(self) -> _containers.RepeatedCompositeFieldContainer[Global___AssetPortChange]:
+        """GetAsset only: oldest first (bounded)"""
+
+    def __init__(
+        self,
+        *,
+        asset_id: _builtins.str = ...,
+        host: _builtins.str = ...,
+        addresses: _abc.Iterable[_builtins.str] | None = ...,
+        names: _abc.Iterable[_builtins.str] | None = ...,
+        ports: _abc.Iterable[Global___AssetPort] | None = ...,
+        os: Global___AssetOsHint | None = ...,
+        findings_by_severity: _abc.Mapping[_builtins.str, _builtins.int] | None = ...,
+        findings_total: _builtins.int = ...,
+        first_seen: _timestamp_pb2.Timestamp | None = ...,
+        last_seen: _timestamp_pb2.Timestamp | None = ...,
+        scans: _abc.Iterable[Global___AssetScan] | None = ...,
+        closed_ports: _abc.Iterable[Global___AssetPort] | None = ...,
+        history: _abc.Iterable[Global___AssetPortChange] | None = ...,
+        sandbox: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["first_seen", b"first_seen", "last_seen", b"last_seen", "os", b"os"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["addresses", b"addresses", "asset_id", b"asset_id", "closed_ports", b"closed_ports", "findings_by_severity", b"findings_by_severity", "findings_total", b"findings_total", "first_seen", b"first_seen", "history", b"history", "host", b"host", "last_seen", b"last_seen", "names", b"names", "os", b"os", "ports", b"ports", "sandbox", b"sandbox", "scans", b"scans"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Asset: _TypeAlias = Asset  # noqa: Y015
+
+@_typing.final
+class ListAssetsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OWNER_FIELD_NUMBER: _builtins.int
+    TEXT_FIELD_NUMBER: _builtins.int
+    PORT_FIELD_NUMBER: _builtins.int
+    SERVICE_FIELD_NUMBER: _builtins.int
+    OS_FIELD_NUMBER: _builtins.int
+    HAS_FINDINGS_FIELD_NUMBER: _builtins.int
+    MIN_SEVERITY_FIELD_NUMBER: _builtins.int
+    SEEN_FIELD_NUMBER: _builtins.int
+    SORT_FIELD_NUMBER: _builtins.int
+    ASCENDING_FIELD_NUMBER: _builtins.int
+    PAGE_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    text: _builtins.str
+    """contained in the host or one of its names"""
+    port: _builtins.int
+    """open now"""
+    service: _builtins.str
+    """detected on an open port now"""
+    os: _builtins.str
+    """contained in the OS hint"""
+    has_findings: _builtins.bool
+    min_severity: _common_pb2.Severity.ValueType
+    """an open finding at least this severe"""
+    sort: Global___AssetSort.ValueType
+    ascending: _builtins.bool
+    page: _builtins.int
+    """1-based; ignored with a page_token"""
+    page_size: _builtins.int
+    page_token: _builtins.str
+    @_builtins.property
+    def owner(self) -> _common_pb2.Owner: ...
+    @_builtins.property
+    def seen(self) -> _common_pb2.TimeRange:
+        """last seen in this range"""
+
+    def __init__(
+        self,
+        *,
+        owner: _common_pb2.Owner | None = ...,
+        text: _builtins.str = ...,
+        port: _builtins.int = ...,
+        service: _builtins.str = ...,
+        os: _builtins.str = ...,
+        has_findings: _builtins.bool | None = ...,
+        min_severity: _common_pb2.Severity.ValueType = ...,
+        seen: _common_pb2.TimeRange | None = ...,
+        sort: Global___AssetSort.ValueType = ...,
+        ascending: _builtins.bool = ...,
+        page: _builtins.int = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_has_findings", b"_has_findings", "has_findings", b"has_findings", "owner", b"owner", "seen", b"seen"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_has_findings", b"_has_findings", "ascending", b"ascending", "has_findings", b"has_findings", "min_severity", b"min_severity", "os", b"os", "owner", b"owner", "page", b"page", "page_size", b"page_size", "page_token", b"page_token", "port", b"port", "seen", b"seen", "service", b"service", "sort", b"sort", "text", b"text"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__has_findings: _TypeAlias = _typing.Literal["has_findings"]  # noqa: Y015
+    _WhichOneofArgType__has_findings: _TypeAlias = _typing.Literal["_has_findings", b"_has_findings"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__has_findings) -> _WhichOneofReturnType__has_findings | None: ...
+
+Global___ListAssetsRequest: _TypeAlias = ListAssetsRequest  # noqa: Y015
+
+@_typing.final
+class ListAssetsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ASSETS_FIELD_NUMBER: _builtins.int
+    PAGE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def assets(self) -> _containers.RepeatedCompositeFieldContainer[Global___Asset]: ...
+    @_builtins.property
+    def page(self) -> _common_pb2.PageInfo: ...
+    def __init__(
+        self,
+        *,
+        assets: _abc.Iterable[Global___Asset] | None = ...,
+        page: _common_pb2.PageInfo | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["assets", b"assets", "page", b"page"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListAssetsResponse: _TypeAlias = ListAssetsResponse  # noqa: Y015
+
+@_typing.final
+class GetAssetRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OWNER_FIELD_NUMBER: _builtins.int
+    ASSET_ID_FIELD_NUMBER: _builtins.int
+    asset_id: _builtins.str
+    @_builtins.property
+    def owner(self) -> _common_pb2.Owner: ...
+    def __init__(
+        self,
+        *,
+        owner: _common_pb2.Owner | None = ...,
+        asset_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["asset_id", b"asset_id", "owner", b"owner"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetAssetRequest: _TypeAlias = GetAssetRequest  # noqa: Y015

@@ -144,6 +144,26 @@ class ThreatServiceStub:
                 request_serializer=rampart_dot_threat_dot_v1_dot_threat__pb2.MatchCatalogRequest.SerializeToString,
                 response_deserializer=rampart_dot_threat_dot_v1_dot_threat__pb2.CatalogMatches.FromString,
                 _registered_method=True)
+        self.CountScanFindings = channel.unary_unary(
+                '/rampart.threat.v1.ThreatService/CountScanFindings',
+                request_serializer=rampart_dot_threat_dot_v1_dot_threat__pb2.CountScanFindingsRequest.SerializeToString,
+                response_deserializer=rampart_dot_threat_dot_v1_dot_threat__pb2.CountScanFindingsResponse.FromString,
+                _registered_method=True)
+        self.ListScanFindings = channel.unary_unary(
+                '/rampart.threat.v1.ThreatService/ListScanFindings',
+                request_serializer=rampart_dot_threat_dot_v1_dot_threat__pb2.ListScanFindingsRequest.SerializeToString,
+                response_deserializer=rampart_dot_threat_dot_v1_dot_threat__pb2.ScanFindings.FromString,
+                _registered_method=True)
+        self.ListAssets = channel.unary_unary(
+                '/rampart.threat.v1.ThreatService/ListAssets',
+                request_serializer=rampart_dot_threat_dot_v1_dot_threat__pb2.ListAssetsRequest.SerializeToString,
+                response_deserializer=rampart_dot_threat_dot_v1_dot_threat__pb2.ListAssetsResponse.FromString,
+                _registered_method=True)
+        self.GetAsset = channel.unary_unary(
+                '/rampart.threat.v1.ThreatService/GetAsset',
+                request_serializer=rampart_dot_threat_dot_v1_dot_threat__pb2.GetAssetRequest.SerializeToString,
+                response_deserializer=rampart_dot_threat_dot_v1_dot_threat__pb2.Asset.FromString,
+                _registered_method=True)
 
 
 class ThreatServiceServicer:
@@ -293,6 +313,34 @@ class ThreatServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CountScanFindings(self, request, context):
+        """---- Findings of scans (the finding pipeline, issue 11) -------------------------------
+        Per scan of a page of the scan list: how many findings it announced, by severity.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListScanFindings(self, request, context):
+        """One scan's findings as its stream announced them, most severe first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAssets(self, request, context):
+        """The organisation's assets: every host its scans have seen (messages in the Assets section).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetAsset(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ThreatServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -405,6 +453,26 @@ def add_ThreatServiceServicer_to_server(servicer, server):
                     servicer.MatchCatalog,
                     request_deserializer=rampart_dot_threat_dot_v1_dot_threat__pb2.MatchCatalogRequest.FromString,
                     response_serializer=rampart_dot_threat_dot_v1_dot_threat__pb2.CatalogMatches.SerializeToString,
+            ),
+            'CountScanFindings': grpc.unary_unary_rpc_method_handler(
+                    servicer.CountScanFindings,
+                    request_deserializer=rampart_dot_threat_dot_v1_dot_threat__pb2.CountScanFindingsRequest.FromString,
+                    response_serializer=rampart_dot_threat_dot_v1_dot_threat__pb2.CountScanFindingsResponse.SerializeToString,
+            ),
+            'ListScanFindings': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListScanFindings,
+                    request_deserializer=rampart_dot_threat_dot_v1_dot_threat__pb2.ListScanFindingsRequest.FromString,
+                    response_serializer=rampart_dot_threat_dot_v1_dot_threat__pb2.ScanFindings.SerializeToString,
+            ),
+            'ListAssets': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAssets,
+                    request_deserializer=rampart_dot_threat_dot_v1_dot_threat__pb2.ListAssetsRequest.FromString,
+                    response_serializer=rampart_dot_threat_dot_v1_dot_threat__pb2.ListAssetsResponse.SerializeToString,
+            ),
+            'GetAsset': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAsset,
+                    request_deserializer=rampart_dot_threat_dot_v1_dot_threat__pb2.GetAssetRequest.FromString,
+                    response_serializer=rampart_dot_threat_dot_v1_dot_threat__pb2.Asset.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1001,6 +1069,114 @@ class ThreatService:
             '/rampart.threat.v1.ThreatService/MatchCatalog',
             rampart_dot_threat_dot_v1_dot_threat__pb2.MatchCatalogRequest.SerializeToString,
             rampart_dot_threat_dot_v1_dot_threat__pb2.CatalogMatches.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CountScanFindings(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rampart.threat.v1.ThreatService/CountScanFindings',
+            rampart_dot_threat_dot_v1_dot_threat__pb2.CountScanFindingsRequest.SerializeToString,
+            rampart_dot_threat_dot_v1_dot_threat__pb2.CountScanFindingsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListScanFindings(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rampart.threat.v1.ThreatService/ListScanFindings',
+            rampart_dot_threat_dot_v1_dot_threat__pb2.ListScanFindingsRequest.SerializeToString,
+            rampart_dot_threat_dot_v1_dot_threat__pb2.ScanFindings.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAssets(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rampart.threat.v1.ThreatService/ListAssets',
+            rampart_dot_threat_dot_v1_dot_threat__pb2.ListAssetsRequest.SerializeToString,
+            rampart_dot_threat_dot_v1_dot_threat__pb2.ListAssetsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAsset(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rampart.threat.v1.ThreatService/GetAsset',
+            rampart_dot_threat_dot_v1_dot_threat__pb2.GetAssetRequest.SerializeToString,
+            rampart_dot_threat_dot_v1_dot_threat__pb2.Asset.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,1 @@
+"""The assistant's knowledge base: our concept notes and remediation guidance, CWE from cwe2."""

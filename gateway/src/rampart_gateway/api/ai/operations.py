@@ -1,0 +1,49 @@
+"""The assistant's operations: routes and OpenAPI entries, each needing the ``ai:use`` scope."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+from rampart_gateway.api.ai import schemas
+from rampart_gateway.api.ai.routes import ask, explain, report
+from rampart_gateway.operations import Operation
+
+STREAMING = " (Accept: text/event-stream streams chunk events, then a done event with the citations)"
+
+OPERATIONS = (
+    Operation(
+        "POST",
+        "/api/v1/ai/ask",
+        ask,
+        "Ask about your scans, findings, assets or incidents; every claim cites its source" + STREAMING,
+        "assistant",
+        scope="ai:use",
+        body=schemas.AskRequest,
+        response=schemas.AskAnswer,
+        errors=("VALIDATION_ERROR", "SCAN_NOT_FOUND", "INCIDENT_NOT_FOUND", "NOT_FOUND"),
+    ),
+    Operation(
+        "POST",
+        "/api/v1/ai/explain",
+        explain,
+        "Explain a security concept at beginner, intermediate or expert level, with your example" + STREAMING,
+        "assistant",
+        scope="ai:use",
+        body=schemas.ExplainRequest,
+        response=schemas.ExplainAnswer,
+        errors=("VALIDATION_ERROR", "SCAN_NOT_FOUND"),
+    ),
+    Operation(
+        "POST",
+        "/api/v1/ai/report",
+        report,
+        "A narrative report over a scan for executive, technical or remediation readers" + STREAMING,
+        "assistant",
+        scope="ai:use",
+        body=schemas.ReportRequest,
+        response=schemas.ReportAnswer,
+        errors=("VALIDATION_ERROR", "SCAN_NOT_FOUND"),
+    ),
+)
+
+ROUTES: tuple[BaseRoute, ...] = ()

@@ -1,0 +1,1 @@
+"""Signed webhooks: endpoints, deliveries, the URL policy and the dispatcher (docs/webhooks.md)."""

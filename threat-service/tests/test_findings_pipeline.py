@@ -1,0 +1,273 @@
+"""The finding pipeline on fakes: what a scan's events turn into on the scan's own stream."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+import pytest
+from nats.aio.msg import Msg
+from pipeline_fakes import AT, Ledger, Outbox, RuleSource
+from test_activity_service import FakeActivityRepository
+
+from rampart.common.v1 import common_pb2
+from rampart.lib.events import Outcome
+from rampart.scan.v1 import scan_pb2
+from rampart.threat.v1 import threat_pb2
+from rampart_threat.api import ThreatServicer
+from rampart_threat.consumers import ScanEventHandler
+from rampart_threat.findings.pipeline import FindingPipeline, parse_ranges
+from rampart_threat.findings.tally import InMemoryScanTally
+from rampart_threat.service import ActivityService
+
+LIVE = common_pb2.Owner(user_id="usr_a", org_id="org_a", mode=common_pb2.KEY_MODE_LIVE)
+TEST = common_pb2.Owner(user_id="usr_a", org_id="org_a", mode=common_pb2.KEY_MODE_TEST)
+
+
+def port_event(
+    scan_id: str,
+    host: str,
+    port: int,
+    service: str = "",
+    owner: common_pb2.Owner = LIVE,
+    kind: scan_pb2.ScanEventType.ValueType = scan_pb2.SCAN_EVENT_TYPE_SERVICE_DETECTED,
+) -> scan_pb2.ScanEvent:
+    return scan_pb2.ScanEvent(
+        event_id=f"{scan_id}.service.{host}.{port}",
+        scan_id=scan_id,
+        owner=owner,
+        type=kind,
+        sequence=1,
+        status=scan_pb2.SCAN_STATUS_RUNNING,
+        profile="standard",
+        port=scan_pb2.PortResult(
+            host=host,
+            port=port,
+            protocol="tcp",
+            state=scan_pb2.PORT_STATE_OPEN,
+            service=scan_pb2.ServiceInfo(name=service),
+        ),
+    )
+
+
+def final_event(
+    scan_id: str,
+    kind: scan_pb2.ScanEventType.ValueType = scan_pb2.SCAN_EVENT_TYPE_COMPLETED,
+    ports: str = "20-23,80",
+    owner: common_pb2.Owner = LIVE,
+) -> scan_pb2.ScanEvent:
+    return scan_pb2.ScanEvent(
+        event_id=f"{scan_id}.{scan_pb2.ScanEventType.Name(kind)}",
+        scan_id=scan_id,
+        owner=owner,
+        type=kind,
+        sequence=9,
+        status=scan_pb2.SCAN_STATUS_COMPLETED,
+        profile="standard",
+        coverage=scan_pb2.ScanCoverage(ports=ports, protocol="tcp"),
+    )
+
+
+def parts() -> tuple[FindingPipeline, RuleSource, Ledger, Outbox]:
+    source, ledger, outbox = RuleSource(), Ledger(), Outbox()
+    return (
+        FindingPipeline(source, ledger, InMemoryScanTally(), outbox, clock=lambda: AT),
+        source,
+        ledger,
+        outbox,
+    )
+
+
+async def test_a_detected_service_is_announced_as_finding_events_on_the_scans_stream() -> None:
+    pipeline, _, _, outbox = parts()
+    await pipeline.apply(port_event("scan_1", "10.0.0.5", 22, "ssh"))
+
+    subjects = [subject for subject, _ in outbox.sent]
+    assert subjects == ["scan.events.scan_1.finding", "scan.events.scan_1.finding"]
+    notices = [event.finding for event in outbox.of_type(scan_pb2.SCAN_EVENT_TYPE_FINDING)]
+    assert [(n.rule_id, n.cve, n.type, n.severity) for n in notices] == [
+        ("RMP-SSH-001", "", "exposure", "medium"),
+        ("", "CVE-2024-6387", "vulnerable_service", "high"),
+    ]
+    first = notices[0]
+    assert (first.host, first.port, first.protocol, first.status, first.first_sighting) == (
+        "10.0.0.5",
+        22,
+        "tcp",
+        "open",
+        True,
+    )
+    assert first.vulnerability_id == f"vuln_{first.fingerprint[:12]}"
+    event = outbox.sent[0][1]
+    assert (event.scan_id, event.owner.org_id, event.sequence) == (
+        "scan_1",
+        "org_a",
+        int(AT.timestamp() * 1e6),
+    )
+
+
+async def test_a_redelivered_port_event_announces_nothing_twice() -> None:
+    """The ledger sees the finding again (a redelivery); the outbox gets the very same event ids."""
+    pipeline, _, ledger, outbox = parts()
+    event = port_event("scan_1", "10.0.0.5", 22, "ssh")
+    await pipeline.apply(event)
+    first_ids = list(outbox.adds)
+    await pipeline.apply(event)
+    # the service_detected after a port_found of the same port finds the same problems
+    await pipeline.apply(
+        port_event("scan_1", "10.0.0.5", 22, "ssh", kind=scan_pb2.SCAN_EVENT_TYPE_PORT_FOUND)
+    )
+
+    assert len(ledger.recorded) == 6
+    assert outbox.adds == first_ids * 3
+    assert len(outbox.sent) == 2
+
+
+async def test_ports_without_a_service_or_not_open_produce_no_finding() -> None:
+    pipeline, source, _, outbox = parts()
+    await pipeline.apply(port_event("scan_1", "10.0.0.5", 8081))
+    closed = port_event("scan_1", "10.0.0.6", 22, "ssh")
+    closed.port.state = scan_pb2.PORT_STATE_CLOSED
+    await pipeline.apply(closed)
+    assert source.contexts == []
+    assert outbox.sent == []
+
+
+async def test_a_completed_scan_settles_what_it_covered_and_says_so_once() -> None:
+    pipeline, _, ledger, outbox = parts()
+    await pipeline.apply(port_event("scan_1", "10.0.0.5", 22, "ssh"))
+    await pipeline.apply(port_event("scan_1", "10.0.0.7", 80, "http"))
+    await pipeline.apply(port_event("scan_1", "10.0.0.7", 8081))  # open, no service: the host counts
+    final = final_event("scan_1")
+    await pipeline.apply(final)
+    await pipeline.apply(final)  # redelivered
+
+    coverage = ledger.settled[0]
+    assert coverage.hosts == {"10.0.0.5", "10.0.0.7"}
+    assert coverage.ports == {(20, "tcp"), (21, "tcp"), (22, "tcp"), (23, "tcp"), (80, "tcp")}
+    assert coverage.seen == {finding.fingerprint for finding in ledger.recorded}
+    assert (coverage.scan_id, coverage.org_id, coverage.live) == ("scan_1", "org_a", True)
+    settled = outbox.of_type(scan_pb2.SCAN_EVENT_TYPE_FINDINGS_SETTLED)
+    assert len(settled) == 1
+    assert outbox.sent[-1][0] == "scan.events.scan_1.findings_settled"
+    assert settled[0].settled.findings == 3
+    assert dict(settled[0].settled.by_severity) == {"medium": 3}
+
+
+async def test_an_unfinished_scan_settles_nothing_but_still_closes_its_findings() -> None:
+    """A cancelled scan shows nothing fixed (no settle) and the stream still learns the findings are final."""
+    pipeline, _, ledger, outbox = parts()
+    await pipeline.apply(port_event("scan_1", "10.0.0.5", 22, "ssh"))
+    await pipeline.apply(final_event("scan_1", scan_pb2.SCAN_EVENT_TYPE_CANCELLED))
+
+    assert ledger.settled == []
+    (settled,) = outbox.of_type(scan_pb2.SCAN_EVENT_TYPE_FINDINGS_SETTLED)
+    assert settled.settled.findings == 2
+    assert dict(settled.settled.by_severity) == {"medium": 1, "high": 1}
+    assert settled.settled.resolved == 0
+
+
+async def test_a_sandbox_scan_records_test_findings_apart_from_live_ones() -> None:
+    pipeline, source, ledger, _ = parts()
+    await pipeline.apply(port_event("scan_live", "10.0.0.5", 22, "ssh", owner=LIVE))
+    await pipeline.apply(port_event("scan_test", "10.0.0.5", 22, "ssh", owner=TEST))
+    await pipeline.apply(final_event("scan_test", owner=TEST))
+
+    assert [context.live for context in source.contexts] == [True, False]
+    live = {f.fingerprint for f in ledger.recorded if f.live}
+    test = {f.fingerprint for f in ledger.recorded if not f.live}
+    assert len(live) == len(test) == 2
+    assert not live & test
+    assert ledger.settled[0].live is False
+
+
+def test_coverage_ranges_expand_and_skip_what_is_not_a_port() -> None:
+    assert parse_ranges("21-23,80, 443") == [21, 22, 23, 80, 443]
+    assert parse_ranges("") == []
+    assert parse_ranges("top-100,x-1") == []
+    assert len(parse_ranges("1-65535")) == 65_535
+
+
+async def test_the_consumer_skips_the_pipelines_own_events() -> None:
+    """threat-service reads scan.events.> and its finding events come back on it: they change nothing."""
+    pipeline, _, ledger, outbox = parts()
+    handler = ScanEventHandler(ActivityService(FakeActivityRepository()), findings=pipeline)
+    await pipeline.apply(port_event("scan_1", "10.0.0.5", 22, "ssh"))
+    for subject, event in list(outbox.sent):
+        message = Msg(_client=None, subject=subject, data=event.SerializeToString())  # type: ignore[arg-type]
+        assert await handler(message) is Outcome.DUPLICATE
+    port = port_event("scan_1", "10.0.0.6", 80, "http")
+    message = Msg(_client=None, subject="scan.events.scan_1.service_detected", data=port.SerializeToString())  # type: ignore[arg-type]
+    assert await handler(message) is Outcome.APPLIED
+    assert len(ledger.recorded) == 3
+    assert len(outbox.sent) == 3
+
+
+async def test_the_scan_list_and_results_read_what_the_pipeline_announced() -> None:
+    """CountScanFindings for a page of scans, ListScanFindings for one: most severe first, own org only."""
+    source, ledger, outbox, tally = RuleSource(), Ledger(), Outbox(), InMemoryScanTally()
+    pipeline = FindingPipeline(source, ledger, tally, outbox, clock=lambda: AT)
+    await pipeline.apply(port_event("scan_1", "10.0.0.7", 80, "http"))
+    await pipeline.apply(port_event("scan_1", "10.0.0.5", 22, "ssh"))
+    await pipeline.apply(port_event("scan_2", "10.0.0.5", 22, "ssh"))
+    await pipeline.apply(final_event("scan_1"))
+    servicer = ThreatServicer(*([cast(Any, None)] * 7), scan_findings=tally)
+    org = common_pb2.Owner(org_id="org_a")
+
+    counts = await servicer.CountScanFindings(
+        threat_pb2.CountScanFindingsRequest(owner=org, scan_ids=["scan_1", "scan_2", "scan_x"]),
+        cast(Any, None),
+    )
+    assert {(c.scan_id, c.findings, c.settled) for c in counts.counts} == {
+        ("scan_1", 3, True),
+        ("scan_2", 2, False),
+    }
+    assert dict(next(c for c in counts.counts if c.scan_id == "scan_1").by_severity) == {
+        "medium": 2,
+        "high": 1,
+    }
+    listed = await servicer.ListScanFindings(
+        threat_pb2.ListScanFindingsRequest(owner=org, scan_id="scan_1"), cast(Any, None)
+    )
+    assert [(f.severity, f.host, f.port) for f in listed.findings] == [
+        ("high", "10.0.0.5", 22),
+        ("medium", "10.0.0.5", 22),
+        ("medium", "10.0.0.7", 80),
+    ]
+    other = common_pb2.Owner(org_id="org_b")
+    assert not (
+        await servicer.CountScanFindings(
+            threat_pb2.CountScanFindingsRequest(owner=other, scan_ids=["scan_1"]), cast(Any, None)
+        )
+    ).counts
+    theirs = await servicer.ListScanFindings(
+        threat_pb2.ListScanFindingsRequest(owner=other, scan_id="scan_1"), cast(Any, None)
+    )
+    assert list(theirs.findings) == []
+
+
+class BrokenOnce(Outbox):
+    """An outbox whose first write fails, as if threat-service died between the ledger and the outbox."""
+
+    failed: bool = False
+
+    async def add_entries(self, entries: list[dict[str, Any]]) -> None:
+        if not self.failed:
+            self.failed = True
+            raise ConnectionError("store gone")
+        await super().add_entries(entries)
+
+
+async def test_a_crash_between_the_ledger_and_the_outbox_loses_no_announcement() -> None:
+    """The ledger recorded the findings, the announcement failed: the redelivery announces them once."""
+    source, ledger, outbox = RuleSource(), Ledger(), BrokenOnce()
+    pipeline = FindingPipeline(source, ledger, InMemoryScanTally(), outbox, clock=lambda: AT)
+    event = port_event("scan_1", "10.0.0.5", 22, "ssh")
+    with pytest.raises(ConnectionError):
+        await pipeline.apply(event)
+    await pipeline.apply(event)  # the broker redelivers: the consumer never acknowledged it
+    await pipeline.apply(event)
+    assert len(ledger.recorded) == 6  # recorded each time; the ledger tells the repeats apart
+    assert [e.finding.cve or e.finding.rule_id for e in outbox.of_type(scan_pb2.SCAN_EVENT_TYPE_FINDING)] == [
+        "RMP-SSH-001",
+        "CVE-2024-6387",
+    ]
