@@ -6,6 +6,7 @@ import asyncio
 import csv
 import io
 import json
+import os
 import re
 import signal
 import socket
@@ -25,6 +26,7 @@ from rampart.report.v1 import report_pb2, report_pb2_grpc
 from rampart_devtools.devstack import WORKERS, DevStack
 from tests.integration.conftest import assert_refused, bearer, register, write_scope
 from tests.integration.scanning import http_server, read_sse, silent_server, wait_for
+from tests.servers import ServerMissing, started
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 
@@ -469,6 +471,45 @@ def test_every_export_format_of_a_real_scan_then_deleting_results(api: httpx.Cli
     deleted = api.delete(f"{scan}/results", headers=bearer(key)).json()["data"]
     assert deleted["deleted_ports"] == 1
     assert api.get(f"{scan}/results", headers=bearer(key)).json()["data"]["ports"] == []
+
+
+def test_the_exports_of_a_real_scan_of_redis_carry_its_findings(api: httpx.Client) -> None:
+    """An unauthenticated Redis: threat-service records RMP-AUTH-001; every format shows it."""
+    key = register(api)["api_key"]
+    try:
+        with started("redis") as redis:
+            body = {"target": "127.0.0.1", "ports": str(redis.port), "options": {"service_detection": True}}
+            created = start_scan(api, key, body)
+            wait_for(api, bearer(key), created["scan_id"])
+    except ServerMissing as missing:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(str(missing))
+    scan = f"/api/v1/scans/{created['scan_id']}"
+    deadline = time.monotonic() + 30  # findings are recorded from the scan's events, just after it ends
+    while not (exported := api.get(f"{scan}/export?format=json", headers=bearer(key)).json())["findings"]:
+        assert time.monotonic() < deadline, exported
+        time.sleep(0.2)
+    [redis_auth] = [f for f in exported["findings"] if f["id"] == "RMP-AUTH-001"]
+    assert (redis_auth["port"], redis_auth["evidence"]["redis.auth"]) == (redis.port, "none")
+    sarif = api.get(f"{scan}/export?format=sarif", headers=bearer(key)).json()
+    schema = json.loads((SHARED / "schemas" / "sarif-schema-2.1.0.json").read_text())
+    jsonschema.validators.validator_for(schema)(schema).validate(sarif)
+    [result] = [r for r in sarif["runs"][0]["results"] if r["ruleId"] == "RMP-AUTH-001"]
+    assert result["partialFingerprints"] == {"rampart/v1": redis_auth["fingerprint"]}
+    assert (
+        result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        == f"tcp://127.0.0.1:{redis.port}"
+    )
+    rows = csv.DictReader(
+        io.StringIO(api.get(f"{scan}/export?format=csv&kind=findings", headers=bearer(key)).text)
+    )
+    assert redis_auth["fingerprint"] in [row["fingerprint"] for row in rows]
+    html = api.get(f"{scan}/export?format=html", headers=bearer(key)).text
+    assert "Redis answers without authentication" in html
+    pdf = api.get(f"{scan}/export?format=pdf", headers=bearer(key)).content
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    assert "RMP-AUTH-001" in text
 
 
 async def test_a_client_that_falls_too_far_behind_is_told_and_disconnected(stack: DevStack) -> None:
