@@ -22,7 +22,7 @@ from rampart.threat.v1 import threat_pb2, threat_pb2_grpc
 from rampart_devtools.pki import DevCA
 from rampart_report.api import ReportServicer
 from rampart_report.exports.service import ExportService
-from rampart_report.exports.sources import LEDGER_READY, GrpcFindingSource, GrpcScanSource
+from rampart_report.exports.sources import GrpcFindingSource, GrpcScanSource
 from rampart_report.service import TimelineService
 
 pytestmark = pytest.mark.service
@@ -134,7 +134,7 @@ async def test_an_export_reads_the_scan_as_the_callers_organisation(platform: Pl
     body = json.loads(reply.content)
     assert (reply.filename, body["scan"]["scan_id"]) == ("scan_1.json", "scan_1")
     assert body["ports"][0]["evidence"] == "<b>-ERR</b>"
-    assert body["findings"] == ([] if LEDGER_READY else None)
+    assert body["findings"] == []  # threat-service recorded none
     assert {(o.org_id, o.mode) for o in platform.scans.owners} == {("org_a", common_pb2.KEY_MODE_LIVE)}
 
 
@@ -153,15 +153,10 @@ async def test_the_html_export_over_the_wire_escapes_the_banner(platform: Platfo
     assert b"<b>-ERR" not in reply.content
 
 
-@pytest.mark.skipif(
-    not LEDGER_READY,
-    reason="threat-service's new Vulnerability (fingerprint, rule_id, evidence; branch track-ledger11) "
-    "is not generated on this branch yet: runs once it is merged",
-)
 async def test_the_scans_findings_come_from_the_vulnerability_ledger_page_by_page(platform: Platform) -> None:
     tls = threat_pb2.Vulnerability(
         fingerprint="ab" * 16,
-        type=threat_pb2.VULNERABILITY_TYPE_MISCONFIGURATION,  # type: ignore[attr-defined]
+        type=threat_pb2.VULNERABILITY_TYPE_MISCONFIGURATION,
         host="127.0.0.1",
         port=6379,
         protocol="tcp",
@@ -174,7 +169,7 @@ async def test_the_scans_findings_come_from_the_vulnerability_ledger_page_by_pag
     )
     cve = threat_pb2.Vulnerability(
         fingerprint="cd" * 16,
-        type=threat_pb2.VULNERABILITY_TYPE_VULNERABLE_SERVICE,  # type: ignore[attr-defined]
+        type=threat_pb2.VULNERABILITY_TYPE_VULNERABLE_SERVICE,
         host="127.0.0.1",
         port=6379,
         protocol="tcp",

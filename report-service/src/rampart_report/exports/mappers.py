@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from rampart.common.v1 import common_pb2
 from rampart.lib.errors import InvalidArgument
 from rampart.lib.ids import from_timestamp
 from rampart.report.v1 import report_pb2
 from rampart.scan.v1 import scan_pb2
+from rampart.threat.v1 import threat_pb2
 from rampart_report.exports.model import (
     CsvKind,
     ExportFile,
@@ -98,14 +97,12 @@ def history_point(scan: scan_pb2.Scan) -> HistoryPoint | None:
     return None if completed is None else HistoryPoint(scan.scan_id, completed, scan.counts.open)
 
 
-def finding_entry(message: Any) -> FindingEntry:
-    """A ``rampart.threat.v1.Vulnerability`` of the vulnerability ledger (track-ledger11's shape:
-    fingerprint, type, rule_id / cve, evidence map, …). Typed ``Any`` because main's generated
-    stubs still have the older message; the adapter calls this only once the new one is there."""
-    kind = str(message.DESCRIPTOR.fields_by_name["type"].enum_type.values_by_number[message.type].name)
+def finding_entry(message: threat_pb2.Vulnerability) -> FindingEntry:
+    """A vulnerability record of threat-service's ledger, as the export shows it."""
+    kind = threat_pb2.VulnerabilityType.Name(message.type)
     score = message.cvss_score if message.HasField("cvss_score") else None
     epss = message.epss if message.HasField("epss") else None
-    status = message.DESCRIPTOR.fields_by_name["status"].enum_type.values_by_number[message.status].name
+    status = threat_pb2.VulnerabilityStatus.Name(message.status)
     return FindingEntry(
         fingerprint=message.fingerprint,
         type=_name(kind, "VULNERABILITY_TYPE_"),
@@ -123,7 +120,7 @@ def finding_entry(message: Any) -> FindingEntry:
         references=tuple(message.references),
         evidence=dict(message.evidence),
         confidence=message.confidence,
-        status=_name(str(status), "VULNERABILITY_STATUS_"),
+        status=_name(status, "VULNERABILITY_STATUS_"),
         kev=message.kev,
         epss=epss,
         priority=message.priority,

@@ -18,12 +18,6 @@ from rampart_report.exports.ports import Requester
 
 TIMEOUT = 15.0  # seconds per call: an export never waits forever on another service
 FINDINGS_PAGE = 500
-# The vulnerability ledger's ListVulnerabilities (a scan_id filter, fingerprints, rule ids,
-# evidence maps) is being redefined on another branch; until its message is generated here,
-# exports say that findings are unavailable rather than map the old shape.
-LEDGER_READY = {"fingerprint", "rule_id", "evidence"} <= set(
-    threat_pb2.Vulnerability.DESCRIPTOR.fields_by_name
-)
 
 
 class DependencyUnavailable(RampartError):
@@ -81,8 +75,6 @@ class GrpcFindingSource:
         self._stub = stub
 
     async def findings(self, requester: Requester, scan_id: str) -> tuple[FindingEntry, ...]:
-        if not LEDGER_READY:
-            raise FindingsUnavailable("threat-service's vulnerability ledger is not deployed yet")
         found: list[FindingEntry] = []
         cursor = ""
         while True:
