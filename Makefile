@@ -90,6 +90,7 @@ bench: setup
 	$(PY) python bench/assets_bench.py
 	$(PY) python bench/webhooks_bench.py
 	$(PY) python bench/exports_bench.py
+	$(PY) python bench/compliance_bench.py
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

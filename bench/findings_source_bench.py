@@ -52,6 +52,10 @@ class StarterStore:
         for record in self.records:
             yield record
 
+    async def many(self, cve_ids: list[str], generation: int | None = None) -> dict[str, StoredCve]:
+        wanted = set(cve_ids)
+        return {r.cve_id: r for r in self.records if r.cve_id in wanted}
+
 
 def _ts(when: datetime) -> Timestamp:
     ts = Timestamp()

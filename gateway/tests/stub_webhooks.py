@@ -10,7 +10,7 @@ from gateway.tests.stub_services import Call, StubService, rpc_error
 from rampart.report.v1 import report_pb2
 
 
-class StubReport(StubService):
+class StubWebhooks(StubService):
     """Webhooks by id per organisation; another organisation's is not found, like the real one."""
 
     def __init__(self) -> None:

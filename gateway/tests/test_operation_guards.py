@@ -8,6 +8,7 @@ import pytest
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
+from gateway.tests.stub_report import control
 from gateway.tests.stub_vulnerabilities import RECORD_ID, sample
 from gateway.tests.stubs import StubPlatform
 from rampart.common.v1 import common_pb2
@@ -33,6 +34,7 @@ BODIES = {
     "/api/v1/ai/ask": {"question": "What is exposed?"},
     "/api/v1/ai/explain": {"concept": "tls"},
     "/api/v1/ai/report": {"scan_id": "scan_1"},
+    "/api/v1/controls/{control_id}": {"status": "passing", "note": "approved"},
 }
 UNRELATED_SCOPE = "keys:manage"  # a real scope the scope-less operations below ignore
 
@@ -49,6 +51,7 @@ def url(op: Operation) -> str:
     path = path.replace("{cve_id}", "CVE-2024-6387").replace("{vulnerability_id}", RECORD_ID)
     path = path.replace("{asset_id}", "asset_0001")
     path = path.replace("{webhook_id}", "whk_0001").replace("{delivery_id}", "dlv_0001")
+    path = path.replace("{framework}", "pci-dss").replace("{control_id}", "pci-dss:12.10.1")
     if path.endswith("/vulnerabilities/catalog"):
         return path + "?product=openssh&version=9.2p1"
     if path.endswith("/threats/scan"):
@@ -77,6 +80,7 @@ def platform() -> StubPlatform:
     stub.report.deliveries["dlv_0001"] = report_pb2.WebhookDelivery(
         delivery_id="dlv_0001", webhook_id="whk_0001"
     )
+    stub.report.controls["org_1"].append(control("pci-dss:12.10.1", report_pb2.CONTROL_STATUS_MANUAL))
     return stub
 
 

@@ -12,7 +12,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from rampart.lib.callers import GRPC_CALLERS, IDENTITIES, may_call
+from rampart.lib.callers import GRPC_CALLERS, GRPC_METHOD_CALLERS, IDENTITIES, may_call
 from rampart.lib.grpcclient import open_channel
 from rampart.lib.grpcserver import Context, ServiceBinding, create_health_server, create_server
 from rampart.lib.settings import ServiceSettings, SettingsError
@@ -120,6 +120,7 @@ def test_every_service_rpc_is_gateway_only_and_unknown_services_are_closed() -> 
         if service.startswith("rampart."):
             assert callers == {"gateway"}
     assert may_call("gateway", "/rampart.scan.v1.ScanService/CreateScan")
+    assert not may_call("report", "/rampart.scan.v1.ScanService/CreateScan")
     assert not may_call("scan-worker", "/rampart.scan.v1.ScanService/CreateScan")
     assert not may_call("gateway", "/rampart.future.v1.NewService/Anything")
 
@@ -134,6 +135,22 @@ def test_the_assistant_may_only_read_scans_findings_incidents_and_the_catalogue(
         assert not may_call("ai", f"/rampart.threat.v1.ThreatService/{changing}")
     assert not may_call("ai", "/rampart.auth.v1.AuthService/ValidateApiKey")
     assert not may_call("report", "/rampart.scan.v1.ScanService/GetScan")
+
+
+def test_report_service_may_call_only_the_reads_exports_and_compliance_need() -> None:
+    """Exports and compliance posture: scans, findings and the payload analysis of evidence; nothing
+    that writes."""
+    assert {m for m, who in GRPC_METHOD_CALLERS.items() if "report" in who} == {
+        "/rampart.threat.v1.ThreatService/ListVulnerabilities",
+        "/rampart.threat.v1.ThreatService/AnalyzeThreat",
+        "/rampart.scan.v1.ScanService/ListScans",
+        "/rampart.scan.v1.ScanService/GetScanResults",
+    }
+    assert may_call("report", "/rampart.threat.v1.ThreatService/ListVulnerabilities")
+    assert may_call("report", "/rampart.scan.v1.ScanService/ListScans")
+    assert not may_call("report", "/rampart.threat.v1.ThreatService/UpdateVulnerability")
+    assert not may_call("report", "/rampart.auth.v1.AuthService/ValidateApiKey")
+    assert not may_call("threat", "/rampart.scan.v1.ScanService/ListScans")
 
 
 def test_dev_certificates_are_short_lived_and_keys_private(ca: DevCA) -> None:

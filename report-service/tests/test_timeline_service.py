@@ -34,6 +34,12 @@ BUILT = {
     "TestWebhook",
     "ListWebhookDeliveries",
     "RedeliverWebhookDelivery",
+    "GetCompliance",
+    "ListControls",
+    "GetControl",
+    "UpdateControl",
+    "AddControlEvidence",
+    "GetComplianceHistory",
 }
 
 

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Iterator
 
 import grpc
 import httpx2 as httpx
-import nats
+import pytest
 
 from rampart.common.v1 import common_pb2
-from rampart.lib.catalogue import subjects
-from rampart.lib.events import INCIDENT_EVENTS, ConsumerSpec, PullSource
 from rampart.threat.v1 import threat_pb2, threat_pb2_grpc
-from rampart_devtools.devstack import DevStack
 from tests.integration.conftest import MailInbox, assert_refused, bearer, eventually, register
 from tests.integration.scanning import http_server, wait_for
+from tests.webhook_receiver import Receiver, receiving
 
 Channels = Callable[[str], grpc.aio.Channel]
 
@@ -40,42 +39,25 @@ async def scanned_host(api: httpx.Client, channel_to: Channels, account: dict[st
     return scan_id
 
 
-async def incident_events(
-    stack: DevStack, incident_id: str, deadline: float = 20.0
-) -> list[threat_pb2.IncidentEvent]:
-    """This incident's events, read as the webhook delivery reads them (report's durable).
-
-    Every message is nak'ed, not acked, so the webhook consumer still gets it.
-    """
-    nc = await nats.connect(stack.nats_url, **stack.certs("report").nats_options())
-    found: list[threat_pb2.IncidentEvent] = []
-    try:
-        source = PullSource(
-            nc.jetstream(),
-            ConsumerSpec(INCIDENT_EVENTS, subjects.REPORT_INCIDENT_EVENTS_DURABLE, "incident.>"),
-        )
-        loop = asyncio.get_running_loop()
-        give_up = loop.time() + deadline
-        while loop.time() < give_up and len(found) < 2:
-            for message in await source.fetch(64, wait=0.5):
-                event = threat_pb2.IncidentEvent.FromString(message.data)
-                if event.incident.incident_id == incident_id and event.event_id not in {
-                    e.event_id for e in found
-                }:
-                    found.append(event)
-                await message.nak()
-    finally:
-        await nc.close()
-    return found
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with receiving() as running:
+        yield running
 
 
 async def test_an_incident_is_triaged_on_scanned_hosts_changes_in_its_timeline_and_is_announced(
-    stack: DevStack, api: httpx.Client, channel_to: Channels, mail_inbox: MailInbox
+    api: httpx.Client, channel_to: Channels, mail_inbox: MailInbox, receiver: Receiver
 ) -> None:
     account = register(api)
     key = account["api_key"]
     with http_server() as port:
         scan_id = await scanned_host(api, channel_to, account, port)
+    hook = api.post(
+        "/api/v1/webhooks",
+        json={"url": receiver.url(), "events": ["incident.created", "incident.updated"]},
+        headers=bearer(key),
+    )
+    assert hook.status_code == 201, hook.text
     body = {
         "title": "Web shell suspected on the intranet server",
         "severity": "critical",
@@ -125,9 +107,13 @@ async def test_an_incident_is_triaged_on_scanned_hosts_changes_in_its_timeline_a
     ]
     assert [i["incident_id"] for i in listed["items"]] == [incident_id]
 
-    events = await incident_events(stack, incident_id)
-    assert [e.type for e in events][:2] == ["incident.created", "incident.updated"]
-    assert events[0].incident.triage.assets[0].host == "127.0.0.1"
+    # announced: the organisation's webhook receives the incident's events (report-service)
+    announced = await eventually(
+        _async(lambda: [json.loads(r.body) for r in receiver.received]), lambda found: len(found) >= 2
+    )
+    mine = [a for a in announced if a["data"]["incident_id"] == incident_id]
+    assert [a["type"] for a in mine][:2] == ["incident.created", "incident.updated"]
+    assert "127.0.0.1" in mine[0]["data"]["affected_systems"]
 
     mails = await eventually(
         _async(lambda: [m for m in mail_inbox.messages if m["X-Rampart-Incident"] == incident_id]),

@@ -3,14 +3,18 @@ switched atomically, provenance kept, survives kill -9."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import copy
+import functools
 import hashlib
+import http.server
 import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
@@ -26,6 +30,7 @@ from rampart.common.v1 import common_pb2
 from rampart.lib.store import Document
 from rampart.threat.v1 import threat_pb2
 from rampart_threat.bootstrap import assemble
+from rampart_threat.feeds.__main__ import FeedCommandSettings, NoFeedUrl, run
 from rampart_threat.feeds.domain import FeedKind, FeedPathRefused
 from rampart_threat.feeds.repository import MongoFeedRepository
 from rampart_threat.feeds.service import FeedService
@@ -120,6 +125,20 @@ async def test_every_source_is_joined_into_one_record_per_cve(db: AsyncDatabase[
     assert adp is not None
     assert adp.cve5 is not None
     assert adp.cve5["containers"]["adp"]
+
+
+async def test_many_joins_the_sources_of_the_asked_cves_like_get(db: AsyncDatabase[Document]) -> None:
+    """The catalog reads the records a match returns in one call: each as get() would, unknown ids absent."""
+    feeds, repository = await feeds_on(db)
+    for kind, path in ((FeedKind.NVD, FEEDS / "nvd"), (FeedKind.KEV, KEV), (FeedKind.EPSS, EPSS)):
+        await feeds.import_path(kind, path)
+    asked = ["CVE-2021-41773", "CVE-2024-6387", "CVE-1999-0001"]
+    found = await repository.many(asked)
+    assert set(found) == {"CVE-2021-41773", "CVE-2024-6387"}
+    for cve_id, stored in found.items():
+        assert stored == await repository.get(cve_id)
+    assert found["CVE-2021-41773"].kev is not None
+    assert found["CVE-2024-6387"].kev is None
 
 
 async def test_importing_the_same_files_twice_changes_nothing(db: AsyncDatabase[Document]) -> None:
@@ -366,3 +385,39 @@ async def test_the_catalog_follows_imports_on_the_store_through_the_rpc_and_out_
     )
     assert entry.cve_id == "CVE-2021-30047"
     assert catalog.generation == await repository.active()
+
+
+async def test_fetch_downloads_only_a_configured_url_and_imports_the_file(
+    db: AsyncDatabase[Document], store_server: Running, tmp_path: Path
+) -> None:
+    """``fetch kev`` refuses while FEED_URL_KEV is unset; set, it downloads the file (served here from
+    127.0.0.1) into FEEDS_DIR and imports it."""
+    served = tmp_path / "served"
+    served.mkdir()
+    (served / KEV.name).write_bytes(KEV.read_bytes())
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    command = argparse.Namespace(command="fetch", kind="kev")
+    base: dict[str, Any] = {
+        "mongodb_url": url(store_server),
+        "mongodb_database": db.name,
+        "feeds_dir": tmp_path / "feeds",
+    }
+    try:
+        with pytest.raises(NoFeedUrl):
+            await run(command, FeedCommandSettings(**base))
+        assert not (tmp_path / "feeds").exists()
+        kev_url = f"http://127.0.0.1:{server.server_port}/{KEV.name}"
+        result = await run(command, FeedCommandSettings(**base, feed_url_kev=kev_url))
+    finally:
+        server.shutdown()
+        server.server_close()
+    downloaded = tmp_path / "feeds" / "kev" / KEV.name
+    assert result["downloaded"] == str(downloaded)
+    assert downloaded.read_bytes() == KEV.read_bytes()
+    assert result["counts"]["added"] == len(json.loads(KEV.read_text("utf-8"))["vulnerabilities"])
+    record = await MongoFeedRepository(db).get("CVE-2021-41773")
+    assert record is not None
+    assert record.kev is not None
+    assert record.kev["dateAdded"] == "2021-11-03"

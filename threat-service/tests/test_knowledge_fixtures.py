@@ -70,11 +70,16 @@ def _api_response() -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module", params=["per-cve-files", "api-response"])
-def matcher(request: pytest.FixtureRequest) -> Matcher:
+def records(request: pytest.FixtureRequest) -> dict[str, CveRecord]:
     objects = _per_cve_files() if request.param == "per-cve-files" else _api_response()
-    records = _records(objects)
-    assert len(records) == 40
-    return Matcher(KnowledgeIndex(records))
+    parsed = _records(objects)
+    assert len(parsed) == 40
+    return {r.id: r for r in parsed}
+
+
+@pytest.fixture(scope="module")
+def matcher(records: dict[str, CveRecord]) -> Matcher:
+    return Matcher(KnowledgeIndex(records.values()))
 
 
 def _cases() -> list[tuple[str, str, dict[str, Any], str]]:
@@ -125,9 +130,8 @@ def test_the_old_nginx_vendor_name_finds_the_same_cves(matcher: Matcher) -> None
     assert by_alias["CVE-2024-7347"] is Verdict.AFFECTED
 
 
-def test_kev_epss_and_cvss_versions_match_the_per_cve_index(matcher: Matcher) -> None:
+def test_kev_epss_and_cvss_versions_match_the_per_cve_index(records: dict[str, CveRecord]) -> None:
     """Merged records carry KEV membership, EPSS score and the CVSS versions the feeds have."""
-    records = matcher.index.records
     names = {"cvssMetricV40": "4.0", "cvssMetricV31": "3.1", "cvssMetricV30": "3.0", "cvssMetricV2": "2.0"}
     for item in EXPECTED["cves"]:
         r = records[item["cve"]]
@@ -146,12 +150,12 @@ def test_kev_epss_and_cvss_versions_match_the_per_cve_index(matcher: Matcher) ->
         assert r.vuln_status == item["nvd_vulnStatus"]
 
 
-def test_cvss_v4_is_preferred_when_present(matcher: Matcher) -> None:
+def test_cvss_v4_is_preferred_when_present(records: dict[str, CveRecord]) -> None:
     """CVE-2024-7347 has v4.0 from NVD and F5: the representative score is CVSS 4.0."""
-    metric = choose_metric(matcher.index.records["CVE-2024-7347"].metrics)
+    metric = choose_metric(records["CVE-2024-7347"].metrics)
     assert metric is not None
     assert metric.version == "4.0"
-    v2only = choose_metric(matcher.index.records["CVE-2013-2028"].metrics)
+    v2only = choose_metric(records["CVE-2013-2028"].metrics)
     assert v2only is not None
     assert v2only.version == "2.0"
 
@@ -172,3 +176,17 @@ def test_openssh_debian_banner_makes_version_matches_tentative(matcher: Matcher)
     assert verdicts["CVE-2024-6387"].verdict is Verdict.NOT_AFFECTED
     assert verdicts["CVE-2024-6387"].basis is Basis.DISTRIBUTION
     assert verdicts["CVE-2023-38408"].tentative  # no distribution data for this one
+
+
+@pytest.mark.parametrize("product", EXPECTED["products"], ids=lambda p: f"{p['product']} {p['version']}")
+def test_the_row_fast_path_agrees_with_judging_every_candidate(
+    matcher: Matcher, product: dict[str, Any]
+) -> None:
+    """A match (rows decide plain configurations) returns what judging every candidate says applies."""
+    judged = [m for m in matcher.match(Query(cpe=product["cpe"]), include_negative=True)]
+    expected = {
+        (m.cve_id, m.verdict, m.basis, m.reason) for m in judged if m.verdict is not Verdict.NOT_AFFECTED
+    }
+    got = {(m.cve_id, m.verdict, m.basis, m.reason) for m in matcher.match(Query(cpe=product["cpe"]))}
+    assert got == expected
+    assert all(m.record is None for m in judged)  # the index keeps no full records

@@ -294,3 +294,46 @@ def test_priority_uses_kev_and_epss_as_exploitation() -> None:
     assert assess(hot).priority is Priority.ATTEND
     assert assess(base).priority is Priority.TRACK_STAR
     assert assess(CveRecord(id="CVE-8")).priority is Priority.TRACK
+
+
+def _cna(
+    cve: str, *versions: AffectedVersion, vendor: str = "example", default: str | None = None
+) -> CveRecord:
+    affected = (Affected(Origin.CNA, "ExampleCNA", vendor, "server", default, versions),)
+    return CveRecord(id=cve, affected=affected)
+
+
+@pytest.mark.parametrize("version", ["0.9", "1.0", "1.4.2", "1.5", "2.0", "2.1", "3.0", "3.0.1", "9.9"])
+def test_every_shortcut_gives_what_judging_each_candidate_gives(version: str) -> None:
+    """The row and CNA-range shortcuts of a match return exactly the non-negative verdicts (with their
+    basis, reason, sources and entry) that the full decision order gives each candidate."""
+    m = _matcher(
+        _record(
+            "CVE-1", _or(CpeMatch(True, APP, version_start_including="1.0", version_end_excluding="1.5"))
+        ),
+        _record(
+            "CVE-2",
+            _or(
+                CpeMatch(True, "cpe:2.3:a:example:server:2.0:*:*:*:*:*:*:*"),
+                CpeMatch(True, APP, version_end_including="1.0"),
+            ),
+        ),
+        _record(
+            "CVE-3",
+            _or(CpeMatch(True, APP, version_start_excluding="2.0")),
+            _or(CpeMatch(False, LINUX)),
+            operator="AND",
+        ),
+        _cna("CVE-4", AffectedVersion("0", "affected", "semver", less_than="1.5")),
+        _cna(
+            "CVE-5",
+            AffectedVersion("unspecified", "affected", "custom", less_than_or_equal="2.0"),
+            AffectedVersion("3.0", "affected", "semver", less_than="3.0.1"),
+        ),
+        _cna("CVE-6", AffectedVersion("2.0", "unaffected", "semver", less_than="9.0")),
+        _cna("CVE-7", AffectedVersion("1.0", "affected", "semver", less_than="2.0"), default="affected"),
+    )
+    query = Query(cpe=f"cpe:2.3:a:example:server:{version}:*:*:*:*:*:*:*")
+    judged = [x for x in m.match(query, include_negative=True) if x.verdict is not Verdict.NOT_AFFECTED]
+    assert m.match(query) == judged
+    assert {x.basis for x in judged} <= {Basis.NVD, Basis.CNA}

@@ -49,6 +49,7 @@ class FakeFeedStore:
         self.current = 0
         self.states: dict[FeedKind, SourceState] = {}
         self.reads = 0  # how many times a whole generation was read
+        self.asked: list[list[str]] = []  # the ids of each many() call
 
     def activate(self, records: list[StoredCve], kind: FeedKind, import_id: str, snapshot: datetime) -> None:
         self.current += 1
@@ -65,6 +66,12 @@ class FakeFeedStore:
         self.reads += 1
         for stored in self.generations[self.current if generation is None else generation]:
             yield stored
+
+    async def many(self, cve_ids: list[str], generation: int | None = None) -> dict[str, StoredCve]:
+        self.asked.append(list(cve_ids))
+        wanted = set(cve_ids)
+        held = self.generations[self.current if generation is None else generation]
+        return {s.cve_id: s for s in held if s.cve_id in wanted}
 
 
 def catalog(stale_days: float = 10_000.0) -> tuple[KnowledgeService, FakeFeedStore, FeedService]:
@@ -119,6 +126,25 @@ async def test_openssh_9_2p1_by_cpe_matches_regresshion_through_the_nvd_range() 
     assert hit.cpe_match is not None
     assert hit.cpe_match.version_start_including == "8.6"
     assert [s.kind for s in result.sources] == [FeedKind.STARTER]
+
+
+async def test_a_match_reads_from_the_store_only_the_records_it_returns() -> None:
+    """The index keeps no full records: a match loads the records of the CVEs it returns, nothing else."""
+    service, store, _ = catalog()
+    await service.refresh()
+    store.asked.clear()
+    result = await service.match(Query(cpe=SSH_CPE))
+    returned = {c.match.cve_id for c in result.matches}
+    assert returned == {"CVE-2024-6387", "CVE-2023-38408"}
+    assert [set(ids) for ids in store.asked] == [returned]
+    for c in result.matches:
+        assert c.match.record is not None
+        assert c.match.record.id == c.match.cve_id
+    entry = await service.entry("cve-2024-6387")
+    assert entry.record.id == "CVE-2024-6387"
+    assert len(store.asked) == 1  # just read: kept for the next answer of this generation
+    await service.entry("CVE-2021-41773")
+    assert store.asked[-1] == ["CVE-2021-41773"]
 
 
 async def test_product_and_version_match_like_the_cpe_and_a_debian_banner_makes_them_tentative() -> None:

@@ -240,7 +240,7 @@ class DevStack:
             env.update(self.dev_secrets())
         if name == "scan":
             env["PLATFORM_ENDPOINTS"] = self.platform_endpoints()
-        if name == "ai":  # the assistant reads the caller's scans and findings
+        if name in ("ai", "report"):  # the assistant and compliance posture read scans and findings
             env["SCAN_ADDR"], env["THREAT_ADDR"] = self.address("scan"), self.address("threat")
         return [sys.executable, "-m", f"rampart_{name}"], env
 

@@ -24,6 +24,7 @@ from rampart_gateway.api import (
     account,
     ai,
     assets,
+    compliance,
     incidents,
     scans,
     system,
@@ -54,6 +55,7 @@ DOMAINS: tuple[Domain, ...] = (
     assets,
     webhooks,
     ai,
+    compliance,
 )
 
 

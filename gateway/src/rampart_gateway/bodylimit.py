@@ -8,6 +8,8 @@ This covers every body the gateway parses (JSON and OAuth2 forms alike).
 
 from __future__ import annotations
 
+import re
+
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -16,6 +18,10 @@ from rampart_gateway.envelope import fail
 from rampart_gateway.errors import ApiError
 
 MAX_BODY = 64 * 1024
+# File uploads get a larger bound here; the service behind them applies its own, exact limit.
+UPLOAD_LIMITS: tuple[tuple[re.Pattern[str], int], ...] = (
+    (re.compile(r"^/api/v1/controls/[^/]+/evidence$"), 1024 * 1024),  # compliance evidence (512 KiB)
+)
 CLOSE = {"connection": "close"}
 
 
@@ -28,9 +34,18 @@ def too_large(limit: int) -> ApiError:
 class BodyLimitMiddleware:
     """Counts request body bytes on every HTTP request and refuses past ``limit``."""
 
-    def __init__(self, app: ASGIApp, limit: int = MAX_BODY) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        limit: int = MAX_BODY,
+        uploads: tuple[tuple[re.Pattern[str], int], ...] = UPLOAD_LIMITS,
+    ) -> None:
         self.app = app
         self.limit = limit
+        self.uploads = uploads
+
+    def limit_for(self, path: str) -> int:
+        return next((limit for pattern, limit in self.uploads if pattern.match(path)), self.limit)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -41,12 +56,13 @@ class BodyLimitMiddleware:
             error = ApiError("BAD_REQUEST", "Content-Length is not a number", headers=CLOSE)
             await self._answer(scope, receive, send, error)
             return
-        if declared is not None and int(declared) > self.limit:
-            await self._answer(scope, receive, send, too_large(self.limit))
+        limit = self.limit_for(scope.get("path", ""))
+        if declared is not None and int(declared) > limit:
+            await self._answer(scope, receive, send, too_large(limit))
             return
-        await self.app(scope, self._counting(receive), send)
+        await self.app(scope, self._counting(receive, limit), send)
 
-    def _counting(self, receive: Receive) -> Receive:
+    def _counting(self, receive: Receive, limit: int) -> Receive:
         seen = 0
 
         async def counted() -> Message:
@@ -54,8 +70,8 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise too_large(self.limit)
+                if seen > limit:
+                    raise too_large(limit)
             return message
 
         return counted

@@ -124,7 +124,7 @@ def error_codes(op: Operation) -> set[str]:
         codes.add("INVALID_API_KEY")
     if op.scope:
         codes.add("INSUFFICIENT_PERMISSIONS")
-    if op.body is not None or op.form:
+    if op.body is not None or op.form or op.upload:
         codes |= {"BAD_REQUEST", "PAYLOAD_TOO_LARGE", "VALIDATION_ERROR"}
     if op.query is not None or op.headers is not None:
         codes.add("VALIDATION_ERROR")
@@ -157,6 +157,12 @@ def _operation(op: Operation) -> dict[str, Any]:
         spec["requestBody"] = {
             "required": True,
             "content": {"application/json": {"schema": {"$ref": REF.format(model=op.body.__name__)}}},
+        }
+    if op.upload:
+        spec["requestBody"] = {
+            "required": True,
+            "description": op.upload,
+            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
         }
     if op.form:
         spec["requestBody"] = {

@@ -41,6 +41,7 @@ class Operation:
     auth: bool = True
     body: type[BaseModel] | None = None
     form: dict[str, str] = field(default_factory=dict)  # form fields (name -> description)
+    upload: str = ""  # the raw body is a file (application/octet-stream); this describes it
     response: type[BaseModel] | None = None
     status: int = 200
     # other success statuses answered with the same body (status -> when), e.g. 202 while not final

@@ -6,7 +6,9 @@ import time
 
 from rampart.lib.errors import InvalidArgument
 from rampart.lib.grpcserver import Context
-from rampart.report.v1 import report_pb2, report_pb2_grpc
+from rampart.report.v1 import report_pb2
+from rampart_report.compliance.api import ComplianceRpcs
+from rampart_report.compliance.service import ComplianceService
 from rampart_report.exports import mappers as export_mappers
 from rampart_report.exports.service import ExportService
 from rampart_report.mappers import timeline_message
@@ -30,13 +32,21 @@ def next_token(offset: int, limit: int, returned: int) -> str:
     return str(offset + limit) if returned == limit else ""
 
 
-class ReportServicer(report_pb2_grpc.ReportServiceServicer):
-    """Scan timelines, webhooks and exports; reports and compliance answer UNIMPLEMENTED (not built)."""
+class ReportServicer(ComplianceRpcs):
+    """Scan timelines, webhooks, exports and compliance (compliance/api.py); reports answer
+    UNIMPLEMENTED (not built)."""
 
-    def __init__(self, timelines: TimelineService, webhooks: WebhookService, exports: ExportService) -> None:
+    def __init__(
+        self,
+        timelines: TimelineService,
+        webhooks: WebhookService,
+        exports: ExportService,
+        compliance: ComplianceService | None = None,
+    ) -> None:
         self._timelines = timelines
         self._webhooks = webhooks
         self._exports = exports
+        self._compliance = compliance
 
     async def ExportScan(
         self, request: report_pb2.ExportScanRequest, context: Context

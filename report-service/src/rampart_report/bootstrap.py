@@ -15,6 +15,8 @@ from rampart.report.v1 import report_pb2, report_pb2_grpc
 from rampart.scan.v1 import scan_pb2_grpc
 from rampart.threat.v1 import threat_pb2_grpc
 from rampart_report.api import ReportServicer
+from rampart_report.compliance.service import ComplianceService
+from rampart_report.compliance.wiring import build_compliance
 from rampart_report.consumers import SCAN_EVENTS_CONSUMER, ScanEventHandler
 from rampart_report.exports.fakes import MemoryFindings, MemoryScans
 from rampart_report.exports.service import ExportService
@@ -98,13 +100,14 @@ def assemble(
     policy: UrlPolicy | None = None,
     *,
     exports: ExportService | None = None,
+    compliance: ComplianceService | None = None,
 ) -> Parts:
     """Without ``exports`` (unit tests of the rest), exports read empty in-memory sources."""
     timelines = TimelineService(repository)
     webhooks, dispatcher = webhook_parts(settings, webhook_repository, policy)
     exports = exports or ExportService(MemoryScans(), MemoryFindings())
     return Parts(
-        ReportServicer(timelines, webhooks, exports),
+        ReportServicer(timelines, webhooks, exports, compliance),
         ScanEventHandler(timelines),
         webhooks,
         dispatcher,
@@ -127,7 +130,8 @@ async def bootstrap(settings: ServiceSettings) -> Runtime:
         GrpcScanSource(scan_pb2_grpc.ScanServiceStub(scan_channel)),
         GrpcFindingSource(threat_pb2_grpc.ThreatServiceStub(threat_channel)),
     )
-    parts = assemble(repository, webhook_repository, settings, exports=exports)
+    compliance = await build_compliance(settings, infra)
+    parts = assemble(repository, webhook_repository, settings, exports=exports, compliance=compliance.service)
     consumers = [
         DurableConsumer(infra.js, SCAN_EVENTS_CONSUMER, parts.on_scan_event),
         DurableConsumer(infra.js, WEBHOOK_SCAN_EVENTS_CONSUMER, parts.on_scan_event_for_webhooks),
@@ -140,7 +144,7 @@ async def bootstrap(settings: ServiceSettings) -> Runtime:
         "report",
         settings,
         [binding],
-        tasks=[*(consumer.run for consumer in consumers), parts.dispatcher.run],
-        closers=[infra.close, scan_channel.close, threat_channel.close],
+        tasks=[*(consumer.run for consumer in consumers), parts.dispatcher.run, *compliance.tasks],
+        closers=[*compliance.closers, infra.close, scan_channel.close, threat_channel.close],
         infra=infra,
     )

@@ -24,7 +24,7 @@ class ReportSettings(ServiceSettings):
     """PORT defaults to 50055. WEBHOOK_SECRET_KEY (or _FILE) is required outside development."""
 
     port: int = Field(default=50055, ge=0, le=65535)
-    # Exports read the scan and its findings on behalf of the caller (mutual TLS as the gateway).
+    # Exports and compliance posture read scans and findings on behalf of the caller (mutual TLS).
     scan_addr: str = "127.0.0.1:50052"
     threat_addr: str = "127.0.0.1:50053"
     # 32 bytes (64 hex digits or base64) sealing webhook signing secrets at rest.
@@ -78,3 +78,7 @@ class ReportSettings(ServiceSettings):
 
     def allow_ports(self) -> frozenset[int]:
         return frozenset(int(p) for p in self.webhook_allow_ports.split(",") if p.strip())
+
+    # threat-service's finding rule files, which the compliance mapping is checked against;
+    # unset: found in this repository (the container image sets it)
+    compliance_rules_dir: Path | None = None

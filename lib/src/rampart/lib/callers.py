@@ -5,7 +5,8 @@ Every RPC of the five services acts on behalf of an organisation (it carries an 
 so the gateway may call them. A service calls another only for named read-only methods
 (``GRPC_METHOD_CALLERS``), passing on the owner it was called with: ai-service reads the
 caller's scans, findings, incidents and catalogue entries; report-service reads a scan, its
-history and its findings for an export. Health and reflection answer any peer holding a
+history and its findings for an export, findings and scans for compliance posture, and runs
+the payload analysis on evidence files. Health and reflection answer any peer holding a
 certificate from the platform's CA.
 """
 
@@ -34,14 +35,14 @@ GRPC_CALLERS: Mapping[str, frozenset[str]] = {
 }
 
 
-AI = "ai"
-REPORT = "report"  # exports (docs/exports.md)
+AI, REPORT = "ai", "report"
 # Service-to-service calls, method by method (least privilege: reads only, never a change).
 GRPC_METHOD_CALLERS: Mapping[str, frozenset[str]] = {
     "/rampart.scan.v1.ScanService/GetScan": frozenset({AI}),
     "/rampart.scan.v1.ScanService/GetScanResults": frozenset({AI, REPORT}),
     "/rampart.scan.v1.ScanService/ListScans": frozenset({AI, REPORT}),
     "/rampart.threat.v1.ThreatService/ListVulnerabilities": frozenset({AI, REPORT}),
+    "/rampart.threat.v1.ThreatService/AnalyzeThreat": frozenset({REPORT}),  # evidence files
     "/rampart.threat.v1.ThreatService/GetVulnerability": frozenset({AI}),
     "/rampart.threat.v1.ThreatService/GetIncident": frozenset({AI}),
     "/rampart.threat.v1.ThreatService/GetCatalogEntry": frozenset({AI}),
@@ -63,6 +64,7 @@ STREAM_OWNERS: Mapping[str, tuple[str, ...]] = {
     "auth": (subjects.AUTH_EVENTS_STREAM,),
     "scan": (subjects.SCAN_EVENTS_STREAM, subjects.SCAN_JOBS_STREAM),
     "threat": (subjects.INCIDENT_EVENTS_STREAM, subjects.THREAT_EVENTS_STREAM),
+    "report": (subjects.COMPLIANCE_EVENTS_STREAM,),
 }
 # Durable consumers each identity pulls from: (stream, durable name).
 DURABLES: Mapping[str, tuple[tuple[str, str], ...]] = {
@@ -89,6 +91,7 @@ PUBLISH: Mapping[str, tuple[str, ...]] = {
         subjects.SCAN_FINDINGS,  # the finding pipeline writes onto the scan's stream
         subjects.SCAN_FINDINGS_SETTLED,
     ),
+    "report": (subjects.COMPLIANCE_EVENTS,),
 }
 SUBSCRIBE: Mapping[str, tuple[str, ...]] = {
     "gateway": (subjects.KEY_REVOKED_ANY, subjects.WORKER_HEARTBEAT),

@@ -100,8 +100,9 @@ class Outbox:
     async def run(self) -> None:
         """Relay loop: retry pending events until sent; runs for the life of the service."""
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self._retry_seconds * 4)
+            with contextlib.suppress(TimeoutError):  # asyncio.timeout: a cancel is never swallowed (3.11)
+                async with asyncio.timeout(self._retry_seconds * 4):
+                    await self._wake.wait()
             self._wake.clear()
             try:
                 await self.flush()

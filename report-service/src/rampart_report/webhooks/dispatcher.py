@@ -109,8 +109,11 @@ class Dispatcher:
                     await self._fill_slots()
                 except Exception:  # the store is away: the deliveries wait there, try again
                     log.warning("webhook dispatcher cannot claim deliveries", exc_info=True)
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that
+                # arrives as the wake-up completes, and the dispatcher would never stop
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._poll)
+                    async with asyncio.timeout(self._poll):
+                        await self._wake.wait()
         finally:
             for task in list(self._running):
                 task.cancel()

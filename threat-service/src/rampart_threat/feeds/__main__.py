@@ -1,7 +1,11 @@
-"""The operator's command: ``python -m rampart_threat.feeds import <kind> <path>`` or ``status``.
+"""The operator's command: ``python -m rampart_threat.feeds import <kind> <path>``, ``fetch <kind>``
+or ``status``.
 
 Reads MONGODB_URL (and MONGODB_DATABASE, default ``rampart_threat``) like threat-service;
-prints the import's provenance or the sources' status as JSON.
+prints the import's provenance or the sources' status as JSON. ``fetch`` downloads the file at the
+URL the operator configured for that kind (``FEED_URL_NVD``, ``FEED_URL_CVE5``, ``FEED_URL_KEV``,
+``FEED_URL_EPSS``; all unset by default: nothing is downloaded) into ``FEEDS_DIR`` (else a temporary
+directory) and imports it.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ import argparse
 import asyncio
 import json
 import sys
+import tempfile
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
@@ -18,10 +23,11 @@ from typing import Any
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from rampart.lib.errors import RampartError
+from rampart.lib.errors import FailedPrecondition, RampartError
 from rampart.lib.settings import load_settings
 from rampart.lib.store import connect_store, service_database
 from rampart_threat.feeds.domain import FeedKind
+from rampart_threat.feeds.download import download
 from rampart_threat.feeds.repository import MongoFeedRepository
 from rampart_threat.feeds.service import FeedService
 
@@ -36,6 +42,19 @@ class FeedCommandSettings(BaseSettings):
     mongodb_url: str
     mongodb_database: str = ""
     feed_stale_days: float = Field(default=8.0, gt=0)
+    feeds_dir: Path | None = None
+    # Operator-configured download URLs, one per kind: unset (the default) means never downloaded.
+    feed_url_nvd: str = ""
+    feed_url_cve5: str = ""
+    feed_url_kev: str = ""
+    feed_url_epss: str = ""
+
+    def feed_url(self, kind: FeedKind) -> str:
+        return str(getattr(self, f"feed_url_{kind.value}", "") or "")
+
+
+class NoFeedUrl(FailedPrecondition):
+    """``fetch`` for a kind whose URL the operator did not configure."""
 
 
 def _json(value: Any) -> Any:
@@ -52,9 +71,24 @@ async def run(args: argparse.Namespace, settings: FeedCommandSettings) -> dict[s
         feeds = FeedService(repository, stale_days=settings.feed_stale_days)
         if args.command == "import":
             return asdict(await feeds.import_path(FeedKind(args.kind), Path(args.path)))
+        if args.command == "fetch":
+            return await fetch(feeds, FeedKind(args.kind), settings)
         return {"sources": [asdict(s) for s in await feeds.status()]}
     finally:
         await client.close()
+
+
+async def fetch(feeds: FeedService, kind: FeedKind, settings: FeedCommandSettings) -> dict[str, Any]:
+    """Download the operator's URL for ``kind`` and import the file."""
+    url = settings.feed_url(kind)
+    if not url:
+        raise NoFeedUrl(f"FEED_URL_{kind.value.upper()} is not set: nothing is downloaded unless configured")
+    if settings.feeds_dir is not None:
+        path = await asyncio.to_thread(download, url, settings.feeds_dir / kind.value)
+        return {"downloaded": str(path), **asdict(await feeds.import_path(kind, path))}
+    with tempfile.TemporaryDirectory(prefix="rampart-feed-") as directory:
+        path = await asyncio.to_thread(download, url, Path(directory))
+        return {"downloaded": url, **asdict(await feeds.import_path(kind, path))}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     do_import = commands.add_parser("import", help="import one feed file, directory or zip")
     do_import.add_argument("kind", choices=IMPORTABLE)
     do_import.add_argument("path")
+    do_fetch = commands.add_parser("fetch", help="download the configured FEED_URL_<KIND> and import it")
+    do_fetch.add_argument("kind", choices=[k.value for k in FeedKind if k is not FeedKind.STARTER])
     commands.add_parser("status", help="what each source holds, its snapshot date and staleness")
     args = parser.parse_args(argv)
     settings = load_settings(FeedCommandSettings)

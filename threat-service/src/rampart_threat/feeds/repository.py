@@ -115,6 +115,24 @@ class MongoFeedRepository:
             return None
         return _stored(cve_id, found.get(FeedKind.NVD), found.get(FeedKind.KEV), found.get(FeedKind.EPSS))
 
+    async def many(self, cve_ids: list[str], generation: int | None = None) -> dict[str, StoredCve]:
+        """The CVEs among ``cve_ids`` a generation holds, by id (one query per collection)."""
+        generation = await self.active() if generation is None else generation
+        found: dict[FeedKind, dict[str, Document]] = {}
+        for kind in (FeedKind.NVD, FeedKind.KEV, FeedKind.EPSS):
+            query = {"cve_id": {"$in": cve_ids}, **visible(generation)}
+            found[kind] = {d["cve_id"]: d async for d in self._col(kind).find(query)}
+        ids = found[FeedKind.NVD].keys() | found[FeedKind.KEV].keys() | found[FeedKind.EPSS].keys()
+        return {
+            cve_id: _stored(
+                cve_id,
+                found[FeedKind.NVD].get(cve_id),
+                found[FeedKind.KEV].get(cve_id),
+                found[FeedKind.EPSS].get(cve_id),
+            )
+            for cve_id in ids
+        }
+
     async def all(self, generation: int | None = None) -> AsyncIterator[StoredCve]:
         """Every CVE of a generation (KEV and EPSS joined in), in CVE id order."""
         generation = await self.active() if generation is None else generation

@@ -105,7 +105,7 @@ def entry_truth(m: CpeMatch, found: Found, canonical: dict[str, str]) -> Truth:
     return Truth.TRUE if any(_platform_matches(m, criteria, p) for p in same_part) else Truth.FALSE
 
 
-@lru_cache(maxsize=262144)
+@lru_cache(maxsize=16384)
 def _info(criteria: str) -> tuple[Cpe, str, bool]:
     """The parsed criteria, its vendor:product, and whether it leaves every attribute after update ANY."""
     c = parse_cpe(criteria)

@@ -105,7 +105,7 @@ def _split(text: str) -> list[str]:
     return parts
 
 
-@lru_cache(maxsize=262144)
+@lru_cache(maxsize=16384)
 def parse_cpe(text: str) -> Cpe:
     """Parse ``cpe:2.3:part:vendor:product:...``; missing trailing attributes are ANY."""
     if not text.lower().startswith("cpe:2.3:"):

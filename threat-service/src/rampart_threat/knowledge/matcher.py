@@ -7,9 +7,10 @@ confirmed); otherwise undetermined. Version-based verdicts on a distribution bui
 
 from __future__ import annotations
 
-import gc
 import re
-from bisect import bisect_left
+import sys
+from array import array
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from rampart_threat.knowledge.configurations import (
     product_matches,
 )
 from rampart_threat.knowledge.cpe import ANY, NA, Cpe, InvalidCpe, parse_cpe, quote, unquote
-from rampart_threat.knowledge.model import Affected, CpeMatch, CveRecord, Origin
+from rampart_threat.knowledge.model import Affected, Configuration, CpeMatch, CveRecord, Origin
 from rampart_threat.knowledge.ranges import description_ranges
 from rampart_threat.knowledge.versions import (
     ZERO,
@@ -39,6 +40,9 @@ from rampart_threat.knowledge.versions import (
     version_key,
 )
 
+# Index builds parse ~10^6 criteria, most of them once: a small cache of their own (recent products'
+# shared range criteria), leaving parse_cpe's for queries.
+_parse_for_index = lru_cache(maxsize=8192)(parse_cpe.__wrapped__)
 _WORD = re.compile(r"[a-z0-9][a-z0-9_-]*[a-z0-9]|[a-z0-9]")
 
 
@@ -108,79 +112,152 @@ DistroFixes = Mapping[tuple[str, str, str], str | None]
 
 
 class KnowledgeIndex:
-    """CVE records indexed by canonical vendor:product (NVD criteria, CVE 5 affected) and by keyword."""
+    """What the matcher needs about each CVE, indexed by canonical vendor:product and by keyword.
 
-    def __init__(self, records: Iterable[CveRecord], aliases: Aliases | None = None) -> None:
+    Full records are not kept: per product, one compact row per vulnerable NVD entry (version bounds as
+    shared padded keys, the entry's strings by number in one table), the configurations of the CVEs the
+    rows cannot decide alone, CVE 5 ``affected`` entries by product, and descriptions only where one may
+    decide (a CVE named by CVE 5 data or a keyword but not by NVD). The caller loads the full record of a
+    CVE a match returns from the feed store.
+    """
+
+    def __init__(self, records: Iterable[CveRecord] = (), aliases: Aliases | None = None) -> None:
         self.aliases = aliases or load_aliases()
-        self.records: dict[str, CveRecord] = {}
-        self._structured: dict[str, set[str]] = defaultdict(set)
+        self._ids: list[str] = []  # number -> CVE id
+        self._num: dict[str, int] = {}  # CVE id -> number (rows hold numbers)
+        self._cve5_named: dict[str, set[str]] = defaultdict(set)  # CVEs whose CVE 5 data name a product
         self._mentioned: dict[str, set[str]] = defaultdict(set)
-        self._affected: dict[tuple[str, str], list[Affected]] = {}
+        self._affected: dict[tuple[str, str], tuple[Affected, ...]] = {}
         # Per product: one row per vulnerable NVD entry, to skip CVEs whose configurations cannot match a
         # version without evaluating them (negation or odd versions put a CVE in _complex instead).
-        self._ranges: dict[str, list[_Row]] = defaultdict(list)
+        self._rows: dict[str, _Rows] = {}
         self._complex: dict[str, set[str]] = defaultdict(set)
         self._nvd_named: dict[str, set[str]] = defaultdict(set)
-        # Per product: CVEs whose rows cannot decide alone (AND, running-on, wildcard or escaped versions).
-        self._slow: dict[str, set[str]] = defaultdict(set)
-        self._sorted: dict[str, _SortedRows] = {}  # built from _ranges on a product's first query
+        # Configurations of the CVEs the rows cannot decide alone (AND, negation, running-on, entries
+        # without a row, wildcard or escaped versions); every other CVE's NVD verdict comes from its rows.
+        self._configs: dict[str, tuple[Configuration, ...]] = {}
+        # CVE -> (description, has NVD configurations), kept only where the description may decide.
+        self._descriptions: dict[str, tuple[str, bool]] = {}
         # (CVE, product) -> the version spans a CNA marks affected, when they alone decide (else absent).
         self._cna_spans: dict[tuple[str, str], tuple[_Span, ...]] = {}
+        self._strings: list[str] = []  # criteria and version strings of the rows, each once
+        self._string_ids: dict[str, int] = {}
+        self._keys: dict[tuple[Segment, ...], tuple[Segment, ...]] = {}  # padded keys, each once
+        self._unnamed: dict[str, set[str]] = {}  # unnamed(key), computed on a product's first query
         for record in records:
             self.add(record)
-        # The index lives as long as the service: leave its millions of objects out of later full
-        # collections (each would otherwise walk the whole index, ~2 s at NVD scale, mid-scan).
-        for key, rows in self._ranges.items():
-            self._sorted[key] = _SortedRows(rows)
-        gc.freeze()
+        self.finish()
 
     def __len__(self) -> int:
-        return len(self.records)
+        return len(self._num)
+
+    def __contains__(self, cve_id: object) -> bool:
+        return cve_id in self._num
+
+    def _string(self, text: str) -> int:
+        n = self._string_ids.get(text)
+        if n is None:
+            n = self._string_ids[text] = len(self._strings)
+            self._strings.append(text)
+        return n
+
+    def _key(self, key: tuple[Segment, ...] | None) -> tuple[Segment, ...] | None:
+        return None if key is None else self._keys.setdefault(key, key)
 
     def add(self, record: CveRecord) -> None:
-        self.records[record.id] = record
+        cve_id = sys.intern(record.id)
+        self._unnamed.clear()
+        number = self._num[cve_id] = len(self._ids)
+        self._ids.append(cve_id)
         canonical = self.aliases.by_key
         negated = any(c.negate or any(n.negate for n in c.nodes) for c in record.configurations)
-        plain = _plain_or(record)
+        keep = negated or not _plain_or(record)
+        nvd_keys: set[str] = set()
         for conf in record.configurations:
             for node in conf.nodes:
                 for m in node.cpe_match:
                     try:
-                        criteria = parse_cpe(m.criteria)
+                        criteria = _parse_for_index(m.criteria)
                     except InvalidCpe:
                         continue
-                    key = canonical.get(criteria.key, criteria.key)
-                    self._structured[key].add(record.id)
-                    self._nvd_named[key].add(record.id)
+                    key = sys.intern(canonical.get(criteria.key, criteria.key))
+                    nvd_keys.add(key)
+                    self._nvd_named[key].add(cve_id)
                     if not m.vulnerable:
                         continue
-                    row = None if negated else _row(record.id, m, criteria)
+                    row = None if negated else _row(m, criteria)
                     if row is None:
-                        self._complex[key].add(record.id)
-                    else:
-                        self._ranges[key].append(row)
-                        self._sorted.pop(key, None)
-                        if not plain or _escaped(criteria.version):
-                            self._slow[key].add(record.id)
+                        self._complex[key].add(cve_id)
+                        keep = True
+                        continue
+                    if _escaped(criteria.version):
+                        keep = True
+                    rows = self._rows.get(key)
+                    if rows is None:
+                        rows = self._rows[key] = _Rows()
+                    lo, lo_in, hi, hi_in, exact = row
+                    lo_text = m.version_start_including or m.version_start_excluding
+                    hi_text = m.version_end_including or m.version_end_excluding
+                    rows.append(
+                        number,
+                        self._key(lo),
+                        lo_in,
+                        self._key(hi),
+                        hi_in,
+                        self._key(exact),
+                        _is_sure(criteria),
+                        self._string(m.criteria),
+                        -1 if lo_text is None else self._string(lo_text),
+                        -1 if hi_text is None else self._string(hi_text),
+                    )
+        if keep:
+            self._configs[cve_id] = record.configurations
         by_key: dict[str, list[Affected]] = defaultdict(list)
         for a in record.affected:
             cve5_key = self.aliases.for_cve5(a.vendor, a.product, a.package_name, _cpe_keys(a.cpes))
             if cve5_key:
-                by_key[cve5_key].append(a)
+                by_key[sys.intern(cve5_key)].append(a)
         for cve5_key, entries in by_key.items():
-            self._structured[cve5_key].add(record.id)
-            self._affected[(record.id, cve5_key)] = entries
+            self._cve5_named[cve5_key].add(cve_id)
+            self._affected[(cve_id, cve5_key)] = tuple(entries)
             spans = _cna_spans(entries)
             if spans is not None:
-                self._cna_spans[(record.id, cve5_key)] = spans
-        words = set(_WORD.findall(record.description().lower()))
+                self._cna_spans[(cve_id, cve5_key)] = spans
+        description = record.description()
+        words = set(_WORD.findall(description.lower()))
         for ref in record.references:
             words.update(_WORD.findall(ref.url.lower()))
-        for w in words & self.aliases.by_keyword.keys():
-            self._mentioned[self.aliases.by_keyword[w]].add(record.id)
+        mentioned = {self.aliases.by_keyword[w] for w in words & self.aliases.by_keyword.keys()}
+        for key in mentioned:
+            self._mentioned[key].add(cve_id)
+        if (mentioned | by_key.keys()) - nvd_keys:
+            self._descriptions[cve_id] = (description, bool(record.configurations))
+
+    def finish(self) -> None:
+        """Sort each product's rows for bisection (done once, after the last ``add``)."""
+        for rows in self._rows.values():
+            rows.finish()
+        # The lookup tables only serve add(); a later add() repeats a string rather than finding it.
+        self._string_ids = {}
+        self._keys = {}
 
     def candidates(self, key: str) -> set[str]:
-        return self._structured.get(key, set()) | self._mentioned.get(key, set())
+        """CVEs whose NVD entries or CVE 5 data name the product, or whose words do."""
+        empty: set[str] = set()
+        return (
+            self._nvd_named.get(key, empty)
+            | self._cve5_named.get(key, empty)
+            | self._mentioned.get(key, empty)
+        )
+
+    def unnamed(self, key: str) -> set[str]:
+        """Candidates no row can rule out: not named by NVD, or named by entries without a row."""
+        found = self._unnamed.get(key)
+        if found is None:
+            found = self._unnamed[key] = (
+                self.candidates(key) - self._nvd_named.get(key, set())
+            ) | self._complex.get(key, set())
+        return found
 
     def likely(self, key: str, range_version: str, exact_version: str) -> set[str]:
         """Candidates that may be affected: every candidate except NVD-decided CVEs no entry can match."""
@@ -192,93 +269,219 @@ class KnowledgeIndex:
         hits = set(self.row_hits(key, rk, ek))
         return rest | hits | self._complex.get(key, set())
 
-    def row_hits(
-        self, key: str, rk: tuple[Segment, ...], ek: tuple[Segment, ...]
-    ) -> dict[str, list[CpeMatch]]:
-        """Per CVE, in configuration order, the vulnerable entries whose version bounds admit the version."""
-        rows = self._ranges.get(key)
-        if not rows:
+    def row_hits(self, key: str, rk: tuple[Segment, ...], ek: tuple[Segment, ...]) -> dict[str, list[int]]:
+        """Per CVE, in configuration order, the rows whose version bounds admit the version."""
+        rows = self._rows.get(key)
+        if rows is None:
             return {}
-        sorted_rows = self._sorted.get(key)
-        if sorted_rows is None:
-            sorted_rows = self._sorted[key] = _SortedRows(rows)
-        found: list[int] = list(sorted_rows.exact.get(ek, ()))
-        his, by_hi = sorted_rows.his, sorted_rows.by_hi
-        for i in range(bisect_left(his, rk), len(his)):
-            lo, lo_in, hi, hi_in, _, _, _ = rows[by_hi[i]]
-            if (hi_in or hi != rk) and (lo is None or lo < rk or (lo_in and lo == rk)):
-                found.append(by_hi[i])
-        for i in sorted_rows.open_hi:
-            lo, lo_in = rows[i][0], rows[i][1]
-            if lo is None or lo < rk or (lo_in and lo == rk):
-                found.append(i)
+        if not rows.ready:
+            rows.finish()
+        found: list[int] = list(rows.ex_rows[bisect_left(rows.ex_keys, ek) : bisect_right(rows.ex_keys, ek)])
+        lows, flags = rows.lo, rows.flags
+        # Open at the start ("< 9.8"): every row whose upper bound is above the version is a hit.
+        oh_his, oh_rows = rows.oh_his, rows.oh_rows
+        first = bisect_left(oh_his, rk)
+        past = bisect_right(oh_his, rk, first)
+        found.extend(r for r in oh_rows[first:past] if flags[r] & _HI_IN)
+        found.extend(oh_rows[past:])
+        # Both bounds: rows by upper bound, in blocks whose smallest lower bound rules a whole block out.
+        his, by_hi, b_lo, block_lo = rows.his, rows.by_hi, rows.b_lo, rows.block_lo
+        i, n = bisect_left(his, rk), len(his)
+        while i < n:
+            block = i // _BLOCK
+            end = min(block * _BLOCK + _BLOCK, n)
+            if block_lo[block] <= rk:
+                for k in range(i, end):
+                    r = by_hi[k]
+                    lo = b_lo[k]
+                    if (lo < rk or (flags[r] & _LO_IN and lo == rk)) and (flags[r] & _HI_IN or his[k] != rk):
+                        found.append(r)
+            i = end
+        for r in rows.open_hi:
+            start = lows[r]
+            if start is None or start < rk or (flags[r] & _LO_IN and start == rk):
+                found.append(r)
         found.sort()
-        out: dict[str, list[CpeMatch]] = {}
-        for i in found:
-            row = rows[i]
-            hit = out.get(row[5])
+        out: dict[str, list[int]] = {}
+        ids, cves = self._ids, rows.cve
+        for r in found:
+            cve_id = ids[cves[r]]
+            hit = out.get(cve_id)
             if hit is None:
-                out[row[5]] = [row[6]]
+                out[cve_id] = [r]
             else:
-                hit.append(row[6])
+                hit.append(r)
         return out
 
-    def cna_rules_out(self, cve_id: str, key: str, rk: tuple[Segment, ...]) -> bool:
-        """Whether simple CNA data alone make ``cve_id`` not affected at padded range version ``rk``."""
+    def entry(self, key: str, row: int) -> CpeMatch:
+        """The NVD entry one row of ``key`` stands for (without its matchCriteriaId)."""
+        rows, strings = self._rows[key], self._strings
+        flags, lo, hi = rows.flags[row], rows.lo_s[row], rows.hi_s[row]
+        lo_text = None if lo < 0 else strings[lo]
+        hi_text = None if hi < 0 else strings[hi]
+        return CpeMatch(
+            True,
+            strings[rows.crit[row]],
+            lo_text if flags & _LO_IN else None,
+            None if flags & _LO_IN else lo_text,
+            hi_text if flags & _HI_IN else None,
+            None if flags & _HI_IN else hi_text,
+        )
+
+    def sure(self, key: str, row: int) -> bool:
+        """Whether the row admitting a version means its entry matches (see _is_sure)."""
+        return bool(self._rows[key].flags[row] & _SURE)
+
+    def entries(self, key: str, cve_id: str) -> list[CpeMatch]:
+        """Every vulnerable NVD entry of ``cve_id`` for ``key``, in configuration order."""
+        rows, number = self._rows.get(key), self._num.get(cve_id)
+        if rows is None or number is None:
+            return []
+        first = bisect_left(rows.cve, number)
+        return [self.entry(key, r) for r in range(first, bisect_right(rows.cve, number, first))]
+
+    def configurations(self, cve_id: str) -> tuple[Configuration, ...] | None:
+        """The CVE's configurations when its rows cannot decide it alone, else None."""
+        return self._configs.get(cve_id)
+
+    def named(self, cve_id: str, key: str) -> bool:
+        """Whether an NVD entry of the CVE names ``key`` (after aliases)."""
+        return cve_id in self._nvd_named.get(key, ())
+
+    def description(self, cve_id: str) -> tuple[str, bool]:
+        """The description (where it may decide) and whether the CVE has NVD configurations."""
+        return self._descriptions.get(cve_id, ("", False))
+
+    def cna_decides(self, cve_id: str, key: str, rk: tuple[Segment, ...]) -> str | None:
+        """When simple CNA data alone decide ``cve_id`` at padded range version ``rk``: the detail of the
+        affected range covering it, or "" for not affected (not listed); else None."""
         spans = self._cna_spans.get((cve_id, key))
-        if spans is None or cve_id in self._nvd_named.get(key, ()):
-            return False  # NVD configurations that name the product decide before CVE 5
-        return not any(
-            (lo is None or lo <= rk) and (rk < hi or (hi_in and rk == hi)) for lo, hi, hi_in in spans
-        )
+        if spans is None or cve_id in self._nvd_named.get(key, ()) or cve_id in self._configs:
+            return None  # NVD configurations that name the product decide before CVE 5
+        for lo, hi, hi_in, detail in spans:
+            if (lo is None or lo <= rk) and (rk < hi or (hi_in and rk == hi)):
+                return detail
+        return ""
 
-    def fast(self, cve_id: str, key: str) -> bool:
-        """Whether the row entries alone decide ``cve_id`` for ``key`` (a plain OR, no CVE 5 data for it)."""
-        return (
-            cve_id not in self._complex.get(key, ())
-            and cve_id not in self._slow.get(key, ())
-            and (cve_id, key) not in self._affected
-        )
-
-    def affected_for(self, cve_id: str, key: str) -> list[Affected]:
-        return self._affected.get((cve_id, key), [])
+    def affected_for(self, cve_id: str, key: str) -> tuple[Affected, ...]:
+        return self._affected.get((cve_id, key), ())
 
 
 _PAD = 8
-# (lower, lower inclusive, upper, upper inclusive, exact version, CVE id, entry); keys are padded_key()s.
-_Row = tuple[
-    tuple[Segment, ...] | None,
-    bool,
-    tuple[Segment, ...] | None,
-    bool,
-    tuple[Segment, ...] | None,
-    str,
-    CpeMatch,
-]
+# Row flags: lower bound inclusive, upper bound inclusive, exact version, and "sure": every attribute after
+# the version ANY and the version plain, so a row that admits the version is an entry that matches.
+_LO_IN, _HI_IN, _EXACT, _SURE = 1, 2, 4, 8
+_Key = tuple[Segment, ...]
+_SHOWN = 32768  # rows whose shown entry, reason and view a Matcher keeps (then it starts over)
+_Shown = tuple[CpeMatch, str, "SourceView"]
+_BLOCK = 32  # rows per block of a product's bounded ranges (see _Rows.block_lo)
 
 
-class _SortedRows:
-    """Positions into one product's rows: exact versions by key, ranges by upper bound (for bisection)."""
+class _Rows:
+    """One product's rows as parallel arrays, and positions for bisection (exact keys, upper bounds).
 
-    __slots__ = ("by_hi", "exact", "his", "open_hi")
+    A row: the CVE's number, the lower bound (padded key or None), flags, the upper bound or the exact
+    version, and the entry's criteria and bound strings by number. Rows of one CVE are consecutive, in
+    configuration order, and CVE numbers grow with ``add``, so ``cve`` is sorted.
+    """
 
-    def __init__(self, rows: list[_Row]) -> None:
-        self.exact: dict[tuple[Segment, ...], list[int]] = defaultdict(list)
-        self.open_hi: list[int] = []
-        bounded: list[tuple[tuple[Segment, ...], int]] = []
-        for i, row in enumerate(rows):
-            if row[4] is not None:
-                self.exact[row[4]].append(i)
-            elif row[2] is None:
-                self.open_hi.append(i)
+    __slots__ = (
+        "b_lo",
+        "block_lo",
+        "bound",
+        "by_hi",
+        "crit",
+        "cve",
+        "ex_keys",
+        "ex_rows",
+        "flags",
+        "hi_s",
+        "his",
+        "lo",
+        "lo_s",
+        "oh_his",
+        "oh_rows",
+        "open_hi",
+        "ready",
+    )
+
+    def __init__(self) -> None:
+        self.cve = array("i")
+        self.lo: list[_Key | None] = []
+        self.flags = bytearray()
+        self.bound: list[_Key | None] = []
+        self.crit = array("i")
+        self.lo_s = array("i")
+        self.hi_s = array("i")
+        self.ready = False
+        self.his: list[_Key] = []
+        self.by_hi = array("i")
+        self.open_hi = array("i")
+        self.ex_keys: list[_Key] = []
+        self.ex_rows = array("i")
+        self.oh_his: list[_Key] = []
+        self.oh_rows = array("i")
+        self.block_lo: list[_Key] = []
+        self.b_lo: list[_Key] = []
+
+    def append(
+        self,
+        cve: int,
+        lo: _Key | None,
+        lo_in: bool,
+        hi: _Key | None,
+        hi_in: bool,
+        exact: _Key | None,
+        sure: bool,
+        crit: int,
+        lo_s: int,
+        hi_s: int,
+    ) -> None:
+        self.cve.append(cve)
+        self.lo.append(lo)
+        self.flags.append(
+            (_LO_IN if lo_in else 0)
+            | (_HI_IN if hi_in else 0)
+            | (_EXACT if exact else 0)
+            | (_SURE if sure else 0)
+        )
+        self.bound.append(exact if exact is not None else hi)
+        self.crit.append(crit)
+        self.lo_s.append(lo_s)
+        self.hi_s.append(hi_s)
+        self.ready = False
+
+    def finish(self) -> None:
+        exact: list[tuple[_Key, int]] = []
+        bounded: list[tuple[_Key, int]] = []
+        open_lo: list[tuple[_Key, int]] = []
+        open_hi: list[int] = []
+        for i, bound in enumerate(self.bound):
+            if bound is None:
+                open_hi.append(i)
+            elif self.flags[i] & _EXACT:
+                exact.append((bound, i))
+            elif self.lo[i] is None:
+                open_lo.append((bound, i))
             else:
-                bounded.append((row[2], i))
+                bounded.append((bound, i))
+        exact.sort()
         bounded.sort()
-        self.his = [hi for hi, _ in bounded]
-        self.by_hi = [i for _, i in bounded]
+        open_lo.sort()
+        self.ex_keys = [k for k, _ in exact]
+        self.ex_rows = array("i", (i for _, i in exact))
+        self.oh_his = [k for k, _ in open_lo]
+        self.oh_rows = array("i", (i for _, i in open_lo))
+        self.his = [k for k, _ in bounded]
+        self.by_hi = array("i", (i for _, i in bounded))
+        lows = [lo for _, i in bounded if (lo := self.lo[i]) is not None]
+        self.b_lo = lows  # lower bounds in the order of his
+        self.block_lo = [min(lows[b : b + _BLOCK]) for b in range(0, len(lows), _BLOCK)]
+        self.open_hi = array("i", open_hi)
+        self.ready = True
 
 
-@lru_cache(maxsize=262144)
+@lru_cache(maxsize=65536)
 def padded_key(version: str) -> tuple[Segment, ...] | None:
     """A version key that plain tuple comparison orders like versions.compare (None: too long to pad)."""
     key = version_key(version)
@@ -288,7 +491,7 @@ def padded_key(version: str) -> tuple[Segment, ...] | None:
 
 
 # (start or None when open, upper, upper inclusive): an "affected" CVE 5 range as padded keys.
-_Span = tuple[tuple[Segment, ...] | None, tuple[Segment, ...], bool]
+_Span = tuple[tuple[Segment, ...] | None, tuple[Segment, ...], bool, str]  # ..., evaluate_affected's detail
 
 
 def _cna_spans(entries: list[Affected]) -> tuple[_Span, ...] | None:
@@ -313,7 +516,11 @@ def _cna_spans(entries: list[Affected]) -> tuple[_Span, ...] | None:
                 return None
             if item.status != "affected" or (lo is not None and lo > hi):
                 continue
-            spans.append((lo, hi, item.less_than is None))
+            # The detail evaluate_affected() gives when this item decides.
+            name = f"{entry.vendor or entry.package_name or ''} {entry.product}".strip()
+            op = "<" if item.less_than is not None else "<="
+            detail = f"{entry.provider} {entry.origin.value.upper()}: {name} {start or '0'} <= v {op} {upper}"
+            spans.append((lo, hi, item.less_than is None, detail))
     return tuple(spans) if items else None
 
 
@@ -334,21 +541,22 @@ def _plain_or(record: CveRecord) -> bool:
                 if not m.vulnerable:
                     return False
                 try:
-                    parse_cpe(m.criteria)
+                    _parse_for_index(m.criteria)
                 except InvalidCpe:
                     return False
     return True
 
 
-def _row(cve_id: str, m: CpeMatch, criteria: Cpe) -> _Row | None:
+def _row(m: CpeMatch, criteria: Cpe) -> tuple[_Key | None, bool, _Key | None, bool, _Key | None] | None:
+    """(lower, lower inclusive, upper, upper inclusive, exact version) as padded keys, or None: no row."""
     if criteria.version not in (ANY, NA) and (m.has_range or not is_version(criteria.version)):
         return None
     if criteria.version == NA:
         return None
     if criteria.version != ANY:
         exact = padded_key(unquote(criteria.version))
-        return None if exact is None else (None, True, None, True, exact, cve_id, m)
-    bounds: list[tuple[Segment, ...] | None] = []
+        return None if exact is None else (None, True, None, True, exact)
+    bounds: list[_Key | None] = []
     for v in (
         m.version_start_including or m.version_start_excluding,
         m.version_end_including or m.version_end_excluding,
@@ -363,28 +571,26 @@ def _row(cve_id: str, m: CpeMatch, criteria: Cpe) -> _Row | None:
         bounds[1],
         m.version_end_including is not None,
         None,
-        cve_id,
-        m,
     )
 
 
-def _admits(m: CpeMatch, found: Found) -> bool:
-    """product_matches() for an entry whose row admitted the found version (plain, unescaped versions)."""
-    if _sure(m.criteria):
-        return True
+def _matches(m: CpeMatch, found: Found) -> bool:
+    """product_matches() for an entry of the found product."""
     criteria, _, generic = _info(m.criteria)
     return product_matches(m, criteria, found, generic)
 
 
-@lru_cache(maxsize=262144)
-def _sure(text: str) -> bool:
+def _is_sure(criteria: Cpe) -> bool:
     """Whether a row hit alone means the entry matches: every attribute after the version ANY, version plain.
 
     Then product_matches() skips the other attributes, the update cannot be disjoint, and the version test is
     the row's (in_range for ANY, else an exact compare the padded keys decide).
     """
-    criteria, _, generic = _info(text)
-    return generic and criteria.update == ANY and not _escaped(criteria.version)
+    return (
+        criteria.update == ANY
+        and all(v == ANY for v in criteria.values()[5:])
+        and not _escaped(criteria.version)
+    )
 
 
 def _cpe_keys(cpes: tuple[str, ...]) -> tuple[str, ...]:
@@ -407,6 +613,7 @@ class Matcher:
 
     def __init__(self, index: KnowledgeIndex, distro_fixes: DistroFixes | None = None) -> None:
         self.index = index
+        self._shown: dict[tuple[str, int], _Shown] = {}  # see _shown_row
         self.aliases = index.aliases
         self.distro_fixes = distro_fixes or {}
 
@@ -451,26 +658,27 @@ class Matcher:
         return Found(cpe=cpe, key=key, range_version=range_version, platforms=platforms), detected
 
     def match(self, query: Query, include_negative: bool = False) -> list[Match]:
-        """Each candidate CVE's verdict; not-affected ones only with ``include_negative``."""
+        """Each candidate CVE's verdict; not-affected ones only with ``include_negative``.
+
+        Matches carry no record (``Match.record`` is None): the caller loads the records it shows.
+        """
         resolved = self.resolve(query)
         if resolved is None:
             return []
         found, detected = resolved
-        out: list[Match] = []
         if include_negative:
-            candidates = self.index.candidates(found.key)
-        else:
-            rows = self._row_hits(found)
-            if rows is not None:
-                return self._match_fast(found, detected, rows)
-            candidates = self.index.likely(found.key, found.range_version, unquote(found.cpe.version))
-        for cve_id in sorted(candidates):
-            m = self.judge(self.index.records[cve_id], found, detected)
-            if include_negative or m.verdict is not Verdict.NOT_AFFECTED:
+            return [self.judge(c, found, detected) for c in sorted(self.index.candidates(found.key))]
+        rows = self._row_hits(found)
+        if rows is not None:
+            return self._match_fast(found, detected, rows)
+        out: list[Match] = []
+        for cve_id in sorted(self.index.likely(found.key, found.range_version, unquote(found.cpe.version))):
+            m = self.judge(cve_id, found, detected)
+            if m.verdict is not Verdict.NOT_AFFECTED:
                 out.append(m)
         return out
 
-    def _row_hits(self, found: Found) -> dict[str, list[CpeMatch]] | None:
+    def _row_hits(self, found: Found) -> dict[str, list[int]] | None:
         """The row scan for ``found``, or None when the rows cannot stand in for the configurations."""
         version = found.cpe.version
         if version in (ANY, NA) or _escaped(version):
@@ -481,31 +689,63 @@ class Matcher:
         return self.index.row_hits(found.key, rk, ek)
 
     def _match_fast(
-        self, found: Found, detected: DetectedVersion | None, rows: dict[str, list[CpeMatch]]
+        self, found: Found, detected: DetectedVersion | None, rows: dict[str, list[int]]
     ) -> list[Match]:
         """likely() + judge() without walking plain-OR configurations: only the entries the rows admit."""
         index = self.index
         key = found.key
-        candidates = (index.candidates(key) - index._nvd_named.get(key, set())) | index._complex.get(
-            key, set()
-        )
-        candidates.update(rows)
         rk = padded_key(found.range_version)
         assert rk is not None  # _row_hits checked
         out: list[Match] = []
-        for cve_id in sorted(candidates):
-            entries = rows.get(cve_id)
-            if entries is None and index.cna_rules_out(cve_id, key, rk):
-                continue  # the CNA ranges say not affected (or not listed): never returned
-            record = index.records[cve_id]
-            if entries is not None and index.fast(cve_id, key):
-                entry = next((m for m in entries if _admits(m, found)), None)
-                if entry is not None:
-                    views = [SourceView("nvd", "affected", entry.criteria)]
-                    reason = f"NVD: {_entry_text(entry)}"
+        # Without a distribution build, _finish() adds nothing to an NVD match: build it directly.
+        direct = detected is None or not detected.from_distribution
+        configs, affected, spans = index._configs, index._affected, index._cna_spans
+        for cve_id in sorted(index.unnamed(key).union(rows)):
+            hits = rows.get(cve_id)
+            if hits is None:
+                detail = index.cna_decides(cve_id, key, rk) if (cve_id, key) in spans else None
+                if detail == "":
+                    continue  # the CNA ranges say not affected (or not listed): never returned
+                if detail is not None:  # what judge() says from these ranges, without evaluating them again
+                    view = SourceView("cna", "affected", detail)
                     out.append(
                         self._finish(
-                            record,
+                            cve_id,
+                            found,
+                            detected,
+                            Verdict.AFFECTED,
+                            Basis.CNA,
+                            detail,
+                            Confidence.MEDIUM,
+                            True,
+                            False,
+                            None,
+                            [view],
+                        )
+                    )
+                    continue
+            elif cve_id not in configs and (cve_id, key) not in affected:
+                shown = self._shown_row(key, hits, found)
+                if shown is None:
+                    continue
+                entry, reason, view = shown
+                if direct:
+                    out.append(
+                        Match(
+                            cve_id,
+                            Verdict.AFFECTED,
+                            Basis.NVD,
+                            reason,
+                            Confidence.HIGH,
+                            True,
+                            cpe_match=entry,
+                            sources=(view,),
+                        )
+                    )
+                else:
+                    out.append(
+                        self._finish(
+                            cve_id,
                             found,
                             detected,
                             Verdict.AFFECTED,
@@ -515,32 +755,80 @@ class Matcher:
                             True,
                             False,
                             entry,
-                            views,
+                            [view],
                         )
                     )
                 continue
-            m = self.judge(record, found, detected)
+            m = self.judge(cve_id, found, detected, hits)
             if m.verdict is not Verdict.NOT_AFFECTED:
                 out.append(m)
         return out
 
-    def judge(self, record: CveRecord, found: Found, detected: DetectedVersion | None) -> Match:
-        """The decision order for one record."""
-        canonical = self.aliases.by_key
+    def _admitted(self, key: str, hits: list[int], found: Found) -> CpeMatch | None:
+        """The first entry among rows that admitted the version which matches ``found`` (else None)."""
+        shown = self._shown_row(key, hits, found)
+        return None if shown is None else shown[0]
+
+    def _shown_row(self, key: str, hits: list[int], found: Found) -> _Shown | None:
+        """For the first admitted row that matches ``found``: its entry, the reason and the NVD view.
+
+        Cached per row (bounded): the hosts of a scan running one product at different versions hit the
+        same entries, and each would otherwise rebuild the same objects.
+        """
+        index, cache = self.index, self._shown
+        for r in hits:
+            shown = cache.get((key, r))
+            if shown is None:
+                entry = index.entry(key, r)
+                shown = (entry, f"NVD: {_entry_text(entry)}", SourceView("nvd", "affected", entry.criteria))
+                if len(cache) >= _SHOWN:
+                    cache.clear()
+                cache[(key, r)] = shown
+            if index.sure(key, r):
+                return shown
+            entry = shown[0]
+            criteria, _, generic = _info(entry.criteria)
+            if product_matches(entry, criteria, found, generic):
+                return shown
+        return None
+
+    def _nvd(self, cve_id: str, found: Found, hits: list[int] | None) -> tuple[Truth, CpeMatch | None] | None:
+        """NVD's answer for ``found``: None when the configurations do not name the product.
+
+        A CVE whose rows decide alone is a plain OR of vulnerable entries: TRUE with the first entry that
+        matches, else FALSE. ``hits`` are its rows that admitted the version when the caller has them.
+        """
+        index, canonical = self.index, self.aliases.by_key
+        configurations = index.configurations(cve_id)
+        if configurations is not None:
+            if names_product(configurations, found.key, canonical):
+                return evaluate(configurations, found, canonical)
+            return None
+        if not index.named(cve_id, found.key):
+            return None
+        if hits is not None:
+            entry = self._admitted(found.key, hits, found)
+        else:
+            entry = next((m for m in index.entries(found.key, cve_id) if _matches(m, found)), None)
+        return (Truth.TRUE, entry) if entry is not None else (Truth.FALSE, None)
+
+    def judge(
+        self, cve_id: str, found: Found, detected: DetectedVersion | None, hits: list[int] | None = None
+    ) -> Match:
+        """The decision order for one CVE."""
         views: list[SourceView] = []
         nvd: Truth | None = None
         nvd_entry: CpeMatch | None = None
-        if record.configurations and names_product(record.configurations, found.key, canonical):
-            nvd, nvd_entry = evaluate(record.configurations, found, canonical)
+        decided = self._nvd(cve_id, found, hits)
+        if decided is not None:
+            nvd, nvd_entry = decided
             views.append(SourceView("nvd", _truth_says(nvd), nvd_entry.criteria if nvd_entry else ""))
         version = found.range_version
-        affected = self.index.affected_for(record.id, found.key)
-        cna = (
-            evaluate_affected([a for a in affected if a.origin is Origin.CNA], version) if affected else None
-        )
-        adp = (
-            evaluate_affected([a for a in affected if a.origin is Origin.ADP], version) if affected else None
-        )
+        affected = self.index.affected_for(cve_id, found.key)
+        by_cna = [a for a in affected if a.origin is Origin.CNA]
+        by_adp = [a for a in affected if a.origin is Origin.ADP]
+        cna = evaluate_affected(by_cna, version) if by_cna else None
+        adp = evaluate_affected(by_adp, version) if by_adp else None
         for name, answer in (("cna", cna), ("adp", adp)):
             if answer is not None and any(a.origin.value == name for a in affected):
                 views.append(SourceView(name, answer.say.value, answer.detail))
@@ -558,7 +846,7 @@ class Matcher:
             if verdict is Verdict.CONDITIONAL:
                 reason += " when running on a platform the scan did not identify"
             return self._finish(
-                record,
+                cve_id,
                 found,
                 detected,
                 verdict,
@@ -575,7 +863,7 @@ class Matcher:
                 verdict = Verdict.AFFECTED if answer.say is Say.AFFECTED else Verdict.NOT_AFFECTED
                 disagree = other is not None and other.say.polarity not in (None, answer.say.polarity)
                 return self._finish(
-                    record,
+                    cve_id,
                     found,
                     detected,
                     verdict,
@@ -590,7 +878,7 @@ class Matcher:
         for basis, answer in ((Basis.CNA, cna), (Basis.ADP, adp)):
             if answer is not None and answer.say is Say.NOT_LISTED:
                 return self._finish(
-                    record,
+                    cve_id,
                     found,
                     detected,
                     Verdict.NOT_AFFECTED,
@@ -605,14 +893,15 @@ class Matcher:
         names = self.aliases.keywords_of.get(found.key, ()) or (
             found.key.partition(":")[2].replace("_", " "),
         )
-        bounds = description_ranges(record.description(), names)
+        description, configured = self.index.description(cve_id)
+        bounds = description_ranges(description, names) if description else []
         if bounds:
             hit = next((b for b in bounds if b.contains(version)), None)
             verdict = Verdict.AFFECTED if hit else Verdict.NOT_AFFECTED
             text = hit.describe() if hit else "; ".join(b.describe() for b in bounds)
             views.append(SourceView("description", verdict.value, text))
             return self._finish(
-                record,
+                cve_id,
                 found,
                 detected,
                 verdict,
@@ -624,22 +913,13 @@ class Matcher:
                 None,
                 views,
             )
-        basis = Basis.NOT_NAMED if record.configurations else Basis.NO_DATA
-        reason = "NVD configurations do not name this product" if record.configurations else "no version data"
-        return Match(
-            record.id,
-            Verdict.UNDETERMINED,
-            basis,
-            reason,
-            Confidence.LOW,
-            False,
-            sources=tuple(views),
-            record=record,
-        )
+        basis = Basis.NOT_NAMED if configured else Basis.NO_DATA
+        reason = "NVD configurations do not name this product" if configured else "no version data"
+        return Match(cve_id, Verdict.UNDETERMINED, basis, reason, Confidence.LOW, False, sources=tuple(views))
 
     def _finish(
         self,
-        record: CveRecord,
+        cve_id: str,
         found: Found,
         detected: DetectedVersion | None,
         verdict: Verdict,
@@ -658,20 +938,19 @@ class Matcher:
             and detected.from_distribution
             and verdict in (Verdict.AFFECTED, Verdict.CONDITIONAL)
         ):
-            fix_key = (detected.distro or "", found.key, record.id)
+            fix_key = (detected.distro or "", found.key, cve_id)
             if fix_key in self.distro_fixes and detected.distro_revision not in (None, "unknown"):
                 fixed = self.distro_fixes[fix_key]
                 package = f"{detected.upstream}-{detected.distro_revision}"
                 if fixed is not None and dpkg_compare(package, fixed.split(":", 1)[-1]) >= 0:
                     return Match(
-                        record.id,
+                        cve_id,
                         Verdict.NOT_AFFECTED,
                         Basis.DISTRIBUTION,
                         f"{detected.distro} fixed it in {fixed}; this host runs {package}",
                         Confidence.HIGH,
                         True,
                         sources=tuple(views),
-                        record=record,
                     )
                 reason += f"; {detected.distro} data: " + (
                     f"fixed in {fixed}, not in {package}" if fixed else "no fix yet"
@@ -684,7 +963,7 @@ class Matcher:
         if basis is Basis.DESCRIPTION:
             tentative, why = True, why or "only the description names versions"
         return Match(
-            record.id,
+            cve_id,
             verdict,
             basis,
             reason,
@@ -695,7 +974,6 @@ class Matcher:
             disagreement,
             entry,
             tuple(views),
-            record,
         )
 
 
@@ -703,7 +981,7 @@ def _truth_says(t: Truth) -> str:
     return {Truth.TRUE: "affected", Truth.FALSE: "not_affected"}.get(t, "conditional")
 
 
-def _cve5_view(cna: Answer | None, adp: Answer | None, affected: list[Affected]) -> Answer | None:
+def _cve5_view(cna: Answer | None, adp: Answer | None, affected: tuple[Affected, ...]) -> Answer | None:
     if cna is not None and any(a.origin is Origin.CNA for a in affected) and cna.say is not Say.NO_DATA:
         return cna
     if adp is not None and any(a.origin is Origin.ADP for a in affected):
@@ -712,14 +990,16 @@ def _cve5_view(cna: Answer | None, adp: Answer | None, affected: list[Affected])
 
 
 def _entry_text(m: CpeMatch) -> str:
-    bounds = [
-        f">={m.version_start_including}" if m.version_start_including else "",
-        f">{m.version_start_excluding}" if m.version_start_excluding else "",
-        f"<={m.version_end_including}" if m.version_end_including else "",
-        f"<{m.version_end_excluding}" if m.version_end_excluding else "",
-    ]
-    text = " ".join(b for b in bounds if b)
-    return f"{m.criteria} {text}".strip()
+    text = m.criteria.strip()
+    if m.version_start_including:
+        text += f" >={m.version_start_including}"
+    if m.version_start_excluding:
+        text += f" >{m.version_start_excluding}"
+    if m.version_end_including:
+        text += f" <={m.version_end_including}"
+    if m.version_end_excluding:
+        text += f" <{m.version_end_excluding}"
+    return text
 
 
 def match_many(matcher: Matcher, queries: Iterable[Query]) -> list[list[Match]]:

@@ -7,8 +7,9 @@ lazily before a query when another process switched it (one read of the generati
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from rampart.lib.errors import InvalidArgument, NotFound
@@ -25,6 +26,8 @@ from rampart_threat.knowledge.severity import Assessment, assess, cwe_name
 from rampart_threat.knowledge.sources import parse_kev_entry
 
 STARTER_MARK = "starter:"
+BATCH = 2000  # stored records parsed and indexed per step of a rebuild
+RECORDS_KEPT = 1024  # full records of recent answers kept for the next (a scan's hosts repeat products)
 
 
 class CatalogEntryNotFound(NotFound):
@@ -40,6 +43,8 @@ class CatalogStore(Protocol):
 
     def all(self, generation: int | None = None) -> AsyncIterator[StoredCve]: ...
 
+    async def many(self, cve_ids: list[str], generation: int | None = None) -> dict[str, StoredCve]: ...
+
 
 class EmptyCatalog:
     """A feed store that holds nothing (a servicer assembled without one answers "not found")."""
@@ -51,6 +56,9 @@ class EmptyCatalog:
         nothing: tuple[StoredCve, ...] = ()
         for stored in nothing:
             yield stored
+
+    async def many(self, cve_ids: list[str], generation: int | None = None) -> dict[str, StoredCve]:
+        return {}
 
 
 @dataclass(frozen=True)
@@ -121,6 +129,7 @@ class KnowledgeService:
         self._generation = -1  # nothing indexed yet
         self._matcher = Matcher(KnowledgeIndex((), aliases))
         self._lock = asyncio.Lock()
+        self._recent: dict[str, CveRecord] = {}  # records recently read, of the indexed generation
         self.skipped: list[str] = []  # CVE ids whose stored records could not be parsed
 
     @property
@@ -137,20 +146,50 @@ class KnowledgeService:
             generation = await self._store.active()
             if generation == self._generation:
                 return
-            records, skipped = [], []
+            # The index keeps compact match rows, not records: records are parsed a batch at a time and
+            # indexed off the event loop (CPU work), so other RPCs keep being served meanwhile.
+            index = KnowledgeIndex((), self._aliases)
+            batch: list[CveRecord] = []
+            skipped: list[str] = []
             async for stored in self._store.all(generation):
                 try:
-                    records.append(to_record(stored))
+                    batch.append(to_record(stored))
                 except (InvalidRecord, KeyError, TypeError, ValueError):
                     skipped.append(stored.cve_id)
-            # Indexing is CPU work: off the event loop, so other RPCs keep being served meanwhile.
-            index = await asyncio.to_thread(KnowledgeIndex, records, self._aliases)
+                if len(batch) >= BATCH:
+                    await asyncio.to_thread(_index, index, batch)
+                    batch = []
+            await asyncio.to_thread(_index, index, batch)
+            await asyncio.to_thread(index.finish)
+            # The index lives until the next generation: leave its objects out of later full collections
+            # (docs/knowledge.md, "Speed and memory"). It holds no reference cycles, so the one it
+            # replaces is still freed by reference counting.
+            gc.freeze()
             self._matcher = Matcher(index)
-            self._generation, self.skipped = generation, skipped
+            self._generation, self.skipped, self._recent = generation, skipped, {}
+
+    async def records(self, cve_ids: list[str]) -> dict[str, CveRecord]:
+        """The full records of CVEs the index holds, read from the store at the indexed generation."""
+        generation, recent = self._generation, self._recent
+        out = {cve_id: recent[cve_id] for cve_id in cve_ids if cve_id in recent}
+        missing = [cve_id for cve_id in cve_ids if cve_id not in out]
+        for start in range(0, len(missing), BATCH):
+            found = await self._store.many(missing[start : start + BATCH], generation)
+            for cve_id, stored in found.items():
+                try:
+                    out[cve_id] = to_record(stored)
+                except (InvalidRecord, KeyError, TypeError, ValueError):
+                    continue  # listed in skipped when the index was built
+                if generation == self._generation:
+                    if len(self._recent) >= RECORDS_KEPT:
+                        self._recent.clear()
+                    self._recent[cve_id] = out[cve_id]
+        return out
 
     async def entry(self, cve_id: str) -> CatalogEntry:
         await self.refresh()
-        record = self._matcher.index.records.get(cve_id.strip().upper())
+        cve_id = cve_id.strip().upper()
+        record = (await self.records([cve_id])).get(cve_id) if cve_id in self._matcher.index else None
         if record is None:
             raise CatalogEntryNotFound(f"{cve_id[:40]} is not in the knowledge base", cve_id=cve_id[:40])
         statuses = await self._feeds.status()
@@ -166,12 +205,22 @@ class KnowledgeService:
             found = self._matcher.match(query)
         except InvalidCpe as exc:
             raise InvalidArgument(f"not a CPE 2.3 name: {exc}", field="cpe") from exc
-        matches = tuple(CatalogMatch(m, assess(m.record)) for m in found if m.record is not None)
+        records = await self.records([m.cve_id for m in found])
+        matches = tuple(
+            CatalogMatch(replace(m, record=records[m.cve_id]), assess(records[m.cve_id]))
+            for m in found
+            if m.cve_id in records
+        )
         ranked = tuple(sorted(matches, key=lambda c: (c.assessment.sort_key(), c.match.cve_id)))
         statuses = await self._feeds.status()
         used = {ref.location for c in ranked if c.match.record for ref in c.match.record.provenance}
         sources = tuple(s for s in statuses if s.last_import_id in used) if used else tuple(statuses)
         return CatalogMatches(resolved[0].key if resolved else None, ranked, sources)
+
+
+def _index(index: KnowledgeIndex, records: list[CveRecord]) -> None:
+    for record in records:
+        index.add(record)
 
 
 def _provenance(record: CveRecord, statuses: list[SourceStatus]) -> tuple[Provenance, ...]:

@@ -70,6 +70,19 @@ _CODES = (
         "the webhook URL is not https, has credentials or an odd port, or reaches a non-public address",
     ),
     ErrorCode("VULN_NOT_FOUND", S.NOT_FOUND, 404, "no such CVE in the vulnerability knowledge base"),
+    # compliance (issue 14)
+    ErrorCode("FRAMEWORK_NOT_FOUND", S.NOT_FOUND, 404, "no such compliance framework"),
+    ErrorCode("CONTROL_NOT_FOUND", S.NOT_FOUND, 404, "no such compliance control"),
+    ErrorCode("EVIDENCE_TOO_LARGE", S.INVALID_ARGUMENT, 413, "the evidence file is larger than the limit"),
+    ErrorCode(
+        "EVIDENCE_TYPE_NOT_ALLOWED",
+        S.INVALID_ARGUMENT,
+        415,
+        "the evidence file's content is not an accepted type",
+    ),
+    ErrorCode(
+        "EVIDENCE_MALICIOUS", S.FAILED_PRECONDITION, 422, "the evidence file was judged malicious and refused"
+    ),
     ErrorCode("IDEMPOTENCY_KEY_REUSED", S.FAILED_PRECONDITION, 409, "Idempotency-Key reused, other body"),
     ErrorCode("PAYLOAD_TOO_LARGE", S.RESOURCE_EXHAUSTED, 413, "the request body is too large"),
     ErrorCode("RATE_LIMIT_EXCEEDED", S.RESOURCE_EXHAUSTED, 429, "too many requests; see Retry-After"),

@@ -8,6 +8,7 @@ SCAN_JOBS_STREAM = "SCAN_JOBS"
 AUTH_EVENTS_STREAM = "AUTH_EVENTS"
 INCIDENT_EVENTS_STREAM = "INCIDENT_EVENTS"
 THREAT_EVENTS_STREAM = "THREAT_EVENTS"
+COMPLIANCE_EVENTS_STREAM = "COMPLIANCE_EVENTS"
 
 # ---- subjects --------------------------------------------------------------------------
 SCAN_EVENTS = "scan.events.>"  # scan.events.<scan_id>.<type>, ScanEvent
@@ -23,6 +24,8 @@ INCIDENT_CREATED = "incident.created"
 INCIDENT_UPDATED = "incident.updated"
 THREAT_EVENTS = "threat.>"  # threat-service's own events
 ANALYSIS_COMPLETED = "threat.analyses.completed"  # AnalysisCompleted, read by incident rules
+COMPLIANCE_EVENTS = "compliance.>"  # report-service's compliance events
+COMPLIANCE_CHANGED = "compliance.changed"  # ComplianceChanged: a control's status changed
 
 # ---- durable consumers -----------------------------------------------------------------
 SCAN_WORKERS_DURABLE = "scan-workers"

@@ -107,6 +107,39 @@ REPORT_TYPE_TECHNICAL: ReportType.ValueType  # 2
 REPORT_TYPE_COMPLIANCE: ReportType.ValueType  # 3
 Global___ReportType: _TypeAlias = ReportType  # noqa: Y015
 
+class _ControlStatus:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ControlStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ControlStatus.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    CONTROL_STATUS_UNSPECIFIED: _ControlStatus.ValueType  # 0
+    CONTROL_STATUS_PASSING: _ControlStatus.ValueType  # 1
+    CONTROL_STATUS_FAILING: _ControlStatus.ValueType  # 2
+    CONTROL_STATUS_NOT_ASSESSED: _ControlStatus.ValueType  # 3
+    """technical checks only, and nothing scanned yet"""
+    CONTROL_STATUS_MANUAL: _ControlStatus.ValueType  # 4
+    """needs manual evidence nobody has attested yet"""
+
+class ControlStatus(_ControlStatus, metaclass=_ControlStatusEnumTypeWrapper):
+    """---- Compliance (issue 14) -------------------------------------------------------------
+    Posture per framework and control, computed from the organisation's open vulnerability records
+    (threat-service) and scans (scan-service); manual status, evidence files, daily history and the
+    compliance.changed event (docs/compliance.md). Redefined with issue 14: the earlier Control,
+    FrameworkPosture, GetComplianceRequest, CompliancePosture and ListControls* were never served.
+
+    ControlStatus is a control's computed status.
+    """
+
+CONTROL_STATUS_UNSPECIFIED: ControlStatus.ValueType  # 0
+CONTROL_STATUS_PASSING: ControlStatus.ValueType  # 1
+CONTROL_STATUS_FAILING: ControlStatus.ValueType  # 2
+CONTROL_STATUS_NOT_ASSESSED: ControlStatus.ValueType  # 3
+"""technical checks only, and nothing scanned yet"""
+CONTROL_STATUS_MANUAL: ControlStatus.ValueType  # 4
+"""needs manual evidence nobody has attested yet"""
+Global___ControlStatus: _TypeAlias = ControlStatus  # noqa: Y015
+
 @_typing.final
 class FileContent(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
@@ -346,168 +379,6 @@ class DownloadReportRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___DownloadReportRequest: _TypeAlias = DownloadReportRequest  # noqa: Y015
-
-@_typing.final
-class Control(_message.Message):
-    DESCRIPTOR: _descriptor.Descriptor
-
-    CONTROL_ID_FIELD_NUMBER: _builtins.int
-    NAME_FIELD_NUMBER: _builtins.int
-    STATUS_FIELD_NUMBER: _builtins.int
-    FRAMEWORKS_FIELD_NUMBER: _builtins.int
-    EVIDENCE_COUNT_FIELD_NUMBER: _builtins.int
-    GAPS_FIELD_NUMBER: _builtins.int
-    control_id: _builtins.str
-    name: _builtins.str
-    status: _builtins.str
-    """implemented, partial, missing, not_applicable"""
-    evidence_count: _builtins.int
-    @_builtins.property
-    def frameworks(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
-    @_builtins.property
-    def gaps(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
-    def __init__(
-        self,
-        *,
-        control_id: _builtins.str = ...,
-        name: _builtins.str = ...,
-        status: _builtins.str = ...,
-        frameworks: _abc.Iterable[_builtins.str] | None = ...,
-        evidence_count: _builtins.int = ...,
-        gaps: _abc.Iterable[_builtins.str] | None = ...,
-    ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
-    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["control_id", b"control_id", "evidence_count", b"evidence_count", "frameworks", b"frameworks", "gaps", b"gaps", "name", b"name", "status", b"status"]  # noqa: Y015
-    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
-
-Global___Control: _TypeAlias = Control  # noqa: Y015
-
-@_typing.final
-class FrameworkPosture(_message.Message):
-    DESCRIPTOR: _descriptor.Descriptor
-
-    FRAMEWORK_FIELD_NUMBER: _builtins.int
-    SCORE_FIELD_NUMBER: _builtins.int
-    CONTROLS_TOTAL_FIELD_NUMBER: _builtins.int
-    CONTROLS_PASSING_FIELD_NUMBER: _builtins.int
-    GAPS_FIELD_NUMBER: _builtins.int
-    framework: _builtins.str
-    """soc2, iso27001, hipaa, gdpr, pci-dss"""
-    score: _builtins.float
-    """0-100"""
-    controls_total: _builtins.int
-    controls_passing: _builtins.int
-    @_builtins.property
-    def gaps(self) -> _containers.RepeatedCompositeFieldContainer[Global___Control]: ...
-    def __init__(
-        self,
-        *,
-        framework: _builtins.str = ...,
-        score: _builtins.float = ...,
-        controls_total: _builtins.int = ...,
-        controls_passing: _builtins.int = ...,
-        gaps: _abc.Iterable[Global___Control] | None = ...,
-    ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
-    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["controls_passing", b"controls_passing", "controls_total", b"controls_total", "framework", b"framework", "gaps", b"gaps", "score", b"score"]  # noqa: Y015
-    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
-
-Global___FrameworkPosture: _TypeAlias = FrameworkPosture  # noqa: Y015
-
-@_typing.final
-class GetComplianceRequest(_message.Message):
-    DESCRIPTOR: _descriptor.Descriptor
-
-    OWNER_FIELD_NUMBER: _builtins.int
-    FRAMEWORKS_FIELD_NUMBER: _builtins.int
-    @_builtins.property
-    def owner(self) -> _common_pb2.Owner: ...
-    @_builtins.property
-    def frameworks(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
-    def __init__(
-        self,
-        *,
-        owner: _common_pb2.Owner | None = ...,
-        frameworks: _abc.Iterable[_builtins.str] | None = ...,
-    ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner"]  # noqa: Y015
-    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["frameworks", b"frameworks", "owner", b"owner"]  # noqa: Y015
-    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
-
-Global___GetComplianceRequest: _TypeAlias = GetComplianceRequest  # noqa: Y015
-
-@_typing.final
-class CompliancePosture(_message.Message):
-    DESCRIPTOR: _descriptor.Descriptor
-
-    FRAMEWORKS_FIELD_NUMBER: _builtins.int
-    EVALUATED_AT_FIELD_NUMBER: _builtins.int
-    @_builtins.property
-    def frameworks(self) -> _containers.RepeatedCompositeFieldContainer[Global___FrameworkPosture]: ...
-    @_builtins.property
-    def evaluated_at(self) -> _timestamp_pb2.Timestamp: ...
-    def __init__(
-        self,
-        *,
-        frameworks: _abc.Iterable[Global___FrameworkPosture] | None = ...,
-        evaluated_at: _timestamp_pb2.Timestamp | None = ...,
-    ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["evaluated_at", b"evaluated_at"]  # noqa: Y015
-    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["evaluated_at", b"evaluated_at", "frameworks", b"frameworks"]  # noqa: Y015
-    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
-
-Global___CompliancePosture: _TypeAlias = CompliancePosture  # noqa: Y015
-
-@_typing.final
-class ListControlsRequest(_message.Message):
-    DESCRIPTOR: _descriptor.Descriptor
-
-    OWNER_FIELD_NUMBER: _builtins.int
-    FRAMEWORK_FIELD_NUMBER: _builtins.int
-    framework: _builtins.str
-    @_builtins.property
-    def owner(self) -> _common_pb2.Owner: ...
-    def __init__(
-        self,
-        *,
-        owner: _common_pb2.Owner | None = ...,
-        framework: _builtins.str = ...,
-    ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner"]  # noqa: Y015
-    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["framework", b"framework", "owner", b"owner"]  # noqa: Y015
-    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
-
-Global___ListControlsRequest: _TypeAlias = ListControlsRequest  # noqa: Y015
-
-@_typing.final
-class ListControlsResponse(_message.Message):
-    DESCRIPTOR: _descriptor.Descriptor
-
-    CONTROLS_FIELD_NUMBER: _builtins.int
-    @_builtins.property
-    def controls(self) -> _containers.RepeatedCompositeFieldContainer[Global___Control]: ...
-    def __init__(
-        self,
-        *,
-        controls: _abc.Iterable[Global___Control] | None = ...,
-    ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
-    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["controls", b"controls"]  # noqa: Y015
-    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
-
-Global___ListControlsResponse: _TypeAlias = ListControlsResponse  # noqa: Y015
 
 @_typing.final
 class Webhook(_message.Message):
@@ -1082,3 +953,744 @@ class ScanTimeline(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ScanTimeline: _TypeAlias = ScanTimeline  # noqa: Y015
+
+@_typing.final
+class ControlCheck(_message.Message):
+    """ControlCheck is one piece of evidence behind a status: a check, its outcome and what it saw."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CHECK_FIELD_NUMBER: _builtins.int
+    OUTCOME_FIELD_NUMBER: _builtins.int
+    DETAIL_FIELD_NUMBER: _builtins.int
+    COUNT_FIELD_NUMBER: _builtins.int
+    check: _builtins.str
+    """"rule RMP-TLS-006", "CWE-327", "type vulnerable_service >= high", "freshness 30 days" """
+    outcome: _builtins.str
+    """pass, fail, not_assessed, manual, excluded, passing, failing"""
+    detail: _builtins.str
+    count: _builtins.int
+    def __init__(
+        self,
+        *,
+        check: _builtins.str = ...,
+        outcome: _builtins.str = ...,
+        detail: _builtins.str = ...,
+        count: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["check", b"check", "count", b"count", "detail", b"detail", "outcome", b"outcome"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ControlCheck: _TypeAlias = ControlCheck  # noqa: Y015
+
+@_typing.final
+class ControlGap(_message.Message):
+    """ControlGap is why a control fails (or, in excluded, a finding that would have failed it)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CHECK_FIELD_NUMBER: _builtins.int
+    HOST_FIELD_NUMBER: _builtins.int
+    PORT_FIELD_NUMBER: _builtins.int
+    VULNERABILITY_ID_FIELD_NUMBER: _builtins.int
+    TITLE_FIELD_NUMBER: _builtins.int
+    SEVERITY_FIELD_NUMBER: _builtins.int
+    RULE_ID_FIELD_NUMBER: _builtins.int
+    CVE_FIELD_NUMBER: _builtins.int
+    REMEDIATION_FIELD_NUMBER: _builtins.int
+    check: _builtins.str
+    host: _builtins.str
+    port: _builtins.int
+    vulnerability_id: _builtins.str
+    """"" for an asset not scanned recently"""
+    title: _builtins.str
+    severity: _common_pb2.Severity.ValueType
+    rule_id: _builtins.str
+    cve: _builtins.str
+    remediation: _builtins.str
+    def __init__(
+        self,
+        *,
+        check: _builtins.str = ...,
+        host: _builtins.str = ...,
+        port: _builtins.int = ...,
+        vulnerability_id: _builtins.str = ...,
+        title: _builtins.str = ...,
+        severity: _common_pb2.Severity.ValueType = ...,
+        rule_id: _builtins.str = ...,
+        cve: _builtins.str = ...,
+        remediation: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["check", b"check", "cve", b"cve", "host", b"host", "port", b"port", "remediation", b"remediation", "rule_id", b"rule_id", "severity", b"severity", "title", b"title", "vulnerability_id", b"vulnerability_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ControlGap: _TypeAlias = ControlGap  # noqa: Y015
+
+@_typing.final
+class ControlAttestation(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STATUS_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    OWNER_USER_ID_FIELD_NUMBER: _builtins.int
+    UPDATED_BY_FIELD_NUMBER: _builtins.int
+    UPDATED_AT_FIELD_NUMBER: _builtins.int
+    status: Global___ControlStatus.ValueType
+    """PASSING / FAILING, or UNSPECIFIED when only owner / note are set"""
+    note: _builtins.str
+    owner_user_id: _builtins.str
+    updated_by: _builtins.str
+    @_builtins.property
+    def updated_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        status: Global___ControlStatus.ValueType = ...,
+        note: _builtins.str = ...,
+        owner_user_id: _builtins.str = ...,
+        updated_by: _builtins.str = ...,
+        updated_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["updated_at", b"updated_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["note", b"note", "owner_user_id", b"owner_user_id", "status", b"status", "updated_at", b"updated_at", "updated_by", b"updated_by"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ControlAttestation: _TypeAlias = ControlAttestation  # noqa: Y015
+
+@_typing.final
+class Control(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONTROL_ID_FIELD_NUMBER: _builtins.int
+    FRAMEWORK_FIELD_NUMBER: _builtins.int
+    REF_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    FRAMEWORKS_FIELD_NUMBER: _builtins.int
+    EVIDENCE_COUNT_FIELD_NUMBER: _builtins.int
+    CHECKS_FIELD_NUMBER: _builtins.int
+    GAPS_FIELD_NUMBER: _builtins.int
+    GAPS_TOTAL_FIELD_NUMBER: _builtins.int
+    FAILING_HOSTS_FIELD_NUMBER: _builtins.int
+    EXCLUDED_FIELD_NUMBER: _builtins.int
+    ATTESTATION_FIELD_NUMBER: _builtins.int
+    MANUAL_FIELD_NUMBER: _builtins.int
+    AUTOMATED_FIELD_NUMBER: _builtins.int
+    control_id: _builtins.str
+    """"<framework>:<the framework's own id>", e.g. "pci-dss:6.3.3" """
+    framework: _builtins.str
+    """soc2, iso27001, hipaa, gdpr, pci-dss"""
+    ref: _builtins.str
+    """the framework's own id"""
+    name: _builtins.str
+    description: _builtins.str
+    status: Global___ControlStatus.ValueType
+    evidence_count: _builtins.int
+    gaps_total: _builtins.int
+    manual: _builtins.bool
+    """needs manual evidence"""
+    automated: _builtins.bool
+    """evidenced by scans"""
+    @_builtins.property
+    def frameworks(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """display names (seed 002's shape)"""
+
+    @_builtins.property
+    def checks(self) -> _containers.RepeatedCompositeFieldContainer[Global___ControlCheck]: ...
+    @_builtins.property
+    def gaps(self) -> _containers.RepeatedCompositeFieldContainer[Global___ControlGap]:
+        """worst first, at most 50"""
+
+    @_builtins.property
+    def failing_hosts(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """at most 50"""
+
+    @_builtins.property
+    def excluded(self) -> _containers.RepeatedCompositeFieldContainer[Global___ControlGap]:
+        """false positives, unexpired accepted risks; at most 20"""
+
+    @_builtins.property
+    def attestation(self) -> Global___ControlAttestation: ...
+    def __init__(
+        self,
+        *,
+        control_id: _builtins.str = ...,
+        framework: _builtins.str = ...,
+        ref: _builtins.str = ...,
+        name: _builtins.str = ...,
+        description: _builtins.str = ...,
+        status: Global___ControlStatus.ValueType = ...,
+        frameworks: _abc.Iterable[_builtins.str] | None = ...,
+        evidence_count: _builtins.int = ...,
+        checks: _abc.Iterable[Global___ControlCheck] | None = ...,
+        gaps: _abc.Iterable[Global___ControlGap] | None = ...,
+        gaps_total: _builtins.int = ...,
+        failing_hosts: _abc.Iterable[_builtins.str] | None = ...,
+        excluded: _abc.Iterable[Global___ControlGap] | None = ...,
+        attestation: Global___ControlAttestation | None = ...,
+        manual: _builtins.bool = ...,
+        automated: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["attestation", b"attestation"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attestation", b"attestation", "automated", b"automated", "checks", b"checks", "control_id", b"control_id", "description", b"description", "evidence_count", b"evidence_count", "excluded", b"excluded", "failing_hosts", b"failing_hosts", "framework", b"framework", "frameworks", b"frameworks", "gaps", b"gaps", "gaps_total", b"gaps_total", "manual", b"manual", "name", b"name", "ref", b"ref", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Control: _TypeAlias = Control  # noqa: Y015
+
+@_typing.final
+class FrameworkPosture(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FRAMEWORK_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    SCORE_FIELD_NUMBER: _builtins.int
+    CONTROLS_TOTAL_FIELD_NUMBER: _builtins.int
+    PASSING_FIELD_NUMBER: _builtins.int
+    FAILING_FIELD_NUMBER: _builtins.int
+    NOT_ASSESSED_FIELD_NUMBER: _builtins.int
+    MANUAL_FIELD_NUMBER: _builtins.int
+    CONTROLS_FIELD_NUMBER: _builtins.int
+    framework: _builtins.str
+    name: _builtins.str
+    version: _builtins.str
+    score: _builtins.float
+    """0-100: passing / (passing + failing)"""
+    controls_total: _builtins.int
+    passing: _builtins.int
+    failing: _builtins.int
+    not_assessed: _builtins.int
+    manual: _builtins.int
+    @_builtins.property
+    def controls(self) -> _containers.RepeatedCompositeFieldContainer[Global___Control]: ...
+    def __init__(
+        self,
+        *,
+        framework: _builtins.str = ...,
+        name: _builtins.str = ...,
+        version: _builtins.str = ...,
+        score: _builtins.float = ...,
+        controls_total: _builtins.int = ...,
+        passing: _builtins.int = ...,
+        failing: _builtins.int = ...,
+        not_assessed: _builtins.int = ...,
+        manual: _builtins.int = ...,
+        controls: _abc.Iterable[Global___Control] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["controls", b"controls", "controls_total", b"controls_total", "failing", b"failing", "framework", b"framework", "manual", b"manual", "name", b"name", "not_assessed", b"not_assessed", "passing", b"passing", "score", b"score", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FrameworkPosture: _TypeAlias = FrameworkPosture  # noqa: Y015
+
+@_typing.final
+class GetComplianceRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OWNER_FIELD_NUMBER: _builtins.int
+    FRAMEWORKS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def owner(self) -> _common_pb2.Owner: ...
+    @_builtins.property
+    def frameworks(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """none = all"""
+
+    def __init__(
+        self,
+        *,
+        owner: _common_pb2.Owner | None = ...,
+        frameworks: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["frameworks", b"frameworks", "owner", b"owner"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetComplianceRequest: _TypeAlias = GetComplianceRequest  # noqa: Y015
+
+@_typing.final
+class CompliancePosture(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FRAMEWORKS_FIELD_NUMBER: _builtins.int
+    EVALUATED_AT_FIELD_NUMBER: _builtins.int
+    ASSETS_FIELD_NUMBER: _builtins.int
+    FINDINGS_OPEN_FIELD_NUMBER: _builtins.int
+    FINDINGS_EXCLUDED_FIELD_NUMBER: _builtins.int
+    assets: _builtins.int
+    findings_open: _builtins.int
+    findings_excluded: _builtins.int
+    @_builtins.property
+    def frameworks(self) -> _containers.RepeatedCompositeFieldContainer[Global___FrameworkPosture]: ...
+    @_builtins.property
+    def evaluated_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        frameworks: _abc.Iterable[Global___FrameworkPosture] | None = ...,
+        evaluated_at: _timestamp_pb2.Timestamp | None = ...,
+        assets: _builtins.int = ...,
+        findings_open: _builtins.int = ...,
+        findings_excluded: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["evaluated_at", b"evaluated_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["assets", b"assets", "evaluated_at", b"evaluated_at", "findings_excluded", b"findings_excluded", "findings_open", b"findings_open", "frameworks", b"frameworks"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CompliancePosture: _TypeAlias = CompliancePosture  # noqa: Y015
+
+@_typing.final
+class ListControlsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OWNER_FIELD_NUMBER: _builtins.int
+    FRAMEWORK_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    SEARCH_FIELD_NUMBER: _builtins.int
+    PAGE_FIELD_NUMBER: _builtins.int
+    framework: _builtins.str
+    """"" = all"""
+    status: Global___ControlStatus.ValueType
+    """UNSPECIFIED = all"""
+    search: _builtins.str
+    """in the id or the name"""
+    @_builtins.property
+    def owner(self) -> _common_pb2.Owner: ...
+    @_builtins.property
+    def page(self) -> _common_pb2.PageRequest:
+        """page and per_page (max 100)"""
+
+    def __init__(
+        self,
+        *,
+        owner: _common_pb2.Owner | None = ...,
+        framework: _builtins.str = ...,
+        status: Global___ControlStatus.ValueType = ...,
+        search: _builtins.str = ...,
+        page: _common_pb2.PageRequest | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner", "page", b"page"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["framework", b"framework", "owner", b"owner", "page", b"page", "search", b"search", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListControlsRequest: _TypeAlias = ListControlsRequest  # noqa: Y015
+
+@_typing.final
+class ListControlsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONTROLS_FIELD_NUMBER: _builtins.int
+    PAGE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def controls(self) -> _containers.RepeatedCompositeFieldContainer[Global___Control]: ...
+    @_builtins.property
+    def page(self) -> _common_pb2.PageInfo: ...
+    def __init__(
+        self,
+        *,
+        controls: _abc.Iterable[Global___Control] | None = ...,
+        page: _common_pb2.PageInfo | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["controls", b"controls", "page", b"page"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListControlsResponse: _TypeAlias = ListControlsResponse  # noqa: Y015
+
+@_typing.final
+class GetControlRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OWNER_FIELD_NUMBER: _builtins.int
+    CONTROL_ID_FIELD_NUMBER: _builtins.int
+    control_id: _builtins.str
+    @_builtins.property
+    def owner(self) -> _common_pb2.Owner: ...
+    def __init__(
+        self,
+        *,
+        owner: _common_pb2.Owner | None = ...,
+        control_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["control_id", b"control_id", "owner", b"owner"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetControlRequest: _TypeAlias = GetControlRequest  # noqa: Y015
+
+@_typing.final
+class UpdateControlRequest(_message.Message):
+    """UpdateControlRequest is a person's manual status; unset fields stay as they are."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OWNER_FIELD_NUMBER: _builtins.int
+    CONTROL_ID_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    OWNER_USER_ID_FIELD_NUMBER: _builtins.int
+    control_id: _builtins.str
+    status: Global___ControlStatus.ValueType
+    """PASSING / FAILING / MANUAL (clears it); UNSPECIFIED: unchanged"""
+    note: _builtins.str
+    """required with PASSING / FAILING"""
+    owner_user_id: _builtins.str
+    """"" clears it"""
+    @_builtins.property
+    def owner(self) -> _common_pb2.Owner: ...
+    def __init__(
+        self,
+        *,
+        owner: _common_pb2.Owner | None = ...,
+        control_id: _builtins.str = ...,
+        status: Global___ControlStatus.ValueType = ...,
+        note: _builtins.str = ...,
+        owner_user_id: _builtins.str | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_owner_user_id", b"_owner_user_id", "owner", b"owner", "owner_user_id", b"owner_user_id"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_owner_user_id", b"_owner_user_id", "control_id", b"control_id", "note", b"note", "owner", b"owner", "owner_user_id", b"owner_user_id", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__owner_user_id: _TypeAlias = _typing.Literal["owner_user_id"]  # noqa: Y015
+    _WhichOneofArgType__owner_user_id: _TypeAlias = _typing.Literal["_owner_user_id", b"_owner_user_id"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__owner_user_id) -> _WhichOneofReturnType__owner_user_id | None: ...
+
+Global___UpdateControlRequest: _TypeAlias = UpdateControlRequest  # noqa: Y015
+
+@_typing.final
+class ControlChange(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AT_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    FROM_STATUS_FIELD_NUMBER: _builtins.int
+    TO_STATUS_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    OWNER_USER_ID_FIELD_NUMBER: _builtins.int
+    actor: _builtins.str
+    """user id, or "rampart" for a computed change"""
+    from_status: Global___ControlStatus.ValueType
+    to_status: Global___ControlStatus.ValueType
+    note: _builtins.str
+    owner_user_id: _builtins.str
+    @_builtins.property
+    def at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        at: _timestamp_pb2.Timestamp | None = ...,
+        actor: _builtins.str = ...,
+        from_status: Global___ControlStatus.ValueType = ...,
+        to_status: Global___ControlStatus.ValueType = ...,
+        note: _builtins.str = ...,
+        owner_user_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["at", b"at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "at", b"at", "from_status", b"from_status", "note", b"note", "owner_user_id", b"owner_user_id", "to_status", b"to_status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ControlChange: _TypeAlias = ControlChange  # noqa: Y015
+
+@_typing.final
+class ControlEvidence(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EVIDENCE_ID_FIELD_NUMBER: _builtins.int
+    CONTROL_ID_FIELD_NUMBER: _builtins.int
+    FILENAME_FIELD_NUMBER: _builtins.int
+    CONTENT_TYPE_FIELD_NUMBER: _builtins.int
+    SIZE_FIELD_NUMBER: _builtins.int
+    SHA256_FIELD_NUMBER: _builtins.int
+    VERDICT_FIELD_NUMBER: _builtins.int
+    ANALYSIS_ID_FIELD_NUMBER: _builtins.int
+    UPLOADED_BY_FIELD_NUMBER: _builtins.int
+    UPLOADED_AT_FIELD_NUMBER: _builtins.int
+    evidence_id: _builtins.str
+    control_id: _builtins.str
+    filename: _builtins.str
+    content_type: _builtins.str
+    """sniffed from the content"""
+    size: _builtins.int
+    sha256: _builtins.str
+    verdict: _builtins.str
+    """the payload analysis's: benign, suspicious, unknown"""
+    analysis_id: _builtins.str
+    uploaded_by: _builtins.str
+    @_builtins.property
+    def uploaded_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        evidence_id: _builtins.str = ...,
+        control_id: _builtins.str = ...,
+        filename: _builtins.str = ...,
+        content_type: _builtins.str = ...,
+        size: _builtins.int = ...,
+        sha256: _builtins.str = ...,
+        verdict: _builtins.str = ...,
+        analysis_id: _builtins.str = ...,
+        uploaded_by: _builtins.str = ...,
+        uploaded_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["uploaded_at", b"uploaded_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["analysis_id", b"analysis_id", "content_type", b"content_type", "control_id", b"control_id", "evidence_id", b"evidence_id", "filename", b"filename", "sha256", b"sha256", "size", b"size", "uploaded_at", b"uploaded_at", "uploaded_by", b"uploaded_by", "verdict", b"verdict"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ControlEvidence: _TypeAlias = ControlEvidence  # noqa: Y015
+
+@_typing.final
+class ControlDetail(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONTROL_FIELD_NUMBER: _builtins.int
+    HISTORY_FIELD_NUMBER: _builtins.int
+    EVIDENCE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def control(self) -> Global___Control: ...
+    @_builtins.property
+    def history(self) -> _containers.RepeatedCompositeFieldContainer[Global___ControlChange]:
+        """oldest first, the last 100"""
+
+    @_builtins.property
+    def evidence(self) -> _containers.RepeatedCompositeFieldContainer[Global___ControlEvidence]: ...
+    def __init__(
+        self,
+        *,
+        control: Global___Control | None = ...,
+        history: _abc.Iterable[Global___ControlChange] | None = ...,
+        evidence: _abc.Iterable[Global___ControlEvidence] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["control", b"control"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["control", b"control", "evidence", b"evidence", "history", b"history"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ControlDetail: _TypeAlias = ControlDetail  # noqa: Y015
+
+@_typing.final
+class AddControlEvidenceRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OWNER_FIELD_NUMBER: _builtins.int
+    CONTROL_ID_FIELD_NUMBER: _builtins.int
+    FILENAME_FIELD_NUMBER: _builtins.int
+    CONTENT_FIELD_NUMBER: _builtins.int
+    control_id: _builtins.str
+    filename: _builtins.str
+    content: _builtins.bytes
+    """at most 512 KiB"""
+    @_builtins.property
+    def owner(self) -> _common_pb2.Owner: ...
+    def __init__(
+        self,
+        *,
+        owner: _common_pb2.Owner | None = ...,
+        control_id: _builtins.str = ...,
+        filename: _builtins.str = ...,
+        content: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "control_id", b"control_id", "filename", b"filename", "owner", b"owner"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AddControlEvidenceRequest: _TypeAlias = AddControlEvidenceRequest  # noqa: Y015
+
+@_typing.final
+class GetComplianceHistoryRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OWNER_FIELD_NUMBER: _builtins.int
+    DAYS_FIELD_NUMBER: _builtins.int
+    days: _builtins.int
+    """1-366"""
+    @_builtins.property
+    def owner(self) -> _common_pb2.Owner: ...
+    def __init__(
+        self,
+        *,
+        owner: _common_pb2.Owner | None = ...,
+        days: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["days", b"days", "owner", b"owner"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetComplianceHistoryRequest: _TypeAlias = GetComplianceHistoryRequest  # noqa: Y015
+
+@_typing.final
+class PostureSnapshot(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class ScoresEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.float
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.float = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    @_typing.final
+    class StatusesEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: Global___ControlStatus.ValueType
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: Global___ControlStatus.ValueType = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    DAY_FIELD_NUMBER: _builtins.int
+    AT_FIELD_NUMBER: _builtins.int
+    SCORES_FIELD_NUMBER: _builtins.int
+    STATUSES_FIELD_NUMBER: _builtins.int
+    day: _builtins.str
+    """YYYY-MM-DD, UTC; the day's latest computation"""
+    @_builtins.property
+    def at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def scores(self) -> _containers.ScalarMap[_builtins.str, _builtins.float]:
+        """framework -> score"""
+
+    @_builtins.property
+    def statuses(self) -> _containers.ScalarMap[_builtins.str, Global___ControlStatus.ValueType]:
+        """control id -> status"""
+
+    def __init__(
+        self,
+        *,
+        day: _builtins.str = ...,
+        at: _timestamp_pb2.Timestamp | None = ...,
+        scores: _abc.Mapping[_builtins.str, _builtins.float] | None = ...,
+        statuses: _abc.Mapping[_builtins.str, Global___ControlStatus.ValueType] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["at", b"at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["at", b"at", "day", b"day", "scores", b"scores", "statuses", b"statuses"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PostureSnapshot: _TypeAlias = PostureSnapshot  # noqa: Y015
+
+@_typing.final
+class ComplianceHistory(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SNAPSHOTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def snapshots(self) -> _containers.RepeatedCompositeFieldContainer[Global___PostureSnapshot]:
+        """oldest first"""
+
+    def __init__(
+        self,
+        *,
+        snapshots: _abc.Iterable[Global___PostureSnapshot] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["snapshots", b"snapshots"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ComplianceHistory: _TypeAlias = ComplianceHistory  # noqa: Y015
+
+@_typing.final
+class ComplianceChanged(_message.Message):
+    """ComplianceChanged is published on compliance.changed when a control's status changes."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EVENT_ID_FIELD_NUMBER: _builtins.int
+    OWNER_FIELD_NUMBER: _builtins.int
+    CONTROL_ID_FIELD_NUMBER: _builtins.int
+    FRAMEWORK_FIELD_NUMBER: _builtins.int
+    CONTROL_NAME_FIELD_NUMBER: _builtins.int
+    FROM_STATUS_FIELD_NUMBER: _builtins.int
+    TO_STATUS_FIELD_NUMBER: _builtins.int
+    FRAMEWORK_SCORE_FIELD_NUMBER: _builtins.int
+    OCCURRED_AT_FIELD_NUMBER: _builtins.int
+    event_id: _builtins.str
+    control_id: _builtins.str
+    framework: _builtins.str
+    control_name: _builtins.str
+    from_status: Global___ControlStatus.ValueType
+    to_status: Global___ControlStatus.ValueType
+    framework_score: _builtins.float
+    @_builtins.property
+    def owner(self) -> _common_pb2.Owner:
+        """org_id and mode"""
+
+    @_builtins.property
+    def occurred_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        event_id: _builtins.str = ...,
+        owner: _common_pb2.Owner | None = ...,
+        control_id: _builtins.str = ...,
+        framework: _builtins.str = ...,
+        control_name: _builtins.str = ...,
+        from_status: Global___ControlStatus.ValueType = ...,
+        to_status: Global___ControlStatus.ValueType = ...,
+        framework_score: _builtins.float = ...,
+        occurred_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["occurred_at", b"occurred_at", "owner", b"owner"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["control_id", b"control_id", "control_name", b"control_name", "event_id", b"event_id", "framework", b"framework", "framework_score", b"framework_score", "from_status", b"from_status", "occurred_at", b"occurred_at", "owner", b"owner", "to_status", b"to_status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ComplianceChanged: _TypeAlias = ComplianceChanged  # noqa: Y015

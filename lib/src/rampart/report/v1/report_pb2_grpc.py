@@ -69,6 +69,26 @@ class ReportServiceStub:
                 request_serializer=rampart_dot_report_dot_v1_dot_report__pb2.ListControlsRequest.SerializeToString,
                 response_deserializer=rampart_dot_report_dot_v1_dot_report__pb2.ListControlsResponse.FromString,
                 _registered_method=True)
+        self.GetControl = channel.unary_unary(
+                '/rampart.report.v1.ReportService/GetControl',
+                request_serializer=rampart_dot_report_dot_v1_dot_report__pb2.GetControlRequest.SerializeToString,
+                response_deserializer=rampart_dot_report_dot_v1_dot_report__pb2.ControlDetail.FromString,
+                _registered_method=True)
+        self.UpdateControl = channel.unary_unary(
+                '/rampart.report.v1.ReportService/UpdateControl',
+                request_serializer=rampart_dot_report_dot_v1_dot_report__pb2.UpdateControlRequest.SerializeToString,
+                response_deserializer=rampart_dot_report_dot_v1_dot_report__pb2.ControlDetail.FromString,
+                _registered_method=True)
+        self.AddControlEvidence = channel.unary_unary(
+                '/rampart.report.v1.ReportService/AddControlEvidence',
+                request_serializer=rampart_dot_report_dot_v1_dot_report__pb2.AddControlEvidenceRequest.SerializeToString,
+                response_deserializer=rampart_dot_report_dot_v1_dot_report__pb2.ControlEvidence.FromString,
+                _registered_method=True)
+        self.GetComplianceHistory = channel.unary_unary(
+                '/rampart.report.v1.ReportService/GetComplianceHistory',
+                request_serializer=rampart_dot_report_dot_v1_dot_report__pb2.GetComplianceHistoryRequest.SerializeToString,
+                response_deserializer=rampart_dot_report_dot_v1_dot_report__pb2.ComplianceHistory.FromString,
+                _registered_method=True)
         self.CreateWebhook = channel.unary_unary(
                 '/rampart.report.v1.ReportService/CreateWebhook',
                 request_serializer=rampart_dot_report_dot_v1_dot_report__pb2.CreateWebhookRequest.SerializeToString,
@@ -156,12 +176,37 @@ class ReportServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetCompliance(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Compliance posture and controls (issue 14): see the "Compliance" section below.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListControls(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetControl(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateControl(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AddControlEvidence(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetComplianceHistory(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -268,6 +313,26 @@ def add_ReportServiceServicer_to_server(servicer, server):
                     servicer.ListControls,
                     request_deserializer=rampart_dot_report_dot_v1_dot_report__pb2.ListControlsRequest.FromString,
                     response_serializer=rampart_dot_report_dot_v1_dot_report__pb2.ListControlsResponse.SerializeToString,
+            ),
+            'GetControl': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetControl,
+                    request_deserializer=rampart_dot_report_dot_v1_dot_report__pb2.GetControlRequest.FromString,
+                    response_serializer=rampart_dot_report_dot_v1_dot_report__pb2.ControlDetail.SerializeToString,
+            ),
+            'UpdateControl': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateControl,
+                    request_deserializer=rampart_dot_report_dot_v1_dot_report__pb2.UpdateControlRequest.FromString,
+                    response_serializer=rampart_dot_report_dot_v1_dot_report__pb2.ControlDetail.SerializeToString,
+            ),
+            'AddControlEvidence': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddControlEvidence,
+                    request_deserializer=rampart_dot_report_dot_v1_dot_report__pb2.AddControlEvidenceRequest.FromString,
+                    response_serializer=rampart_dot_report_dot_v1_dot_report__pb2.ControlEvidence.SerializeToString,
+            ),
+            'GetComplianceHistory': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetComplianceHistory,
+                    request_deserializer=rampart_dot_report_dot_v1_dot_report__pb2.GetComplianceHistoryRequest.FromString,
+                    response_serializer=rampart_dot_report_dot_v1_dot_report__pb2.ComplianceHistory.SerializeToString,
             ),
             'CreateWebhook': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateWebhook,
@@ -509,6 +574,114 @@ class ReportService:
             '/rampart.report.v1.ReportService/ListControls',
             rampart_dot_report_dot_v1_dot_report__pb2.ListControlsRequest.SerializeToString,
             rampart_dot_report_dot_v1_dot_report__pb2.ListControlsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetControl(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rampart.report.v1.ReportService/GetControl',
+            rampart_dot_report_dot_v1_dot_report__pb2.GetControlRequest.SerializeToString,
+            rampart_dot_report_dot_v1_dot_report__pb2.ControlDetail.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateControl(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rampart.report.v1.ReportService/UpdateControl',
+            rampart_dot_report_dot_v1_dot_report__pb2.UpdateControlRequest.SerializeToString,
+            rampart_dot_report_dot_v1_dot_report__pb2.ControlDetail.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddControlEvidence(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rampart.report.v1.ReportService/AddControlEvidence',
+            rampart_dot_report_dot_v1_dot_report__pb2.AddControlEvidenceRequest.SerializeToString,
+            rampart_dot_report_dot_v1_dot_report__pb2.ControlEvidence.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetComplianceHistory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rampart.report.v1.ReportService/GetComplianceHistory',
+            rampart_dot_report_dot_v1_dot_report__pb2.GetComplianceHistoryRequest.SerializeToString,
+            rampart_dot_report_dot_v1_dot_report__pb2.ComplianceHistory.FromString,
             options,
             channel_credentials,
             insecure,
