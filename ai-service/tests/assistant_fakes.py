@@ -388,7 +388,9 @@ class MemoryAccounts:
     async def add(self, entry: Entry) -> None:
         self.entries[entry.history_id] = entry
 
-    async def page(self, owner: HistoryOwner, since_key: int, before_key: int | None, limit: int) -> list[Entry]:
+    async def page(
+        self, owner: HistoryOwner, since_key: int, before_key: int | None, limit: int
+    ) -> list[Entry]:
         found = self._mine(owner, since_key)
         return [e for e in found if before_key is None or e.sort_key < before_key][:limit]
 

@@ -24,7 +24,10 @@ def servicer() -> ai_pb2_grpc.AiServiceServicer:
 def test_the_servicer_builds_every_rpc() -> None:
     service = ai_pb2.DESCRIPTOR.services_by_name["AiService"]
     assert_only_built(
-        servicer(), ai_pb2_grpc.AiServiceServicer, service, {"Ask", "Explain", "GenerateReport", "GetUsage", "ListHistory", "GetHistoryEntry"}
+        servicer(),
+        ai_pb2_grpc.AiServiceServicer,
+        service,
+        {"Ask", "Explain", "GenerateReport", "GetUsage", "ListHistory", "GetHistoryEntry"},
     )
 
 

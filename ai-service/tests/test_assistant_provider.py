@@ -179,9 +179,7 @@ async def test_a_provider_that_does_not_answer_in_time_falls_back(script: Script
     script.stall = threading.Event()
     data = world()
     provider = OpenAICompatible(script.url, "m", "", 0.2, name="local")
-    assistant = AssistantService(
-        data.scans, data.findings, data.threats, data.assistant._library, provider
-    )
+    assistant = AssistantService(data.scans, data.findings, data.threats, data.assistant._library, provider)
     answer = await assistant.ask(ALICE, "What is exposed?", AskContext(scan_id="scan_alice_new"))
     assert answer.provider == "offline"
     assert any(gap.startswith("provider failed (provider unreachable") for gap in answer.gaps)

@@ -72,8 +72,18 @@ async def test_history_entries_are_read_back_by_their_owner_only_newest_first(
         citation = Citation("port", "10.0.0.7:6379", "6379/tcp open redis", "scan_1", "10.0.0.7", 6379, "tcp")
         at = AT.replace(minute=number)
         return Entry(
-            f"aih_{number}", owner, "key_1", "ask", f"q{number}", "a", (citation,), "offline", 0, "scan_1",
-            at, sort_key(at, number),
+            f"aih_{number}",
+            owner,
+            "key_1",
+            "ask",
+            f"q{number}",
+            "a",
+            (citation,),
+            "offline",
+            0,
+            "scan_1",
+            at,
+            sort_key(at, number),
         )
 
     for number in range(4):

@@ -19,7 +19,8 @@ def test_the_shipped_plans_are_valid_and_every_plan_caps_streams() -> None:
         values = validate_plan(name, limits)
         assert values["concurrent_streams"] > 0
         assert values["requests_per_hour"] > 0
-        assert values["ai_requests_per_day"] > 0 and values["ai_tokens_per_day"] > 0
+        assert values["ai_requests_per_day"] > 0
+        assert values["ai_tokens_per_day"] > 0
 
 
 def test_a_plan_written_before_the_assistant_quotas_gets_their_defaults() -> None:

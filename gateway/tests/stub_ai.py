@@ -114,8 +114,6 @@ class StubAi(StubService):
             for entry in self._mine(request.owner):
                 if entry.history_id == request.history_id:
                     return entry
-            raise rpc_error(
-                grpc.StatusCode.NOT_FOUND, "history entry not found", "AI_HISTORY_NOT_FOUND"
-            )
+            raise rpc_error(grpc.StatusCode.NOT_FOUND, "history entry not found", "AI_HISTORY_NOT_FOUND")
 
         return self._call("GetHistoryEntry", request, reply)

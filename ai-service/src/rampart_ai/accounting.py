@@ -76,7 +76,7 @@ class Entry:
     tokens: int
     scan_id: str
     created_at: datetime
-    sort_key: int  # µs since the epoch × 1000 + tie-breaker: newest first, cursor
+    sort_key: int  # microseconds since the epoch * 1000 + tie-breaker: newest first, cursor
 
 
 @dataclass(frozen=True)
@@ -153,7 +153,9 @@ class Accountant:
 
     # ---- the counted use cases ------------------------------------------------------------
 
-    async def ask(self, caller: Caller, limits: Limits, question: str, context: AskContext) -> tuple[Answer, str]:
+    async def ask(
+        self, caller: Caller, limits: Limits, question: str, context: AskContext
+    ) -> tuple[Answer, str]:
         async with self._admitted(caller, limits) as day:
             budget = DayBudget(self._ledger, caller.org_id, day, limits.tokens_per_day)
             answer = await self._assistant.ask(caller, question, context, budget)
@@ -169,7 +171,9 @@ class Accountant:
         async with self._admitted(caller, limits):
             found = await self._assistant.explain(caller, concept, level, scan_id)
         question = f"explain {concept.strip()} ({level.value})"
-        entry = await self._record(caller, "explain", question, found.text, found.citations, "offline", 0, scan_id)
+        entry = await self._record(
+            caller, "explain", question, found.text, found.citations, "offline", 0, scan_id
+        )
         return found, entry
 
     async def report(

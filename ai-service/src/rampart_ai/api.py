@@ -27,7 +27,11 @@ class AiServicer(ai_pb2_grpc.AiServiceServicer):
     async def Explain(self, request: ai_pb2.ExplainRequest, context: Context) -> ai_pb2.ExplainResponse:
         caller = mappers.caller(request.owner)
         found, _ = await self._accountant.explain(
-            caller, mappers.limits(request.limits), request.concept, mappers.level(request.level), request.scan_id
+            caller,
+            mappers.limits(request.limits),
+            request.concept,
+            mappers.level(request.level),
+            request.scan_id,
         )
         return mappers.explain_reply(found)
 

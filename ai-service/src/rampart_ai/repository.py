@@ -28,7 +28,9 @@ class AiRepository:
         self._history = db["ai_history"]
 
     async def create_indexes(self) -> None:
-        await self._history.create_index([("org_id", 1), ("user_id", 1), ("live", 1), ("sort_key", DESCENDING)])
+        await self._history.create_index(
+            [("org_id", 1), ("user_id", 1), ("live", 1), ("sort_key", DESCENDING)]
+        )
         await self._history.create_index("sort_key")
 
     # ---- the ledger ---------------------------------------------------------------------------

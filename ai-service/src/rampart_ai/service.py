@@ -125,7 +125,13 @@ class AssistantService:
             )
         confidence = offline.confidence - (20 if checked.dropped else 0)
         return Answer(
-            offline.intent, checked.text, offline.citations, gaps, confidence, provider.name, completion.tokens
+            offline.intent,
+            checked.text,
+            offline.citations,
+            gaps,
+            confidence,
+            provider.name,
+            completion.tokens,
         )
 
     def _compose(self, question: str, context: AskContext, parsed: Parsed, evidence: Evidence) -> Answer:

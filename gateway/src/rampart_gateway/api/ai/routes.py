@@ -117,7 +117,9 @@ async def history(request: Request) -> Response:
 
 async def history_entry(request: Request) -> Response:
     reply = await request.state.clients.ai.GetHistoryEntry(
-        ai_pb2.GetHistoryEntryRequest(owner=caller(request).owner, history_id=request.path_params["history_id"]),
+        ai_pb2.GetHistoryEntryRequest(
+            owner=caller(request).owner, history_id=request.path_params["history_id"]
+        ),
         timeout=TIMEOUT,
     )
     return ok(request, views.history_entry(reply))
