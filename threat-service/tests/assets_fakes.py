@@ -76,7 +76,6 @@ class FakeAssets:
             if r.org_id == org_id and r.live and (networks or r.host in hosts or r.asset_id in asset_ids)
         ]
 
-
     async def hosts_seen_by(self, org_id: str, live: bool, scan_id: str) -> list[str]:
         return sorted(
             r.host

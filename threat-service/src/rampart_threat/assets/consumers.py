@@ -9,8 +9,8 @@ from __future__ import annotations
 from nats.aio.msg import Msg
 
 from rampart.lib.catalogue import subjects
-from rampart.lib.ids import from_timestamp
 from rampart.lib.events import Outcome
+from rampart.lib.ids import from_timestamp
 from rampart.lib.scanevents import decode_scan_event, scan_events_consumer
 from rampart.scan.v1 import scan_pb2
 from rampart_threat.assets.mappers import is_live, observation

@@ -16,7 +16,7 @@ been down.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -52,6 +52,19 @@ class EventOutbox(Protocol):
     """Stores events before sending them; an id it already holds is not added again (lib outbox)."""
 
     async def add_entries(self, entries: list[dict[str, Any]]) -> None: ...
+
+
+class OpenFindingCounts(Protocol):
+    """Keeps the asset inventory's open findings per host (``VulnerabilityLedger.count_open``)."""
+
+    async def count_open(self, org_id: str, live: bool, hosts: Iterable[str]) -> None: ...
+
+
+class KevFindings(Protocol):
+    """Told of the first sighting of a CVE finding listed in CISA KEV (the incident rules'
+    ``vulnerability.kev`` trigger); called again on a redelivery, so it must be idempotent."""
+
+    async def on_kev_finding(self, finding: Finding, vulnerability_id: str) -> None: ...
 
 
 def parse_ranges(ranges: str) -> list[int]:
@@ -102,8 +115,12 @@ class FindingPipeline:
         tally: ScanTally,
         outbox: EventOutbox,
         clock: Callable[[], datetime] = utcnow,
+        counts: OpenFindingCounts | None = None,
+        kev: KevFindings | None = None,
     ) -> None:
         self._source = source
+        self._counts = counts
+        self._kev = kev
         self._ledger = ledger
         self._tally = tally
         self._outbox = outbox
@@ -127,7 +144,10 @@ class FindingPipeline:
         announced: list[ScanFinding] = []
         entries: list[dict[str, Any]] = []
         for finding in findings:
-            announced.append(scan_finding(finding, await self._ledger.record(finding)))
+            sighting = await self._ledger.record(finding)
+            announced.append(scan_finding(finding, sighting))
+            if finding.kev and sighting.first_sighting and self._kev is not None:
+                await self._kev.on_kev_finding(finding, sighting.vulnerability_id)
             subject, notice = finding_event(event, announced[-1], self._clock())
             entries.append(Outbox.entry(subject, notice.SerializeToString(), notice.event_id, request_id))
         if entries:
@@ -147,6 +167,8 @@ class FindingPipeline:
             # An unfinished scan shows nothing fixed: no settle, but its findings are final all the same.
             settlement = Settlement(findings=len(tally.findings), by_severity=tally.by_severity(), resolved=0)
         await self._tally.settle(final.scan_id, final.owner.org_id, settlement)
+        if self._counts is not None:  # what this scan found, and resolved, on each host it reached
+            await self._counts.count_open(final.owner.org_id, context_of(final).live, tally.hosts)
         subject, settled = settled_event(final, settlement, self._clock())
         await self._outbox.add_entries(
             [Outbox.entry(subject, settled.SerializeToString(), settled.event_id, request_id)]
