@@ -14,7 +14,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Iterator
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +75,27 @@ def listed(api: httpx.Client, key: str, **params: Any) -> list[dict[str, Any]]:
     return items
 
 
+def asset(api: httpx.Client, key: str, done: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+    """The loopback asset once ``done`` holds (the inventory's own consumer follows the scan events)."""
+    give_up = time.monotonic() + 20
+    while True:
+        reply = api.get("/api/v1/assets", headers=bearer(key))
+        assert reply.status_code == 200, reply.text
+        [found] = reply.json()["data"]["items"]
+        if done(found) or time.monotonic() > give_up:
+            return dict(found)
+        time.sleep(0.2)
+
+
+def open_ports(found: dict[str, Any]) -> set[int]:
+    return {p["port"] for p in found["open_ports"] if p["state"] == "open"}
+
+
+def by_severity(findings: list[dict[str, Any]]) -> dict[str, int]:
+    counted = Counter(f["severity"] for f in findings)
+    return {s: counted[s] for s in ("info", "low", "medium", "high", "critical")}
+
+
 def expected_cves(api: httpx.Client, key: str, product: str, version: str) -> tuple[set[str], set[str]]:
     """(affected CVEs the knowledge base holds, CVEs that must not be found) for a product version."""
     answers = json.loads(EXPECTED.read_text())["products"]
@@ -126,6 +149,10 @@ def test_local_servers_findings_stream_list_triage_resolve_and_reopen(api: httpx
         assert all(v["host"] == "127.0.0.1" and v["first_scan_id"] == first for v in records.values())
         scans = api.get("/api/v1/scans", headers=bearer(key)).json()["data"]["items"]
         assert [(s["scan_id"], s["vulnerabilities_found"]) for s in scans] == [(first, len(found))]
+        # The host is an asset with its open ports and its open findings by severity.
+        host = asset(api, key, lambda a: open_ports(a) == set(ports))
+        assert open_ports(host) == set(ports)
+        assert host["findings"] == {"total": len(found), **by_severity(list(found.values()))}
 
         # 2. A person marks the version disclosure a false positive; a rescan keeps it so.
         disclosure = records[(nginx.port, "RMP-HTTP-004")]["vulnerability_id"]
@@ -144,6 +171,8 @@ def test_local_servers_findings_stream_list_triage_resolve_and_reopen(api: httpx
         record = api.get(f"/api/v1/vulnerabilities/{disclosure}", headers=bearer(key)).json()["data"]
         assert record["status"] == "false_positive"
         assert [s["scan_id"] for s in record["sightings"]] == [second, first]
+        still_open = [f for k, f in found.items() if k != (nginx.port, "RMP-HTTP-004")]
+        assert asset(api, key, lambda a: True)["findings"]["total"] == len(still_open)  # not the false one
 
         # 3. Redis goes away: the next scan covers its port and resolves its finding.
         exposure = records[(redis.port, "RMP-AUTH-001")]["vulnerability_id"]
@@ -156,6 +185,9 @@ def test_local_servers_findings_stream_list_triage_resolve_and_reopen(api: httpx
         statuses = {(v["port"], v["cve"] or v["rule_id"]): v["status"] for v in listed(api, key)}
         assert statuses[(nginx.port, "RMP-HTTP-004")] == "false_positive"  # not seen as fixed either
         assert {s for k, s in statuses.items() if k[0] != redis.port and k[1] != "RMP-HTTP-004"} == {"open"}
+        host = asset(api, key, lambda a: redis.port not in open_ports(a))
+        assert open_ports(host) == set(ports) - {redis.port}  # the inventory closed the port
+        assert host["findings"]["total"] == len(still_open) - 1
 
         # 4. Redis comes back on the same port: the finding is reopened, with its history.
         back = servers.restart(redis)
@@ -171,3 +203,11 @@ def test_local_servers_findings_stream_list_triage_resolve_and_reopen(api: httpx
         moves = [(h["from_value"], h["to_value"], h["scan_id"]) for h in history if h["kind"] == "status"]
         assert moves == [("open", "resolved", third), ("resolved", "reopened", fourth)]
         assert len(listed(api, key)) == len(found)  # four scans, never a second record
+        host = asset(api, key, lambda a: redis.port in open_ports(a))
+        assert open_ports(host) == set(ports)
+        assert host["findings"]["total"] == len(still_open)
+        totals = {
+            s["scan_id"]: s["vulnerabilities_found"]
+            for s in api.get("/api/v1/scans", headers=bearer(key)).json()["data"]["items"]
+        }
+        assert totals == {first: len(found), second: len(found), third: len(found) - 1, fourth: len(found)}
