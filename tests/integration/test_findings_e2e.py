@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -23,6 +24,7 @@ from typing import Any
 import httpx2 as httpx
 import pytest
 
+from rampart_devtools.devstack import DevStack
 from tests import servers
 from tests.integration.conftest import bearer, register
 from tests.integration.scanning import Sse, read_sse
@@ -211,3 +213,74 @@ def test_local_servers_findings_stream_list_triage_resolve_and_reopen(api: httpx
             for s in api.get("/api/v1/scans", headers=bearer(key)).json()["data"]["items"]
         }
         assert totals == {first: len(found), second: len(found), third: len(found) - 1, fourth: len(found)}
+
+
+def first_finding_then(api: httpx.Client, key: str, scan_id: str, during: Callable[[], None]) -> None:
+    """Follow the scan's stream until its first ``finding`` event, then run ``during`` (a crash)."""
+    with api.stream("GET", f"/api/v1/scans/{scan_id}/stream", headers=bearer(key), timeout=60) as reply:
+        assert reply.status_code == 200, reply.read().decode()
+        for line in reply.iter_lines():
+            if line == "event: finding":
+                break
+        else:
+            raise AssertionError("the stream ended before any finding")
+    during()
+
+
+def settled(api: httpx.Client, key: str, scan_id: str) -> dict[str, Any]:
+    """The scan once threat-service has settled its findings (the scan list says so)."""
+    give_up = time.monotonic() + 90
+    while True:
+        reply = api.get(f"/api/v1/scans/{scan_id}/results", headers=bearer(key))
+        data: dict[str, Any] = reply.json()["data"] if reply.status_code == 200 else {}
+        if data.get("findings_settled") or time.monotonic() > give_up:
+            return data
+        time.sleep(0.3)
+
+
+@pytest.mark.timeout(300)
+def test_kill_9_of_threat_service_mid_scan_loses_no_finding_and_duplicates_none(
+    api: httpx.Client, healthy: DevStack
+) -> None:
+    account = register(api)
+    key = account["api_key"]
+    with running("sshd") as sshd, running("redis") as redis, running("nginx") as nginx:
+        ports = [sshd.port, redis.port, nginx.port, int(nginx.extra["tls_port"])]
+        body = {
+            "target": "127.0.0.1",
+            "ports": ",".join(str(p) for p in sorted(ports)),
+            "options": {"service_detection": True, "ssl_check": True},
+        }
+        created = api.post("/api/v1/scans", json=body, headers=bearer(key))
+        assert created.status_code == 201, created.text
+        crashed = created.json()["data"]["scan_id"]
+
+        def kill_and_restart() -> None:
+            healthy.stop("threat", signal.SIGKILL)
+            time.sleep(0.5)
+            healthy.start("threat")
+
+        first_finding_then(api, key, crashed, kill_and_restart)
+        results = settled(api, key, crashed)
+        assert results.get("findings_settled") is True, results
+        events = read_sse(api, f"/api/v1/scans/{crashed}/stream", bearer(key), deadline=60)
+        found = findings_of(events)  # each finding once on the stream
+        assert [e.event for e in events].count("findings_settled") == 1
+        assert events[-1].data["findings"] == len(found) == results["vulnerabilities_found"]
+        assert sorted(v["vulnerability_id"] for v in results["vulnerabilities"]) == sorted(
+            f["vulnerability_id"] for f in found.values()
+        )
+        records = listed(api, key)
+        assert len(records) == len(found)  # one record per finding, none twice
+        for record in records:
+            full = api.get(f"/api/v1/vulnerabilities/{record['vulnerability_id']}", headers=bearer(key))
+            detail = full.json()["data"]
+            assert [s["scan_id"] for s in detail["sightings"]] == [crashed]
+            assert [h["kind"] for h in detail["history"]] == ["created"]  # no second history entry
+
+        # Nothing lost: the same servers scanned again, undisturbed, find exactly the same records.
+        _, again = scan(api, key, ports)
+        reference = findings_of(again)
+        assert reference.keys() == found.keys()
+        assert {f["vulnerability_id"] for f in reference.values()} == {r["vulnerability_id"] for r in records}
+        assert not any(f["first_sighting"] for f in reference.values())

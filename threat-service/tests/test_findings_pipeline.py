@@ -18,8 +18,13 @@ from rampart.threat.v1 import threat_pb2
 from rampart_threat.api import ThreatServicer
 from rampart_threat.consumers import ScanEventHandler
 from rampart_threat.findings.model import Finding
-from rampart_threat.findings.pipeline import FindingPipeline, parse_ranges
-from rampart_threat.findings.ports import ScanContext
+from rampart_threat.findings.pipeline import (
+    PENDING_PATIENCE,
+    FindingPipeline,
+    SettlementDeferred,
+    parse_ranges,
+)
+from rampart_threat.findings.ports import ScanContext, Sighting
 from rampart_threat.findings.tally import InMemoryScanTally
 from rampart_threat.service import ActivityService
 
@@ -323,3 +328,45 @@ async def test_the_first_sighting_of_a_kev_listed_cve_is_told_to_the_incident_ru
     await pipeline.apply(port_event("scn_2", "10.0.0.5", 22, "ssh"))  # seen again: not a first sighting
     assert [(scan, cve) for scan, cve, _ in incidents.told] == [("scn_1", "CVE-2024-6387")]
     assert incidents.told[0][2].startswith("vuln_")
+
+
+class CrashingLedger(Ledger):
+    """A ledger whose next record raises, as if threat-service died in the middle of a port event."""
+
+    crash_next: bool = False
+
+    async def record(self, finding: Finding) -> Sighting:
+        if self.crash_next:
+            self.crash_next = False
+            raise ConnectionError("killed mid-way")
+        return await super().record(finding)
+
+
+async def test_a_port_event_cut_short_holds_the_settlement_back_until_its_redelivery_is_applied() -> None:
+    ledger, outbox, now = CrashingLedger(), Outbox(), [AT]
+    pipeline = FindingPipeline(RuleSource(), ledger, InMemoryScanTally(), outbox, clock=lambda: now[0])
+    await pipeline.apply(port_event("scn_1", "10.0.0.5", 80, "http"))
+    ledger.crash_next = True
+    with pytest.raises(ConnectionError):
+        await pipeline.apply(port_event("scn_1", "10.0.0.5", 22, "ssh"))  # unacked: redelivered later
+    with pytest.raises(SettlementDeferred):  # the final event came first to the restarted consumer
+        await pipeline.apply(final_event("scn_1"))
+    assert not [name for name in outbox.adds if name.endswith("findings_settled")]
+    await pipeline.apply(port_event("scn_1", "10.0.0.5", 22, "ssh"))  # the redelivery
+    await pipeline.apply(final_event("scn_1"))  # the retried final event
+    assert outbox.adds[-1].endswith("findings_settled")
+    assert {f.subject for f in ledger.recorded} == {"RMP-HTTP-001", "RMP-SSH-001", "CVE-2024-6387"}
+    assert ledger.settled[-1].seen == {f.fingerprint for f in ledger.recorded}
+
+
+async def test_a_port_event_never_redelivered_holds_the_settlement_back_for_a_while_only() -> None:
+    ledger, outbox, now = CrashingLedger(), Outbox(), [AT]
+    pipeline = FindingPipeline(RuleSource(), ledger, InMemoryScanTally(), outbox, clock=lambda: now[0])
+    ledger.crash_next = True
+    with pytest.raises(ConnectionError):
+        await pipeline.apply(port_event("scn_1", "10.0.0.5", 22, "ssh"))
+    with pytest.raises(SettlementDeferred):
+        await pipeline.apply(final_event("scn_1"))
+    now[0] = AT + PENDING_PATIENCE  # taken as lost: every stream still ends
+    await pipeline.apply(final_event("scn_1"))
+    assert outbox.adds[-1].endswith("findings_settled")

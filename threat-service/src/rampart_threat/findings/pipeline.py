@@ -17,7 +17,7 @@ been down.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import structlog
@@ -46,6 +46,13 @@ FINAL_EVENTS = frozenset(
 OWN_EVENTS = FINDING_EVENTS
 MAX_COVERED_PORTS = 65_536 * 2
 MAX_HOSTS_NOTED = 100_000
+# How long a port event begun and never finished (its worker killed) holds back its scan's settlement:
+# the broker redelivers it after the consumer's ack wait (30 s); past this it is taken as lost.
+PENDING_PATIENCE = timedelta(minutes=2)
+
+
+class SettlementDeferred(RuntimeError):
+    """A port event of the scan is still to be redelivered: the final event is retried later (nak)."""
 
 
 class EventOutbox(Protocol):
@@ -139,7 +146,10 @@ class FindingPipeline:
         if port.state != scan_pb2.PORT_STATE_OPEN:
             return
         findings: list[Finding] = []
-        if port.service.name:
+        done = ""
+        if port.service.name:  # findings are possible: mark the event begun until its note below
+            done = event.event_id
+            await self._tally.begin(event.scan_id, event.owner.org_id, port.host, done, self._clock())
             findings = list(await self._source.findings_for(context_of(event), port))
         announced: list[ScanFinding] = []
         entries: list[dict[str, Any]] = []
@@ -153,14 +163,22 @@ class FindingPipeline:
         if entries:
             await self._outbox.add_entries(entries)  # one round to the broker for the port's findings
         noted = (event.scan_id, port.host)
-        if announced or noted not in self._hosts_noted:
-            await self._tally.note(event.scan_id, event.owner.org_id, port.host, announced)
+        if announced or done or noted not in self._hosts_noted:
+            await self._tally.note(event.scan_id, event.owner.org_id, port.host, announced, done)
             if len(self._hosts_noted) >= MAX_HOSTS_NOTED:
                 self._hosts_noted.clear()
             self._hosts_noted.add(noted)
 
     async def _settle(self, final: scan_pb2.ScanEvent, request_id: str) -> None:
         tally = await self._tally.tally(final.scan_id)
+        now = self._clock()
+        waiting = [key for key, begun in tally.pending.items() if now - begun < PENDING_PATIENCE]
+        if waiting and tally.settlement is None:
+            # A port event was begun and not finished (threat-service killed mid-way, or the store
+            # failed): the broker redelivers it after its ack wait, while later events, this final one
+            # among them, came to the restarted consumer at once. Settling now would close the scan's
+            # findings without it; the final event is retried (nak with backoff) until it is in.
+            raise SettlementDeferred(f"scan {final.scan_id}: {len(waiting)} port event(s) still to apply")
         if final.type == scan_pb2.SCAN_EVENT_TYPE_COMPLETED:
             settlement = await self._ledger.settle(coverage_of(final, tally))
         else:
