@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
+import pymongo
 import pytest
 
 from rampart_devtools.devstack import DevStack
@@ -41,6 +42,16 @@ def running(name: str) -> Iterator[servers.Running]:
         if os.environ.get("CI"):
             raise  # CI installs every test server (scripts/setup.sh --test)
         pytest.skip(str(missing))
+
+
+def account_with_room(api: httpx.Client, store: pymongo.MongoClient) -> str:
+    """A new account whose plan lets the test poll (the free plan allows 100 requests an hour)."""
+    account = register(api)
+    limits = {"concurrent_scans": 2, "scans_per_day": 0, "requests_per_hour": 100_000}
+    store["rampart_auth"]["organizations"].update_one(
+        {"_id": account["org_id"]}, {"$set": {"limits": limits}}
+    )
+    return account["api_key"]
 
 
 def scan(api: httpx.Client, key: str, ports: list[int]) -> tuple[str, list[Sse]]:
@@ -113,9 +124,10 @@ def expected_cves(api: httpx.Client, key: str, product: str, version: str) -> tu
 
 
 @pytest.mark.timeout(300)
-def test_local_servers_findings_stream_list_triage_resolve_and_reopen(api: httpx.Client) -> None:
-    account = register(api)
-    key = account["api_key"]
+def test_local_servers_findings_stream_list_triage_resolve_and_reopen(
+    api: httpx.Client, store: pymongo.MongoClient
+) -> None:
+    key = account_with_room(api, store)
     with running("sshd") as sshd, running("redis") as redis, running("nginx") as nginx:
         tls_port = int(nginx.extra["tls_port"])
         ports = [sshd.port, redis.port, nginx.port, tls_port]
@@ -232,18 +244,17 @@ def settled(api: httpx.Client, key: str, scan_id: str) -> dict[str, Any]:
     give_up = time.monotonic() + 90
     while True:
         reply = api.get(f"/api/v1/scans/{scan_id}/results", headers=bearer(key))
-        data: dict[str, Any] = reply.json()["data"] if reply.status_code == 200 else {}
+        data: dict[str, Any] = reply.json()["data"] if reply.status_code == 200 else {"reply": reply.text}
         if data.get("findings_settled") or time.monotonic() > give_up:
             return data
-        time.sleep(0.3)
+        time.sleep(1)
 
 
 @pytest.mark.timeout(300)
 def test_kill_9_of_threat_service_mid_scan_loses_no_finding_and_duplicates_none(
-    api: httpx.Client, healthy: DevStack
+    api: httpx.Client, healthy: DevStack, store: pymongo.MongoClient
 ) -> None:
-    account = register(api)
-    key = account["api_key"]
+    key = account_with_room(api, store)
     with running("sshd") as sshd, running("redis") as redis, running("nginx") as nginx:
         ports = [sshd.port, redis.port, nginx.port, int(nginx.extra["tls_port"])]
         body = {
