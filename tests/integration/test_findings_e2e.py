@@ -54,12 +54,12 @@ def account_with_room(api: httpx.Client, store: pymongo.MongoClient) -> str:
     return account["api_key"]
 
 
-def scan(api: httpx.Client, key: str, ports: list[int]) -> tuple[str, list[Sse]]:
+def scan(api: httpx.Client, key: str, ports: list[int], profile: str = "standard") -> tuple[str, list[Sse]]:
     """A scan of the given loopback ports, its stream read to the end (findings_settled)."""
     body = {
         "target": "127.0.0.1",
         "ports": ",".join(str(p) for p in sorted(ports)),
-        "profile": "standard",
+        "profile": profile,
         "options": {"service_detection": True, "ssl_check": True},
     }
     reply = api.post("/api/v1/scans", json=body, headers=bearer(key))
@@ -295,3 +295,14 @@ def test_kill_9_of_threat_service_mid_scan_loses_no_finding_and_duplicates_none(
         assert reference.keys() == found.keys()
         assert {f["vulnerability_id"] for f in reference.values()} == {r["vulnerability_id"] for r in records}
         assert not any(f["first_sighting"] for f in reference.values())
+
+
+def test_the_scan_profile_reaches_the_rules_the_anonymous_ftp_login_only_under_pentest(
+    api: httpx.Client, store: pymongo.MongoClient
+) -> None:
+    key = account_with_room(api, store)
+    with running("pyftpdlib") as ftp:
+        _, standard = scan(api, key, [ftp.port])
+        _, pentest = scan(api, key, [ftp.port], profile="pentest")
+    assert {rule for _, rule in findings_of(standard)} == {"RMP-CLEAR-002"}  # no AUTH TLS
+    assert {rule for _, rule in findings_of(pentest)} == {"RMP-CLEAR-002", "RMP-AUTH-009"}
