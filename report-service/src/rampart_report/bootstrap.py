@@ -18,12 +18,16 @@ from rampart_report.repository import MongoTimelineRepository, TimelineRepositor
 from rampart_report.service import TimelineService
 from rampart_report.settings import ReportSettings
 from rampart_report.webhooks.consumers import (
+    WEBHOOK_COMPLIANCE_EVENTS_CONSUMER,
     WEBHOOK_INCIDENT_EVENTS_CONSUMER,
     WEBHOOK_SCAN_EVENTS_CONSUMER,
+    ComplianceEventsToWebhooks,
     IncidentEventsToWebhooks,
     ScanEventsToWebhooks,
 )
 from rampart_report.webhooks.dispatcher import Dispatcher, RetrySchedule
+from rampart_report.webhooks.domain import HealthPolicy, Webhook
+from rampart_report.webhooks.notices import DisabledNotifier, Publish
 from rampart_report.webhooks.repository import MongoWebhookRepository, WebhookRepository
 from rampart_report.webhooks.secretbox import SecretBox
 from rampart_report.webhooks.sender import Sender, SenderLimits
@@ -43,6 +47,7 @@ class Parts:
     dispatcher: Dispatcher
     on_scan_event_for_webhooks: ScanEventsToWebhooks
     on_incident_event: IncidentEventsToWebhooks
+    on_compliance_event: ComplianceEventsToWebhooks
 
 
 def webhook_parts(
@@ -50,6 +55,7 @@ def webhook_parts(
     repository: WebhookRepository,
     policy: UrlPolicy | None = None,
     tls: ssl.SSLContext | None = None,
+    publish: Publish | None = None,
 ) -> tuple[WebhookService, Dispatcher]:
     """The webhook use cases and the dispatcher they wake (tests pass a resolver or a CA)."""
     box = SecretBox(settings.secret_key())
@@ -68,7 +74,14 @@ def webhook_parts(
         base_seconds=settings.webhook_retry_base_seconds,
         cap_seconds=settings.webhook_retry_cap_seconds,
         max_attempts=settings.webhook_max_attempts,
+        window_seconds=settings.webhook_retry_window_seconds,
     )
+    health = HealthPolicy(settings.webhook_disable_after_seconds, settings.webhook_disable_min_failures)
+    notifier: list[DisabledNotifier] = []  # the service is built after the dispatcher it wakes
+
+    async def on_disabled(webhook: Webhook) -> None:
+        await notifier[0](webhook)
+
     dispatcher = Dispatcher(
         repository,
         box,
@@ -79,10 +92,13 @@ def webhook_parts(
         concurrency=settings.webhook_concurrency,
         per_endpoint=settings.webhook_per_endpoint_concurrency,
         poll_seconds=settings.webhook_poll_seconds,
+        health=health,
+        on_disabled=on_disabled,
     )
     webhooks = WebhookService(
         repository, box, policy, settings.webhook_rotation_grace_seconds, notify=dispatcher.wake
     )
+    notifier.append(DisabledNotifier(webhooks, publish))
     return webhooks, dispatcher
 
 
@@ -92,9 +108,10 @@ def assemble(
     settings: ReportSettings,
     policy: UrlPolicy | None = None,
     compliance: ComplianceService | None = None,
+    publish: Publish | None = None,
 ) -> Parts:
     timelines = TimelineService(repository)
-    webhooks, dispatcher = webhook_parts(settings, webhook_repository, policy)
+    webhooks, dispatcher = webhook_parts(settings, webhook_repository, policy, publish=publish)
     return Parts(
         ReportServicer(timelines, webhooks, compliance),
         ScanEventHandler(timelines),
@@ -102,6 +119,7 @@ def assemble(
         dispatcher,
         ScanEventsToWebhooks(webhooks),
         IncidentEventsToWebhooks(webhooks),
+        ComplianceEventsToWebhooks(webhooks),
     )
 
 
@@ -113,11 +131,15 @@ async def bootstrap(settings: ServiceSettings) -> Runtime:
     webhook_repository = MongoWebhookRepository(infra.db)
     await webhook_repository.create_indexes()
     compliance = await build_compliance(settings, infra)
-    parts = assemble(repository, webhook_repository, settings, compliance=compliance.service)
+    # webhook.disabled goes through the outbox too (compliance's outbox task relays what is left)
+    parts = assemble(
+        repository, webhook_repository, settings, compliance=compliance.service, publish=infra.outbox().add
+    )
     consumers = [
         DurableConsumer(infra.js, SCAN_EVENTS_CONSUMER, parts.on_scan_event),
         DurableConsumer(infra.js, WEBHOOK_SCAN_EVENTS_CONSUMER, parts.on_scan_event_for_webhooks),
         DurableConsumer(infra.js, WEBHOOK_INCIDENT_EVENTS_CONSUMER, parts.on_incident_event),
+        DurableConsumer(infra.js, WEBHOOK_COMPLIANCE_EVENTS_CONSUMER, parts.on_compliance_event),
     ]
     binding = ServiceBinding(
         SERVICE_NAME, parts.servicer, report_pb2_grpc.add_ReportServiceServicer_to_server
