@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ssl
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from rampart.lib.events import DurableConsumer
@@ -56,6 +58,7 @@ def webhook_parts(
     policy: UrlPolicy | None = None,
     tls: ssl.SSLContext | None = None,
     publish: Publish | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> tuple[WebhookService, Dispatcher]:
     """The webhook use cases and the dispatcher they wake (tests pass a resolver or a CA)."""
     box = SecretBox(settings.secret_key())
@@ -92,11 +95,12 @@ def webhook_parts(
         concurrency=settings.webhook_concurrency,
         per_endpoint=settings.webhook_per_endpoint_concurrency,
         poll_seconds=settings.webhook_poll_seconds,
+        clock=clock,
         health=health,
         on_disabled=on_disabled,
     )
     webhooks = WebhookService(
-        repository, box, policy, settings.webhook_rotation_grace_seconds, notify=dispatcher.wake
+        repository, box, policy, settings.webhook_rotation_grace_seconds, notify=dispatcher.wake, clock=clock
     )
     notifier.append(DisabledNotifier(webhooks, publish))
     return webhooks, dispatcher

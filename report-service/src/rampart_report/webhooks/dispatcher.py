@@ -58,7 +58,7 @@ class RetrySchedule:
     """Attempt n waits base * 2^(n-1), capped, times a random factor in [0.5, 1) (jitter); no retry
     is scheduled past ``window_seconds`` after the run's first attempt. The defaults wait about
     30 s, 1, 2, 4, 8, 16, 32 min, 1 h 4 min, 2 h 8 min, then 4 h (each times 0.5 to 1) until 24 h have
-    passed: some 14 to 20 attempts (docs/webhooks.md)."""
+    passed, the last one at the 24 h mark: some 14 to 20 attempts (docs/webhooks.md)."""
 
     base_seconds: float = 30.0
     cap_seconds: float = 4 * 3600.0
@@ -67,11 +67,12 @@ class RetrySchedule:
     random: Callable[[], float] = random.random
 
     def next_at(self, attempts: int, first_at: float, now: float, retry_after: float | None) -> float | None:
-        """When to try again after ``attempts`` failed ones, or None: give up."""
-        if attempts >= self.max_attempts:
+        """When to try again after ``attempts`` failed ones, or None: give up. The last retry falls
+        at the end of the window, so a delivery that never got through was tried for 24 hours."""
+        end = first_at + self.window_seconds
+        if attempts >= self.max_attempts or now >= end:
             return None
-        at = now + self.delay(attempts, retry_after)
-        return at if at <= first_at + self.window_seconds else None
+        return min(now + self.delay(attempts, retry_after), end)
 
     def delay(self, attempts: int, retry_after: float | None = None) -> float:
         backoff = min(self.cap_seconds, self.base_seconds * 2.0 ** max(attempts - 1, 0))

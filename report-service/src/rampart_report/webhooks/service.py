@@ -145,8 +145,9 @@ class WebhookService:
         if changes.url is not None:
             await self._policy.check(changes.url)
         if changes.enabled and not webhook.enabled:  # switched on again: a fresh start
-            webhook = replace(webhook, disabled_reason="", disabled_at=0.0)
-            await self._repository.record_health(org_id, webhook_id, True, self._clock())
+            webhook = replace(
+                webhook, disabled_reason="", disabled_at=0.0, failing_since=0.0, failed_attempts=0
+            )
         updated = replace(
             webhook,
             url=webhook.url if changes.url is None else changes.url,
