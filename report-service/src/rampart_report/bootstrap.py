@@ -13,6 +13,7 @@ from rampart.lib.runtime import Runtime, connect_infra
 from rampart.lib.settings import ServiceSettings
 from rampart.report.v1 import report_pb2, report_pb2_grpc
 from rampart_report.api import ReportServicer
+from rampart_report.compliance.refresh import POSTURE_SCAN_EVENTS_CONSUMER
 from rampart_report.compliance.service import ComplianceService
 from rampart_report.compliance.wiring import build_compliance
 from rampart_report.consumers import SCAN_EVENTS_CONSUMER, ScanEventHandler
@@ -144,6 +145,7 @@ async def bootstrap(settings: ServiceSettings) -> Runtime:
         DurableConsumer(infra.js, WEBHOOK_SCAN_EVENTS_CONSUMER, parts.on_scan_event_for_webhooks),
         DurableConsumer(infra.js, WEBHOOK_INCIDENT_EVENTS_CONSUMER, parts.on_incident_event),
         DurableConsumer(infra.js, WEBHOOK_COMPLIANCE_EVENTS_CONSUMER, parts.on_compliance_event),
+        DurableConsumer(infra.js, POSTURE_SCAN_EVENTS_CONSUMER, compliance.refresher),
     ]
     binding = ServiceBinding(
         SERVICE_NAME, parts.servicer, report_pb2_grpc.add_ReportServiceServicer_to_server

@@ -86,3 +86,6 @@ class ReportSettings(ServiceSettings):
     # threat-service's finding rule files, which the compliance mapping is checked against;
     # unset: found in this repository (the container image sets it)
     compliance_rules_dir: Path | None = None
+    # after a scan's findings settle, its organisation's posture is recomputed this much later
+    # (scans settling meanwhile share the computation): compliance.changed without a read
+    compliance_refresh_seconds: float = Field(default=30.0, ge=0, le=3600)
