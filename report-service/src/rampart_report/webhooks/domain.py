@@ -7,28 +7,12 @@ import hashlib
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from rampart.lib.catalogue.webhooks import NOT_PUBLISHED, WEBHOOK_EVENTS
 from rampart.lib.errors import InvalidArgument, NotFound
 
-# The catalogue of webhook events: the one list (checked at create and update, documented in
-# docs/webhooks.md), each with where it comes from. Events of the issue that nothing publishes
-# yet are refused with NOT_PUBLISHED's reason, so a subscription never waits for nothing.
-EVENT_SOURCES: dict[str, str] = {
-    "scan.started": "the scan's STARTED event (scan-service)",
-    "scan.completed": "the scan's COMPLETED event",
-    "scan.failed": "the scan's FAILED or TIMEOUT event",
-    "vulnerability.found": "a FINDING notice that created its vulnerability record (threat-service)",
-    "vulnerability.reopened": "a FINDING notice whose record's status is reopened",
-    "vulnerability.resolved": "FINDINGS_SETTLED of a scan that showed records fixed (a summary per scan)",
-    "incident.created": "incident.created (threat-service)",
-    "incident.updated": "incident.updated (threat-service)",
-    "compliance.changed": "compliance.changed: a control's status changed (report-service)",
-    "webhook.disabled": "one of the organisation's webhooks was switched off after failing too long",
-}
-EVENT_TYPES = tuple(EVENT_SOURCES)
-NOT_PUBLISHED = {
-    "scan.changed": "no service announces a change between two scans yet",
-    "report.completed": "reports are rendered on request, not announced yet",
-}
+# The catalogue of webhook events is rampart.lib.catalogue.webhooks (the gateway reads it too).
+EVENT_SOURCES = WEBHOOK_EVENTS
+EVENT_TYPES = tuple(WEBHOOK_EVENTS)
 TEST_EVENT = "webhook.test"
 MAX_EVENTS = len(EVENT_TYPES)
 MAX_ATTEMPT_LOG = 20  # attempts kept per delivery (the oldest are dropped)
