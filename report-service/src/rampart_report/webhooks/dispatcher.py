@@ -58,7 +58,7 @@ class RetrySchedule:
     """Attempt n waits base * 2^(n-1), capped, times a random factor in [0.5, 1) (jitter); no retry
     is scheduled past ``window_seconds`` after the run's first attempt. The defaults wait about
     30 s, 1, 2, 4, 8, 16, 32 min, 1 h 4 min, 2 h 8 min, then 4 h (each times 0.5 to 1) until 24 h have
-    passed, the last one at the 24 h mark: some 14 to 20 attempts (docs/webhooks.md)."""
+    passed, the last one at the 24 h mark: 15 to 21 attempts (docs/webhooks.md)."""
 
     base_seconds: float = 30.0
     cap_seconds: float = 4 * 3600.0
