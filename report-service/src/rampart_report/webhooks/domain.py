@@ -11,7 +11,6 @@ from rampart.lib.catalogue.webhooks import NOT_PUBLISHED, WEBHOOK_EVENTS
 from rampart.lib.errors import InvalidArgument, NotFound
 
 # The catalogue of webhook events is rampart.lib.catalogue.webhooks (the gateway reads it too).
-EVENT_SOURCES = WEBHOOK_EVENTS
 EVENT_TYPES = tuple(WEBHOOK_EVENTS)
 TEST_EVENT = "webhook.test"
 MAX_EVENTS = len(EVENT_TYPES)
