@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ssl
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from rampart.lib.events import DurableConsumer
@@ -15,6 +17,7 @@ from rampart.report.v1 import report_pb2, report_pb2_grpc
 from rampart.scan.v1 import scan_pb2_grpc
 from rampart.threat.v1 import threat_pb2_grpc
 from rampart_report.api import ReportServicer
+from rampart_report.compliance.refresh import POSTURE_SCAN_EVENTS_CONSUMER
 from rampart_report.compliance.service import ComplianceService
 from rampart_report.compliance.wiring import build_compliance
 from rampart_report.consumers import SCAN_EVENTS_CONSUMER, ScanEventHandler
@@ -25,12 +28,16 @@ from rampart_report.repository import MongoTimelineRepository, TimelineRepositor
 from rampart_report.service import TimelineService
 from rampart_report.settings import ReportSettings
 from rampart_report.webhooks.consumers import (
+    WEBHOOK_COMPLIANCE_EVENTS_CONSUMER,
     WEBHOOK_INCIDENT_EVENTS_CONSUMER,
     WEBHOOK_SCAN_EVENTS_CONSUMER,
+    ComplianceEventsToWebhooks,
     IncidentEventsToWebhooks,
     ScanEventsToWebhooks,
 )
 from rampart_report.webhooks.dispatcher import Dispatcher, RetrySchedule
+from rampart_report.webhooks.domain import HealthPolicy, Webhook
+from rampart_report.webhooks.notices import DisabledNotifier, Publish
 from rampart_report.webhooks.repository import MongoWebhookRepository, WebhookRepository
 from rampart_report.webhooks.secretbox import SecretBox
 from rampart_report.webhooks.sender import Sender, SenderLimits
@@ -50,6 +57,7 @@ class Parts:
     dispatcher: Dispatcher
     on_scan_event_for_webhooks: ScanEventsToWebhooks
     on_incident_event: IncidentEventsToWebhooks
+    on_compliance_event: ComplianceEventsToWebhooks
 
 
 def webhook_parts(
@@ -57,6 +65,8 @@ def webhook_parts(
     repository: WebhookRepository,
     policy: UrlPolicy | None = None,
     tls: ssl.SSLContext | None = None,
+    publish: Publish | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> tuple[WebhookService, Dispatcher]:
     """The webhook use cases and the dispatcher they wake (tests pass a resolver or a CA)."""
     box = SecretBox(settings.secret_key())
@@ -75,7 +85,14 @@ def webhook_parts(
         base_seconds=settings.webhook_retry_base_seconds,
         cap_seconds=settings.webhook_retry_cap_seconds,
         max_attempts=settings.webhook_max_attempts,
+        window_seconds=settings.webhook_retry_window_seconds,
     )
+    health = HealthPolicy(settings.webhook_disable_after_seconds, settings.webhook_disable_min_failures)
+    notifier: list[DisabledNotifier] = []  # the service is built after the dispatcher it wakes
+
+    async def on_disabled(webhook: Webhook) -> None:
+        await notifier[0](webhook)
+
     dispatcher = Dispatcher(
         repository,
         box,
@@ -86,10 +103,14 @@ def webhook_parts(
         concurrency=settings.webhook_concurrency,
         per_endpoint=settings.webhook_per_endpoint_concurrency,
         poll_seconds=settings.webhook_poll_seconds,
+        clock=clock,
+        health=health,
+        on_disabled=on_disabled,
     )
     webhooks = WebhookService(
-        repository, box, policy, settings.webhook_rotation_grace_seconds, notify=dispatcher.wake
+        repository, box, policy, settings.webhook_rotation_grace_seconds, notify=dispatcher.wake, clock=clock
     )
+    notifier.append(DisabledNotifier(webhooks, publish))
     return webhooks, dispatcher
 
 
@@ -101,10 +122,11 @@ def assemble(
     *,
     exports: ExportService | None = None,
     compliance: ComplianceService | None = None,
+    publish: Publish | None = None,
 ) -> Parts:
     """Without ``exports`` (unit tests of the rest), exports read empty in-memory sources."""
     timelines = TimelineService(repository)
-    webhooks, dispatcher = webhook_parts(settings, webhook_repository, policy)
+    webhooks, dispatcher = webhook_parts(settings, webhook_repository, policy, publish=publish)
     exports = exports or ExportService(MemoryScans(), MemoryFindings())
     return Parts(
         ReportServicer(timelines, webhooks, exports, compliance),
@@ -113,6 +135,7 @@ def assemble(
         dispatcher,
         ScanEventsToWebhooks(webhooks),
         IncidentEventsToWebhooks(webhooks),
+        ComplianceEventsToWebhooks(webhooks),
     )
 
 
@@ -131,11 +154,21 @@ async def bootstrap(settings: ServiceSettings) -> Runtime:
         GrpcFindingSource(threat_pb2_grpc.ThreatServiceStub(threat_channel)),
     )
     compliance = await build_compliance(settings, infra)
-    parts = assemble(repository, webhook_repository, settings, exports=exports, compliance=compliance.service)
+    # webhook.disabled goes through the outbox too (compliance's outbox task relays what is left)
+    parts = assemble(
+        repository,
+        webhook_repository,
+        settings,
+        exports=exports,
+        compliance=compliance.service,
+        publish=infra.outbox().add,
+    )
     consumers = [
         DurableConsumer(infra.js, SCAN_EVENTS_CONSUMER, parts.on_scan_event),
         DurableConsumer(infra.js, WEBHOOK_SCAN_EVENTS_CONSUMER, parts.on_scan_event_for_webhooks),
         DurableConsumer(infra.js, WEBHOOK_INCIDENT_EVENTS_CONSUMER, parts.on_incident_event),
+        DurableConsumer(infra.js, WEBHOOK_COMPLIANCE_EVENTS_CONSUMER, parts.on_compliance_event),
+        DurableConsumer(infra.js, POSTURE_SCAN_EVENTS_CONSUMER, compliance.refresher),
     ]
     binding = ServiceBinding(
         SERVICE_NAME, parts.servicer, report_pb2_grpc.add_ReportServiceServicer_to_server

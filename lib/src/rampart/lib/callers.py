@@ -64,7 +64,7 @@ STREAM_OWNERS: Mapping[str, tuple[str, ...]] = {
     "auth": (subjects.AUTH_EVENTS_STREAM,),
     "scan": (subjects.SCAN_EVENTS_STREAM, subjects.SCAN_JOBS_STREAM),
     "threat": (subjects.INCIDENT_EVENTS_STREAM, subjects.THREAT_EVENTS_STREAM),
-    "report": (subjects.COMPLIANCE_EVENTS_STREAM,),
+    "report": (subjects.COMPLIANCE_EVENTS_STREAM, subjects.WEBHOOK_EVENTS_STREAM),
 }
 # Durable consumers each identity pulls from: (stream, durable name).
 DURABLES: Mapping[str, tuple[tuple[str, str], ...]] = {
@@ -78,6 +78,8 @@ DURABLES: Mapping[str, tuple[tuple[str, str], ...]] = {
         (subjects.SCAN_EVENTS_STREAM, subjects.REPORT_SCAN_EVENTS_DURABLE),
         (subjects.SCAN_EVENTS_STREAM, subjects.REPORT_WEBHOOK_SCAN_EVENTS_DURABLE),  # webhooks
         (subjects.INCIDENT_EVENTS_STREAM, subjects.REPORT_INCIDENT_EVENTS_DURABLE),  # webhooks
+        (subjects.COMPLIANCE_EVENTS_STREAM, subjects.REPORT_WEBHOOK_COMPLIANCE_DURABLE),  # webhooks
+        (subjects.SCAN_EVENTS_STREAM, subjects.REPORT_POSTURE_SCAN_EVENTS_DURABLE),  # compliance posture
     ),
 }
 # Plain subjects each identity publishes to and subscribes to.
@@ -91,7 +93,7 @@ PUBLISH: Mapping[str, tuple[str, ...]] = {
         subjects.SCAN_FINDINGS,  # the finding pipeline writes onto the scan's stream
         subjects.SCAN_FINDINGS_SETTLED,
     ),
-    "report": (subjects.COMPLIANCE_EVENTS,),
+    "report": (subjects.COMPLIANCE_EVENTS, subjects.WEBHOOK_EVENTS),
 }
 SUBSCRIBE: Mapping[str, tuple[str, ...]] = {
     "gateway": (subjects.KEY_REVOKED_ANY, subjects.WORKER_HEARTBEAT),
