@@ -3,8 +3,10 @@ HTTP receivers on 127.0.0.1, in one process (no broker: an event enters where th
 it over, ``WebhookService.publish``).
 
 - event to delivery at a local receiver, one event at a time: p50 / p95 (budget: 1 s p95);
-- ten endpoints, one of which answers after 10 s: deliveries per second to the nine others and
-  their event-to-delivery p95 while the slow one holds its share of the slots.
+- ten endpoints, one of which answers after 10 s: deliveries per second to the nine others while
+  the slow one holds its share of the slots (a backlog drained);
+- a sustained stream of events to nine endpoints, with and without a tenth answering after 10 s:
+  the nine's event-to-delivery p50 / p95 in both cases (isolation: the two should match).
 
 Run: ``uv run python bench/webhooks_bench.py [--n N]``.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import statistics
 import sys
 import time
@@ -109,6 +112,41 @@ async def with_a_slow_endpoint(repository: MongoWebhookRepository, per_endpoint:
     )
 
 
+async def sustained(repository: MongoWebhookRepository, n: int, rate: float, with_slow: bool) -> None:
+    """Events published at ``rate``/s; each fast endpoint's event-to-delivery latency."""
+    webhooks, dispatcher = webhook_parts(settings(), repository)
+    org = f"org_sus_{with_slow:d}"
+    fast = [Receiver() for _ in range(9)]
+    slow = Receiver()
+    slow.default = Reply(delay=SLOW_SECONDS)
+    published: dict[str, float] = {}
+    runner = asyncio.create_task(dispatcher.run())
+    with contextlib.ExitStack() as stack:
+        for receiver in (slow, *fast):
+            stack.enter_context(receiving(receiver))
+        if with_slow:
+            await webhooks.create(org, "u", slow.url(), ("scan.completed",))
+        for receiver in fast:
+            await webhooks.create(org, "u", receiver.url(), ("scan.completed",))
+        for i in range(n):
+            event_id = f"sus_{with_slow:d}_{i}"
+            published[event_id] = time.monotonic()
+            await webhooks.publish(WebhookEvent(event_id, "scan.completed", org, utcnow(), {"i": i}))
+            await asyncio.sleep(1 / rate)
+        await wait_until(lambda: sum(len(r.received) for r in fast) >= n * len(fast), 120)
+        slow_done = len(slow.received)
+    runner.cancel()
+    await asyncio.gather(runner, return_exceptions=True)
+    samples = [(r.at - published[json.loads(r.body)["id"]]) * 1000 for f in fast for r in f.received]
+    p50, p95 = percentiles(samples)
+    label = f"with a 10th endpoint answering after {SLOW_SECONDS:.0f} s" if with_slow else "alone"
+    extra = f" (the slow one had answered {slow_done})" if with_slow else ""
+    print(
+        f"sustained {rate:.0f} events/s x {n} to 9 endpoints, {label}: event to delivery"
+        f" p50 {p50:.1f} ms, p95 {p95:.1f} ms over {len(samples)} deliveries{extra}"
+    )
+
+
 async def main(n: int) -> None:
     configure_logging("bench", "warning")
     with started("nx-27017") as store:
@@ -119,6 +157,8 @@ async def main(n: int) -> None:
         await repository.create_indexes()
         await one_at_a_time(repository, n)
         await with_a_slow_endpoint(repository, per_endpoint=n)
+        await sustained(repository, n=min(n, 100), rate=10.0, with_slow=False)
+        await sustained(repository, n=min(n, 100), rate=10.0, with_slow=True)
         await client.close()
 
 

@@ -104,6 +104,12 @@ def stop(server: Running) -> None:
             server.process.wait()
 
 
+def restart(server: Running) -> Running:
+    """Start a stopped server again with the same command line, so on the same port and workdir."""
+    argv = [str(arg) for arg in server.process.args]  # type: ignore[union-attr]
+    return _start(server.name, argv, server.port, server.expect, server.workdir, **server.extra)
+
+
 def redis(workdir: Path) -> Running:
     binary, port = _need("redis-server"), free_port()
     version = (

@@ -234,5 +234,5 @@ def evaluation_world() -> World:
     threats.affected[("Dropbear sshd", "2022.83")] = {
         "CVE-2023-48795": ("affected", "2022.83 is before 2024.84")
     }
-    assistant = AssistantService(None, scans, findings, threats, library())
+    assistant = AssistantService(scans, findings, threats, library())
     return World(scans, findings, threats, assistant)

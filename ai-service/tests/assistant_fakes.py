@@ -10,6 +10,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import cache
 
+from rampart_ai.accounting import Entry
+from rampart_ai.accounting import Owner as HistoryOwner
 from rampart_ai.domain import (
     Caller,
     CveFact,
@@ -340,5 +342,66 @@ def world() -> World:
         epss=0.6,
     )
     threats.affected[("OpenSSH", "9.3p1")] = {"CVE-2023-48795": ("affected", "9.3p1 is before 9.6")}
-    assistant = AssistantService(None, scans, findings, threats, library())
+    assistant = AssistantService(scans, findings, threats, library())
     return World(scans, findings, threats, assistant)
+
+
+class MemoryAccounts:
+    """The ledger and the history in memory, with the store's semantics (conditional claims)."""
+
+    def __init__(self) -> None:
+        self.days: dict[str, dict[str, int]] = {}
+        self.entries: dict[str, Entry] = {}
+
+    def _day(self, org_id: str, day: str) -> dict[str, int]:
+        return self.days.setdefault(f"{org_id}|{day}", {"requests": 0, "tokens": 0})
+
+    async def claim_request(self, org_id: str, day: str, limit: int) -> bool:
+        counts = self._day(org_id, day)
+        if limit > 0 and counts["requests"] >= limit:
+            return False
+        counts["requests"] += 1
+        return True
+
+    async def release_request(self, org_id: str, day: str) -> None:
+        counts = self._day(org_id, day)
+        counts["requests"] = max(0, counts["requests"] - 1)
+
+    async def claim_tokens(self, org_id: str, day: str, amount: int, limit: int) -> bool:
+        counts = self._day(org_id, day)
+        if limit > 0 and counts["tokens"] + amount > limit:
+            return False
+        counts["tokens"] += amount
+        return True
+
+    async def add_tokens(self, org_id: str, day: str, amount: int) -> None:
+        self._day(org_id, day)["tokens"] += amount
+
+    async def used(self, org_id: str, day: str) -> tuple[int, int]:
+        counts = self._day(org_id, day)
+        return counts["requests"], counts["tokens"]
+
+    def _mine(self, owner: HistoryOwner, since_key: int) -> list[Entry]:
+        found = [e for e in self.entries.values() if e.owner == owner and e.sort_key >= since_key]
+        return sorted(found, key=lambda e: e.sort_key, reverse=True)
+
+    async def add(self, entry: Entry) -> None:
+        self.entries[entry.history_id] = entry
+
+    async def page(
+        self, owner: HistoryOwner, since_key: int, before_key: int | None, limit: int
+    ) -> list[Entry]:
+        found = self._mine(owner, since_key)
+        return [e for e in found if before_key is None or e.sort_key < before_key][:limit]
+
+    async def get(self, owner: HistoryOwner, history_id: str, since_key: int) -> Entry | None:
+        return next((e for e in self._mine(owner, since_key) if e.history_id == history_id), None)
+
+    async def count(self, owner: HistoryOwner, since_key: int) -> int:
+        return len(self._mine(owner, since_key))
+
+    async def sweep(self, before_key: int) -> int:
+        old = [k for k, e in self.entries.items() if e.sort_key < before_key]
+        for k in old:
+            del self.entries[k]
+        return len(old)

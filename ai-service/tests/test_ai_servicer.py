@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 import pytest
-from assistant_fakes import library, world
+from assistant_fakes import MemoryAccounts, library, world
 
 from rampart.ai.v1 import ai_pb2, ai_pb2_grpc
 from rampart.common.v1 import common_pb2
@@ -18,13 +18,16 @@ ALICE = common_pb2.Owner(user_id="user_alice", org_id="org_alice")
 
 def servicer() -> ai_pb2_grpc.AiServiceServicer:
     data = world()
-    return assemble(None, data.scans, data.findings, data.threats, library())
+    return assemble(MemoryAccounts(), data.scans, data.findings, data.threats, library())
 
 
-def test_the_servicer_builds_ask_explain_and_generate_report() -> None:
+def test_the_servicer_builds_every_rpc() -> None:
     service = ai_pb2.DESCRIPTOR.services_by_name["AiService"]
     assert_only_built(
-        servicer(), ai_pb2_grpc.AiServiceServicer, service, {"Ask", "Explain", "GenerateReport"}
+        servicer(),
+        ai_pb2_grpc.AiServiceServicer,
+        service,
+        {"Ask", "Explain", "GenerateReport", "GetUsage", "ListHistory", "GetHistoryEntry"},
     )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import grpc
 import pytest
+from assistant_fakes import MemoryAccounts
 
 from rampart.ai.v1 import ai_pb2, ai_pb2_grpc
 from rampart.common.v1 import common_pb2
@@ -123,7 +124,7 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
     scan_channel = open_channel(f"127.0.0.1:{scan_port}", as_ai)
     threat_channel = open_channel(f"127.0.0.1:{threat_port}", as_ai)
     servicer = assemble(
-        None, GrpcScans(scan_channel), GrpcFindings(threat_channel), GrpcThreats(threat_channel)
+        MemoryAccounts(), GrpcScans(scan_channel), GrpcFindings(threat_channel), GrpcThreats(threat_channel)
     )
     ai_server, ai_port, _ = await create_server(
         "ai",

@@ -87,7 +87,7 @@ def script() -> Iterator[Script]:
 
 def with_provider(data: World, script: Script, timeout: float = 5.0) -> AssistantService:
     provider = OpenAICompatible(script.url, "local-model", KEY, timeout, name="local")
-    return AssistantService(None, data.scans, data.findings, data.threats, data.assistant._library, provider)
+    return AssistantService(data.scans, data.findings, data.threats, data.assistant._library, provider)
 
 
 async def ask(data: World, script: Script, question: str = "What is exposed?", **context: str) -> Any:
@@ -179,9 +179,7 @@ async def test_a_provider_that_does_not_answer_in_time_falls_back(script: Script
     script.stall = threading.Event()
     data = world()
     provider = OpenAICompatible(script.url, "m", "", 0.2, name="local")
-    assistant = AssistantService(
-        None, data.scans, data.findings, data.threats, data.assistant._library, provider
-    )
+    assistant = AssistantService(data.scans, data.findings, data.threats, data.assistant._library, provider)
     answer = await assistant.ask(ALICE, "What is exposed?", AskContext(scan_id="scan_alice_new"))
     assert answer.provider == "offline"
     assert any(gap.startswith("provider failed (provider unreachable") for gap in answer.gaps)

@@ -156,7 +156,7 @@ async def test_a_plan_missing_from_the_store_limits_nothing(world: World) -> Non
     org_id = (await register(world)).organisation.org_id
     world.accounts.orgs[org_id] = replace(world.accounts.orgs[org_id], plan="team")
     plan = await world.auth.accounts.org_plan(org_id)
-    assert (plan.name, plan.limits) == ("team", PlanLimits(0, 0, 0, 0, 0, 0))
+    assert (plan.name, plan.limits) == ("team", PlanLimits.unlimited())
 
 
 async def test_an_unknown_organisation_has_no_plan(world: World) -> None:

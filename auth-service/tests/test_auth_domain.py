@@ -70,7 +70,7 @@ def test_overrides_replace_only_the_limits_they_name() -> None:
     )
     assert free.with_overrides({}) is free
     assert free.with_overrides({"scans_per_day": 0}).limits == PlanLimits(100, 0, 2, 5)
-    assert PlanLimits.unlimited() == PlanLimits(0, 0, 0, 0, 0, 0)
+    assert PlanLimits.unlimited() == PlanLimits(0, 0, 0, 0, 0, 0, 0, 0)
 
 
 def test_an_override_cannot_lift_a_protective_limit_outside_enterprise() -> None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from gateway.tests.stub_services import Call, StubService, scan_not_found
+import grpc
+
+from gateway.tests.stub_services import Call, StubService, rpc_error, scan_not_found
 from rampart.ai.v1 import ai_pb2
+from rampart.common.v1 import common_pb2
 
 SOURCES = [
     ai_pb2.Source(kind="scan", ref="scan_1", excerpt="10.0.0.0/29 (completed)", label="1", scan_id="scan_1"),
@@ -27,6 +30,12 @@ class StubAi(StubService):
     def __init__(self) -> None:
         super().__init__()
         self.owners: dict[str, str] = {"scan_1": "org_1"}
+        first = ai_pb2.HistoryEntry(
+            history_id="aih_0001", kind="ask", question="What is exposed?", answer=ANSWER, sources=SOURCES
+        )
+        live = (("org_1", "usr_1", common_pb2.KEY_MODE_LIVE), [first])
+        self.history: dict[tuple[str, str, int], list[ai_pb2.HistoryEntry]] = dict([live])
+        self.requests_today = 3
 
     def _check(self, org: str, scan_id: str) -> None:
         if scan_id and self.owners.get(scan_id) != org:
@@ -78,3 +87,33 @@ class StubAi(StubService):
             )
 
         return self._call("GenerateReport", request, reply)
+
+    # ---- usage and history: entries per (org, user, mode), as ai-service keeps them ------------
+
+    def GetUsage(self, request: ai_pb2.GetUsageRequest, timeout: float) -> Call:
+        def reply() -> ai_pb2.Usage:
+            return ai_pb2.Usage(day="2026-11-21", requests_today=self.requests_today, tokens_today=1234)
+
+        return self._call("GetUsage", request, reply)
+
+    def _mine(self, owner: common_pb2.Owner) -> list[ai_pb2.HistoryEntry]:
+        return self.history.get((owner.org_id, owner.user_id, owner.mode), [])
+
+    def ListHistory(self, request: ai_pb2.ListHistoryRequest, timeout: float) -> Call:
+        def reply() -> ai_pb2.ListHistoryResponse:
+            entries = self._mine(request.owner)
+            return ai_pb2.ListHistoryResponse(
+                entries=entries[: request.page.per_page],
+                page=common_pb2.PageInfo(total=len(entries), next_cursor="123" if len(entries) > 1 else ""),
+            )
+
+        return self._call("ListHistory", request, reply)
+
+    def GetHistoryEntry(self, request: ai_pb2.GetHistoryEntryRequest, timeout: float) -> Call:
+        def reply() -> ai_pb2.HistoryEntry:
+            for entry in self._mine(request.owner):
+                if entry.history_id == request.history_id:
+                    return entry
+            raise rpc_error(grpc.StatusCode.NOT_FOUND, "history entry not found", "AI_HISTORY_NOT_FOUND")
+
+        return self._call("GetHistoryEntry", request, reply)

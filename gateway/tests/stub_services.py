@@ -21,7 +21,13 @@ from rampart.scan.v1 import scan_pb2
 from rampart.threat.v1 import threat_pb2
 
 PLAN = auth_pb2.Plan(
-    name="pro", requests_per_hour=10_000, scans_per_day=50, concurrent_scans=3, concurrent_streams=25
+    name="pro",
+    requests_per_hour=10_000,
+    scans_per_day=50,
+    concurrent_scans=3,
+    concurrent_streams=25,
+    ai_requests_per_day=40,
+    ai_tokens_per_day=9_000,
 )
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
+import grpc
 import pytest
 from starlette.testclient import TestClient
 
 from gateway.tests.stub_ai import ANSWER
+from gateway.tests.stub_services import rpc_error
 from gateway.tests.stubs import StubPlatform
 from rampart.ai.v1 import ai_pb2
 
@@ -157,3 +159,75 @@ def test_report_sends_type_and_sections_and_streams_them_section_by_section(
         "/api/v1/ai/report", json={**body, "include_sections": ["appendix"]}, headers=platform.token()
     )
     assert bad.status_code == 422
+
+
+def test_every_assistant_request_carries_the_plans_assistant_quotas(
+    platform: StubPlatform, client: TestClient
+) -> None:
+    headers = platform.token("ai:use")
+    client.post("/api/v1/ai/ask", json=ASK, headers=headers)
+    client.post("/api/v1/ai/explain", json={"concept": "tls"}, headers=headers)
+    client.post("/api/v1/ai/report", json={"scan_id": "scan_1"}, headers=headers)
+    for method in ("Ask", "Explain", "GenerateReport"):
+        limits = platform.ai.last(method).limits
+        assert (limits.requests_per_day, limits.tokens_per_day) == (40, 9_000)
+
+
+def test_over_quota_is_429_in_the_envelope_with_retry_after_until_utc_midnight(
+    platform: StubPlatform, client: TestClient
+) -> None:
+    platform.ai.fail(
+        "Ask",
+        rpc_error(
+            grpc.StatusCode.RESOURCE_EXHAUSTED,
+            "daily assistant quota of 40 requests reached",
+            "AI_QUOTA_EXCEEDED",
+            limit=40,
+            retry_after=5_400,
+            resets_at="2026-11-22T00:00:00Z",
+        ),
+    )
+    response = client.post("/api/v1/ai/ask", json=ASK, headers=platform.token("ai:use"))
+    assert response.status_code == 429
+    assert response.headers["retry-after"] == "5400"
+    error = response.json()["error"]
+    assert error["code"] == "AI_QUOTA_EXCEEDED"
+    assert error["details"] == {"limit": 40, "retry_after": 5_400, "resets_at": "2026-11-22T00:00:00Z"}
+
+
+def test_history_lists_the_callers_entries_and_another_callers_id_is_404(
+    platform: StubPlatform, client: TestClient
+) -> None:
+    listed = client.get("/api/v1/ai/history?per_page=5", headers=platform.token("ai:use")).json()["data"]
+    assert [item["history_id"] for item in listed["items"]] == ["aih_0001"]
+    assert (listed["total"], listed["per_page"], listed["next_cursor"]) == (1, 5, None)
+    assert listed["items"][0]["citations"][1]["port"] == 6379
+    sent = platform.ai.last("ListHistory")
+    assert (sent.owner.org_id, sent.page.per_page, sent.page.cursor) == ("org_1", 5, "")
+    entry = client.get("/api/v1/ai/history/aih_0001", headers=platform.token("ai:use")).json()["data"]
+    assert (entry["question"], entry["answer"], entry["key_id"]) == ("What is exposed?", ANSWER, None)
+    other = client.get("/api/v1/ai/history/aih_0001", headers=platform.token("ai:use", org="org_2"))
+    assert other.status_code == 404
+    assert other.json()["error"]["code"] == "AI_HISTORY_NOT_FOUND"
+    sandbox = client.get("/api/v1/ai/history", headers=platform.token("ai:use", mode="test")).json()["data"]
+    assert sandbox["items"] == []
+    bad = client.get("/api/v1/ai/history?cursor=abc", headers=platform.token("ai:use"))
+    assert bad.status_code == 422
+
+
+def test_profile_and_stats_show_todays_assistant_use_against_the_plan(
+    platform: StubPlatform, client: TestClient
+) -> None:
+    usage = client.get("/api/v1/user/profile", headers=platform.token()).json()["data"]["usage"]
+    assert usage["assistant_requests_today"] == {"used": 3, "limit": 40, "remaining": 37, "reset": None}
+    assert usage["assistant_tokens_today"]["used"] == 1234
+    assert usage["assistant_tokens_today"]["remaining"] == 9_000 - 1234
+    stats = client.get("/api/v1/stats", headers=platform.token()).json()["data"]
+    assert stats["assistant"] == {"requests_today": 3, "tokens_today": 1234, "history_entries": 0}
+
+
+def test_profile_still_answers_when_ai_service_does_not(platform: StubPlatform, client: TestClient) -> None:
+    platform.ai.fail("GetUsage", rpc_error(grpc.StatusCode.UNAVAILABLE, "down"))
+    response = client.get("/api/v1/user/profile", headers=platform.token())
+    assert response.status_code == 200
+    assert "assistant_requests_today" not in response.json()["data"]["usage"]

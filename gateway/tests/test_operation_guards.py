@@ -52,6 +52,7 @@ def url(op: Operation) -> str:
     path = path.replace("{analysis_id}", "ana_0001").replace("{entry_id}", "ile_0001")
     path = path.replace("{cve_id}", "CVE-2024-6387").replace("{vulnerability_id}", RECORD_ID)
     path = path.replace("{asset_id}", "asset_0001").replace("{schedule_id}", "sched_0001")
+    path = path.replace("{history_id}", "aih_0001")
     path = path.replace("{webhook_id}", "whk_0001").replace("{delivery_id}", "dlv_0001")
     path = path.replace("{framework}", "pci-dss").replace("{control_id}", "pci-dss:12.10.1")
     if path.endswith("/vulnerabilities/catalog"):

@@ -8,6 +8,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from gateway.tests.stubs import StubPlatform
+from rampart.lib.catalogue.webhooks import WEBHOOK_EVENTS
 
 
 @pytest.fixture
@@ -132,3 +133,20 @@ def test_rotate_test_deliveries_and_redeliver(platform: StubPlatform, client: Te
     assert missing.json()["error"]["code"] == "WEBHOOK_DELIVERY_NOT_FOUND"
     deleted = client.delete("/api/v1/webhooks/whk_0001", headers=platform.token())
     assert deleted.json()["data"] == {"webhook_id": "whk_0001", "deleted": True}
+
+
+def test_a_switched_off_webhook_shows_why_and_when_and_every_catalogue_event_is_accepted(
+    platform: StubPlatform, client: TestClient
+) -> None:
+    everything = {"url": "https://hooks.example.com/in", "events": list(WEBHOOK_EVENTS)}
+    assert client.post("/api/v1/webhooks", json=everything, headers=platform.token()).status_code == 201
+    shown = client.get("/api/v1/webhooks/whk_0001", headers=platform.token()).json()["data"]
+    assert (shown["disabled_reason"], shown["disabled_at"]) == (None, None)
+    stored = platform.report.webhooks["whk_0001"]
+    stored.active = False
+    stored.disabled_reason = "every delivery attempt failed for 24.0 h (18 attempts)"
+    stored.disabled_at.FromSeconds(2_000_000_000)
+    shown = client.get("/api/v1/webhooks/whk_0001", headers=platform.token()).json()["data"]
+    assert shown["enabled"] is False
+    assert shown["disabled_reason"] == "every delivery attempt failed for 24.0 h (18 attempts)"
+    assert shown["disabled_at"] == "2033-05-18T03:33:20Z"

@@ -168,3 +168,28 @@ async def test_a_claim_takes_no_more_of_a_webhook_than_the_room_it_is_given(open
     assert [d.webhook_id for d in claimed] == [fast.webhook_id] * 2
     rest = await repository.claim_due(now, 30.0, 10)
     assert sorted(d.webhook_id for d in rest) == sorted([slow.webhook_id] * 3 + [fast.webhook_id])
+
+
+async def test_endpoint_health_counts_failures_resets_on_success_and_disables_once(
+    open_repository: Opener,
+) -> None:
+    repository = await open_repository()
+    webhooks, _ = webhook_parts(settings(), repository)
+    hook = (await webhooks.create("org_a", "u", "http://127.0.0.1:9/h", ("scan.completed",))).webhook
+    await repository.record_health("org_a", hook.webhook_id, False, 100.0)
+    failed = await repository.record_health("org_a", hook.webhook_id, False, 200.0)
+    assert failed is not None
+    assert (failed.failing_since, failed.failed_attempts) == (100.0, 2)
+    healthy = await repository.record_health("org_a", hook.webhook_id, True, 300.0)
+    assert healthy is not None
+    assert (healthy.failing_since, healthy.failed_attempts) == (0.0, 0)
+    again = await repository.record_health("org_a", hook.webhook_id, False, 400.0)
+    assert again is not None
+    assert again.failing_since == 400.0
+    assert await repository.record_health("org_b", hook.webhook_id, False, 400.0) is None
+    assert not await repository.disable("org_b", hook.webhook_id, "no", 500.0)
+    assert await repository.disable("org_a", hook.webhook_id, "failed for 24 h", 500.0)
+    assert not await repository.disable("org_a", hook.webhook_id, "again", 600.0)  # one process wins
+    off = await webhooks.get("org_a", hook.webhook_id)
+    assert (off.enabled, off.disabled_reason, off.disabled_at) == (False, "failed for 24 h", 500.0)
+    assert await repository.subscribers("org_a", "scan.completed") == []

@@ -46,6 +46,25 @@ class FakeWebhookRepository:
     async def save_webhook(self, webhook: Webhook) -> None:
         self.webhooks[webhook.webhook_id] = webhook
 
+    async def record_health(self, org_id: str, webhook_id: str, ok: bool, at: float) -> Webhook | None:
+        found = await self.get_webhook(org_id, webhook_id)
+        if found is None:
+            return None
+        if ok:
+            found = replace(found, failing_since=0.0, failed_attempts=0)
+        else:
+            since = found.failing_since if found.failing_since > 0 else at
+            found = replace(found, failing_since=since, failed_attempts=found.failed_attempts + 1)
+        self.webhooks[webhook_id] = found
+        return found
+
+    async def disable(self, org_id: str, webhook_id: str, reason: str, at: float) -> bool:
+        found = await self.get_webhook(org_id, webhook_id)
+        if found is None or not found.enabled:
+            return False
+        self.webhooks[webhook_id] = replace(found, enabled=False, disabled_reason=reason, disabled_at=at)
+        return True
+
     async def get_webhook(self, org_id: str, webhook_id: str) -> Webhook | None:
         found = self.webhooks.get(webhook_id)
         return found if found and found.org_id == org_id else None

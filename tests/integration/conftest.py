@@ -89,6 +89,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, mail_inbox: MailInbox) -> It
         "WEBHOOK_RESOLVER": "hosts",  # fuzzed webhook URLs never become DNS queries
         "WEBHOOK_RETRY_BASE_SECONDS": "0.2",
         "WEBHOOK_RETRY_CAP_SECONDS": "2",
+        "COMPLIANCE_REFRESH_SECONDS": "0.5",  # posture recomputed soon after a scan's findings settle
     }
     platform = DevStack.on_free_ports(data_dir, extra_env=env)
     try:

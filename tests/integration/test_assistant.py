@@ -2,7 +2,8 @@
 
 A real HTTP server on loopback whose Server header and page title carry an instruction is
 scanned; the answer about it cites the port, quotes the planted text as data, and another
-tenant gets 404 for the scan and no data of it.
+tenant gets 404 for the scan and no data of it. A test key's answers and history stay in the
+sandbox world; the daily quota is counted by ai-service in its store.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import threading
 from collections.abc import Iterator
 
 import httpx2 as httpx
+import pymongo
 import pytest
 
 from tests.integration.conftest import assert_refused, bearer, register
@@ -129,3 +131,71 @@ def test_ask_streams_as_server_sent_events_and_explain_and_report_answer(
     ).json()["data"]
     assert [s["name"] for s in report["sections"]] == ["summary"]
     assert scan_id in report["sections"][0]["body"]
+
+
+def test_a_test_key_gets_answers_about_its_sandbox_scans_only_and_its_own_history(
+    api: httpx.Client, hostile_server: int
+) -> None:
+    account = register(api)
+    live = bearer(account["api_key"])
+    made = api.post("/api/v1/scans", json=scan_body(hostile_server), headers=live)
+    live_scan = made.json()["data"]["scan_id"]
+    assert wait_for(api, live, live_scan)["status"] == "completed"
+    created = api.post("/api/v1/api-keys", json={"name": "sandbox", "mode": "test"}, headers=live)
+    test = bearer(created.json()["data"]["api_key"])
+    made = api.post("/api/v1/scans", json={"target": "127.0.0.1", "ports": "8079-8081"}, headers=test)
+    assert made.status_code == 201, made.text
+    sandbox_scan = made.json()["data"]["scan_id"]
+    assert wait_for(api, test, sandbox_scan)["status"] == "completed"
+
+    refused = api.post(
+        "/api/v1/ai/ask",
+        json={"question": "What is exposed?", "context": {"scan_id": live_scan}},
+        headers=test,
+    )
+    assert_refused(refused, 404, "SCAN_NOT_FOUND")
+    latest = api.post("/api/v1/ai/ask", json={"question": "What is exposed?"}, headers=test).json()["data"]
+    assert {c["scan_id"] for c in latest["citations"] if c["scan_id"]} == {sandbox_scan}
+    assert str(hostile_server) not in latest["answer"]  # the live scan's port never reaches it
+    body = {"question": "What is exposed?", "context": {"scan_id": sandbox_scan}}
+    answered = api.post("/api/v1/ai/ask", json=body, headers=test)
+    assert answered.status_code == 200, answered.text
+    data = answered.json()["data"]
+    assert any(c["kind"] == "scan" and c["ref"] == sandbox_scan for c in data["citations"])
+
+    mine = api.get("/api/v1/ai/history", headers=test).json()["data"]
+    assert [item["history_id"] for item in mine["items"]] == [data["history_id"], latest["history_id"]]
+    assert api.get("/api/v1/ai/history", headers=live).json()["data"]["items"] == []  # live world apart
+    assert_refused(
+        api.get(f"/api/v1/ai/history/{data['history_id']}", headers=live), 404, "AI_HISTORY_NOT_FOUND"
+    )
+    entry = api.get(f"/api/v1/ai/history/{data['history_id']}", headers=test).json()["data"]
+    assert (entry["question"], entry["answer"], entry["scan_id"]) == (
+        "What is exposed?",
+        data["answer"],
+        sandbox_scan,
+    )
+
+
+def test_the_daily_assistant_quota_is_counted_in_the_store_and_refused_with_retry_after(
+    api: httpx.Client, store: pymongo.MongoClient
+) -> None:
+    account = register(api)
+    store["rampart_auth"]["organizations"].update_one(
+        {"_id": account["org_id"]}, {"$set": {"limits": {"ai_requests_per_day": 2}}}
+    )
+    headers = bearer(account["api_key"])
+    bad = {"question": "What is exposed?", "context": {"scan_id": "scan_nobody"}}
+    assert_refused(api.post("/api/v1/ai/ask", json=bad, headers=headers), 404, "SCAN_NOT_FOUND")  # uncounted
+    for concept in ("tls", "ssh"):
+        assert api.post("/api/v1/ai/explain", json={"concept": concept}, headers=headers).status_code == 200
+    refused = api.post("/api/v1/ai/ask", json={"question": "What is exposed?"}, headers=headers)
+    body = assert_refused(refused, 429, "AI_QUOTA_EXCEEDED")
+    assert body["error"]["details"]["limit"] == 2
+    assert 0 < int(refused.headers["retry-after"]) <= 86_400
+    profile = api.get("/api/v1/user/profile", headers=headers).json()["data"]
+    assert profile["plan"]["ai_requests_per_day"] == 2
+    assert profile["usage"]["assistant_requests_today"]["used"] == 2
+    stats = api.get("/api/v1/stats", headers=headers).json()["data"]
+    assert stats["assistant"]["requests_today"] == 2
+    assert stats["assistant"]["history_entries"] == 2

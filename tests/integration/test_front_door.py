@@ -38,6 +38,8 @@ def test_register_then_the_key_authenticates(api: httpx.Client) -> None:
         "scans_per_day": 10,
         "concurrent_scans": 2,
         "concurrent_streams": 5,
+        "ai_requests_per_day": 50,
+        "ai_tokens_per_day": 20_000,
     }
     assert profile["credential"] == {"type": "api_key", "mode": "live", "key_id": account["key_id"]}
     assert profile["usage"]["requests_this_hour"]["used"] == 1

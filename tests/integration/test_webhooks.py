@@ -94,3 +94,37 @@ def test_kill_9_of_report_service_and_a_broker_restart_lose_and_double_nothing(
     assert len({r.headers["X-Rampart-Delivery"] for r in attempts}) == 1
     assert all(verify(r.body, r.headers["X-Rampart-Signature"], hook["secret"]) for r in attempts)
     assert (entry["attempts"], [a["status_code"] for a in entry["history"]]) == (2, [503, 200])
+
+
+def test_a_scan_changes_the_posture_in_the_background_and_compliance_changed_reaches_the_receiver(
+    api: httpx.Client,
+) -> None:
+    """No compliance read after the baseline: the scan's settlement recomputes the posture, the
+    change goes through COMPLIANCE_EVENTS to the webhook durable, and the receiver gets it signed."""
+    account = register(api)
+    key = account["api_key"]
+    with receiving() as receiver:
+        created = api.post(
+            "/api/v1/webhooks",
+            json={"url": receiver.url(), "events": ["compliance.changed", "scan.started"]},
+            headers=bearer(key),
+        )
+        assert created.status_code == 201, created.text
+        hook = created.json()["data"]
+        assert api.get("/api/v1/compliance", headers=bearer(key)).status_code == 200  # the baseline
+        scan_id = start_scan(api, key)
+
+        def changes() -> list[dict[str, object]]:
+            bodies = [json.loads(r.body) for r in receiver.received]
+            return [b for b in bodies if b["type"] == "compliance.changed"]
+
+        found = wait_for(changes)
+        wait_for(lambda: [r for r in receiver.received if json.loads(r.body)["type"] == "scan.started"])
+    first = found[0]
+    assert first["organisation"] == account["org_id"]
+    assert first["data"]["from"] == "not_assessed"  # the baseline had no asset; the scan brought one
+    assert str(first["data"]["control_id"]).count(":") == 1
+    started = [json.loads(r.body) for r in receiver.received if json.loads(r.body)["type"] == "scan.started"]
+    assert started[0]["data"]["scan_id"] == scan_id
+    for got in receiver.received:
+        assert verify(got.body, got.headers["X-Rampart-Signature"], hook["secret"])

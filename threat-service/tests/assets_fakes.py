@@ -76,6 +76,13 @@ class FakeAssets:
             if r.org_id == org_id and r.live and (networks or r.host in hosts or r.asset_id in asset_ids)
         ]
 
+    async def hosts_seen_by(self, org_id: str, live: bool, scan_id: str) -> list[str]:
+        return sorted(
+            r.host
+            for r in self.rows.values()
+            if (r.org_id, r.live) == (org_id, live) and any(s.scan_id == scan_id for s in r.scans)
+        )
+
 
 def sort_value(record: AssetRecord, field: str) -> int:
     values = {

@@ -166,6 +166,37 @@ async def test_a_finished_scan_closes_the_ports_it_covered_and_did_not_see_and_a
     assert record.ports[(6379, "tcp")].since == third
 
 
+def final(
+    scan: str, ports: str, at: datetime, kind: int = scan_pb2.SCAN_EVENT_TYPE_COMPLETED
+) -> scan_pb2.ScanEvent:
+    return scan_pb2.ScanEvent(
+        event_id=f"{scan}.final",
+        scan_id=scan,
+        owner=common_pb2.Owner(org_id="org_a", user_id="usr_a", mode=common_pb2.KEY_MODE_LIVE),
+        type=kind,
+        occurred_at=to_timestamp(at),
+        coverage=scan_pb2.ScanCoverage(ports=ports, protocol="tcp"),
+    )
+
+
+async def test_a_completed_scans_final_event_closes_the_ports_it_probed_on_its_hosts_only() -> None:
+    parts, _ = inventory()
+    for host, port in (("10.0.0.5", 22), ("10.0.0.5", 6379), ("10.0.0.6", 6379)):
+        await parts.recorder.record(event(host, port))
+    second = T0 + timedelta(hours=1)
+    await parts.recorder.record(event("10.0.0.5", 22, scan="scn_2", at=second))
+    end = second + timedelta(minutes=1)
+    cancelled = final("scn_2", "1-10000", end, scan_pb2.SCAN_EVENT_TYPE_CANCELLED)
+    assert await parts.recorder.record(cancelled) == Outcome.DUPLICATE  # an unfinished scan closes nothing
+    assert await parts.recorder.record(final("scn_2", "1-10000", end)) == Outcome.APPLIED
+    assert await parts.recorder.record(final("scn_2", "1-10000", end)) == Outcome.DUPLICATE  # redelivered
+    seen = await parts.service.get("org_a", True, asset_id("org_a", "10.0.0.5"))
+    assert [p.port for p in seen.open_ports()] == [22]
+    assert [(h.port, h.change, h.scan_id) for h in seen.history][-1] == (6379, PortChange.CLOSED, "scn_2")
+    unreached = await parts.service.get("org_a", True, asset_id("org_a", "10.0.0.6"))
+    assert [p.port for p in unreached.open_ports()] == [6379]  # scn_2 never reached it: maybe only down
+
+
 async def test_test_key_scans_keep_a_separate_sandbox_inventory() -> None:
     parts, _ = inventory()
     await parts.recorder.record(event("10.0.0.5", 22, test_key=True))

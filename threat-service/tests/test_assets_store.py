@@ -171,3 +171,20 @@ async def test_a_cursor_walks_ties_without_skipping_or_repeating(
         numbered = await service.list(AssetListing(AssetFilter("org_a"), "last_seen", ascending, number, 2))
         by_page += [r.asset_id for r in numbered.assets]
     assert walked == by_page  # cursor and page numbers agree on the order
+
+
+async def test_the_hosts_a_scan_saw_are_found_by_its_id_in_the_organisation_and_world(
+    store: MongoAssetRepository,
+) -> None:
+    for org, live, host, scan in (
+        ("org_a", True, "10.0.0.5", "scn_1"),
+        ("org_a", True, "10.0.0.6", "scn_1"),
+        ("org_a", True, "10.0.0.7", "scn_2"),
+        ("org_a", False, "10.0.0.8", "scn_1"),
+        ("org_b", True, "10.0.0.9", "scn_1"),
+    ):
+        record = AssetRecord.new(org, live, host)
+        record.observe(seen(host, 22, scan=scan))
+        assert await store.save(record)
+    assert await store.hosts_seen_by("org_a", True, "scn_1") == ["10.0.0.5", "10.0.0.6"]
+    assert await store.hosts_seen_by("org_a", True, "scn_3") == []

@@ -5,9 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from assets_fakes import FakeAssets
 from findings_fakes import T0, Clock, FakeVulnerabilities, Scan
 
 from rampart.lib.errors import InvalidArgument
+from rampart_threat.assets.domain import asset_id
+from rampart_threat.assets.service import AssetService
 from rampart_threat.findings.domain import (
     MAX_SIGHTINGS,
     Change,
@@ -319,3 +322,25 @@ async def test_a_finding_arriving_after_its_own_scan_settled_undoes_that_scans_r
     record = await service.get(OWNER, record_id)
     assert (record.resolution, record.resolved_scan_id) == ("", "")
     assert record.history[-1].note == "seen by scan scan_2 after it settled"
+
+
+async def test_the_asset_inventory_is_told_each_hosts_open_findings_after_settling_and_triage() -> None:
+    assets = AssetService(FakeAssets())
+    store, clock = FakeVulnerabilities(), Clock()
+    service = VulnerabilityLedger(store, clock, assets)
+    exposure = await service.record(SCAN_1.finding("RMP-AUTH-001", port=6379, severity=Severity.HIGH))
+    await service.record(SCAN_1.finding())  # CVE-2023-38408, critical, on 22
+    await service.record(SCAN_1.finding("RMP-SSH-001", host="10.0.0.6", severity=Severity.MEDIUM))
+    await service.count_open("org_a", True, ("10.0.0.5", "10.0.0.6"))
+
+    async def counts(host: str) -> dict[str, int]:
+        return (await assets.get("org_a", True, asset_id("org_a", host))).findings
+
+    assert await counts("10.0.0.5") == {"critical": 1, "high": 1}
+    assert await counts("10.0.0.6") == {"medium": 1}
+    await service.update(OWNER, exposure.vulnerability_id, Triage(Status.FALSE_POSITIVE, "lab"))
+    assert await counts("10.0.0.5") == {"critical": 1}  # a false positive is not an open finding
+    await service.settle(covering(SCAN_2, ports=(22,)))  # 22 covered, not seen: fixed
+    await service.count_open("org_a", True, ("10.0.0.5",))
+    assert await counts("10.0.0.5") == {}
+    assert await counts("10.0.0.6") == {"medium": 1}  # not covered, not recounted, still open

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import Any, cast
 
 import pytest
@@ -15,7 +17,14 @@ from rampart.scan.v1 import scan_pb2
 from rampart.threat.v1 import threat_pb2
 from rampart_threat.api import ThreatServicer
 from rampart_threat.consumers import ScanEventHandler
-from rampart_threat.findings.pipeline import FindingPipeline, parse_ranges
+from rampart_threat.findings.model import Finding
+from rampart_threat.findings.pipeline import (
+    PENDING_PATIENCE,
+    FindingPipeline,
+    SettlementDeferred,
+    parse_ranges,
+)
+from rampart_threat.findings.ports import ScanContext, Sighting
 from rampart_threat.findings.tally import InMemoryScanTally
 from rampart_threat.service import ActivityService
 
@@ -271,3 +280,93 @@ async def test_a_crash_between_the_ledger_and_the_outbox_loses_no_announcement()
         "RMP-SSH-001",
         "CVE-2024-6387",
     ]
+
+
+class Counts:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, bool, list[str]]] = []
+
+    async def count_open(self, org_id: str, live: bool, hosts: Iterable[str]) -> None:
+        self.calls.append((org_id, live, sorted(hosts)))
+
+
+class KevSource(RuleSource):
+    """The rule source's findings, its CVE listed in KEV."""
+
+    async def findings_for(self, context: ScanContext, port: scan_pb2.PortResult) -> Sequence[Finding]:
+        found = await super().findings_for(context, port)
+        return [replace(f, kev=f.subject.startswith("CVE-")) for f in found]
+
+
+class KevIncidents:
+    def __init__(self) -> None:
+        self.told: list[tuple[str, str, str]] = []
+
+    async def on_kev_finding(self, finding: Finding, vulnerability_id: str) -> None:
+        self.told.append((finding.scan_id, finding.subject, vulnerability_id))
+
+
+async def test_every_final_event_recounts_the_open_findings_of_the_hosts_the_scan_reached() -> None:
+    counts = Counts()
+    pipeline = FindingPipeline(RuleSource(), Ledger(), InMemoryScanTally(), Outbox(), lambda: AT, counts)
+    await pipeline.apply(port_event("scn_1", "10.0.0.5", 22, "ssh"))
+    await pipeline.apply(port_event("scn_1", "10.0.0.6", 80, "http"))
+    assert counts.calls == []  # counted once the scan's findings are final, not per port
+    await pipeline.apply(final_event("scn_1"))
+    await pipeline.apply(port_event("scn_2", "10.0.0.7", 22, "ssh", owner=TEST))
+    await pipeline.apply(final_event("scn_2", scan_pb2.SCAN_EVENT_TYPE_CANCELLED, owner=TEST))
+    assert counts.calls == [("org_a", True, ["10.0.0.5", "10.0.0.6"]), ("org_a", False, ["10.0.0.7"])]
+
+
+async def test_the_first_sighting_of_a_kev_listed_cve_is_told_to_the_incident_rules() -> None:
+    incidents = KevIncidents()
+    pipeline = FindingPipeline(
+        KevSource(), Ledger(), InMemoryScanTally(), Outbox(), lambda: AT, kev=incidents
+    )
+    await pipeline.apply(port_event("scn_1", "10.0.0.5", 22, "ssh"))
+    await pipeline.apply(port_event("scn_1", "10.0.0.5", 80, "http"))  # no CVE: nothing to tell
+    await pipeline.apply(port_event("scn_2", "10.0.0.5", 22, "ssh"))  # seen again: not a first sighting
+    assert [(scan, cve) for scan, cve, _ in incidents.told] == [("scn_1", "CVE-2024-6387")]
+    assert incidents.told[0][2].startswith("vuln_")
+
+
+class CrashingLedger(Ledger):
+    """A ledger whose next record raises, as if threat-service died in the middle of a port event."""
+
+    crash_next: bool = False
+
+    async def record(self, finding: Finding) -> Sighting:
+        if self.crash_next:
+            self.crash_next = False
+            raise ConnectionError("killed mid-way")
+        return await super().record(finding)
+
+
+async def test_a_port_event_cut_short_holds_the_settlement_back_until_its_redelivery_is_applied() -> None:
+    ledger, outbox, now = CrashingLedger(), Outbox(), [AT]
+    pipeline = FindingPipeline(RuleSource(), ledger, InMemoryScanTally(), outbox, clock=lambda: now[0])
+    await pipeline.apply(port_event("scn_1", "10.0.0.5", 80, "http"))
+    ledger.crash_next = True
+    with pytest.raises(ConnectionError):
+        await pipeline.apply(port_event("scn_1", "10.0.0.5", 22, "ssh"))  # unacked: redelivered later
+    with pytest.raises(SettlementDeferred):  # the final event came first to the restarted consumer
+        await pipeline.apply(final_event("scn_1"))
+    assert not [name for name in outbox.adds if name.endswith("findings_settled")]
+    await pipeline.apply(port_event("scn_1", "10.0.0.5", 22, "ssh"))  # the redelivery
+    await pipeline.apply(final_event("scn_1"))  # the retried final event
+    assert outbox.adds[-1].endswith("findings_settled")
+    assert {f.subject for f in ledger.recorded} == {"RMP-HTTP-001", "RMP-SSH-001", "CVE-2024-6387"}
+    assert ledger.settled[-1].seen == {f.fingerprint for f in ledger.recorded}
+
+
+async def test_a_port_event_never_redelivered_holds_the_settlement_back_for_a_while_only() -> None:
+    ledger, outbox, now = CrashingLedger(), Outbox(), [AT]
+    pipeline = FindingPipeline(RuleSource(), ledger, InMemoryScanTally(), outbox, clock=lambda: now[0])
+    ledger.crash_next = True
+    with pytest.raises(ConnectionError):
+        await pipeline.apply(port_event("scn_1", "10.0.0.5", 22, "ssh"))
+    with pytest.raises(SettlementDeferred):
+        await pipeline.apply(final_event("scn_1"))
+    now[0] = AT + PENDING_PATIENCE  # taken as lost: every stream still ends
+    await pipeline.apply(final_event("scn_1"))
+    assert outbox.adds[-1].endswith("findings_settled")

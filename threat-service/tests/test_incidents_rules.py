@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
@@ -12,6 +13,8 @@ from nats.aio.msg import Msg
 from rampart.common.v1 import common_pb2
 from rampart.lib.events import Outcome, PoisonMessage
 from rampart.threat.v1 import threat_pb2
+from rampart_threat.findings.model import Finding, FindingType
+from rampart_threat.findings.model import Severity as FindingSeverity
 from rampart_threat.incidents.domain import IncidentNotFound, Severity, TransitionNotAllowed
 from rampart_threat.incidents.mappers import analysis_completed
 from rampart_threat.incidents.rules import Rule, Verdict, load_rules
@@ -94,13 +97,55 @@ async def test_seen_in_scans_limits_a_rule_to_indicators_the_organisation_scanne
     assert [link.asset.host for link in incident.triage.assets] == ["198.51.100.7"]
 
 
-def test_a_kev_rule_is_refused_until_vulnerabilities_exist(tmp_path: Path) -> None:
+def kev_finding(**fields: Any) -> Finding:
+    values: dict[str, Any] = {
+        "org_id": "org_a",
+        "scan_id": "scn_1",
+        "live": True,
+        "host": "10.0.0.5",
+        "port": 80,
+        "protocol": "tcp",
+        "type": FindingType.VULNERABLE_SERVICE,
+        "subject": "CVE-2021-41773",
+        "title": "Apache HTTP Server path traversal",
+        "severity": FindingSeverity.CRITICAL,
+        "detected_at": datetime(2026, 11, 21, tzinfo=UTC),
+        "kev": True,
+        "service": "http Apache httpd 2.4.49",
+    }
+    values.update(fields)
+    return Finding(**values)
+
+
+async def test_a_kev_rule_opens_one_incident_per_vulnerability_record_linked_to_it_and_its_host(
+    tmp_path: Path,
+) -> None:
     rules = tmp_path / "rules.toml"
     rules.write_text(
-        '[[rule]]\nrule_id = "kev"\norg_id = "o"\ntrigger = "vulnerability.kev"\nenabled = true\n'
+        '[[rule]]\nrule_id = "kev"\norg_id = "org_a"\ntrigger = "vulnerability.kev"\nenabled = true\n'
+        'severity = "critical"\n'
     )
-    with pytest.raises(ValueError, match="issue 11"):
-        load_rules(rules)
+    assets = FakeAssets()
+    built, store = parts(load_rules(rules), assets)
+    await built.rules.on_kev_finding(kev_finding(), "vuln_abc")
+    await built.rules.on_kev_finding(kev_finding(), "vuln_abc")  # a redelivery: nothing more
+    await built.rules.on_kev_finding(kev_finding(scan_id="scn_2"), "vuln_abc")  # seen again later
+    [(incident, _)] = store.rows.values()
+    assert (incident.rule_id, incident.severity, incident.user_id) == ("kev", Severity.CRITICAL, "rampart")
+    assert incident.title == "Known exploited CVE-2021-41773 on 10.0.0.5:80/tcp"
+    assert (incident.affected_systems, incident.related_findings) == (("10.0.0.5",), ("vuln_abc",))
+    await built.rules.on_kev_finding(kev_finding(port=8080, scan_id="scn_2"), "vuln_def")
+    assert len(store.rows) == 2  # another record: another incident
+
+
+async def test_a_kev_rule_ignores_other_organisations_sandbox_findings_and_findings_not_in_kev() -> None:
+    built, store = parts([Rule("kev", "org_a", "vulnerability.kev", enabled=True)])
+    await built.rules.on_kev_finding(kev_finding(org_id="org_b"), "vuln_1")
+    await built.rules.on_kev_finding(kev_finding(live=False), "vuln_2")
+    await built.rules.on_kev_finding(kev_finding(kev=False), "vuln_3")
+    disabled, untouched = parts([Rule("kev", "org_a", "vulnerability.kev", enabled=False)])
+    await disabled.rules.on_kev_finding(kev_finding(), "vuln_4")
+    assert (store.rows, untouched.rows) == ({}, {})
 
 
 def test_an_operator_rules_file_is_read(tmp_path: Path) -> None:

@@ -2,10 +2,13 @@
 
 The assistant reads the caller's scans from scan-service and findings, incidents and the
 vulnerability catalogue from threat-service over gRPC (mutual TLS with the ``ai`` identity);
-it consumes no events and stores nothing yet.
+it consumes no events. It stores the daily usage counts and the callers' history
+(``repository.py``); a background task sweeps history past its retention.
 """
 
 from __future__ import annotations
+
+from typing import Protocol
 
 from rampart.ai.v1 import ai_pb2, ai_pb2_grpc
 from rampart.lib.grpcclient import open_channel
@@ -13,6 +16,7 @@ from rampart.lib.grpcserver import ServiceBinding
 from rampart.lib.runtime import Runtime, connect_infra
 from rampart.lib.settings import ServiceSettings
 from rampart.lib.tls import tls_files
+from rampart_ai.accounting import Accountant, History, Ledger
 from rampart_ai.api import AiServicer
 from rampart_ai.clients import GrpcFindings, GrpcScans, GrpcThreats
 from rampart_ai.knowledge.base import load
@@ -26,16 +30,32 @@ from rampart_ai.settings import AiSettings
 SERVICE_NAME = ai_pb2.DESCRIPTOR.services_by_name["AiService"].full_name
 
 
+class Store(Ledger, History, Protocol):
+    """The ledger and the history: ``AiRepository``, or the in-memory fake in tests."""
+
+
+def accountant(
+    store: Store,
+    scans: Scans,
+    findings: Findings,
+    threats: Threats,
+    library: Library | None = None,
+    provider: ChatProvider | None = None,
+    retention_days: int = 90,
+) -> Accountant:
+    assistant = AssistantService(scans, findings, threats, library or Library(load()), provider)
+    return Accountant(assistant, store, store, retention_days)
+
+
 def assemble(
-    repository: AiRepository | None,
+    store: Store,
     scans: Scans,
     findings: Findings,
     threats: Threats,
     library: Library | None = None,
     provider: ChatProvider | None = None,
 ) -> AiServicer:
-    library = library or Library(load())
-    return AiServicer(AssistantService(repository, scans, findings, threats, library, provider))
+    return AiServicer(accountant(store, scans, findings, threats, library, provider))
 
 
 async def bootstrap(settings: ServiceSettings) -> Runtime:
@@ -53,12 +73,19 @@ async def bootstrap(settings: ServiceSettings) -> Runtime:
     provider = configured(
         ai.ai_provider_url, ai.ai_provider_model, ai.ai_provider_key_file, ai.ai_provider_timeout_seconds
     )
-    servicer = assemble(
+    accounts = accountant(
         repository,
         GrpcScans(scan_channel),
         GrpcFindings(threat_channel),
         GrpcThreats(threat_channel),
         provider=provider,
+        retention_days=ai.ai_history_retention_days,
     )
-    binding = ServiceBinding(SERVICE_NAME, servicer, ai_pb2_grpc.add_AiServiceServicer_to_server)
-    return Runtime("ai", settings, [binding], closers=[close_channels, infra.close], infra=infra)
+
+    async def sweeper() -> None:
+        await accounts.sweep_forever(ai.ai_history_sweep_seconds)
+
+    binding = ServiceBinding(SERVICE_NAME, AiServicer(accounts), ai_pb2_grpc.add_AiServiceServicer_to_server)
+    return Runtime(
+        "ai", settings, [binding], tasks=[sweeper], closers=[close_channels, infra.close], infra=infra
+    )

@@ -249,6 +249,7 @@ class Answer:
     gaps: list[str] = field(default_factory=list)
     confidence: int = 0
     provider: str = "offline"  # or the configured provider's name when it wrote the text
+    tokens: int = 0  # provider tokens spent on it (reported or estimated), 0 offline
 
 
 @dataclass(frozen=True)

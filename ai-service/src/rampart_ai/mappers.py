@@ -10,6 +10,7 @@ from rampart.ai.v1 import ai_pb2
 from rampart.common.v1 import common_pb2
 from rampart.scan.v1 import scan_pb2
 from rampart.threat.v1 import threat_pb2
+from rampart_ai.accounting import Accountant, Entry, Limits, Usage
 from rampart_ai.domain import (
     Answer,
     Audience,
@@ -101,8 +102,55 @@ def sources(citations: list[Citation] | tuple[Citation, ...]) -> list[ai_pb2.Sou
     return [source(c, i) for i, c in enumerate(citations, 1)]
 
 
-def ask_reply(answer: Answer) -> ai_pb2.AskResponse:
+def limits(message: ai_pb2.AiLimits) -> Limits:
+    return Limits(max(0, message.requests_per_day), max(0, message.tokens_per_day))
+
+
+def _stamp(value: datetime) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromDatetime(value)
+    return stamp
+
+
+def usage_reply(usage: Usage) -> ai_pb2.Usage:
+    return ai_pb2.Usage(
+        day=usage.day,
+        requests_today=usage.requests,
+        tokens_today=usage.tokens,
+        resets_at=_stamp(usage.resets_at),
+        history_entries=usage.history_entries,
+    )
+
+
+def history_entry(entry: Entry, expires_at: datetime) -> ai_pb2.HistoryEntry:
+    return ai_pb2.HistoryEntry(
+        history_id=entry.history_id,
+        kind=entry.kind,
+        question=entry.question,
+        answer=entry.answer,
+        sources=sources(entry.citations),
+        provider=entry.provider,
+        provider_tokens=entry.tokens,
+        scan_id=entry.scan_id,
+        key_id=entry.key_id,
+        created_at=_stamp(entry.created_at),
+        expires_at=_stamp(expires_at),
+    )
+
+
+def history_page(
+    accountant: Accountant, entries: list[Entry], next_cursor: str, total: int, per_page: int
+) -> ai_pb2.ListHistoryResponse:
+    return ai_pb2.ListHistoryResponse(
+        entries=[history_entry(e, accountant.expires_at(e)) for e in entries],
+        page=common_pb2.PageInfo(total=total, per_page=per_page, next_cursor=next_cursor),
+    )
+
+
+def ask_reply(answer: Answer, history_id: str = "") -> ai_pb2.AskResponse:
     return ai_pb2.AskResponse(
+        history_id=history_id,
+        provider_tokens=answer.tokens,
         answer=answer.text,
         sources=sources(answer.citations),
         confidence=max(0, min(100, answer.confidence)),

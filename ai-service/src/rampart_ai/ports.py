@@ -56,3 +56,15 @@ class Threats(Protocol):
     async def match(self, caller: Caller, port: PortFact, cve_id: str) -> CveVerdict:
         """Whether the catalogue lists ``cve_id`` for the software detected on ``port``."""
         ...
+
+
+class TokenBudget(Protocol):
+    """The provider tokens a request may spend: reserve before the call, settle after it."""
+
+    async def reserve(self, tokens: int) -> bool:
+        """Take ``tokens`` from today's allowance; False (nothing taken) when it would go over."""
+        ...
+
+    async def settle(self, reserved: int, used: int) -> None:
+        """Replace a reservation by what the call actually used."""
+        ...

@@ -22,11 +22,35 @@ class ProviderError(Exception):
     """The provider did not give a usable completion (refused, failed, timed out, malformed)."""
 
 
+@dataclass(frozen=True)
+class Completion:
+    """The model's text and the tokens it cost: the provider's ``usage`` when it reports it."""
+
+    text: str
+    tokens: int
+    reported: bool = True  # False: ``tokens`` is our estimate (see ``estimate_tokens``)
+
+
+def estimate_tokens(*texts: str) -> int:
+    """About four characters a token (OpenAI's rule of thumb for English), rounded up."""
+    return sum(-(-len(text) // 4) for text in texts)
+
+
+def prompt_tokens(messages: list[dict[str, str]]) -> int:
+    """The estimate for a chat's prompt: its texts plus a few tokens of framing per message."""
+    return estimate_tokens(*(m["content"] for m in messages)) + 4 * len(messages)
+
+
 class ChatProvider(Protocol):
     @property
     def name(self) -> str: ...
 
-    async def complete(self, messages: list[dict[str, str]]) -> str: ...
+    @property
+    def max_tokens(self) -> int:
+        """The most a completion may use (sent as ``max_tokens``)."""
+        ...
+
+    async def complete(self, messages: list[dict[str, str]]) -> Completion: ...
 
 
 @dataclass(frozen=True)
@@ -56,18 +80,23 @@ class OpenAICompatible:
         except (urllib.error.URLError, TimeoutError, OSError) as error:
             raise ProviderError(f"provider unreachable: {type(error).__name__}") from error
 
-    async def complete(self, messages: list[dict[str, str]]) -> str:
+    async def complete(self, messages: list[dict[str, str]]) -> Completion:
         body = json.dumps(
             {"model": self.model, "messages": messages, "temperature": 0, "max_tokens": self.max_tokens}
         ).encode()
         raw = await asyncio.to_thread(self._post, body)
         try:
-            content = json.loads(raw)["choices"][0]["message"]["content"]
+            reply = json.loads(raw)
+            content = reply["choices"][0]["message"]["content"]
         except (ValueError, KeyError, IndexError, TypeError) as error:
             raise ProviderError("provider reply is not a chat completion") from error
         if not isinstance(content, str) or not content.strip():
             raise ProviderError("provider reply is empty")
-        return content
+        usage = reply.get("usage") if isinstance(reply, dict) else None
+        total = usage.get("total_tokens") if isinstance(usage, dict) else None
+        if isinstance(total, int) and not isinstance(total, bool) and total > 0:
+            return Completion(content, total)
+        return Completion(content, prompt_tokens(messages) + estimate_tokens(content), reported=False)
 
 
 def configured(url: str, model: str, key_file: Path | None, timeout: float) -> OpenAICompatible | None:

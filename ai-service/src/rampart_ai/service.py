@@ -28,10 +28,9 @@ from rampart_ai.explain import explain
 from rampart_ai.grounding import check, messages
 from rampart_ai.intent import Parsed, parse
 from rampart_ai.knowledge.library import Library
-from rampart_ai.ports import Findings, Scans, SourceUnavailable, Threats
-from rampart_ai.provider import ChatProvider, ProviderError
+from rampart_ai.ports import Findings, Scans, SourceUnavailable, Threats, TokenBudget
+from rampart_ai.provider import ChatProvider, ProviderError, prompt_tokens
 from rampart_ai.report import SECTIONS, build
-from rampart_ai.repository import AiRepository
 
 MAX_QUESTION = 2_000
 MAX_CONCEPT = 200
@@ -57,7 +56,6 @@ class AssistantService:
 
     def __init__(
         self,
-        repository: AiRepository | None,
         scans: Scans,
         findings: Findings,
         threats: Threats,
@@ -65,13 +63,14 @@ class AssistantService:
         provider: ChatProvider | None = None,
     ) -> None:
         self._provider = provider
-        self._repository = repository
         self._scans = scans
         self._findings = findings
         self._threats = threats
         self._library = library
 
-    async def ask(self, caller: Caller, question: str, context: AskContext) -> Answer:
+    async def ask(
+        self, caller: Caller, question: str, context: AskContext, budget: TokenBudget | None = None
+    ) -> Answer:
         question = question.strip()
         if not question:
             raise InvalidQuestion("question is empty", field="question")
@@ -87,16 +86,32 @@ class AssistantService:
         offline = self._compose(question, context, parsed, evidence)
         if self._provider is None:
             return offline
-        return await self._provided(self._provider, question, offline)
+        return await self._provided(self._provider, question, offline, budget)
 
-    async def _provided(self, provider: ChatProvider, question: str, offline: Answer) -> Answer:
-        """The provider's wording of the offline answer's facts, checked; the offline answer on failure."""
+    async def _provided(
+        self, provider: ChatProvider, question: str, offline: Answer, budget: TokenBudget | None
+    ) -> Answer:
+        """The provider's wording of the offline answer's facts, checked; the offline answer on failure.
+
+        With a ``budget``, the most the call can cost (prompt estimate + ``max_tokens``) is
+        reserved first and settled at what the provider reports; no reservation, no call.
+        """
+        chat = messages(question, offline)
+        reserved = prompt_tokens(chat) + provider.max_tokens
+        if budget is not None and not await budget.reserve(reserved):
+            offline.gaps.append("the plan's provider tokens for today are used up; answered offline")
+            return offline
         try:
-            completion = await provider.complete(messages(question, offline))
+            completion = await provider.complete(chat)
         except ProviderError as error:
+            if budget is not None:
+                await budget.settle(reserved, 0)
             offline.gaps.append(f"provider failed ({error}); answered offline")
             return offline
-        checked = check(completion, offline)
+        if budget is not None:
+            await budget.settle(reserved, completion.tokens)
+        offline.tokens = completion.tokens
+        checked = check(completion.text, offline)
         if not checked.text:
             offline.gaps.append(
                 "provider answer withheld: it named facts not in the context; answered offline"
@@ -109,7 +124,15 @@ class AssistantService:
                 "they named facts not in the context"
             )
         confidence = offline.confidence - (20 if checked.dropped else 0)
-        return Answer(offline.intent, checked.text, offline.citations, gaps, confidence, provider.name)
+        return Answer(
+            offline.intent,
+            checked.text,
+            offline.citations,
+            gaps,
+            confidence,
+            provider.name,
+            completion.tokens,
+        )
 
     def _compose(self, question: str, context: AskContext, parsed: Parsed, evidence: Evidence) -> Answer:
         kb = self._library.kb

@@ -18,3 +18,6 @@ class AiSettings(ServiceSettings):
     ai_provider_model: str = ""
     ai_provider_key_file: Path | None = None  # a file holding the API key (mount a Secret)
     ai_provider_timeout_seconds: float = Field(default=20.0, gt=0, le=120)
+    # The callers' questions and answers are kept this long, then swept (every sweep seconds).
+    ai_history_retention_days: int = Field(default=90, ge=1, le=3650)
+    ai_history_sweep_seconds: float = Field(default=3600.0, gt=0)

@@ -63,6 +63,10 @@ class PlanLimits:
     # limits existed get the defaults.
     max_hosts_per_scan: int = 256
     probes_per_second: int = 0
+    # The assistant (ai-service counts them per organisation per UTC day): requests, and the
+    # tokens an operator-configured LLM provider spends.
+    ai_requests_per_day: int = 50
+    ai_tokens_per_day: int = 20_000
 
     @classmethod
     def unlimited(cls) -> PlanLimits:
@@ -70,9 +74,16 @@ class PlanLimits:
 
 
 PLAN_FIELDS = tuple(limit.name for limit in fields(PlanLimits))
-PLAN_DEFAULTS = {"max_hosts_per_scan": 256, "probes_per_second": 0}
+PLAN_DEFAULTS = {
+    "max_hosts_per_scan": 256,
+    "probes_per_second": 0,
+    "ai_requests_per_day": 50,
+    "ai_tokens_per_day": 20_000,
+}
 # The limits that protect the platform itself: only the enterprise plan may lift them (0).
-PROTECTIVE_FIELDS = frozenset({"requests_per_hour", "concurrent_streams"})
+PROTECTIVE_FIELDS = frozenset(
+    {"requests_per_hour", "concurrent_streams", "ai_requests_per_day", "ai_tokens_per_day"}
+)
 UNLIMITED_PLAN = "enterprise"
 
 

@@ -54,8 +54,9 @@ def grpc_to_api_error(error: grpc.aio.AioRpcError) -> ApiError:
         message = "an internal service is unavailable" if code != "INTERNAL_ERROR" else ("internal error")
         return ApiError(code, message)
     headers = {}
-    if code == "SERVICE_BUSY":  # a service shedding load says when to come back
-        retry_after = details.get("retry_after")
+    retry_after = details.get("retry_after")
+    # A service shedding load, or refusing over a quota, says when to come back.
+    if code == "SERVICE_BUSY" or (STATUS_BY_CODE.get(code) == 429 and isinstance(retry_after, int)):
         headers["retry-after"] = str(retry_after if isinstance(retry_after, int) and retry_after > 0 else 1)
     return ApiError(code, error.details() or code.lower(), details, headers)
 

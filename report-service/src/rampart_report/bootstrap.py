@@ -3,27 +3,41 @@
 from __future__ import annotations
 
 import ssl
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from rampart.lib.events import DurableConsumer
+from rampart.lib.grpcclient import open_channel
 from rampart.lib.grpcserver import ServiceBinding
 from rampart.lib.runtime import Runtime, connect_infra
 from rampart.lib.settings import ServiceSettings
+from rampart.lib.tls import tls_files
 from rampart.report.v1 import report_pb2, report_pb2_grpc
+from rampart.scan.v1 import scan_pb2_grpc
+from rampart.threat.v1 import threat_pb2_grpc
 from rampart_report.api import ReportServicer
+from rampart_report.compliance.refresh import POSTURE_SCAN_EVENTS_CONSUMER
 from rampart_report.compliance.service import ComplianceService
 from rampart_report.compliance.wiring import build_compliance
 from rampart_report.consumers import SCAN_EVENTS_CONSUMER, ScanEventHandler
+from rampart_report.exports.fakes import MemoryFindings, MemoryScans
+from rampart_report.exports.service import ExportService
+from rampart_report.exports.sources import GrpcFindingSource, GrpcScanSource
 from rampart_report.repository import MongoTimelineRepository, TimelineRepository
 from rampart_report.service import TimelineService
 from rampart_report.settings import ReportSettings
 from rampart_report.webhooks.consumers import (
+    WEBHOOK_COMPLIANCE_EVENTS_CONSUMER,
     WEBHOOK_INCIDENT_EVENTS_CONSUMER,
     WEBHOOK_SCAN_EVENTS_CONSUMER,
+    ComplianceEventsToWebhooks,
     IncidentEventsToWebhooks,
     ScanEventsToWebhooks,
 )
 from rampart_report.webhooks.dispatcher import Dispatcher, RetrySchedule
+from rampart_report.webhooks.domain import HealthPolicy, Webhook
+from rampart_report.webhooks.notices import DisabledNotifier, Publish
 from rampart_report.webhooks.repository import MongoWebhookRepository, WebhookRepository
 from rampart_report.webhooks.secretbox import SecretBox
 from rampart_report.webhooks.sender import Sender, SenderLimits
@@ -43,6 +57,7 @@ class Parts:
     dispatcher: Dispatcher
     on_scan_event_for_webhooks: ScanEventsToWebhooks
     on_incident_event: IncidentEventsToWebhooks
+    on_compliance_event: ComplianceEventsToWebhooks
 
 
 def webhook_parts(
@@ -50,6 +65,8 @@ def webhook_parts(
     repository: WebhookRepository,
     policy: UrlPolicy | None = None,
     tls: ssl.SSLContext | None = None,
+    publish: Publish | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> tuple[WebhookService, Dispatcher]:
     """The webhook use cases and the dispatcher they wake (tests pass a resolver or a CA)."""
     box = SecretBox(settings.secret_key())
@@ -68,7 +85,14 @@ def webhook_parts(
         base_seconds=settings.webhook_retry_base_seconds,
         cap_seconds=settings.webhook_retry_cap_seconds,
         max_attempts=settings.webhook_max_attempts,
+        window_seconds=settings.webhook_retry_window_seconds,
     )
+    health = HealthPolicy(settings.webhook_disable_after_seconds, settings.webhook_disable_min_failures)
+    notifier: list[DisabledNotifier] = []  # the service is built after the dispatcher it wakes
+
+    async def on_disabled(webhook: Webhook) -> None:
+        await notifier[0](webhook)
+
     dispatcher = Dispatcher(
         repository,
         box,
@@ -79,10 +103,14 @@ def webhook_parts(
         concurrency=settings.webhook_concurrency,
         per_endpoint=settings.webhook_per_endpoint_concurrency,
         poll_seconds=settings.webhook_poll_seconds,
+        clock=clock,
+        health=health,
+        on_disabled=on_disabled,
     )
     webhooks = WebhookService(
-        repository, box, policy, settings.webhook_rotation_grace_seconds, notify=dispatcher.wake
+        repository, box, policy, settings.webhook_rotation_grace_seconds, notify=dispatcher.wake, clock=clock
     )
+    notifier.append(DisabledNotifier(webhooks, publish))
     return webhooks, dispatcher
 
 
@@ -91,17 +119,23 @@ def assemble(
     webhook_repository: WebhookRepository,
     settings: ReportSettings,
     policy: UrlPolicy | None = None,
+    *,
+    exports: ExportService | None = None,
     compliance: ComplianceService | None = None,
+    publish: Publish | None = None,
 ) -> Parts:
+    """Without ``exports`` (unit tests of the rest), exports read empty in-memory sources."""
     timelines = TimelineService(repository)
-    webhooks, dispatcher = webhook_parts(settings, webhook_repository, policy)
+    webhooks, dispatcher = webhook_parts(settings, webhook_repository, policy, publish=publish)
+    exports = exports or ExportService(MemoryScans(), MemoryFindings())
     return Parts(
-        ReportServicer(timelines, webhooks, compliance),
+        ReportServicer(timelines, webhooks, exports, compliance),
         ScanEventHandler(timelines),
         webhooks,
         dispatcher,
         ScanEventsToWebhooks(webhooks),
         IncidentEventsToWebhooks(webhooks),
+        ComplianceEventsToWebhooks(webhooks),
     )
 
 
@@ -112,12 +146,29 @@ async def bootstrap(settings: ServiceSettings) -> Runtime:
     await repository.create_indexes()
     webhook_repository = MongoWebhookRepository(infra.db)
     await webhook_repository.create_indexes()
+    tls = tls_files(settings)
+    scan_channel = open_channel(settings.scan_addr, tls)
+    threat_channel = open_channel(settings.threat_addr, tls)
+    exports = ExportService(
+        GrpcScanSource(scan_pb2_grpc.ScanServiceStub(scan_channel)),
+        GrpcFindingSource(threat_pb2_grpc.ThreatServiceStub(threat_channel)),
+    )
     compliance = await build_compliance(settings, infra)
-    parts = assemble(repository, webhook_repository, settings, compliance=compliance.service)
+    # webhook.disabled goes through the outbox too (compliance's outbox task relays what is left)
+    parts = assemble(
+        repository,
+        webhook_repository,
+        settings,
+        exports=exports,
+        compliance=compliance.service,
+        publish=infra.outbox().add,
+    )
     consumers = [
         DurableConsumer(infra.js, SCAN_EVENTS_CONSUMER, parts.on_scan_event),
         DurableConsumer(infra.js, WEBHOOK_SCAN_EVENTS_CONSUMER, parts.on_scan_event_for_webhooks),
         DurableConsumer(infra.js, WEBHOOK_INCIDENT_EVENTS_CONSUMER, parts.on_incident_event),
+        DurableConsumer(infra.js, WEBHOOK_COMPLIANCE_EVENTS_CONSUMER, parts.on_compliance_event),
+        DurableConsumer(infra.js, POSTURE_SCAN_EVENTS_CONSUMER, compliance.refresher),
     ]
     binding = ServiceBinding(
         SERVICE_NAME, parts.servicer, report_pb2_grpc.add_ReportServiceServicer_to_server
@@ -127,6 +178,6 @@ async def bootstrap(settings: ServiceSettings) -> Runtime:
         settings,
         [binding],
         tasks=[*(consumer.run for consumer in consumers), parts.dispatcher.run, *compliance.tasks],
-        closers=[*compliance.closers, infra.close],
+        closers=[*compliance.closers, infra.close, scan_channel.close, threat_channel.close],
         infra=infra,
     )

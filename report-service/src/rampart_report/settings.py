@@ -24,6 +24,9 @@ class ReportSettings(ServiceSettings):
     """PORT defaults to 50055. WEBHOOK_SECRET_KEY (or _FILE) is required outside development."""
 
     port: int = Field(default=50055, ge=0, le=65535)
+    # Exports and compliance posture read scans and findings on behalf of the caller (mutual TLS).
+    scan_addr: str = "127.0.0.1:50052"
+    threat_addr: str = "127.0.0.1:50053"
     # 32 bytes (64 hex digits or base64) sealing webhook signing secrets at rest.
     webhook_secret_key: SecretStr = SecretStr("")
     webhook_secret_key_file: Path | None = None
@@ -38,9 +41,13 @@ class ReportSettings(ServiceSettings):
     webhook_connect_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     webhook_response_cap_bytes: int = Field(default=2048, ge=0, le=65536)
-    webhook_max_attempts: int = Field(default=12, ge=1, le=50)
-    webhook_retry_base_seconds: float = Field(default=10.0, gt=0)
+    webhook_max_attempts: int = Field(default=30, ge=1, le=100)
+    webhook_retry_base_seconds: float = Field(default=30.0, gt=0)
     webhook_retry_cap_seconds: float = Field(default=4 * 3600.0, gt=0)
+    webhook_retry_window_seconds: float = Field(default=24 * 3600.0, gt=0, le=7 * 24 * 3600)
+    # an endpoint whose every attempt failed this long (and at least this many times) is switched off
+    webhook_disable_after_seconds: float = Field(default=24 * 3600.0, gt=0)
+    webhook_disable_min_failures: int = Field(default=10, ge=1)
     webhook_concurrency: int = Field(default=16, ge=1, le=1024)
     webhook_per_endpoint_concurrency: int = Field(default=2, ge=1, le=64)
     webhook_poll_seconds: float = Field(default=1.0, gt=0, le=60)
@@ -76,9 +83,9 @@ class ReportSettings(ServiceSettings):
     def allow_ports(self) -> frozenset[int]:
         return frozenset(int(p) for p in self.webhook_allow_ports.split(",") if p.strip())
 
-    # compliance posture reads threat-service's vulnerability records and scan-service's scans
-    threat_addr: str = "127.0.0.1:50053"
-    scan_addr: str = "127.0.0.1:50052"
     # threat-service's finding rule files, which the compliance mapping is checked against;
     # unset: found in this repository (the container image sets it)
     compliance_rules_dir: Path | None = None
+    # after a scan's findings settle, its organisation's posture is recomputed this much later
+    # (scans settling meanwhile share the computation): compliance.changed without a read
+    compliance_refresh_seconds: float = Field(default=30.0, ge=0, le=3600)

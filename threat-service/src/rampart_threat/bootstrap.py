@@ -148,7 +148,8 @@ async def bootstrap(settings: ServiceSettings) -> Runtime:
         SlaTable.load(threat.incident_sla_file),
         configured_rules(threat.incident_rules_file),
     )
-    vulnerabilities = MongoFindingLedger(infra.db)  # also the finding pipeline's FindingLedger
+    # Also the finding pipeline's FindingLedger; it keeps each asset's open findings by severity.
+    vulnerabilities = MongoFindingLedger(infra.db, assets=AssetService(asset_store))
     await vulnerabilities.create_indexes()
     analysis_store = MongoAnalysisRepository(infra.db)
     await analysis_store.create_indexes()
@@ -172,7 +173,12 @@ async def bootstrap(settings: ServiceSettings) -> Runtime:
         assets=InventoryAssetLookup(asset_store),
         vulnerabilities=vulnerabilities,
         findings=finding_pipeline(
-            scan_findings, outbox, source=make_finding_source(catalog), ledger=vulnerabilities
+            scan_findings,
+            outbox,
+            source=make_finding_source(catalog),
+            ledger=vulnerabilities,
+            counts=vulnerabilities,
+            kev=incidents.rules,  # the vulnerability.kev incident rules
         ),
         scan_findings=scan_findings,
     )

@@ -4,9 +4,10 @@ An identity is the common name of a process's certificate (``IDENTITIES`` below)
 Every RPC of the five services acts on behalf of an organisation (it carries an ``owner``),
 so the gateway may call them. A service calls another only for named read-only methods
 (``GRPC_METHOD_CALLERS``), passing on the owner it was called with: ai-service reads the
-caller's scans, findings, incidents and catalogue entries; report-service reads findings and
-scans for compliance posture and runs the payload analysis on evidence files. Health and
-reflection answer any peer holding a certificate from the platform's CA.
+caller's scans, findings, incidents and catalogue entries; report-service reads a scan, its
+history and its findings for an export, findings and scans for compliance posture, and runs
+the payload analysis on evidence files. Health and reflection answer any peer holding a
+certificate from the platform's CA.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ AI, REPORT = "ai", "report"
 # Service-to-service calls, method by method (least privilege: reads only, never a change).
 GRPC_METHOD_CALLERS: Mapping[str, frozenset[str]] = {
     "/rampart.scan.v1.ScanService/GetScan": frozenset({AI}),
-    "/rampart.scan.v1.ScanService/GetScanResults": frozenset({AI}),
+    "/rampart.scan.v1.ScanService/GetScanResults": frozenset({AI, REPORT}),
     "/rampart.scan.v1.ScanService/ListScans": frozenset({AI, REPORT}),
     "/rampart.threat.v1.ThreatService/ListVulnerabilities": frozenset({AI, REPORT}),
     "/rampart.threat.v1.ThreatService/AnalyzeThreat": frozenset({REPORT}),  # evidence files
@@ -63,7 +64,7 @@ STREAM_OWNERS: Mapping[str, tuple[str, ...]] = {
     "auth": (subjects.AUTH_EVENTS_STREAM,),
     "scan": (subjects.SCAN_EVENTS_STREAM, subjects.SCAN_JOBS_STREAM),
     "threat": (subjects.INCIDENT_EVENTS_STREAM, subjects.THREAT_EVENTS_STREAM),
-    "report": (subjects.COMPLIANCE_EVENTS_STREAM,),
+    "report": (subjects.COMPLIANCE_EVENTS_STREAM, subjects.WEBHOOK_EVENTS_STREAM),
 }
 # Durable consumers each identity pulls from: (stream, durable name).
 DURABLES: Mapping[str, tuple[tuple[str, str], ...]] = {
@@ -77,6 +78,8 @@ DURABLES: Mapping[str, tuple[tuple[str, str], ...]] = {
         (subjects.SCAN_EVENTS_STREAM, subjects.REPORT_SCAN_EVENTS_DURABLE),
         (subjects.SCAN_EVENTS_STREAM, subjects.REPORT_WEBHOOK_SCAN_EVENTS_DURABLE),  # webhooks
         (subjects.INCIDENT_EVENTS_STREAM, subjects.REPORT_INCIDENT_EVENTS_DURABLE),  # webhooks
+        (subjects.COMPLIANCE_EVENTS_STREAM, subjects.REPORT_WEBHOOK_COMPLIANCE_DURABLE),  # webhooks
+        (subjects.SCAN_EVENTS_STREAM, subjects.REPORT_POSTURE_SCAN_EVENTS_DURABLE),  # compliance posture
     ),
 }
 # Plain subjects each identity publishes to and subscribes to.
@@ -90,7 +93,7 @@ PUBLISH: Mapping[str, tuple[str, ...]] = {
         subjects.SCAN_FINDINGS,  # the finding pipeline writes onto the scan's stream
         subjects.SCAN_FINDINGS_SETTLED,
     ),
-    "report": (subjects.COMPLIANCE_EVENTS,),
+    "report": (subjects.COMPLIANCE_EVENTS, subjects.WEBHOOK_EVENTS),
 }
 SUBSCRIBE: Mapping[str, tuple[str, ...]] = {
     "gateway": (subjects.KEY_REVOKED_ANY, subjects.WORKER_HEARTBEAT),

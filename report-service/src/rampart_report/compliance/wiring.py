@@ -13,6 +13,7 @@ from rampart.scan.v1 import scan_pb2_grpc
 from rampart.threat.v1 import threat_pb2_grpc
 from rampart_report.compliance.adapters import GrpcPayloadScanner, GrpcPostureSources, OutboxComplianceEvents
 from rampart_report.compliance.catalogue import load_catalogue
+from rampart_report.compliance.refresh import PostureRefresher
 from rampart_report.compliance.repository import MongoComplianceRepository
 from rampart_report.compliance.service import ComplianceService
 from rampart_report.settings import ReportSettings
@@ -21,6 +22,7 @@ from rampart_report.settings import ReportSettings
 @dataclass(frozen=True)
 class CompliancePart:
     service: ComplianceService
+    refresher: PostureRefresher
     tasks: list[Task]
     closers: list[Callable[[], Awaitable[Any]]]
 
@@ -49,4 +51,5 @@ async def build_compliance(settings: ReportSettings, infra: Infra) -> Compliance
         await threat_channel.close()
         await scan_channel.close()
 
-    return CompliancePart(service, [outbox.run], [close])
+    refresher = PostureRefresher(service.posture, debounce_seconds=settings.compliance_refresh_seconds)
+    return CompliancePart(service, refresher, [outbox.run, refresher.run], [close])

@@ -1,8 +1,9 @@
 """NATS entry points of webhook delivery: decode the event, map it, queue it for the subscribers.
 
-Two durables of report-service (rampart.lib.callers.DURABLES["report"]): scan events (final
-events and findings) and incident events. A handler only queues deliveries (idempotent per
-(webhook, event)); the dispatcher sends them, so a slow endpoint never holds up the stream.
+Three durables of report-service (rampart.lib.callers.DURABLES["report"]): scan events (start,
+final events, findings and their settlement), incident events and compliance events. A handler
+only queues deliveries (idempotent per (webhook, event)); the dispatcher sends them, so a slow
+endpoint never holds up the stream.
 """
 
 from __future__ import annotations
@@ -10,10 +11,12 @@ from __future__ import annotations
 from nats.aio.msg import Msg
 
 from rampart.lib.catalogue import subjects
-from rampart.lib.events import INCIDENT_EVENTS, ConsumerSpec, Outcome
+from rampart.lib.events import COMPLIANCE_EVENTS, INCIDENT_EVENTS, ConsumerSpec, Outcome
 from rampart.lib.scanevents import decode_scan_event, scan_events_consumer
 from rampart_report.webhooks.mappers import (
+    decode_compliance_changed,
     decode_incident_event,
+    webhook_event_of_compliance,
     webhook_event_of_incident,
     webhook_event_of_scan,
 )
@@ -24,9 +27,16 @@ WEBHOOK_INCIDENT_EVENTS_CONSUMER = ConsumerSpec(
     INCIDENT_EVENTS, durable=subjects.REPORT_INCIDENT_EVENTS_DURABLE, filter_subject=subjects.INCIDENT_EVENTS
 )
 
+WEBHOOK_COMPLIANCE_EVENTS_CONSUMER = ConsumerSpec(
+    COMPLIANCE_EVENTS,
+    durable=subjects.REPORT_WEBHOOK_COMPLIANCE_DURABLE,
+    filter_subject=subjects.COMPLIANCE_CHANGED,
+)
+
 
 class ScanEventsToWebhooks:
-    """scan.completed, scan.failed and vulnerability.found; other scan events are skipped."""
+    """scan.started, scan.completed, scan.failed, vulnerability.found / reopened / resolved;
+    other scan events are skipped."""
 
     def __init__(self, webhooks: WebhookService) -> None:
         self._webhooks = webhooks
@@ -44,3 +54,13 @@ class IncidentEventsToWebhooks:
 
     async def __call__(self, message: Msg) -> Outcome:
         return await self._webhooks.publish(webhook_event_of_incident(decode_incident_event(message)))
+
+
+class ComplianceEventsToWebhooks:
+    """compliance.changed."""
+
+    def __init__(self, webhooks: WebhookService) -> None:
+        self._webhooks = webhooks
+
+    async def __call__(self, message: Msg) -> Outcome:
+        return await self._webhooks.publish(webhook_event_of_compliance(decode_compliance_changed(message)))

@@ -8,9 +8,14 @@ webhook, so a slow endpoint holds at most its share of the slots (each for at mo
 timeout) and never delays another's deliveries.
 
 Retried: connection errors, timeouts, a name that does not resolve, 408, 429 and 5xx, after an
-exponential back-off with jitter (``RetrySchedule``) that honours ``Retry-After``; after
-``max_attempts`` the delivery is ``failed``. Not retried: another 4xx, a redirect (never
-followed), a URL the policy now refuses.
+exponential back-off with jitter (``RetrySchedule``) that honours ``Retry-After``, for up to
+24 hours from the first attempt (``window_seconds``); after that, or ``max_attempts``, the
+delivery is ``failed``. Not retried: another 4xx, a redirect (never followed), a URL the policy
+now refuses.
+
+Each attempt that reaches (or tries to reach) the endpoint also counts for its health
+(``HealthPolicy``): an endpoint whose every attempt failed for 24 hours is switched off, with a
+reason, and ``on_disabled`` announces it (``webhook.disabled``).
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import contextlib
 import random
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
 import structlog
@@ -32,8 +37,10 @@ from rampart_report.webhooks.domain import (
     Attempt,
     Delivery,
     DeliveryStatus,
+    HealthPolicy,
     UrlNotAllowed,
     UrlUnresolvable,
+    Webhook,
 )
 from rampart_report.webhooks.repository import Share, WebhookRepository
 from rampart_report.webhooks.secretbox import SecretBox, SecretKeyError
@@ -48,12 +55,24 @@ RESOLVE_SECONDS = 10.0  # a name that takes longer counts as not resolving (retr
 
 @dataclass(frozen=True)
 class RetrySchedule:
-    """Attempt n waits base * 2^(n-1), capped, times a random factor in [0.5, 1) (jitter)."""
+    """Attempt n waits base * 2^(n-1), capped, times a random factor in [0.5, 1) (jitter); no retry
+    is scheduled past ``window_seconds`` after the run's first attempt. The defaults wait about
+    30 s, 1, 2, 4, 8, 16, 32 min, 1 h 4 min, 2 h 8 min, then 4 h (each times 0.5 to 1) until 24 h have
+    passed, the last one at the 24 h mark: 15 to 21 attempts (docs/webhooks.md)."""
 
-    base_seconds: float = 10.0
+    base_seconds: float = 30.0
     cap_seconds: float = 4 * 3600.0
-    max_attempts: int = 12
+    max_attempts: int = 30
+    window_seconds: float = 24 * 3600.0
     random: Callable[[], float] = random.random
+
+    def next_at(self, attempts: int, first_at: float, now: float, retry_after: float | None) -> float | None:
+        """When to try again after ``attempts`` failed ones, or None: give up. The last retry falls
+        at the end of the window, so a delivery that never got through was tried for 24 hours."""
+        end = first_at + self.window_seconds
+        if attempts >= self.max_attempts or now >= end:
+            return None
+        return min(now + self.delay(attempts, retry_after), end)
 
     def delay(self, attempts: int, retry_after: float | None = None) -> float:
         backoff = min(self.cap_seconds, self.base_seconds * 2.0 ** max(attempts - 1, 0))
@@ -82,7 +101,11 @@ class Dispatcher:
         per_endpoint: int = 2,
         poll_seconds: float = 1.0,
         clock: Callable[[], float] = time.time,
+        health: HealthPolicy | None = None,
+        on_disabled: Callable[[Webhook], Awaitable[None]] | None = None,
     ) -> None:
+        self._health = health or HealthPolicy()
+        self._on_disabled = on_disabled
         self._repository = repository
         self._box = box
         self._policy = policy
@@ -157,12 +180,36 @@ class Dispatcher:
         if 300 <= answer.status < 400:
             error = "redirect not followed"
         outcome = Attempt(number, started, answer.status, answer.latency_ms, error, answer.body)
-        if 200 <= answer.status < 300:
+        delivered = 200 <= answer.status < 300
+        if delivery.event_type != TEST_EVENT:
+            await self._note_health(delivery, delivered)
+        if delivered:
             return await self._save(delivery, outcome, DeliveryStatus.DELIVERED, 0.0)
-        if retried(answer) and number < self._schedule.max_attempts:
-            wait = self._schedule.delay(number, answer.retry_after)
-            return await self._save(delivery, outcome, DeliveryStatus.PENDING, self._clock() + wait)
+        if retried(answer):
+            # the run's first attempt (a redelivery starts a new run at attempt 1)
+            first = started
+            if number > 1:
+                first = next((a.at for a in reversed(delivery.log) if a.attempt == 1), started)
+            next_at = self._schedule.next_at(number, first, self._clock(), answer.retry_after)
+            if next_at is not None:
+                return await self._save(delivery, outcome, DeliveryStatus.PENDING, next_at)
         return await self._save(delivery, outcome, DeliveryStatus.FAILED, 0.0)
+
+    async def _note_health(self, delivery: Delivery, ok: bool) -> None:
+        """Count the attempt for the endpoint; switch it off when it has failed for too long."""
+        now = self._clock()
+        try:
+            webhook = await self._repository.record_health(delivery.org_id, delivery.webhook_id, ok, now)
+            if webhook is None or ok or not self._health.should_disable(webhook, now):
+                return
+            reason = self._health.reason(webhook, now)
+            if await self._repository.disable(webhook.org_id, webhook.webhook_id, reason, now):
+                log.warning("webhook disabled", webhook_id=webhook.webhook_id, reason=reason)
+                if self._on_disabled is not None:
+                    off = replace(webhook, enabled=False, disabled_reason=reason, disabled_at=now)
+                    await self._on_disabled(off)
+        except Exception:  # the attempt's outcome is still saved; health catches up on the next one
+            log.warning("webhook health not recorded", webhook_id=delivery.webhook_id, exc_info=True)
 
     async def _send(self, delivery: Delivery, timestamp: int) -> tuple[Answer, str]:
         """The answer, or a reason the delivery can never be sent (then it is not retried)."""

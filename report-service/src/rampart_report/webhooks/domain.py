@@ -7,18 +7,11 @@ import hashlib
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from rampart.lib.catalogue.webhooks import NOT_PUBLISHED, WEBHOOK_EVENTS
 from rampart.lib.errors import InvalidArgument, NotFound
 
-# The events a webhook can subscribe to today. compliance.changed arrives with the compliance
-# half of issue 14; the others of the issue's list (scan.started, scan.changed,
-# vulnerability.resolved / reopened, report.completed) are not published by anyone yet.
-EVENT_TYPES = (
-    "scan.completed",
-    "scan.failed",
-    "vulnerability.found",
-    "incident.created",
-    "incident.updated",
-)
+# The catalogue of webhook events is rampart.lib.catalogue.webhooks (the gateway reads it too).
+EVENT_TYPES = tuple(WEBHOOK_EVENTS)
 TEST_EVENT = "webhook.test"
 MAX_EVENTS = len(EVENT_TYPES)
 MAX_ATTEMPT_LOG = 20  # attempts kept per delivery (the oldest are dropped)
@@ -49,6 +42,10 @@ def check_events(events: tuple[str, ...]) -> tuple[str, ...]:
     if not events:
         raise InvalidArgument("give at least one event", field="events")
     unknown = [event for event in events if event not in EVENT_TYPES]
+    if unknown and unknown[0] in NOT_PUBLISHED:
+        raise InvalidArgument(
+            f"event {unknown[0]!r} is not available: {NOT_PUBLISHED[unknown[0]]}", field="events"
+        )
     if unknown:
         raise InvalidArgument(
             f"unknown event {unknown[0]!r}; known: {', '.join(EVENT_TYPES)}", field="events"
@@ -79,6 +76,10 @@ class Webhook:
     updated_at: float = 0.0
     previous_secret: SealedSecret | None = None
     previous_expires_at: float = 0.0  # epoch seconds; the previous secret signs until then
+    disabled_reason: str = ""  # set when switched off for failing too long (HealthPolicy)
+    disabled_at: float = 0.0
+    failing_since: float = 0.0  # the first failed attempt since the last success; 0 when healthy
+    failed_attempts: int = 0  # failed attempts since the last success
 
     def wants(self, event_type: str) -> bool:
         return self.enabled and event_type in self.events
@@ -95,6 +96,28 @@ class Webhook:
             previous_expires_at=now + grace_seconds,
             updated_at=now,
         )
+
+
+@dataclass(frozen=True)
+class HealthPolicy:
+    """When an endpoint is switched off: every attempt failed for ``disable_after_seconds`` (24 h by
+    default, the length of the retry window) and there were at least ``min_failed_attempts``. One
+    successful attempt resets the count; re-enabling it (PATCH enabled=true) clears the flag."""
+
+    disable_after_seconds: float = 24 * 3600.0
+    min_failed_attempts: int = 10
+
+    def should_disable(self, webhook: Webhook, now: float) -> bool:
+        return (
+            webhook.enabled
+            and webhook.failing_since > 0
+            and now - webhook.failing_since >= self.disable_after_seconds
+            and webhook.failed_attempts >= self.min_failed_attempts
+        )
+
+    def reason(self, webhook: Webhook, now: float) -> str:
+        hours = (now - webhook.failing_since) / 3600
+        return f"every delivery attempt failed for {hours:.1f} h ({webhook.failed_attempts} attempts)"
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,19 @@
 """Between protobuf and the webhook domain: broker events in, API messages out.
 
 The ``data`` of each event type (docs/webhooks.md lists them):
+- ``scan.started``: ``scan_id``, ``status``, ``profile``;
 - ``scan.completed`` / ``scan.failed`` (the scan's final event; a timeout is a failure):
   ``scan_id``, ``status``, ``counts``, ``duration_seconds`` and, on failure, ``error``;
-- ``vulnerability.found`` (a FINDING scan event whose notice is a first sighting): the notice's
+- ``vulnerability.found`` (a FINDING scan event whose notice is a first sighting) and
+  ``vulnerability.reopened`` (a FINDING whose record's status is ``reopened``): the notice's
   fields and ``scan_id``;
-- ``incident.created`` / ``incident.updated``: the incident's summary and the ``change``.
+- ``vulnerability.resolved`` (FINDINGS_SETTLED with ``resolved`` > 0): ``scan_id``, ``resolved``
+  (records the scan showed fixed), ``findings``, ``by_severity``; threat-service announces the
+  count, not each record, so this is a summary per scan;
+- ``incident.created`` / ``incident.updated``: the incident's summary and the ``change``;
+- ``compliance.changed``: ``control_id``, ``control_name``, ``framework``, ``from``, ``to``,
+  ``framework_score``;
+- ``webhook.disabled``: ``webhook_id``, ``url``, ``reason``, ``disabled_at``.
 """
 
 from __future__ import annotations
@@ -60,8 +68,29 @@ def webhook_event_of_scan(event: scan_pb2.ScanEvent) -> WebhookEvent | None:
         if event.HasField("error"):
             data["error"] = {"code": event.error.code, "message": event.error.message}
         return WebhookEvent(event.event_id, FINAL[event.type], event.owner.org_id, created, data)
-    if event.type == scan_pb2.SCAN_EVENT_TYPE_FINDING and event.finding.first_sighting:
+    if event.type == scan_pb2.SCAN_EVENT_TYPE_STARTED:
+        started: dict[str, object] = {
+            "scan_id": event.scan_id,
+            "status": SCAN_STATUS.get(event.status, "running"),
+            "profile": event.profile,
+        }
+        return WebhookEvent(event.event_id, "scan.started", event.owner.org_id, created, started)
+    if event.type == scan_pb2.SCAN_EVENT_TYPE_FINDINGS_SETTLED and event.settled.resolved > 0:
+        settled: dict[str, object] = {
+            "scan_id": event.scan_id,
+            "resolved": event.settled.resolved,
+            "findings": event.settled.findings,
+            "by_severity": dict(sorted(event.settled.by_severity.items())),
+        }
+        return WebhookEvent(event.event_id, "vulnerability.resolved", event.owner.org_id, created, settled)
+    if event.type == scan_pb2.SCAN_EVENT_TYPE_FINDING:
         notice = event.finding
+        if notice.first_sighting:
+            kind = "vulnerability.found"
+        elif notice.status == "reopened":
+            kind = "vulnerability.reopened"
+        else:
+            return None
         found: dict[str, object] = {
             "scan_id": event.scan_id,
             "vulnerability_id": notice.vulnerability_id,
@@ -78,7 +107,7 @@ def webhook_event_of_scan(event: scan_pb2.ScanEvent) -> WebhookEvent | None:
             "confidence": notice.confidence,
             "priority": notice.priority,
         }
-        return WebhookEvent(event.event_id, "vulnerability.found", event.owner.org_id, created, found)
+        return WebhookEvent(event.event_id, kind, event.owner.org_id, created, found)
     return None
 
 
@@ -115,6 +144,35 @@ def webhook_event_of_incident(event: threat_pb2.IncidentEvent) -> WebhookEvent:
     return WebhookEvent(event.event_id, event.type, incident.owner.org_id, created, data)
 
 
+CONTROL_STATUS = {
+    value: name.removeprefix("CONTROL_STATUS_").lower() for name, value in report_pb2.ControlStatus.items()
+}
+
+
+def decode_compliance_changed(message: Msg) -> report_pb2.ComplianceChanged:
+    event = report_pb2.ComplianceChanged()
+    try:
+        event.ParseFromString(message.data)
+    except DecodeError as error:
+        raise PoisonMessage(f"undecodable compliance event: {error}") from error
+    if not event.event_id or not event.owner.org_id or not event.control_id:
+        raise PoisonMessage("compliance event lacks event_id, owner or control_id")
+    return event
+
+
+def webhook_event_of_compliance(event: report_pb2.ComplianceChanged) -> WebhookEvent:
+    data: dict[str, object] = {
+        "control_id": event.control_id,
+        "control_name": event.control_name,
+        "framework": event.framework,
+        "from": CONTROL_STATUS.get(event.from_status, "unknown"),
+        "to": CONTROL_STATUS.get(event.to_status, "unknown"),
+        "framework_score": event.framework_score,
+    }
+    created = from_timestamp(event.occurred_at) or utcnow()
+    return WebhookEvent(event.event_id, "compliance.changed", event.owner.org_id, created, data)
+
+
 def _stamp(seconds: float) -> Timestamp:
     stamp = Timestamp()
     stamp.FromDatetime(datetime.fromtimestamp(seconds, UTC))
@@ -133,6 +191,9 @@ def webhook_message(webhook: Webhook, secret: str = "", now: float = 0.0) -> rep
     )
     message.created_at.CopyFrom(_stamp(webhook.created_at))
     message.updated_at.CopyFrom(_stamp(webhook.updated_at))
+    if webhook.disabled_at:
+        message.disabled_reason = webhook.disabled_reason
+        message.disabled_at.CopyFrom(_stamp(webhook.disabled_at))
     if webhook.previous_valid(now) is not None:
         message.previous_secret_expires_at.CopyFrom(_stamp(webhook.previous_expires_at))
     return message

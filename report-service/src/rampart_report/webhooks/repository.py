@@ -53,6 +53,16 @@ class WebhookRepository(Protocol):
 
     async def delete_webhook(self, org_id: str, webhook_id: str) -> bool: ...
 
+    async def record_health(self, org_id: str, webhook_id: str, ok: bool, at: float) -> Webhook | None:
+        """An attempt's outcome for the endpoint's health: a success resets it, a failure counts
+        (and starts ``failing_since`` when it is the first since a success); the webhook after."""
+        ...
+
+    async def disable(self, org_id: str, webhook_id: str, reason: str, at: float) -> bool:
+        """Switch an enabled webhook off with a reason; False when it was not enabled (another
+        process did it first, or the user did)."""
+        ...
+
     async def add_delivery(self, delivery: Delivery) -> bool: ...
 
     async def get_delivery(self, org_id: str, webhook_id: str, delivery_id: str) -> Delivery | None: ...
@@ -86,7 +96,16 @@ def _webhook_doc(webhook: Webhook) -> Document:
         "updated_at": webhook.updated_at,
         "previous_secret": webhook.previous_secret.sealed if webhook.previous_secret else "",
         "previous_expires_at": webhook.previous_expires_at,
+        "disabled_reason": webhook.disabled_reason,
+        "disabled_at": webhook.disabled_at,
     }
+
+
+HEALTH = {"failing_since": 0.0, "failed_attempts": 0}  # record_health's fields
+
+
+def _health_doc(webhook: Webhook) -> Document:
+    return {"failing_since": webhook.failing_since, "failed_attempts": webhook.failed_attempts}
 
 
 def _webhook(doc: Document) -> Webhook:
@@ -104,6 +123,10 @@ def _webhook(doc: Document) -> Webhook:
         updated_at=float(doc.get("updated_at", 0.0)),
         previous_secret=SealedSecret(previous) if previous else None,
         previous_expires_at=float(doc.get("previous_expires_at", 0.0)),
+        disabled_reason=doc.get("disabled_reason", ""),
+        disabled_at=float(doc.get("disabled_at", 0.0)),
+        failing_since=float(doc.get("failing_since", 0.0)),
+        failed_attempts=int(doc.get("failed_attempts", 0)),
     )
 
 
@@ -169,11 +192,35 @@ class MongoWebhookRepository:
         await self._deliveries.create_index([("status", ASCENDING), ("next_attempt_at", ASCENDING)])
 
     async def add_webhook(self, webhook: Webhook) -> None:
-        await self._webhooks.insert_one(_webhook_doc(webhook))
+        await self._webhooks.insert_one({**_webhook_doc(webhook), **HEALTH})
 
     async def save_webhook(self, webhook: Webhook) -> None:
-        doc = _webhook_doc(webhook)
+        """The whole document (``$set`` would round numbers on the local store, docs/store.md); the
+        health counters go back as read, so an attempt finishing in between loses at most its count."""
+        doc = {**_webhook_doc(webhook), **_health_doc(webhook)}
         await self._webhooks.replace_one({"_id": doc.pop("_id"), "org_id": webhook.org_id}, doc)
+
+    async def record_health(self, org_id: str, webhook_id: str, ok: bool, at: float) -> Webhook | None:
+        key = {"_id": webhook_id, "org_id": org_id}
+        if ok:
+            doc = await self._webhooks.find_one_and_update(
+                key, {"$set": HEALTH}, return_document=ReturnDocument.AFTER
+            )
+            return _webhook(doc) if doc else None
+        # the first failure since a success starts the clock (a number filter: docs/store.md)
+        first = {**key, "failing_since": {"$lte": 0}}
+        await self._webhooks.update_one(first, {"$set": {"failing_since": at}})
+        doc = await self._webhooks.find_one_and_update(
+            key, {"$inc": {"failed_attempts": 1}}, return_document=ReturnDocument.AFTER
+        )
+        return _webhook(doc) if doc else None
+
+    async def disable(self, org_id: str, webhook_id: str, reason: str, at: float) -> bool:
+        result = await self._webhooks.update_one(
+            {"_id": webhook_id, "org_id": org_id, "enabled": True},
+            {"$set": {"enabled": False, "disabled_reason": reason, "disabled_at": at}},
+        )
+        return result.modified_count == 1
 
     async def get_webhook(self, org_id: str, webhook_id: str) -> Webhook | None:
         doc = await self._webhooks.find_one({"_id": webhook_id, "org_id": org_id})

@@ -6,6 +6,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 
 from rampart.lib.errors import InvalidArgument
 from rampart.lib.events import Outcome
@@ -39,6 +40,20 @@ def payload(event: WebhookEvent) -> bytes:
         "data": event.data,
     }
     return json.dumps(document, separators=(",", ":"), sort_keys=True).encode()
+
+
+def disabled_event_id(webhook: Webhook) -> str:
+    """One per switch-off: the broker and the receivers can drop a repeat."""
+    return f"evt_whd_{webhook.webhook_id}_{int(webhook.disabled_at)}"
+
+
+def disabled_data(webhook: Webhook) -> dict[str, object]:
+    return {
+        "webhook_id": webhook.webhook_id,
+        "url": webhook.url,
+        "reason": webhook.disabled_reason,
+        "disabled_at": iso(datetime.fromtimestamp(webhook.disabled_at, UTC)),
+    }
 
 
 def _checked_secret(secret: str) -> str:
@@ -129,6 +144,10 @@ class WebhookService:
         webhook = await self.get(org_id, webhook_id)
         if changes.url is not None:
             await self._policy.check(changes.url)
+        if changes.enabled and not webhook.enabled:  # switched on again: a fresh start
+            webhook = replace(
+                webhook, disabled_reason="", disabled_at=0.0, failing_since=0.0, failed_attempts=0
+            )
         updated = replace(
             webhook,
             url=webhook.url if changes.url is None else changes.url,
@@ -194,6 +213,18 @@ class WebhookService:
         if queued:
             self._notify()
         return Outcome.DUPLICATE if duplicates and not queued else Outcome.APPLIED
+
+    async def announce_disabled(self, webhook: Webhook) -> None:
+        """``webhook.disabled`` to the organisation's other webhooks subscribed to it (the switched-off
+        one is not among the subscribers any more); the event id is fixed per switch-off."""
+        event = WebhookEvent(
+            disabled_event_id(webhook),
+            "webhook.disabled",
+            webhook.org_id,
+            utcnow(),
+            disabled_data(webhook),
+        )
+        await self.publish(event)
 
     def _delivery(self, webhook: Webhook, event: WebhookEvent) -> Delivery:
         now = self._clock()

@@ -92,6 +92,8 @@ class AssetRepository(Protocol):
         self, org_id: str, asset_ids: tuple[str, ...], hosts: tuple[str, ...], networks: bool
     ) -> list[Asset]: ...  # live assets by id or host (incidents, analyses); every one with networks
 
+    async def hosts_seen_by(self, org_id: str, live: bool, scan_id: str) -> list[str]: ...  # the scan's hosts
+
 
 class MongoAssetRepository:
     """One document per (organisation, live or test, host) in ``asset_inventory``.
@@ -164,6 +166,10 @@ class MongoAssetRepository:
                     async for doc in self._assets.find({**scope, field_name: {"$in": list(values)}}):
                         found[doc["_id"]] = record_from_doc(doc).summary()
         return list(found.values())
+
+    async def hosts_seen_by(self, org_id: str, live: bool, scan_id: str) -> list[str]:
+        query = {"org_id": org_id, "live": live, "scans.scan_id": scan_id}
+        return sorted({doc["host"] async for doc in self._assets.find(query, {"host": 1})})
 
 
 def past(doc: Document, key: str, after: After, descending: bool) -> bool:

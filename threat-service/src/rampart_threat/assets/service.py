@@ -81,6 +81,19 @@ class AssetService:
             )
         return changed
 
+    async def settle_scan(
+        self, org_id: str, live: bool, scan_id: str, ports: frozenset[tuple[int, str]], at: datetime
+    ) -> int:
+        """A completed scan probed ``ports`` on every host it saw: what it no longer saw open is closed.
+
+        The hosts are the assets this scan's port events reached (a host it did not reach at all may
+        only have been down, so nothing of it is closed). Repeating it changes nothing.
+        """
+        if not org_id or not ports:
+            return 0
+        hosts = frozenset(await self.assets.hosts_seen_by(org_id, live, scan_id))
+        return await self.settle(Coverage(scan_id, org_id, live, hosts, ports), at)
+
     async def set_finding_counts(self, org_id: str, live: bool, host: str, counts: Mapping[str, int]) -> bool:
         """The findings ledger's count of open findings on a host, by severity (replaces the last one).
 

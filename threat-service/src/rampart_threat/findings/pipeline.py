@@ -16,8 +16,8 @@ been down.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import structlog
@@ -46,12 +46,32 @@ FINAL_EVENTS = frozenset(
 OWN_EVENTS = FINDING_EVENTS
 MAX_COVERED_PORTS = 65_536 * 2
 MAX_HOSTS_NOTED = 100_000
+# How long a port event begun and never finished (its worker killed) holds back its scan's settlement:
+# the broker redelivers it after the consumer's ack wait (30 s); past this it is taken as lost.
+PENDING_PATIENCE = timedelta(minutes=2)
+
+
+class SettlementDeferred(RuntimeError):
+    """A port event of the scan is still to be redelivered: the final event is retried later (nak)."""
 
 
 class EventOutbox(Protocol):
     """Stores events before sending them; an id it already holds is not added again (lib outbox)."""
 
     async def add_entries(self, entries: list[dict[str, Any]]) -> None: ...
+
+
+class OpenFindingCounts(Protocol):
+    """Keeps the asset inventory's open findings per host (``VulnerabilityLedger.count_open``)."""
+
+    async def count_open(self, org_id: str, live: bool, hosts: Iterable[str]) -> None: ...
+
+
+class KevFindings(Protocol):
+    """Told of the first sighting of a CVE finding listed in CISA KEV (the incident rules'
+    ``vulnerability.kev`` trigger); called again on a redelivery, so it must be idempotent."""
+
+    async def on_kev_finding(self, finding: Finding, vulnerability_id: str) -> None: ...
 
 
 def parse_ranges(ranges: str) -> list[int]:
@@ -102,8 +122,12 @@ class FindingPipeline:
         tally: ScanTally,
         outbox: EventOutbox,
         clock: Callable[[], datetime] = utcnow,
+        counts: OpenFindingCounts | None = None,
+        kev: KevFindings | None = None,
     ) -> None:
         self._source = source
+        self._counts = counts
+        self._kev = kev
         self._ledger = ledger
         self._tally = tally
         self._outbox = outbox
@@ -122,31 +146,47 @@ class FindingPipeline:
         if port.state != scan_pb2.PORT_STATE_OPEN:
             return
         findings: list[Finding] = []
-        if port.service.name:
+        done = ""
+        if port.service.name:  # findings are possible: mark the event begun until its note below
+            done = event.event_id
+            await self._tally.begin(event.scan_id, event.owner.org_id, port.host, done, self._clock())
             findings = list(await self._source.findings_for(context_of(event), port))
         announced: list[ScanFinding] = []
         entries: list[dict[str, Any]] = []
         for finding in findings:
-            announced.append(scan_finding(finding, await self._ledger.record(finding)))
+            sighting = await self._ledger.record(finding)
+            announced.append(scan_finding(finding, sighting))
+            if finding.kev and sighting.first_sighting and self._kev is not None:
+                await self._kev.on_kev_finding(finding, sighting.vulnerability_id)
             subject, notice = finding_event(event, announced[-1], self._clock())
             entries.append(Outbox.entry(subject, notice.SerializeToString(), notice.event_id, request_id))
         if entries:
             await self._outbox.add_entries(entries)  # one round to the broker for the port's findings
         noted = (event.scan_id, port.host)
-        if announced or noted not in self._hosts_noted:
-            await self._tally.note(event.scan_id, event.owner.org_id, port.host, announced)
+        if announced or done or noted not in self._hosts_noted:
+            await self._tally.note(event.scan_id, event.owner.org_id, port.host, announced, done)
             if len(self._hosts_noted) >= MAX_HOSTS_NOTED:
                 self._hosts_noted.clear()
             self._hosts_noted.add(noted)
 
     async def _settle(self, final: scan_pb2.ScanEvent, request_id: str) -> None:
         tally = await self._tally.tally(final.scan_id)
+        now = self._clock()
+        waiting = [key for key, begun in tally.pending.items() if now - begun < PENDING_PATIENCE]
+        if waiting and tally.settlement is None:
+            # A port event was begun and not finished (threat-service killed mid-way, or the store
+            # failed): the broker redelivers it after its ack wait, while later events, this final one
+            # among them, came to the restarted consumer at once. Settling now would close the scan's
+            # findings without it; the final event is retried (nak with backoff) until it is in.
+            raise SettlementDeferred(f"scan {final.scan_id}: {len(waiting)} port event(s) still to apply")
         if final.type == scan_pb2.SCAN_EVENT_TYPE_COMPLETED:
             settlement = await self._ledger.settle(coverage_of(final, tally))
         else:
             # An unfinished scan shows nothing fixed: no settle, but its findings are final all the same.
             settlement = Settlement(findings=len(tally.findings), by_severity=tally.by_severity(), resolved=0)
         await self._tally.settle(final.scan_id, final.owner.org_id, settlement)
+        if self._counts is not None:  # what this scan found, and resolved, on each host it reached
+            await self._counts.count_open(final.owner.org_id, context_of(final).live, tally.hosts)
         subject, settled = settled_event(final, settlement, self._clock())
         await self._outbox.add_entries(
             [Outbox.entry(subject, settled.SerializeToString(), settled.event_id, request_id)]

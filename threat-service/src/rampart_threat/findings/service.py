@@ -11,13 +11,15 @@ from __future__ import annotations
 import base64
 import json
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from rampart.lib.errors import FailedPrecondition, InvalidArgument
 from rampart.lib.ids import utcnow
 from rampart_threat.findings.domain import (
+    ACTIVE,
     Status,
     Vulnerability,
     VulnerabilityNotFound,
@@ -42,6 +44,14 @@ DEFAULT_PER_PAGE = 20
 
 class WriteContended(FailedPrecondition):
     """The record kept changing under this write; the consumer retries the event."""
+
+
+class HostFindingCounts(Protocol):
+    """The asset inventory (``AssetService.set_finding_counts``): a host's open findings by severity."""
+
+    async def set_finding_counts(
+        self, org_id: str, live: bool, host: str, counts: Mapping[str, int]
+    ) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -114,9 +124,15 @@ def decode_cursor(cursor: str, sort: Sort) -> dict[str, int]:
 class VulnerabilityLedger:
     """The vulnerability records: the pipeline records findings and settles scans; people triage."""
 
-    def __init__(self, repository: VulnerabilityRepository, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        repository: VulnerabilityRepository,
+        clock: Callable[[], datetime] = utcnow,
+        assets: HostFindingCounts | None = None,
+    ) -> None:
         self._repository = repository
         self._clock = clock
+        self._assets = assets  # told each host's open findings after a scan settles and after triage
 
     # ---- the pipeline (FindingLedger) ---------------------------------------------------
     async def record(self, finding: Finding) -> Sighting:
@@ -190,6 +206,22 @@ class VulnerabilityLedger:
             "the vulnerability record kept changing", vulnerability_id=stored.vulnerability_id
         )
 
+    async def count_open(self, org_id: str, live: bool, hosts: Iterable[str]) -> None:
+        """Tell the asset inventory each host's open findings (open, reopened, confirmed) by severity.
+
+        Counted from the records, so a repeat sets the same counts (and the inventory writes nothing).
+        The pipeline calls it when a scan settles; a person's triage calls it for the record's host.
+        """
+        wanted = sorted(set(hosts))
+        if self._assets is None or not org_id or not wanted:
+            return
+        counts: dict[str, Counter[str]] = {host: Counter() for host in wanted}
+        for stored in await self._repository.on_hosts(org_id, live, wanted):
+            if stored.status in ACTIVE and stored.host in counts:
+                counts[stored.host][stored.observation.severity.value] += 1
+        for host, by_severity in counts.items():
+            await self._assets.set_finding_counts(org_id, live, host, dict(by_severity))
+
     # ---- people -------------------------------------------------------------------------
     async def get(self, viewer: Viewer, record_id: str) -> Vulnerability:
         """The caller's record in the caller's world; another organisation's or world's is not found."""
@@ -214,6 +246,7 @@ class VulnerabilityLedger:
             if triage.status is None and triage.note.strip():
                 stored.annotate(triage.note, viewer.user_id, at)
             if await self._repository.save(stored):
+                await self.count_open(stored.org_id, stored.live, (stored.host,))
                 return stored
         raise WriteContended("the vulnerability record kept changing", vulnerability_id=record_id[:64])
 

@@ -5,8 +5,10 @@ lifecycle are the ledger's. Every write is idempotent, so a redelivered event ch
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 from pymongo.asynchronous.database import AsyncDatabase
@@ -48,6 +50,8 @@ class Tally:
     hosts: frozenset[str] = frozenset()
     findings: Mapping[str, ScanFinding] = field(default_factory=dict)  # by fingerprint
     settlement: Settlement | None = None  # set once the scan's final event was applied
+    # Port events begun and not finished (by event key): a crash left them to be redelivered.
+    pending: Mapping[str, datetime] = field(default_factory=dict)
 
     def by_severity(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -63,10 +67,21 @@ class Tally:
         )
 
 
+def event_key(event_id: str) -> str:
+    """A scan event's id as a document field name (event ids hold dots)."""
+    return hashlib.sha256(event_id.encode()).hexdigest()[:24]
+
+
 class ScanTally(Protocol):
     """Per-scan hosts, findings and settlement, kept across restarts of threat-service."""
 
-    async def note(self, scan_id: str, org_id: str, host: str, findings: Sequence[ScanFinding]) -> None: ...
+    async def begin(self, scan_id: str, org_id: str, host: str, event_id: str, at: datetime) -> None:
+        """A port event's findings are being made; ``note(..., done=event_id)`` finishes it."""
+        ...
+
+    async def note(
+        self, scan_id: str, org_id: str, host: str, findings: Sequence[ScanFinding], done: str = ""
+    ) -> None: ...
 
     async def settle(self, scan_id: str, org_id: str, settlement: Settlement) -> None: ...
 
@@ -83,14 +98,24 @@ class InMemoryScanTally:
     def __init__(self) -> None:
         self._scans: dict[str, Tally] = {}
 
-    async def note(self, scan_id: str, org_id: str, host: str, findings: Sequence[ScanFinding]) -> None:
+    async def begin(self, scan_id: str, org_id: str, host: str, event_id: str, at: datetime) -> None:
+        old = self._scans.get(scan_id, Tally(scan_id, org_id))
+        pending = {**old.pending, event_key(event_id): at}
+        self._scans[scan_id] = Tally(
+            scan_id, org_id, old.hosts | {host}, old.findings, old.settlement, pending
+        )
+
+    async def note(
+        self, scan_id: str, org_id: str, host: str, findings: Sequence[ScanFinding], done: str = ""
+    ) -> None:
         old = self._scans.get(scan_id, Tally(scan_id, org_id))
         merged = {**old.findings, **{f.fingerprint: f for f in findings}}
-        self._scans[scan_id] = Tally(scan_id, org_id, old.hosts | {host}, merged, old.settlement)
+        pending = {k: at for k, at in old.pending.items() if not done or k != event_key(done)}
+        self._scans[scan_id] = Tally(scan_id, org_id, old.hosts | {host}, merged, old.settlement, pending)
 
     async def settle(self, scan_id: str, org_id: str, settlement: Settlement) -> None:
         old = self._scans.get(scan_id, Tally(scan_id, org_id))
-        self._scans[scan_id] = Tally(scan_id, org_id, old.hosts, old.findings, settlement)
+        self._scans[scan_id] = Tally(scan_id, org_id, old.hosts, old.findings, settlement, old.pending)
 
     async def tally(self, scan_id: str) -> Tally:
         return self._scans.get(scan_id, Tally(scan_id))
@@ -110,10 +135,22 @@ class MongoScanTally:
     async def create_indexes(self) -> None:
         await self._collection.create_index("org_id")
 
-    async def note(self, scan_id: str, org_id: str, host: str, findings: Sequence[ScanFinding]) -> None:
+    async def begin(self, scan_id: str, org_id: str, host: str, event_id: str, at: datetime) -> None:
+        # The host too: nx-27017's $addToSet does nothing on an existing document lacking the array.
+        update = {
+            "$addToSet": {"hosts": host},
+            "$set": {"org_id": org_id, f"pending.{event_key(event_id)}": at.isoformat()},
+        }
+        await self._collection.update_one({"_id": scan_id}, update, upsert=True)
+
+    async def note(
+        self, scan_id: str, org_id: str, host: str, findings: Sequence[ScanFinding], done: str = ""
+    ) -> None:
         update: dict[str, Any] = {"$addToSet": {"hosts": host}, "$set": {"org_id": org_id}}
         for finding in findings:
             update["$set"][f"findings.{finding.fingerprint}"] = asdict(finding)
+        if done:  # null, not $unset: nx-27017 drops the $addToSet of an update that also unsets
+            update["$set"][f"pending.{event_key(done)}"] = None
         await self._collection.update_one({"_id": scan_id}, update, upsert=True)
 
     async def settle(self, scan_id: str, org_id: str, settlement: Settlement) -> None:
@@ -140,4 +177,5 @@ def _tally(document: Mapping[str, Any]) -> Tally:
         frozenset(document.get("hosts", [])),
         findings,
         settlement,
+        {key: datetime.fromisoformat(at) for key, at in (document.get("pending") or {}).items() if at},
     )

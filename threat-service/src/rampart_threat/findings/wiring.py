@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from rampart.scan.v1 import scan_pb2
 from rampart_threat.findings.model import Finding
-from rampart_threat.findings.pipeline import EventOutbox, FindingPipeline
+from rampart_threat.findings.pipeline import EventOutbox, FindingPipeline, KevFindings, OpenFindingCounts
 from rampart_threat.findings.ports import (
     Coverage,
     FindingLedger,
@@ -43,7 +43,13 @@ def finding_pipeline(
     outbox: EventOutbox,
     source: FindingSource | None = None,
     ledger: FindingLedger | None = None,
+    counts: OpenFindingCounts | None = None,
+    kev: KevFindings | None = None,
 ) -> FindingPipeline:
+    """``counts``: the asset inventory's open findings per host, recounted when a scan settles;
+    ``kev``: told of each first sighting of a KEV-listed CVE (the incident rules)."""
     if (source is None) != (ledger is None):
         raise ValueError("a finding source needs a ledger, and a ledger a source")
-    return FindingPipeline(source or NoFindingSource(), ledger or NoLedger(), tally, outbox)
+    return FindingPipeline(
+        source or NoFindingSource(), ledger or NoLedger(), tally, outbox, counts=counts, kev=kev
+    )

@@ -18,14 +18,15 @@ from rampart_threat.incidents.domain import SYSTEM_ACTOR, Severity
 
 if TYPE_CHECKING:
     from rampart_threat.assets.repository import AssetRepository
+    from rampart_threat.findings.model import Finding
     from rampart_threat.incidents.service import IncidentService
 
 log = structlog.get_logger(__name__)
 
 DEFAULT_RULES_FILE = Path(__file__).parent / "data" / "rules.toml"
 MALICIOUS_ANALYSIS = "analysis.malicious"
-KEV_VULNERABILITY = "vulnerability.kev"  # pending issue 11: no vulnerabilities in threat-service yet
-TRIGGERS = frozenset({MALICIOUS_ANALYSIS})
+KEV_VULNERABILITY = "vulnerability.kev"  # the first sighting of a CISA KEV-listed CVE on an asset
+TRIGGERS = frozenset({MALICIOUS_ANALYSIS, KEV_VULNERABILITY})
 
 
 @dataclass(frozen=True)
@@ -59,10 +60,6 @@ def load_rules(path: Path | None = None) -> list[Rule]:
     rules = []
     for entry in raw.get("rule", []):
         trigger = str(entry["trigger"])
-        if trigger == KEV_VULNERABILITY:
-            raise ValueError(
-                f"rule {entry.get('rule_id')}: {KEV_VULNERABILITY} waits for issue 11 (vulnerabilities)"
-            )
         if trigger not in TRIGGERS:
             raise ValueError(f"rule {entry.get('rule_id')}: unknown trigger {trigger!r}")
         rules.append(
@@ -130,6 +127,41 @@ class IncidentRules:
             log.info("incident opened by rule", rule_id=rule.rule_id, incident_id=incident_id)
             outcome = Outcome.APPLIED
         return outcome
+
+    async def on_kev_finding(self, finding: Finding, vulnerability_id: str) -> None:
+        """The finding pipeline saw a KEV-listed CVE for the first time on a (live) asset: open an
+        incident per enabled ``vulnerability.kev`` rule of the organisation.
+
+        The incident id comes from the vulnerability record and the rule, so a redelivered scan
+        event, a rescan or a restart never opens a second one for the same record.
+        """
+        from rampart_threat.incidents.service import Actor, IncidentDraft
+
+        if not finding.live or not finding.kev:
+            return  # test-key (sandbox) findings never open incidents
+        where = f"{finding.host}:{finding.port}/{finding.protocol}"
+        for rule in self.rules_for(finding.org_id, KEV_VULNERABILITY):
+            draft = IncidentDraft(
+                title=f"Known exploited {finding.subject} on {where}"[:200],
+                severity=rule.severity,
+                description=(
+                    f"Opened by rule {rule.rule_id}: scan {finding.scan_id} found {finding.subject} "
+                    f"({finding.title}), listed in CISA's Known Exploited Vulnerabilities catalogue, "
+                    f"on {where} ({finding.service or 'service'}). Vulnerability {vulnerability_id}."
+                )[:10_000],
+                affected_systems=(finding.host,),
+                related_findings=(vulnerability_id,),
+            )
+            incident_id = (
+                "inc_r" + hashlib.sha256(f"{vulnerability_id}:{rule.rule_id}".encode()).hexdigest()[:19]
+            )
+            try:
+                await self._incidents.create(
+                    Actor(finding.org_id, SYSTEM_ACTOR), draft, rule_id=rule.rule_id, incident_id=incident_id
+                )
+            except AlreadyExists:
+                continue  # a redelivery: the incident is there already
+            log.info("incident opened by rule", rule_id=rule.rule_id, incident_id=incident_id)
 
     async def _seen(self, verdict: Verdict) -> bool:
         if verdict.kind not in ("ip", "domain"):

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import grpc
+import structlog
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from rampart.ai.v1 import ai_pb2
 from rampart.auth.v1 import auth_pb2
 from rampart.common.v1 import common_pb2
 from rampart.lib.ids import to_timestamp, utcnow
@@ -20,8 +23,11 @@ from rampart_gateway.envelope import metadata, ok
 from rampart_gateway.errors import ApiError
 from rampart_gateway.inputs import read_json, read_query
 from rampart_gateway.operations import caller
+from rampart_gateway.principal import Principal
 
 TIMEOUT = 10.0
+AI_USAGE_TIMEOUT = 2.0
+log = structlog.get_logger(__name__)
 MODES = {"live": common_pb2.KEY_MODE_LIVE, "test": common_pb2.KEY_MODE_TEST}
 
 
@@ -121,13 +127,26 @@ def start_of_day() -> datetime:
     return utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
 
 
+async def assistant_usage(request: Request, principal: Principal) -> ai_pb2.Usage | None:
+    """ai-service's count for today; None (left out of the answer) when it does not answer."""
+    try:
+        usage: ai_pb2.Usage = await request.state.clients.ai.GetUsage(
+            ai_pb2.GetUsageRequest(owner=principal.owner), timeout=AI_USAGE_TIMEOUT
+        )
+    except grpc.aio.AioRpcError as error:
+        log.warning("assistant usage unavailable", grpc_code=error.code().name)
+        return None
+    return usage
+
+
 async def profile(request: Request) -> Response:
     principal = caller(request)
     reply, usage = await request.state.account_cache.profile_and_usage(principal, start_of_day())
     decision = getattr(request.state, "rate", None)
     window = decision if decision is not None and decision.scope == "org" else None
     window = window or await request.state.limits.usage(principal)
-    return ok(request, views.profile(reply, usage, principal.via, window))
+    assistant = await assistant_usage(request, principal)
+    return ok(request, views.profile(reply, usage, principal.via, window, assistant))
 
 
 async def stats(request: Request) -> Response:
@@ -138,4 +157,5 @@ async def stats(request: Request) -> Response:
         timeout=TIMEOUT,
     )
     keys = await clients.auth.ListApiKeys(auth_pb2.ListApiKeysRequest(owner=principal.owner), timeout=TIMEOUT)
-    return ok(request, views.stats(usage, keys))
+    assistant = await assistant_usage(request, principal)
+    return ok(request, views.stats(usage, keys, assistant))

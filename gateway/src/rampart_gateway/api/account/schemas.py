@@ -77,6 +77,8 @@ class PlanLimits(BaseModel):
     scans_per_day: int = Field(description="0 means unlimited")
     concurrent_scans: int = Field(description="0 means unlimited")
     concurrent_streams: int = Field(description="open SSE + WebSocket streams; 0: unlimited (enterprise)")
+    ai_requests_per_day: int = Field(description="assistant requests a day (UTC); 0: unlimited (enterprise)")
+    ai_tokens_per_day: int = Field(description="LLM provider tokens a day (UTC); 0: unlimited (enterprise)")
 
 
 class Counter(BaseModel):
@@ -98,3 +100,6 @@ class Profile(BaseModel):
 class Stats(BaseModel):
     scans: dict[str, Any]
     api_keys: dict[str, int]
+    assistant: dict[str, int] | None = Field(
+        description="today's assistant requests and provider tokens; null when ai-service did not answer"
+    )

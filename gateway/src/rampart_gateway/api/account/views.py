@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rampart.ai.v1 import ai_pb2
 from rampart.auth.v1 import auth_pb2
 from rampart.common.v1 import common_pb2
 from rampart.scan.v1 import scan_pb2
@@ -60,11 +61,42 @@ def plan(limits: auth_pb2.Plan) -> dict[str, Any]:
         "scans_per_day": limits.scans_per_day,
         "concurrent_scans": limits.concurrent_scans,
         "concurrent_streams": limits.concurrent_streams,
+        "ai_requests_per_day": limits.ai_requests_per_day,
+        "ai_tokens_per_day": limits.ai_tokens_per_day,
+    }
+
+
+def assistant_counters(plan: auth_pb2.Plan, assistant: ai_pb2.Usage | None) -> dict[str, Any]:
+    """Today's assistant requests and provider tokens (the organisation's, UTC day); {} if unknown."""
+    if assistant is None:
+        return {}
+    reset = assistant.resets_at.seconds or None
+    return {
+        "assistant_requests_today": {
+            "used": assistant.requests_today,
+            "limit": plan.ai_requests_per_day,
+            "remaining": max(0, plan.ai_requests_per_day - assistant.requests_today)
+            if plan.ai_requests_per_day
+            else None,
+            "reset": reset,
+        },
+        "assistant_tokens_today": {
+            "used": assistant.tokens_today,
+            "limit": plan.ai_tokens_per_day,
+            "remaining": max(0, plan.ai_tokens_per_day - assistant.tokens_today)
+            if plan.ai_tokens_per_day
+            else None,
+            "reset": reset,
+        },
     }
 
 
 def profile(
-    reply: auth_pb2.Profile, usage: scan_pb2.Usage, via: str, window: Decision | None
+    reply: auth_pb2.Profile,
+    usage: scan_pb2.Usage,
+    via: str,
+    window: Decision | None,
+    assistant: ai_pb2.Usage | None = None,
 ) -> dict[str, Any]:
     """The caller, organisation, plan and usage; ``window`` is the organisation's hourly count."""
     return {
@@ -82,11 +114,14 @@ def profile(
             },
             "scans_today": {"used": usage.scans_since, "limit": reply.plan.scans_per_day},
             "concurrent_scans": {"used": usage.active_scans, "limit": reply.plan.concurrent_scans},
+            **assistant_counters(reply.plan, assistant),
         },
     }
 
 
-def stats(usage: scan_pb2.Usage, keys: auth_pb2.ListApiKeysResponse) -> dict[str, Any]:
+def stats(
+    usage: scan_pb2.Usage, keys: auth_pb2.ListApiKeysResponse, assistant: ai_pb2.Usage | None = None
+) -> dict[str, Any]:
     return {
         "scans": {
             "total": usage.scans_total,
@@ -95,4 +130,11 @@ def stats(usage: scan_pb2.Usage, keys: auth_pb2.ListApiKeysResponse) -> dict[str
             "by_status": dict(usage.by_status),
         },
         "api_keys": {"active": len(keys.keys)},
+        "assistant": None
+        if assistant is None
+        else {
+            "requests_today": assistant.requests_today,
+            "tokens_today": assistant.tokens_today,
+            "history_entries": assistant.history_entries,
+        },
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute
 
 from rampart_gateway.api.ai import schemas
-from rampart_gateway.api.ai.routes import ask, explain, report
+from rampart_gateway.api.ai.routes import ask, explain, history, history_entry, report
 from rampart_gateway.operations import Operation
 
 STREAMING = " (Accept: text/event-stream streams chunk events, then a done event with the citations)"
@@ -20,7 +20,7 @@ OPERATIONS = (
         scope="ai:use",
         body=schemas.AskRequest,
         response=schemas.AskAnswer,
-        errors=("VALIDATION_ERROR", "SCAN_NOT_FOUND", "INCIDENT_NOT_FOUND", "NOT_FOUND"),
+        errors=("VALIDATION_ERROR", "SCAN_NOT_FOUND", "INCIDENT_NOT_FOUND", "NOT_FOUND", "AI_QUOTA_EXCEEDED"),
     ),
     Operation(
         "POST",
@@ -31,7 +31,7 @@ OPERATIONS = (
         scope="ai:use",
         body=schemas.ExplainRequest,
         response=schemas.ExplainAnswer,
-        errors=("VALIDATION_ERROR", "SCAN_NOT_FOUND"),
+        errors=("VALIDATION_ERROR", "SCAN_NOT_FOUND", "AI_QUOTA_EXCEEDED"),
     ),
     Operation(
         "POST",
@@ -42,7 +42,28 @@ OPERATIONS = (
         scope="ai:use",
         body=schemas.ReportRequest,
         response=schemas.ReportAnswer,
-        errors=("VALIDATION_ERROR", "SCAN_NOT_FOUND"),
+        errors=("VALIDATION_ERROR", "SCAN_NOT_FOUND", "AI_QUOTA_EXCEEDED"),
+    ),
+    Operation(
+        "GET",
+        "/api/v1/ai/history",
+        history,
+        "Your questions and the assistant's answers, newest first (live and test keys apart)",
+        "assistant",
+        scope="ai:use",
+        query=schemas.HistoryQuery,
+        response=schemas.AssistantHistoryPage,
+        errors=("VALIDATION_ERROR",),
+    ),
+    Operation(
+        "GET",
+        "/api/v1/ai/history/{history_id}",
+        history_entry,
+        "One entry of your assistant history",
+        "assistant",
+        scope="ai:use",
+        response=schemas.AssistantHistoryEntry,
+        errors=("AI_HISTORY_NOT_FOUND",),
     ),
 )
 

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from rampart_gateway.inputs import Body
+from rampart_gateway.inputs import Body, Params, Whole
 
 MAX_QUESTION = 2_000  # ai-service refuses longer ones too
 Level = Literal["beginner", "intermediate", "expert"]
@@ -78,6 +78,8 @@ class AskAnswer(BaseModel):
     provider: str
     citations: list[Citation]
     gaps: list[str]
+    history_id: str | None = Field(description="GET /api/v1/ai/history/{history_id} reads it back")
+    provider_tokens: int = Field(description="tokens the LLM provider spent (its usage, else estimated)")
 
 
 class RelatedId(BaseModel):
@@ -110,3 +112,31 @@ class ReportAnswer(BaseModel):
     provider: str
     sections: list[ReportSection]
     gaps: list[str]
+
+
+class HistoryQuery(Params):
+    per_page: Whole = Field(default=20, ge=1, le=100, description="items per page")
+    cursor: str = Field(
+        default="", max_length=64, pattern=r"^[0-9]*$", description="next_cursor from the previous page"
+    )
+
+
+class AssistantHistoryEntry(BaseModel):
+    history_id: str
+    kind: Literal["ask", "explain", "report"]
+    question: str
+    answer: str
+    citations: list[Citation]
+    provider: str
+    provider_tokens: int
+    scan_id: str | None
+    key_id: str | None = Field(description="the API key it was asked with; null for a signed-in session")
+    created_at: str | None
+    expires_at: str | None = Field(description="deleted after this (the operator's retention)")
+
+
+class AssistantHistoryPage(BaseModel):
+    items: list[AssistantHistoryEntry]
+    total: int
+    per_page: int
+    next_cursor: str | None

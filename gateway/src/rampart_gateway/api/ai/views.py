@@ -7,6 +7,7 @@ from typing import Any
 
 from rampart.ai.v1 import ai_pb2
 from rampart.lib.enums import enum_word
+from rampart_gateway.envelope import when
 
 DEFAULT_LEVEL, DEFAULT_REPORT_TYPE = "intermediate", "technical"  # ai-service's defaults
 
@@ -32,6 +33,33 @@ def ask(reply: ai_pb2.AskResponse) -> dict[str, Any]:
         "provider": reply.provider,
         "citations": [citation(s) for s in reply.sources],
         "gaps": list(reply.gaps),
+        "history_id": reply.history_id or None,
+        "provider_tokens": reply.provider_tokens,
+    }
+
+
+def history_entry(entry: ai_pb2.HistoryEntry) -> dict[str, Any]:
+    return {
+        "history_id": entry.history_id,
+        "kind": entry.kind,
+        "question": entry.question,
+        "answer": entry.answer,
+        "citations": [citation(s) for s in entry.sources],
+        "provider": entry.provider,
+        "provider_tokens": entry.provider_tokens,
+        "scan_id": entry.scan_id or None,
+        "key_id": entry.key_id or None,
+        "created_at": when(entry.created_at),
+        "expires_at": when(entry.expires_at),
+    }
+
+
+def history_page(reply: ai_pb2.ListHistoryResponse, per_page: int) -> dict[str, Any]:
+    return {
+        "items": [history_entry(e) for e in reply.entries],
+        "total": reply.page.total,
+        "per_page": per_page,
+        "next_cursor": reply.page.next_cursor or None,
     }
 
 

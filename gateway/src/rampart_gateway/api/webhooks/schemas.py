@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import AfterValidator, BaseModel, Field, model_validator
 
+from rampart.lib.catalogue.webhooks import NOT_PUBLISHED, WEBHOOK_EVENTS
 from rampart_gateway.inputs import Body, Params, Whole
 
-# What report-service delivers today (compliance.changed arrives with the compliance work).
-EventName = Literal[
-    "scan.completed", "scan.failed", "vulnerability.found", "incident.created", "incident.updated"
+
+def _known_event(name: str) -> str:
+    if name not in WEBHOOK_EVENTS and name not in NOT_PUBLISHED:
+        raise ValueError(f"unknown event; known: {', '.join(WEBHOOK_EVENTS)}")
+    return name
+
+
+# The events report-service delivers (rampart.lib.catalogue.webhooks, the one list); an event
+# outside it is refused here, one named but not published yet by report-service with the reason.
+EventName = Annotated[
+    str,
+    Field(min_length=3, max_length=64, json_schema_extra={"enum": list(WEBHOOK_EVENTS)}),
+    AfterValidator(_known_event),
 ]
 Url = Field(min_length=8, max_length=2048, examples=["https://hooks.example.com/rampart"])
 
@@ -67,6 +78,11 @@ class WebhookView(BaseModel):
     previous_secret_expires_at: str | None = Field(
         description="while set, deliveries also carry a signature with the previous secret"
     )
+    disabled_reason: str | None = Field(
+        default=None,
+        description="why deliveries were switched off (failing for 24 h); cleared by enabling it",
+    )
+    disabled_at: str | None = Field(default=None, description="when it was switched off")
     secret: str | None = Field(default=None, description="only in the create and rotate answers")
 
 

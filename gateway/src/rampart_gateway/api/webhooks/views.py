@@ -18,6 +18,8 @@ def webhook(message: report_pb2.Webhook) -> dict[str, Any]:
         "created_at": when(message.created_at),
         "updated_at": when(message.updated_at),
         "previous_secret_expires_at": when(message.previous_secret_expires_at),
+        "disabled_reason": message.disabled_reason or None,
+        "disabled_at": when(message.disabled_at),
     }
     if message.secret:
         view["secret"] = message.secret

@@ -22,40 +22,55 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from rampart.common.v1 import common_pb2 as rampart_dot_common_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16rampart/ai/v1/ai.proto\x12\rrampart.ai.v1\x1a\x1erampart/common/v1/common.proto\"\x96\x01\n\nAskRequest\x12\'\n\x05owner\x18\x01 \x01(\x0b\x32\x18.rampart.common.v1.Owner\x12\x10\n\x08question\x18\x02 \x01(\t\x12\x0f\n\x07scan_id\x18\x03 \x01(\t\x12\x18\n\x10vulnerability_id\x18\x04 \x01(\t\x12\r\n\x05\x61sset\x18\x05 \x01(\t\x12\x13\n\x0bincident_id\x18\x06 \x01(\t\"\x82\x01\n\x06Source\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x0b\n\x03ref\x18\x02 \x01(\t\x12\x0f\n\x07\x65xcerpt\x18\x03 \x01(\t\x12\r\n\x05label\x18\x04 \x01(\t\x12\x0f\n\x07scan_id\x18\x05 \x01(\t\x12\x0c\n\x04host\x18\x06 \x01(\t\x12\x0c\n\x04port\x18\x07 \x01(\x05\x12\x10\n\x08protocol\x18\x08 \x01(\t\"\xa0\x01\n\x0b\x41skResponse\x12\x0e\n\x06\x61nswer\x18\x01 \x01(\t\x12&\n\x07sources\x18\x02 \x03(\x0b\x32\x15.rampart.ai.v1.Source\x12\x12\n\nconfidence\x18\x03 \x01(\x05\x12\x10\n\x08provider\x18\x04 \x01(\t\x12%\n\x06intent\x18\x05 \x01(\x0e\x32\x15.rampart.ai.v1.Intent\x12\x0c\n\x04gaps\x18\x06 \x03(\t\"\x87\x01\n\x0e\x45xplainRequest\x12\'\n\x05owner\x18\x01 \x01(\x0b\x32\x18.rampart.common.v1.Owner\x12\x0f\n\x07\x63oncept\x18\x02 \x01(\t\x12*\n\x05level\x18\x03 \x01(\x0e\x32\x1b.rampart.ai.v1.ExplainLevel\x12\x0f\n\x07scan_id\x18\x04 \x01(\t\"3\n\tRelatedId\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\"\xfd\x01\n\x0f\x45xplainResponse\x12\x0f\n\x07\x63oncept\x18\x01 \x01(\t\x12*\n\x05level\x18\x02 \x01(\x0e\x32\x1b.rampart.ai.v1.ExplainLevel\x12\x13\n\x0b\x65xplanation\x18\x03 \x01(\t\x12\x0f\n\x07related\x18\x04 \x03(\t\x12\x10\n\x08provider\x18\x05 \x01(\t\x12-\n\x0brelated_ids\x18\x06 \x03(\x0b\x32\x18.rampart.ai.v1.RelatedId\x12\x0f\n\x07\x65xample\x18\x07 \x01(\t\x12&\n\x07sources\x18\x08 \x03(\x0b\x32\x15.rampart.ai.v1.Source\x12\r\n\x05\x66ound\x18\t \x01(\x08\"\x9b\x01\n\x15GenerateReportRequest\x12\'\n\x05owner\x18\x01 \x01(\x0b\x32\x18.rampart.common.v1.Owner\x12\x0f\n\x07scan_id\x18\x02 \x01(\t\x12.\n\x0breport_type\x18\x03 \x01(\x0e\x32\x19.rampart.ai.v1.ReportType\x12\x18\n\x10include_sections\x18\x04 \x03(\t\"b\n\rReportSection\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x0c\n\x04\x62ody\x18\x03 \x01(\t\x12&\n\x07sources\x18\x04 \x03(\x0b\x32\x15.rampart.ai.v1.Source\"\xa9\x01\n\x16GenerateReportResponse\x12\x0f\n\x07scan_id\x18\x01 \x01(\t\x12.\n\x0breport_type\x18\x02 \x01(\x0e\x32\x19.rampart.ai.v1.ReportType\x12.\n\x08sections\x18\x03 \x03(\x0b\x32\x1c.rampart.ai.v1.ReportSection\x12\x10\n\x08provider\x18\x04 \x01(\t\x12\x0c\n\x04gaps\x18\x05 \x03(\t*\xb0\x01\n\x06Intent\x12\x16\n\x12INTENT_UNSPECIFIED\x10\x00\x12\x13\n\x0fINTENT_EXPOSURE\x10\x01\x12\x11\n\rINTENT_URGENT\x10\x02\x12\x12\n\x0eINTENT_CHANGES\x10\x03\x12\x14\n\x10INTENT_REMEDIATE\x10\x04\x12\x14\n\x10INTENT_CVE_CHECK\x10\x05\x12\x12\n\x0eINTENT_EXPLAIN\x10\x06\x12\x12\n\x0eINTENT_SUMMARY\x10\x07*\x83\x01\n\x0c\x45xplainLevel\x12\x1d\n\x19\x45XPLAIN_LEVEL_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x45XPLAIN_LEVEL_BEGINNER\x10\x01\x12\x1e\n\x1a\x45XPLAIN_LEVEL_INTERMEDIATE\x10\x02\x12\x18\n\x14\x45XPLAIN_LEVEL_EXPERT\x10\x03*|\n\nReportType\x12\x1b\n\x17REPORT_TYPE_UNSPECIFIED\x10\x00\x12\x19\n\x15REPORT_TYPE_EXECUTIVE\x10\x01\x12\x19\n\x15REPORT_TYPE_TECHNICAL\x10\x02\x12\x1b\n\x17REPORT_TYPE_REMEDIATION\x10\x03\x32\xf2\x01\n\tAiService\x12<\n\x03\x41sk\x12\x19.rampart.ai.v1.AskRequest\x1a\x1a.rampart.ai.v1.AskResponse\x12H\n\x07\x45xplain\x12\x1d.rampart.ai.v1.ExplainRequest\x1a\x1e.rampart.ai.v1.ExplainResponse\x12]\n\x0eGenerateReport\x12$.rampart.ai.v1.GenerateReportRequest\x1a%.rampart.ai.v1.GenerateReportResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16rampart/ai/v1/ai.proto\x12\rrampart.ai.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1erampart/common/v1/common.proto\"\xbf\x01\n\nAskRequest\x12\'\n\x05owner\x18\x01 \x01(\x0b\x32\x18.rampart.common.v1.Owner\x12\x10\n\x08question\x18\x02 \x01(\t\x12\x0f\n\x07scan_id\x18\x03 \x01(\t\x12\x18\n\x10vulnerability_id\x18\x04 \x01(\t\x12\r\n\x05\x61sset\x18\x05 \x01(\t\x12\x13\n\x0bincident_id\x18\x06 \x01(\t\x12\'\n\x06limits\x18\x07 \x01(\x0b\x32\x17.rampart.ai.v1.AiLimits\"\x82\x01\n\x06Source\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x0b\n\x03ref\x18\x02 \x01(\t\x12\x0f\n\x07\x65xcerpt\x18\x03 \x01(\t\x12\r\n\x05label\x18\x04 \x01(\t\x12\x0f\n\x07scan_id\x18\x05 \x01(\t\x12\x0c\n\x04host\x18\x06 \x01(\t\x12\x0c\n\x04port\x18\x07 \x01(\x05\x12\x10\n\x08protocol\x18\x08 \x01(\t\"\xcd\x01\n\x0b\x41skResponse\x12\x0e\n\x06\x61nswer\x18\x01 \x01(\t\x12&\n\x07sources\x18\x02 \x03(\x0b\x32\x15.rampart.ai.v1.Source\x12\x12\n\nconfidence\x18\x03 \x01(\x05\x12\x10\n\x08provider\x18\x04 \x01(\t\x12%\n\x06intent\x18\x05 \x01(\x0e\x32\x15.rampart.ai.v1.Intent\x12\x0c\n\x04gaps\x18\x06 \x03(\t\x12\x12\n\nhistory_id\x18\x07 \x01(\t\x12\x17\n\x0fprovider_tokens\x18\x08 \x01(\x03\"\xb0\x01\n\x0e\x45xplainRequest\x12\'\n\x05owner\x18\x01 \x01(\x0b\x32\x18.rampart.common.v1.Owner\x12\x0f\n\x07\x63oncept\x18\x02 \x01(\t\x12*\n\x05level\x18\x03 \x01(\x0e\x32\x1b.rampart.ai.v1.ExplainLevel\x12\x0f\n\x07scan_id\x18\x04 \x01(\t\x12\'\n\x06limits\x18\x05 \x01(\x0b\x32\x17.rampart.ai.v1.AiLimits\"3\n\tRelatedId\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\"\xfd\x01\n\x0f\x45xplainResponse\x12\x0f\n\x07\x63oncept\x18\x01 \x01(\t\x12*\n\x05level\x18\x02 \x01(\x0e\x32\x1b.rampart.ai.v1.ExplainLevel\x12\x13\n\x0b\x65xplanation\x18\x03 \x01(\t\x12\x0f\n\x07related\x18\x04 \x03(\t\x12\x10\n\x08provider\x18\x05 \x01(\t\x12-\n\x0brelated_ids\x18\x06 \x03(\x0b\x32\x18.rampart.ai.v1.RelatedId\x12\x0f\n\x07\x65xample\x18\x07 \x01(\t\x12&\n\x07sources\x18\x08 \x03(\x0b\x32\x15.rampart.ai.v1.Source\x12\r\n\x05\x66ound\x18\t \x01(\x08\"\xc4\x01\n\x15GenerateReportRequest\x12\'\n\x05owner\x18\x01 \x01(\x0b\x32\x18.rampart.common.v1.Owner\x12\x0f\n\x07scan_id\x18\x02 \x01(\t\x12.\n\x0breport_type\x18\x03 \x01(\x0e\x32\x19.rampart.ai.v1.ReportType\x12\x18\n\x10include_sections\x18\x04 \x03(\t\x12\'\n\x06limits\x18\x05 \x01(\x0b\x32\x17.rampart.ai.v1.AiLimits\"b\n\rReportSection\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x0c\n\x04\x62ody\x18\x03 \x01(\t\x12&\n\x07sources\x18\x04 \x03(\x0b\x32\x15.rampart.ai.v1.Source\"\xa9\x01\n\x16GenerateReportResponse\x12\x0f\n\x07scan_id\x18\x01 \x01(\t\x12.\n\x0breport_type\x18\x02 \x01(\x0e\x32\x19.rampart.ai.v1.ReportType\x12.\n\x08sections\x18\x03 \x03(\x0b\x32\x1c.rampart.ai.v1.ReportSection\x12\x10\n\x08provider\x18\x04 \x01(\t\x12\x0c\n\x04gaps\x18\x05 \x03(\t\"<\n\x08\x41iLimits\x12\x18\n\x10requests_per_day\x18\x01 \x01(\x03\x12\x16\n\x0etokens_per_day\x18\x02 \x01(\x03\":\n\x0fGetUsageRequest\x12\'\n\x05owner\x18\x01 \x01(\x0b\x32\x18.rampart.common.v1.Owner\"\x8a\x01\n\x05Usage\x12\x0b\n\x03\x64\x61y\x18\x01 \x01(\t\x12\x16\n\x0erequests_today\x18\x02 \x01(\x03\x12\x14\n\x0ctokens_today\x18\x03 \x01(\x03\x12-\n\tresets_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0fhistory_entries\x18\x05 \x01(\x03\"k\n\x12ListHistoryRequest\x12\'\n\x05owner\x18\x01 \x01(\x0b\x32\x18.rampart.common.v1.Owner\x12,\n\x04page\x18\x02 \x01(\x0b\x32\x1e.rampart.common.v1.PageRequest\"\xa6\x02\n\x0cHistoryEntry\x12\x12\n\nhistory_id\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x10\n\x08question\x18\x03 \x01(\t\x12\x0e\n\x06\x61nswer\x18\x04 \x01(\t\x12&\n\x07sources\x18\x05 \x03(\x0b\x32\x15.rampart.ai.v1.Source\x12\x10\n\x08provider\x18\x06 \x01(\t\x12\x17\n\x0fprovider_tokens\x18\x07 \x01(\x03\x12\x0f\n\x07scan_id\x18\x08 \x01(\t\x12\x0e\n\x06key_id\x18\t \x01(\t\x12.\n\ncreated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nexpires_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"n\n\x13ListHistoryResponse\x12,\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x1b.rampart.ai.v1.HistoryEntry\x12)\n\x04page\x18\x02 \x01(\x0b\x32\x1b.rampart.common.v1.PageInfo\"U\n\x16GetHistoryEntryRequest\x12\'\n\x05owner\x18\x01 \x01(\x0b\x32\x18.rampart.common.v1.Owner\x12\x12\n\nhistory_id\x18\x02 \x01(\t*\xb0\x01\n\x06Intent\x12\x16\n\x12INTENT_UNSPECIFIED\x10\x00\x12\x13\n\x0fINTENT_EXPOSURE\x10\x01\x12\x11\n\rINTENT_URGENT\x10\x02\x12\x12\n\x0eINTENT_CHANGES\x10\x03\x12\x14\n\x10INTENT_REMEDIATE\x10\x04\x12\x14\n\x10INTENT_CVE_CHECK\x10\x05\x12\x12\n\x0eINTENT_EXPLAIN\x10\x06\x12\x12\n\x0eINTENT_SUMMARY\x10\x07*\x83\x01\n\x0c\x45xplainLevel\x12\x1d\n\x19\x45XPLAIN_LEVEL_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x45XPLAIN_LEVEL_BEGINNER\x10\x01\x12\x1e\n\x1a\x45XPLAIN_LEVEL_INTERMEDIATE\x10\x02\x12\x18\n\x14\x45XPLAIN_LEVEL_EXPERT\x10\x03*|\n\nReportType\x12\x1b\n\x17REPORT_TYPE_UNSPECIFIED\x10\x00\x12\x19\n\x15REPORT_TYPE_EXECUTIVE\x10\x01\x12\x19\n\x15REPORT_TYPE_TECHNICAL\x10\x02\x12\x1b\n\x17REPORT_TYPE_REMEDIATION\x10\x03\x32\xe1\x03\n\tAiService\x12<\n\x03\x41sk\x12\x19.rampart.ai.v1.AskRequest\x1a\x1a.rampart.ai.v1.AskResponse\x12H\n\x07\x45xplain\x12\x1d.rampart.ai.v1.ExplainRequest\x1a\x1e.rampart.ai.v1.ExplainResponse\x12]\n\x0eGenerateReport\x12$.rampart.ai.v1.GenerateReportRequest\x1a%.rampart.ai.v1.GenerateReportResponse\x12@\n\x08GetUsage\x12\x1e.rampart.ai.v1.GetUsageRequest\x1a\x14.rampart.ai.v1.Usage\x12T\n\x0bListHistory\x12!.rampart.ai.v1.ListHistoryRequest\x1a\".rampart.ai.v1.ListHistoryResponse\x12U\n\x0fGetHistoryEntry\x12%.rampart.ai.v1.GetHistoryEntryRequest\x1a\x1b.rampart.ai.v1.HistoryEntryb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'rampart.ai.v1.ai_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_INTENT']._serialized_start=1400
-  _globals['_INTENT']._serialized_end=1576
-  _globals['_EXPLAINLEVEL']._serialized_start=1579
-  _globals['_EXPLAINLEVEL']._serialized_end=1710
-  _globals['_REPORTTYPE']._serialized_start=1712
-  _globals['_REPORTTYPE']._serialized_end=1836
-  _globals['_ASKREQUEST']._serialized_start=74
-  _globals['_ASKREQUEST']._serialized_end=224
-  _globals['_SOURCE']._serialized_start=227
-  _globals['_SOURCE']._serialized_end=357
-  _globals['_ASKRESPONSE']._serialized_start=360
-  _globals['_ASKRESPONSE']._serialized_end=520
-  _globals['_EXPLAINREQUEST']._serialized_start=523
-  _globals['_EXPLAINREQUEST']._serialized_end=658
-  _globals['_RELATEDID']._serialized_start=660
-  _globals['_RELATEDID']._serialized_end=711
-  _globals['_EXPLAINRESPONSE']._serialized_start=714
-  _globals['_EXPLAINRESPONSE']._serialized_end=967
-  _globals['_GENERATEREPORTREQUEST']._serialized_start=970
-  _globals['_GENERATEREPORTREQUEST']._serialized_end=1125
-  _globals['_REPORTSECTION']._serialized_start=1127
-  _globals['_REPORTSECTION']._serialized_end=1225
-  _globals['_GENERATEREPORTRESPONSE']._serialized_start=1228
-  _globals['_GENERATEREPORTRESPONSE']._serialized_end=1397
-  _globals['_AISERVICE']._serialized_start=1839
-  _globals['_AISERVICE']._serialized_end=2081
+  _globals['_INTENT']._serialized_start=2469
+  _globals['_INTENT']._serialized_end=2645
+  _globals['_EXPLAINLEVEL']._serialized_start=2648
+  _globals['_EXPLAINLEVEL']._serialized_end=2779
+  _globals['_REPORTTYPE']._serialized_start=2781
+  _globals['_REPORTTYPE']._serialized_end=2905
+  _globals['_ASKREQUEST']._serialized_start=107
+  _globals['_ASKREQUEST']._serialized_end=298
+  _globals['_SOURCE']._serialized_start=301
+  _globals['_SOURCE']._serialized_end=431
+  _globals['_ASKRESPONSE']._serialized_start=434
+  _globals['_ASKRESPONSE']._serialized_end=639
+  _globals['_EXPLAINREQUEST']._serialized_start=642
+  _globals['_EXPLAINREQUEST']._serialized_end=818
+  _globals['_RELATEDID']._serialized_start=820
+  _globals['_RELATEDID']._serialized_end=871
+  _globals['_EXPLAINRESPONSE']._serialized_start=874
+  _globals['_EXPLAINRESPONSE']._serialized_end=1127
+  _globals['_GENERATEREPORTREQUEST']._serialized_start=1130
+  _globals['_GENERATEREPORTREQUEST']._serialized_end=1326
+  _globals['_REPORTSECTION']._serialized_start=1328
+  _globals['_REPORTSECTION']._serialized_end=1426
+  _globals['_GENERATEREPORTRESPONSE']._serialized_start=1429
+  _globals['_GENERATEREPORTRESPONSE']._serialized_end=1598
+  _globals['_AILIMITS']._serialized_start=1600
+  _globals['_AILIMITS']._serialized_end=1660
+  _globals['_GETUSAGEREQUEST']._serialized_start=1662
+  _globals['_GETUSAGEREQUEST']._serialized_end=1720
+  _globals['_USAGE']._serialized_start=1723
+  _globals['_USAGE']._serialized_end=1861
+  _globals['_LISTHISTORYREQUEST']._serialized_start=1863
+  _globals['_LISTHISTORYREQUEST']._serialized_end=1970
+  _globals['_HISTORYENTRY']._serialized_start=1973
+  _globals['_HISTORYENTRY']._serialized_end=2267
+  _globals['_LISTHISTORYRESPONSE']._serialized_start=2269
+  _globals['_LISTHISTORYRESPONSE']._serialized_end=2379
+  _globals['_GETHISTORYENTRYREQUEST']._serialized_start=2381
+  _globals['_GETHISTORYENTRYREQUEST']._serialized_end=2466
+  _globals['_AISERVICE']._serialized_start=2908
+  _globals['_AISERVICE']._serialized_end=3389
 # @@protoc_insertion_point(module_scope)

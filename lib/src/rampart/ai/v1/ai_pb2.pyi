@@ -6,6 +6,7 @@ The assistant: answers grounded in the caller's own scans and findings."""
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from rampart.common.v1 import common_pb2 as _common_pb2
@@ -118,6 +119,7 @@ class AskRequest(_message.Message):
     VULNERABILITY_ID_FIELD_NUMBER: _builtins.int
     ASSET_FIELD_NUMBER: _builtins.int
     INCIDENT_ID_FIELD_NUMBER: _builtins.int
+    LIMITS_FIELD_NUMBER: _builtins.int
     question: _builtins.str
     scan_id: _builtins.str
     """optional grounding context"""
@@ -127,6 +129,10 @@ class AskRequest(_message.Message):
     incident_id: _builtins.str
     @_builtins.property
     def owner(self) -> _common_pb2.Owner: ...
+    @_builtins.property
+    def limits(self) -> Global___AiLimits:
+        """the caller's plan; unset = not limited (still counted)"""
+
     def __init__(
         self,
         *,
@@ -136,10 +142,11 @@ class AskRequest(_message.Message):
         vulnerability_id: _builtins.str = ...,
         asset: _builtins.str = ...,
         incident_id: _builtins.str = ...,
+        limits: Global___AiLimits | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["limits", b"limits", "owner", b"owner"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["asset", b"asset", "incident_id", b"incident_id", "owner", b"owner", "question", b"question", "scan_id", b"scan_id", "vulnerability_id", b"vulnerability_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["asset", b"asset", "incident_id", b"incident_id", "limits", b"limits", "owner", b"owner", "question", b"question", "scan_id", b"scan_id", "vulnerability_id", b"vulnerability_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -203,12 +210,18 @@ class AskResponse(_message.Message):
     PROVIDER_FIELD_NUMBER: _builtins.int
     INTENT_FIELD_NUMBER: _builtins.int
     GAPS_FIELD_NUMBER: _builtins.int
+    HISTORY_ID_FIELD_NUMBER: _builtins.int
+    PROVIDER_TOKENS_FIELD_NUMBER: _builtins.int
     answer: _builtins.str
     confidence: _builtins.int
     """0-100"""
     provider: _builtins.str
     """"offline" or the configured LLM provider"""
     intent: Global___Intent.ValueType
+    history_id: _builtins.str
+    """the stored question and answer (GetHistoryEntry)"""
+    provider_tokens: _builtins.int
+    """tokens the provider spent on it (reported or estimated); 0 offline"""
     @_builtins.property
     def sources(self) -> _containers.RepeatedCompositeFieldContainer[Global___Source]: ...
     @_builtins.property
@@ -224,10 +237,12 @@ class AskResponse(_message.Message):
         provider: _builtins.str = ...,
         intent: Global___Intent.ValueType = ...,
         gaps: _abc.Iterable[_builtins.str] | None = ...,
+        history_id: _builtins.str = ...,
+        provider_tokens: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["answer", b"answer", "confidence", b"confidence", "gaps", b"gaps", "intent", b"intent", "provider", b"provider", "sources", b"sources"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answer", b"answer", "confidence", b"confidence", "gaps", b"gaps", "history_id", b"history_id", "intent", b"intent", "provider", b"provider", "provider_tokens", b"provider_tokens", "sources", b"sources"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -241,12 +256,15 @@ class ExplainRequest(_message.Message):
     CONCEPT_FIELD_NUMBER: _builtins.int
     LEVEL_FIELD_NUMBER: _builtins.int
     SCAN_ID_FIELD_NUMBER: _builtins.int
+    LIMITS_FIELD_NUMBER: _builtins.int
     concept: _builtins.str
     level: Global___ExplainLevel.ValueType
     scan_id: _builtins.str
     """where to look for an example; "" = the caller's latest finished scan"""
     @_builtins.property
     def owner(self) -> _common_pb2.Owner: ...
+    @_builtins.property
+    def limits(self) -> Global___AiLimits: ...
     def __init__(
         self,
         *,
@@ -254,10 +272,11 @@ class ExplainRequest(_message.Message):
         concept: _builtins.str = ...,
         level: Global___ExplainLevel.ValueType = ...,
         scan_id: _builtins.str = ...,
+        limits: Global___AiLimits | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["limits", b"limits", "owner", b"owner"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["concept", b"concept", "level", b"level", "owner", b"owner", "scan_id", b"scan_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["concept", b"concept", "level", b"level", "limits", b"limits", "owner", b"owner", "scan_id", b"scan_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -351,6 +370,7 @@ class GenerateReportRequest(_message.Message):
     SCAN_ID_FIELD_NUMBER: _builtins.int
     REPORT_TYPE_FIELD_NUMBER: _builtins.int
     INCLUDE_SECTIONS_FIELD_NUMBER: _builtins.int
+    LIMITS_FIELD_NUMBER: _builtins.int
     scan_id: _builtins.str
     report_type: Global___ReportType.ValueType
     @_builtins.property
@@ -359,6 +379,8 @@ class GenerateReportRequest(_message.Message):
     def include_sections(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """summary, vulnerabilities, recommendations; none = all"""
 
+    @_builtins.property
+    def limits(self) -> Global___AiLimits: ...
     def __init__(
         self,
         *,
@@ -366,10 +388,11 @@ class GenerateReportRequest(_message.Message):
         scan_id: _builtins.str = ...,
         report_type: Global___ReportType.ValueType = ...,
         include_sections: _abc.Iterable[_builtins.str] | None = ...,
+        limits: Global___AiLimits | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["limits", b"limits", "owner", b"owner"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["include_sections", b"include_sections", "owner", b"owner", "report_type", b"report_type", "scan_id", b"scan_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["include_sections", b"include_sections", "limits", b"limits", "owner", b"owner", "report_type", b"report_type", "scan_id", b"scan_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -436,3 +459,223 @@ class GenerateReportResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GenerateReportResponse: _TypeAlias = GenerateReportResponse  # noqa: Y015
+
+@_typing.final
+class AiLimits(_message.Message):
+    """---- Limits and accounting -----------------------------------------------------------------
+
+    AiLimits: the caller's plan quotas, passed by the gateway from the verified principal.
+    ai-service counts per organisation per UTC day in its store (exact across gateway replicas).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUESTS_PER_DAY_FIELD_NUMBER: _builtins.int
+    TOKENS_PER_DAY_FIELD_NUMBER: _builtins.int
+    requests_per_day: _builtins.int
+    """0 = unlimited"""
+    tokens_per_day: _builtins.int
+    """provider tokens; 0 = unlimited"""
+    def __init__(
+        self,
+        *,
+        requests_per_day: _builtins.int = ...,
+        tokens_per_day: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["requests_per_day", b"requests_per_day", "tokens_per_day", b"tokens_per_day"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AiLimits: _TypeAlias = AiLimits  # noqa: Y015
+
+@_typing.final
+class GetUsageRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OWNER_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def owner(self) -> _common_pb2.Owner: ...
+    def __init__(
+        self,
+        *,
+        owner: _common_pb2.Owner | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetUsageRequest: _TypeAlias = GetUsageRequest  # noqa: Y015
+
+@_typing.final
+class Usage(_message.Message):
+    """Usage: the organisation's assistant use today (UTC) and the stored history of the caller."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DAY_FIELD_NUMBER: _builtins.int
+    REQUESTS_TODAY_FIELD_NUMBER: _builtins.int
+    TOKENS_TODAY_FIELD_NUMBER: _builtins.int
+    RESETS_AT_FIELD_NUMBER: _builtins.int
+    HISTORY_ENTRIES_FIELD_NUMBER: _builtins.int
+    day: _builtins.str
+    """YYYY-MM-DD, UTC"""
+    requests_today: _builtins.int
+    tokens_today: _builtins.int
+    history_entries: _builtins.int
+    """the caller's stored questions (this world: live or test)"""
+    @_builtins.property
+    def resets_at(self) -> _timestamp_pb2.Timestamp:
+        """the next UTC midnight"""
+
+    def __init__(
+        self,
+        *,
+        day: _builtins.str = ...,
+        requests_today: _builtins.int = ...,
+        tokens_today: _builtins.int = ...,
+        resets_at: _timestamp_pb2.Timestamp | None = ...,
+        history_entries: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["resets_at", b"resets_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["day", b"day", "history_entries", b"history_entries", "requests_today", b"requests_today", "resets_at", b"resets_at", "tokens_today", b"tokens_today"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Usage: _TypeAlias = Usage  # noqa: Y015
+
+@_typing.final
+class ListHistoryRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OWNER_FIELD_NUMBER: _builtins.int
+    PAGE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def owner(self) -> _common_pb2.Owner: ...
+    @_builtins.property
+    def page(self) -> _common_pb2.PageRequest:
+        """per_page and cursor; newest first"""
+
+    def __init__(
+        self,
+        *,
+        owner: _common_pb2.Owner | None = ...,
+        page: _common_pb2.PageRequest | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner", "page", b"page"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner", "page", b"page"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListHistoryRequest: _TypeAlias = ListHistoryRequest  # noqa: Y015
+
+@_typing.final
+class HistoryEntry(_message.Message):
+    """HistoryEntry: one question (or explain / report request) and its answer, as stored."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HISTORY_ID_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    QUESTION_FIELD_NUMBER: _builtins.int
+    ANSWER_FIELD_NUMBER: _builtins.int
+    SOURCES_FIELD_NUMBER: _builtins.int
+    PROVIDER_FIELD_NUMBER: _builtins.int
+    PROVIDER_TOKENS_FIELD_NUMBER: _builtins.int
+    SCAN_ID_FIELD_NUMBER: _builtins.int
+    KEY_ID_FIELD_NUMBER: _builtins.int
+    CREATED_AT_FIELD_NUMBER: _builtins.int
+    EXPIRES_AT_FIELD_NUMBER: _builtins.int
+    history_id: _builtins.str
+    kind: _builtins.str
+    """ask, explain, report"""
+    question: _builtins.str
+    """the question, concept, or "report <type> of <scan>" """
+    answer: _builtins.str
+    provider: _builtins.str
+    provider_tokens: _builtins.int
+    scan_id: _builtins.str
+    key_id: _builtins.str
+    """the key it was asked with, "" for a signed-in session"""
+    @_builtins.property
+    def sources(self) -> _containers.RepeatedCompositeFieldContainer[Global___Source]: ...
+    @_builtins.property
+    def created_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def expires_at(self) -> _timestamp_pb2.Timestamp:
+        """retention"""
+
+    def __init__(
+        self,
+        *,
+        history_id: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        question: _builtins.str = ...,
+        answer: _builtins.str = ...,
+        sources: _abc.Iterable[Global___Source] | None = ...,
+        provider: _builtins.str = ...,
+        provider_tokens: _builtins.int = ...,
+        scan_id: _builtins.str = ...,
+        key_id: _builtins.str = ...,
+        created_at: _timestamp_pb2.Timestamp | None = ...,
+        expires_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "expires_at", b"expires_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answer", b"answer", "created_at", b"created_at", "expires_at", b"expires_at", "history_id", b"history_id", "key_id", b"key_id", "kind", b"kind", "provider", b"provider", "provider_tokens", b"provider_tokens", "question", b"question", "scan_id", b"scan_id", "sources", b"sources"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___HistoryEntry: _TypeAlias = HistoryEntry  # noqa: Y015
+
+@_typing.final
+class ListHistoryResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENTRIES_FIELD_NUMBER: _builtins.int
+    PAGE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def entries(self) -> _containers.RepeatedCompositeFieldContainer[Global___HistoryEntry]: ...
+    @_builtins.property
+    def page(self) -> _common_pb2.PageInfo: ...
+    def __init__(
+        self,
+        *,
+        entries: _abc.Iterable[Global___HistoryEntry] | None = ...,
+        page: _common_pb2.PageInfo | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["entries", b"entries", "page", b"page"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListHistoryResponse: _TypeAlias = ListHistoryResponse  # noqa: Y015
+
+@_typing.final
+class GetHistoryEntryRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OWNER_FIELD_NUMBER: _builtins.int
+    HISTORY_ID_FIELD_NUMBER: _builtins.int
+    history_id: _builtins.str
+    @_builtins.property
+    def owner(self) -> _common_pb2.Owner: ...
+    def __init__(
+        self,
+        *,
+        owner: _common_pb2.Owner | None = ...,
+        history_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["history_id", b"history_id", "owner", b"owner"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetHistoryEntryRequest: _TypeAlias = GetHistoryEntryRequest  # noqa: Y015

@@ -49,6 +49,21 @@ class AiServiceStub:
                 request_serializer=rampart_dot_ai_dot_v1_dot_ai__pb2.GenerateReportRequest.SerializeToString,
                 response_deserializer=rampart_dot_ai_dot_v1_dot_ai__pb2.GenerateReportResponse.FromString,
                 _registered_method=True)
+        self.GetUsage = channel.unary_unary(
+                '/rampart.ai.v1.AiService/GetUsage',
+                request_serializer=rampart_dot_ai_dot_v1_dot_ai__pb2.GetUsageRequest.SerializeToString,
+                response_deserializer=rampart_dot_ai_dot_v1_dot_ai__pb2.Usage.FromString,
+                _registered_method=True)
+        self.ListHistory = channel.unary_unary(
+                '/rampart.ai.v1.AiService/ListHistory',
+                request_serializer=rampart_dot_ai_dot_v1_dot_ai__pb2.ListHistoryRequest.SerializeToString,
+                response_deserializer=rampart_dot_ai_dot_v1_dot_ai__pb2.ListHistoryResponse.FromString,
+                _registered_method=True)
+        self.GetHistoryEntry = channel.unary_unary(
+                '/rampart.ai.v1.AiService/GetHistoryEntry',
+                request_serializer=rampart_dot_ai_dot_v1_dot_ai__pb2.GetHistoryEntryRequest.SerializeToString,
+                response_deserializer=rampart_dot_ai_dot_v1_dot_ai__pb2.HistoryEntry.FromString,
+                _registered_method=True)
 
 
 class AiServiceServicer:
@@ -72,6 +87,25 @@ class AiServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetUsage(self, request, context):
+        """Quotas, usage and history: see the section "Limits and accounting" below.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListHistory(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetHistoryEntry(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AiServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -89,6 +123,21 @@ def add_AiServiceServicer_to_server(servicer, server):
                     servicer.GenerateReport,
                     request_deserializer=rampart_dot_ai_dot_v1_dot_ai__pb2.GenerateReportRequest.FromString,
                     response_serializer=rampart_dot_ai_dot_v1_dot_ai__pb2.GenerateReportResponse.SerializeToString,
+            ),
+            'GetUsage': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetUsage,
+                    request_deserializer=rampart_dot_ai_dot_v1_dot_ai__pb2.GetUsageRequest.FromString,
+                    response_serializer=rampart_dot_ai_dot_v1_dot_ai__pb2.Usage.SerializeToString,
+            ),
+            'ListHistory': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListHistory,
+                    request_deserializer=rampart_dot_ai_dot_v1_dot_ai__pb2.ListHistoryRequest.FromString,
+                    response_serializer=rampart_dot_ai_dot_v1_dot_ai__pb2.ListHistoryResponse.SerializeToString,
+            ),
+            'GetHistoryEntry': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetHistoryEntry,
+                    request_deserializer=rampart_dot_ai_dot_v1_dot_ai__pb2.GetHistoryEntryRequest.FromString,
+                    response_serializer=rampart_dot_ai_dot_v1_dot_ai__pb2.HistoryEntry.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -172,6 +221,87 @@ class AiService:
             '/rampart.ai.v1.AiService/GenerateReport',
             rampart_dot_ai_dot_v1_dot_ai__pb2.GenerateReportRequest.SerializeToString,
             rampart_dot_ai_dot_v1_dot_ai__pb2.GenerateReportResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetUsage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rampart.ai.v1.AiService/GetUsage',
+            rampart_dot_ai_dot_v1_dot_ai__pb2.GetUsageRequest.SerializeToString,
+            rampart_dot_ai_dot_v1_dot_ai__pb2.Usage.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListHistory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rampart.ai.v1.AiService/ListHistory',
+            rampart_dot_ai_dot_v1_dot_ai__pb2.ListHistoryRequest.SerializeToString,
+            rampart_dot_ai_dot_v1_dot_ai__pb2.ListHistoryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetHistoryEntry(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rampart.ai.v1.AiService/GetHistoryEntry',
+            rampart_dot_ai_dot_v1_dot_ai__pb2.GetHistoryEntryRequest.SerializeToString,
+            rampart_dot_ai_dot_v1_dot_ai__pb2.HistoryEntry.FromString,
             options,
             channel_credentials,
             insecure,

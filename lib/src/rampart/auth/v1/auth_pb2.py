@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from rampart.common.v1 import common_pb2 as rampart_dot_common_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1arampart/auth/v1/auth.proto\x12\x0frampart.auth.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1erampart/common/v1/common.proto\"M\n\x0fRegisterRequest\x12\r\n\x05\x65mail\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\x12\x19\n\x11organization_name\x18\x03 \x01(\t\"d\n\x10RegisterResponse\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x0e\n\x06org_id\x18\x02 \x01(\t\x12/\n\x07\x61pi_key\x18\x03 \x01(\x0b\x32\x1e.rampart.auth.v1.CreatedApiKey\"G\n\x11IssueTokenRequest\x12\x10\n\x08username\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\x12\x0e\n\x06scopes\x18\x03 \x03(\t\"M\n\rTokenResponse\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\x12\x12\n\ntoken_type\x18\x02 \x01(\t\x12\x12\n\nexpires_in\x18\x03 \x01(\x03\"\x10\n\x0eGetJwksRequest\"g\n\x03Jwk\x12\x0b\n\x03kid\x18\x01 \x01(\t\x12\x0b\n\x03kty\x18\x02 \x01(\t\x12\x0b\n\x03\x63rv\x18\x03 \x01(\t\x12\t\n\x01x\x18\x04 \x01(\t\x12\t\n\x01n\x18\x05 \x01(\t\x12\t\n\x01\x65\x18\x06 \x01(\t\x12\x0b\n\x03\x61lg\x18\x07 \x01(\t\x12\x0b\n\x03use\x18\x08 \x01(\t\"W\n\x0fGetJwksResponse\x12\"\n\x04keys\x18\x01 \x03(\x0b\x32\x14.rampart.auth.v1.Jwk\x12\x0e\n\x06issuer\x18\x02 \x01(\t\x12\x10\n\x08\x61udience\x18\x03 \x01(\t\"&\n\x13VerifyApiKeyRequest\x12\x0f\n\x07\x61pi_key\x18\x01 \x01(\t\"\xb3\x01\n\x04Plan\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x19\n\x11requests_per_hour\x18\x02 \x01(\x03\x12\x15\n\rscans_per_day\x18\x03 \x01(\x03\x12\x18\n\x10\x63oncurrent_scans\x18\x04 \x01(\x03\x12\x1a\n\x12\x63oncurrent_streams\x18\x05 \x01(\x03\x12\x1a\n\x12max_hosts_per_scan\x18\x06 \x01(\x03\x12\x19\n\x11probes_per_second\x18\x07 \x01(\x03\"\xaa\x01\n\x14VerifyApiKeyResponse\x12\'\n\x05owner\x18\x01 \x01(\x0b\x32\x18.rampart.common.v1.Owner\x12#\n\x04plan\x18\x02 \x01(\x0b\x32\x15.rampart.auth.v1.Plan\x12.\n\nexpires_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0cticket_scope\x18\x04 \x01(\t\"\xb2\x02\n\x06\x41piKey\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12(\n\x04mode\x18\x03 \x01(\x0e\x32\x1a.rampart.common.v1.KeyMode\x12\x0e\n\x06prefix\x18\x04 \x01(\t\x12\x0e\n\x06scopes\x18\x05 \x03(\t\x12.\n\ncreated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0clast_used_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nexpires_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nrevoked_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"E\n\rCreatedApiKey\x12$\n\x03key\x18\x01 \x01(\x0b\x32\x17.rampart.auth.v1.ApiKey\x12\x0e\n\x06secret\x18\x02 \x01(\t\"\xb6\x01\n\x13\x43reateApiKeyRequest\x12\'\n\x05owner\x18\x01 \x01(\x0b\x32\x18.rampart.common.v1.Owner\x12\x0c\n\x04name\x18\x02 \x01(\t\x12(\n\x04mode\x18\x03 \x01(\x0e\x32\x1a.rampart.common.v1.KeyMode\x12\x0e\n\x06scopes\x18\x04 \x03(\t\x12.\n\nexpires_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"V\n\x12ListApiKeysRequest\x12\'\n\x05owner\x18\x01 \x01(\x0b\x32\x18.rampart.common.v1.Owner\x12\x17\n\x0finclude_revoked\x18\x02 \x01(\x08\"<\n\x13ListApiKeysResponse\x12%\n\x04keys\x18\x01 \x03(\x0b\x32\x17.rampart.auth.v1.ApiKey\"N\n\x13RevokeApiKeyRequest\x12\'\n\x05owner\x18\x01 \x01(\x0b\x32\x18.rampart.common.v1.Owner\x12\x0e\n\x06key_id\x18\x02 \x01(\t\"N\n\x13RotateApiKeyRequest\x12\'\n\x05owner\x18\x01 \x01(\x0b\x32\x18.rampart.common.v1.Owner\x12\x0e\n\x06key_id\x18\x02 \x01(\t\"<\n\x11GetProfileRequest\x12\'\n\x05owner\x18\x01 \x01(\x0b\x32\x18.rampart.common.v1.Owner\"\xe3\x01\n\x07Profile\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\r\n\x05\x65mail\x18\x02 \x01(\t\x12\x0e\n\x06org_id\x18\x03 \x01(\t\x12\x19\n\x11organization_name\x18\x04 \x01(\t\x12#\n\x04plan\x18\x05 \x01(\x0b\x32\x15.rampart.auth.v1.Plan\x12.\n\ncreated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12(\n\x04mode\x18\x07 \x01(\x0e\x32\x1a.rampart.common.v1.KeyMode\x12\x0e\n\x06key_id\x18\x08 \x01(\t\"#\n\x11GetOrgPlanRequest\x12\x0e\n\x06org_id\x18\x01 \x01(\t\"R\n\x18IssueStreamTicketRequest\x12\'\n\x05owner\x18\x01 \x01(\x0b\x32\x18.rampart.common.v1.Owner\x12\r\n\x05scope\x18\x02 \x01(\t\"2\n\x0cStreamTicket\x12\x0e\n\x06ticket\x18\x01 \x01(\t\x12\x12\n\nexpires_in\x18\x02 \x01(\x03\"+\n\x19RedeemStreamTicketRequest\x12\x0e\n\x06ticket\x18\x01 \x01(\t\"\x84\x01\n\rApiKeyRevoked\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x0e\n\x06key_id\x18\x02 \x01(\t\x12\x10\n\x08key_hash\x18\x03 \x01(\t\x12\x0e\n\x06org_id\x18\x04 \x01(\t\x12/\n\x0boccurred_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp2\x8d\x08\n\x0b\x41uthService\x12O\n\x08Register\x12 .rampart.auth.v1.RegisterRequest\x1a!.rampart.auth.v1.RegisterResponse\x12P\n\nIssueToken\x12\".rampart.auth.v1.IssueTokenRequest\x1a\x1e.rampart.auth.v1.TokenResponse\x12L\n\x07GetJwks\x12\x1f.rampart.auth.v1.GetJwksRequest\x1a .rampart.auth.v1.GetJwksResponse\x12[\n\x0cVerifyApiKey\x12$.rampart.auth.v1.VerifyApiKeyRequest\x1a%.rampart.auth.v1.VerifyApiKeyResponse\x12T\n\x0c\x43reateApiKey\x12$.rampart.auth.v1.CreateApiKeyRequest\x1a\x1e.rampart.auth.v1.CreatedApiKey\x12X\n\x0bListApiKeys\x12#.rampart.auth.v1.ListApiKeysRequest\x1a$.rampart.auth.v1.ListApiKeysResponse\x12M\n\x0cRevokeApiKey\x12$.rampart.auth.v1.RevokeApiKeyRequest\x1a\x17.rampart.auth.v1.ApiKey\x12T\n\x0cRotateApiKey\x12$.rampart.auth.v1.RotateApiKeyRequest\x1a\x1e.rampart.auth.v1.CreatedApiKey\x12J\n\nGetProfile\x12\".rampart.auth.v1.GetProfileRequest\x1a\x18.rampart.auth.v1.Profile\x12G\n\nGetOrgPlan\x12\".rampart.auth.v1.GetOrgPlanRequest\x1a\x15.rampart.auth.v1.Plan\x12]\n\x11IssueStreamTicket\x12).rampart.auth.v1.IssueStreamTicketRequest\x1a\x1d.rampart.auth.v1.StreamTicket\x12g\n\x12RedeemStreamTicket\x12*.rampart.auth.v1.RedeemStreamTicketRequest\x1a%.rampart.auth.v1.VerifyApiKeyResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1arampart/auth/v1/auth.proto\x12\x0frampart.auth.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1erampart/common/v1/common.proto\"M\n\x0fRegisterRequest\x12\r\n\x05\x65mail\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\x12\x19\n\x11organization_name\x18\x03 \x01(\t\"d\n\x10RegisterResponse\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x0e\n\x06org_id\x18\x02 \x01(\t\x12/\n\x07\x61pi_key\x18\x03 \x01(\x0b\x32\x1e.rampart.auth.v1.CreatedApiKey\"G\n\x11IssueTokenRequest\x12\x10\n\x08username\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\x12\x0e\n\x06scopes\x18\x03 \x03(\t\"M\n\rTokenResponse\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\x12\x12\n\ntoken_type\x18\x02 \x01(\t\x12\x12\n\nexpires_in\x18\x03 \x01(\x03\"\x10\n\x0eGetJwksRequest\"g\n\x03Jwk\x12\x0b\n\x03kid\x18\x01 \x01(\t\x12\x0b\n\x03kty\x18\x02 \x01(\t\x12\x0b\n\x03\x63rv\x18\x03 \x01(\t\x12\t\n\x01x\x18\x04 \x01(\t\x12\t\n\x01n\x18\x05 \x01(\t\x12\t\n\x01\x65\x18\x06 \x01(\t\x12\x0b\n\x03\x61lg\x18\x07 \x01(\t\x12\x0b\n\x03use\x18\x08 \x01(\t\"W\n\x0fGetJwksResponse\x12\"\n\x04keys\x18\x01 \x03(\x0b\x32\x14.rampart.auth.v1.Jwk\x12\x0e\n\x06issuer\x18\x02 \x01(\t\x12\x10\n\x08\x61udience\x18\x03 \x01(\t\"&\n\x13VerifyApiKeyRequest\x12\x0f\n\x07\x61pi_key\x18\x01 \x01(\t\"\xeb\x01\n\x04Plan\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x19\n\x11requests_per_hour\x18\x02 \x01(\x03\x12\x15\n\rscans_per_day\x18\x03 \x01(\x03\x12\x18\n\x10\x63oncurrent_scans\x18\x04 \x01(\x03\x12\x1a\n\x12\x63oncurrent_streams\x18\x05 \x01(\x03\x12\x1a\n\x12max_hosts_per_scan\x18\x06 \x01(\x03\x12\x19\n\x11probes_per_second\x18\x07 \x01(\x03\x12\x1b\n\x13\x61i_requests_per_day\x18\x08 \x01(\x03\x12\x19\n\x11\x61i_tokens_per_day\x18\t \x01(\x03\"\xaa\x01\n\x14VerifyApiKeyResponse\x12\'\n\x05owner\x18\x01 \x01(\x0b\x32\x18.rampart.common.v1.Owner\x12#\n\x04plan\x18\x02 \x01(\x0b\x32\x15.rampart.auth.v1.Plan\x12.\n\nexpires_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0cticket_scope\x18\x04 \x01(\t\"\xb2\x02\n\x06\x41piKey\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12(\n\x04mode\x18\x03 \x01(\x0e\x32\x1a.rampart.common.v1.KeyMode\x12\x0e\n\x06prefix\x18\x04 \x01(\t\x12\x0e\n\x06scopes\x18\x05 \x03(\t\x12.\n\ncreated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0clast_used_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nexpires_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nrevoked_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"E\n\rCreatedApiKey\x12$\n\x03key\x18\x01 \x01(\x0b\x32\x17.rampart.auth.v1.ApiKey\x12\x0e\n\x06secret\x18\x02 \x01(\t\"\xb6\x01\n\x13\x43reateApiKeyRequest\x12\'\n\x05owner\x18\x01 \x01(\x0b\x32\x18.rampart.common.v1.Owner\x12\x0c\n\x04name\x18\x02 \x01(\t\x12(\n\x04mode\x18\x03 \x01(\x0e\x32\x1a.rampart.common.v1.KeyMode\x12\x0e\n\x06scopes\x18\x04 \x03(\t\x12.\n\nexpires_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"V\n\x12ListApiKeysRequest\x12\'\n\x05owner\x18\x01 \x01(\x0b\x32\x18.rampart.common.v1.Owner\x12\x17\n\x0finclude_revoked\x18\x02 \x01(\x08\"<\n\x13ListApiKeysResponse\x12%\n\x04keys\x18\x01 \x03(\x0b\x32\x17.rampart.auth.v1.ApiKey\"N\n\x13RevokeApiKeyRequest\x12\'\n\x05owner\x18\x01 \x01(\x0b\x32\x18.rampart.common.v1.Owner\x12\x0e\n\x06key_id\x18\x02 \x01(\t\"N\n\x13RotateApiKeyRequest\x12\'\n\x05owner\x18\x01 \x01(\x0b\x32\x18.rampart.common.v1.Owner\x12\x0e\n\x06key_id\x18\x02 \x01(\t\"<\n\x11GetProfileRequest\x12\'\n\x05owner\x18\x01 \x01(\x0b\x32\x18.rampart.common.v1.Owner\"\xe3\x01\n\x07Profile\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\r\n\x05\x65mail\x18\x02 \x01(\t\x12\x0e\n\x06org_id\x18\x03 \x01(\t\x12\x19\n\x11organization_name\x18\x04 \x01(\t\x12#\n\x04plan\x18\x05 \x01(\x0b\x32\x15.rampart.auth.v1.Plan\x12.\n\ncreated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12(\n\x04mode\x18\x07 \x01(\x0e\x32\x1a.rampart.common.v1.KeyMode\x12\x0e\n\x06key_id\x18\x08 \x01(\t\"#\n\x11GetOrgPlanRequest\x12\x0e\n\x06org_id\x18\x01 \x01(\t\"R\n\x18IssueStreamTicketRequest\x12\'\n\x05owner\x18\x01 \x01(\x0b\x32\x18.rampart.common.v1.Owner\x12\r\n\x05scope\x18\x02 \x01(\t\"2\n\x0cStreamTicket\x12\x0e\n\x06ticket\x18\x01 \x01(\t\x12\x12\n\nexpires_in\x18\x02 \x01(\x03\"+\n\x19RedeemStreamTicketRequest\x12\x0e\n\x06ticket\x18\x01 \x01(\t\"\x84\x01\n\rApiKeyRevoked\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x0e\n\x06key_id\x18\x02 \x01(\t\x12\x10\n\x08key_hash\x18\x03 \x01(\t\x12\x0e\n\x06org_id\x18\x04 \x01(\t\x12/\n\x0boccurred_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp2\x8d\x08\n\x0b\x41uthService\x12O\n\x08Register\x12 .rampart.auth.v1.RegisterRequest\x1a!.rampart.auth.v1.RegisterResponse\x12P\n\nIssueToken\x12\".rampart.auth.v1.IssueTokenRequest\x1a\x1e.rampart.auth.v1.TokenResponse\x12L\n\x07GetJwks\x12\x1f.rampart.auth.v1.GetJwksRequest\x1a .rampart.auth.v1.GetJwksResponse\x12[\n\x0cVerifyApiKey\x12$.rampart.auth.v1.VerifyApiKeyRequest\x1a%.rampart.auth.v1.VerifyApiKeyResponse\x12T\n\x0c\x43reateApiKey\x12$.rampart.auth.v1.CreateApiKeyRequest\x1a\x1e.rampart.auth.v1.CreatedApiKey\x12X\n\x0bListApiKeys\x12#.rampart.auth.v1.ListApiKeysRequest\x1a$.rampart.auth.v1.ListApiKeysResponse\x12M\n\x0cRevokeApiKey\x12$.rampart.auth.v1.RevokeApiKeyRequest\x1a\x17.rampart.auth.v1.ApiKey\x12T\n\x0cRotateApiKey\x12$.rampart.auth.v1.RotateApiKeyRequest\x1a\x1e.rampart.auth.v1.CreatedApiKey\x12J\n\nGetProfile\x12\".rampart.auth.v1.GetProfileRequest\x1a\x18.rampart.auth.v1.Profile\x12G\n\nGetOrgPlan\x12\".rampart.auth.v1.GetOrgPlanRequest\x1a\x15.rampart.auth.v1.Plan\x12]\n\x11IssueStreamTicket\x12).rampart.auth.v1.IssueStreamTicketRequest\x1a\x1d.rampart.auth.v1.StreamTicket\x12g\n\x12RedeemStreamTicket\x12*.rampart.auth.v1.RedeemStreamTicketRequest\x1a%.rampart.auth.v1.VerifyApiKeyResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -50,37 +50,37 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_VERIFYAPIKEYREQUEST']._serialized_start=657
   _globals['_VERIFYAPIKEYREQUEST']._serialized_end=695
   _globals['_PLAN']._serialized_start=698
-  _globals['_PLAN']._serialized_end=877
-  _globals['_VERIFYAPIKEYRESPONSE']._serialized_start=880
-  _globals['_VERIFYAPIKEYRESPONSE']._serialized_end=1050
-  _globals['_APIKEY']._serialized_start=1053
-  _globals['_APIKEY']._serialized_end=1359
-  _globals['_CREATEDAPIKEY']._serialized_start=1361
-  _globals['_CREATEDAPIKEY']._serialized_end=1430
-  _globals['_CREATEAPIKEYREQUEST']._serialized_start=1433
-  _globals['_CREATEAPIKEYREQUEST']._serialized_end=1615
-  _globals['_LISTAPIKEYSREQUEST']._serialized_start=1617
-  _globals['_LISTAPIKEYSREQUEST']._serialized_end=1703
-  _globals['_LISTAPIKEYSRESPONSE']._serialized_start=1705
-  _globals['_LISTAPIKEYSRESPONSE']._serialized_end=1765
-  _globals['_REVOKEAPIKEYREQUEST']._serialized_start=1767
-  _globals['_REVOKEAPIKEYREQUEST']._serialized_end=1845
-  _globals['_ROTATEAPIKEYREQUEST']._serialized_start=1847
-  _globals['_ROTATEAPIKEYREQUEST']._serialized_end=1925
-  _globals['_GETPROFILEREQUEST']._serialized_start=1927
-  _globals['_GETPROFILEREQUEST']._serialized_end=1987
-  _globals['_PROFILE']._serialized_start=1990
-  _globals['_PROFILE']._serialized_end=2217
-  _globals['_GETORGPLANREQUEST']._serialized_start=2219
-  _globals['_GETORGPLANREQUEST']._serialized_end=2254
-  _globals['_ISSUESTREAMTICKETREQUEST']._serialized_start=2256
-  _globals['_ISSUESTREAMTICKETREQUEST']._serialized_end=2338
-  _globals['_STREAMTICKET']._serialized_start=2340
-  _globals['_STREAMTICKET']._serialized_end=2390
-  _globals['_REDEEMSTREAMTICKETREQUEST']._serialized_start=2392
-  _globals['_REDEEMSTREAMTICKETREQUEST']._serialized_end=2435
-  _globals['_APIKEYREVOKED']._serialized_start=2438
-  _globals['_APIKEYREVOKED']._serialized_end=2570
-  _globals['_AUTHSERVICE']._serialized_start=2573
-  _globals['_AUTHSERVICE']._serialized_end=3610
+  _globals['_PLAN']._serialized_end=933
+  _globals['_VERIFYAPIKEYRESPONSE']._serialized_start=936
+  _globals['_VERIFYAPIKEYRESPONSE']._serialized_end=1106
+  _globals['_APIKEY']._serialized_start=1109
+  _globals['_APIKEY']._serialized_end=1415
+  _globals['_CREATEDAPIKEY']._serialized_start=1417
+  _globals['_CREATEDAPIKEY']._serialized_end=1486
+  _globals['_CREATEAPIKEYREQUEST']._serialized_start=1489
+  _globals['_CREATEAPIKEYREQUEST']._serialized_end=1671
+  _globals['_LISTAPIKEYSREQUEST']._serialized_start=1673
+  _globals['_LISTAPIKEYSREQUEST']._serialized_end=1759
+  _globals['_LISTAPIKEYSRESPONSE']._serialized_start=1761
+  _globals['_LISTAPIKEYSRESPONSE']._serialized_end=1821
+  _globals['_REVOKEAPIKEYREQUEST']._serialized_start=1823
+  _globals['_REVOKEAPIKEYREQUEST']._serialized_end=1901
+  _globals['_ROTATEAPIKEYREQUEST']._serialized_start=1903
+  _globals['_ROTATEAPIKEYREQUEST']._serialized_end=1981
+  _globals['_GETPROFILEREQUEST']._serialized_start=1983
+  _globals['_GETPROFILEREQUEST']._serialized_end=2043
+  _globals['_PROFILE']._serialized_start=2046
+  _globals['_PROFILE']._serialized_end=2273
+  _globals['_GETORGPLANREQUEST']._serialized_start=2275
+  _globals['_GETORGPLANREQUEST']._serialized_end=2310
+  _globals['_ISSUESTREAMTICKETREQUEST']._serialized_start=2312
+  _globals['_ISSUESTREAMTICKETREQUEST']._serialized_end=2394
+  _globals['_STREAMTICKET']._serialized_start=2396
+  _globals['_STREAMTICKET']._serialized_end=2446
+  _globals['_REDEEMSTREAMTICKETREQUEST']._serialized_start=2448
+  _globals['_REDEEMSTREAMTICKETREQUEST']._serialized_end=2491
+  _globals['_APIKEYREVOKED']._serialized_start=2494
+  _globals['_APIKEYREVOKED']._serialized_end=2626
+  _globals['_AUTHSERVICE']._serialized_start=2629
+  _globals['_AUTHSERVICE']._serialized_end=3666
 # @@protoc_insertion_point(module_scope)

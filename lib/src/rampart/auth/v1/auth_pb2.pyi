@@ -235,6 +235,8 @@ class Plan(_message.Message):
     CONCURRENT_STREAMS_FIELD_NUMBER: _builtins.int
     MAX_HOSTS_PER_SCAN_FIELD_NUMBER: _builtins.int
     PROBES_PER_SECOND_FIELD_NUMBER: _builtins.int
+    AI_REQUESTS_PER_DAY_FIELD_NUMBER: _builtins.int
+    AI_TOKENS_PER_DAY_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """free, pro, enterprise"""
     requests_per_hour: _builtins.int
@@ -249,6 +251,10 @@ class Plan(_message.Message):
     """0 = the platform's cap (65,536)"""
     probes_per_second: _builtins.int
     """over all the organisation's scans; 0 = only the platform cap"""
+    ai_requests_per_day: _builtins.int
+    """assistant requests; 0 = unlimited, enterprise only"""
+    ai_tokens_per_day: _builtins.int
+    """LLM provider tokens; 0 = unlimited, enterprise only"""
     def __init__(
         self,
         *,
@@ -259,10 +265,12 @@ class Plan(_message.Message):
         concurrent_streams: _builtins.int = ...,
         max_hosts_per_scan: _builtins.int = ...,
         probes_per_second: _builtins.int = ...,
+        ai_requests_per_day: _builtins.int = ...,
+        ai_tokens_per_day: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["concurrent_scans", b"concurrent_scans", "concurrent_streams", b"concurrent_streams", "max_hosts_per_scan", b"max_hosts_per_scan", "name", b"name", "probes_per_second", b"probes_per_second", "requests_per_hour", b"requests_per_hour", "scans_per_day", b"scans_per_day"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ai_requests_per_day", b"ai_requests_per_day", "ai_tokens_per_day", b"ai_tokens_per_day", "concurrent_scans", b"concurrent_scans", "concurrent_streams", b"concurrent_streams", "max_hosts_per_scan", b"max_hosts_per_scan", "name", b"name", "probes_per_second", b"probes_per_second", "requests_per_hour", b"requests_per_hour", "scans_per_day", b"scans_per_day"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

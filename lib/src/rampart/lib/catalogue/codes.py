@@ -80,6 +80,8 @@ _CODES = (
     # compliance (issue 14)
     ErrorCode("FRAMEWORK_NOT_FOUND", S.NOT_FOUND, 404, "no such compliance framework"),
     ErrorCode("CONTROL_NOT_FOUND", S.NOT_FOUND, 404, "no such compliance control"),
+    # the assistant (issue 15)
+    ErrorCode("AI_HISTORY_NOT_FOUND", S.NOT_FOUND, 404, "no such entry in your assistant history"),
     ErrorCode("EVIDENCE_TOO_LARGE", S.INVALID_ARGUMENT, 413, "the evidence file is larger than the limit"),
     ErrorCode(
         "EVIDENCE_TYPE_NOT_ALLOWED",
@@ -95,6 +97,12 @@ _CODES = (
     ErrorCode("RATE_LIMIT_EXCEEDED", S.RESOURCE_EXHAUSTED, 429, "too many requests; see Retry-After"),
     ErrorCode("CONCURRENT_LIMIT_EXCEEDED", S.RESOURCE_EXHAUSTED, 429, "the plan's concurrent scans are busy"),
     ErrorCode("SCAN_QUOTA_EXCEEDED", S.RESOURCE_EXHAUSTED, 429, "the plan's daily scan quota is used up"),
+    ErrorCode(
+        "AI_QUOTA_EXCEEDED",
+        S.RESOURCE_EXHAUSTED,
+        429,
+        "the plan's daily assistant requests are used up; Retry-After says when they reset (UTC midnight)",
+    ),
     # 5xx: the platform
     ErrorCode("INTERNAL_ERROR", S.INTERNAL, 500, "an unexpected failure, logged with the request id"),
     ErrorCode("NOT_IMPLEMENTED", S.UNIMPLEMENTED, 501, "the operation is not built yet"),

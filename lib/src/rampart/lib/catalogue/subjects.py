@@ -9,6 +9,7 @@ AUTH_EVENTS_STREAM = "AUTH_EVENTS"
 INCIDENT_EVENTS_STREAM = "INCIDENT_EVENTS"
 THREAT_EVENTS_STREAM = "THREAT_EVENTS"
 COMPLIANCE_EVENTS_STREAM = "COMPLIANCE_EVENTS"
+WEBHOOK_EVENTS_STREAM = "WEBHOOK_EVENTS"
 
 # ---- subjects --------------------------------------------------------------------------
 SCAN_EVENTS = "scan.events.>"  # scan.events.<scan_id>.<type>, ScanEvent
@@ -26,6 +27,8 @@ THREAT_EVENTS = "threat.>"  # threat-service's own events
 ANALYSIS_COMPLETED = "threat.analyses.completed"  # AnalysisCompleted, read by incident rules
 COMPLIANCE_EVENTS = "compliance.>"  # report-service's compliance events
 COMPLIANCE_CHANGED = "compliance.changed"  # ComplianceChanged: a control's status changed
+WEBHOOK_EVENTS = "webhook.>"  # report-service's webhook events
+WEBHOOK_DISABLED = "webhook.disabled"  # WebhookDisabled: an endpoint failing too long was switched off
 
 # ---- durable consumers -----------------------------------------------------------------
 SCAN_WORKERS_DURABLE = "scan-workers"
@@ -35,6 +38,8 @@ REPORT_SCAN_EVENTS_DURABLE = "report-scan-events"
 THREAT_ANALYSES_DURABLE = "threat-analyses"  # incident rules on completed analyses
 REPORT_INCIDENT_EVENTS_DURABLE = "report-incident-events"  # webhook delivery of incident events
 REPORT_WEBHOOK_SCAN_EVENTS_DURABLE = "report-webhook-scan-events"  # webhooks: scan and finding events
+REPORT_WEBHOOK_COMPLIANCE_DURABLE = "report-webhook-compliance-events"  # webhooks: compliance.changed
+REPORT_POSTURE_SCAN_EVENTS_DURABLE = "report-posture-scan-events"  # findings change: recompute posture
 
 
 def scan_event(scan_id: str, kind: str) -> str:

@@ -46,6 +46,28 @@ FORMAT_HTML: Format.ValueType  # 4
 FORMAT_PDF: Format.ValueType  # 5
 Global___Format: _TypeAlias = Format  # noqa: Y015
 
+class _CsvKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _CsvKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CsvKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    CSV_KIND_UNSPECIFIED: _CsvKind.ValueType  # 0
+    CSV_KIND_PORTS: _CsvKind.ValueType  # 1
+    """one row per port"""
+    CSV_KIND_FINDINGS: _CsvKind.ValueType  # 2
+    """one row per finding"""
+
+class CsvKind(_CsvKind, metaclass=_CsvKindEnumTypeWrapper):
+    """What a CSV export has one row of."""
+
+CSV_KIND_UNSPECIFIED: CsvKind.ValueType  # 0
+CSV_KIND_PORTS: CsvKind.ValueType  # 1
+"""one row per port"""
+CSV_KIND_FINDINGS: CsvKind.ValueType  # 2
+"""one row per finding"""
+Global___CsvKind: _TypeAlias = CsvKind  # noqa: Y015
+
 class _ReportStatus:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -150,8 +172,11 @@ class ExportScanRequest(_message.Message):
     OWNER_FIELD_NUMBER: _builtins.int
     SCAN_ID_FIELD_NUMBER: _builtins.int
     FORMAT_FIELD_NUMBER: _builtins.int
+    CSV_KIND_FIELD_NUMBER: _builtins.int
     scan_id: _builtins.str
     format: Global___Format.ValueType
+    csv_kind: Global___CsvKind.ValueType
+    """FORMAT_CSV only; unspecified = ports"""
     @_builtins.property
     def owner(self) -> _common_pb2.Owner: ...
     def __init__(
@@ -160,10 +185,11 @@ class ExportScanRequest(_message.Message):
         owner: _common_pb2.Owner | None = ...,
         scan_id: _builtins.str = ...,
         format: Global___Format.ValueType = ...,
+        csv_kind: Global___CsvKind.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["format", b"format", "owner", b"owner", "scan_id", b"scan_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["csv_kind", b"csv_kind", "format", b"format", "owner", b"owner", "scan_id", b"scan_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -368,6 +394,8 @@ class Webhook(_message.Message):
     SECRET_FIELD_NUMBER: _builtins.int
     UPDATED_AT_FIELD_NUMBER: _builtins.int
     PREVIOUS_SECRET_EXPIRES_AT_FIELD_NUMBER: _builtins.int
+    DISABLED_REASON_FIELD_NUMBER: _builtins.int
+    DISABLED_AT_FIELD_NUMBER: _builtins.int
     webhook_id: _builtins.str
     url: _builtins.str
     active: _builtins.bool
@@ -375,6 +403,10 @@ class Webhook(_message.Message):
     description: _builtins.str
     secret: _builtins.str
     """only in the reply that created it (create, rotate): shown once"""
+    disabled_reason: _builtins.str
+    """Set when deliveries failed for too long and the endpoint was switched off (active is then
+    false); re-enabling it (active = true) clears both.
+    """
     @_builtins.property
     def owner(self) -> _common_pb2.Owner: ...
     @_builtins.property
@@ -389,6 +421,8 @@ class Webhook(_message.Message):
     def previous_secret_expires_at(self) -> _timestamp_pb2.Timestamp:
         """While set and in the future, deliveries also carry a signature with the previous secret."""
 
+    @_builtins.property
+    def disabled_at(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
         self,
         *,
@@ -402,10 +436,12 @@ class Webhook(_message.Message):
         secret: _builtins.str = ...,
         updated_at: _timestamp_pb2.Timestamp | None = ...,
         previous_secret_expires_at: _timestamp_pb2.Timestamp | None = ...,
+        disabled_reason: _builtins.str = ...,
+        disabled_at: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "owner", b"owner", "previous_secret_expires_at", b"previous_secret_expires_at", "updated_at", b"updated_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "disabled_at", b"disabled_at", "owner", b"owner", "previous_secret_expires_at", b"previous_secret_expires_at", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["active", b"active", "created_at", b"created_at", "description", b"description", "events", b"events", "owner", b"owner", "previous_secret_expires_at", b"previous_secret_expires_at", "secret", b"secret", "updated_at", b"updated_at", "url", b"url", "webhook_id", b"webhook_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["active", b"active", "created_at", b"created_at", "description", b"description", "disabled_at", b"disabled_at", "disabled_reason", b"disabled_reason", "events", b"events", "owner", b"owner", "previous_secret_expires_at", b"previous_secret_expires_at", "secret", b"secret", "updated_at", b"updated_at", "url", b"url", "webhook_id", b"webhook_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1668,3 +1704,46 @@ class ComplianceChanged(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ComplianceChanged: _TypeAlias = ComplianceChanged  # noqa: Y015
+
+@_typing.final
+class WebhookDisabled(_message.Message):
+    """WebhookDisabled is published on webhook.disabled (stream WEBHOOK_EVENTS) when an endpoint whose
+    deliveries kept failing is switched off; the organisation's other webhooks subscribed to
+    webhook.disabled receive it too.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EVENT_ID_FIELD_NUMBER: _builtins.int
+    OWNER_FIELD_NUMBER: _builtins.int
+    WEBHOOK_ID_FIELD_NUMBER: _builtins.int
+    URL_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    OCCURRED_AT_FIELD_NUMBER: _builtins.int
+    event_id: _builtins.str
+    webhook_id: _builtins.str
+    url: _builtins.str
+    reason: _builtins.str
+    @_builtins.property
+    def owner(self) -> _common_pb2.Owner:
+        """org_id"""
+
+    @_builtins.property
+    def occurred_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        event_id: _builtins.str = ...,
+        owner: _common_pb2.Owner | None = ...,
+        webhook_id: _builtins.str = ...,
+        url: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        occurred_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["occurred_at", b"occurred_at", "owner", b"owner"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["event_id", b"event_id", "occurred_at", b"occurred_at", "owner", b"owner", "reason", b"reason", "url", b"url", "webhook_id", b"webhook_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WebhookDisabled: _TypeAlias = WebhookDisabled  # noqa: Y015
