@@ -64,7 +64,20 @@ AUTH_EVENTS = StreamSpec(subjects.AUTH_EVENTS_STREAM, (subjects.AUTH_EVENTS,), m
 INCIDENT_EVENTS = StreamSpec(subjects.INCIDENT_EVENTS_STREAM, (subjects.INCIDENT_EVENTS,))
 THREAT_EVENTS = StreamSpec(subjects.THREAT_EVENTS_STREAM, (subjects.THREAT_EVENTS,), max_age_seconds=7 * DAY)
 COMPLIANCE_EVENTS = StreamSpec(subjects.COMPLIANCE_EVENTS_STREAM, (subjects.COMPLIANCE_EVENTS,))
-STREAMS = (SCAN_EVENTS, SCAN_JOBS, AUTH_EVENTS, INCIDENT_EVENTS, THREAT_EVENTS, COMPLIANCE_EVENTS)
+REPORT_JOBS = StreamSpec(
+    subjects.REPORT_JOBS_STREAM, (subjects.REPORT_JOBS,), work_queue=True, max_age_seconds=DAY
+)
+REPORT_EVENTS = StreamSpec(subjects.REPORT_EVENTS_STREAM, (subjects.REPORT_EVENTS,), max_age_seconds=7 * DAY)
+STREAMS = (
+    SCAN_EVENTS,
+    SCAN_JOBS,
+    AUTH_EVENTS,
+    INCIDENT_EVENTS,
+    THREAT_EVENTS,
+    COMPLIANCE_EVENTS,
+    REPORT_JOBS,
+    REPORT_EVENTS,
+)
 
 
 async def connect_nats(

@@ -9,6 +9,8 @@ AUTH_EVENTS_STREAM = "AUTH_EVENTS"
 INCIDENT_EVENTS_STREAM = "INCIDENT_EVENTS"
 THREAT_EVENTS_STREAM = "THREAT_EVENTS"
 COMPLIANCE_EVENTS_STREAM = "COMPLIANCE_EVENTS"
+REPORT_JOBS_STREAM = "REPORT_JOBS"
+REPORT_EVENTS_STREAM = "REPORT_EVENTS"
 
 # ---- subjects --------------------------------------------------------------------------
 SCAN_EVENTS = "scan.events.>"  # scan.events.<scan_id>.<type>, ScanEvent
@@ -26,6 +28,8 @@ THREAT_EVENTS = "threat.>"  # threat-service's own events
 ANALYSIS_COMPLETED = "threat.analyses.completed"  # AnalysisCompleted, read by incident rules
 COMPLIANCE_EVENTS = "compliance.>"  # report-service's compliance events
 COMPLIANCE_CHANGED = "compliance.changed"  # ComplianceChanged: a control's status changed
+REPORT_JOBS = "report.jobs"  # ReportJob, the report workers' work queue
+REPORT_EVENTS = "report.events.>"  # report.events.<report_id>.<kind>, ReportEvent
 
 # ---- durable consumers -----------------------------------------------------------------
 SCAN_WORKERS_DURABLE = "scan-workers"
@@ -35,6 +39,7 @@ REPORT_SCAN_EVENTS_DURABLE = "report-scan-events"
 THREAT_ANALYSES_DURABLE = "threat-analyses"  # incident rules on completed analyses
 REPORT_INCIDENT_EVENTS_DURABLE = "report-incident-events"  # webhook delivery of incident events
 REPORT_WEBHOOK_SCAN_EVENTS_DURABLE = "report-webhook-scan-events"  # webhooks: scan and finding events
+REPORT_WORKERS_DURABLE = "report-workers"  # report generation jobs
 
 
 def scan_event(scan_id: str, kind: str) -> str:
@@ -50,3 +55,13 @@ def scan_events_of(scan_id: str) -> str:
 def key_revoked(key_id: str) -> str:
     """The subject announcing that one API key was revoked."""
     return f"auth.events.key_revoked.{key_id}"
+
+
+def report_event(report_id: str, kind: str) -> str:
+    """The subject of one report event: kind is progress, completed or failed."""
+    return f"report.events.{report_id}.{kind}"
+
+
+def report_events_of(report_id: str) -> str:
+    """Every event of one report."""
+    return f"report.events.{report_id}.>"
