@@ -83,6 +83,9 @@ _CODES = (
     ErrorCode(
         "EVIDENCE_MALICIOUS", S.FAILED_PRECONDITION, 422, "the evidence file was judged malicious and refused"
     ),
+    # reports (issue 13)
+    ErrorCode("REPORT_NOT_FOUND", S.NOT_FOUND, 404, "no such report (or another tenant's, or expired)"),
+    ErrorCode("REPORT_NOT_READY", S.FAILED_PRECONDITION, 409, "the report is not generated (yet, or failed)"),
     ErrorCode("IDEMPOTENCY_KEY_REUSED", S.FAILED_PRECONDITION, 409, "Idempotency-Key reused, other body"),
     ErrorCode("PAYLOAD_TOO_LARGE", S.RESOURCE_EXHAUSTED, 413, "the request body is too large"),
     ErrorCode("RATE_LIMIT_EXCEEDED", S.RESOURCE_EXHAUSTED, 429, "too many requests; see Retry-After"),
