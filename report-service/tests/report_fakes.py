@@ -121,7 +121,10 @@ class MemoryReports:
 
     async def delete(self, tenant: Tenant, report_id: str) -> bool:
         row = self.rows.get(report_id)
-        if row is None or (row.report.tenant.org_id, row.report.tenant.sandbox) != (tenant.org_id, tenant.sandbox):
+        if row is None or (row.report.tenant.org_id, row.report.tenant.sandbox) != (
+            tenant.org_id,
+            tenant.sandbox,
+        ):
             return False
         del self.rows[report_id]
         return True

@@ -21,7 +21,7 @@ from rampart_report.reports.model import (
     Tenant,
 )
 from rampart_report.reports.ports import Filters
-from rampart_report.reports.service import Retention, ReportService
+from rampart_report.reports.service import ReportService, Retention
 
 pytestmark = pytest.mark.timeout(10)
 ACME = Tenant("org_acme", "usr_a")
@@ -61,14 +61,16 @@ async def test_a_report_is_pending_and_queued_until_a_worker_makes_it_ready_with
     assert await world.worker("w1").execute(report.report_id)
 
     ready = await world.service.get(ACME, report.report_id)
-    assert ready.status is ReportStatus.READY and ready.progress == 100
+    assert ready.status is ReportStatus.READY
+    assert ready.progress == 100
     content = world.files.files[report.report_id]
     assert content.startswith(b"technical of scan_1 [findings]")
     assert ready.file is not None
     assert (ready.file.size, ready.file.sha256) == (len(content), hashlib.sha256(content).hexdigest())
     assert [s.name for s in ready.sections] == ["findings"]
     kinds = world.events.kinds(report.report_id)
-    assert kinds[-1] == "report.completed" and "report.progress" in kinds
+    assert kinds[-1] == "report.completed"
+    assert "report.progress" in kinds
 
 
 async def test_a_redelivered_job_makes_one_report_and_one_completed_event() -> None:
@@ -77,7 +79,8 @@ async def test_a_redelivered_job_makes_one_report_and_one_completed_event() -> N
     assert await world.worker("w1").execute(report.report_id)
     assert await world.worker("w2").execute(report.report_id)  # the job again, another worker
     assert await world.worker("w1").execute(report.report_id)
-    assert world.renderer.calls == 1 and world.files.puts == 1
+    assert world.renderer.calls == 1
+    assert world.files.puts == 1
     assert world.events.kinds(report.report_id).count("report.completed") == 1
     assert len(await world.service.page(ACME, Filters(), 0, 10)) == 1
 
@@ -101,7 +104,8 @@ async def test_a_report_of_a_scan_that_is_gone_fails_for_good_with_a_failed_even
     report = await world.service.create(ACME, technical("scan_gone"), "free")
     assert await world.worker("w1").execute(report.report_id)
     failed = await world.service.get(ACME, report.report_id)
-    assert failed.status is ReportStatus.FAILED and "scan_gone" in failed.error
+    assert failed.status is ReportStatus.FAILED
+    assert "scan_gone" in failed.error
     assert world.events.kinds(report.report_id)[-1] == "report.failed"
     with pytest.raises(ReportNotReady):
         await world.service.read(ACME, report.report_id, 0, 0)
@@ -173,7 +177,8 @@ async def test_expired_reports_are_swept_with_their_files_and_are_gone_before_th
     with pytest.raises(ReportNotFound):
         await world.service.get(ACME, short.report_id)  # expired: gone already for the API
     assert await world.service.sweep() == 1
-    assert short.report_id not in world.files.files and short.report_id not in world.reports.rows
+    assert short.report_id not in world.files.files
+    assert short.report_id not in world.reports.rows
     assert long.report_id in world.files.files
     assert (await world.service.get(ACME, long.report_id)).status is ReportStatus.READY
 

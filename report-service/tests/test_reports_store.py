@@ -17,7 +17,7 @@ from rampart_report.reports.generation import ReportGeneration
 from rampart_report.reports.model import ReportFormat, ReportRequest, ReportStatus, ReportType, Tenant
 from rampart_report.reports.ports import Filters
 from rampart_report.reports.repository import CHUNK_BYTES, GridFsFiles, MongoReportRepository
-from rampart_report.reports.service import Retention, ReportService
+from rampart_report.reports.service import ReportService, Retention
 from tests.servers import Running, started
 
 pytestmark = [pytest.mark.service, pytest.mark.timeout(60)]
@@ -74,16 +74,22 @@ async def test_a_report_generated_on_the_store_once_however_often_the_job_comes(
     report = await service.create(ACME, request, "free")
     now = clock()
     claim = await repository.claim(report.report_id, "dead", now, now + timedelta(seconds=30))
-    assert claim.ours and claim.report is not None and claim.report.status is ReportStatus.RUNNING
+    assert claim.ours
+    assert claim.report is not None
+    assert claim.report.status is ReportStatus.RUNNING
     assert not await worker("w2").execute(report.report_id)  # "dead" still holds the lease
     clock.advance(seconds=31)
     assert await worker("w2").execute(report.report_id)
     assert await worker("w3").execute(report.report_id)  # redelivered: already ready
     ready = await service.get(ACME, report.report_id)
-    assert ready.status is ReportStatus.READY and ready.file is not None and ready.attempts == 2
+    assert ready.status is ReportStatus.READY
+    assert ready.file is not None
+    assert ready.attempts == 2
     chunk = await service.read(ACME, report.report_id, 0, 0)
-    assert len(chunk.content) == ready.file.size and chunk.content.startswith(b"technical of scan_1")
-    assert renderer.calls == 1 and events.kinds(report.report_id).count("report.completed") == 1
+    assert len(chunk.content) == ready.file.size
+    assert chunk.content.startswith(b"technical of scan_1")
+    assert renderer.calls == 1
+    assert events.kinds(report.report_id).count("report.completed") == 1
 
     assert await service.page(Tenant("org_other"), Filters(), 0, 10) == []
     assert await service.page(Tenant("org_acme", sandbox=True), Filters(), 0, 10) == []

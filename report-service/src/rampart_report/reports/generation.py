@@ -60,7 +60,9 @@ class ReportGeneration:
         if report.finished:
             # Done by an earlier delivery, maybe one that died before announcing it: announce
             # again (same event id: the broker drops it if it went out) and settle the job.
-            await (self._events.completed if report.status is ReportStatus.READY else self._events.failed)(report)
+            await (self._events.completed if report.status is ReportStatus.READY else self._events.failed)(
+                report
+            )
             return True
         if not claim.ours:
             return False
@@ -92,7 +94,9 @@ class ReportGeneration:
             len(rendered.content),
             hashlib.sha256(rendered.content).hexdigest(),
         )
-        done = await self._repository.complete(report_id, self._worker, stored, rendered.sections, self._clock())
+        done = await self._repository.complete(
+            report_id, self._worker, stored, rendered.sections, self._clock()
+        )
         if done is None:
             if await self._repository.load(report_id) is None:
                 await self._files.delete(report_id)  # deleted while it was generated

@@ -101,7 +101,9 @@ def checked(request: ReportRequest) -> ReportRequest:
     """The request with its default sections, or InvalidArgument naming the field."""
     if request.report_type not in BUILT:
         raise InvalidArgument(
-            f"{request.report_type.value} reports are not built yet", field="type", built=[t.value for t in BUILT]
+            f"{request.report_type.value} reports are not built yet",
+            field="type",
+            built=[t.value for t in BUILT],
         )
     if request.format not in FORMATS[request.report_type]:
         allowed = [f.value for f in FORMATS[request.report_type]]
@@ -114,7 +116,9 @@ def checked(request: ReportRequest) -> ReportRequest:
     known = SECTIONS[request.report_type]
     unknown = [s for s in request.sections if s not in known]
     if unknown:
-        raise InvalidArgument(f"unknown sections {unknown}; this type has {list(known)}", field="include_sections")
+        raise InvalidArgument(
+            f"unknown sections {unknown}; this type has {list(known)}", field="include_sections"
+        )
     sections = tuple(s for s in known if s in request.sections) or known
     title = request.title.strip() or f"{request.report_type.value.capitalize()} report"
     return replace(request, scan_ids=scans, sections=sections, title=title[:200])

@@ -69,7 +69,8 @@ def _doc(report: Report) -> Document:
 def _report(doc: Document) -> Report:
     file = doc.get("file")
     created, expires = _time(doc["created_at"]), _time(doc["expires_at"])
-    assert created is not None and expires is not None
+    assert created is not None
+    assert expires is not None
     return Report(
         report_id=doc["_id"],
         tenant=Tenant(doc["org_id"], doc.get("user_id", ""), bool(doc.get("sandbox"))),
@@ -116,7 +117,9 @@ class MongoReportRepository:
         await self._reports.insert_one(_doc(report))
 
     async def get(self, tenant: Tenant, report_id: str, now: datetime) -> Report | None:
-        doc = await self._reports.find_one({"_id": report_id, **_tenancy(tenant), "expires_at": {"$gt": _ts(now)}})
+        doc = await self._reports.find_one(
+            {"_id": report_id, **_tenancy(tenant), "expires_at": {"$gt": _ts(now)}}
+        )
         return _report(doc) if doc else None
 
     async def load(self, report_id: str) -> Report | None:
@@ -148,7 +151,11 @@ class MongoReportRepository:
         doc = await self._reports.find_one_and_update(
             claimable,
             {
-                "$set": {"status": ReportStatus.RUNNING.value, "worker": worker, "lease_until": _ts(lease_until)},
+                "$set": {
+                    "status": ReportStatus.RUNNING.value,
+                    "worker": worker,
+                    "lease_until": _ts(lease_until),
+                },
                 "$inc": {"attempts": 1},
             },
             return_document=ReturnDocument.AFTER,
