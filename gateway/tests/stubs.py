@@ -18,6 +18,7 @@ from starlette.testclient import TestClient
 from gateway.tests.stub_ai import StubAi
 from gateway.tests.stub_incidents import StubThreat
 from gateway.tests.stub_report import StubCompliance
+from gateway.tests.stub_reports import StubReports
 from gateway.tests.stub_services import PLAN, StubAuth, StubScan, rpc_error
 from gateway.tests.stub_webhooks import StubWebhooks
 from rampart.common.v1 import common_pb2
@@ -62,8 +63,8 @@ class StubAuthenticator:
         pass
 
 
-class StubReport(StubWebhooks, StubCompliance):
-    """report-service in memory: webhooks and compliance controls."""
+class StubReport(StubWebhooks, StubCompliance, StubReports):
+    """report-service in memory: webhooks, compliance controls and reports."""
 
 
 @dataclass

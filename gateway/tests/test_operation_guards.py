@@ -35,6 +35,7 @@ BODIES = {
     "/api/v1/ai/explain": {"concept": "tls"},
     "/api/v1/ai/report": {"scan_id": "scan_1"},
     "/api/v1/controls/{control_id}": {"status": "passing", "note": "approved"},
+    "/api/v1/reports": {"type": "technical", "scan_ids": ["scan_0001"]},
 }
 UNRELATED_SCOPE = "keys:manage"  # a real scope the scope-less operations below ignore
 
@@ -51,6 +52,7 @@ def url(op: Operation) -> str:
     path = path.replace("{cve_id}", "CVE-2024-6387").replace("{vulnerability_id}", RECORD_ID)
     path = path.replace("{asset_id}", "asset_0001")
     path = path.replace("{webhook_id}", "whk_0001").replace("{delivery_id}", "dlv_0001")
+    path = path.replace("{report_id}", "rep_0001")
     path = path.replace("{framework}", "pci-dss").replace("{control_id}", "pci-dss:12.10.1")
     if path.endswith("/vulnerabilities/catalog"):
         return path + "?product=openssh&version=9.2p1"
@@ -62,6 +64,8 @@ def url(op: Operation) -> str:
 def send(client: TestClient, op: Operation, headers: dict[str, str]) -> tuple[int, dict]:
     body = BODIES.get(op.path, {}) if op.method in ("POST", "PATCH") else None
     reply = client.request(op.method, url(op), json=body, headers=headers)
+    if not reply.headers.get("content-type", "").startswith("application/json"):
+        return reply.status_code, {"raw": reply.content[:100]}  # a file (a report's download)
     return reply.status_code, reply.json()
 
 
@@ -80,6 +84,7 @@ def platform() -> StubPlatform:
     stub.report.deliveries["dlv_0001"] = report_pb2.WebhookDelivery(
         delivery_id="dlv_0001", webhook_id="whk_0001"
     )
+    stub.report.add_ready("rep_0001", owner, b"%PDF-1.7 report", "rep_0001.pdf")
     stub.report.controls["org_1"].append(control("pci-dss:12.10.1", report_pb2.CONTROL_STATUS_MANUAL))
     return stub
 

@@ -26,6 +26,7 @@ from rampart_gateway.api import (
     assets,
     compliance,
     incidents,
+    reports,
     scans,
     system,
     threats,
@@ -54,6 +55,7 @@ DOMAINS: tuple[Domain, ...] = (
     incidents,
     assets,
     webhooks,
+    reports,
     ai,
     compliance,
 )

@@ -101,6 +101,7 @@ _CODES = (
     # only in a scan's error or a stream's error event
     ErrorCode("SCAN_CANCELLED", S.CANCELLED, None, "the scan was cancelled by its owner"),
     ErrorCode("CLIENT_TOO_SLOW", S.RESOURCE_EXHAUSTED, None, "a stream client fell too far behind"),
+    ErrorCode("REPORT_FAILED", S.ABORTED, None, "the report could not be generated (its error says why)"),
 )
 ERRORS: Mapping[str, ErrorCode] = {code.name: code for code in _CODES}
 
