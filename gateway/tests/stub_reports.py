@@ -61,7 +61,9 @@ class StubReports(StubService):
                 format=request.format,
                 status=report_pb2.REPORT_STATUS_PENDING,
                 sandbox=request.owner.mode == common_pb2.KEY_MODE_TEST,
-                sections=[report_pb2.ReportSection(name=n, status="pending") for n in request.include_sections],
+                sections=[
+                    report_pb2.ReportSection(name=n, status="pending") for n in request.include_sections
+                ],
             )
             self.reports[report.report_id] = report
             return report
