@@ -82,7 +82,7 @@ async def test_a_job_is_run_once_by_one_of_two_workers_with_its_events(nc: NATS)
 
         async def drained() -> bool:
             info = await js.consumer_info(REPORT_JOBS.name, subjects.REPORT_WORKERS_DURABLE)
-            return info.num_pending == 0 and info.num_ack_pending == 0
+            return bool(info.num_pending == 0 and info.num_ack_pending == 0)
 
         await _until(drained)
         await subscription.unsubscribe()

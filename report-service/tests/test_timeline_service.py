@@ -39,6 +39,11 @@ BUILT = {
     "UpdateControl",
     "AddControlEvidence",
     "GetComplianceHistory",
+    "CreateReport",
+    "ListReports",
+    "GetReport",
+    "DownloadReport",
+    "DeleteReport",
 }
 
 

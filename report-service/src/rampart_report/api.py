@@ -10,6 +10,8 @@ from rampart.report.v1 import report_pb2
 from rampart_report.compliance.api import ComplianceRpcs
 from rampart_report.compliance.service import ComplianceService
 from rampart_report.mappers import timeline_message
+from rampart_report.reports.api import ReportRpcs
+from rampart_report.reports.service import ReportService
 from rampart_report.service import TimelineService
 from rampart_report.webhooks.mappers import delivery_message, webhook_message
 from rampart_report.webhooks.service import Changes, WebhookService
@@ -30,19 +32,21 @@ def next_token(offset: int, limit: int, returned: int) -> str:
     return str(offset + limit) if returned == limit else ""
 
 
-class ReportServicer(ComplianceRpcs):
-    """Scan timelines, webhooks and compliance (compliance/api.py); exports and reports answer
-    UNIMPLEMENTED (not built)."""
+class ReportServicer(ComplianceRpcs, ReportRpcs):
+    """Scan timelines, webhooks, compliance (compliance/api.py) and reports (reports/api.py);
+    exports answer UNIMPLEMENTED (not built)."""
 
     def __init__(
         self,
         timelines: TimelineService,
         webhooks: WebhookService,
         compliance: ComplianceService | None = None,
+        reports: ReportService | None = None,
     ) -> None:
         self._timelines = timelines
         self._webhooks = webhooks
         self._compliance = compliance
+        self._reports = reports
 
     async def GetScanTimeline(
         self, request: report_pb2.GetScanTimelineRequest, context: Context

@@ -14,6 +14,7 @@ from rampart_report.api import ReportServicer
 from rampart_report.compliance.service import ComplianceService
 from rampart_report.compliance.wiring import build_compliance
 from rampart_report.consumers import SCAN_EVENTS_CONSUMER, ScanEventHandler
+from rampart_report.reports.service import ReportService
 from rampart_report.repository import MongoTimelineRepository, TimelineRepository
 from rampart_report.service import TimelineService
 from rampart_report.settings import ReportSettings
@@ -92,11 +93,12 @@ def assemble(
     settings: ReportSettings,
     policy: UrlPolicy | None = None,
     compliance: ComplianceService | None = None,
+    reports: ReportService | None = None,
 ) -> Parts:
     timelines = TimelineService(repository)
     webhooks, dispatcher = webhook_parts(settings, webhook_repository, policy)
     return Parts(
-        ReportServicer(timelines, webhooks, compliance),
+        ReportServicer(timelines, webhooks, compliance, reports),
         ScanEventHandler(timelines),
         webhooks,
         dispatcher,

@@ -20,7 +20,7 @@ class ReportRpcs(report_pb2_grpc.ReportServiceServicer):
 
     _reports: ReportService | None = None
 
-    def _service(self) -> ReportService:
+    def _report_service(self) -> ReportService:
         if self._reports is None:
             raise ReportsNotAssembled("reports are not assembled in this report-service")
         return self._reports
@@ -28,7 +28,7 @@ class ReportRpcs(report_pb2_grpc.ReportServiceServicer):
     async def CreateReport(
         self, request: report_pb2.CreateReportRequest, context: Context
     ) -> report_pb2.Report:
-        report = await self._service().create(
+        report = await self._report_service().create(
             mappers.tenant(request.owner), mappers.request(request), request.plan, request.request_id
         )
         return mappers.report_message(report)
@@ -40,7 +40,7 @@ class ReportRpcs(report_pb2_grpc.ReportServiceServicer):
             raise InvalidArgument("page_token is not one this service issued", field="page_token")
         offset = int(request.page_token or 0)
         limit = min(request.page_size, MAX_PAGE) if request.page_size > 0 else DEFAULT_PAGE
-        found = await self._service().page(
+        found = await self._report_service().page(
             mappers.tenant(request.owner), mappers.filters(request), offset, limit
         )
         return report_pb2.ListReportsResponse(
@@ -49,7 +49,7 @@ class ReportRpcs(report_pb2_grpc.ReportServiceServicer):
         )
 
     async def GetReport(self, request: report_pb2.GetReportRequest, context: Context) -> report_pb2.Report:
-        report = await self._service().get(mappers.tenant(request.owner), request.report_id)
+        report = await self._report_service().get(mappers.tenant(request.owner), request.report_id)
         return mappers.report_message(report)
 
     async def DownloadReport(
@@ -57,7 +57,7 @@ class ReportRpcs(report_pb2_grpc.ReportServiceServicer):
     ) -> report_pb2.ReportFile:
         if request.offset < 0 or request.length < 0:
             raise InvalidArgument("offset and length are not negative", field="offset")
-        chunk = await self._service().read(
+        chunk = await self._report_service().read(
             mappers.tenant(request.owner), request.report_id, request.offset, request.length
         )
         return report_pb2.ReportFile(
@@ -72,5 +72,5 @@ class ReportRpcs(report_pb2_grpc.ReportServiceServicer):
     async def DeleteReport(
         self, request: report_pb2.DeleteReportRequest, context: Context
     ) -> report_pb2.DeleteReportResponse:
-        await self._service().delete(mappers.tenant(request.owner), request.report_id)
+        await self._report_service().delete(mappers.tenant(request.owner), request.report_id)
         return report_pb2.DeleteReportResponse()
