@@ -89,6 +89,7 @@ bench: setup
 	$(PY) python bench/findings_bench.py
 	$(PY) python bench/assets_bench.py
 	$(PY) python bench/webhooks_bench.py
+	$(PY) python bench/exports_bench.py
 	$(PY) python bench/compliance_bench.py
 
 clean:

@@ -7,6 +7,11 @@ cd "$(dirname "$0")/.."
 
 packages=()
 command -v nats-server >/dev/null 2>&1 || packages+=(nats-server)
+# report-service renders PDF exports with WeasyPrint, which loads Pango (and HarfBuzz, fontconfig)
+# at run time; fonts-dejavu-core gives it a font on a bare machine.
+for package in libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 fontconfig fonts-dejavu-core; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || packages+=("$package")
+done
 if [ "${1:-}" = "--test" ]; then
   # stunnel4 … dante-server: the protocol and TLS-wrapping tests (about 9 s of apt-get install);
   # nftables: firewalled hosts in a network namespace; snmpd: a UDP service; vsftpd: FTP with AUTH TLS (facts)

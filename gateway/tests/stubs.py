@@ -16,6 +16,7 @@ from typing import Any
 from starlette.testclient import TestClient
 
 from gateway.tests.stub_ai import StubAi
+from gateway.tests.stub_exports import StubExports
 from gateway.tests.stub_incidents import StubThreat
 from gateway.tests.stub_report import StubCompliance
 from gateway.tests.stub_reports import StubReports
@@ -28,7 +29,7 @@ from rampart_gateway.clients import Connections
 from rampart_gateway.principal import NotAuthenticated, Principal
 from rampart_gateway.settings import GatewaySettings
 
-__all__ = ["StubAuth", "StubPlatform", "StubScan", "StubThreat", "principal", "rpc_error"]
+__all__ = ["StubAuth", "StubPlatform", "StubReport", "StubScan", "StubThreat", "principal", "rpc_error"]
 
 
 def principal(
@@ -63,8 +64,8 @@ class StubAuthenticator:
         pass
 
 
-class StubReport(StubWebhooks, StubCompliance, StubReports):
-    """report-service in memory: webhooks, compliance controls and reports."""
+class StubReport(StubExports, StubWebhooks, StubCompliance, StubReports):
+    """report-service in memory: exports (of ``scan``'s scans), webhooks, compliance controls, reports."""
 
 
 @dataclass
@@ -74,10 +75,13 @@ class StubPlatform:
     auth: StubAuth = field(default_factory=StubAuth)
     scan: StubScan = field(default_factory=StubScan)
     threat: StubThreat = field(default_factory=StubThreat)
-    report: StubReport = field(default_factory=StubReport)
+    report: StubReport = field(init=False)  # exports (of ``scan``'s scans), webhooks, compliance
     ai: StubAi = field(default_factory=StubAi)
     principals: dict[str, Principal] = field(default_factory=dict)
     broker: Any = None  # a stand-in for the broker (streams); None: no broker, streams answer 503
+
+    def __post_init__(self) -> None:
+        self.report = StubReport(self.scan)
 
     def calls(self) -> int:
         """How many calls the stub services received."""

@@ -48,11 +48,14 @@ def test_list_parameters_carry_types_bounds_formats_and_enums() -> None:
     assert keys["include_revoked"]["schema"] == {"type": "boolean", "default": False}
 
 
-def test_export_is_documented_as_the_object_or_csv_it_returns() -> None:
+def test_export_is_documented_as_the_object_or_the_file_it_returns() -> None:
     export = spec()["paths"]["/api/v1/scans/{scan_id}/export"]["get"]
     content = export["responses"]["200"]["content"]
-    assert content["application/json"]["schema"] == {"$ref": "#/components/schemas/ScanResults"}
-    assert content["text/csv"]["schema"] == {"type": "string"}
+    assert content["application/json"]["schema"] == {"$ref": "#/components/schemas/ScanExport"}
+    for media_type in ("text/csv", "application/sarif+json", "text/html", "application/pdf"):
+        assert content[media_type]["schema"] == {"type": "string"}
+    formats = params(spec(), "/api/v1/scans/{scan_id}/export")["format"]["schema"]["enum"]
+    assert formats == ["json", "csv", "sarif", "html", "pdf"]
 
 
 def test_every_status_an_operation_can_answer_is_documented() -> None:

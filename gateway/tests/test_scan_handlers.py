@@ -12,9 +12,10 @@ from starlette.testclient import TestClient
 
 from gateway.tests.stubs import StubPlatform, rpc_error
 from rampart.common.v1 import common_pb2
+from rampart.report.v1 import report_pb2
 from rampart.scan.v1 import scan_pb2
 from rampart.threat.v1 import threat_pb2
-from rampart_gateway.api.scans.export import CSV_COLUMNS
+from rampart_report.exports.csvfile import PORT_COLUMNS
 
 OWNER = common_pb2.Owner(org_id="org_1")
 
@@ -190,16 +191,19 @@ def test_results_show_each_port_with_its_service_and_tls(platform: StubPlatform,
     assert (data["status"], data["scan_type"]) == ("completed", "tcp")
 
 
-def test_export_json_is_the_results_object_as_an_attachment(
+def test_export_json_is_made_by_report_service_for_the_caller_as_an_attachment(
     platform: StubPlatform, client: TestClient
 ) -> None:
     finished_scan(platform)
-    headers = platform.token("scans:read")
-    results = client.get("/api/v1/scans/scan_0001/results", headers=headers).json()["data"]
-    reply = client.get("/api/v1/scans/scan_0001/export", headers=headers)
+    reply = client.get("/api/v1/scans/scan_0001/export", headers=platform.token("scans:read"))
     assert reply.headers["content-type"] == "application/json"
     assert reply.headers["content-disposition"] == 'attachment; filename="scan_0001.json"'
-    assert reply.json() == results  # no envelope
+    assert reply.headers["content-length"] == str(len(reply.content))
+    body = reply.json()  # no envelope
+    assert (body["scan"]["scan_id"], body["scan"]["status"]) == ("scan_0001", "completed")
+    assert [(p["port"], p["state"]) for p in body["ports"]] == [(443, "open"), (22, "closed")]
+    sent = platform.report.last("ExportScan")
+    assert (sent.owner.org_id, sent.scan_id, sent.format) == ("org_1", "scan_0001", report_pb2.FORMAT_JSON)
 
 
 def test_export_csv_has_one_row_per_port_and_no_formula_cells(
@@ -208,9 +212,9 @@ def test_export_csv_has_one_row_per_port_and_no_formula_cells(
     finished_scan(platform)
     reply = client.get("/api/v1/scans/scan_0001/export?format=csv", headers=platform.token("scans:read"))
     assert reply.headers["content-type"] == "text/csv; charset=utf-8"
-    assert reply.headers["content-disposition"] == 'attachment; filename="scan_0001.csv"'
+    assert reply.headers["content-disposition"] == 'attachment; filename="scan_0001-ports.csv"'
     header, web, closed = list(csv.reader(io.StringIO(reply.text)))
-    assert tuple(header) == CSV_COLUMNS
+    assert tuple(header) == PORT_COLUMNS
     row = dict(zip(header, web, strict=True))
     assert row["product"] == '\'=HYPERLINK("x")'
     assert row["tls_weaknesses"] == "'-cipher:RC4"
@@ -221,6 +225,60 @@ def test_export_csv_has_one_row_per_port_and_no_formula_cells(
         "90",
     )
     assert dict(zip(header, closed, strict=True))["service"] == ""
+
+
+@pytest.mark.parametrize(
+    ("query", "media_type", "filename", "sent_format", "sent_kind"),
+    [
+        (
+            "format=csv&kind=findings",
+            "text/csv; charset=utf-8",
+            "scan_0001-findings.csv",
+            report_pb2.FORMAT_CSV,
+            report_pb2.CSV_KIND_FINDINGS,
+        ),
+        (
+            "format=sarif",
+            "application/sarif+json",
+            "scan_0001.sarif",
+            report_pb2.FORMAT_SARIF,
+            report_pb2.CSV_KIND_PORTS,
+        ),
+        (
+            "format=html",
+            "text/html; charset=utf-8",
+            "scan_0001.html",
+            report_pb2.FORMAT_HTML,
+            report_pb2.CSV_KIND_PORTS,
+        ),
+        ("format=pdf", "application/pdf", "scan_0001.pdf", report_pb2.FORMAT_PDF, report_pb2.CSV_KIND_PORTS),
+    ],
+)
+def test_every_export_format_is_asked_of_report_service_and_sent_with_its_type(
+    platform: StubPlatform,
+    client: TestClient,
+    query: str,
+    media_type: str,
+    filename: str,
+    sent_format: int,
+    sent_kind: int,
+) -> None:
+    finished_scan(platform)
+    reply = client.get(f"/api/v1/scans/scan_0001/export?{query}", headers=platform.token("scans:read"))
+    assert reply.status_code == 200
+    assert reply.headers["content-type"] == media_type
+    assert reply.headers["content-disposition"] == f'attachment; filename="{filename}"'
+    sent = platform.report.last("ExportScan")
+    assert (sent.format, sent.csv_kind) == (sent_format, sent_kind)
+    if query == "format=pdf":
+        assert reply.content.startswith(b"%PDF-")
+
+
+def test_export_needs_the_scans_read_scope(platform: StubPlatform, client: TestClient) -> None:
+    finished_scan(platform)
+    reply = client.get("/api/v1/scans/scan_0001/export", headers=platform.token("threats:read"))
+    assert (reply.status_code, reply.json()["error"]["code"]) == (403, "INSUFFICIENT_PERMISSIONS")
+    assert "ExportScan" not in platform.report.requests
 
 
 def test_export_in_an_unknown_format_is_422(platform: StubPlatform, client: TestClient) -> None:

@@ -137,14 +137,13 @@ def test_the_assistant_may_only_read_scans_findings_incidents_and_the_catalogue(
     assert not may_call("threat", "/rampart.scan.v1.ScanService/GetScan")
 
 
-def test_report_service_may_call_only_the_reads_compliance_and_reports_need() -> None:
-    """Compliance posture and reports: findings, scans, the payload analysis of evidence and the
-    assistant's narrative; nothing that writes."""
+def test_report_service_may_call_only_the_reads_exports_reports_and_compliance_need() -> None:
+    """Exports, reports and compliance posture: scans, findings, the payload analysis of evidence
+    and the assistant's narrative; nothing that writes."""
     assert {m for m, who in GRPC_METHOD_CALLERS.items() if "report" in who} == {
         "/rampart.threat.v1.ThreatService/ListVulnerabilities",
         "/rampart.threat.v1.ThreatService/AnalyzeThreat",
         "/rampart.scan.v1.ScanService/ListScans",
-        "/rampart.scan.v1.ScanService/GetScan",
         "/rampart.scan.v1.ScanService/GetScanResults",
         "/rampart.ai.v1.AiService/GenerateReport",
     }
@@ -190,3 +189,20 @@ def test_tls_settings_refuse_to_start_without_certificates(
     files = tls_files(_settings(tls_dir=folder))
     assert files is not None
     assert files.identity() == "auth"
+
+
+def test_report_reads_only_what_an_export_needs() -> None:
+    """Exports: the scan's results and history, and its findings; nothing else, and never a change."""
+    for method in (
+        "/rampart.scan.v1.ScanService/GetScanResults",
+        "/rampart.scan.v1.ScanService/ListScans",
+        "/rampart.threat.v1.ThreatService/ListVulnerabilities",
+    ):
+        assert may_call("report", method), method
+    for method in (
+        "/rampart.scan.v1.ScanService/CreateScan",
+        "/rampart.scan.v1.ScanService/DeleteScanResults",
+        "/rampart.threat.v1.ThreatService/UpdateVulnerability",
+        "/rampart.auth.v1.AuthService/ValidateApiKey",
+    ):
+        assert not may_call("report", method), method

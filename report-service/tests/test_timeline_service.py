@@ -24,6 +24,7 @@ from tests.unbuilt import assert_only_built
 AT = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 BUILT = {
     "GetScanTimeline",
+    "ExportScan",
     "CreateWebhook",
     "GetWebhook",
     "ListWebhooks",

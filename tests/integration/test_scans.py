@@ -6,13 +6,18 @@ import asyncio
 import csv
 import io
 import json
+import os
+import re
 import signal
 import socket
 import time
+from pathlib import Path
 
 import httpx2 as httpx
+import jsonschema
 import pymongo
 import pytest
+from pypdf import PdfReader
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
@@ -21,6 +26,9 @@ from rampart.report.v1 import report_pb2, report_pb2_grpc
 from rampart_devtools.devstack import WORKERS, DevStack
 from tests.integration.conftest import assert_refused, bearer, register, write_scope
 from tests.integration.scanning import http_server, read_sse, silent_server, wait_for
+from tests.servers import ServerMissing, started
+
+SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 
 
 def start_scan(api: httpx.Client, key: str, body: dict, **headers: str) -> dict:
@@ -428,27 +436,80 @@ def test_listing_filters_sorts_and_pages_with_a_stable_cursor(api: httpx.Client)
         assert body["error"]["details"]["field"] == field
 
 
-def test_export_and_deleting_results(api: httpx.Client) -> None:
+def test_every_export_format_of_a_real_scan_then_deleting_results(api: httpx.Client) -> None:
+    """Exports are made by report-service, which reads the scan from scan-service as the caller."""
     key = register(api)["api_key"]
     with http_server() as port:
         created = start_scan(
             api, key, {"target": "127.0.0.1", "ports": str(port), "options": {"service_detection": True}}
         )
         wait_for(api, bearer(key), created["scan_id"])
-    scan = f"/api/v1/scans/{created['scan_id']}"
+    scan_id = created["scan_id"]
+    scan = f"/api/v1/scans/{scan_id}"
     exported = api.get(f"{scan}/export?format=csv", headers=bearer(key))
     assert exported.headers["content-type"].startswith("text/csv")
-    assert "attachment" in exported.headers["content-disposition"]
+    assert exported.headers["content-disposition"] == f'attachment; filename="{scan_id}-ports.csv"'
     rows = list(csv.DictReader(io.StringIO(exported.text)))
     assert [(r["port"], r["state"], r["product"]) for r in rows] == [
         (str(port), "open", "Python http.server")
     ]
     as_json = api.get(f"{scan}/export?format=json", headers=bearer(key)).json()
-    assert as_json["ports"][0]["port"] == port
-    assert_refused(api.get(f"{scan}/export?format=pdf", headers=bearer(key)), 422, "VALIDATION_ERROR")
+    assert (as_json["scan"]["scan_id"], as_json["ports"][0]["port"]) == (scan_id, port)
+    sarif = api.get(f"{scan}/export?format=sarif", headers=bearer(key))
+    assert sarif.headers["content-type"] == "application/sarif+json"
+    schema = json.loads((SHARED / "schemas" / "sarif-schema-2.1.0.json").read_text())
+    jsonschema.validators.validator_for(schema)(schema).validate(sarif.json())
+    html = api.get(f"{scan}/export?format=html", headers=bearer(key))
+    assert html.headers["content-type"] == "text/html; charset=utf-8"
+    assert "Python http.server" in html.text
+    assert not re.search(r"""(?:src|href)=["'](?!#)|url\(""", html.text)
+    pdf = api.get(f"{scan}/export?format=pdf", headers=bearer(key))
+    assert pdf.headers["content-type"] == "application/pdf"
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
+    assert f"{port}/tcp" in text
+    assert_refused(api.get(f"{scan}/export?format=xml", headers=bearer(key)), 422, "VALIDATION_ERROR")
     deleted = api.delete(f"{scan}/results", headers=bearer(key)).json()["data"]
     assert deleted["deleted_ports"] == 1
     assert api.get(f"{scan}/results", headers=bearer(key)).json()["data"]["ports"] == []
+
+
+def test_the_exports_of_a_real_scan_of_redis_carry_its_findings(api: httpx.Client) -> None:
+    """An unauthenticated Redis: threat-service records RMP-AUTH-001; every format shows it."""
+    key = register(api)["api_key"]
+    try:
+        with started("redis") as redis:
+            body = {"target": "127.0.0.1", "ports": str(redis.port), "options": {"service_detection": True}}
+            created = start_scan(api, key, body)
+            wait_for(api, bearer(key), created["scan_id"])
+    except ServerMissing as missing:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(str(missing))
+    scan = f"/api/v1/scans/{created['scan_id']}"
+    deadline = time.monotonic() + 30  # findings are recorded from the scan's events, just after it ends
+    while not (exported := api.get(f"{scan}/export?format=json", headers=bearer(key)).json())["findings"]:
+        assert time.monotonic() < deadline, exported
+        time.sleep(0.2)
+    [redis_auth] = [f for f in exported["findings"] if f["id"] == "RMP-AUTH-001"]
+    assert (redis_auth["port"], redis_auth["evidence"]["redis.auth"]) == (redis.port, "none")
+    sarif = api.get(f"{scan}/export?format=sarif", headers=bearer(key)).json()
+    schema = json.loads((SHARED / "schemas" / "sarif-schema-2.1.0.json").read_text())
+    jsonschema.validators.validator_for(schema)(schema).validate(sarif)
+    [result] = [r for r in sarif["runs"][0]["results"] if r["ruleId"] == "RMP-AUTH-001"]
+    assert result["partialFingerprints"] == {"rampart/v1": redis_auth["fingerprint"]}
+    assert (
+        result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        == f"tcp://127.0.0.1:{redis.port}"
+    )
+    rows = csv.DictReader(
+        io.StringIO(api.get(f"{scan}/export?format=csv&kind=findings", headers=bearer(key)).text)
+    )
+    assert redis_auth["fingerprint"] in [row["fingerprint"] for row in rows]
+    html = api.get(f"{scan}/export?format=html", headers=bearer(key)).text
+    assert "Redis answers without authentication" in html
+    pdf = api.get(f"{scan}/export?format=pdf", headers=bearer(key)).content
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    assert "RMP-AUTH-001" in text
 
 
 async def test_a_client_that_falls_too_far_behind_is_told_and_disconnected(stack: DevStack) -> None:

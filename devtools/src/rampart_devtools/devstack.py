@@ -234,6 +234,8 @@ class DevStack:
             env["ADMIN_TOKEN"] = self.admin_token()
             return [sys.executable, "-m", "rampart_gateway"], env
         env["METRICS_PORT"] = str(self.metrics_ports[name])
+        if name == "report":  # exports read scans and findings
+            env["SCAN_ADDR"], env["THREAT_ADDR"] = self.address("scan"), self.address("threat")
         if name == "auth":
             env.update(self.dev_secrets())
         if name == "scan":

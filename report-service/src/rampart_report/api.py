@@ -9,6 +9,8 @@ from rampart.lib.grpcserver import Context
 from rampart.report.v1 import report_pb2
 from rampart_report.compliance.api import ComplianceRpcs
 from rampart_report.compliance.service import ComplianceService
+from rampart_report.exports import mappers as export_mappers
+from rampart_report.exports.service import ExportService
 from rampart_report.mappers import timeline_message
 from rampart_report.reports.api import ReportRpcs
 from rampart_report.reports.service import ReportService
@@ -33,20 +35,27 @@ def next_token(offset: int, limit: int, returned: int) -> str:
 
 
 class ReportServicer(ComplianceRpcs, ReportRpcs):
-    """Scan timelines, webhooks, compliance (compliance/api.py) and reports (reports/api.py);
-    exports answer UNIMPLEMENTED (not built)."""
+    """Scan timelines, webhooks, exports, compliance (compliance/api.py) and reports (reports/api.py)."""
 
     def __init__(
         self,
         timelines: TimelineService,
         webhooks: WebhookService,
+        exports: ExportService,
         compliance: ComplianceService | None = None,
         reports: ReportService | None = None,
     ) -> None:
         self._timelines = timelines
         self._webhooks = webhooks
+        self._exports = exports
         self._compliance = compliance
         self._reports = reports
+
+    async def ExportScan(
+        self, request: report_pb2.ExportScanRequest, context: Context
+    ) -> report_pb2.FileContent:
+        file = await self._exports.export(*export_mappers.export_request(request))
+        return export_mappers.file_message(file)
 
     async def GetScanTimeline(
         self, request: report_pb2.GetScanTimelineRequest, context: Context

@@ -6,15 +6,23 @@ import ssl
 from dataclasses import dataclass
 
 from rampart.lib.events import DurableConsumer
+from rampart.lib.grpcclient import open_channel
 from rampart.lib.grpcserver import ServiceBinding
 from rampart.lib.runtime import Runtime, connect_infra
 from rampart.lib.settings import ServiceSettings
+from rampart.lib.tls import tls_files
 from rampart.report.v1 import report_pb2, report_pb2_grpc
+from rampart.scan.v1 import scan_pb2_grpc
+from rampart.threat.v1 import threat_pb2_grpc
 from rampart_report.api import ReportServicer
 from rampart_report.compliance.service import ComplianceService
 from rampart_report.compliance.wiring import build_compliance
 from rampart_report.consumers import SCAN_EVENTS_CONSUMER, ScanEventHandler
+from rampart_report.exports.fakes import MemoryFindings, MemoryScans
+from rampart_report.exports.service import ExportService
+from rampart_report.exports.sources import GrpcFindingSource, GrpcScanSource
 from rampart_report.reports.service import ReportService
+from rampart_report.reports.wiring import build_reports
 from rampart_report.repository import MongoTimelineRepository, TimelineRepository
 from rampart_report.service import TimelineService
 from rampart_report.settings import ReportSettings
@@ -92,13 +100,17 @@ def assemble(
     webhook_repository: WebhookRepository,
     settings: ReportSettings,
     policy: UrlPolicy | None = None,
+    *,
+    exports: ExportService | None = None,
     compliance: ComplianceService | None = None,
     reports: ReportService | None = None,
 ) -> Parts:
+    """Without ``exports`` (unit tests of the rest), exports read empty in-memory sources."""
     timelines = TimelineService(repository)
     webhooks, dispatcher = webhook_parts(settings, webhook_repository, policy)
+    exports = exports or ExportService(MemoryScans(), MemoryFindings())
     return Parts(
-        ReportServicer(timelines, webhooks, compliance, reports),
+        ReportServicer(timelines, webhooks, exports, compliance, reports),
         ScanEventHandler(timelines),
         webhooks,
         dispatcher,
@@ -114,8 +126,23 @@ async def bootstrap(settings: ServiceSettings) -> Runtime:
     await repository.create_indexes()
     webhook_repository = MongoWebhookRepository(infra.db)
     await webhook_repository.create_indexes()
+    tls = tls_files(settings)
+    scan_channel = open_channel(settings.scan_addr, tls)
+    threat_channel = open_channel(settings.threat_addr, tls)
+    exports = ExportService(
+        GrpcScanSource(scan_pb2_grpc.ScanServiceStub(scan_channel)),
+        GrpcFindingSource(threat_pb2_grpc.ThreatServiceStub(threat_channel)),
+    )
     compliance = await build_compliance(settings, infra)
-    parts = assemble(repository, webhook_repository, settings, compliance=compliance.service)
+    reports = await build_reports(settings, infra, exports)
+    parts = assemble(
+        repository,
+        webhook_repository,
+        settings,
+        exports=exports,
+        compliance=compliance.service,
+        reports=reports.service,
+    )
     consumers = [
         DurableConsumer(infra.js, SCAN_EVENTS_CONSUMER, parts.on_scan_event),
         DurableConsumer(infra.js, WEBHOOK_SCAN_EVENTS_CONSUMER, parts.on_scan_event_for_webhooks),
@@ -128,7 +155,18 @@ async def bootstrap(settings: ServiceSettings) -> Runtime:
         "report",
         settings,
         [binding],
-        tasks=[*(consumer.run for consumer in consumers), parts.dispatcher.run, *compliance.tasks],
-        closers=[*compliance.closers, infra.close],
+        tasks=[
+            *(consumer.run for consumer in consumers),
+            parts.dispatcher.run,
+            *compliance.tasks,
+            *reports.tasks,
+        ],
+        closers=[
+            *compliance.closers,
+            *reports.closers,
+            infra.close,
+            scan_channel.close,
+            threat_channel.close,
+        ],
         infra=infra,
     )

@@ -24,6 +24,9 @@ class ReportSettings(ServiceSettings):
     """PORT defaults to 50055. WEBHOOK_SECRET_KEY (or _FILE) is required outside development."""
 
     port: int = Field(default=50055, ge=0, le=65535)
+    # Exports and compliance posture read scans and findings on behalf of the caller (mutual TLS).
+    scan_addr: str = "127.0.0.1:50052"
+    threat_addr: str = "127.0.0.1:50053"
     # 32 bytes (64 hex digits or base64) sealing webhook signing secrets at rest.
     webhook_secret_key: SecretStr = SecretStr("")
     webhook_secret_key_file: Path | None = None
@@ -77,9 +80,6 @@ class ReportSettings(ServiceSettings):
     def allow_ports(self) -> frozenset[int]:
         return frozenset(int(p) for p in self.webhook_allow_ports.split(",") if p.strip())
 
-    # compliance posture reads threat-service's vulnerability records and scan-service's scans
-    threat_addr: str = "127.0.0.1:50053"
-    scan_addr: str = "127.0.0.1:50052"
     # threat-service's finding rule files, which the compliance mapping is checked against;
     # unset: found in this repository (the container image sets it)
     compliance_rules_dir: Path | None = None

@@ -4,10 +4,10 @@ An identity is the common name of a process's certificate (``IDENTITIES`` below)
 Every RPC of the five services acts on behalf of an organisation (it carries an ``owner``),
 so the gateway may call them. A service calls another only for named read-only methods
 (``GRPC_METHOD_CALLERS``), passing on the owner it was called with: ai-service reads the
-caller's scans, findings, incidents and catalogue entries; report-service reads findings and
-scans for compliance posture and reports, asks the assistant for a report's narrative, and
-runs the payload analysis on evidence files. Health and
-reflection answer any peer holding a certificate from the platform's CA.
+caller's scans, findings, incidents and catalogue entries; report-service reads a scan, its
+history and its findings for an export or a report, findings and scans for compliance posture,
+asks the assistant for a report's narrative, and runs the payload analysis on evidence files.
+Health and reflection answer any peer holding a certificate from the platform's CA.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ GRPC_CALLERS: Mapping[str, frozenset[str]] = {
 AI, REPORT = "ai", "report"
 # Service-to-service calls, method by method (least privilege: reads only, never a change).
 GRPC_METHOD_CALLERS: Mapping[str, frozenset[str]] = {
-    "/rampart.scan.v1.ScanService/GetScan": frozenset({AI, REPORT}),
+    "/rampart.scan.v1.ScanService/GetScan": frozenset({AI}),
     "/rampart.scan.v1.ScanService/GetScanResults": frozenset({AI, REPORT}),
     "/rampart.scan.v1.ScanService/ListScans": frozenset({AI, REPORT}),
     "/rampart.threat.v1.ThreatService/ListVulnerabilities": frozenset({AI, REPORT}),

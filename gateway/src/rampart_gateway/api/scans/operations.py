@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute
 
 from rampart_gateway.api.scans import schemas
-from rampart_gateway.api.scans.export import export_scan
+from rampart_gateway.api.scans.export import MEDIA_TYPES, export_scan
 from rampart_gateway.api.scans.queries import ExportQuery, ListScansQuery, StreamHeaders, StreamQuery
 from rampart_gateway.api.scans.routes import (
     cancel_scan,
@@ -106,11 +106,11 @@ OPERATIONS = (
         "GET",
         "/api/v1/scans/{scan_id}/export",
         export_scan,
-        "Download results as JSON or CSV",
+        "Download the scan with its findings as JSON, CSV, SARIF 2.1.0, HTML or PDF",
         "scans",
         scope="scans:read",
-        response=schemas.ScanResults,
-        raw_response=("application/json", "text/csv"),
+        response=schemas.ScanExport,
+        raw_response=MEDIA_TYPES,
         query=ExportQuery,
         errors=("SCAN_NOT_FOUND", "VALIDATION_ERROR"),
     ),

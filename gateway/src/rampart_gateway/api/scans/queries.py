@@ -27,8 +27,13 @@ class ListScansQuery(Params):
 
 
 class ExportQuery(Params):
-    format: Literal["json", "csv"] = Field(
-        default="json", description="json (an object) or csv; SARIF, HTML and PDF come with reports"
+    format: Literal["json", "csv", "sarif", "html", "pdf"] = Field(
+        default="json",
+        description="json (scan, ports, findings), csv, sarif (SARIF 2.1.0), html (one self-contained "
+        "page) or pdf; see docs/exports.md",
+    )
+    kind: Literal["ports", "findings"] = Field(
+        default="ports", description="csv only: one row per port or one row per finding"
     )
 
 

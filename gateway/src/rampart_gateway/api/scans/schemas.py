@@ -126,6 +126,16 @@ class ScanResults(BaseModel):
     vulnerabilities_resolved: int | None = Field(default=None, description="records this scan showed fixed")
 
 
+class ScanExport(BaseModel):
+    """The JSON export (report-service): the scan, every port, and the findings it saw."""
+
+    scan: dict[str, Any]
+    generated_at: str | None
+    ports: list[dict[str, Any]]
+    findings: list[dict[str, Any]] | None = Field(description="null when threat-service could not say")
+    findings_note: str | None
+
+
 class DeletedResults(BaseModel):
     scan_id: str
     deleted_ports: int

@@ -46,6 +46,28 @@ FORMAT_HTML: Format.ValueType  # 4
 FORMAT_PDF: Format.ValueType  # 5
 Global___Format: _TypeAlias = Format  # noqa: Y015
 
+class _CsvKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _CsvKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CsvKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    CSV_KIND_UNSPECIFIED: _CsvKind.ValueType  # 0
+    CSV_KIND_PORTS: _CsvKind.ValueType  # 1
+    """one row per port"""
+    CSV_KIND_FINDINGS: _CsvKind.ValueType  # 2
+    """one row per finding"""
+
+class CsvKind(_CsvKind, metaclass=_CsvKindEnumTypeWrapper):
+    """What a CSV export has one row of."""
+
+CSV_KIND_UNSPECIFIED: CsvKind.ValueType  # 0
+CSV_KIND_PORTS: CsvKind.ValueType  # 1
+"""one row per port"""
+CSV_KIND_FINDINGS: CsvKind.ValueType  # 2
+"""one row per finding"""
+Global___CsvKind: _TypeAlias = CsvKind  # noqa: Y015
+
 class _ReportStatus:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -163,8 +185,11 @@ class ExportScanRequest(_message.Message):
     OWNER_FIELD_NUMBER: _builtins.int
     SCAN_ID_FIELD_NUMBER: _builtins.int
     FORMAT_FIELD_NUMBER: _builtins.int
+    CSV_KIND_FIELD_NUMBER: _builtins.int
     scan_id: _builtins.str
     format: Global___Format.ValueType
+    csv_kind: Global___CsvKind.ValueType
+    """FORMAT_CSV only; unspecified = ports"""
     @_builtins.property
     def owner(self) -> _common_pb2.Owner: ...
     def __init__(
@@ -173,10 +198,11 @@ class ExportScanRequest(_message.Message):
         owner: _common_pb2.Owner | None = ...,
         scan_id: _builtins.str = ...,
         format: Global___Format.ValueType = ...,
+        csv_kind: Global___CsvKind.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["format", b"format", "owner", b"owner", "scan_id", b"scan_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["csv_kind", b"csv_kind", "format", b"format", "owner", b"owner", "scan_id", b"scan_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

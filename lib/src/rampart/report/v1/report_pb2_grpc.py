@@ -150,7 +150,8 @@ class ReportServiceServicer:
     """Missing associated documentation comment in .proto file."""
 
     def ExportScan(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """A scan's results and findings as JSON, CSV, SARIF 2.1.0, HTML or PDF (docs/exports.md).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')

@@ -1,0 +1,119 @@
+"""What an export is made of: the scan, its ports and its findings, as plain domain values."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class ExportFormat(StrEnum):
+    JSON = "json"
+    CSV = "csv"
+    SARIF = "sarif"
+    HTML = "html"
+    PDF = "pdf"
+
+
+class CsvKind(StrEnum):
+    PORTS = "ports"  # one row per port
+    FINDINGS = "findings"  # one row per finding
+
+
+SEVERITIES = ("critical", "high", "medium", "low", "info")  # most severe first
+
+
+@dataclass(frozen=True)
+class ScanInfo:
+    """The scan an export covers."""
+
+    scan_id: str
+    targets: tuple[str, ...]
+    status: str  # queued / running / completed / failed / cancelled / timeout
+    profile: str = ""
+    ports: str = ""
+    created_at: datetime | None = None
+    completed_at: datetime | None = None
+    sandbox: bool = False
+
+
+@dataclass(frozen=True)
+class PortEntry:
+    """One port the scan reported, with what was detected on it."""
+
+    host: str
+    port: int
+    protocol: str
+    state: str  # open / closed / filtered
+    service: str = ""
+    product: str = ""
+    version: str = ""
+    cpe: str = ""
+    confidence: int = 0
+    evidence: str = ""  # the banner or response excerpt, as received (untrusted text)
+    tls_protocols: tuple[str, ...] = ()
+    tls_weaknesses: tuple[str, ...] = ()
+    rtt_ms: float = 0.0
+
+
+@dataclass(frozen=True)
+class FindingEntry:
+    """One finding of the scan as threat-service keeps it (a vulnerability record)."""
+
+    fingerprint: str
+    type: str  # vulnerable_service / misconfiguration / exposure
+    subject: str  # the CVE id or the rule id
+    title: str
+    severity: str  # one of SEVERITIES
+    host: str
+    port: int
+    protocol: str
+    description: str = ""
+    remediation: str = ""
+    cvss_score: float | None = None
+    cvss_vector: str = ""
+    cwe: tuple[str, ...] = ()
+    references: tuple[str, ...] = ()
+    evidence: Mapping[str, str] = field(default_factory=dict)
+    confidence: str = ""
+    status: str = "open"
+    kev: bool = False
+    epss: float | None = None
+    priority: str = ""
+    service: str = ""
+    first_seen: datetime | None = None
+
+    @property
+    def is_cve(self) -> bool:
+        return self.type == "vulnerable_service"
+
+
+@dataclass(frozen=True)
+class HistoryPoint:
+    """One earlier (or this) completed scan of the same targets, for the trend chart."""
+
+    scan_id: str
+    completed_at: datetime
+    open_ports: int
+
+
+@dataclass(frozen=True)
+class ScanExport:
+    """Everything an export of one scan shows; ``findings`` is None when threat-service could not say."""
+
+    scan: ScanInfo
+    ports: tuple[PortEntry, ...]
+    findings: tuple[FindingEntry, ...] | None
+    history: tuple[HistoryPoint, ...] = ()
+    generated_at: datetime | None = None
+    findings_note: str = ""  # why findings are missing, shown instead of them
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    """A rendered export: what the gateway sends back as a download."""
+
+    filename: str
+    content_type: str
+    content: bytes

@@ -1,0 +1,79 @@
+"""The export use case: gather a scan's data from the other services, render it in one format."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import structlog
+
+from rampart_report.exports.csvfile import render_csv
+from rampart_report.exports.errors import FindingsUnavailable
+from rampart_report.exports.html import render_html
+from rampart_report.exports.jsonfile import render_json
+from rampart_report.exports.model import CsvKind, ExportFile, ExportFormat, FindingEntry, ScanExport
+from rampart_report.exports.pdf import render_pdf
+from rampart_report.exports.ports import FindingSource, Requester, ScanSource
+from rampart_report.exports.sarif import render_sarif
+
+log = structlog.get_logger(__name__)
+HISTORY_SCANS = 10  # scans shown in the trend chart
+
+CONTENT_TYPES = {
+    ExportFormat.JSON: "application/json",
+    ExportFormat.CSV: "text/csv; charset=utf-8",
+    ExportFormat.SARIF: "application/sarif+json",
+    ExportFormat.HTML: "text/html; charset=utf-8",
+    ExportFormat.PDF: "application/pdf",
+}
+
+
+def render(data: ScanExport, fmt: ExportFormat, csv_kind: CsvKind = CsvKind.PORTS) -> ExportFile:
+    """One scan's export in ``fmt`` (no I/O: the formats work on domain data only)."""
+    scan_id = data.scan.scan_id
+    if fmt is ExportFormat.JSON:
+        content = render_json(data)
+    elif fmt is ExportFormat.CSV:
+        content = render_csv(data, csv_kind)
+        scan_id = f"{scan_id}-{csv_kind.value}"
+    elif fmt is ExportFormat.SARIF:
+        content = render_sarif(data)
+    elif fmt is ExportFormat.HTML:
+        content = render_html(data).encode()
+    else:
+        content = render_pdf(data)
+    return ExportFile(f"{scan_id}.{fmt.value}", CONTENT_TYPES[fmt], content)
+
+
+class ExportService:
+    """Exports of one scan, made on behalf of the requester (tenancy comes from the sources)."""
+
+    def __init__(
+        self,
+        scans: ScanSource,
+        findings: FindingSource,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._scans = scans
+        self._findings = findings
+        self._clock = clock
+
+    async def gather(self, requester: Requester, scan_id: str, with_history: bool) -> ScanExport:
+        scan, ports = await self._scans.results(requester, scan_id)  # ScanNotFound first
+        history = await self._scans.history(requester, scan, HISTORY_SCANS) if with_history else ()
+        try:
+            findings: tuple[FindingEntry, ...] | None = await self._findings.findings(requester, scan_id)
+            note = ""
+        except FindingsUnavailable as error:
+            log.warning("export_without_findings", scan_id=scan_id, reason=str(error))
+            findings, note = None, f"Findings unavailable: {error}"
+        return ScanExport(scan, ports, findings, history, self._clock(), note)
+
+    async def export(
+        self, requester: Requester, scan_id: str, fmt: ExportFormat, csv_kind: CsvKind = CsvKind.PORTS
+    ) -> ExportFile:
+        with_history = fmt in (ExportFormat.HTML, ExportFormat.PDF)
+        data = await self.gather(requester, scan_id, with_history)
+        # Rendering is CPU work (a PDF of 1,000 findings takes seconds): off the event loop.
+        return await asyncio.to_thread(render, data, fmt, csv_kind)
