@@ -63,7 +63,7 @@ def test_asking_for_a_report_is_202_with_the_pending_report_and_sends_the_plan(
     ("body", "field"),
     [
         ({"type": "weekly", "scan_ids": ["s"]}, "type"),
-        ({"type": "technical", "scan_ids": []}, "scan_ids"),
+        ({"type": "technical", "scan_ids": ["s"] * 21}, "scan_ids"),
         ({"type": "technical", "scan_ids": ["s"], "format": "docx"}, "format"),
     ],
 )

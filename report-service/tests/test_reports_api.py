@@ -86,7 +86,9 @@ async def test_download_answers_the_range_asked_for_with_the_whole_files_size_an
     [
         ({"report_type": report_pb2.REPORT_TYPE_UNSPECIFIED}, "type"),
         ({"format": report_pb2.FORMAT_UNSPECIFIED}, "format"),
-        ({"report_type": report_pb2.REPORT_TYPE_COMPLIANCE, "format": report_pb2.FORMAT_HTML}, "type"),
+        ({"report_type": report_pb2.REPORT_TYPE_DIFF, "format": report_pb2.FORMAT_HTML}, "type"),
+        ({"report_type": report_pb2.REPORT_TYPE_COMPLIANCE, "format": report_pb2.FORMAT_HTML}, "scan_ids"),
+        ({"frameworks": ["pci-dss"]}, "frameworks"),
     ],
 )
 async def test_a_request_that_cannot_be_made_is_invalid_naming_the_field(

@@ -14,6 +14,7 @@ from typing import Any
 
 import jsonschema
 import pytest
+from compliance_fakes import ACME, completed_scan, finding, world
 from pypdf import PdfReader
 
 from rampart_report.exports.fakes import MemoryFindings, MemoryScans
@@ -151,3 +152,55 @@ async def test_an_unknown_scan_or_a_live_scan_for_a_test_key_fails_the_report() 
         await render(report(ReportType.TECHNICAL, ReportFormat.JSON, SCAN.scan_id, tenant=ALICE_TEST))
     sandbox = await render(report(ReportType.TECHNICAL, ReportFormat.JSON, "scan_sandbox", tenant=ALICE_TEST))
     assert json.loads(sandbox.content)["scan"]["sandbox"] is True
+
+
+def compliance_world() -> Any:
+    w = world()
+    w.sources.scans_by_org[ACME.org_id].append(completed_scan("scan_1", "10.0.0.5"))
+    w.sources.findings_by_org[ACME.org_id].append(
+        finding(
+            "vuln_telnet",
+            rule_id="RMP-CLEAR-001",
+            cwes=("CWE-319",),
+            type="exposure",
+            severity="high",
+            port=23,
+        )
+    )
+    return w
+
+
+def compliance_report(
+    fmt: ReportFormat, frameworks: tuple[str, ...], tenant: Tenant, sections: tuple[str, ...] = ()
+) -> Report:
+    request = checked(ReportRequest(ReportType.COMPLIANCE, fmt, (), sections, frameworks=frameworks))
+    return Report("rep_comp", tenant, request, AT, AT)
+
+
+async def test_a_compliance_report_shows_the_posture_and_the_failing_controls_gaps() -> None:
+    w = compliance_world()
+    renderer = ReportRenderer(sources(), Down(), 5.0, compliance=w.service, clock=lambda: AT)
+    acme = Tenant(ACME.org_id, ACME.user_id)
+    rendered = await renderer.render(compliance_report(ReportFormat.JSON, ("pci-dss",), acme), no_progress)
+    body = json.loads(rendered.content)
+    [pci] = body["frameworks"]
+    assert (pci["framework"], pci["failing"]) == ("pci-dss", len(pci["failing_controls"]))
+    failing = {c["control_id"]: c for c in pci["failing_controls"]}
+    assert failing["pci-dss:2.2.4"]["gaps"][0]["port"] == 23
+    assert [s.name for s in rendered.sections] == ["posture", "gaps"]
+    pdf = await renderer.render(compliance_report(ReportFormat.PDF, ("pci-dss",), acme), no_progress)
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
+    assert "pci-dss:2.2.4" in text
+    assert "10.0.0.5:23" in text
+
+
+async def test_a_compliance_report_without_gaps_and_one_of_an_unknown_framework() -> None:
+    w = compliance_world()
+    renderer = ReportRenderer(sources(), Down(), 5.0, compliance=w.service, clock=lambda: AT)
+    acme = Tenant(ACME.org_id, ACME.user_id)
+    posture_only = await renderer.render(
+        compliance_report(ReportFormat.JSON, (), acme, sections=("posture",)), no_progress
+    )
+    assert all("failing_controls" not in f for f in json.loads(posture_only.content)["frameworks"])
+    with pytest.raises(ReportFailed, match="framework"):
+        await renderer.render(compliance_report(ReportFormat.JSON, ("sox",), acme), no_progress)

@@ -134,7 +134,7 @@ async def bootstrap(settings: ServiceSettings) -> Runtime:
         GrpcFindingSource(threat_pb2_grpc.ThreatServiceStub(threat_channel)),
     )
     compliance = await build_compliance(settings, infra)
-    reports = await build_reports(settings, infra, exports)
+    reports = await build_reports(settings, infra, exports, compliance.service)
     parts = assemble(
         repository,
         webhook_repository,

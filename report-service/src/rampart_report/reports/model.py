@@ -48,7 +48,7 @@ FORMATS: dict[ReportType, tuple[ReportFormat, ...]] = {
     ReportType.DIFF: (ReportFormat.HTML, ReportFormat.PDF, ReportFormat.JSON),
 }
 # Types a worker can generate today (docs/reports.md says what the others wait for).
-BUILT = (ReportType.EXECUTIVE, ReportType.TECHNICAL, ReportType.REMEDIATION)
+BUILT = (ReportType.EXECUTIVE, ReportType.TECHNICAL, ReportType.REMEDIATION, ReportType.COMPLIANCE)
 MAX_SCANS = 20
 
 
@@ -109,8 +109,13 @@ def checked(request: ReportRequest) -> ReportRequest:
         allowed = [f.value for f in FORMATS[request.report_type]]
         raise InvalidArgument(f"a {request.report_type.value} report comes as {allowed}", field="format")
     scans = tuple(dict.fromkeys(s.strip() for s in request.scan_ids if s.strip()))
-    if not scans:
+    if request.report_type is ReportType.COMPLIANCE:
+        if scans:  # the posture is the organisation's, from all its records
+            raise InvalidArgument("a compliance report covers the organisation, not scans", field="scan_ids")
+    elif not scans:
         raise InvalidArgument("a report covers at least one scan", field="scan_ids")
+    elif request.frameworks:
+        raise InvalidArgument("frameworks go with a compliance report", field="frameworks")
     if len(scans) > MAX_SCANS:
         raise InvalidArgument(f"a report covers at most {MAX_SCANS} scans", field="scan_ids")
     known = SECTIONS[request.report_type]
@@ -121,7 +126,8 @@ def checked(request: ReportRequest) -> ReportRequest:
         )
     sections = tuple(s for s in known if s in request.sections) or known
     title = request.title.strip() or f"{request.report_type.value.capitalize()} report"
-    return replace(request, scan_ids=scans, sections=sections, title=title[:200])
+    frameworks = tuple(dict.fromkeys(f.strip().lower() for f in request.frameworks if f.strip()))
+    return replace(request, scan_ids=scans, sections=sections, title=title[:200], frameworks=frameworks)
 
 
 @dataclass(frozen=True)

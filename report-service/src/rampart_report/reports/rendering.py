@@ -24,6 +24,13 @@ from rampart_report.exports.errors import ScanNotFound
 from rampart_report.exports.model import SEVERITIES, CsvKind, ExportFormat, FindingEntry, ScanExport, ScanInfo
 from rampart_report.exports.ports import Requester
 from rampart_report.exports.service import CONTENT_TYPES, render
+from rampart_report.reports.compliance import (
+    PostureSource,
+    compliance_document,
+    compliance_json,
+    compliance_sections,
+    posture_of,
+)
 from rampart_report.reports.model import RenderedReport, Report, ReportFailed, ReportType, Section
 from rampart_report.reports.narrative import Narrator, Written, executive_sections
 from rampart_report.reports.ports import Progress
@@ -131,6 +138,13 @@ def _no_fetch(url: str) -> dict[str, object]:
     raise ValueError(f"reports fetch nothing: {url}")
 
 
+async def _pdf(page: str) -> bytes:
+    """The page laid out by WeasyPrint, off the event loop; nothing is ever fetched."""
+    document = HTML(string=page, url_fetcher=_no_fetch)
+    pdf: bytes = await asyncio.to_thread(document.write_pdf)
+    return pdf
+
+
 def executive_html(report: Report, facts: Digest, written: Sequence[Written], at: datetime) -> str:
     return (
         _environment()
@@ -181,11 +195,13 @@ class ReportRenderer:
         scans: ScanData,
         narrator: Narrator,
         narrative_wait: float,
+        compliance: PostureSource | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._scans = scans
         self._narrator = narrator
         self._wait = narrative_wait
+        self._compliance = compliance
         self._clock = clock
 
     async def _gather(self, report: Report, progress: Progress) -> list[ScanExport]:
@@ -205,9 +221,11 @@ class ReportRenderer:
         return gathered
 
     async def render(self, report: Report, progress: Progress) -> RenderedReport:
-        exports = await self._gather(report, progress)
         name = f"{_slug(report.request.title)}-{report.report_id}.{report.request.format.value}"
         fmt = ExportFormat(report.request.format.value)
+        if report.request.report_type is ReportType.COMPLIANCE:
+            return await self._compliance_report(report, fmt, name, progress)
+        exports = await self._gather(report, progress)
         if report.request.report_type is ReportType.EXECUTIVE:
             return await self._executive(report, exports, fmt, name, progress)
         data, sections = shaped(report, combined(report, exports))
@@ -220,6 +238,31 @@ class ReportRenderer:
         else:
             content = (await asyncio.to_thread(render, data, fmt, kind)).content
         return RenderedReport(name, CONTENT_TYPES[fmt], content, sections)
+
+    async def _compliance_report(
+        self, report: Report, fmt: ExportFormat, name: str, progress: Progress
+    ) -> RenderedReport:
+        if self._compliance is None:
+            raise ReportFailed("compliance is not assembled in this report-service")
+        posture = await posture_of(self._compliance, report)
+        await progress("rendering", 70)
+        at = self._clock()
+        document = compliance_document(report, posture, at)
+        if fmt is ExportFormat.JSON:
+            content = compliance_json(document)
+        else:
+            page = (
+                _environment()
+                .get_template("compliance.html.j2")
+                .render(
+                    doc=document,
+                    sections=report.request.sections,
+                    sandbox=report.tenant.sandbox,
+                    generated_at=at.strftime("%Y-%m-%d %H:%M UTC"),
+                )
+            )
+            content = page.encode() if fmt is ExportFormat.HTML else await _pdf(page)
+        return RenderedReport(name, CONTENT_TYPES[fmt], content, compliance_sections(report))
 
     async def _executive(
         self, report: Report, exports: list[ScanExport], fmt: ExportFormat, name: str, progress: Progress
@@ -235,9 +278,5 @@ class ReportRenderer:
             content = executive_json(report, facts, written, at)
         else:
             page = executive_html(report, facts, written, at)
-            if fmt is ExportFormat.HTML:
-                content = page.encode()
-            else:
-                document = HTML(string=page, url_fetcher=_no_fetch)
-                content = await asyncio.to_thread(document.write_pdf)
+            content = page.encode() if fmt is ExportFormat.HTML else await _pdf(page)
         return RenderedReport(name, CONTENT_TYPES[fmt], content, tuple(w.section for w in written))

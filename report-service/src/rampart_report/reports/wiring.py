@@ -16,6 +16,7 @@ from rampart.lib.tls import tls_files
 from rampart.lib.workqueue import WorkQueueConsumer
 from rampart_report.exports.service import ExportService
 from rampart_report.reports.broker import PublishedEvents, QueuedJobs
+from rampart_report.reports.compliance import PostureSource
 from rampart_report.reports.generation import ReportGeneration
 from rampart_report.reports.narrative import GrpcNarrator
 from rampart_report.reports.ports import Renderer
@@ -33,12 +34,17 @@ class ReportsPart:
     closers: list[Callable[[], Awaitable[Any]]]
 
 
-async def build_reports(settings: ReportSettings, infra: Infra, exports: ExportService) -> ReportsPart:
-    """Reports read scans and findings through the exports' sources, narratives from ai-service."""
+async def build_reports(
+    settings: ReportSettings, infra: Infra, exports: ExportService, compliance: PostureSource
+) -> ReportsPart:
+    """Reports read scans and findings through the exports' sources, narratives from ai-service,
+    the posture from the compliance service."""
     ai_channel = open_channel(settings.ai_addr, tls_files(settings))
     narrator = GrpcNarrator(ai_pb2_grpc.AiServiceStub(ai_channel), settings.report_narrative_timeout_seconds)
     part = await reports_part(
-        settings, infra, ReportRenderer(exports, narrator, settings.report_narrative_timeout_seconds)
+        settings,
+        infra,
+        ReportRenderer(exports, narrator, settings.report_narrative_timeout_seconds, compliance),
     )
     return ReportsPart(part.service, part.tasks, [ai_channel.close])
 

@@ -27,6 +27,7 @@ async def create_report(request: Request) -> Response:
             scan_ids=body.scan_ids,
             format=enum_of(report_pb2.Format, body.format),
             include_sections=body.include_sections,
+            frameworks=body.frameworks,
             plan=principal.plan.name,
             request_id=request_id_of(request),
         ),

@@ -15,8 +15,15 @@ ScanId = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
 
 
 class ReportCreateRequest(Body):
-    type: ReportTypeName = Field(description="what the report covers (compliance and diff: not built yet)")
-    scan_ids: list[str] = Field(min_length=1, max_length=20, description="the scans it covers")
+    type: ReportTypeName = Field(description="what the report covers (diff: not built yet)")
+    scan_ids: list[str] = Field(
+        default_factory=list, max_length=20, description="the scans it covers (1-20; none for compliance)"
+    )
+    frameworks: list[str] = Field(
+        default_factory=list,
+        max_length=8,
+        description="compliance only: soc2, iso27001, hipaa, gdpr, pci-dss; none: all",
+    )
     format: FormatName = "pdf"
     include_sections: list[str] = Field(
         default_factory=list,
