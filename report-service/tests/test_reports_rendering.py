@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -204,3 +205,14 @@ async def test_a_compliance_report_without_gaps_and_one_of_an_unknown_framework(
     assert all("failing_controls" not in f for f in json.loads(posture_only.content)["frameworks"])
     with pytest.raises(ReportFailed, match="framework"):
         await renderer.render(compliance_report(ReportFormat.JSON, ("sox",), acme), no_progress)
+
+
+@pytest.mark.parametrize("kind", [ReportType.EXECUTIVE, ReportType.COMPLIANCE])
+async def test_the_reports_own_html_pages_fetch_nothing(kind: ReportType) -> None:
+    w = compliance_world()
+    renderer = ReportRenderer(sources(), Down(), 5.0, compliance=w.service, clock=lambda: AT)
+    scans = (SCAN.scan_id,) if kind is ReportType.EXECUTIVE else ()
+    request = checked(ReportRequest(kind, ReportFormat.HTML, scans))
+    page = (await renderer.render(Report("rep_html", ALICE, request, AT, AT), no_progress)).content.decode()
+    assert page.startswith("<!DOCTYPE html>")
+    assert not re.search(r"""(?:src|href)=["'](?!#)|url\(|@import""", page)
