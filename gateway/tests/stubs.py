@@ -19,6 +19,7 @@ from gateway.tests.stub_ai import StubAi
 from gateway.tests.stub_exports import StubExports
 from gateway.tests.stub_incidents import StubThreat
 from gateway.tests.stub_report import StubCompliance
+from gateway.tests.stub_reports import StubReports
 from gateway.tests.stub_services import PLAN, StubAuth, StubScan, rpc_error
 from gateway.tests.stub_webhooks import StubWebhooks
 from rampart.common.v1 import common_pb2
@@ -63,8 +64,8 @@ class StubAuthenticator:
         pass
 
 
-class StubReport(StubExports, StubWebhooks, StubCompliance):
-    """report-service in memory: exports (of ``scan``'s scans), webhooks and compliance controls."""
+class StubReport(StubExports, StubWebhooks, StubCompliance, StubReports):
+    """report-service in memory: exports (of ``scan``'s scans), webhooks, compliance controls, reports."""
 
 
 @dataclass

@@ -37,6 +37,7 @@ BODIES = {
     "/api/v1/controls/{control_id}": {"status": "passing", "note": "approved"},
     "/api/v1/schedules": {"targets": ["127.0.0.1"], "interval_seconds": 3600},
     "/api/v1/schedules/{schedule_id}": {"enabled": False},
+    "/api/v1/reports": {"type": "technical", "scan_ids": ["scan_0001"]},
 }
 UNRELATED_SCOPE = "keys:manage"  # a real scope the scope-less operations below ignore
 
@@ -54,6 +55,7 @@ def url(op: Operation) -> str:
     path = path.replace("{asset_id}", "asset_0001").replace("{schedule_id}", "sched_0001")
     path = path.replace("{history_id}", "aih_0001")
     path = path.replace("{webhook_id}", "whk_0001").replace("{delivery_id}", "dlv_0001")
+    path = path.replace("{report_id}", "rep_0001")
     path = path.replace("{framework}", "pci-dss").replace("{control_id}", "pci-dss:12.10.1")
     if path.endswith("/vulnerabilities/catalog"):
         return path + "?product=openssh&version=9.2p1"
@@ -65,6 +67,8 @@ def url(op: Operation) -> str:
 def send(client: TestClient, op: Operation, headers: dict[str, str]) -> tuple[int, dict]:
     body = BODIES.get(op.path, {}) if op.method in ("POST", "PATCH") else None
     reply = client.request(op.method, url(op), json=body, headers=headers)
+    if not reply.headers.get("content-type", "").startswith("application/json"):
+        return reply.status_code, {"raw": reply.content[:100]}  # a file (a report's download)
     return reply.status_code, reply.json()
 
 
@@ -84,6 +88,7 @@ def platform() -> StubPlatform:
     stub.report.deliveries["dlv_0001"] = report_pb2.WebhookDelivery(
         delivery_id="dlv_0001", webhook_id="whk_0001"
     )
+    stub.report.add_ready("rep_0001", owner, b"%PDF-1.7 report", "rep_0001.pdf")
     stub.report.controls["org_1"].append(control("pci-dss:12.10.1", report_pb2.CONTROL_STATUS_MANUAL))
     return stub
 

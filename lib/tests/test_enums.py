@@ -32,7 +32,13 @@ def test_public_words_are_the_value_names_without_the_enum_prefix_in_lower_case(
         "explain",
         "summary",
     )
-    assert enum_words(report_pb2.ReportType) == ("executive", "technical", "compliance")
+    assert enum_words(report_pb2.ReportType) == (
+        "executive",
+        "technical",
+        "compliance",
+        "remediation",
+        "diff",
+    )
 
 
 def test_every_word_maps_to_its_value_and_back() -> None:

@@ -134,18 +134,20 @@ def test_the_assistant_may_only_read_scans_findings_incidents_and_the_catalogue(
     for changing in ("UpdateVulnerability", "CreateIncident", "UpdateIncident", "ImportFeed"):
         assert not may_call("ai", f"/rampart.threat.v1.ThreatService/{changing}")
     assert not may_call("ai", "/rampart.auth.v1.AuthService/ValidateApiKey")
-    assert not may_call("report", "/rampart.scan.v1.ScanService/GetScan")
+    assert not may_call("threat", "/rampart.scan.v1.ScanService/GetScan")
 
 
-def test_report_service_may_call_only_the_reads_exports_and_compliance_need() -> None:
-    """Exports and compliance posture: scans, findings and the payload analysis of evidence; nothing
-    that writes."""
+def test_report_service_may_call_only_the_reads_exports_reports_and_compliance_need() -> None:
+    """Exports, reports and compliance posture: scans, findings, the payload analysis of evidence
+    and the assistant's narrative; nothing that writes."""
     assert {m for m, who in GRPC_METHOD_CALLERS.items() if "report" in who} == {
         "/rampart.threat.v1.ThreatService/ListVulnerabilities",
         "/rampart.threat.v1.ThreatService/AnalyzeThreat",
         "/rampart.scan.v1.ScanService/ListScans",
         "/rampart.scan.v1.ScanService/GetScanResults",
+        "/rampart.ai.v1.AiService/GenerateReport",
     }
+    assert not may_call("report", "/rampart.ai.v1.AiService/Ask")
     assert may_call("report", "/rampart.threat.v1.ThreatService/ListVulnerabilities")
     assert may_call("report", "/rampart.scan.v1.ScanService/ListScans")
     assert not may_call("report", "/rampart.threat.v1.ThreatService/UpdateVulnerability")

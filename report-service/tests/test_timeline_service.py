@@ -40,6 +40,11 @@ BUILT = {
     "UpdateControl",
     "AddControlEvidence",
     "GetComplianceHistory",
+    "CreateReport",
+    "ListReports",
+    "GetReport",
+    "DownloadReport",
+    "DeleteReport",
 }
 
 

@@ -234,8 +234,9 @@ class DevStack:
             env["ADMIN_TOKEN"] = self.admin_token()
             return [sys.executable, "-m", "rampart_gateway"], env
         env["METRICS_PORT"] = str(self.metrics_ports[name])
-        if name == "report":  # exports read scans and findings
+        if name == "report":  # exports and reports read scans and findings; narratives from ai
             env["SCAN_ADDR"], env["THREAT_ADDR"] = self.address("scan"), self.address("threat")
+            env["AI_ADDR"] = self.address("ai")
         if name == "auth":
             env.update(self.dev_secrets())
         if name == "scan":

@@ -26,6 +26,7 @@ from rampart_gateway.api import (
     assets,
     compliance,
     incidents,
+    reports,
     scans,
     schedules,
     system,
@@ -56,6 +57,7 @@ DOMAINS: tuple[Domain, ...] = (
     incidents,
     assets,
     webhooks,
+    reports,
     ai,
     compliance,
 )

@@ -12,6 +12,8 @@ from rampart_report.compliance.service import ComplianceService
 from rampart_report.exports import mappers as export_mappers
 from rampart_report.exports.service import ExportService
 from rampart_report.mappers import timeline_message
+from rampart_report.reports.api import ReportRpcs
+from rampart_report.reports.service import ReportService
 from rampart_report.service import TimelineService
 from rampart_report.webhooks.mappers import delivery_message, webhook_message
 from rampart_report.webhooks.service import Changes, WebhookService
@@ -32,9 +34,8 @@ def next_token(offset: int, limit: int, returned: int) -> str:
     return str(offset + limit) if returned == limit else ""
 
 
-class ReportServicer(ComplianceRpcs):
-    """Scan timelines, webhooks, exports and compliance (compliance/api.py); reports answer
-    UNIMPLEMENTED (not built)."""
+class ReportServicer(ComplianceRpcs, ReportRpcs):
+    """Scan timelines, webhooks, exports, compliance (compliance/api.py) and reports (reports/api.py)."""
 
     def __init__(
         self,
@@ -42,11 +43,13 @@ class ReportServicer(ComplianceRpcs):
         webhooks: WebhookService,
         exports: ExportService,
         compliance: ComplianceService | None = None,
+        reports: ReportService | None = None,
     ) -> None:
         self._timelines = timelines
         self._webhooks = webhooks
         self._exports = exports
         self._compliance = compliance
+        self._reports = reports
 
     async def ExportScan(
         self, request: report_pb2.ExportScanRequest, context: Context

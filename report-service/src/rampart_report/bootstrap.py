@@ -24,6 +24,8 @@ from rampart_report.consumers import SCAN_EVENTS_CONSUMER, ScanEventHandler
 from rampart_report.exports.fakes import MemoryFindings, MemoryScans
 from rampart_report.exports.service import ExportService
 from rampart_report.exports.sources import GrpcFindingSource, GrpcScanSource
+from rampart_report.reports.service import ReportService
+from rampart_report.reports.wiring import build_reports
 from rampart_report.repository import MongoTimelineRepository, TimelineRepository
 from rampart_report.service import TimelineService
 from rampart_report.settings import ReportSettings
@@ -123,13 +125,14 @@ def assemble(
     exports: ExportService | None = None,
     compliance: ComplianceService | None = None,
     publish: Publish | None = None,
+    reports: ReportService | None = None,
 ) -> Parts:
     """Without ``exports`` (unit tests of the rest), exports read empty in-memory sources."""
     timelines = TimelineService(repository)
     webhooks, dispatcher = webhook_parts(settings, webhook_repository, policy, publish=publish)
     exports = exports or ExportService(MemoryScans(), MemoryFindings())
     return Parts(
-        ReportServicer(timelines, webhooks, exports, compliance),
+        ReportServicer(timelines, webhooks, exports, compliance, reports),
         ScanEventHandler(timelines),
         webhooks,
         dispatcher,
@@ -154,6 +157,7 @@ async def bootstrap(settings: ServiceSettings) -> Runtime:
         GrpcFindingSource(threat_pb2_grpc.ThreatServiceStub(threat_channel)),
     )
     compliance = await build_compliance(settings, infra)
+    reports = await build_reports(settings, infra, exports, compliance.service)
     # webhook.disabled goes through the outbox too (compliance's outbox task relays what is left)
     parts = assemble(
         repository,
@@ -162,6 +166,7 @@ async def bootstrap(settings: ServiceSettings) -> Runtime:
         exports=exports,
         compliance=compliance.service,
         publish=infra.outbox().add,
+        reports=reports.service,
     )
     consumers = [
         DurableConsumer(infra.js, SCAN_EVENTS_CONSUMER, parts.on_scan_event),
@@ -177,7 +182,18 @@ async def bootstrap(settings: ServiceSettings) -> Runtime:
         "report",
         settings,
         [binding],
-        tasks=[*(consumer.run for consumer in consumers), parts.dispatcher.run, *compliance.tasks],
-        closers=[*compliance.closers, infra.close, scan_channel.close, threat_channel.close],
+        tasks=[
+            *(consumer.run for consumer in consumers),
+            parts.dispatcher.run,
+            *compliance.tasks,
+            *reports.tasks,
+        ],
+        closers=[
+            *compliance.closers,
+            *reports.closers,
+            infra.close,
+            scan_channel.close,
+            threat_channel.close,
+        ],
         infra=infra,
     )

@@ -59,6 +59,7 @@ class ReportSettings(ServiceSettings):
         self.allow_networks()
         self.deny_networks()
         self.allow_ports()
+        self.report_retention()
         return self
 
     def secret_key(self) -> bytes:
@@ -89,3 +90,16 @@ class ReportSettings(ServiceSettings):
     # after a scan's findings settle, its organisation's posture is recomputed this much later
     # (scans settling meanwhile share the computation): compliance.changed without a read
     compliance_refresh_seconds: float = Field(default=30.0, ge=0, le=3600)
+    # reports (docs/reports.md): retention per plan in days ("plan=days,..."; others: the default)
+    report_retention_days: str = "free=7,pro=30,enterprise=90"
+    report_retention_default_days: float = Field(default=7.0, gt=0)
+    report_concurrency: int = Field(default=2, ge=1, le=64)  # report jobs at once per process
+    report_job_ack_wait_seconds: float = Field(default=60.0, gt=0)
+    report_lease_seconds: float = Field(default=90.0, gt=0)
+    report_sweep_seconds: float = Field(default=300.0, gt=0)
+    ai_addr: str = "127.0.0.1:50054"  # the executive narrative (ai-service GenerateReport)
+    report_narrative_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+
+    def report_retention(self) -> dict[str, float]:
+        pairs = (part.split("=", 1) for part in self.report_retention_days.split(",") if part.strip())
+        return {plan.strip(): float(days) for plan, days in pairs}

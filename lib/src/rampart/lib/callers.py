@@ -5,9 +5,9 @@ Every RPC of the five services acts on behalf of an organisation (it carries an 
 so the gateway may call them. A service calls another only for named read-only methods
 (``GRPC_METHOD_CALLERS``), passing on the owner it was called with: ai-service reads the
 caller's scans, findings, incidents and catalogue entries; report-service reads a scan, its
-history and its findings for an export, findings and scans for compliance posture, and runs
-the payload analysis on evidence files. Health and reflection answer any peer holding a
-certificate from the platform's CA.
+history and its findings for an export or a report, findings and scans for compliance posture,
+asks the assistant for a report's narrative, and runs the payload analysis on evidence files.
+Health and reflection answer any peer holding a certificate from the platform's CA.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ GRPC_METHOD_CALLERS: Mapping[str, frozenset[str]] = {
     "/rampart.threat.v1.ThreatService/GetIncident": frozenset({AI}),
     "/rampart.threat.v1.ThreatService/GetCatalogEntry": frozenset({AI}),
     "/rampart.threat.v1.ThreatService/MatchCatalog": frozenset({AI}),
+    "/rampart.ai.v1.AiService/GenerateReport": frozenset({REPORT}),  # executive narratives
 }
 
 
@@ -64,7 +65,12 @@ STREAM_OWNERS: Mapping[str, tuple[str, ...]] = {
     "auth": (subjects.AUTH_EVENTS_STREAM,),
     "scan": (subjects.SCAN_EVENTS_STREAM, subjects.SCAN_JOBS_STREAM),
     "threat": (subjects.INCIDENT_EVENTS_STREAM, subjects.THREAT_EVENTS_STREAM),
-    "report": (subjects.COMPLIANCE_EVENTS_STREAM, subjects.WEBHOOK_EVENTS_STREAM),
+    "report": (
+        subjects.COMPLIANCE_EVENTS_STREAM,
+        subjects.WEBHOOK_EVENTS_STREAM,
+        subjects.REPORT_JOBS_STREAM,
+        subjects.REPORT_EVENTS_STREAM,
+    ),
 }
 # Durable consumers each identity pulls from: (stream, durable name).
 DURABLES: Mapping[str, tuple[tuple[str, str], ...]] = {
@@ -80,6 +86,7 @@ DURABLES: Mapping[str, tuple[tuple[str, str], ...]] = {
         (subjects.INCIDENT_EVENTS_STREAM, subjects.REPORT_INCIDENT_EVENTS_DURABLE),  # webhooks
         (subjects.COMPLIANCE_EVENTS_STREAM, subjects.REPORT_WEBHOOK_COMPLIANCE_DURABLE),  # webhooks
         (subjects.SCAN_EVENTS_STREAM, subjects.REPORT_POSTURE_SCAN_EVENTS_DURABLE),  # compliance posture
+        (subjects.REPORT_JOBS_STREAM, subjects.REPORT_WORKERS_DURABLE),  # report generation
     ),
 }
 # Plain subjects each identity publishes to and subscribes to.
@@ -93,7 +100,12 @@ PUBLISH: Mapping[str, tuple[str, ...]] = {
         subjects.SCAN_FINDINGS,  # the finding pipeline writes onto the scan's stream
         subjects.SCAN_FINDINGS_SETTLED,
     ),
-    "report": (subjects.COMPLIANCE_EVENTS, subjects.WEBHOOK_EVENTS),
+    "report": (
+        subjects.COMPLIANCE_EVENTS,
+        subjects.WEBHOOK_EVENTS,
+        subjects.REPORT_JOBS,
+        subjects.REPORT_EVENTS,
+    ),
 }
 SUBSCRIBE: Mapping[str, tuple[str, ...]] = {
     "gateway": (subjects.KEY_REVOKED_ANY, subjects.WORKER_HEARTBEAT),
@@ -134,9 +146,9 @@ def nats_permissions(identity: str) -> dict[str, list[str]]:
             f"$JS.ACK.{stream}.{durable}.>",
         ]
     if identity == GATEWAY:
-        # Ordered (ephemeral) consumers on the scan events, one per live stream.
-        events = subjects.SCAN_EVENTS_STREAM
-        publish += [f"{JS}.CONSUMER.CREATE.{events}", f"{JS}.CONSUMER.CREATE.{events}.>"]
-        publish += [f"{JS}.CONSUMER.DELETE.{events}.>", f"$JS.FC.{events}.>"]
+        # Ordered (ephemeral) consumers on the scan and report events, one per live stream.
+        for events in (subjects.SCAN_EVENTS_STREAM, subjects.REPORT_EVENTS_STREAM):
+            publish += [f"{JS}.CONSUMER.CREATE.{events}", f"{JS}.CONSUMER.CREATE.{events}.>"]
+            publish += [f"{JS}.CONSUMER.DELETE.{events}.>", f"$JS.FC.{events}.>"]
     subscribe = [f"{inbox_prefix(identity)}.>", *SUBSCRIBE.get(identity, ())]
     return {"publish": publish, "subscribe": subscribe}

@@ -67,6 +67,10 @@ COMPLIANCE_EVENTS = StreamSpec(subjects.COMPLIANCE_EVENTS_STREAM, (subjects.COMP
 WEBHOOK_EVENTS = StreamSpec(
     subjects.WEBHOOK_EVENTS_STREAM, (subjects.WEBHOOK_EVENTS,), max_age_seconds=30 * DAY
 )
+REPORT_JOBS = StreamSpec(
+    subjects.REPORT_JOBS_STREAM, (subjects.REPORT_JOBS,), work_queue=True, max_age_seconds=DAY
+)
+REPORT_EVENTS = StreamSpec(subjects.REPORT_EVENTS_STREAM, (subjects.REPORT_EVENTS,), max_age_seconds=7 * DAY)
 STREAMS = (
     SCAN_EVENTS,
     SCAN_JOBS,
@@ -75,6 +79,8 @@ STREAMS = (
     THREAT_EVENTS,
     COMPLIANCE_EVENTS,
     WEBHOOK_EVENTS,
+    REPORT_JOBS,
+    REPORT_EVENTS,
 )
 
 

@@ -92,6 +92,9 @@ _CODES = (
     ErrorCode(
         "EVIDENCE_MALICIOUS", S.FAILED_PRECONDITION, 422, "the evidence file was judged malicious and refused"
     ),
+    # reports (issue 13)
+    ErrorCode("REPORT_NOT_FOUND", S.NOT_FOUND, 404, "no such report (or another tenant's, or expired)"),
+    ErrorCode("REPORT_NOT_READY", S.FAILED_PRECONDITION, 409, "the report is not generated (yet, or failed)"),
     ErrorCode("IDEMPOTENCY_KEY_REUSED", S.FAILED_PRECONDITION, 409, "Idempotency-Key reused, other body"),
     ErrorCode("PAYLOAD_TOO_LARGE", S.RESOURCE_EXHAUSTED, 413, "the request body is too large"),
     ErrorCode("RATE_LIMIT_EXCEEDED", S.RESOURCE_EXHAUSTED, 429, "too many requests; see Retry-After"),
@@ -113,6 +116,7 @@ _CODES = (
     # only in a scan's error or a stream's error event
     ErrorCode("SCAN_CANCELLED", S.CANCELLED, None, "the scan was cancelled by its owner"),
     ErrorCode("CLIENT_TOO_SLOW", S.RESOURCE_EXHAUSTED, None, "a stream client fell too far behind"),
+    ErrorCode("REPORT_FAILED", S.ABORTED, None, "the report could not be generated (its error says why)"),
 )
 ERRORS: Mapping[str, ErrorCode] = {code.name: code for code in _CODES}
 

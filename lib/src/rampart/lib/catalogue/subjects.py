@@ -10,6 +10,8 @@ INCIDENT_EVENTS_STREAM = "INCIDENT_EVENTS"
 THREAT_EVENTS_STREAM = "THREAT_EVENTS"
 COMPLIANCE_EVENTS_STREAM = "COMPLIANCE_EVENTS"
 WEBHOOK_EVENTS_STREAM = "WEBHOOK_EVENTS"
+REPORT_JOBS_STREAM = "REPORT_JOBS"
+REPORT_EVENTS_STREAM = "REPORT_EVENTS"
 
 # ---- subjects --------------------------------------------------------------------------
 SCAN_EVENTS = "scan.events.>"  # scan.events.<scan_id>.<type>, ScanEvent
@@ -29,6 +31,8 @@ COMPLIANCE_EVENTS = "compliance.>"  # report-service's compliance events
 COMPLIANCE_CHANGED = "compliance.changed"  # ComplianceChanged: a control's status changed
 WEBHOOK_EVENTS = "webhook.>"  # report-service's webhook events
 WEBHOOK_DISABLED = "webhook.disabled"  # WebhookDisabled: an endpoint failing too long was switched off
+REPORT_JOBS = "report.jobs"  # ReportJob, the report workers' work queue
+REPORT_EVENTS = "report.events.>"  # report.events.<report_id>.<kind>, ReportEvent
 
 # ---- durable consumers -----------------------------------------------------------------
 SCAN_WORKERS_DURABLE = "scan-workers"
@@ -40,6 +44,7 @@ REPORT_INCIDENT_EVENTS_DURABLE = "report-incident-events"  # webhook delivery of
 REPORT_WEBHOOK_SCAN_EVENTS_DURABLE = "report-webhook-scan-events"  # webhooks: scan and finding events
 REPORT_WEBHOOK_COMPLIANCE_DURABLE = "report-webhook-compliance-events"  # webhooks: compliance.changed
 REPORT_POSTURE_SCAN_EVENTS_DURABLE = "report-posture-scan-events"  # findings change: recompute posture
+REPORT_WORKERS_DURABLE = "report-workers"  # report generation jobs
 
 
 def scan_event(scan_id: str, kind: str) -> str:
@@ -55,3 +60,13 @@ def scan_events_of(scan_id: str) -> str:
 def key_revoked(key_id: str) -> str:
     """The subject announcing that one API key was revoked."""
     return f"auth.events.key_revoked.{key_id}"
+
+
+def report_event(report_id: str, kind: str) -> str:
+    """The subject of one report event: kind is progress, completed or failed."""
+    return f"report.events.{report_id}.{kind}"
+
+
+def report_events_of(report_id: str) -> str:
+    """Every event of one report."""
+    return f"report.events.{report_id}.>"

@@ -57,7 +57,12 @@ class ReportServiceStub:
         self.DownloadReport = channel.unary_unary(
                 '/rampart.report.v1.ReportService/DownloadReport',
                 request_serializer=rampart_dot_report_dot_v1_dot_report__pb2.DownloadReportRequest.SerializeToString,
-                response_deserializer=rampart_dot_report_dot_v1_dot_report__pb2.FileContent.FromString,
+                response_deserializer=rampart_dot_report_dot_v1_dot_report__pb2.ReportFile.FromString,
+                _registered_method=True)
+        self.DeleteReport = channel.unary_unary(
+                '/rampart.report.v1.ReportService/DeleteReport',
+                request_serializer=rampart_dot_report_dot_v1_dot_report__pb2.DeleteReportRequest.SerializeToString,
+                response_deserializer=rampart_dot_report_dot_v1_dot_report__pb2.DeleteReportResponse.FromString,
                 _registered_method=True)
         self.GetCompliance = channel.unary_unary(
                 '/rampart.report.v1.ReportService/GetCompliance',
@@ -171,6 +176,13 @@ class ReportServiceServicer:
 
     def DownloadReport(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteReport(self, request, context):
+        """Reports (issue 13): see the "Reports" section below.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -302,7 +314,12 @@ def add_ReportServiceServicer_to_server(servicer, server):
             'DownloadReport': grpc.unary_unary_rpc_method_handler(
                     servicer.DownloadReport,
                     request_deserializer=rampart_dot_report_dot_v1_dot_report__pb2.DownloadReportRequest.FromString,
-                    response_serializer=rampart_dot_report_dot_v1_dot_report__pb2.FileContent.SerializeToString,
+                    response_serializer=rampart_dot_report_dot_v1_dot_report__pb2.ReportFile.SerializeToString,
+            ),
+            'DeleteReport': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteReport,
+                    request_deserializer=rampart_dot_report_dot_v1_dot_report__pb2.DeleteReportRequest.FromString,
+                    response_serializer=rampart_dot_report_dot_v1_dot_report__pb2.DeleteReportResponse.SerializeToString,
             ),
             'GetCompliance': grpc.unary_unary_rpc_method_handler(
                     servicer.GetCompliance,
@@ -519,7 +536,34 @@ class ReportService:
             target,
             '/rampart.report.v1.ReportService/DownloadReport',
             rampart_dot_report_dot_v1_dot_report__pb2.DownloadReportRequest.SerializeToString,
-            rampart_dot_report_dot_v1_dot_report__pb2.FileContent.FromString,
+            rampart_dot_report_dot_v1_dot_report__pb2.ReportFile.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteReport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rampart.report.v1.ReportService/DeleteReport',
+            rampart_dot_report_dot_v1_dot_report__pb2.DeleteReportRequest.SerializeToString,
+            rampart_dot_report_dot_v1_dot_report__pb2.DeleteReportResponse.FromString,
             options,
             channel_credentials,
             insecure,
