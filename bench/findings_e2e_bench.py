@@ -49,12 +49,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "threat-service" / "tests"), str(ROOT / "bench")]
 
 from findings_source_bench import NOW, StarterStore, _port  # noqa: E402
-from test_findings_pipeline import LIVE, final_event  # noqa: E402
 from test_activity_service import FakeActivityRepository  # noqa: E402
+from test_findings_pipeline import LIVE, final_event  # noqa: E402
 
 from rampart.lib.catalogue import subjects  # noqa: E402
-from rampart.lib.logging import configure_logging  # noqa: E402
 from rampart.lib.events import DurableConsumer, EventPublisher, ensure_streams  # noqa: E402
+from rampart.lib.logging import configure_logging  # noqa: E402
 from rampart.lib.outbox import Outbox  # noqa: E402
 from rampart.lib.store import Document  # noqa: E402
 from rampart.scan.v1 import scan_pb2  # noqa: E402
