@@ -267,12 +267,16 @@ async def throughput(ports: int) -> None:
                 await publisher.publish(
                     subjects.scan_event(scan_id, "completed"), final.SerializeToString(), final.event_id
                 )
-                findings = await asyncio.wait_for(settled, 900)
+                arrivals = await asyncio.wait_for(settled, 900)
                 elapsed = time.perf_counter() - began
+            quarter = len(arrivals) // 4
+            first = quarter / (arrivals[quarter] - began)
+            last = quarter / (arrivals[-1] - arrivals[-1 - quarter])
             print(
                 f"throughput, real FindingSource (rules + starter-set CVEs) and Mongo ledger on nx-27017:"
-                f" {ports} port events -> {findings} findings at the reader, findings_settled after"
-                f" {elapsed:.1f} s = {ports / elapsed:.0f} port events/s ({load()})"
+                f" {ports} port events ({len(arrivals)} with findings), findings_settled at the reader after"
+                f" {elapsed:.1f} s = {ports / elapsed:.0f} port events/s; first quarter of the ports"
+                f" {first:.0f}/s, last quarter {last:.0f}/s ({load()})"
             )
         finally:
             consumer.cancel()
@@ -280,20 +284,20 @@ async def throughput(ports: int) -> None:
             await client.close()
 
 
-async def follow(nc: Any, scan_id: str) -> int:
-    """The gateway's stream reader up to ``findings_settled``; the number of findings seen."""
+async def follow(nc: Any, scan_id: str) -> list[float]:
+    """The gateway's stream reader up to ``findings_settled``; when each port's first finding came."""
     scan = scan_pb2.Scan(scan_id=scan_id, status=scan_pb2.SCAN_STATUS_RUNNING)
-    seen = 0
+    seen: dict[int, float] = {}
     # A client's stream waits 10 s after the scan's end for findings_settled (FINDINGS_GRACE); the
     # consumer falls further behind than that here, so this reader waits as long as it takes.
     async for event in scan_events(
         SimpleNamespace(nc=nc), scan, None, max_buffer=1_000_000, idle_timeout=900, findings_grace=900
     ):
         if event.name == "finding":
-            seen += 1
+            seen.setdefault(event.data["finding"]["port"], time.perf_counter())
         elif event.name == "findings_settled":
-            return seen
-    return seen
+            break
+    return sorted(seen.values())
 
 
 def main() -> None:
