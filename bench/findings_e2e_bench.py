@@ -244,10 +244,11 @@ def full_range(stack: DevStack, client: httpx.Client, key: str) -> None:
                 complete = next(t for t, name, _ in events if name == "complete")
                 opened = sum(1 for _, name, _ in events if name == "port_found")
                 findings = sum(1 for _, name, _ in events if name == "finding")
+                detected = sum(1 for _, name, _ in events if name == "service_detected")
                 line = (
                     f"65,535-port scan of 127.0.0.1, {len(held)} listeners, threat-service"
                     f" {'running' if threat else 'stopped'}: POST -> complete {complete - began:.1f} s,"
-                    f" {opened} ports found, {findings} findings"
+                    f" {opened} ports found, {detected} services detected, {findings} findings"
                 )
                 if threat:
                     settled = next((t for t, name, _ in events if name == "findings_settled"), None)
