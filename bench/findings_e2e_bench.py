@@ -214,16 +214,18 @@ def http_listeners(count: int, seed: int = 11) -> Iterator[list[int]]:
         thread.join(5)
 
 
-def settlement_time(stack: DevStack, scan_id: str, deadline: float = 900) -> float:
-    """When threat-service's tally for the scan has its settlement (polled every 0.2 s)."""
+def settlement_time(stack: DevStack, scan_id: str, deadline: float = 480) -> float | None:
+    """When threat-service's tally for the scan has its settlement (polled every 0.5 s; checked
+    here, not in the query: nx-27017 matches a missing field with ``$ne: null``)."""
     give_up = time.perf_counter() + deadline
     with pymongo.MongoClient(stack.mongodb_url) as store:
         tallies = store["rampart_threat"]["finding_scans"]
         while time.perf_counter() < give_up:
-            if tallies.find_one({"_id": scan_id, "settlement": {"$ne": None}}, {"_id": 1}):
+            document = tallies.find_one({"_id": scan_id}, {"settlement": 1}) or {}
+            if document.get("settlement"):
                 return time.perf_counter()
-            time.sleep(0.2)
-    raise TimeoutError(f"scan {scan_id} not settled in {deadline} s")
+            time.sleep(0.5)
+    return None
 
 
 def tallied(stack: DevStack, scan_id: str) -> int:
@@ -256,7 +258,10 @@ def full_range(stack: DevStack, client: httpx.Client, key: str) -> None:
                         settled = settlement_time(stack, scan_id)
                         findings = tallied(stack, scan_id)
                         line += f" (the stream closed before findings_settled; {findings} in the tally)"
-                    line += f", complete -> findings_settled {settled - complete:.1f} s"
+                    if settled is None:
+                        line += ", not settled within 480 s of the stream's end"
+                    else:
+                        line += f", complete -> findings_settled {settled - complete:.1f} s"
                 print(f"{line} ({load()})")
             finally:
                 if not threat:
