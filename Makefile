@@ -87,6 +87,7 @@ bench: setup
 	$(PY) python bench/shards_bench.py
 	$(PY) python bench/ledger_bench.py
 	$(PY) python bench/findings_bench.py
+	$(PY) python bench/findings_e2e_bench.py
 	$(PY) python bench/assets_bench.py
 	$(PY) python bench/webhooks_bench.py
 	$(PY) python bench/exports_bench.py
