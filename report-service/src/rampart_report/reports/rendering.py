@@ -31,9 +31,26 @@ from rampart_report.reports.compliance import (
     compliance_sections,
     posture_of,
 )
-from rampart_report.reports.model import RenderedReport, Report, ReportFailed, ReportType, Section
+from rampart_report.reports.diff import Diff, FindingsDiff, findings_diff, within
+from rampart_report.reports.diffreport import (
+    diff_csv,
+    diff_json,
+    diff_page_context,
+    diff_sarif,
+    diff_sections,
+)
+from rampart_report.reports.model import (
+    NoScanToCompare,
+    RenderedReport,
+    Report,
+    ReportFailed,
+    ReportType,
+    ScanNotFinished,
+    Section,
+)
 from rampart_report.reports.narrative import Narrator, Written, executive_sections
-from rampart_report.reports.ports import Progress
+from rampart_report.reports.ports import DiffSource, Progress
+from rampart_report.reports.scope import matches
 from rampart_report.reports.summary import Digest, Issue, risk_level
 
 NOT_INCLUDED = "not included in this report (include_sections)"
@@ -69,6 +86,14 @@ def combined(report: Report, exports: Sequence[ScanExport]) -> ScanExport:
     notes = "; ".join(e.findings_note for e in exports if e.findings_note)
     ports = tuple(p for e in exports for p in e.ports)
     return ScanExport(scan, ports, findings, (), exports[0].generated_at, notes)
+
+
+def on_hosts(data: ScanExport, hosts: Sequence[str]) -> ScanExport:
+    """Only the ports and findings on ``hosts`` (a report over assets: a /24 scan shows the assets')."""
+    if not hosts:
+        return data
+    findings = None if data.findings is None else tuple(f for f in data.findings if matches(f.host, hosts))
+    return replace(data, ports=tuple(p for p in data.ports if matches(p.host, hosts)), findings=findings)
 
 
 def shaped(report: Report, data: ScanExport) -> tuple[ScanExport, tuple[Section, ...]]:
@@ -197,7 +222,9 @@ class ReportRenderer:
         narrative_wait: float,
         compliance: PostureSource | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        diffs: DiffSource | None = None,
     ) -> None:
+        self._diffs = diffs
         self._scans = scans
         self._narrator = narrator
         self._wait = narrative_wait
@@ -216,7 +243,8 @@ class ReportRenderer:
                 raise ReportFailed(f"scan {scan_id} not found") from error
             if data.scan.sandbox != tenant.sandbox:  # scan-service keeps the worlds apart; so do we
                 raise ReportFailed(f"scan {scan_id} not found")
-            gathered.append(data)
+            scope = report.request.scope
+            gathered.append(on_hosts(data, scope.hosts) if scope is not None else data)
             await progress("gathering", 10 + 50 * n // len(report.request.scan_ids))
         return gathered
 
@@ -225,6 +253,8 @@ class ReportRenderer:
         fmt = ExportFormat(report.request.format.value)
         if report.request.report_type is ReportType.COMPLIANCE:
             return await self._compliance_report(report, fmt, name, progress)
+        if report.request.report_type is ReportType.DIFF:
+            return await self._diff_report(report, fmt, name, progress)
         exports = await self._gather(report, progress)
         if report.request.report_type is ReportType.EXECUTIVE:
             return await self._executive(report, exports, fmt, name, progress)
@@ -280,3 +310,47 @@ class ReportRenderer:
             page = executive_html(report, facts, written, at)
             content = page.encode() if fmt is ExportFormat.HTML else await _pdf(page)
         return RenderedReport(name, CONTENT_TYPES[fmt], content, tuple(w.section for w in written))
+
+    async def _findings_diff(self, report: Report, older: str, newer: str) -> tuple[FindingsDiff | None, str]:
+        requester = Requester(report.tenant.org_id, report.tenant.user_id, live=not report.tenant.sandbox)
+        sides = []
+        for scan_id in (older, newer):
+            try:
+                sides.append(await self._scans.gather(requester, scan_id, False))
+            except ScanNotFound as error:
+                raise ReportFailed(f"scan {scan_id} not found") from error
+        before, after = sides[0].findings, sides[1].findings
+        if before is None or after is None:
+            return None, sides[0].findings_note or sides[1].findings_note
+        return findings_diff(before, after), ""
+
+    async def _diff_report(
+        self, report: Report, fmt: ExportFormat, name: str, progress: Progress
+    ) -> RenderedReport:
+        if self._diffs is None:
+            raise ReportFailed("diffs are not assembled in this report-service")
+        tenant = report.tenant
+        newer, older = report.request.scan_ids[0], report.request.scan_ids[-1]
+        requester = Requester(tenant.org_id, tenant.user_id, live=not tenant.sandbox)
+        try:
+            results = await self._diffs.diff(requester, newer, older if older != newer else "")
+        except (ScanNotFound, ScanNotFinished, NoScanToCompare) as error:
+            raise ReportFailed(f"the scans cannot be compared: {error}") from error
+        if results.scan.sandbox != tenant.sandbox or results.against.sandbox != tenant.sandbox:
+            raise ReportFailed(f"scan {newer} not found")
+        await progress("gathering", 40)
+        findings, note = await self._findings_diff(report, results.against.scan_id, results.scan.scan_id)
+        scope = report.request.scope
+        diff = within(Diff(results, findings, note), scope.hosts if scope is not None else ())
+        await progress("rendering", 70)
+        at = self._clock()
+        if fmt is ExportFormat.JSON:
+            content = diff_json(report, diff, at)
+        elif fmt is ExportFormat.CSV:
+            content = diff_csv(report, diff)
+        elif fmt is ExportFormat.SARIF:
+            content = diff_sarif(diff)
+        else:
+            page = _environment().get_template("diff.html.j2").render(**diff_page_context(report, diff, at))
+            content = page.encode() if fmt is ExportFormat.HTML else await _pdf(page)
+        return RenderedReport(name, CONTENT_TYPES[fmt], content, diff_sections(report, diff))
