@@ -47,6 +47,10 @@ def _normalised(asset: str) -> str:
     if ASSET_ID.match(text):
         return text
     try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        pass
+    try:
         return str(ipaddress.ip_network(text, strict=False))
     except ValueError:
         pass
