@@ -298,3 +298,18 @@ def test_diff_counts_say_when_nothing_changed() -> None:
     quiet = Diff(ResultsDiff(NEW, OLD), findings_diff(FINDINGS, FINDINGS))
     assert not quiet.changed
     assert Diff(ResultsDiff(NEW, OLD), None).counts()["findings_new"] is None
+
+
+SAMPLES = Path(__file__).resolve().parents[2] / "docs" / "samples"
+
+
+async def test_the_committed_diff_samples_are_what_the_samples_command_writes() -> None:
+    from rampart_report.reports.samples import NAME, rendered_samples
+
+    rendered = await rendered_samples()
+    assert rendered[f"{NAME}.pdf"].startswith(b"%PDF")
+    for fmt in ("json", "csv", "sarif", "html"):
+        name = f"{NAME}.{fmt}"
+        assert (SAMPLES / name).read_bytes() == rendered[name], (
+            "run: uv run python -m rampart_report.reports.samples docs/samples/"
+        )

@@ -212,6 +212,19 @@ def executive_json(report: Report, facts: Digest, written: Sequence[Written], at
     return json.dumps(body, indent=2).encode()
 
 
+async def render_diff(report: Report, diff: Diff, at: datetime) -> bytes:
+    """A diff report's file in the report's format."""
+    fmt = report.request.format.value
+    if fmt == "json":
+        return diff_json(report, diff, at)
+    if fmt == "csv":
+        return diff_csv(report, diff)
+    if fmt == "sarif":
+        return diff_sarif(diff)
+    page = _environment().get_template("diff.html.j2").render(**diff_page_context(report, diff, at))
+    return page.encode() if fmt == "html" else await _pdf(page)
+
+
 class ReportRenderer:
     """``Renderer`` over the exports: gathers each scan with the requester's owner, then renders."""
 
@@ -343,14 +356,5 @@ class ReportRenderer:
         scope = report.request.scope
         diff = within(Diff(results, findings, note), scope.hosts if scope is not None else ())
         await progress("rendering", 70)
-        at = self._clock()
-        if fmt is ExportFormat.JSON:
-            content = diff_json(report, diff, at)
-        elif fmt is ExportFormat.CSV:
-            content = diff_csv(report, diff)
-        elif fmt is ExportFormat.SARIF:
-            content = diff_sarif(diff)
-        else:
-            page = _environment().get_template("diff.html.j2").render(**diff_page_context(report, diff, at))
-            content = page.encode() if fmt is ExportFormat.HTML else await _pdf(page)
+        content = await render_diff(report, diff, self._clock())
         return RenderedReport(name, CONTENT_TYPES[fmt], content, diff_sections(report, diff))
