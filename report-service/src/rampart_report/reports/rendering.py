@@ -31,7 +31,8 @@ from rampart_report.reports.compliance import (
     compliance_sections,
     posture_of,
 )
-from rampart_report.reports.diff import Diff, FindingsDiff, findings_diff, within
+from rampart_report.reports.diff import Diff
+from rampart_report.reports.diffing import DiffGathering
 from rampart_report.reports.diffreport import (
     diff_csv,
     diff_json,
@@ -39,15 +40,7 @@ from rampart_report.reports.diffreport import (
     diff_sarif,
     diff_sections,
 )
-from rampart_report.reports.model import (
-    NoScanToCompare,
-    RenderedReport,
-    Report,
-    ReportFailed,
-    ReportType,
-    ScanNotFinished,
-    Section,
-)
+from rampart_report.reports.model import RenderedReport, Report, ReportFailed, ReportType, Section
 from rampart_report.reports.narrative import Narrator, Written, executive_sections
 from rampart_report.reports.ports import DiffSource, Progress
 from rampart_report.reports.scope import matches
@@ -324,37 +317,13 @@ class ReportRenderer:
             content = page.encode() if fmt is ExportFormat.HTML else await _pdf(page)
         return RenderedReport(name, CONTENT_TYPES[fmt], content, tuple(w.section for w in written))
 
-    async def _findings_diff(self, report: Report, older: str, newer: str) -> tuple[FindingsDiff | None, str]:
-        requester = Requester(report.tenant.org_id, report.tenant.user_id, live=not report.tenant.sandbox)
-        sides = []
-        for scan_id in (older, newer):
-            try:
-                sides.append(await self._scans.gather(requester, scan_id, False))
-            except ScanNotFound as error:
-                raise ReportFailed(f"scan {scan_id} not found") from error
-        before, after = sides[0].findings, sides[1].findings
-        if before is None or after is None:
-            return None, sides[0].findings_note or sides[1].findings_note
-        return findings_diff(before, after), ""
-
     async def _diff_report(
         self, report: Report, fmt: ExportFormat, name: str, progress: Progress
     ) -> RenderedReport:
         if self._diffs is None:
             raise ReportFailed("diffs are not assembled in this report-service")
-        tenant = report.tenant
-        newer, older = report.request.scan_ids[0], report.request.scan_ids[-1]
-        requester = Requester(tenant.org_id, tenant.user_id, live=not tenant.sandbox)
-        try:
-            results = await self._diffs.diff(requester, newer, older if older != newer else "")
-        except (ScanNotFound, ScanNotFinished, NoScanToCompare) as error:
-            raise ReportFailed(f"the scans cannot be compared: {error}") from error
-        if results.scan.sandbox != tenant.sandbox or results.against.sandbox != tenant.sandbox:
-            raise ReportFailed(f"scan {newer} not found")
-        await progress("gathering", 40)
-        findings, note = await self._findings_diff(report, results.against.scan_id, results.scan.scan_id)
-        scope = report.request.scope
-        diff = within(Diff(results, findings, note), scope.hosts if scope is not None else ())
+        await progress("gathering", 30)
+        diff = await DiffGathering(self._diffs, self._scans).diff_of(report)
         await progress("rendering", 70)
         content = await render_diff(report, diff, self._clock())
         return RenderedReport(name, CONTENT_TYPES[fmt], content, diff_sections(report, diff))
