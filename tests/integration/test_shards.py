@@ -25,7 +25,9 @@ from rampart_devtools.devstack import DevStack
 from tests.integration.conftest import assert_refused, bearer, register
 from tests.integration.scanning import wait_for
 
-HOSTS = ("127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4")
+# Addresses nothing else on the machine listens on: a listener of another test on one of the
+# probed ports would otherwise show up as open.
+HOSTS = ("127.0.9.1", "127.0.9.2", "127.0.9.3", "127.0.9.4")
 
 
 @contextmanager
