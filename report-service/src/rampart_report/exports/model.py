@@ -117,3 +117,32 @@ class ExportFile:
     filename: str
     content_type: str
     content: bytes
+
+
+@dataclass(frozen=True)
+class VulnerabilityRecord:
+    """One vulnerability record of the organisation (threat-service's ledger): the finding it is,
+    with the record's own identity and lifetime."""
+
+    finding: FindingEntry
+    vulnerability_id: str
+    last_seen: datetime | None = None
+    first_scan_id: str = ""
+    last_scan_id: str = ""
+    sightings: int = 0
+
+
+@dataclass(frozen=True)
+class VulnerabilitySet:
+    """The records one set of list filters chose, in the order asked (an export of vulnerabilities)."""
+
+    records: tuple[VulnerabilityRecord, ...]
+    filters: tuple[tuple[str, str], ...] = ()  # (name, value) as asked, for the cover and the JSON
+    sort: str = "priority"
+    descending: bool = True
+    sandbox: bool = False  # a test key's export: test records only
+    generated_at: datetime | None = None
+
+    @property
+    def findings(self) -> tuple[FindingEntry, ...]:
+        return tuple(record.finding for record in self.records)

@@ -10,6 +10,7 @@ from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from rampart.common.v1 import common_pb2 as _common_pb2
+from rampart.threat.v1 import threat_pb2 as _threat_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -207,6 +208,38 @@ class ExportScanRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ExportScanRequest: _TypeAlias = ExportScanRequest  # noqa: Y015
+
+@_typing.final
+class ExportVulnerabilitiesRequest(_message.Message):
+    """ExportVulnerabilitiesRequest: the records GET /vulnerabilities would list with ``filter`` (its owner
+    and page number, size and cursor are ignored; page.sort and page.descending give the order), at most
+    a documented number of them (EXPORT_TOO_LARGE beyond: docs/exports.md).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OWNER_FIELD_NUMBER: _builtins.int
+    FORMAT_FIELD_NUMBER: _builtins.int
+    FILTER_FIELD_NUMBER: _builtins.int
+    format: Global___Format.ValueType
+    @_builtins.property
+    def owner(self) -> _common_pb2.Owner: ...
+    @_builtins.property
+    def filter(self) -> _threat_pb2.ListVulnerabilitiesRequest: ...
+    def __init__(
+        self,
+        *,
+        owner: _common_pb2.Owner | None = ...,
+        format: Global___Format.ValueType = ...,
+        filter: _threat_pb2.ListVulnerabilitiesRequest | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["filter", b"filter", "owner", b"owner"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["filter", b"filter", "format", b"format", "owner", b"owner"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ExportVulnerabilitiesRequest: _TypeAlias = ExportVulnerabilitiesRequest  # noqa: Y015
 
 @_typing.final
 class ReportSection(_message.Message):

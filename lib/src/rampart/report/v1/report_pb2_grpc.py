@@ -39,6 +39,11 @@ class ReportServiceStub:
                 request_serializer=rampart_dot_report_dot_v1_dot_report__pb2.ExportScanRequest.SerializeToString,
                 response_deserializer=rampart_dot_report_dot_v1_dot_report__pb2.FileContent.FromString,
                 _registered_method=True)
+        self.ExportVulnerabilities = channel.unary_unary(
+                '/rampart.report.v1.ReportService/ExportVulnerabilities',
+                request_serializer=rampart_dot_report_dot_v1_dot_report__pb2.ExportVulnerabilitiesRequest.SerializeToString,
+                response_deserializer=rampart_dot_report_dot_v1_dot_report__pb2.FileContent.FromString,
+                _registered_method=True)
         self.CreateReport = channel.unary_unary(
                 '/rampart.report.v1.ReportService/CreateReport',
                 request_serializer=rampart_dot_report_dot_v1_dot_report__pb2.CreateReportRequest.SerializeToString,
@@ -151,6 +156,13 @@ class ReportServiceServicer:
 
     def ExportScan(self, request, context):
         """A scan's results and findings as JSON, CSV, SARIF 2.1.0, HTML or PDF (docs/exports.md).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExportVulnerabilities(self, request, context):
+        """The organisation's vulnerability records chosen with the list filters, in the same formats.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -296,6 +308,11 @@ def add_ReportServiceServicer_to_server(servicer, server):
                     request_deserializer=rampart_dot_report_dot_v1_dot_report__pb2.ExportScanRequest.FromString,
                     response_serializer=rampart_dot_report_dot_v1_dot_report__pb2.FileContent.SerializeToString,
             ),
+            'ExportVulnerabilities': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExportVulnerabilities,
+                    request_deserializer=rampart_dot_report_dot_v1_dot_report__pb2.ExportVulnerabilitiesRequest.FromString,
+                    response_serializer=rampart_dot_report_dot_v1_dot_report__pb2.FileContent.SerializeToString,
+            ),
             'CreateReport': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateReport,
                     request_deserializer=rampart_dot_report_dot_v1_dot_report__pb2.CreateReportRequest.FromString,
@@ -428,6 +445,33 @@ class ReportService:
             target,
             '/rampart.report.v1.ReportService/ExportScan',
             rampart_dot_report_dot_v1_dot_report__pb2.ExportScanRequest.SerializeToString,
+            rampart_dot_report_dot_v1_dot_report__pb2.FileContent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportVulnerabilities(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rampart.report.v1.ReportService/ExportVulnerabilities',
+            rampart_dot_report_dot_v1_dot_report__pb2.ExportVulnerabilitiesRequest.SerializeToString,
             rampart_dot_report_dot_v1_dot_report__pb2.FileContent.FromString,
             options,
             channel_credentials,
