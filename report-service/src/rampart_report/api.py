@@ -57,6 +57,12 @@ class ReportServicer(ComplianceRpcs, ReportRpcs):
         file = await self._exports.export(*export_mappers.export_request(request))
         return export_mappers.file_message(file)
 
+    async def ExportVulnerabilities(
+        self, request: report_pb2.ExportVulnerabilitiesRequest, context: Context
+    ) -> report_pb2.FileContent:
+        file = await self._exports.export_vulnerabilities(*export_mappers.vulnerabilities_request(request))
+        return export_mappers.file_message(file)
+
     async def GetScanTimeline(
         self, request: report_pb2.GetScanTimelineRequest, context: Context
     ) -> report_pb2.ScanTimeline:

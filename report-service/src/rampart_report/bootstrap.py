@@ -21,9 +21,9 @@ from rampart_report.compliance.refresh import POSTURE_SCAN_EVENTS_CONSUMER
 from rampart_report.compliance.service import ComplianceService
 from rampart_report.compliance.wiring import build_compliance
 from rampart_report.consumers import SCAN_EVENTS_CONSUMER, ScanEventHandler
-from rampart_report.exports.fakes import MemoryFindings, MemoryScans
+from rampart_report.exports.fakes import MemoryFindings, MemoryRecords, MemoryScans
 from rampart_report.exports.service import ExportService
-from rampart_report.exports.sources import GrpcFindingSource, GrpcScanSource
+from rampart_report.exports.sources import GrpcFindingSource, GrpcScanSource, GrpcVulnerabilitySource
 from rampart_report.reports.service import ReportService
 from rampart_report.reports.wiring import build_reports
 from rampart_report.repository import MongoTimelineRepository, TimelineRepository
@@ -130,7 +130,7 @@ def assemble(
     """Without ``exports`` (unit tests of the rest), exports read empty in-memory sources."""
     timelines = TimelineService(repository)
     webhooks, dispatcher = webhook_parts(settings, webhook_repository, policy, publish=publish)
-    exports = exports or ExportService(MemoryScans(), MemoryFindings())
+    exports = exports or ExportService(MemoryScans(), MemoryFindings(), MemoryRecords())
     return Parts(
         ReportServicer(timelines, webhooks, exports, compliance, reports),
         ScanEventHandler(timelines),
@@ -155,6 +155,7 @@ async def bootstrap(settings: ServiceSettings) -> Runtime:
     exports = ExportService(
         GrpcScanSource(scan_pb2_grpc.ScanServiceStub(scan_channel)),
         GrpcFindingSource(threat_pb2_grpc.ThreatServiceStub(threat_channel)),
+        GrpcVulnerabilitySource(threat_pb2_grpc.ThreatServiceStub(threat_channel)),
     )
     compliance = await build_compliance(settings, infra)
     reports = await build_reports(settings, infra, exports, compliance.service)

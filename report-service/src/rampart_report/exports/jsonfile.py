@@ -7,7 +7,13 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from rampart_report.exports.model import FindingEntry, PortEntry, ScanExport, VulnerabilityRecord, VulnerabilitySet
+from rampart_report.exports.model import (
+    FindingEntry,
+    PortEntry,
+    ScanExport,
+    VulnerabilityRecord,
+    VulnerabilitySet,
+)
 
 
 def _instant(value: datetime | None) -> str | None:
