@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from gateway.tests.stub_services import Call, StubScan, StubService, scan_not_found
 from rampart.report.v1 import report_pb2
-from rampart_report.exports import mappers
 from rampart.threat.v1 import threat_pb2
+from rampart_report.exports import mappers
 from rampart_report.exports.model import ScanExport, VulnerabilitySet
 from rampart_report.exports.service import render, render_vulnerabilities
 
