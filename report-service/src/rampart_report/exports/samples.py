@@ -218,7 +218,7 @@ def large_vulnerabilities(records: int) -> VulnerabilitySet:
 
 
 def write_samples(directory: Path) -> list[Path]:
-    from rampart_report.exports.service import render  # the formats import jinja2 / weasyprint
+    from rampart_report.exports.service import render, render_vulnerabilities  # jinja2 / weasyprint
 
     directory.mkdir(parents=True, exist_ok=True)
     data, written = sample_export(), []
@@ -229,6 +229,12 @@ def write_samples(directory: Path) -> list[Path]:
             path = directory / file.filename
             path.write_bytes(file.content)
             written.append(path)
+    records = sample_vulnerabilities()
+    for fmt in ExportFormat:
+        file = render_vulnerabilities(records, fmt)
+        path = directory / file.filename
+        path.write_bytes(file.content)
+        written.append(path)
     return written
 
 
