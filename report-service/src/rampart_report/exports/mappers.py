@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from typing import TypeVar
+
 from rampart.common.v1 import common_pb2
 from rampart.lib.errors import InvalidArgument
 from rampart.lib.ids import from_timestamp
@@ -141,13 +144,17 @@ SORTS = ("priority", "severity", "last_seen", "first_seen")  # threat-service's 
 SEVERITY_VALUES = {name: value for value, name in SEVERITY_NAMES.items()}
 
 
-def _enum_words(values: list[int], name: str, prefix: str, enum: type) -> tuple[str, ...]:
+E = TypeVar("E", bound=int)  # a protobuf enum's value type
+
+
+def _enum_words(values: Iterable[E], name: str, prefix: str, name_of: Callable[[E], str]) -> tuple[str, ...]:
+    """Enum values as the lowercase words the list uses; unspecified ones are no filter."""
     words = []
     for value in values:
         if not value:
             continue  # unspecified: no filter
         try:
-            words.append(_name(enum.Name(value), prefix))  # type: ignore[attr-defined]
+            words.append(_name(name_of(value), prefix))
         except ValueError:
             raise InvalidArgument(f"{name}: unknown value {value}", field=name) from None
     return tuple(sorted(set(words)))
@@ -171,13 +178,13 @@ def vulnerabilities_request(
         severities.append(SEVERITY_NAMES[value])
     kind = ""
     if given.type:
-        kind = _enum_words([given.type], "type", "VULNERABILITY_TYPE_", threat_pb2.VulnerabilityType)[0]
+        kind = _enum_words([given.type], "type", "VULNERABILITY_TYPE_", threat_pb2.VulnerabilityType.Name)[0]
     if given.port < 0 or given.port > 65535:
         raise InvalidArgument("port: 1 to 65535", field="port")
     chosen = VulnerabilityFilter(
         severities=tuple(sorted(set(severities), key=lambda word: -SEVERITY_VALUES[word])),
         statuses=_enum_words(
-            list(given.statuses), "status", "VULNERABILITY_STATUS_", threat_pb2.VulnerabilityStatus
+            given.statuses, "status", "VULNERABILITY_STATUS_", threat_pb2.VulnerabilityStatus.Name
         ),
         kev=given.kev if given.HasField("kev") else None,
         cve=given.cve,
