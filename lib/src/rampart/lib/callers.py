@@ -48,6 +48,9 @@ GRPC_METHOD_CALLERS: Mapping[str, frozenset[str]] = {
     "/rampart.threat.v1.ThreatService/GetCatalogEntry": frozenset({AI}),
     "/rampart.threat.v1.ThreatService/MatchCatalog": frozenset({AI}),
     "/rampart.ai.v1.AiService/GenerateReport": frozenset({REPORT}),  # executive narratives
+    # change monitoring (issue 13): the diff of a settled scan for scan.changed
+    "/rampart.scan.v1.ScanService/DiffScans": frozenset({REPORT}),
+    "/rampart.threat.v1.ThreatService/ListScanFindings": frozenset({REPORT}),
 }
 
 
@@ -70,6 +73,7 @@ STREAM_OWNERS: Mapping[str, tuple[str, ...]] = {
         subjects.WEBHOOK_EVENTS_STREAM,
         subjects.REPORT_JOBS_STREAM,
         subjects.REPORT_EVENTS_STREAM,
+        subjects.CHANGE_EVENTS_STREAM,
     ),
 }
 # Durable consumers each identity pulls from: (stream, durable name).
@@ -87,6 +91,9 @@ DURABLES: Mapping[str, tuple[tuple[str, str], ...]] = {
         (subjects.COMPLIANCE_EVENTS_STREAM, subjects.REPORT_WEBHOOK_COMPLIANCE_DURABLE),  # webhooks
         (subjects.SCAN_EVENTS_STREAM, subjects.REPORT_POSTURE_SCAN_EVENTS_DURABLE),  # compliance posture
         (subjects.REPORT_JOBS_STREAM, subjects.REPORT_WORKERS_DURABLE),  # report generation
+        (subjects.SCAN_EVENTS_STREAM, subjects.REPORT_CHANGE_SCAN_EVENTS_DURABLE),  # scan.changed
+        (subjects.CHANGE_EVENTS_STREAM, subjects.REPORT_WEBHOOK_CHANGE_DURABLE),  # webhooks
+        (subjects.REPORT_EVENTS_STREAM, subjects.REPORT_WEBHOOK_REPORT_DURABLE),  # webhooks
     ),
 }
 # Plain subjects each identity publishes to and subscribes to.
@@ -105,6 +112,7 @@ PUBLISH: Mapping[str, tuple[str, ...]] = {
         subjects.WEBHOOK_EVENTS,
         subjects.REPORT_JOBS,
         subjects.REPORT_EVENTS,
+        subjects.CHANGE_EVENTS,
     ),
 }
 SUBSCRIBE: Mapping[str, tuple[str, ...]] = {
