@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
+from rampart.lib.catalogue.webhooks import ALERT_KINDS, ALERT_MAX_DAYS, ALERT_SEVERITIES
 from rampart.lib.errors import InvalidArgument
 
-SEVERITIES = ("info", "low", "medium", "high", "critical")
+SEVERITIES = ALERT_SEVERITIES
 RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
-MAX_DAYS = 90  # ScanChanged lists certificates expiring within this many days
+MAX_DAYS = ALERT_MAX_DAYS  # ScanChanged lists certificates expiring within this many days
 FINDING_KINDS = frozenset({"new_finding", "finding_reopened"})
 DAYS_KINDS = frozenset({"certificate_expiring"})
 
@@ -44,6 +45,7 @@ DEFAULTS: dict[str, AlertRule] = {
     "finding_resolved": AlertRule(False),
 }
 KINDS = tuple(DEFAULTS)
+assert KINDS == ALERT_KINDS, "the catalogue (rampart.lib.catalogue.webhooks) lists the same kinds"
 
 
 @dataclass(frozen=True)

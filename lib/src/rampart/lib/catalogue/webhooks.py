@@ -24,3 +24,20 @@ WEBHOOK_EVENTS: dict[str, str] = {
 }
 # Named by an issue but published by nothing yet: refused with the reason (none today).
 NOT_PUBLISHED: dict[str, str] = {}
+
+# The kinds of change a scan.changed alert selects (issue 13; report-service's alerts/model.py
+# holds their defaults, docs/alerts.md documents them).
+ALERT_KINDS: tuple[str, ...] = (
+    "new_open_port",
+    "port_closed",
+    "host_up",
+    "host_down",
+    "service_changed",
+    "certificate_changed",
+    "certificate_expiring",
+    "new_finding",
+    "finding_reopened",
+    "finding_resolved",
+)
+ALERT_SEVERITIES: tuple[str, ...] = ("info", "low", "medium", "high", "critical")
+ALERT_MAX_DAYS = 90
