@@ -42,7 +42,8 @@ def test_patch_sends_only_the_fields_given_and_put_asks_for_a_replacement(
     assert response.status_code == 200, response.text
     sent: report_pb2.UpdateAlertPreferencesRequest = platform.report.last("UpdateAlertPreferences")
     assert sent.replace is False
-    assert not sent.rules["new_open_port"].enabled and sent.rules["new_open_port"].HasField("enabled")
+    assert not sent.rules["new_open_port"].enabled
+    assert sent.rules["new_open_port"].HasField("enabled")
     assert not sent.rules["new_finding"].HasField("enabled")  # not given: kept by report-service
     assert sent.rules["new_finding"].min_severity == "critical"
     shown = response.json()["data"]
@@ -54,7 +55,8 @@ def test_patch_sends_only_the_fields_given_and_put_asks_for_a_replacement(
     )
     assert put.status_code == 200, put.text
     replaced: report_pb2.UpdateAlertPreferencesRequest = platform.report.last("UpdateAlertPreferences")
-    assert replaced.replace is True and replaced.rules["certificate_expiring"].days == 14
+    assert replaced.replace is True
+    assert replaced.rules["certificate_expiring"].days == 14
     assert put.json()["data"]["rules"] == {"certificate_expiring": {"enabled": True, "days": 14}}
 
 

@@ -112,7 +112,8 @@ def test_a_scan_change_counts_every_kind_and_orders_findings_and_certificates_by
         "scan_new",
         "scan_old",
     )
-    assert not changed.diff.HasField("scan") and not changed.diff.HasField("against")
+    assert not changed.diff.HasField("scan")
+    assert not changed.diff.HasField("against")
     counts = dict(changed.counts)
     assert counts["ports_opened"] == counts["ports_closed"] == counts["services_changed"] == 1
     assert counts["certificates_expiring"] == 2
@@ -192,7 +193,8 @@ def test_patch_keeps_what_is_not_given_and_put_resets_it_to_the_defaults() -> No
     put = patched.updated({"host_up": RuleChange(enabled=True)}, True, 3.0)
     assert put.rule("port_closed") == DEFAULTS["port_closed"]
     assert put.rule("new_finding") == DEFAULTS["new_finding"]
-    assert put.rule("host_up").enabled is True and put.updated_at == 3.0
+    assert put.rule("host_up").enabled is True
+    assert put.updated_at == 3.0
 
 
 @pytest.mark.parametrize(
@@ -295,7 +297,7 @@ def parts() -> Parts:
 
 
 def bodies(parts: Parts) -> list[dict[str, Any]]:
-    repository = cast(FakeWebhookRepository, parts.webhooks._repository)  # noqa: SLF001
+    repository = cast(FakeWebhookRepository, parts.webhooks._repository)
     return [json.loads(d.body) for d in repository.deliveries.values()]
 
 
@@ -320,16 +322,17 @@ async def test_preferences_set_through_the_rpc_switch_the_webhook_off(parts: Par
     for kind in DEFAULTS:
         request.rules[kind].enabled = False
     reply = await parts.servicer.UpdateAlertPreferences(request, cast(Any, None))
-    assert not any(rule.enabled for rule in reply.rules.values()) and reply.HasField("updated_at")
+    assert not any(rule.enabled for rule in reply.rules.values())
+    assert reply.HasField("updated_at")
     assert await parts.on_scan_changed(message(a_change().SerializeToString())) is Outcome.APPLIED
     assert bodies(parts) == []
     shown = await parts.servicer.GetAlertPreferences(
         report_pb2.GetAlertPreferencesRequest(owner=common_pb2.Owner(org_id="org_b")), cast(Any, None)
     )
-    assert shown.rules["new_open_port"].enabled and not shown.HasField("updated_at")  # org_b: defaults
-    assert (
-        shown.rules["new_finding"].min_severity == "high" and shown.rules["certificate_expiring"].days == 30
-    )
+    assert shown.rules["new_open_port"].enabled
+    assert not shown.HasField("updated_at")
+    assert shown.rules["new_finding"].min_severity == "high"
+    assert shown.rules["certificate_expiring"].days == 30
 
 
 async def test_an_undecodable_scan_changed_is_poison(parts: Parts) -> None:
@@ -366,7 +369,8 @@ async def test_report_completed_and_failed_become_webhooks_and_progress_does_not
     by_type = {b["type"]: b for b in bodies(parts)}
     done = by_type["report.completed"]["data"]
     assert (done["report_id"], done["format"], done["report_type"]) == ("rep_1", "pdf", "technical")
-    assert done["download"] == "/api/v1/reports/rep_1/download" and done["sha256"] == "ab" * 32
+    assert done["download"] == "/api/v1/reports/rep_1/download"
+    assert done["sha256"] == "ab" * 32
     assert by_type["report.failed"]["data"]["error"] == "renderer crashed"
 
 
