@@ -45,6 +45,8 @@ BUILT = {
     "GetReport",
     "DownloadReport",
     "DeleteReport",
+    "GetAlertPreferences",
+    "UpdateAlertPreferences",
 }
 
 
