@@ -98,3 +98,42 @@ def test_a_port_opened_between_two_scans_alerts_once_and_not_when_switched_off(a
     log = api.get(f"/api/v1/webhooks/{hook['webhook_id']}/deliveries", headers=bearer(key)).json()["data"]
     assert sorted(d["event_id"] for d in log["items"]) == sorted([f"chg.{opened}", f"chg.{closed}"])
     assert [b["data"]["scan_id"] for b in changed(receiver)] == [opened, closed]  # once each
+
+
+def test_a_generated_report_sends_report_completed_to_its_organisation_only(api: httpx.Client) -> None:
+    key, stranger = register(api)["api_key"], register(api)["api_key"]
+    server = BannerServer(b"")
+    with receiving() as receiver, receiving() as other, banner_servers(server):
+        hook = api.post(
+            "/api/v1/webhooks",
+            json={"url": receiver.url(), "events": ["report.completed", "report.failed"]},
+            headers=bearer(key),
+        ).json()["data"]
+        api.post(
+            "/api/v1/webhooks",
+            json={"url": other.url(), "events": ["report.completed"]},
+            headers=bearer(stranger),
+        )
+        scan_id = scan(api, key, str(server.port))
+        reply = api.post(
+            "/api/v1/reports",
+            json={"type": "technical", "scan_ids": [scan_id], "format": "json"},
+            headers=bearer(key),
+        )
+        assert reply.status_code == 202, reply.text
+        report_id = reply.json()["data"]["report_id"]
+
+        def completed() -> list[dict[str, Any]]:
+            bodies = [json.loads(r.body) for r in receiver.received]
+            return [b for b in bodies if b["type"] == "report.completed"]
+
+        (body,) = eventually(completed)
+    report = api.get(f"/api/v1/reports/{report_id}", headers=bearer(key)).json()["data"]
+    data = body["data"]
+    assert (data["report_id"], data["format"], data["scan_ids"]) == (report_id, "json", [scan_id])
+    assert (data["sha256"], data["size_bytes"]) == (report["sha256"], report["size_bytes"])
+    assert data["download"] == f"/api/v1/reports/{report_id}/download"
+    got = next(r for r in receiver.received if json.loads(r.body)["type"] == "report.completed")
+    expected = hmac.new(hook["secret"].encode(), got.body, hashlib.sha256).hexdigest()
+    assert hmac.compare_digest(expected, got.headers["X-Rampart-Signature"])
+    assert other.received == []
