@@ -23,6 +23,7 @@ import select
 import socket
 import struct
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 
 from rampart_scan.engine.sweep import POLL_WAIT, TIMEOUT_CHECK_EVERY, Sweep, _HostState, _Loop
@@ -46,6 +47,9 @@ WINDOW = 1024
 TCP = socket.IPPROTO_TCP
 
 
+_Entry = tuple[int, float, int, _HostState]  # port, sent at, tries so far, host
+
+
 def has_cap_net_raw(status: str | None = None) -> bool:
     """Whether this process may open raw sockets: ``CAP_NET_RAW`` in its effective set."""
     if status is None:
@@ -64,7 +68,7 @@ def checksum(data: bytes) -> int:
     """The Internet checksum (RFC 1071) of ``data``."""
     if len(data) % 2:
         data += b"\0"
-    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    total: int = sum(struct.unpack(f"!{len(data) // 2}H", data))
     while total >> 16:
         total = (total & 0xFFFF) + (total >> 16)
     return ~total & 0xFFFF
@@ -119,11 +123,16 @@ def _source_for(address: str) -> bytes:
 class _SynLoop(_Loop):
     """The connect sweep's host bookkeeping (turns, caps, timeouts, retry sample), raw SYNs on the wire."""
 
-    def run(self) -> None:  # noqa: C901 - one hot loop, kept in one frame on purpose
+    def __init__(self, sweep: Sweep, finished: Callable[[int, Host, SweepResult], None]) -> None:
+        super().__init__(sweep, finished)
+        self.raw: dict[int, _Entry] = {}  # probes awaiting an answer, by address << 16 | port
+        self.raw_in_flight: dict[int, deque[tuple[int, _Entry]]] = {}  # by host, oldest first
+
+    def run(self) -> None:
         sweep = self.sweep
         limit = max(16, sweep.in_flight)
         per_host = max(1, sweep.per_host_in_flight)
-        pending, active = self.pending, self.active
+        pending, active = self.raw, self.active
         # The source port: held by a bound (not listening) socket so no connection of this host
         # takes it; a SYN-ACK to it meets no socket and the kernel resets it.
         holder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -175,6 +184,7 @@ class _SynLoop(_Loop):
                         maker = segments[packed] = _Segments(_source_for(target), packed, sport)
                     base = int.from_bytes(packed) << 16
                     sent = 0
+                    waiting = self.raw_in_flight.setdefault(state.index, deque())
                     while queue and state.pending < per_host and len(pending) < limit and credit != 0:
                         if sent == per_host:
                             break
@@ -190,11 +200,9 @@ class _SynLoop(_Loop):
                         sent += 1
                         if credit > 0:
                             credit -= 1
-                        if key in pending:  # a retry of a probe still listed: the newer one counts
-                            continue
                         entry = (port, now, tries, state)
                         pending[key] = entry
-                        state.in_flight.append((key, entry))
+                        waiting.append((key, entry))
                         state.pending += 1
                 if credit == 0 and granted is None and grant is not None:
                     granted = grant(batch)
@@ -219,12 +227,12 @@ class _SynLoop(_Loop):
                     if not flags & (RST | SYN) or not flags & ACK:
                         continue
                     key = int.from_bytes(view[12:16]) << 16 | source_port
-                    entry = pending.pop(key, None)
-                    if entry is None or ack != ((key * 0x9E3779B1 ^ secret) + 1) & 0xFFFFFFFF:
-                        if entry is not None:
-                            pending[key] = entry  # not our probe's answer: it still waits
-                        continue
-                    port, started, tries, state = entry
+                    if ack != ((key * 0x9E3779B1 ^ secret) + 1) & 0xFFFFFFFF:
+                        continue  # not an answer to a SYN of ours (the cookie is its sequence)
+                    answer = pending.pop(key, None)
+                    if answer is None:
+                        continue  # answered already, or given up on
+                    port, started, tries, state = answer
                     state.pending -= 1
                     if flags & RST:
                         state.result.states[port] = _CLOSED
@@ -264,17 +272,18 @@ class _SynLoop(_Loop):
 
     def _expire_raw(self, now: float) -> None:
         for state in list(self.active):
-            timeout, in_flight = self._timeout(state), state.in_flight
+            timeout = self._timeout(state)
+            in_flight = self.raw_in_flight.get(state.index)
             while in_flight:
                 key, entry = in_flight[0]
-                if self.pending.get(key) is not entry:
+                if self.raw.get(key) is not entry:
                     in_flight.popleft()  # answered already
                     continue
                 port, started, tries, _ = entry
                 if now - started <= timeout:
                     break
                 in_flight.popleft()
-                del self.pending[key]
+                del self.raw[key]
                 state.pending -= 1
                 self._timed_out(state, port, tries)
 
