@@ -50,7 +50,7 @@ TIMEOUT_CHECK_EVERY = 0.01  # seconds between scans of the in-flight probes for 
 Grant = Callable[[int], concurrent.futures.Future[None]]
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity: ``active.remove`` must not compare 64 KiB of states
 class _HostState:
     index: int  # in ``Sweep.targets``: one address may be listed twice
     host: Host

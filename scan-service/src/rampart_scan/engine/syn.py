@@ -44,6 +44,7 @@ SO_RCVBUFFORCE = 33  # asm-generic/socket.h; not exported by the socket module
 RECEIVE_BUFFER = 32 * 1024 * 1024  # replies queue here while the loop sends
 SYN, RST, ACK = 0x02, 0x04, 0x10
 WINDOW = 1024
+HEADER = "!HHIIBBHHH"  # ports, sequence, acknowledgement, offset, flags, window, checksum, urgent
 TCP = socket.IPPROTO_TCP
 
 
@@ -76,7 +77,7 @@ def checksum(data: bytes) -> int:
 
 def syn_segment(source: bytes, destination: bytes, sport: int, dport: int, seq: int) -> bytes:
     """A 20-byte TCP SYN header with its checksum over the IPv4 pseudo-header."""
-    header = struct.pack("!HHIIBBHHH", sport, dport, seq, 0, 5 << 4, SYN, WINDOW, 0, 0)
+    header = struct.pack(HEADER, sport, dport, seq, 0, 5 << 4, SYN, WINDOW, 0, 0)
     pseudo = source + destination + struct.pack("!BBH", 0, TCP, len(header))
     return header[:16] + struct.pack("!H", checksum(pseudo + header)) + header[18:]
 
@@ -94,7 +95,7 @@ class _Segments:
         total = self.base + dport + (seq >> 16) + (seq & 0xFFFF)
         total = (total & 0xFFFF) + (total >> 16)
         total = (total & 0xFFFF) + (total >> 16)
-        return struct.pack("!HHIIBBHHH", self.sport, dport, seq, 0, 5 << 4, SYN, WINDOW, ~total & 0xFFFF, 0)
+        return struct.pack(HEADER, self.sport, dport, seq, 0, 5 << 4, SYN, WINDOW, ~total & 0xFFFF, 0)
 
 
 def _only_to_port(raw: socket.socket, port: int) -> None:
@@ -155,7 +156,7 @@ class _SynLoop(_Loop):
         buffer = bytearray(256)
         view = memoryview(buffer)
         recv_into, sendto = raw.recv_into, raw.sendto
-        unpack_from = struct.unpack_from
+        unpack_from, pack = struct.unpack_from, struct.pack
         on_open, on_progress = sweep.on_open, sweep.on_progress
         grant, batch = sweep.grant, max(1, sweep.grant_batch)
         credit = 0 if grant is not None else -1  # -1: unpaced
@@ -183,6 +184,7 @@ class _SynLoop(_Loop):
                     if maker is None:
                         maker = segments[packed] = _Segments(_source_for(target), packed, sport)
                     base = int.from_bytes(packed) << 16
+                    base_sum, to = maker.base, (target, 0)
                     sent = 0
                     waiting = self.raw_in_flight.setdefault(state.index, deque())
                     while queue and state.pending < per_host and len(pending) < limit and credit != 0:
@@ -190,8 +192,14 @@ class _SynLoop(_Loop):
                             break
                         port, tries = queue.popleft()
                         key = base | port
+                        seq = (key * 0x9E3779B1 ^ secret) & 0xFFFFFFFF  # the cookie a reply acknowledges
+                        total = base_sum + port + (seq >> 16) + (seq & 0xFFFF)
+                        total = (total & 0xFFFF) + (total >> 16)
+                        total = (total & 0xFFFF) + (total >> 16)
                         try:
-                            sendto(maker.build(port, (key * 0x9E3779B1 ^ secret) & 0xFFFFFFFF), (target, 0))
+                            sendto(
+                                pack(HEADER, sport, port, seq, 0, 0x50, SYN, WINDOW, ~total & 0xFFFF, 0), to
+                            )
                         except OSError as error:
                             if error.errno not in (errno.ENOBUFS, errno.EAGAIN):
                                 raise
