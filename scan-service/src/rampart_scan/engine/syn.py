@@ -156,7 +156,7 @@ class _SynLoop(_Loop):
         buffer = bytearray(256)
         view = memoryview(buffer)
         recv_into, sendto = raw.recv_into, raw.sendto
-        unpack_from, pack = struct.unpack_from, struct.pack
+        unpack_from = struct.unpack_from
         on_open, on_progress = sweep.on_open, sweep.on_progress
         grant, batch = sweep.grant, max(1, sweep.grant_batch)
         credit = 0 if grant is not None else -1  # -1: unpaced
@@ -184,7 +184,7 @@ class _SynLoop(_Loop):
                     if maker is None:
                         maker = segments[packed] = _Segments(_source_for(target), packed, sport)
                     base = int.from_bytes(packed) << 16
-                    base_sum, to = maker.base, (target, 0)
+                    build, to = maker.build, (target, 0)
                     sent = 0
                     waiting = self.raw_in_flight.setdefault(state.index, deque())
                     while queue and state.pending < per_host and len(pending) < limit and credit != 0:
@@ -193,13 +193,8 @@ class _SynLoop(_Loop):
                         port, tries = queue.popleft()
                         key = base | port
                         seq = (key * 0x9E3779B1 ^ secret) & 0xFFFFFFFF  # the cookie a reply acknowledges
-                        total = base_sum + port + (seq >> 16) + (seq & 0xFFFF)
-                        total = (total & 0xFFFF) + (total >> 16)
-                        total = (total & 0xFFFF) + (total >> 16)
                         try:
-                            sendto(
-                                pack(HEADER, sport, port, seq, 0, 0x50, SYN, WINDOW, ~total & 0xFFFF, 0), to
-                            )
+                            sendto(build(port, seq), to)
                         except OSError as error:
                             if error.errno not in (errno.ENOBUFS, errno.EAGAIN):
                                 raise
