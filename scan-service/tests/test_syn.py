@@ -60,7 +60,7 @@ def test_a_process_without_cap_net_raw_is_seen_as_such() -> None:
 
 
 def test_segments_carry_a_valid_checksum() -> None:
-    """Loopback does not check TCP checksums, so the scan tests alone would not catch a bad one."""
+    """A receiver drops a segment whose checksum is wrong (silence: every port filtered)."""
     source, destination = socket.inet_aton("127.0.0.1"), socket.inet_aton("127.0.1.9")
     for port, seq in ((1, 0), (443, 123_456_789), (65535, 0xFFFFFFFF)):
         segment = syn_segment(source, destination, 40_000, port, seq)
