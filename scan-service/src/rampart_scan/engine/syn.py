@@ -44,6 +44,8 @@ SO_RCVBUFFORCE = 33  # asm-generic/socket.h; not exported by the socket module
 RECEIVE_BUFFER = 32 * 1024 * 1024  # replies queue here while the loop sends
 SYN, RST, ACK = 0x02, 0x04, 0x10
 WINDOW = 1024
+# source address, ports, acknowledgement and flags of a reply whose IP header has no options
+REPLY = struct.Struct("!12xI4xHH4xIxB")
 HEADER = "!HHIIBBHHH"  # ports, sequence, acknowledgement, offset, flags, window, checksum, urgent
 TCP = socket.IPPROTO_TCP
 
@@ -156,7 +158,7 @@ class _SynLoop(_Loop):
         buffer = bytearray(256)
         view = memoryview(buffer)
         recv_into, sendto = raw.recv_into, raw.sendto
-        unpack_from = struct.unpack_from
+        unpack_from, reply = struct.unpack_from, REPLY.unpack_from
         on_open, on_progress = sweep.on_open, sweep.on_progress
         grant, batch = sweep.grant, max(1, sweep.grant_batch)
         credit = 0 if grant is not None else -1  # -1: unpaced
@@ -222,14 +224,15 @@ class _SynLoop(_Loop):
                         break
                     if size < 40:
                         continue
-                    offset = (buffer[0] & 0x0F) * 4
-                    source_port, destination_port, _seq, ack = unpack_from("!HHII", buffer, offset)
-                    if destination_port != sport:
+                    if buffer[0] == 0x45:  # IPv4 without options: everything in one unpack
+                        source, source_port, destination_port, ack, flags = reply(buffer)
+                    else:
+                        offset = (buffer[0] & 0x0F) * 4
+                        source_port, destination_port, _seq, ack = unpack_from("!HHII", buffer, offset)
+                        source, flags = int.from_bytes(view[12:16]), buffer[offset + 13]
+                    if destination_port != sport or not flags & (RST | SYN) or not flags & ACK:
                         continue
-                    flags = buffer[offset + 13]
-                    if not flags & (RST | SYN) or not flags & ACK:
-                        continue
-                    key = int.from_bytes(view[12:16]) << 16 | source_port
+                    key = source << 16 | source_port
                     if ack != ((key * 0x9E3779B1 ^ secret) + 1) & 0xFFFFFFFF:
                         continue  # not an answer to a SYN of ours (the cookie is its sequence)
                     answer = pending.pop(key, None)
