@@ -168,3 +168,38 @@ def test_states_behind_nftables_match_the_connect_scan() -> None:
         "filtered": [],
         "counts": {"open": 1, "closed": 100, "filtered": 0},
     }
+
+
+class CountingPacer:
+    """A shared pacer that grants at once and counts what it granted."""
+
+    def __init__(self) -> None:
+        self.granted = 0
+
+    async def take(self, n: int) -> None:
+        self.granted += n
+
+
+async def test_every_syn_is_granted_by_the_pacer_first() -> None:
+    _needs_raw()
+    pacer = CountingPacer()
+    options = EngineOptions(ports="20000-20299", pacer=pacer, rate=100_000, tcp_method="syn")
+    reports = [e.report async for e in scan(["127.0.7.2"], options) if isinstance(e, HostDone)]
+    assert sum(reports[0].counts.values()) == 300
+    assert 300 <= pacer.granted < 300 + 32  # asked in batches; never a probe without a grant
+
+
+async def test_ipv6_targets_of_a_syn_scan_are_swept_by_connect() -> None:
+    _needs_raw()
+    v6 = socket.create_server(("::1", 0), family=socket.AF_INET6)
+    v4 = socket.create_server(("127.0.7.4", 0))
+    ports = sorted({v6.getsockname()[1], v4.getsockname()[1]})
+    try:
+        options = EngineOptions(ports=",".join(map(str, ports)), tcp_method="syn")
+        reports = [e.report async for e in scan(["127.0.7.4", "::1"], options) if isinstance(e, HostDone)]
+        found = {str(r.host.address): [f.port for f in r.open_ports] for r in reports}
+        assert v6.getsockname()[1] in found["::1"]
+        assert v4.getsockname()[1] in found["127.0.7.4"]
+    finally:
+        v6.close()
+        v4.close()
