@@ -100,6 +100,7 @@ def _compare(name: str, targets: list[str], spec: str, nmap_ports: list[str], ru
     syn = _syn_missing() is None
     times: dict[str, list[float]] = {"connect": [], "syn": [], "-sT": [], "-sS": []}
     agree: dict[str, bool] = {"connect": True, "syn": True}
+    differ: dict[str, int] = {"connect": 0, "syn": 0}  # the most ports in one tool's open set only
     print(f"  {_load()} (before)")
     for _ in range(runs):
         seconds, states = asyncio.run(_ours(targets, spec))
@@ -115,13 +116,15 @@ def _compare(name: str, targets: list[str], spec: str, nmap_ports: list[str], ru
             nmap_open = _open_set(nmap_states(out))
             for method in opened:
                 agree[method] = agree[method] and opened[method] == nmap_open
+                differ[method] = max(differ[method], len(opened[method] ^ nmap_open))
     _line(f"{name}, connect vs nmap -sT", times["connect"], times["-sT"])
     if syn:
         _line(f"{name}, SYN vs nmap -sS", times["syn"], times["-sS"])
         _line(f"{name}, SYN vs nmap -sT", times["syn"], times["-sT"])
     else:
         print(f"  {_syn_missing()}")
-    print(f"  same open set as nmap (every run, both nmap modes): {agree}")
+    print(f"  same open set as nmap (every run, both nmap modes): {agree}; most ports differing: {differ}")
+    print(f"  open ports (last run): {len(opened['connect'])}")
     print(f"  {_load()} (after)")
 
 
