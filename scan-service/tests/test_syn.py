@@ -124,6 +124,10 @@ table inet rampart_test {
     ip daddr 127.0.2.1 tcp dport 9020-9039 reject with tcp reset
     ip daddr 127.0.2.1 tcp dport 9040-9059 reject with icmp type port-unreachable
   }
+  chain output {
+    type filter hook output priority 0; policy accept;
+    ip daddr 127.0.2.5 tcp dport 9000-9009 drop
+  }
 }
 """
 
@@ -134,7 +138,7 @@ listener = socket.create_server(("0.0.0.0", 8080))
 async def states(method):
     reports = {}
     options = EngineOptions(ports="8080,9000-9099", tcp_method=method)
-    async for event in scan(["127.0.2.1", "127.0.2.2", "127.0.2.3", "127.0.2.4"], options):
+    async for event in scan(["127.0.2.1", "127.0.2.2", "127.0.2.3", "127.0.2.4", "127.0.2.5"], options):
         if isinstance(event, HostDone):
             r = event.report
             reports[str(r.host.address)] = {
@@ -145,8 +149,9 @@ print(json.dumps({"syn": asyncio.run(states("syn")), "connect": asyncio.run(stat
 
 
 def test_states_behind_nftables_match_the_connect_scan() -> None:
-    """Drops are filtered, resets closed, as connect() sees them. An ICMP port unreachable is
-    the one difference, as between nmap -sS and -sT: no TCP answer, so filtered."""
+    """Drops (inbound or outbound) are filtered, resets closed, as connect() sees them. An ICMP
+    port unreachable is the one difference, as between nmap -sS and -sT: no TCP answer, so
+    filtered."""
     missing = namespace_missing()
     if missing:
         if os.environ.get("CI"):
@@ -159,8 +164,10 @@ def test_states_behind_nftables_match_the_connect_scan() -> None:
     assert first["open"] == [8080]
     assert first["filtered"] == list(range(9000, 9020)) + icmp
     assert connect["127.0.2.1"]["filtered"] == list(range(9000, 9020))  # port unreachable: closed
-    for host in ("127.0.2.2", "127.0.2.3", "127.0.2.4"):
+    for host in ("127.0.2.2", "127.0.2.3", "127.0.2.4", "127.0.2.5"):
         assert syn[host] == connect[host]
+    # Dropped on the way out (sendto refused with EPERM for the raw socket): filtered, not an error.
+    assert syn["127.0.2.5"]["filtered"] == list(range(9000, 9010))
     assert syn["127.0.2.2"]["counts"] == {"open": 1, "closed": 0, "filtered": 100}
     assert syn["127.0.2.3"]["counts"] == {"open": 0, "closed": 0, "filtered": 101}
     assert syn["127.0.2.4"] == {

@@ -30,6 +30,7 @@ from rampart_scan.engine.sweep import POLL_WAIT, TIMEOUT_CHECK_EVERY, Sweep, _Ho
 from rampart_scan.engine.targets import Host
 from rampart_scan.engine.tcp import (
     _CLOSED,
+    _FILTERED,
     _OPEN,
     OPEN,
     PROGRESS_EVERY,
@@ -184,10 +185,20 @@ class _SynLoop(_Loop):
                     packed = socket.inet_aton(target)
                     maker = segments.get(packed)
                     if maker is None:
-                        maker = segments[packed] = _Segments(_source_for(target), packed, sport)
+                        try:
+                            maker = segments[packed] = _Segments(_source_for(target), packed, sport)
+                        except OSError:  # no route to it: filtered, as connect() reports it
+                            for port, _tries in queue:
+                                state.result.states[port] = _FILTERED
+                            count = len(queue)
+                            queue.clear()
+                            self.answered = answered
+                            self._settle(state, count)  # retires the host: the turn moves on
+                            answered = self.answered
+                            continue
                     base = int.from_bytes(packed) << 16
                     build, to = maker.build, (target, 0)
-                    sent = 0
+                    sent = refused = 0
                     waiting = self.raw_in_flight.setdefault(state.index, deque())
                     while queue and state.pending < per_host and len(pending) < limit and credit != 0:
                         if sent == per_host:
@@ -198,10 +209,16 @@ class _SynLoop(_Loop):
                         try:
                             sendto(build(port, seq), to)
                         except OSError as error:
-                            if error.errno not in (errno.ENOBUFS, errno.EAGAIN):
-                                raise
-                            queue.appendleft((port, tries))
-                            break
+                            if error.errno in (errno.ENOBUFS, errno.EAGAIN):
+                                queue.appendleft((port, tries))
+                                break
+                            # Refused on the way out (unreachable, a local firewall's EPERM):
+                            # filtered, as connect() reports the same errors.
+                            state.result.states[port] = _FILTERED
+                            if tries > 0:
+                                self._answered_retry(state)
+                            refused += 1
+                            continue
                         sent += 1
                         if credit > 0:
                             credit -= 1
@@ -209,6 +226,10 @@ class _SynLoop(_Loop):
                         pending[key] = entry
                         waiting.append((key, entry))
                         state.pending += 1
+                    if refused:
+                        self.answered = answered
+                        self._settle(state, refused)  # may retire the host: the turn moves on
+                        answered = self.answered
                 if credit == 0 and granted is None and grant is not None:
                     granted = grant(batch)
                     granted.add_done_callback(lambda _f: os.eventfd_write(wake, 1))
