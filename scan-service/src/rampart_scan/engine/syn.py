@@ -4,10 +4,10 @@ Off unless the operator turns it on (``SCAN_SYN``, docs/engine.md) and the worke
 ``CAP_NET_RAW``. It answers as the connect sweep does (``sweep``): a SYN-ACK is open, a RST
 closed, silence after the retries filtered, with the same per-host round trips, retry sample
 and pacing (it reuses that loop's bookkeeping). What differs is the wire: one raw IPv4 socket
-sends SYNs built here (no descriptor per probe, no handshake completed) and reads every TCP
-segment the host receives, keeping the replies to our source port whose acknowledgement
-matches the probe's sequence cookie. The kernel answers a SYN-ACK it did not ask for with a
-RST, so the target is left with no half-open connection.
+sends SYNs built here (no descriptor per probe, no handshake completed) and reads the TCP
+segments sent to our source port (a BPF filter on the socket drops the rest in the kernel),
+keeping those whose acknowledgement matches the probe's sequence cookie. The kernel answers a
+SYN-ACK it did not ask for with a RST, so the target is left with no half-open connection.
 
 IPv6 targets go through the connect sweep (same states), after the IPv4 ones.
 """
@@ -142,7 +142,11 @@ class _SynLoop(_Loop):
         holder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         holder.bind(("0.0.0.0", 0))
         sport = holder.getsockname()[1]
-        raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, TCP)
+        try:
+            raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, TCP)
+        except PermissionError as error:
+            holder.close()
+            raise PermissionError("the SYN sweep needs CAP_NET_RAW (raw sockets)") from error
         raw.setblocking(False)
         _only_to_port(raw, sport)
         try:  # above rmem_max: allowed with CAP_NET_ADMIN, else the ordinary (capped) request
