@@ -48,6 +48,9 @@ GRPC_METHOD_CALLERS: Mapping[str, frozenset[str]] = {
     "/rampart.threat.v1.ThreatService/GetCatalogEntry": frozenset({AI}),
     "/rampart.threat.v1.ThreatService/MatchCatalog": frozenset({AI}),
     "/rampart.ai.v1.AiService/GenerateReport": frozenset({REPORT}),  # executive narratives
+    # diff reports, and reports over assets and a period (issue 13)
+    "/rampart.scan.v1.ScanService/DiffScans": frozenset({REPORT}),
+    "/rampart.threat.v1.ThreatService/GetAsset": frozenset({REPORT}),
 }
 
 
