@@ -148,6 +148,8 @@ def test_report_service_may_call_only_the_reads_exports_reports_and_compliance_n
         "/rampart.scan.v1.ScanService/ListScans",
         "/rampart.scan.v1.ScanService/GetScanResults",
         "/rampart.ai.v1.AiService/GenerateReport",
+        # diff reports, reports over asset ids (issue 13)
+        "/rampart.threat.v1.ThreatService/GetAsset",
     }
     assert not may_call("report", "/rampart.ai.v1.AiService/Ask")
     assert may_call("report", "/rampart.threat.v1.ThreatService/ListVulnerabilities")

@@ -20,7 +20,7 @@ from rampart_report.alerts.consumers import WEBHOOK_CHANGE_EVENTS_CONSUMER, Scan
 from rampart_report.alerts.detector import (
     CHANGE_SCAN_EVENTS_CONSUMER,
     ChangeDetector,
-    GrpcDiffSource,
+    GrpcPreviousDiff,
     GrpcScanFindings,
 )
 from rampart_report.alerts.repository import (
@@ -38,6 +38,7 @@ from rampart_report.exports.fakes import MemoryFindings, MemoryScans
 from rampart_report.exports.service import ExportService
 from rampart_report.exports.sources import GrpcFindingSource, GrpcScanSource
 from rampart_report.reports.service import ReportService
+from rampart_report.reports.sources import GrpcDiffSource, GrpcScanFinder
 from rampart_report.reports.wiring import build_reports
 from rampart_report.repository import MongoTimelineRepository, TimelineRepository
 from rampart_report.service import TimelineService
@@ -181,7 +182,15 @@ async def bootstrap(settings: ServiceSettings) -> Runtime:
     )
     alert_repository = MongoPreferencesRepository(infra.db)
     compliance = await build_compliance(settings, infra)
-    reports = await build_reports(settings, infra, exports, compliance.service)
+    scan_stub = scan_pb2_grpc.ScanServiceStub(scan_channel)
+    reports = await build_reports(
+        settings,
+        infra,
+        exports,
+        compliance.service,
+        GrpcDiffSource(scan_stub),
+        GrpcScanFinder(scan_stub, threat_pb2_grpc.ThreatServiceStub(threat_channel)),
+    )
     # webhook.disabled goes through the outbox too (compliance's outbox task relays what is left)
     parts = assemble(
         repository,
@@ -194,7 +203,7 @@ async def bootstrap(settings: ServiceSettings) -> Runtime:
         alert_repository=alert_repository,
     )
     detector = ChangeDetector(
-        GrpcDiffSource(scan_pb2_grpc.ScanServiceStub(scan_channel)),
+        GrpcPreviousDiff(scan_stub),
         GrpcScanFindings(threat_pb2_grpc.ThreatServiceStub(threat_channel)),
         infra.outbox().add,
     )

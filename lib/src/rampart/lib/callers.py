@@ -48,9 +48,11 @@ GRPC_METHOD_CALLERS: Mapping[str, frozenset[str]] = {
     "/rampart.threat.v1.ThreatService/GetCatalogEntry": frozenset({AI}),
     "/rampart.threat.v1.ThreatService/MatchCatalog": frozenset({AI}),
     "/rampart.ai.v1.AiService/GenerateReport": frozenset({REPORT}),  # executive narratives
-    # change monitoring (issue 13): the diff of a settled scan for scan.changed
+    # change monitoring and diff reports (issue 13): a scan's diff, the findings of two scans,
+    # the hosts of an asset for reports over assets and a period
     "/rampart.scan.v1.ScanService/DiffScans": frozenset({REPORT}),
     "/rampart.threat.v1.ThreatService/ListScanFindings": frozenset({REPORT}),
+    "/rampart.threat.v1.ThreatService/GetAsset": frozenset({REPORT}),
 }
 
 

@@ -50,7 +50,9 @@ class FindingSource(Protocol):
     async def findings(self, owner: common_pb2.Owner, scan_id: str) -> Sequence[scan_pb2.FindingNotice]: ...
 
 
-class GrpcDiffSource:
+class GrpcPreviousDiff:
+    """The diff of a settled scan against the previous completed scan of its targets, or None."""
+
     def __init__(self, stub: scan_pb2_grpc.ScanServiceStub) -> None:
         self._stub = stub
 

@@ -265,6 +265,7 @@ class Report(_message.Message):
     ERROR_FIELD_NUMBER: _builtins.int
     SANDBOX_FIELD_NUMBER: _builtins.int
     FRAMEWORKS_FIELD_NUMBER: _builtins.int
+    SCOPE_FIELD_NUMBER: _builtins.int
     report_id: _builtins.str
     title: _builtins.str
     report_type: Global___ReportType.ValueType
@@ -297,6 +298,10 @@ class Report(_message.Message):
 
     @_builtins.property
     def frameworks(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def scope(self) -> Global___ReportScope:
+        """the assets and the period asked for (period resolved); scan_ids: the scans found"""
+
     def __init__(
         self,
         *,
@@ -319,10 +324,11 @@ class Report(_message.Message):
         error: _builtins.str = ...,
         sandbox: _builtins.bool = ...,
         frameworks: _abc.Iterable[_builtins.str] | None = ...,
+        scope: Global___ReportScope | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "expires_at", b"expires_at", "owner", b"owner", "ready_at", b"ready_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "expires_at", b"expires_at", "owner", b"owner", "ready_at", b"ready_at", "scope", b"scope"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["content_type", b"content_type", "created_at", b"created_at", "error", b"error", "expires_at", b"expires_at", "filename", b"filename", "format", b"format", "frameworks", b"frameworks", "owner", b"owner", "progress", b"progress", "ready_at", b"ready_at", "report_id", b"report_id", "report_type", b"report_type", "sandbox", b"sandbox", "scan_ids", b"scan_ids", "sections", b"sections", "sha256", b"sha256", "size_bytes", b"size_bytes", "status", b"status", "title", b"title"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content_type", b"content_type", "created_at", b"created_at", "error", b"error", "expires_at", b"expires_at", "filename", b"filename", "format", b"format", "frameworks", b"frameworks", "owner", b"owner", "progress", b"progress", "ready_at", b"ready_at", "report_id", b"report_id", "report_type", b"report_type", "sandbox", b"sandbox", "scan_ids", b"scan_ids", "scope", b"scope", "sections", b"sections", "sha256", b"sha256", "size_bytes", b"size_bytes", "status", b"status", "title", b"title"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -341,6 +347,7 @@ class CreateReportRequest(_message.Message):
     INCLUDE_SECTIONS_FIELD_NUMBER: _builtins.int
     PLAN_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
+    SCOPE_FIELD_NUMBER: _builtins.int
     title: _builtins.str
     report_type: Global___ReportType.ValueType
     format: Global___Format.ValueType
@@ -357,6 +364,10 @@ class CreateReportRequest(_message.Message):
     def include_sections(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """none = the type's default sections"""
 
+    @_builtins.property
+    def scope(self) -> Global___ReportScope:
+        """Instead of scan_ids: the completed scans of these assets in a period (docs/reports.md)."""
+
     def __init__(
         self,
         *,
@@ -369,14 +380,51 @@ class CreateReportRequest(_message.Message):
         include_sections: _abc.Iterable[_builtins.str] | None = ...,
         plan: _builtins.str = ...,
         request_id: _builtins.str = ...,
+        scope: Global___ReportScope | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner", "scope", b"scope"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["format", b"format", "frameworks", b"frameworks", "include_sections", b"include_sections", "owner", b"owner", "plan", b"plan", "report_type", b"report_type", "request_id", b"request_id", "scan_ids", b"scan_ids", "title", b"title"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["format", b"format", "frameworks", b"frameworks", "include_sections", b"include_sections", "owner", b"owner", "plan", b"plan", "report_type", b"report_type", "request_id", b"request_id", "scan_ids", b"scan_ids", "scope", b"scope", "title", b"title"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CreateReportRequest: _TypeAlias = CreateReportRequest  # noqa: Y015
+
+@_typing.final
+class ReportScope(_message.Message):
+    """ReportScope picks a report's scans by asset and period instead of by id."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ASSETS_FIELD_NUMBER: _builtins.int
+    PERIOD_FROM_FIELD_NUMBER: _builtins.int
+    PERIOD_TO_FIELD_NUMBER: _builtins.int
+    LAST_DAYS_FIELD_NUMBER: _builtins.int
+    last_days: _builtins.int
+    """instead of from/to: the last N days (0: from/to, or the last 30 days)"""
+    @_builtins.property
+    def assets(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """asset ids (asset_...), IP addresses, CIDRs or host names"""
+
+    @_builtins.property
+    def period_from(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def period_to(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        assets: _abc.Iterable[_builtins.str] | None = ...,
+        period_from: _timestamp_pb2.Timestamp | None = ...,
+        period_to: _timestamp_pb2.Timestamp | None = ...,
+        last_days: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["period_from", b"period_from", "period_to", b"period_to"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["assets", b"assets", "last_days", b"last_days", "period_from", b"period_from", "period_to", b"period_to"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReportScope: _TypeAlias = ReportScope  # noqa: Y015
 
 @_typing.final
 class ListReportsRequest(_message.Message):
