@@ -62,8 +62,12 @@ test-integration:
 fuzz:
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-100} $(PY) pytest tests/integration/test_fuzz.py
 
+# Two pytest workers: one runs the integration tier against one platform (an xdist group, see
+# tests/integration/conftest.py), the other the unit and service tiers meanwhile.
+TEST_WORKERS ?= 2
+
 test: check-protos lint typecheck
-	$(PY) pytest
+	$(PY) pytest -n $(TEST_WORKERS) --dist loadgroup
 
 run: setup
 	$(PY) python -m rampart_devtools
@@ -94,6 +98,7 @@ bench: setup
 	$(PY) python bench/compliance_bench.py
 	$(PY) python bench/diff_bench.py
 	$(PY) python bench/schedule_bench.py
+	$(PY) python bench/alerts_bench.py
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -65,6 +65,8 @@ class StubReports(StubService):
                     report_pb2.ReportSection(name=n, status="pending") for n in request.include_sections
                 ],
             )
+            if request.HasField("scope"):
+                report.scope.CopyFrom(request.scope)
             self.reports[report.report_id] = report
             return report
 

@@ -59,9 +59,48 @@ def test_asking_for_a_report_is_202_with_the_pending_report_and_sends_the_plan(
     assert sent.request_id == reply.headers["x-request-id"]
 
 
+def test_a_report_over_assets_and_a_period_sends_them_and_shows_them(
+    platform: StubPlatform, client: TestClient
+) -> None:
+    body = {
+        "type": "diff",
+        "assets": ["asset_0123456789abcdef0123", "192.0.2.0/24"],
+        "period": {"from": "2026-10-01T00:00:00Z", "to": "2026-11-01T00:00:00+01:00"},
+        "format": "csv",
+    }
+    reply = client.post("/api/v1/reports", json=body, headers=platform.token("reports:write"))
+    assert reply.status_code == 202, reply.text
+    data = reply.json()["data"]
+    assert data["assets"] == ["asset_0123456789abcdef0123", "192.0.2.0/24"]
+    assert data["period"] == {"from": "2026-10-01T00:00:00Z", "to": "2026-10-31T23:00:00Z"}
+    sent = platform.report.last("CreateReport")
+    assert (list(sent.scope.assets), sent.scope.last_days, list(sent.scan_ids)) == (body["assets"], 0, [])
+    last = client.post(
+        "/api/v1/reports",
+        json={"type": "technical", "assets": ["10.0.0.1"], "period": {"last_days": 7}},
+        headers=platform.token("reports:write"),
+    )
+    assert last.status_code == 202
+    sent = platform.report.last("CreateReport")
+    assert sent.scope.last_days == 7
+    assert not sent.scope.HasField("period_from")
+    by_ids = client.post(
+        "/api/v1/reports",
+        json={"type": "technical", "scan_ids": ["s"]},
+        headers=platform.token("reports:write"),
+    )
+    assert by_ids.json()["data"]["assets"] is None
+    assert not platform.report.last("CreateReport").HasField("scope")
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [
+        ({"type": "technical", "assets": ["10.0.0.1"], "period": {"last_days": 0}}, "period.last_days"),
+        ({"type": "technical", "assets": ["10.0.0.1"], "period": {"last_days": 367}}, "period.last_days"),
+        ({"type": "technical", "assets": ["10.0.0.1"], "period": {"since": "yesterday"}}, "period.since"),
+        ({"type": "technical", "assets": ["10.0.0.1"], "period": {"from": "last week"}}, "period.from"),
+        ({"type": "technical", "assets": ["10.0.0.1"] * 51}, "assets"),
         ({"type": "weekly", "scan_ids": ["s"]}, "type"),
         ({"type": "technical", "scan_ids": ["s"] * 21}, "scan_ids"),
         ({"type": "technical", "scan_ids": ["s"], "format": "docx"}, "format"),

@@ -86,7 +86,10 @@ async def test_download_answers_the_range_asked_for_with_the_whole_files_size_an
     [
         ({"report_type": report_pb2.REPORT_TYPE_UNSPECIFIED}, "type"),
         ({"format": report_pb2.FORMAT_UNSPECIFIED}, "format"),
-        ({"report_type": report_pb2.REPORT_TYPE_DIFF, "format": report_pb2.FORMAT_HTML}, "type"),
+        ({"report_type": report_pb2.REPORT_TYPE_DIFF, "scan_ids": ["s1", "s2", "s3"]}, "scan_ids"),
+        ({"scan_ids": [], "scope": report_pb2.ReportScope(assets=["not a host!"])}, "assets"),
+        ({"scan_ids": [], "scope": report_pb2.ReportScope(last_days=7)}, "assets"),
+        ({"scope": report_pb2.ReportScope(assets=["10.0.0.1"])}, "scan_ids"),
         ({"report_type": report_pb2.REPORT_TYPE_COMPLIANCE, "format": report_pb2.FORMAT_HTML}, "scan_ids"),
         ({"frameworks": ["pci-dss"]}, "frameworks"),
     ],

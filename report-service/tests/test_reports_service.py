@@ -200,7 +200,8 @@ async def test_deleting_a_report_removes_its_file() -> None:
         (ReportRequest(ReportType.TECHNICAL, ReportFormat.PDF, ()), "scan_ids"),
         (ReportRequest(ReportType.EXECUTIVE, ReportFormat.SARIF, ("s",)), "format"),
         (ReportRequest(ReportType.TECHNICAL, ReportFormat.PDF, ("s",), ("nonsense",)), "include_sections"),
-        (ReportRequest(ReportType.DIFF, ReportFormat.HTML, ("s",)), "type"),
+        (ReportRequest(ReportType.DIFF, ReportFormat.HTML, ("s1", "s2", "s3")), "scan_ids"),
+        (ReportRequest(ReportType.DIFF, ReportFormat.HTML, ()), "scan_ids"),
     ],
 )
 async def test_a_request_that_cannot_be_made_is_refused_naming_the_field(

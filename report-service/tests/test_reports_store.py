@@ -14,9 +14,10 @@ from report_fakes import BrokerEvents, Clock, FakeRenderer, MemoryQueue
 
 from rampart.lib.store import Document
 from rampart_report.reports.generation import ReportGeneration
-from rampart_report.reports.model import ReportFormat, ReportRequest, ReportStatus, ReportType, Tenant
+from rampart_report.reports.model import Report, ReportFormat, ReportRequest, ReportStatus, ReportType, Tenant
 from rampart_report.reports.ports import Filters
 from rampart_report.reports.repository import CHUNK_BYTES, GridFsFiles, MongoReportRepository
+from rampart_report.reports.scope import Scope
 from rampart_report.reports.service import ReportService, Retention
 from tests.servers import Running, started
 
@@ -101,3 +102,31 @@ async def test_a_report_generated_on_the_store_once_however_often_the_job_comes(
     assert await repository.load(report.report_id) is None
     with pytest.raises(FileNotFoundError):
         await files.read(report.report_id, 0, 10)
+
+
+async def test_a_report_over_assets_keeps_its_scope_and_is_listed_by_the_scans_it_resolved_to(
+    db: AsyncDatabase[Document],
+) -> None:
+    clock = Clock()
+    repository = MongoReportRepository(db)
+    scope = Scope(
+        ("asset_0123456789abcdef0123", "192.0.2.0/24"),
+        clock() - timedelta(days=30),
+        clock(),
+        hosts=("www.example.test", "192.0.2.0/24"),
+    )
+    request = ReportRequest(
+        ReportType.DIFF, ReportFormat.CSV, ("scan_new", "scan_old"), ("ports",), "t", scope=scope
+    )
+    report = Report("rep_scope", ACME, request, clock(), clock() + timedelta(days=7))
+    await repository.add(report)
+    loaded = await repository.get(ACME, "rep_scope", clock())
+    assert loaded is not None
+    assert loaded.request == request
+    listed = await repository.page(ACME, Filters(scan_id="scan_old"), 0, 10, clock())
+    assert [r.report_id for r in listed] == ["rep_scope"]
+    plain = ReportRequest(ReportType.TECHNICAL, ReportFormat.PDF, ("scan_1",), ("ports",), "t")
+    await repository.add(Report("rep_plain", ACME, plain, clock(), clock() + timedelta(days=7)))
+    again = await repository.get(ACME, "rep_plain", clock())
+    assert again is not None
+    assert again.request.scope is None

@@ -46,6 +46,8 @@ BUILT = {
     "GetReport",
     "DownloadReport",
     "DeleteReport",
+    "GetAlertPreferences",
+    "UpdateAlertPreferences",
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rampart.common.v1 import common_pb2
 from rampart.lib.enums import enum_of, enum_word
 from rampart.lib.errors import InvalidArgument
-from rampart.lib.ids import to_timestamp
+from rampart.lib.ids import from_timestamp, to_timestamp
 from rampart.report.v1 import report_pb2
 from rampart_report.reports.model import (
     Report,
@@ -16,6 +16,7 @@ from rampart_report.reports.model import (
     Tenant,
 )
 from rampart_report.reports.ports import Filters
+from rampart_report.reports.scope import Scope
 
 
 def tenant(owner: common_pb2.Owner) -> Tenant:
@@ -43,6 +44,27 @@ def _format(value: int) -> ReportFormat:
         ) from None
 
 
+def scope(message: report_pb2.CreateReportRequest) -> Scope | None:
+    if not message.HasField("scope"):
+        return None
+    given = message.scope
+    return Scope(
+        assets=tuple(given.assets),
+        period_from=from_timestamp(given.period_from) if given.HasField("period_from") else None,
+        period_to=from_timestamp(given.period_to) if given.HasField("period_to") else None,
+        last_days=given.last_days,
+    )
+
+
+def scope_message(given: Scope) -> report_pb2.ReportScope:
+    message = report_pb2.ReportScope(assets=given.assets, last_days=given.last_days)
+    for field, moment in (("period_from", given.period_from), ("period_to", given.period_to)):
+        stamp = to_timestamp(moment)
+        if stamp is not None:
+            getattr(message, field).CopyFrom(stamp)
+    return message
+
+
 def request(message: report_pb2.CreateReportRequest) -> ReportRequest:
     return ReportRequest(
         report_type=_type(message.report_type),
@@ -51,6 +73,7 @@ def request(message: report_pb2.CreateReportRequest) -> ReportRequest:
         sections=tuple(message.include_sections),
         title=message.title,
         frameworks=tuple(message.frameworks),
+        scope=scope(message),
     )
 
 
@@ -90,6 +113,8 @@ def report_message(report: Report) -> report_pb2.Report:
         ]
         or [report_pb2.ReportSection(name=name, status="pending") for name in request.sections],
     )
+    if request.scope is not None:
+        message.scope.CopyFrom(scope_message(request.scope))
     ready_at = to_timestamp(report.ready_at)
     if ready_at is not None:
         message.ready_at.CopyFrom(ready_at)

@@ -7,6 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from rampart.lib.errors import FailedPrecondition, InvalidArgument, NotFound
+from rampart_report.reports.scope import Scope, checked_scope
 
 
 class ReportType(StrEnum):
@@ -38,17 +39,16 @@ SECTIONS: dict[ReportType, tuple[str, ...]] = {
     ReportType.TECHNICAL: ("summary", "findings", "ports", "trend"),
     ReportType.REMEDIATION: ("findings", "remediation"),
     ReportType.COMPLIANCE: ("posture", "gaps"),
-    ReportType.DIFF: ("changes",),
+    ReportType.DIFF: ("summary", "hosts", "ports", "services", "certificates", "findings"),
 }
 FORMATS: dict[ReportType, tuple[ReportFormat, ...]] = {
     ReportType.EXECUTIVE: (ReportFormat.HTML, ReportFormat.PDF, ReportFormat.JSON),
     ReportType.TECHNICAL: tuple(ReportFormat),
     ReportType.REMEDIATION: (ReportFormat.HTML, ReportFormat.PDF, ReportFormat.JSON, ReportFormat.CSV),
     ReportType.COMPLIANCE: (ReportFormat.HTML, ReportFormat.PDF, ReportFormat.JSON),
-    ReportType.DIFF: (ReportFormat.HTML, ReportFormat.PDF, ReportFormat.JSON),
+    # CSV: a row per change; SARIF: the new, reopened and resolved findings with their baselineState
+    ReportType.DIFF: tuple(ReportFormat),
 }
-# Types a worker can generate today (docs/reports.md says what the others wait for).
-BUILT = (ReportType.EXECUTIVE, ReportType.TECHNICAL, ReportType.REMEDIATION, ReportType.COMPLIANCE)
 MAX_SCANS = 20
 
 
@@ -60,6 +60,22 @@ class ReportNotFound(NotFound):
 
 class ReportNotReady(FailedPrecondition):
     public_code = "REPORT_NOT_READY"
+
+
+class ScanNotFinished(FailedPrecondition):
+    """A diff report of a scan that has not completed (scan-service's refusal, passed on)."""
+
+    public_code = "SCAN_NOT_FINISHED"
+
+
+class NoScanToCompare(FailedPrecondition):
+    """A diff report of one scan with no earlier completed scan of the same targets."""
+
+    public_code = "NO_SCAN_TO_COMPARE"
+
+
+class AssetNotFound(NotFound):
+    public_code = "ASSET_NOT_FOUND"
 
 
 class ReportFailed(Exception):
@@ -95,16 +111,13 @@ class ReportRequest:
     sections: tuple[str, ...] = ()
     title: str = ""
     frameworks: tuple[str, ...] = ()
+    scope: Scope | None = None  # instead of scan_ids: the scans of these assets in a period
 
 
 def checked(request: ReportRequest) -> ReportRequest:
     """The request with its default sections, or InvalidArgument naming the field."""
-    if request.report_type not in BUILT:
-        raise InvalidArgument(
-            f"{request.report_type.value} reports are not built yet",
-            field="type",
-            built=[t.value for t in BUILT],
-        )
+    if request.scope is not None:
+        return _checked_scoped(request)
     if request.format not in FORMATS[request.report_type]:
         allowed = [f.value for f in FORMATS[request.report_type]]
         raise InvalidArgument(f"a {request.report_type.value} report comes as {allowed}", field="format")
@@ -118,6 +131,29 @@ def checked(request: ReportRequest) -> ReportRequest:
         raise InvalidArgument("frameworks go with a compliance report", field="frameworks")
     if len(scans) > MAX_SCANS:
         raise InvalidArgument(f"a report covers at most {MAX_SCANS} scans", field="scan_ids")
+    if request.report_type is ReportType.DIFF and len(scans) > 2:
+        raise InvalidArgument(
+            "a diff report compares two scans (or one with the previous scan of its targets)",
+            field="scan_ids",
+        )
+    return _sections_and_title(replace(request, scan_ids=scans))
+
+
+def _checked_scoped(request: ReportRequest) -> ReportRequest:
+    assert request.scope is not None
+    if request.format not in FORMATS[request.report_type]:
+        allowed = [f.value for f in FORMATS[request.report_type]]
+        raise InvalidArgument(f"a {request.report_type.value} report comes as {allowed}", field="format")
+    if request.report_type is ReportType.COMPLIANCE:
+        raise InvalidArgument("a compliance report covers the organisation, not assets", field="assets")
+    if any(s.strip() for s in request.scan_ids):
+        raise InvalidArgument("give scan_ids, or assets and a period, not both", field="scan_ids")
+    if request.frameworks:
+        raise InvalidArgument("frameworks go with a compliance report", field="frameworks")
+    return _sections_and_title(replace(request, scan_ids=(), scope=checked_scope(request.scope)))
+
+
+def _sections_and_title(request: ReportRequest) -> ReportRequest:
     known = SECTIONS[request.report_type]
     unknown = [s for s in request.sections if s not in known]
     if unknown:
@@ -127,7 +163,7 @@ def checked(request: ReportRequest) -> ReportRequest:
     sections = tuple(s for s in known if s in request.sections) or known
     title = request.title.strip() or f"{request.report_type.value.capitalize()} report"
     frameworks = tuple(dict.fromkeys(f.strip().lower() for f in request.frameworks if f.strip()))
-    return replace(request, scan_ids=scans, sections=sections, title=title[:200], frameworks=frameworks)
+    return replace(request, sections=sections, title=title[:200], frameworks=frameworks)
 
 
 @dataclass(frozen=True)

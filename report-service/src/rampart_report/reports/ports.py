@@ -8,9 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from rampart_report.exports.model import ScanInfo
+from rampart_report.exports.ports import Requester
+from rampart_report.reports.diff import ResultsDiff
 from rampart_report.reports.model import (
     RenderedReport,
     Report,
+    ReportRequest,
     ReportStatus,
     ReportType,
     Section,
@@ -114,4 +118,31 @@ class Renderer(Protocol):
     async def render(self, report: Report, progress: Progress) -> RenderedReport:
         """The report's file. Raises ReportFailed when it can never be made (a scan is gone);
         any other error is retried by the queue."""
+        ...
+
+
+class DiffSource(Protocol):
+    """scan-service's comparison of two scans (``DiffScans``)."""
+
+    async def diff(self, requester: Requester, scan_id: str, against: str) -> ResultsDiff:
+        """``against`` empty: the previous completed scan of the same targets. Raises
+        exports.errors.ScanNotFound, ScanNotFinished or NoScanToCompare."""
+        ...
+
+
+class ScanFinder(Protocol):
+    """The completed scans of a period (scan-service) and the hosts of an asset (threat-service)."""
+
+    async def completed(self, requester: Requester, start: datetime, end: datetime) -> tuple[ScanInfo, ...]:
+        """The requester's completed scans created in [start, end], newest first (bounded)."""
+        ...
+
+    async def asset_hosts(self, requester: Requester, asset_id: str) -> tuple[str, ...]:
+        """The asset's host and addresses; raises AssetNotFound."""
+        ...
+
+
+class Picker(Protocol):
+    async def prepare(self, tenant: Tenant, request: ReportRequest, now: datetime) -> ReportRequest:
+        """The checked request with its scans fixed (diff pair, scans of a scope), or a refusal."""
         ...

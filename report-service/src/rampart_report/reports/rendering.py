@@ -31,9 +31,19 @@ from rampart_report.reports.compliance import (
     compliance_sections,
     posture_of,
 )
+from rampart_report.reports.diff import Diff
+from rampart_report.reports.diffing import DiffGathering
+from rampart_report.reports.diffreport import (
+    diff_csv,
+    diff_json,
+    diff_page_context,
+    diff_sarif,
+    diff_sections,
+)
 from rampart_report.reports.model import RenderedReport, Report, ReportFailed, ReportType, Section
 from rampart_report.reports.narrative import Narrator, Written, executive_sections
-from rampart_report.reports.ports import Progress
+from rampart_report.reports.ports import DiffSource, Progress
+from rampart_report.reports.scope import matches
 from rampart_report.reports.summary import Digest, Issue, risk_level
 
 NOT_INCLUDED = "not included in this report (include_sections)"
@@ -69,6 +79,14 @@ def combined(report: Report, exports: Sequence[ScanExport]) -> ScanExport:
     notes = "; ".join(e.findings_note for e in exports if e.findings_note)
     ports = tuple(p for e in exports for p in e.ports)
     return ScanExport(scan, ports, findings, (), exports[0].generated_at, notes)
+
+
+def on_hosts(data: ScanExport, hosts: Sequence[str]) -> ScanExport:
+    """Only the ports and findings on ``hosts`` (a report over assets: a /24 scan shows the assets')."""
+    if not hosts:
+        return data
+    findings = None if data.findings is None else tuple(f for f in data.findings if matches(f.host, hosts))
+    return replace(data, ports=tuple(p for p in data.ports if matches(p.host, hosts)), findings=findings)
 
 
 def shaped(report: Report, data: ScanExport) -> tuple[ScanExport, tuple[Section, ...]]:
@@ -187,6 +205,19 @@ def executive_json(report: Report, facts: Digest, written: Sequence[Written], at
     return json.dumps(body, indent=2).encode()
 
 
+async def render_diff(report: Report, diff: Diff, at: datetime) -> bytes:
+    """A diff report's file in the report's format."""
+    fmt = report.request.format.value
+    if fmt == "json":
+        return diff_json(report, diff, at)
+    if fmt == "csv":
+        return diff_csv(report, diff)
+    if fmt == "sarif":
+        return diff_sarif(diff)
+    page = _environment().get_template("diff.html.j2").render(**diff_page_context(report, diff, at))
+    return page.encode() if fmt == "html" else await _pdf(page)
+
+
 class ReportRenderer:
     """``Renderer`` over the exports: gathers each scan with the requester's owner, then renders."""
 
@@ -197,7 +228,9 @@ class ReportRenderer:
         narrative_wait: float,
         compliance: PostureSource | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        diffs: DiffSource | None = None,
     ) -> None:
+        self._diffs = diffs
         self._scans = scans
         self._narrator = narrator
         self._wait = narrative_wait
@@ -216,7 +249,8 @@ class ReportRenderer:
                 raise ReportFailed(f"scan {scan_id} not found") from error
             if data.scan.sandbox != tenant.sandbox:  # scan-service keeps the worlds apart; so do we
                 raise ReportFailed(f"scan {scan_id} not found")
-            gathered.append(data)
+            scope = report.request.scope
+            gathered.append(on_hosts(data, scope.hosts) if scope is not None else data)
             await progress("gathering", 10 + 50 * n // len(report.request.scan_ids))
         return gathered
 
@@ -225,6 +259,8 @@ class ReportRenderer:
         fmt = ExportFormat(report.request.format.value)
         if report.request.report_type is ReportType.COMPLIANCE:
             return await self._compliance_report(report, fmt, name, progress)
+        if report.request.report_type is ReportType.DIFF:
+            return await self._diff_report(report, fmt, name, progress)
         exports = await self._gather(report, progress)
         if report.request.report_type is ReportType.EXECUTIVE:
             return await self._executive(report, exports, fmt, name, progress)
@@ -280,3 +316,14 @@ class ReportRenderer:
             page = executive_html(report, facts, written, at)
             content = page.encode() if fmt is ExportFormat.HTML else await _pdf(page)
         return RenderedReport(name, CONTENT_TYPES[fmt], content, tuple(w.section for w in written))
+
+    async def _diff_report(
+        self, report: Report, fmt: ExportFormat, name: str, progress: Progress
+    ) -> RenderedReport:
+        if self._diffs is None:
+            raise ReportFailed("diffs are not assembled in this report-service")
+        await progress("gathering", 30)
+        diff = await DiffGathering(self._diffs, self._scans).diff_of(report)
+        await progress("rendering", 70)
+        content = await render_diff(report, diff, self._clock())
+        return RenderedReport(name, CONTENT_TYPES[fmt], content, diff_sections(report, diff))

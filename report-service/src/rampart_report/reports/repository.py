@@ -29,6 +29,7 @@ from rampart_report.reports.model import (
     Tenant,
 )
 from rampart_report.reports.ports import Claim, Filters
+from rampart_report.reports.scope import Scope
 
 COLLECTION = "reports"
 BUCKET = "report_files"
@@ -56,6 +57,7 @@ def _doc(report: Report) -> Document:
         "asked_sections": list(request.sections),
         "title": request.title,
         "frameworks": list(request.frameworks),
+        "scope": _scope_doc(request.scope),
         "created_at": _ts(report.created_at),
         "expires_at": _ts(report.expires_at),
         "status": report.status.value,
@@ -64,6 +66,30 @@ def _doc(report: Report) -> Document:
         "worker": "",
         "lease_until": 0.0,
     }
+
+
+def _scope_doc(scope: Scope | None) -> Document | None:
+    if scope is None:
+        return None
+    return {
+        "assets": list(scope.assets),
+        "hosts": list(scope.hosts),
+        "from": _ts(scope.period_from) if scope.period_from else None,
+        "to": _ts(scope.period_to) if scope.period_to else None,
+        "last_days": scope.last_days,
+    }
+
+
+def _scope(doc: Document | None) -> Scope | None:
+    if not doc:
+        return None
+    return Scope(
+        tuple(doc.get("assets", ())),
+        _time(doc.get("from")),
+        _time(doc.get("to")),
+        int(doc.get("last_days", 0)),
+        tuple(doc.get("hosts", ())),
+    )
 
 
 def _report(doc: Document) -> Report:
@@ -81,6 +107,7 @@ def _report(doc: Document) -> Report:
             tuple(doc.get("asked_sections", ())),
             doc.get("title", ""),
             tuple(doc.get("frameworks", ())),
+            _scope(doc.get("scope")),
         ),
         created_at=created,
         expires_at=expires,

@@ -19,7 +19,7 @@ from rampart_report.reports.model import (
     Tenant,
     checked,
 )
-from rampart_report.reports.ports import FileStore, Filters, JobQueue, ReportRepository
+from rampart_report.reports.ports import FileStore, Filters, JobQueue, Picker, ReportRepository
 
 log = structlog.get_logger(__name__)
 MAX_READ = 1024 * 1024  # bytes per DownloadReport reply (a gRPC message stays well under 4 MiB)
@@ -56,7 +56,9 @@ class ReportService:
         queue: JobQueue,
         retention: Retention,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        picker: Picker | None = None,
     ) -> None:
+        self._picker = picker  # None: requests are taken as given (narrow unit tests)
         self._repository = repository
         self._files = files
         self._queue = queue
@@ -64,12 +66,18 @@ class ReportService:
         self._clock = clock
 
     async def create(self, tenant: Tenant, request: ReportRequest, plan: str, request_id: str = "") -> Report:
-        """Record the report as pending and queue its job (answered before it is generated)."""
+        """Record the report as pending and queue its job (answered before it is generated).
+
+        The scans are fixed now (a diff's pair, the scans of assets in a period), so a refusal
+        (no such scan, not completed, nothing to compare, no scan of the assets) answers the call."""
         now = self._clock()
+        request = checked(request)
+        if self._picker is not None:
+            request = await self._picker.prepare(tenant, request, now)
         report = Report(
             report_id=new_id("rep"),
             tenant=tenant,
-            request=checked(request),
+            request=request,
             created_at=now,
             expires_at=now + self._retention.of(plan),
         )

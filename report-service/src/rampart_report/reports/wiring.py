@@ -19,7 +19,8 @@ from rampart_report.reports.broker import PublishedEvents, QueuedJobs
 from rampart_report.reports.compliance import PostureSource
 from rampart_report.reports.generation import ReportGeneration
 from rampart_report.reports.narrative import GrpcNarrator
-from rampart_report.reports.ports import Renderer
+from rampart_report.reports.picking import ScanPicker
+from rampart_report.reports.ports import DiffSource, Picker, Renderer, ScanFinder
 from rampart_report.reports.rendering import ReportRenderer
 from rampart_report.reports.repository import GridFsFiles, MongoReportRepository
 from rampart_report.reports.service import ReportService, Retention
@@ -35,27 +36,35 @@ class ReportsPart:
 
 
 async def build_reports(
-    settings: ReportSettings, infra: Infra, exports: ExportService, compliance: PostureSource
+    settings: ReportSettings,
+    infra: Infra,
+    exports: ExportService,
+    compliance: PostureSource,
+    diffs: DiffSource,
+    finder: ScanFinder,
 ) -> ReportsPart:
     """Reports read scans and findings through the exports' sources, narratives from ai-service,
-    the posture from the compliance service."""
+    the posture from the compliance service, diffs and the scans of a period from scan-service."""
     ai_channel = open_channel(settings.ai_addr, tls_files(settings))
     narrator = GrpcNarrator(ai_pb2_grpc.AiServiceStub(ai_channel), settings.report_narrative_timeout_seconds)
     part = await reports_part(
         settings,
         infra,
-        ReportRenderer(exports, narrator, settings.report_narrative_timeout_seconds, compliance),
+        ReportRenderer(exports, narrator, settings.report_narrative_timeout_seconds, compliance, diffs=diffs),
+        ScanPicker(finder, diffs),
     )
     return ReportsPart(part.service, part.tasks, [ai_channel.close])
 
 
-async def reports_part(settings: ReportSettings, infra: Infra, renderer: Renderer) -> ReportsPart:
+async def reports_part(
+    settings: ReportSettings, infra: Infra, renderer: Renderer, picker: Picker | None = None
+) -> ReportsPart:
     repository = MongoReportRepository(infra.db)
     await repository.create_indexes()
     files = GridFsFiles(infra.db)
     publisher = EventPublisher(infra.js)
     retention = Retention(settings.report_retention(), settings.report_retention_default_days)
-    service = ReportService(repository, files, QueuedJobs(publisher), retention)
+    service = ReportService(repository, files, QueuedJobs(publisher), retention, picker=picker)
     generation = ReportGeneration(
         repository,
         files,

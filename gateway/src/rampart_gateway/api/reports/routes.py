@@ -16,23 +16,39 @@ from rampart_gateway.operations import caller
 TIMEOUT = 15.0
 
 
+def scope(body: ReportCreateRequest) -> report_pb2.ReportScope | None:
+    """The asset filter and the period, when given (report-service checks and resolves them)."""
+    if not body.assets and body.period is None:
+        return None
+    message = report_pb2.ReportScope(assets=body.assets)
+    period = body.period
+    if period is not None:
+        message.last_days = period.last_days or 0
+        if period.from_ is not None:
+            message.period_from.FromDatetime(period.from_)
+        if period.to is not None:
+            message.period_to.FromDatetime(period.to)
+    return message
+
+
 async def create_report(request: Request) -> Response:
     body = await read_json(request, ReportCreateRequest)
     principal = caller(request)
-    reply = await request.state.clients.report.CreateReport(
-        report_pb2.CreateReportRequest(
-            owner=principal.owner,
-            title=body.title,
-            report_type=enum_of(report_pb2.ReportType, body.type),
-            scan_ids=body.scan_ids,
-            format=enum_of(report_pb2.Format, body.format),
-            include_sections=body.include_sections,
-            frameworks=body.frameworks,
-            plan=principal.plan.name,
-            request_id=request_id_of(request),
-        ),
-        timeout=TIMEOUT,
+    message = report_pb2.CreateReportRequest(
+        owner=principal.owner,
+        title=body.title,
+        report_type=enum_of(report_pb2.ReportType, body.type),
+        scan_ids=body.scan_ids,
+        format=enum_of(report_pb2.Format, body.format),
+        include_sections=body.include_sections,
+        frameworks=body.frameworks,
+        plan=principal.plan.name,
+        request_id=request_id_of(request),
     )
+    asked = scope(body)
+    if asked is not None:
+        message.scope.CopyFrom(asked)
+    reply = await request.state.clients.report.CreateReport(message, timeout=TIMEOUT)
     return ok(request, views.report(reply), status_code=202)
 
 

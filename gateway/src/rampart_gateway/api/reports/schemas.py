@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from rampart_gateway.inputs import Body, Params, Whole
+from rampart_gateway.inputs import INSTANT, Body, Instant, Params, Whole
 
 ReportTypeName = Literal["executive", "technical", "remediation", "compliance", "diff"]
 FormatName = Literal["pdf", "html", "json", "csv", "sarif"]
@@ -14,10 +14,32 @@ StatusName = Literal["pending", "running", "ready", "failed"]
 ScanId = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
 
 
+class ReportPeriod(Body):
+    """Either ``from`` (and ``to``, default now) or ``last_days``; at most 366 days."""
+
+    from_: Instant | None = Field(default=None, alias="from", description=INSTANT)
+    to: Instant | None = Field(default=None, description=INSTANT + "; default now")
+    last_days: int | None = Field(default=None, ge=1, le=366, description="the last N days up to now")
+
+
 class ReportCreateRequest(Body):
-    type: ReportTypeName = Field(description="what the report covers (diff: not built yet)")
+    type: ReportTypeName = Field(
+        description="what the report covers; diff: what changed between two scans (docs/reports.md)"
+    )
     scan_ids: list[str] = Field(
-        default_factory=list, max_length=20, description="the scans it covers (1-20; none for compliance)"
+        default_factory=list,
+        max_length=20,
+        description="the scans it covers (1-20; diff: 2, or 1 compared with the previous completed scan of "
+        "its targets; none for compliance, or with assets)",
+    )
+    assets: list[str] = Field(
+        default_factory=list,
+        max_length=50,
+        description="instead of scan_ids: asset ids (asset_...), IP addresses, CIDRs or host names; the "
+        "report covers the completed scans of these assets in `period` and shows only their hosts",
+    )
+    period: ReportPeriod | None = Field(
+        default=None, description="with assets: which scans (by creation time); default the last 30 days"
     )
     frameworks: list[str] = Field(
         default_factory=list,
@@ -64,6 +86,8 @@ class ReportView(BaseModel):
     status: StatusName
     progress: int = Field(description="0-100")
     scan_ids: list[str]
+    assets: list[str] | None = Field(description="the assets asked for (a report over assets), else null")
+    period: dict[str, str | None] | None = Field(description="`from` and `to` of a report over assets")
     sections: list[SectionView]
     size_bytes: int | None
     sha256: str | None = Field(description="of the file, hex; its ETag")

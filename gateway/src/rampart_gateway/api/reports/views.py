@@ -24,6 +24,10 @@ def report(message: report_pb2.Report) -> dict[str, Any]:
         "status": enum_word(report_pb2.ReportStatus, message.status),
         "progress": message.progress,
         "scan_ids": list(message.scan_ids),
+        "assets": list(message.scope.assets) if message.HasField("scope") else None,
+        "period": {"from": when(message.scope.period_from), "to": when(message.scope.period_to)}
+        if message.HasField("scope")
+        else None,
         "sections": [
             {"name": s.name, "status": s.status, "note": s.note, "source": s.source} for s in message.sections
         ],
