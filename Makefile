@@ -98,6 +98,7 @@ bench: setup
 	$(PY) python bench/compliance_bench.py
 	$(PY) python bench/diff_bench.py
 	$(PY) python bench/schedule_bench.py
+	$(PY) python bench/alerts_bench.py
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -16,6 +16,7 @@ from typing import Any
 from starlette.testclient import TestClient
 
 from gateway.tests.stub_ai import StubAi
+from gateway.tests.stub_alerts import StubAlerts
 from gateway.tests.stub_exports import StubExports
 from gateway.tests.stub_incidents import StubThreat
 from gateway.tests.stub_report import StubCompliance
@@ -64,7 +65,7 @@ class StubAuthenticator:
         pass
 
 
-class StubReport(StubExports, StubWebhooks, StubCompliance, StubReports):
+class StubReport(StubExports, StubWebhooks, StubCompliance, StubReports, StubAlerts):
     """report-service in memory: exports (of ``scan``'s scans), webhooks, compliance controls, reports."""
 
 

@@ -38,6 +38,7 @@ BODIES = {
     "/api/v1/schedules": {"targets": ["127.0.0.1"], "interval_seconds": 3600},
     "/api/v1/schedules/{schedule_id}": {"enabled": False},
     "/api/v1/reports": {"type": "technical", "scan_ids": ["scan_0001"]},
+    "/api/v1/alerts/preferences": {"rules": {"port_closed": {"enabled": True}}},
 }
 UNRELATED_SCOPE = "keys:manage"  # a real scope the scope-less operations below ignore
 
@@ -65,7 +66,7 @@ def url(op: Operation) -> str:
 
 
 def send(client: TestClient, op: Operation, headers: dict[str, str]) -> tuple[int, dict]:
-    body = BODIES.get(op.path, {}) if op.method in ("POST", "PATCH") else None
+    body = BODIES.get(op.path, {}) if op.method in ("POST", "PATCH", "PUT") else None
     reply = client.request(op.method, url(op), json=body, headers=headers)
     if not reply.headers.get("content-type", "").startswith("application/json"):
         return reply.status_code, {"raw": reply.content[:100]}  # a file (a report's download)

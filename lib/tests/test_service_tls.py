@@ -139,15 +139,16 @@ def test_the_assistant_may_only_read_scans_findings_incidents_and_the_catalogue(
 
 def test_report_service_may_call_only_the_reads_exports_reports_and_compliance_need() -> None:
     """Exports, reports and compliance posture: scans, findings, the payload analysis of evidence
-    and the assistant's narrative; nothing that writes."""
+    and the assistant's narrative; change monitoring: a scan's diff and its findings; nothing that writes."""
     assert {m for m, who in GRPC_METHOD_CALLERS.items() if "report" in who} == {
+        "/rampart.scan.v1.ScanService/DiffScans",
+        "/rampart.threat.v1.ThreatService/ListScanFindings",
         "/rampart.threat.v1.ThreatService/ListVulnerabilities",
         "/rampart.threat.v1.ThreatService/AnalyzeThreat",
         "/rampart.scan.v1.ScanService/ListScans",
         "/rampart.scan.v1.ScanService/GetScanResults",
         "/rampart.ai.v1.AiService/GenerateReport",
         # diff reports, reports over asset ids (issue 13)
-        "/rampart.scan.v1.ScanService/DiffScans",
         "/rampart.threat.v1.ThreatService/GetAsset",
     }
     assert not may_call("report", "/rampart.ai.v1.AiService/Ask")

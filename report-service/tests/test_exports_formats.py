@@ -297,12 +297,17 @@ def regenerated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "scan_sample01-findings.csv",
         "scan_sample01.sarif",
         "scan_sample01.html",
+        "vulnerabilities-20261120T090500Z.json",
+        "vulnerabilities-20261120T090500Z.csv",
+        "vulnerabilities-20261120T090500Z.sarif",
+        "vulnerabilities-20261120T090500Z.html",
     ],
 )
 def test_the_committed_samples_are_what_the_samples_command_writes(
     regenerated: dict[str, Path], name: str
 ) -> None:
     assert "scan_sample01.pdf" in regenerated
+    assert "vulnerabilities-20261120T090500Z.pdf" in regenerated
     assert (SAMPLES / name).read_bytes() == regenerated[name].read_bytes(), (
         "run: uv run python -m rampart_report.exports.samples docs/samples/"
     )

@@ -25,6 +25,7 @@ AT = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 BUILT = {
     "GetScanTimeline",
     "ExportScan",
+    "ExportVulnerabilities",
     "CreateWebhook",
     "GetWebhook",
     "ListWebhooks",
@@ -45,6 +46,8 @@ BUILT = {
     "GetReport",
     "DownloadReport",
     "DeleteReport",
+    "GetAlertPreferences",
+    "UpdateAlertPreferences",
 }
 
 

@@ -253,11 +253,12 @@ async def test_the_broker_events_webhooks_now_carry() -> None:
         await parts.on_compliance_event(message(b"\xff\xff"))
 
 
-async def test_the_catalogue_is_checked_at_create_and_names_what_is_not_published_yet() -> None:
+async def test_the_catalogue_is_checked_at_create_and_change_and_report_events_are_subscribable() -> None:
     parts = assemble(FakeTimelineRepository(), FakeWebhookRepository(), settings())
     created = await parts.webhooks.create("org_a", "u", "http://127.0.0.1:8080/h", EVENT_TYPES)
     assert created.webhook.events == EVENT_TYPES
-    with pytest.raises(InvalidArgument, match="not available"):
-        await parts.webhooks.create("org_a", "u", "http://127.0.0.1:8080/h", ("report.completed",))
+    wanted = ("scan.changed", "report.completed", "report.failed")
+    subscribed = await parts.webhooks.create("org_a", "u", "http://127.0.0.1:8080/h", wanted)
+    assert subscribed.webhook.events == wanted
     with pytest.raises(InvalidArgument, match="unknown event"):
         await parts.webhooks.create("org_a", "u", "http://127.0.0.1:8080/h", ("scan.exploded",))

@@ -92,7 +92,7 @@ async def test_a_sealed_secret_opens_only_for_its_webhook_and_with_its_key() -> 
 
 @pytest.mark.parametrize(
     ("events", "secret"),
-    [((), ""), (("scan.exploded",), ""), (("report.completed",), ""), (("scan.completed",), "short")],
+    [((), ""), (("scan.exploded",), ""), (("report.finished",), ""), (("scan.completed",), "short")],
 )
 async def test_unknown_events_no_events_and_short_secrets_are_refused(
     service: WebhookService, events: tuple[str, ...], secret: str

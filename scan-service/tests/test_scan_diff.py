@@ -71,6 +71,20 @@ def test_opened_and_closed_ports_are_listed_with_their_service() -> None:
     assert diff.changed
 
 
+def test_a_port_the_other_scan_did_not_probe_is_neither_opened_nor_closed() -> None:
+    """Two scans of the same host with different port lists: only the ports both probed compare."""
+    before = ScanSide("tcp", (port("h", 22), port("h", 80)), (), covered=frozenset(range(1, 101)))
+    after = ScanSide(
+        "tcp", (port("h", 22), port("h", 443), port("h", 90)), (), covered=frozenset(range(1, 1001))
+    )
+    diff = diff_results(before, after, NOW)
+    assert [c.port for c in diff.ports_opened] == [90]  # 443 was outside the older scan's 1-100
+    assert [c.port for c in diff.ports_closed] == [80]
+    narrower = diff_results(after, before, NOW)
+    assert [c.port for c in narrower.ports_closed] == [90]  # 443 not probed by the newer scan: not "closed"
+    assert [c.port for c in narrower.ports_opened] == [80]
+
+
 def test_a_version_upgrade_on_a_port_open_in_both_is_a_service_change() -> None:
     diff = diff_results(side(port("h", 22, "8.9")), side(port("h", 22, "9.6")), NOW)
     [change] = diff.services_changed
@@ -122,15 +136,27 @@ def test_an_expired_certificate_has_negative_days_left() -> None:
 
 
 async def completed(
-    p: Platform, ports: list[PortResult], owner: Owner = LIVE, target: str = "127.0.0.1"
+    p: Platform,
+    ports: list[PortResult],
+    owner: Owner = LIVE,
+    target: str = "127.0.0.1",
+    spec: str = "1-1000",
 ) -> Scan:
     p.clock.advance(60)
-    scan = (await p.commands.create(owner, ScanSpec(targets=(target,), ports="1-100"), PlanLimits())).scan
+    scan = (await p.commands.create(owner, ScanSpec(targets=(target,), ports=spec), PlanLimits())).scan
     for result in ports:
         await p.store.save_port(scan, result)
     done = replace(scan, status=COMPLETED, completed_at=p.clock.now())
     p.store.scans[scan.id] = done
     return done
+
+
+async def test_the_use_case_compares_only_the_ports_both_scans_probed() -> None:
+    p = platform()
+    await completed(p, [port("127.0.0.1", 22)], spec="1-100")
+    wider = await completed(p, [port("127.0.0.1", 22), port("127.0.0.1", 90), port("127.0.0.1", 443)])
+    diff = await p.queries.diff(LIVE, wider.id, "", 0, NOW)
+    assert [c.port for c in diff.results.ports_opened] == [90]  # 443: the older scan never probed it
 
 
 async def test_the_default_baseline_is_the_previous_completed_scan_of_the_same_targets() -> None:

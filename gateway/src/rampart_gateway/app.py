@@ -23,6 +23,7 @@ from rampart_gateway.account_cache import AccountCache
 from rampart_gateway.api import (
     account,
     ai,
+    alerts,
     assets,
     compliance,
     incidents,
@@ -60,6 +61,7 @@ DOMAINS: tuple[Domain, ...] = (
     reports,
     ai,
     compliance,
+    alerts,
 )
 
 

@@ -38,6 +38,8 @@ from rampart_gateway.settings import GatewaySettings
 log = structlog.get_logger(__name__)
 WORKER_HEARTBEATS = subjects.WORKER_HEARTBEAT
 WORKER_SILENCE = 6.0  # seconds without a heartbeat before a worker counts as gone
+# report-service answers with whole files (exports: up to 10,000 records, docs/exports.md).
+RECEIVE_LIMITS = {"report": 64 * 1024 * 1024}
 
 
 class ServiceClients:
@@ -45,7 +47,7 @@ class ServiceClients:
 
     def __init__(self, addresses: dict[str, str], tls: TlsFiles | None = None) -> None:
         self.channels: dict[str, grpc.aio.Channel] = {
-            name: open_channel(address, tls) for name, address in addresses.items()
+            name: open_channel(address, tls, RECEIVE_LIMITS.get(name)) for name, address in addresses.items()
         }
         self.health = {name: health_pb2_grpc.HealthStub(channel) for name, channel in self.channels.items()}
         self.auth = auth_pb2_grpc.AuthServiceStub(self.channels["auth"])

@@ -7,6 +7,9 @@ import time
 from rampart.lib.errors import InvalidArgument
 from rampart.lib.grpcserver import Context
 from rampart.report.v1 import report_pb2
+from rampart_report.alerts.api import AlertRpcs
+from rampart_report.alerts.repository import MemoryPreferencesRepository
+from rampart_report.alerts.service import AlertService
 from rampart_report.compliance.api import ComplianceRpcs
 from rampart_report.compliance.service import ComplianceService
 from rampart_report.exports import mappers as export_mappers
@@ -34,8 +37,9 @@ def next_token(offset: int, limit: int, returned: int) -> str:
     return str(offset + limit) if returned == limit else ""
 
 
-class ReportServicer(ComplianceRpcs, ReportRpcs):
-    """Scan timelines, webhooks, exports, compliance (compliance/api.py) and reports (reports/api.py)."""
+class ReportServicer(ComplianceRpcs, ReportRpcs, AlertRpcs):
+    """Scan timelines, webhooks, exports, compliance (compliance/api.py), reports (reports/api.py)
+    and alert preferences (alerts/api.py)."""
 
     def __init__(
         self,
@@ -44,7 +48,9 @@ class ReportServicer(ComplianceRpcs, ReportRpcs):
         exports: ExportService,
         compliance: ComplianceService | None = None,
         reports: ReportService | None = None,
+        alerts: AlertService | None = None,
     ) -> None:
+        self._alerts = alerts or AlertService(MemoryPreferencesRepository())
         self._timelines = timelines
         self._webhooks = webhooks
         self._exports = exports
@@ -55,6 +61,12 @@ class ReportServicer(ComplianceRpcs, ReportRpcs):
         self, request: report_pb2.ExportScanRequest, context: Context
     ) -> report_pb2.FileContent:
         file = await self._exports.export(*export_mappers.export_request(request))
+        return export_mappers.file_message(file)
+
+    async def ExportVulnerabilities(
+        self, request: report_pb2.ExportVulnerabilitiesRequest, context: Context
+    ) -> report_pb2.FileContent:
+        file = await self._exports.export_vulnerabilities(*export_mappers.vulnerabilities_request(request))
         return export_mappers.file_message(file)
 
     async def GetScanTimeline(

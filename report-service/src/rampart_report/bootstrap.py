@@ -16,14 +16,27 @@ from rampart.lib.tls import tls_files
 from rampart.report.v1 import report_pb2, report_pb2_grpc
 from rampart.scan.v1 import scan_pb2_grpc
 from rampart.threat.v1 import threat_pb2_grpc
+from rampart_report.alerts.consumers import WEBHOOK_CHANGE_EVENTS_CONSUMER, ScanChangedToWebhooks
+from rampart_report.alerts.detector import (
+    CHANGE_SCAN_EVENTS_CONSUMER,
+    ChangeDetector,
+    GrpcPreviousDiff,
+    GrpcScanFindings,
+)
+from rampart_report.alerts.repository import (
+    MemoryPreferencesRepository,
+    MongoPreferencesRepository,
+    PreferencesRepository,
+)
+from rampart_report.alerts.service import AlertService
 from rampart_report.api import ReportServicer
 from rampart_report.compliance.refresh import POSTURE_SCAN_EVENTS_CONSUMER
 from rampart_report.compliance.service import ComplianceService
 from rampart_report.compliance.wiring import build_compliance
 from rampart_report.consumers import SCAN_EVENTS_CONSUMER, ScanEventHandler
-from rampart_report.exports.fakes import MemoryFindings, MemoryScans
+from rampart_report.exports.fakes import MemoryFindings, MemoryRecords, MemoryScans
 from rampart_report.exports.service import ExportService
-from rampart_report.exports.sources import GrpcFindingSource, GrpcScanSource
+from rampart_report.exports.sources import GrpcFindingSource, GrpcScanSource, GrpcVulnerabilitySource
 from rampart_report.reports.service import ReportService
 from rampart_report.reports.sources import GrpcDiffSource, GrpcScanFinder
 from rampart_report.reports.wiring import build_reports
@@ -33,9 +46,11 @@ from rampart_report.settings import ReportSettings
 from rampart_report.webhooks.consumers import (
     WEBHOOK_COMPLIANCE_EVENTS_CONSUMER,
     WEBHOOK_INCIDENT_EVENTS_CONSUMER,
+    WEBHOOK_REPORT_EVENTS_CONSUMER,
     WEBHOOK_SCAN_EVENTS_CONSUMER,
     ComplianceEventsToWebhooks,
     IncidentEventsToWebhooks,
+    ReportEventsToWebhooks,
     ScanEventsToWebhooks,
 )
 from rampart_report.webhooks.dispatcher import Dispatcher, RetrySchedule
@@ -61,6 +76,9 @@ class Parts:
     on_scan_event_for_webhooks: ScanEventsToWebhooks
     on_incident_event: IncidentEventsToWebhooks
     on_compliance_event: ComplianceEventsToWebhooks
+    alerts: AlertService
+    on_scan_changed: ScanChangedToWebhooks
+    on_report_event: ReportEventsToWebhooks
 
 
 def webhook_parts(
@@ -127,19 +145,24 @@ def assemble(
     compliance: ComplianceService | None = None,
     publish: Publish | None = None,
     reports: ReportService | None = None,
+    alert_repository: PreferencesRepository | None = None,
 ) -> Parts:
     """Without ``exports`` (unit tests of the rest), exports read empty in-memory sources."""
     timelines = TimelineService(repository)
     webhooks, dispatcher = webhook_parts(settings, webhook_repository, policy, publish=publish)
-    exports = exports or ExportService(MemoryScans(), MemoryFindings())
+    exports = exports or ExportService(MemoryScans(), MemoryFindings(), MemoryRecords())
+    alerts = AlertService(alert_repository or MemoryPreferencesRepository())
     return Parts(
-        ReportServicer(timelines, webhooks, exports, compliance, reports),
+        ReportServicer(timelines, webhooks, exports, compliance, reports, alerts),
         ScanEventHandler(timelines),
         webhooks,
         dispatcher,
         ScanEventsToWebhooks(webhooks),
         IncidentEventsToWebhooks(webhooks),
         ComplianceEventsToWebhooks(webhooks),
+        alerts,
+        ScanChangedToWebhooks(alerts, webhooks),
+        ReportEventsToWebhooks(webhooks),
     )
 
 
@@ -156,7 +179,9 @@ async def bootstrap(settings: ServiceSettings) -> Runtime:
     exports = ExportService(
         GrpcScanSource(scan_pb2_grpc.ScanServiceStub(scan_channel)),
         GrpcFindingSource(threat_pb2_grpc.ThreatServiceStub(threat_channel)),
+        GrpcVulnerabilitySource(threat_pb2_grpc.ThreatServiceStub(threat_channel)),
     )
+    alert_repository = MongoPreferencesRepository(infra.db)
     compliance = await build_compliance(settings, infra)
     scan_stub = scan_pb2_grpc.ScanServiceStub(scan_channel)
     reports = await build_reports(
@@ -176,6 +201,12 @@ async def bootstrap(settings: ServiceSettings) -> Runtime:
         compliance=compliance.service,
         publish=infra.outbox().add,
         reports=reports.service,
+        alert_repository=alert_repository,
+    )
+    detector = ChangeDetector(
+        GrpcPreviousDiff(scan_stub),
+        GrpcScanFindings(threat_pb2_grpc.ThreatServiceStub(threat_channel)),
+        infra.outbox().add,
     )
     consumers = [
         DurableConsumer(infra.js, SCAN_EVENTS_CONSUMER, parts.on_scan_event),
@@ -183,6 +214,9 @@ async def bootstrap(settings: ServiceSettings) -> Runtime:
         DurableConsumer(infra.js, WEBHOOK_INCIDENT_EVENTS_CONSUMER, parts.on_incident_event),
         DurableConsumer(infra.js, WEBHOOK_COMPLIANCE_EVENTS_CONSUMER, parts.on_compliance_event),
         DurableConsumer(infra.js, POSTURE_SCAN_EVENTS_CONSUMER, compliance.refresher),
+        DurableConsumer(infra.js, CHANGE_SCAN_EVENTS_CONSUMER, detector),  # scan.changed (issue 13)
+        DurableConsumer(infra.js, WEBHOOK_CHANGE_EVENTS_CONSUMER, parts.on_scan_changed),
+        DurableConsumer(infra.js, WEBHOOK_REPORT_EVENTS_CONSUMER, parts.on_report_event),
     ]
     binding = ServiceBinding(
         SERVICE_NAME, parts.servicer, report_pb2_grpc.add_ReportServiceServicer_to_server

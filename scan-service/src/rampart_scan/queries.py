@@ -32,6 +32,7 @@ from rampart_scan.domain.diff import (
     diff_results,
 )
 from rampart_scan.domain.errors import NoScanToCompare
+from rampart_scan.engine.ports import InvalidPortSpec, parse_ports
 from rampart_scan.interfaces import ScanStore
 
 MAX_PER_PAGE = 100
@@ -69,6 +70,16 @@ async def owned_scan(store: ScanStore, owner: Owner, scan_id: str) -> Scan:
 
 
 PREVIOUS_SEARCH_PAGES = 10  # pages of 100 completed scans of the first target looked through
+
+
+def coverage(spec: str) -> frozenset[int] | None:
+    """The ports a scan's specification names; None when it has none or it no longer parses."""
+    if not spec:
+        return None
+    try:
+        return frozenset(parse_ports(spec))
+    except InvalidPortSpec:
+        return None
 
 
 def same_targets(a: Scan, b: Scan) -> bool:
@@ -192,7 +203,10 @@ class ScanQueries:
             against = found
         sides = [
             ScanSide(
-                s.spec.scan_type or "tcp", await self._store.ports_of(s.id), await self._store.hosts_of(s.id)
+                s.spec.scan_type or "tcp",
+                await self._store.ports_of(s.id),
+                await self._store.hosts_of(s.id),
+                coverage(s.spec.ports),
             )
             for s in (against, scan)
         ]

@@ -7,14 +7,17 @@ worker through the store), which the engine asks before every probe (``EngineOpt
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from rampart.lib.errors import FailedPrecondition
 from rampart_scan.authorise import TargetAuthoriser
 from rampart_scan.domain import Block, Scan
 from rampart_scan.engine.exclusions import Exclusions, own_listening_ports
 from rampart_scan.engine.pacing import Pacer
 from rampart_scan.engine.ports import parse_ports
 from rampart_scan.engine.scanner import EngineOptions, scan_hosts
+from rampart_scan.engine.syn import has_cap_net_raw
 from rampart_scan.interfaces import EngineRun
 from rampart_scan.sandbox import sandbox_scan
 from rampart_scan.settings import ScanSettings
@@ -47,9 +50,15 @@ def port_ranges(ports: list[int]) -> str:
 class ScanEngine:
     """Starts the engine on a scan's spec, or one shard of it (``interfaces.Engine``)."""
 
-    def __init__(self, authoriser: TargetAuthoriser, settings: ScanSettings) -> None:
+    def __init__(
+        self,
+        authoriser: TargetAuthoriser,
+        settings: ScanSettings,
+        raw_allowed: Callable[[], bool] = has_cap_net_raw,
+    ) -> None:
         self._authoriser = authoriser
         self._settings = settings
+        self._raw_allowed = raw_allowed  # may this process open raw sockets (SYN mode)
 
     def options(self, scan: Scan, ports: str, pacer: Pacer | None) -> EngineOptions:
         spec, options = scan.spec, scan.spec.options
@@ -65,6 +74,7 @@ class ScanEngine:
         return EngineOptions(
             **values,
             protocol="udp" if spec.scan_type == "udp" else "tcp",
+            tcp_method="syn" if self._settings.scan_syn and spec.scan_type != "udp" else "connect",
             pacer=pacer,
             rate=spec.rate or None,
         )
@@ -77,6 +87,16 @@ class ScanEngine:
         engine_options = self.options(scan, spec.ports if block is None else port_ranges(ports), pacer)
         if scan.owner.sandbox:
             return EngineRun(sandbox_scan(list(spec.targets), engine_options))
+        if (
+            engine_options.protocol == "tcp"
+            and engine_options.tcp_method == "syn"
+            and not self._raw_allowed()
+        ):
+            raise FailedPrecondition(
+                "SYN scanning is enabled on this worker (SCAN_SYN) but the worker lacks CAP_NET_RAW",
+                setting="SCAN_SYN",
+                capability="CAP_NET_RAW",
+            )
         # Checked again now: the scope may have changed since the scan was accepted.
         hosts = await self._authoriser.authorised_hosts(scan.owner.org_id, list(spec.targets))
         if block is not None:

@@ -39,6 +39,10 @@ class ScanSettings(ServiceSettings):
     platform_probes_per_second: float = Field(default=0.0, ge=0)
     pacing_batch: int = Field(default=64, ge=1, le=100_000)
     worker_concurrency: int = Field(default=2, ge=1, le=64)
+    # TCP scans by half-open SYNs on a raw socket instead of connect() (docs/engine.md, SYN mode):
+    # off unless the operator turns it on; the worker must also hold CAP_NET_RAW, or its TCP
+    # scans fail with a reason saying so.
+    scan_syn: bool = False
     job_ack_wait_seconds: float = Field(default=30.0, ge=2.0)
     cancel_poll_seconds: float = Field(default=1.0, gt=0, le=5)
     # Durability (docs/security/durability.md): the sweeper's period, how long an active scan

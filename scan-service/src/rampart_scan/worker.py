@@ -30,6 +30,7 @@ from rampart.lib.workqueue import Job, JobFactory, Settle, WorkQueueConsumer
 from rampart.scan.v1 import scan_pb2
 from rampart_scan.bootstrap import authoriser
 from rampart_scan.durable import Leases
+from rampart_scan.engine.syn import has_cap_net_raw
 from rampart_scan.events import CONTROL_SUBJECT, HEARTBEAT_SUBJECT, JOB_SUBJECT, ScanEvents
 from rampart_scan.execution import ScanExecution
 from rampart_scan.interfaces import ScanStore
@@ -199,6 +200,8 @@ async def bootstrap_worker(settings: ServiceSettings) -> Runtime:
     leases = Leases(repository, worker_id, settings.lease_seconds, settings.requeue_after_seconds)
     events = ScanEvents(outbox, EventPublisher(infra.js))
     engine = ScanEngine(authoriser(settings), settings)
+    if settings.scan_syn and not has_cap_net_raw():
+        log.warning("SCAN_SYN is on but this worker lacks CAP_NET_RAW: its TCP scans will fail")
     pacing = Pacing(infra.db["scan_rate_buckets"], settings)
     execution = ScanExecution(repository, events, engine, leases, pacer_for=pacing.pacer_for)
     shards = ShardExecution(

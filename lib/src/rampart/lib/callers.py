@@ -48,8 +48,10 @@ GRPC_METHOD_CALLERS: Mapping[str, frozenset[str]] = {
     "/rampart.threat.v1.ThreatService/GetCatalogEntry": frozenset({AI}),
     "/rampart.threat.v1.ThreatService/MatchCatalog": frozenset({AI}),
     "/rampart.ai.v1.AiService/GenerateReport": frozenset({REPORT}),  # executive narratives
-    # diff reports, and reports over assets and a period (issue 13)
+    # change monitoring and diff reports (issue 13): a scan's diff, the findings of two scans,
+    # the hosts of an asset for reports over assets and a period
     "/rampart.scan.v1.ScanService/DiffScans": frozenset({REPORT}),
+    "/rampart.threat.v1.ThreatService/ListScanFindings": frozenset({REPORT}),
     "/rampart.threat.v1.ThreatService/GetAsset": frozenset({REPORT}),
 }
 
@@ -73,6 +75,7 @@ STREAM_OWNERS: Mapping[str, tuple[str, ...]] = {
         subjects.WEBHOOK_EVENTS_STREAM,
         subjects.REPORT_JOBS_STREAM,
         subjects.REPORT_EVENTS_STREAM,
+        subjects.CHANGE_EVENTS_STREAM,
     ),
 }
 # Durable consumers each identity pulls from: (stream, durable name).
@@ -90,6 +93,9 @@ DURABLES: Mapping[str, tuple[tuple[str, str], ...]] = {
         (subjects.COMPLIANCE_EVENTS_STREAM, subjects.REPORT_WEBHOOK_COMPLIANCE_DURABLE),  # webhooks
         (subjects.SCAN_EVENTS_STREAM, subjects.REPORT_POSTURE_SCAN_EVENTS_DURABLE),  # compliance posture
         (subjects.REPORT_JOBS_STREAM, subjects.REPORT_WORKERS_DURABLE),  # report generation
+        (subjects.SCAN_EVENTS_STREAM, subjects.REPORT_CHANGE_SCAN_EVENTS_DURABLE),  # scan.changed
+        (subjects.CHANGE_EVENTS_STREAM, subjects.REPORT_WEBHOOK_CHANGE_DURABLE),  # webhooks
+        (subjects.REPORT_EVENTS_STREAM, subjects.REPORT_WEBHOOK_REPORT_DURABLE),  # webhooks
     ),
 }
 # Plain subjects each identity publishes to and subscribes to.
@@ -108,6 +114,7 @@ PUBLISH: Mapping[str, tuple[str, ...]] = {
         subjects.WEBHOOK_EVENTS,
         subjects.REPORT_JOBS,
         subjects.REPORT_EVENTS,
+        subjects.CHANGE_EVENTS,
     ),
 }
 SUBSCRIBE: Mapping[str, tuple[str, ...]] = {

@@ -71,6 +71,7 @@ REPORT_JOBS = StreamSpec(
     subjects.REPORT_JOBS_STREAM, (subjects.REPORT_JOBS,), work_queue=True, max_age_seconds=DAY
 )
 REPORT_EVENTS = StreamSpec(subjects.REPORT_EVENTS_STREAM, (subjects.REPORT_EVENTS,), max_age_seconds=7 * DAY)
+CHANGE_EVENTS = StreamSpec(subjects.CHANGE_EVENTS_STREAM, (subjects.CHANGE_EVENTS,), max_age_seconds=30 * DAY)
 STREAMS = (
     SCAN_EVENTS,
     SCAN_JOBS,
@@ -81,6 +82,7 @@ STREAMS = (
     WEBHOOK_EVENTS,
     REPORT_JOBS,
     REPORT_EVENTS,
+    CHANGE_EVENTS,
 )
 
 

@@ -35,13 +35,18 @@ class RequestIdClientInterceptor(grpc.aio.UnaryUnaryClientInterceptor):
         return await continuation(details, request)
 
 
-def open_channel(address: str, tls: TlsFiles | None = None) -> grpc.aio.Channel:
-    """One long-lived channel per peer (TLS handshakes happen per connection, not per call)."""
-    options = [
+def open_channel(
+    address: str, tls: TlsFiles | None = None, max_receive_bytes: int | None = None
+) -> grpc.aio.Channel:
+    """One long-lived channel per peer (TLS handshakes happen per connection, not per call);
+    ``max_receive_bytes`` raises gRPC's 4 MiB answer limit (exports and report files)."""
+    options: list[tuple[str, int]] = [
         ("grpc.keepalive_time_ms", 30_000),
         ("grpc.initial_reconnect_backoff_ms", 200),
         ("grpc.max_reconnect_backoff_ms", 2_000),
     ]
+    if max_receive_bytes is not None:
+        options.append(("grpc.max_receive_message_length", max_receive_bytes))
     interceptors = [RequestIdClientInterceptor()]
     if tls is None:
         return grpc.aio.insecure_channel(address, options=options, interceptors=interceptors)

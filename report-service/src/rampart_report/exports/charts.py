@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from markupsafe import Markup
 
-from rampart_report.exports.model import SEVERITIES, HistoryPoint, ScanExport
+from rampart_report.exports.model import SEVERITIES, FindingEntry, HistoryPoint, ScanExport
 
 SEVERITY_COLOURS = {
     "critical": "#7b1fa2",
@@ -57,15 +57,20 @@ def bar_chart(title: str, rows: Sequence[tuple[str, int, str]]) -> Markup:
     return Markup("").join(parts)
 
 
-def severity_chart(data: ScanExport) -> Markup:
-    counts = Counter(finding.severity for finding in data.findings or ())
+def severity_chart(findings: Sequence[FindingEntry], title: str = "Findings by severity") -> Markup:
+    counts = Counter(finding.severity for finding in findings)
     rows = [(severity, counts[severity], SEVERITY_COLOURS[severity]) for severity in SEVERITIES]
-    return bar_chart("Findings by severity", rows if data.findings else [])
+    return bar_chart(title, rows if findings else [])
 
 
-def host_chart(data: ScanExport) -> Markup:
-    counts = Counter(finding.host for finding in data.findings or ())
-    return bar_chart("Findings by host", [(h, n, BAR_COLOUR) for h, n in counts.most_common(TOP)])
+def host_chart(findings: Sequence[FindingEntry], title: str = "Findings by host") -> Markup:
+    counts = Counter(finding.host for finding in findings)
+    return bar_chart(title, [(h, n, BAR_COLOUR) for h, n in counts.most_common(TOP)])
+
+
+def status_chart(findings: Sequence[FindingEntry]) -> Markup:
+    counts = Counter(finding.status for finding in findings)
+    return bar_chart("Records by status", [(s, n, BAR_COLOUR) for s, n in counts.most_common()])
 
 
 def services_chart(data: ScanExport) -> Markup:
@@ -115,8 +120,16 @@ def trend_chart(history: Sequence[HistoryPoint]) -> Markup:
 
 def charts(data: ScanExport) -> dict[str, Markup]:
     return {
-        "severity": severity_chart(data),
-        "hosts": host_chart(data),
+        "severity": severity_chart(data.findings or ()),
+        "hosts": host_chart(data.findings or ()),
         "services": services_chart(data),
         "trend": trend_chart(data.history),
+    }
+
+
+def vulnerability_charts(findings: Sequence[FindingEntry]) -> dict[str, Markup]:
+    return {
+        "severity": severity_chart(findings, "Records by severity"),
+        "hosts": host_chart(findings, "Records by host"),
+        "statuses": status_chart(findings),
     }

@@ -5,8 +5,16 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable
+from datetime import datetime
 
-from rampart_report.exports.model import CsvKind, FindingEntry, PortEntry, ScanExport
+from rampart_report.exports.model import (
+    CsvKind,
+    FindingEntry,
+    PortEntry,
+    ScanExport,
+    VulnerabilityRecord,
+    VulnerabilitySet,
+)
 
 PORT_COLUMNS = (
     "host",
@@ -40,6 +48,18 @@ FINDING_COLUMNS = (
     "epss",
     "remediation",
     "evidence",
+)
+# The vulnerabilities export: the findings columns, then the record's own (same prefix, so a tool
+# reading one reads the other).
+VULNERABILITY_COLUMNS = (
+    *FINDING_COLUMNS,
+    "vulnerability_id",
+    "priority",
+    "first_seen",
+    "last_seen",
+    "first_scan_id",
+    "last_scan_id",
+    "sightings",
 )
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would run such a cell
 
@@ -91,6 +111,23 @@ def finding_row(finding: FindingEntry) -> list[str]:
     return [csv_cell(value) for value in row]
 
 
+def _instant(value: datetime | None) -> str:
+    return value.isoformat().replace("+00:00", "Z") if value is not None else ""
+
+
+def record_row(record: VulnerabilityRecord) -> list[str]:
+    own = (
+        record.vulnerability_id,
+        record.finding.priority,
+        _instant(record.finding.first_seen),
+        _instant(record.last_seen),
+        record.first_scan_id,
+        record.last_scan_id,
+        record.sightings,
+    )
+    return finding_row(record.finding) + [csv_cell(value) for value in own]
+
+
 def _write(header: tuple[str, ...], rows: Iterable[list[str]]) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
@@ -103,3 +140,8 @@ def render_csv(data: ScanExport, kind: CsvKind) -> bytes:
     if kind is CsvKind.FINDINGS:
         return _write(FINDING_COLUMNS, (finding_row(finding) for finding in data.findings or ()))
     return _write(PORT_COLUMNS, (port_row(port) for port in data.ports))
+
+
+def render_vulnerabilities_csv(data: VulnerabilitySet) -> bytes:
+    """One row per record, in the order asked."""
+    return _write(VULNERABILITY_COLUMNS, (record_row(record) for record in data.records))

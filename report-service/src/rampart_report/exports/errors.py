@@ -11,3 +11,9 @@ class ScanNotFound(RampartError):
 
 class FindingsUnavailable(Exception):
     """threat-service could not list the scan's findings; the export says so instead of them."""
+
+
+class ExportTooLarge(RampartError):
+    """More records match than one export holds (``MAX_RECORDS`` in service.py, docs/exports.md)."""
+
+    public_code = "EXPORT_TOO_LARGE"

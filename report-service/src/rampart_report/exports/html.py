@@ -9,8 +9,8 @@ from functools import cache
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from rampart_report.exports.charts import SEVERITY_COLOURS, charts
-from rampart_report.exports.model import SEVERITIES, FindingEntry, ScanExport
+from rampart_report.exports.charts import SEVERITY_COLOURS, charts, vulnerability_charts
+from rampart_report.exports.model import SEVERITIES, FindingEntry, ScanExport, VulnerabilitySet
 
 
 @cache
@@ -61,6 +61,26 @@ def render_html(data: ScanExport, for_print: bool = False) -> str:
             open_ports=open_ports,
             hosts=sorted({port.host for port in data.ports}),
             charts=charts(data),
+            for_print=for_print,
+        )
+    )
+
+
+def render_vulnerabilities_html(data: VulnerabilitySet, for_print: bool = False) -> str:
+    """The records in the order asked; the issues section most severe first."""
+    findings = list(data.findings)
+    counts = Counter(finding.severity for finding in findings)
+    return (
+        environment()
+        .get_template("vulnerabilities.html.j2")
+        .render(
+            data=data,
+            findings=findings,
+            issues=issues(sorted(findings, key=_order)),
+            counts=[(severity, counts[severity]) for severity in SEVERITIES],
+            colours=SEVERITY_COLOURS,
+            hosts=sorted({finding.host for finding in findings}),
+            charts=vulnerability_charts(findings),
             for_print=for_print,
         )
     )

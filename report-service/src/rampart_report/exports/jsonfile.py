@@ -7,7 +7,13 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from rampart_report.exports.model import FindingEntry, PortEntry, ScanExport
+from rampart_report.exports.model import (
+    FindingEntry,
+    PortEntry,
+    ScanExport,
+    VulnerabilityRecord,
+    VulnerabilitySet,
+)
 
 
 def _instant(value: datetime | None) -> str | None:
@@ -48,3 +54,27 @@ def export_object(data: ScanExport) -> dict[str, Any]:
 
 def render_json(data: ScanExport) -> bytes:
     return json.dumps(export_object(data), indent=2, ensure_ascii=False).encode()
+
+
+def _record(record: VulnerabilityRecord) -> dict[str, Any]:
+    item = {"vulnerability_id": record.vulnerability_id} | _finding(record.finding)
+    item["last_seen"] = _instant(record.last_seen)
+    item["first_scan_id"], item["last_scan_id"] = record.first_scan_id, record.last_scan_id
+    item["sightings"] = record.sightings
+    return item
+
+
+def vulnerabilities_object(data: VulnerabilitySet) -> dict[str, Any]:
+    return {
+        "generated_at": _instant(data.generated_at),
+        "sandbox": data.sandbox,
+        "filters": dict(data.filters),
+        "sort": data.sort,
+        "order": "desc" if data.descending else "asc",
+        "count": len(data.records),
+        "vulnerabilities": [_record(record) for record in data.records],
+    }
+
+
+def render_vulnerabilities_json(data: VulnerabilitySet) -> bytes:
+    return json.dumps(vulnerabilities_object(data), indent=2, ensure_ascii=False).encode()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from typing import TypeVar
+
 from rampart.common.v1 import common_pb2
 from rampart.lib.errors import InvalidArgument
 from rampart.lib.ids import from_timestamp
@@ -16,6 +19,8 @@ from rampart_report.exports.model import (
     HistoryPoint,
     PortEntry,
     ScanInfo,
+    VulnerabilityFilter,
+    VulnerabilityRecord,
 )
 from rampart_report.exports.ports import Requester
 
@@ -132,4 +137,109 @@ def finding_entry(message: threat_pb2.Vulnerability) -> FindingEntry:
 def file_message(file: ExportFile) -> report_pb2.FileContent:
     return report_pb2.FileContent(
         filename=file.filename, content_type=file.content_type, content=file.content
+    )
+
+
+SORTS = ("priority", "severity", "last_seen", "first_seen")  # threat-service's list orders
+SEVERITY_VALUES = {name: value for value, name in SEVERITY_NAMES.items()}
+
+
+E = TypeVar("E", bound=int)  # a protobuf enum's value type
+
+
+def _enum_words(values: Iterable[E], name: str, prefix: str, name_of: Callable[[E], str]) -> tuple[str, ...]:
+    """Enum values as the lowercase words the list uses; unspecified ones are no filter."""
+    words = []
+    for value in values:
+        if not value:
+            continue  # unspecified: no filter
+        try:
+            words.append(_name(name_of(value), prefix))
+        except ValueError:
+            raise InvalidArgument(f"{name}: unknown value {value}", field=name) from None
+    return tuple(sorted(set(words)))
+
+
+def vulnerabilities_request(
+    request: report_pb2.ExportVulnerabilitiesRequest,
+) -> tuple[Requester, VulnerabilityFilter, ExportFormat]:
+    """The requester, the filters (as threat-service's list reads them) and the format."""
+    fmt = FORMATS.get(request.format)
+    if fmt is None:
+        raise InvalidArgument("format: json, csv, sarif, html or pdf", field="format")
+    given = request.filter
+    sort = given.page.sort or "priority"
+    if sort not in SORTS:
+        raise InvalidArgument("sort: priority, severity, last_seen or first_seen", field="sort")
+    severities = []
+    for value in given.severities:
+        if value not in SEVERITY_NAMES:
+            raise InvalidArgument(f"severity: unknown value {value}", field="severity")
+        severities.append(SEVERITY_NAMES[value])
+    kind = ""
+    if given.type:
+        kind = _enum_words([given.type], "type", "VULNERABILITY_TYPE_", threat_pb2.VulnerabilityType.Name)[0]
+    if given.port < 0 or given.port > 65535:
+        raise InvalidArgument("port: 1 to 65535", field="port")
+    chosen = VulnerabilityFilter(
+        severities=tuple(sorted(set(severities), key=lambda word: -SEVERITY_VALUES[word])),
+        statuses=_enum_words(
+            given.statuses, "status", "VULNERABILITY_STATUS_", threat_pb2.VulnerabilityStatus.Name
+        ),
+        kev=given.kev if given.HasField("kev") else None,
+        cve=given.cve,
+        host=given.host,
+        port=given.port,
+        scan_id=given.scan_id,
+        type=kind,
+        first_seen_after=from_timestamp(given.first_seen.after)
+        if given.first_seen.HasField("after")
+        else None,
+        first_seen_before=from_timestamp(given.first_seen.before)
+        if given.first_seen.HasField("before")
+        else None,
+        sort=sort,
+        descending=given.page.descending if given.page.sort else True,
+    )
+    return requester(request.owner), chosen, fmt
+
+
+def list_request(
+    requester: Requester, chosen: VulnerabilityFilter, per_page: int, cursor: str
+) -> threat_pb2.ListVulnerabilitiesRequest:
+    """threat-service's list request for one page of the chosen records."""
+    message = threat_pb2.ListVulnerabilitiesRequest(
+        owner=owner(requester),
+        severities=[SEVERITY_VALUES[word] for word in chosen.severities],
+        statuses=[
+            threat_pb2.VulnerabilityStatus.Value(f"VULNERABILITY_STATUS_{w.upper()}") for w in chosen.statuses
+        ],
+        cve=chosen.cve,
+        host=chosen.host,
+        port=chosen.port,
+        scan_id=chosen.scan_id,
+        type=threat_pb2.VulnerabilityType.Value(f"VULNERABILITY_TYPE_{chosen.type.upper()}")
+        if chosen.type
+        else threat_pb2.VULNERABILITY_TYPE_UNSPECIFIED,
+        page=common_pb2.PageRequest(
+            per_page=per_page, cursor=cursor, sort=chosen.sort, descending=chosen.descending
+        ),
+    )
+    if chosen.kev is not None:
+        message.kev = chosen.kev
+    if chosen.first_seen_after is not None:
+        message.first_seen.after.FromDatetime(chosen.first_seen_after)
+    if chosen.first_seen_before is not None:
+        message.first_seen.before.FromDatetime(chosen.first_seen_before)
+    return message
+
+
+def vulnerability_record(message: threat_pb2.Vulnerability) -> VulnerabilityRecord:
+    return VulnerabilityRecord(
+        finding=finding_entry(message),
+        vulnerability_id=message.vulnerability_id,
+        last_seen=from_timestamp(message.last_seen),
+        first_scan_id=message.first_scan_id,
+        last_scan_id=message.last_scan_id,
+        sightings=message.sightings_total,
     )

@@ -117,3 +117,66 @@ class ExportFile:
     filename: str
     content_type: str
     content: bytes
+
+
+@dataclass(frozen=True)
+class VulnerabilityFilter:
+    """The list filters of GET /vulnerabilities (empty values do not filter) and the order asked."""
+
+    severities: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ()
+    kev: bool | None = None
+    cve: str = ""
+    host: str = ""
+    port: int = 0
+    scan_id: str = ""
+    type: str = ""
+    first_seen_after: datetime | None = None
+    first_seen_before: datetime | None = None
+    sort: str = "priority"
+    descending: bool = True
+
+    def described(self) -> tuple[tuple[str, str], ...]:
+        """The filters that are set, as (query parameter, value), for the cover and the JSON."""
+        pairs = (
+            ("severity", ",".join(self.severities)),
+            ("status", ",".join(self.statuses)),
+            ("kev", "" if self.kev is None else str(self.kev).lower()),
+            ("cve", self.cve),
+            ("host", self.host),
+            ("port", str(self.port) if self.port else ""),
+            ("scan_id", self.scan_id),
+            ("type", self.type),
+            ("first_seen_after", self.first_seen_after.isoformat() if self.first_seen_after else ""),
+            ("first_seen_before", self.first_seen_before.isoformat() if self.first_seen_before else ""),
+        )
+        return tuple((name, value) for name, value in pairs if value)
+
+
+@dataclass(frozen=True)
+class VulnerabilityRecord:
+    """One vulnerability record of the organisation (threat-service's ledger): the finding it is,
+    with the record's own identity and lifetime."""
+
+    finding: FindingEntry
+    vulnerability_id: str
+    last_seen: datetime | None = None
+    first_scan_id: str = ""
+    last_scan_id: str = ""
+    sightings: int = 0
+
+
+@dataclass(frozen=True)
+class VulnerabilitySet:
+    """The records one set of list filters chose, in the order asked (an export of vulnerabilities)."""
+
+    records: tuple[VulnerabilityRecord, ...]
+    filters: tuple[tuple[str, str], ...] = ()  # (name, value) as asked, for the cover and the JSON
+    sort: str = "priority"
+    descending: bool = True
+    sandbox: bool = False  # a test key's export: test records only
+    generated_at: datetime | None = None
+
+    @property
+    def findings(self) -> tuple[FindingEntry, ...]:
+        return tuple(record.finding for record in self.records)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from weasyprint import HTML
 
-from rampart_report.exports.html import render_html
-from rampart_report.exports.model import ScanExport
+from rampart_report.exports.html import render_html, render_vulnerabilities_html
+from rampart_report.exports.model import ScanExport, VulnerabilitySet
 
 
 def _no_fetch(url: str) -> dict[str, object]:
@@ -13,7 +13,14 @@ def _no_fetch(url: str) -> dict[str, object]:
     raise ValueError(f"exports fetch nothing: {url}")
 
 
-def render_pdf(data: ScanExport) -> bytes:
-    document = HTML(string=render_html(data, for_print=True), url_fetcher=_no_fetch)
-    pdf: bytes = document.write_pdf()
+def _pdf(html: str) -> bytes:
+    pdf: bytes = HTML(string=html, url_fetcher=_no_fetch).write_pdf()
     return pdf
+
+
+def render_pdf(data: ScanExport) -> bytes:
+    return _pdf(render_html(data, for_print=True))
+
+
+def render_vulnerabilities_pdf(data: VulnerabilitySet) -> bytes:
+    return _pdf(render_vulnerabilities_html(data, for_print=True))

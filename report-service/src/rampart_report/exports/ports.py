@@ -6,7 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from rampart_report.exports.model import FindingEntry, HistoryPoint, PortEntry, ScanInfo
+from rampart_report.exports.model import (
+    FindingEntry,
+    HistoryPoint,
+    PortEntry,
+    ScanInfo,
+    VulnerabilityFilter,
+    VulnerabilityRecord,
+)
 
 
 @dataclass(frozen=True)
@@ -35,4 +42,14 @@ class FindingSource(Protocol):
 
     async def findings(self, requester: Requester, scan_id: str) -> tuple[FindingEntry, ...]:
         """Raises FindingsUnavailable when threat-service cannot answer."""
+        ...
+
+
+class VulnerabilitySource(Protocol):
+    """The organisation's vulnerability records chosen by the list filters (threat-service)."""
+
+    async def records(
+        self, requester: Requester, chosen: VulnerabilityFilter, limit: int
+    ) -> tuple[VulnerabilityRecord, ...]:
+        """In the order asked; raises ExportTooLarge when more than ``limit`` match."""
         ...

@@ -22,6 +22,8 @@ from rampart_report.exports.model import (
     PortEntry,
     ScanExport,
     ScanInfo,
+    VulnerabilityRecord,
+    VulnerabilitySet,
 )
 
 ORG = "org_sample"
@@ -184,8 +186,39 @@ def large_export(findings: int) -> ScanExport:
     return replace(base, ports=tuple(ports), findings=tuple(made))
 
 
+def as_records(
+    findings: tuple[FindingEntry, ...], scan_id: str = "scan_sample04"
+) -> tuple[VulnerabilityRecord, ...]:
+    """The findings as the organisation's vulnerability records (ids derived from the fingerprints)."""
+    return tuple(
+        VulnerabilityRecord(
+            finding=replace(finding, first_seen=finding.first_seen or STARTED),
+            vulnerability_id=f"vuln_{finding.fingerprint}",
+            last_seen=STARTED + timedelta(minutes=4),
+            first_scan_id=scan_id,
+            last_scan_id=scan_id,
+            sightings=1,
+        )
+        for finding in findings
+    )
+
+
+def sample_vulnerabilities() -> VulnerabilitySet:
+    """The sample scan's three findings as records, chosen with two filters, most urgent first."""
+    return VulnerabilitySet(
+        records=as_records(FINDINGS),
+        filters=(("status", "open,reopened"), ("severity", "high,medium")),
+        generated_at=STARTED + timedelta(minutes=5),
+    )
+
+
+def large_vulnerabilities(records: int) -> VulnerabilitySet:
+    """``records`` records over 50 hosts (as ``large_export``'s findings), for the benchmark."""
+    return replace(sample_vulnerabilities(), records=as_records(large_export(records).findings or ()))
+
+
 def write_samples(directory: Path) -> list[Path]:
-    from rampart_report.exports.service import render  # the formats import jinja2 / weasyprint
+    from rampart_report.exports.service import render, render_vulnerabilities  # jinja2 / weasyprint
 
     directory.mkdir(parents=True, exist_ok=True)
     data, written = sample_export(), []
@@ -196,6 +229,12 @@ def write_samples(directory: Path) -> list[Path]:
             path = directory / file.filename
             path.write_bytes(file.content)
             written.append(path)
+    records = sample_vulnerabilities()
+    for fmt in ExportFormat:
+        file = render_vulnerabilities(records, fmt)
+        path = directory / file.filename
+        path.write_bytes(file.content)
+        written.append(path)
     return written
 
 

@@ -10,9 +10,10 @@ fingerprint, so a consumer de-duplicates the same problem across uploads.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
-from rampart_report.exports.model import SEVERITIES, FindingEntry, ScanExport
+from rampart_report.exports.model import SEVERITIES, FindingEntry, ScanExport, VulnerabilitySet
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 FINGERPRINT_KEY = "rampart/v1"
@@ -20,6 +21,8 @@ FINGERPRINT_KEY = "rampart/v1"
 SEVERITY_SCORES = {"critical": 9.5, "high": 8.0, "medium": 5.5, "low": 2.0, "info": 0.0}
 LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
 ANALYSIS_NAME = "rampart-network-scan"
+VULNERABILITIES_ANALYSIS_NAME = "rampart-vulnerabilities"
+TOOL_VERSION = "0.1.0"
 
 
 def endpoint_uri(host: str, port: int, protocol: str) -> str:
@@ -101,8 +104,11 @@ def _order(finding: FindingEntry) -> tuple[int, str, int, str]:
     return (SEVERITIES.index(finding.severity), finding.host, finding.port, finding.subject)
 
 
-def sarif_log(data: ScanExport, tool_version: str = "0.1.0") -> dict[str, Any]:
-    findings = sorted(data.findings or (), key=_order)
+def _rules_and_results(
+    findings: list[FindingEntry], extra: dict[str, dict[str, Any]] | None = None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The run's rules (one per rule id or CVE, first seen first) and a result per finding;
+    ``extra`` adds properties to the result of the finding with that fingerprint."""
     rules: dict[str, dict[str, Any]] = {}
     indexes: dict[str, int] = {}
     results = []
@@ -110,18 +116,30 @@ def sarif_log(data: ScanExport, tool_version: str = "0.1.0") -> dict[str, Any]:
         if finding.subject not in rules:
             indexes[finding.subject] = len(rules)
             rules[finding.subject] = rule_descriptor(finding)
-        results.append(_result(finding, indexes[finding.subject]))
+        result = _result(finding, indexes[finding.subject])
+        if extra and finding.fingerprint in extra:
+            result["properties"] |= extra[finding.fingerprint]
+        results.append(result)
+    return list(rules.values()), results
+
+
+def _utc(value: datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def sarif_log(data: ScanExport, tool_version: str = TOOL_VERSION) -> dict[str, Any]:
+    rules, results = _rules_and_results(sorted(data.findings or (), key=_order))
     invocation: dict[str, Any] = {"executionSuccessful": data.scan.status == "completed"}
     if data.scan.created_at is not None:
-        invocation["startTimeUtc"] = data.scan.created_at.isoformat().replace("+00:00", "Z")
+        invocation["startTimeUtc"] = _utc(data.scan.created_at)
     if data.scan.completed_at is not None:
-        invocation["endTimeUtc"] = data.scan.completed_at.isoformat().replace("+00:00", "Z")
+        invocation["endTimeUtc"] = _utc(data.scan.completed_at)
     if data.findings is None:
         note = data.findings_note or "findings unavailable"
         invocation["toolExecutionNotifications"] = [{"message": {"text": note}, "level": "warning"}]
     targets = ",".join(sorted(data.scan.targets))
     run = {
-        "tool": {"driver": {"name": "Rampart", "version": tool_version, "rules": list(rules.values())}},
+        "tool": {"driver": {"name": "Rampart", "version": tool_version, "rules": rules}},
         "automationDetails": {"id": f"{ANALYSIS_NAME}/{targets}/{data.scan.scan_id}"},
         "invocations": [invocation],
         "results": results,
@@ -130,5 +148,33 @@ def sarif_log(data: ScanExport, tool_version: str = "0.1.0") -> dict[str, Any]:
     return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
 
 
+def vulnerabilities_sarif_log(data: VulnerabilitySet, tool_version: str = TOOL_VERSION) -> dict[str, Any]:
+    """One run holding the chosen records in the order asked; each result also names its record."""
+    extra = {
+        record.finding.fingerprint: {
+            "vulnerabilityId": record.vulnerability_id,
+            "lastScanId": record.last_scan_id,
+        }
+        for record in data.records
+    }
+    rules, results = _rules_and_results(list(data.findings), extra)
+    generated = _utc(data.generated_at) if data.generated_at is not None else "unknown"
+    invocation: dict[str, Any] = {"executionSuccessful": True}
+    if data.generated_at is not None:
+        invocation["endTimeUtc"] = generated
+    run = {
+        "tool": {"driver": {"name": "Rampart", "version": tool_version, "rules": rules}},
+        "automationDetails": {"id": f"{VULNERABILITIES_ANALYSIS_NAME}/{generated}"},
+        "invocations": [invocation],
+        "results": results,
+        "properties": {"filters": dict(data.filters), "sandbox": data.sandbox},
+    }
+    return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
+
+
 def render_sarif(data: ScanExport) -> bytes:
     return json.dumps(sarif_log(data), indent=2, ensure_ascii=False).encode()
+
+
+def render_vulnerabilities_sarif(data: VulnerabilitySet) -> bytes:
+    return json.dumps(vulnerabilities_sarif_log(data), indent=2, ensure_ascii=False).encode()

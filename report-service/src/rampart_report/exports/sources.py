@@ -8,16 +8,24 @@ from __future__ import annotations
 
 import grpc
 
-from rampart.lib.errors import RampartError
+from rampart.lib.errors import InvalidArgument, RampartError
 from rampart.scan.v1 import scan_pb2, scan_pb2_grpc
 from rampart.threat.v1 import threat_pb2, threat_pb2_grpc
 from rampart_report.exports import mappers
-from rampart_report.exports.errors import FindingsUnavailable, ScanNotFound
-from rampart_report.exports.model import FindingEntry, HistoryPoint, PortEntry, ScanInfo
+from rampart_report.exports.errors import ExportTooLarge, FindingsUnavailable, ScanNotFound
+from rampart_report.exports.model import (
+    FindingEntry,
+    HistoryPoint,
+    PortEntry,
+    ScanInfo,
+    VulnerabilityFilter,
+    VulnerabilityRecord,
+)
 from rampart_report.exports.ports import Requester
 
 TIMEOUT = 15.0  # seconds per call: an export never waits forever on another service
 FINDINGS_PAGE = 500
+RECORDS_PAGE = 100  # threat-service's largest page
 
 
 class DependencyUnavailable(RampartError):
@@ -89,3 +97,34 @@ class GrpcFindingSource:
             cursor = reply.page.next_cursor
             if not cursor or not reply.vulnerabilities:
                 return tuple(found)
+
+
+class GrpcVulnerabilitySource:
+    """``VulnerabilitySource`` over threat-service's ListVulnerabilities, page by page with the cursor."""
+
+    def __init__(self, stub: threat_pb2_grpc.ThreatServiceStub) -> None:
+        self._stub = stub
+
+    async def records(
+        self, requester: Requester, chosen: VulnerabilityFilter, limit: int
+    ) -> tuple[VulnerabilityRecord, ...]:
+        found: list[VulnerabilityRecord] = []
+        cursor = ""
+        while True:
+            request = mappers.list_request(requester, chosen, RECORDS_PAGE, cursor)
+            try:
+                reply = await self._stub.ListVulnerabilities(request, timeout=TIMEOUT)
+            except grpc.aio.AioRpcError as error:
+                if error.code() is grpc.StatusCode.INVALID_ARGUMENT:
+                    raise InvalidArgument(error.details() or "invalid filter") from error
+                raise _failed(error, "threat-service") from error
+            if not cursor and reply.page.total > limit:
+                raise ExportTooLarge(
+                    f"{reply.page.total} records match; an export holds at most {limit}: narrow the filters",
+                    limit=limit,
+                    matched=reply.page.total,
+                )
+            found.extend(mappers.vulnerability_record(message) for message in reply.vulnerabilities)
+            cursor = reply.page.next_cursor
+            if not cursor or not reply.vulnerabilities or len(found) >= limit:
+                return tuple(found[:limit])

@@ -11,13 +11,15 @@ from __future__ import annotations
 from nats.aio.msg import Msg
 
 from rampart.lib.catalogue import subjects
-from rampart.lib.events import COMPLIANCE_EVENTS, INCIDENT_EVENTS, ConsumerSpec, Outcome
+from rampart.lib.events import COMPLIANCE_EVENTS, INCIDENT_EVENTS, REPORT_EVENTS, ConsumerSpec, Outcome
 from rampart.lib.scanevents import decode_scan_event, scan_events_consumer
 from rampart_report.webhooks.mappers import (
     decode_compliance_changed,
     decode_incident_event,
+    decode_report_event,
     webhook_event_of_compliance,
     webhook_event_of_incident,
+    webhook_event_of_report,
     webhook_event_of_scan,
 )
 from rampart_report.webhooks.service import WebhookService
@@ -31,6 +33,11 @@ WEBHOOK_COMPLIANCE_EVENTS_CONSUMER = ConsumerSpec(
     COMPLIANCE_EVENTS,
     durable=subjects.REPORT_WEBHOOK_COMPLIANCE_DURABLE,
     filter_subject=subjects.COMPLIANCE_CHANGED,
+)
+
+# report.completed / report.failed from report-service's own report events (progress is skipped)
+WEBHOOK_REPORT_EVENTS_CONSUMER = ConsumerSpec(
+    REPORT_EVENTS, durable=subjects.REPORT_WEBHOOK_REPORT_DURABLE, filter_subject=subjects.REPORT_EVENTS
 )
 
 
@@ -64,3 +71,14 @@ class ComplianceEventsToWebhooks:
 
     async def __call__(self, message: Msg) -> Outcome:
         return await self._webhooks.publish(webhook_event_of_compliance(decode_compliance_changed(message)))
+
+
+class ReportEventsToWebhooks:
+    """report.completed and report.failed."""
+
+    def __init__(self, webhooks: WebhookService) -> None:
+        self._webhooks = webhooks
+
+    async def __call__(self, message: Msg) -> Outcome:
+        event = webhook_event_of_report(decode_report_event(message))
+        return Outcome.APPLIED if event is None else await self._webhooks.publish(event)

@@ -230,3 +230,51 @@ def delivery_message(delivery: Delivery) -> report_pb2.WebhookDelivery:
     if delivery.status is DeliveryStatus.PENDING and delivery.next_attempt_at:
         message.next_attempt_at.CopyFrom(_stamp(delivery.next_attempt_at))
     return message
+
+
+# ---- report.completed / report.failed (issue 13) ------------------------------------------
+REPORT_TYPE = {
+    value: name.removeprefix("REPORT_TYPE_").lower() for name, value in report_pb2.ReportType.items()
+}
+REPORT_FORMAT = {value: name.removeprefix("FORMAT_").lower() for name, value in report_pb2.Format.items()}
+REPORT_FINAL = {"report.completed", "report.failed"}
+
+
+def decode_report_event(message: Msg) -> report_pb2.ReportEvent:
+    event = report_pb2.ReportEvent()
+    try:
+        event.ParseFromString(message.data)
+    except DecodeError as error:
+        raise PoisonMessage(f"undecodable report event: {error}") from error
+    if not event.event_id or not event.report.owner.org_id or not event.type:
+        raise PoisonMessage("report event lacks event_id, type or owner")
+    return event
+
+
+def webhook_event_of_report(event: report_pb2.ReportEvent) -> WebhookEvent | None:
+    """``report.completed`` / ``report.failed``; progress events are not webhooks."""
+    if event.type not in REPORT_FINAL:
+        return None
+    report = event.report
+    data: dict[str, object] = {
+        "report_id": report.report_id,
+        "title": report.title,
+        "report_type": REPORT_TYPE.get(report.report_type, "unknown"),
+        "format": REPORT_FORMAT.get(report.format, "unknown"),
+        "scan_ids": list(report.scan_ids),
+        "sandbox": report.sandbox,
+    }
+    if event.type == "report.completed":
+        expires = from_timestamp(report.expires_at) if report.HasField("expires_at") else None
+        data.update(
+            size_bytes=report.size_bytes,
+            sha256=report.sha256,
+            filename=report.filename,
+            content_type=report.content_type,
+            download=f"/api/v1/reports/{report.report_id}/download",
+            expires_at=expires.isoformat().replace("+00:00", "Z") if expires else None,
+        )
+    else:
+        data["error"] = report.error
+    created = from_timestamp(event.occurred_at) or utcnow()
+    return WebhookEvent(event.event_id, event.type, report.owner.org_id, created, data)

@@ -27,6 +27,11 @@ class ScanSide:
     protocol: str
     ports: Iterable[PortResult]
     hosts: Iterable[HostResult]
+    # The ports the scan probed (its port specification); None: not known, every port counts.
+    covered: frozenset[int] | None = None
+
+    def covers(self, port: int) -> bool:
+        return self.covered is None or port in self.covered
 
 
 @dataclass(frozen=True)
@@ -149,8 +154,13 @@ def diff_results(
     """The changes from ``before`` to ``after``; certificates expiring are read from ``after``."""
     old, new = _open_ports(before), _open_ports(after)
     old_hosts, new_hosts = _answering(before, old), _answering(after, new)
-    opened = [PortChange(*key, new[key].service) for key in sorted(new.keys() - old.keys())]
-    closed = [PortChange(*key, old[key].service) for key in sorted(old.keys() - new.keys())]
+    # A port the other scan did not probe is neither opened nor closed: it was not looked at.
+    opened = [
+        PortChange(*key, new[key].service) for key in sorted(new.keys() - old.keys()) if before.covers(key[1])
+    ]
+    closed = [
+        PortChange(*key, old[key].service) for key in sorted(old.keys() - new.keys()) if after.covers(key[1])
+    ]
     services: list[ServiceChange] = []
     certificates: list[CertificateChange] = []
     for key in sorted(new.keys() & old.keys()):

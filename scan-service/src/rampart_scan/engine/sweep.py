@@ -50,7 +50,7 @@ TIMEOUT_CHECK_EVERY = 0.01  # seconds between scans of the in-flight probes for 
 Grant = Callable[[int], concurrent.futures.Future[None]]
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity: ``active.remove`` must not compare 64 KiB of states
 class _HostState:
     index: int  # in ``Sweep.targets``: one address may be listed twice
     host: Host
@@ -228,8 +228,13 @@ class _Loop:
                     queue, address, states = state.queue, state.address, state.result.states
                     family = socket.AF_INET6 if len(address) == 4 else socket.AF_INET
                     v6 = family == socket.AF_INET6
-                    immediate = 0
+                    immediate = turn = 0
+                    # A turn sends at most ``per_host`` probes, answered at once or not, so the
+                    # loop still comes round to cancellation, timeouts and progress.
                     while queue and state.pending < per_host and len(pending) < limit and credit != 0:
+                        if turn == per_host:
+                            break
+                        turn += 1
                         port, tries = queue.popleft()
                         try:
                             sock = new_socket(family, kind)
@@ -244,6 +249,10 @@ class _Loop:
                         if v6:  # an IPv6 socket must never reach an IPv4 host (mapped addresses)
                             sock.setsockopt(ipproto_ipv6, ipv6_only, 1)
                         code = sock.connect_ex((address[0], port, 0, 0) if v6 else (address[0], port))
+                        if code == in_progress:
+                            # Where the answer came within the call (a local refusal: loopback, a
+                            # reject rule on this host), it is there already: no epoll round.
+                            code = sock.getsockopt(sol, so_error) or in_progress
                         if code == in_progress:
                             fd = sock.fileno()
                             register(fd, epollout)

@@ -37,6 +37,11 @@ async def export_scan(request: Request) -> Response:
         ),
         timeout=EXPORT_TIMEOUT,
     )
+    return download(reply)
+
+
+def download(reply: report_pb2.FileContent) -> Response:
+    """report-service's file as an attachment (its name kept to safe characters)."""
     filename = UNSAFE_IN_FILENAME.sub("_", reply.filename)
     headers = {"content-disposition": f'attachment; filename="{filename}"'}
     return Response(reply.content, media_type=reply.content_type, headers=headers)

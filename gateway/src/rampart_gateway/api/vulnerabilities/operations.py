@@ -1,11 +1,18 @@
 """The catalog and vulnerability operations: routes and OpenAPI entries, each with the scope or credential
-it enforces. The catalog's paths come first: ``/vulnerabilities/catalog`` is not a record id."""
+it enforces. The catalog's and the export's paths come first: ``/vulnerabilities/catalog`` and
+``/vulnerabilities/export`` are not record ids."""
 
 from __future__ import annotations
 
+from rampart_gateway.api.scans.export import MEDIA_TYPES
 from rampart_gateway.api.vulnerabilities import schemas
-from rampart_gateway.api.vulnerabilities.queries import CatalogQuery, ListVulnerabilitiesQuery
+from rampart_gateway.api.vulnerabilities.queries import (
+    CatalogQuery,
+    ExportVulnerabilitiesQuery,
+    ListVulnerabilitiesQuery,
+)
 from rampart_gateway.api.vulnerabilities.routes import (
+    export_vulnerabilities,
     feed_status,
     get_catalog_entry,
     get_vulnerability,
@@ -59,6 +66,18 @@ OPERATIONS = (
         query=ListVulnerabilitiesQuery,
         response=schemas.VulnerabilityList,
         errors=("VALIDATION_ERROR",),
+    ),
+    Operation(
+        "GET",
+        "/api/v1/vulnerabilities/export",
+        export_vulnerabilities,
+        "Download the records the list filters choose as JSON, CSV, SARIF 2.1.0, HTML or PDF",
+        "vulnerabilities",
+        scope="threats:read",
+        query=ExportVulnerabilitiesQuery,
+        response=schemas.VulnerabilityExport,
+        raw_response=MEDIA_TYPES,
+        errors=("VALIDATION_ERROR", "EXPORT_TOO_LARGE"),
     ),
     Operation(
         "GET",

@@ -45,8 +45,9 @@ SEVERITY_WORD = "(info|low|medium|high|critical)"
 STATUS_WORD = "(open|confirmed|false_positive|accepted_risk|resolved|reopened)"
 
 
-class ListVulnerabilitiesQuery(Params):
-    """The records' filters (all must match; a comma list matches any of its words), sort and page."""
+class VulnerabilityFilters(Params):
+    """The records' filters (all must match; a comma list matches any of its words) and sort: the
+    list's and the export's."""
 
     severity: str = Field(
         default="",
@@ -72,6 +73,11 @@ class ListVulnerabilitiesQuery(Params):
     first_seen_before: Instant | None = Field(default=None, description=f"first seen before; {INSTANT}")
     sort: Literal["priority", "severity", "last_seen", "first_seen"] = "priority"
     order: Literal["desc", "asc"] = "desc"
+
+
+class ListVulnerabilitiesQuery(VulnerabilityFilters):
+    """The records' filters, sort and page."""
+
     page: Whole = Field(default=1, ge=1, le=100_000, description="1-based page number")
     per_page: Whole = Field(default=20, ge=1, le=100, description="items per page")
     cursor: str = Field(
@@ -79,4 +85,14 @@ class ListVulnerabilitiesQuery(Params):
         max_length=512,
         pattern=r"^[A-Za-z0-9_-]*$",
         description="next_cursor from the previous page, with the same sort",
+    )
+
+
+class ExportVulnerabilitiesQuery(VulnerabilityFilters):
+    """The records' filters and sort, and the file format (every matching record, up to a cap)."""
+
+    format: Literal["json", "csv", "sarif", "html", "pdf"] = Field(
+        default="json",
+        description="json, csv (one row per record), sarif (SARIF 2.1.0), html (one self-contained page) "
+        "or pdf; at most 10,000 records (2,000 for pdf), EXPORT_TOO_LARGE beyond; see docs/exports.md",
     )

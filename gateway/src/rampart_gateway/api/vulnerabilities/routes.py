@@ -12,9 +12,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from rampart.common.v1 import common_pb2
+from rampart.report.v1 import report_pb2
 from rampart.threat.v1 import threat_pb2
+from rampart_gateway.api.scans.export import EXPORT_TIMEOUT, FORMATS, download
 from rampart_gateway.api.vulnerabilities import views
-from rampart_gateway.api.vulnerabilities.queries import CatalogQuery, ListVulnerabilitiesQuery
+from rampart_gateway.api.vulnerabilities.queries import (
+    CatalogQuery,
+    ExportVulnerabilitiesQuery,
+    ListVulnerabilitiesQuery,
+    VulnerabilityFilters,
+)
 from rampart_gateway.api.vulnerabilities.schemas import VulnerabilityUpdateRequest
 from rampart_gateway.envelope import ok
 from rampart_gateway.errors import ApiError
@@ -67,16 +74,17 @@ async def feed_status(request: Request) -> Response:
     return ok(request, views.feed_status(reply))
 
 
-async def list_vulnerabilities(request: Request) -> Response:
-    principal = caller(request)
-    query = read_query(request, ListVulnerabilitiesQuery)
+def filter_message(
+    owner: common_pb2.Owner, query: VulnerabilityFilters, page: common_pb2.PageRequest
+) -> threat_pb2.ListVulnerabilitiesRequest:
+    """threat-service's list request for the filters (the list's and the export's)."""
     first_seen = common_pb2.TimeRange()
     if query.first_seen_after:
         first_seen.after.FromDatetime(query.first_seen_after)
     if query.first_seen_before:
         first_seen.before.FromDatetime(query.first_seen_before)
     message = threat_pb2.ListVulnerabilitiesRequest(
-        owner=principal.owner,
+        owner=owner,
         severities=[enum_field(common_pb2.Severity, w, "severity") for w in _words(query.severity)],
         statuses=[enum_field(threat_pb2.VulnerabilityStatus, w, "status") for w in _words(query.status)],
         cve=query.cve.upper(),
@@ -85,18 +93,42 @@ async def list_vulnerabilities(request: Request) -> Response:
         scan_id=query.scan_id,
         type=enum_field(threat_pb2.VulnerabilityType, query.type or "", "type"),
         first_seen=first_seen,
-        page=common_pb2.PageRequest(
-            page=query.page,
-            per_page=query.per_page,
-            cursor=query.cursor,
-            sort=query.sort,
-            descending=query.order == "desc",
-        ),
+        page=page,
     )
     if query.kev is not None:
         message.kev = query.kev
+    return message
+
+
+async def list_vulnerabilities(request: Request) -> Response:
+    principal = caller(request)
+    query = read_query(request, ListVulnerabilitiesQuery)
+    page = common_pb2.PageRequest(
+        page=query.page,
+        per_page=query.per_page,
+        cursor=query.cursor,
+        sort=query.sort,
+        descending=query.order == "desc",
+    )
+    message = filter_message(principal.owner, query, page)
     reply = await request.state.clients.threat.ListVulnerabilities(message, timeout=TIMEOUT)
     return ok(request, views.vulnerability_page(reply))
+
+
+async def export_vulnerabilities(request: Request) -> Response:
+    """Every record the filters choose, as a file made by report-service (docs/exports.md)."""
+    principal = caller(request)
+    query = read_query(request, ExportVulnerabilitiesQuery)
+    chosen = filter_message(
+        principal.owner, query, common_pb2.PageRequest(sort=query.sort, descending=query.order == "desc")
+    )
+    reply: report_pb2.FileContent = await request.state.clients.report.ExportVulnerabilities(
+        report_pb2.ExportVulnerabilitiesRequest(
+            owner=principal.owner, format=FORMATS[query.format], filter=chosen
+        ),
+        timeout=EXPORT_TIMEOUT,
+    )
+    return download(reply)
 
 
 def _words(listed: str) -> list[str]:

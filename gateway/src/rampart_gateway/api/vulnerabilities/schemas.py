@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -226,3 +226,18 @@ class VulnerabilityList(BaseModel):
     per_page: int
     pages: int
     next_cursor: str | None
+
+
+class VulnerabilityExport(BaseModel):
+    """The JSON export (report-service): the records the filters chose, in the order asked."""
+
+    generated_at: str | None
+    sandbox: bool = Field(description="a test key's export: test records only")
+    filters: dict[str, str] = Field(description="the filters that were set, as query parameters")
+    sort: str
+    order: Literal["desc", "asc"]
+    count: int
+    vulnerabilities: list[dict[str, Any]] = Field(
+        description="the finding's fields (as in a scan's export) with vulnerability_id, priority, "
+        "last_seen, first_scan_id, last_scan_id and sightings"
+    )

@@ -94,6 +94,12 @@ _CODES = (
     ),
     # reports (issue 13)
     ErrorCode("REPORT_NOT_FOUND", S.NOT_FOUND, 404, "no such report (or another tenant's, or expired)"),
+    ErrorCode(
+        "EXPORT_TOO_LARGE",
+        S.FAILED_PRECONDITION,
+        422,
+        "more records match than one export holds; details give the limit and the count: narrow the filters",
+    ),
     ErrorCode("REPORT_NOT_READY", S.FAILED_PRECONDITION, 409, "the report is not generated (yet, or failed)"),
     ErrorCode("IDEMPOTENCY_KEY_REUSED", S.FAILED_PRECONDITION, 409, "Idempotency-Key reused, other body"),
     ErrorCode("PAYLOAD_TOO_LARGE", S.RESOURCE_EXHAUSTED, 413, "the request body is too large"),

@@ -12,6 +12,7 @@ COMPLIANCE_EVENTS_STREAM = "COMPLIANCE_EVENTS"
 WEBHOOK_EVENTS_STREAM = "WEBHOOK_EVENTS"
 REPORT_JOBS_STREAM = "REPORT_JOBS"
 REPORT_EVENTS_STREAM = "REPORT_EVENTS"
+CHANGE_EVENTS_STREAM = "CHANGE_EVENTS"  # change monitoring (issue 13): report-service's ScanChanged
 
 # ---- subjects --------------------------------------------------------------------------
 SCAN_EVENTS = "scan.events.>"  # scan.events.<scan_id>.<type>, ScanEvent
@@ -33,6 +34,8 @@ WEBHOOK_EVENTS = "webhook.>"  # report-service's webhook events
 WEBHOOK_DISABLED = "webhook.disabled"  # WebhookDisabled: an endpoint failing too long was switched off
 REPORT_JOBS = "report.jobs"  # ReportJob, the report workers' work queue
 REPORT_EVENTS = "report.events.>"  # report.events.<report_id>.<kind>, ReportEvent
+CHANGE_EVENTS = "change.>"  # report-service's change monitoring
+SCAN_CHANGED = "change.scan.*"  # change.scan.<scan_id>, ScanChanged: what changed since the previous scan
 
 # ---- durable consumers -----------------------------------------------------------------
 SCAN_WORKERS_DURABLE = "scan-workers"
@@ -45,6 +48,9 @@ REPORT_WEBHOOK_SCAN_EVENTS_DURABLE = "report-webhook-scan-events"  # webhooks: s
 REPORT_WEBHOOK_COMPLIANCE_DURABLE = "report-webhook-compliance-events"  # webhooks: compliance.changed
 REPORT_POSTURE_SCAN_EVENTS_DURABLE = "report-posture-scan-events"  # findings change: recompute posture
 REPORT_WORKERS_DURABLE = "report-workers"  # report generation jobs
+REPORT_CHANGE_SCAN_EVENTS_DURABLE = "report-change-scan-events"  # findings settled: diff the scan
+REPORT_WEBHOOK_CHANGE_DURABLE = "report-webhook-change-events"  # webhooks: scan.changed
+REPORT_WEBHOOK_REPORT_DURABLE = "report-webhook-report-events"  # webhooks: report.completed / failed
 
 
 def scan_event(scan_id: str, kind: str) -> str:
@@ -70,3 +76,8 @@ def report_event(report_id: str, kind: str) -> str:
 def report_events_of(report_id: str) -> str:
     """Every event of one report."""
     return f"report.events.{report_id}.>"
+
+
+def scan_changed(scan_id: str) -> str:
+    """The subject of one scan's ScanChanged."""
+    return f"change.scan.{scan_id}"

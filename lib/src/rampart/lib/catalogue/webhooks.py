@@ -16,9 +16,28 @@ WEBHOOK_EVENTS: dict[str, str] = {
     "incident.updated": "incident.updated (threat-service)",
     "compliance.changed": "compliance.changed: a control's status changed (report-service)",
     "webhook.disabled": "one of the organisation's webhooks was switched off after failing too long",
+    # change monitoring and reports (issue 13)
+    "scan.changed": "ScanChanged: a completed scan differs from the previous one of the same targets, "
+    "filtered by the organisation's alert preferences (report-service)",
+    "report.completed": "a report's file is ready (report.events.<id>.completed, report-service)",
+    "report.failed": "a report could not be generated (report.events.<id>.failed)",
 }
-# Named by issue 14 but published by nothing yet: refused with the reason.
-NOT_PUBLISHED: dict[str, str] = {
-    "scan.changed": "no service announces a change between two scans yet",
-    "report.completed": "reports are rendered on request, not announced yet",
-}
+# Named by an issue but published by nothing yet: refused with the reason (none today).
+NOT_PUBLISHED: dict[str, str] = {}
+
+# The kinds of change a scan.changed alert selects (issue 13; report-service's alerts/model.py
+# holds their defaults, docs/alerts.md documents them).
+ALERT_KINDS: tuple[str, ...] = (
+    "new_open_port",
+    "port_closed",
+    "host_up",
+    "host_down",
+    "service_changed",
+    "certificate_changed",
+    "certificate_expiring",
+    "new_finding",
+    "finding_reopened",
+    "finding_resolved",
+)
+ALERT_SEVERITIES: tuple[str, ...] = ("info", "low", "medium", "high", "critical")
+ALERT_MAX_DAYS = 90

@@ -10,6 +10,8 @@ from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from rampart.common.v1 import common_pb2 as _common_pb2
+from rampart.scan.v1 import scan_pb2 as _scan_pb2
+from rampart.threat.v1 import threat_pb2 as _threat_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -207,6 +209,38 @@ class ExportScanRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ExportScanRequest: _TypeAlias = ExportScanRequest  # noqa: Y015
+
+@_typing.final
+class ExportVulnerabilitiesRequest(_message.Message):
+    """ExportVulnerabilitiesRequest: the records GET /vulnerabilities would list with ``filter`` (its owner
+    and page number, size and cursor are ignored; page.sort and page.descending give the order), at most
+    a documented number of them (EXPORT_TOO_LARGE beyond: docs/exports.md).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OWNER_FIELD_NUMBER: _builtins.int
+    FORMAT_FIELD_NUMBER: _builtins.int
+    FILTER_FIELD_NUMBER: _builtins.int
+    format: Global___Format.ValueType
+    @_builtins.property
+    def owner(self) -> _common_pb2.Owner: ...
+    @_builtins.property
+    def filter(self) -> _threat_pb2.ListVulnerabilitiesRequest: ...
+    def __init__(
+        self,
+        *,
+        owner: _common_pb2.Owner | None = ...,
+        format: Global___Format.ValueType = ...,
+        filter: _threat_pb2.ListVulnerabilitiesRequest | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["filter", b"filter", "owner", b"owner"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["filter", b"filter", "format", b"format", "owner", b"owner"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ExportVulnerabilitiesRequest: _TypeAlias = ExportVulnerabilitiesRequest  # noqa: Y015
 
 @_typing.final
 class ReportSection(_message.Message):
@@ -2046,3 +2080,269 @@ class WebhookDisabled(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___WebhookDisabled: _TypeAlias = WebhookDisabled  # noqa: Y015
+
+@_typing.final
+class ScanChanged(_message.Message):
+    """---- Change monitoring and alerts (issue 13) -------------------------------------------
+    docs/alerts.md. report-service diffs each completed scan against the previous completed scan
+    of the same targets once its findings settled, and publishes ScanChanged on
+    change.scan.<scan_id> (stream CHANGE_EVENTS, through its outbox) when anything changed.
+
+    ScanChanged: what changed from the previous completed scan of the same targets to this one.
+    Every list holds its first items_cap items only (findings most severe first, certificates
+    soonest expiring first); counts has them all.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class CountsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.int
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.int = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    EVENT_ID_FIELD_NUMBER: _builtins.int
+    OWNER_FIELD_NUMBER: _builtins.int
+    SCAN_ID_FIELD_NUMBER: _builtins.int
+    AGAINST_SCAN_ID_FIELD_NUMBER: _builtins.int
+    TARGETS_FIELD_NUMBER: _builtins.int
+    DIFF_FIELD_NUMBER: _builtins.int
+    FINDINGS_NEW_FIELD_NUMBER: _builtins.int
+    FINDINGS_RESOLVED_FIELD_NUMBER: _builtins.int
+    FINDINGS_REOPENED_FIELD_NUMBER: _builtins.int
+    COUNTS_FIELD_NUMBER: _builtins.int
+    EXPIRING_WITHIN_DAYS_FIELD_NUMBER: _builtins.int
+    ITEMS_CAP_FIELD_NUMBER: _builtins.int
+    OCCURRED_AT_FIELD_NUMBER: _builtins.int
+    event_id: _builtins.str
+    """chg.<scan_id>: one per scan"""
+    scan_id: _builtins.str
+    against_scan_id: _builtins.str
+    expiring_within_days: _builtins.int
+    """certificates_expiring lists those expiring within this"""
+    items_cap: _builtins.int
+    @_builtins.property
+    def owner(self) -> _common_pb2.Owner: ...
+    @_builtins.property
+    def targets(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def diff(self) -> _scan_pb2.ScanDiff:
+        """hosts, ports, services, certificates (scan and against are left unset)"""
+
+    @_builtins.property
+    def findings_new(self) -> _containers.RepeatedCompositeFieldContainer[_scan_pb2.FindingNotice]: ...
+    @_builtins.property
+    def findings_resolved(self) -> _containers.RepeatedCompositeFieldContainer[_scan_pb2.FindingNotice]: ...
+    @_builtins.property
+    def findings_reopened(self) -> _containers.RepeatedCompositeFieldContainer[_scan_pb2.FindingNotice]: ...
+    @_builtins.property
+    def counts(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]:
+        """hosts_up, hosts_down, ports_opened, ports_closed, services_changed, certificates_changed,
+        certificates_expiring, findings_new, findings_resolved, findings_reopened
+        """
+
+    @_builtins.property
+    def occurred_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        event_id: _builtins.str = ...,
+        owner: _common_pb2.Owner | None = ...,
+        scan_id: _builtins.str = ...,
+        against_scan_id: _builtins.str = ...,
+        targets: _abc.Iterable[_builtins.str] | None = ...,
+        diff: _scan_pb2.ScanDiff | None = ...,
+        findings_new: _abc.Iterable[_scan_pb2.FindingNotice] | None = ...,
+        findings_resolved: _abc.Iterable[_scan_pb2.FindingNotice] | None = ...,
+        findings_reopened: _abc.Iterable[_scan_pb2.FindingNotice] | None = ...,
+        counts: _abc.Mapping[_builtins.str, _builtins.int] | None = ...,
+        expiring_within_days: _builtins.int = ...,
+        items_cap: _builtins.int = ...,
+        occurred_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["diff", b"diff", "occurred_at", b"occurred_at", "owner", b"owner"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["against_scan_id", b"against_scan_id", "counts", b"counts", "diff", b"diff", "event_id", b"event_id", "expiring_within_days", b"expiring_within_days", "findings_new", b"findings_new", "findings_reopened", b"findings_reopened", "findings_resolved", b"findings_resolved", "items_cap", b"items_cap", "occurred_at", b"occurred_at", "owner", b"owner", "scan_id", b"scan_id", "targets", b"targets"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ScanChanged: _TypeAlias = ScanChanged  # noqa: Y015
+
+@_typing.final
+class AlertRule(_message.Message):
+    """AlertRule is one kind of change and whether it alerts: min_severity for the finding kinds,
+    days for certificate_expiring. Unset fields in an update keep (PATCH) or default (PUT).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENABLED_FIELD_NUMBER: _builtins.int
+    MIN_SEVERITY_FIELD_NUMBER: _builtins.int
+    DAYS_FIELD_NUMBER: _builtins.int
+    enabled: _builtins.bool
+    min_severity: _builtins.str
+    """info, low, medium, high, critical"""
+    days: _builtins.int
+    def __init__(
+        self,
+        *,
+        enabled: _builtins.bool | None = ...,
+        min_severity: _builtins.str | None = ...,
+        days: _builtins.int | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_days", b"_days", "_enabled", b"_enabled", "_min_severity", b"_min_severity", "days", b"days", "enabled", b"enabled", "min_severity", b"min_severity"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_days", b"_days", "_enabled", b"_enabled", "_min_severity", b"_min_severity", "days", b"days", "enabled", b"enabled", "min_severity", b"min_severity"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__days: _TypeAlias = _typing.Literal["days"]  # noqa: Y015
+    _WhichOneofArgType__days: _TypeAlias = _typing.Literal["_days", b"_days"]  # noqa: Y015
+    _WhichOneofReturnType__enabled: _TypeAlias = _typing.Literal["enabled"]  # noqa: Y015
+    _WhichOneofArgType__enabled: _TypeAlias = _typing.Literal["_enabled", b"_enabled"]  # noqa: Y015
+    _WhichOneofReturnType__min_severity: _TypeAlias = _typing.Literal["min_severity"]  # noqa: Y015
+    _WhichOneofArgType__min_severity: _TypeAlias = _typing.Literal["_min_severity", b"_min_severity"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__days) -> _WhichOneofReturnType__days | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__enabled) -> _WhichOneofReturnType__enabled | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__min_severity) -> _WhichOneofReturnType__min_severity | None: ...
+
+Global___AlertRule: _TypeAlias = AlertRule  # noqa: Y015
+
+@_typing.final
+class AlertPreferences(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class RulesEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        @_builtins.property
+        def value(self) -> Global___AlertRule: ...
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: Global___AlertRule | None = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _typing.Literal["value", b"value"]  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    OWNER_FIELD_NUMBER: _builtins.int
+    RULES_FIELD_NUMBER: _builtins.int
+    UPDATED_AT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def owner(self) -> _common_pb2.Owner: ...
+    @_builtins.property
+    def rules(self) -> _containers.MessageMap[_builtins.str, Global___AlertRule]:
+        """new_open_port, port_closed, host_up, host_down, service_changed, certificate_changed,
+        certificate_expiring, new_finding, finding_reopened, finding_resolved
+        """
+
+    @_builtins.property
+    def updated_at(self) -> _timestamp_pb2.Timestamp:
+        """unset: the defaults, never changed"""
+
+    def __init__(
+        self,
+        *,
+        owner: _common_pb2.Owner | None = ...,
+        rules: _abc.Mapping[_builtins.str, Global___AlertRule] | None = ...,
+        updated_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner", "updated_at", b"updated_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner", "rules", b"rules", "updated_at", b"updated_at"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AlertPreferences: _TypeAlias = AlertPreferences  # noqa: Y015
+
+@_typing.final
+class GetAlertPreferencesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OWNER_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def owner(self) -> _common_pb2.Owner: ...
+    def __init__(
+        self,
+        *,
+        owner: _common_pb2.Owner | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetAlertPreferencesRequest: _TypeAlias = GetAlertPreferencesRequest  # noqa: Y015
+
+@_typing.final
+class UpdateAlertPreferencesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class RulesEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        @_builtins.property
+        def value(self) -> Global___AlertRule: ...
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: Global___AlertRule | None = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _typing.Literal["value", b"value"]  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    OWNER_FIELD_NUMBER: _builtins.int
+    RULES_FIELD_NUMBER: _builtins.int
+    REPLACE_FIELD_NUMBER: _builtins.int
+    replace: _builtins.bool
+    """true (PUT): kinds and fields not given take their defaults; false (PATCH): they are kept."""
+    @_builtins.property
+    def owner(self) -> _common_pb2.Owner: ...
+    @_builtins.property
+    def rules(self) -> _containers.MessageMap[_builtins.str, Global___AlertRule]: ...
+    def __init__(
+        self,
+        *,
+        owner: _common_pb2.Owner | None = ...,
+        rules: _abc.Mapping[_builtins.str, Global___AlertRule] | None = ...,
+        replace: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["owner", b"owner", "replace", b"replace", "rules", b"rules"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdateAlertPreferencesRequest: _TypeAlias = UpdateAlertPreferencesRequest  # noqa: Y015

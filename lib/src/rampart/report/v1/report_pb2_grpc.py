@@ -39,6 +39,11 @@ class ReportServiceStub:
                 request_serializer=rampart_dot_report_dot_v1_dot_report__pb2.ExportScanRequest.SerializeToString,
                 response_deserializer=rampart_dot_report_dot_v1_dot_report__pb2.FileContent.FromString,
                 _registered_method=True)
+        self.ExportVulnerabilities = channel.unary_unary(
+                '/rampart.report.v1.ReportService/ExportVulnerabilities',
+                request_serializer=rampart_dot_report_dot_v1_dot_report__pb2.ExportVulnerabilitiesRequest.SerializeToString,
+                response_deserializer=rampart_dot_report_dot_v1_dot_report__pb2.FileContent.FromString,
+                _registered_method=True)
         self.CreateReport = channel.unary_unary(
                 '/rampart.report.v1.ReportService/CreateReport',
                 request_serializer=rampart_dot_report_dot_v1_dot_report__pb2.CreateReportRequest.SerializeToString,
@@ -144,6 +149,16 @@ class ReportServiceStub:
                 request_serializer=rampart_dot_report_dot_v1_dot_report__pb2.GetScanTimelineRequest.SerializeToString,
                 response_deserializer=rampart_dot_report_dot_v1_dot_report__pb2.ScanTimeline.FromString,
                 _registered_method=True)
+        self.GetAlertPreferences = channel.unary_unary(
+                '/rampart.report.v1.ReportService/GetAlertPreferences',
+                request_serializer=rampart_dot_report_dot_v1_dot_report__pb2.GetAlertPreferencesRequest.SerializeToString,
+                response_deserializer=rampart_dot_report_dot_v1_dot_report__pb2.AlertPreferences.FromString,
+                _registered_method=True)
+        self.UpdateAlertPreferences = channel.unary_unary(
+                '/rampart.report.v1.ReportService/UpdateAlertPreferences',
+                request_serializer=rampart_dot_report_dot_v1_dot_report__pb2.UpdateAlertPreferencesRequest.SerializeToString,
+                response_deserializer=rampart_dot_report_dot_v1_dot_report__pb2.AlertPreferences.FromString,
+                _registered_method=True)
 
 
 class ReportServiceServicer:
@@ -151,6 +166,13 @@ class ReportServiceServicer:
 
     def ExportScan(self, request, context):
         """A scan's results and findings as JSON, CSV, SARIF 2.1.0, HTML or PDF (docs/exports.md).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExportVulnerabilities(self, request, context):
+        """The organisation's vulnerability records chosen with the list filters, in the same formats.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -288,12 +310,30 @@ class ReportServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetAlertPreferences(self, request, context):
+        """Alert preferences (issue 13): which changes of a scan.changed event alert the organisation.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateAlertPreferences(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ReportServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
             'ExportScan': grpc.unary_unary_rpc_method_handler(
                     servicer.ExportScan,
                     request_deserializer=rampart_dot_report_dot_v1_dot_report__pb2.ExportScanRequest.FromString,
+                    response_serializer=rampart_dot_report_dot_v1_dot_report__pb2.FileContent.SerializeToString,
+            ),
+            'ExportVulnerabilities': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExportVulnerabilities,
+                    request_deserializer=rampart_dot_report_dot_v1_dot_report__pb2.ExportVulnerabilitiesRequest.FromString,
                     response_serializer=rampart_dot_report_dot_v1_dot_report__pb2.FileContent.SerializeToString,
             ),
             'CreateReport': grpc.unary_unary_rpc_method_handler(
@@ -401,6 +441,16 @@ def add_ReportServiceServicer_to_server(servicer, server):
                     request_deserializer=rampart_dot_report_dot_v1_dot_report__pb2.GetScanTimelineRequest.FromString,
                     response_serializer=rampart_dot_report_dot_v1_dot_report__pb2.ScanTimeline.SerializeToString,
             ),
+            'GetAlertPreferences': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAlertPreferences,
+                    request_deserializer=rampart_dot_report_dot_v1_dot_report__pb2.GetAlertPreferencesRequest.FromString,
+                    response_serializer=rampart_dot_report_dot_v1_dot_report__pb2.AlertPreferences.SerializeToString,
+            ),
+            'UpdateAlertPreferences': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateAlertPreferences,
+                    request_deserializer=rampart_dot_report_dot_v1_dot_report__pb2.UpdateAlertPreferencesRequest.FromString,
+                    response_serializer=rampart_dot_report_dot_v1_dot_report__pb2.AlertPreferences.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'rampart.report.v1.ReportService', rpc_method_handlers)
@@ -428,6 +478,33 @@ class ReportService:
             target,
             '/rampart.report.v1.ReportService/ExportScan',
             rampart_dot_report_dot_v1_dot_report__pb2.ExportScanRequest.SerializeToString,
+            rampart_dot_report_dot_v1_dot_report__pb2.FileContent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportVulnerabilities(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rampart.report.v1.ReportService/ExportVulnerabilities',
+            rampart_dot_report_dot_v1_dot_report__pb2.ExportVulnerabilitiesRequest.SerializeToString,
             rampart_dot_report_dot_v1_dot_report__pb2.FileContent.FromString,
             options,
             channel_credentials,
@@ -996,6 +1073,60 @@ class ReportService:
             '/rampart.report.v1.ReportService/GetScanTimeline',
             rampart_dot_report_dot_v1_dot_report__pb2.GetScanTimelineRequest.SerializeToString,
             rampart_dot_report_dot_v1_dot_report__pb2.ScanTimeline.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAlertPreferences(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rampart.report.v1.ReportService/GetAlertPreferences',
+            rampart_dot_report_dot_v1_dot_report__pb2.GetAlertPreferencesRequest.SerializeToString,
+            rampart_dot_report_dot_v1_dot_report__pb2.AlertPreferences.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateAlertPreferences(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rampart.report.v1.ReportService/UpdateAlertPreferences',
+            rampart_dot_report_dot_v1_dot_report__pb2.UpdateAlertPreferencesRequest.SerializeToString,
+            rampart_dot_report_dot_v1_dot_report__pb2.AlertPreferences.FromString,
             options,
             channel_credentials,
             insecure,
