@@ -217,6 +217,38 @@ async def test_resume_runs_only_the_shards_not_done_and_keeps_what_was_found() -
         await p.commands.resume(LIVE, scan.id, PlanLimits(concurrent=1), "req3")
 
 
+async def test_a_shard_that_stops_after_a_resume_leaves_the_resumed_run_alone() -> None:
+    """Two shards run when the owner cancels: one ends the scan as cancelled, the owner resumes it,
+    and only then does the slower worker's stop arrive. It belongs to the previous run: the
+    resumed scan must stay queued and then complete, with one cancelled event in all."""
+    p = platform(settings=SHARDED)
+    scan = await sharded(p)
+    hanging = FakeEngine(per_block=script, hang=True)
+    w1, w2 = p.shards(hanging, "w1"), p.shards(hanging, "w2")
+    first = asyncio.create_task(w1.execute(scan.id, 1, "req"))
+    second = asyncio.create_task(w2.execute(scan.id, 2, "req"))
+    for _ in range(100):
+        if sorted(hanging.blocks) == [1, 2]:
+            break
+        await asyncio.sleep(0)
+    assert sorted(hanging.blocks) == [1, 2]
+    await p.store.request_cancel(scan.id)
+    w1.cancel(scan.id)
+    assert await first
+    assert p.store.scans[scan.id].status == CANCELLED
+    resumed = await p.commands.resume(LIVE, scan.id, PlanLimits(concurrent=5), "req2")
+    w2.cancel(scan.id)  # the slow worker's stop, after the resume
+    assert await second
+    assert p.store.scans[scan.id].status == resumed.status == "queued"
+    engine = FakeEngine(per_block=script)
+    for index in range(1, 7):
+        assert await p.shards(engine).execute(scan.id, index, "req2")
+    done = p.store.scans[scan.id]
+    assert (done.status, done.counts) == (COMPLETED, PortCounts(3, 47, 0))
+    assert p.events.kinds(scan.id).count("cancelled") == 1
+    assert p.events.kinds(scan.id).count("completed") == 1
+
+
 async def test_the_plans_host_cap_applies_and_a_16_needs_a_plan_that_allows_it() -> None:
     p = platform(settings=SETTINGS.model_copy(update={"shard_hosts": 256}))
     spec = ScanSpec(targets=("127.0.0.0/23",), ports="80")

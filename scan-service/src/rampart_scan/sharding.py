@@ -200,6 +200,11 @@ class ShardExecution:
     async def _stop(self, run: ShardRun, status: str, error: ScanError) -> None:
         await self._store.release_shard(run.scan.id, run.index, run.lease.claim)
         current = await self._store.by_id(run.scan.id) or run.scan
+        if current.resumes != run.scan.resumes:
+            # Resumed since this shard started (its stop was slower than another shard's end):
+            # the stop belongs to the previous run, and the released shard goes to the new one.
+            log.info("shard stopped after a resume", scan_id=run.scan.id, shard=run.index, status=status)
+            return
         _, counts = await self._store.shards_done(run.scan.id)
         await self._end(current, status, run.request_id, error, counts.plus(run.counts.as_dict()))
 
