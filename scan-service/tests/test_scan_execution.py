@@ -23,10 +23,10 @@ from rampart_scan.domain import (
     ScanSpec,
 )
 from rampart_scan.durable import Leases
-from rampart_scan.execution import STUCK_AFTER, ScanExecution
 from rampart_scan.engine.scanner import HostDone, HostReport, PortFinding, PortFound, Progress, ServiceFound
 from rampart_scan.engine.services import ServiceInfo
 from rampart_scan.engine.targets import Host
+from rampart_scan.execution import STUCK_AFTER, ScanExecution
 from rampart_scan.scope import TargetNotAllowed
 
 LIVE = Owner("usr_a", "org_a")

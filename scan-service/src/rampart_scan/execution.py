@@ -38,7 +38,7 @@ from rampart_scan.durable import Leases
 from rampart_scan.engine.scanner import Event, HostDone, PortFound, Progress, ServiceFound
 from rampart_scan.findings import host_result, port_result
 from rampart_scan.interfaces import Clock, Engine, Pacer, ScanEventSink, ScanStore, SystemClock
-from rampart_scan.watchdog import STOP_GRACE, EnginePhase, Ending
+from rampart_scan.watchdog import STOP_GRACE, Ending, EnginePhase
 
 log = structlog.get_logger(__name__)
 PROGRESS_EVERY = 0.25  # seconds between progress events
@@ -150,7 +150,8 @@ class ScanExecution:
         max_duration = scan.spec.max_duration_seconds
         run.deadline = (scan.started_at or self._clock.now()) + timedelta(seconds=max_duration)
         remaining = (run.deadline - self._clock.now()).total_seconds()
-        status, error = TIMEOUT, timed_out(max_duration)
+        status: str = TIMEOUT
+        error: ScanError | None = timed_out(max_duration)
         if remaining > 0:
             run.phase = EnginePhase(self._scan(run), self._stop_grace)
             try:

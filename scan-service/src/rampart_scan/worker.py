@@ -22,7 +22,7 @@ from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 
 from rampart.lib.catalogue import subjects
-from rampart.lib.events import SCAN_JOBS, ConsumerSpec, EventPublisher, PoisonMessage
+from rampart.lib.events import SCAN_JOBS, ConsumerSpec, EventPublisher, PoisonMessage, bounded
 from rampart.lib.logging import bind_request
 from rampart.lib.runtime import Runtime, connect_infra, run_service
 from rampart.lib.settings import ServiceSettings
@@ -184,7 +184,7 @@ class Worker:
                 "capacity": self._settings.worker_concurrency,
             }
             with contextlib.suppress(nats.errors.Error, OSError):
-                await self._nc.publish(HEARTBEAT_SUBJECT, json.dumps(beat).encode())
+                await bounded(self._nc.publish(HEARTBEAT_SUBJECT, json.dumps(beat).encode()))
             await asyncio.sleep(HEARTBEAT_SECONDS)
 
 
