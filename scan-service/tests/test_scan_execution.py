@@ -26,8 +26,9 @@ from rampart_scan.durable import Leases
 from rampart_scan.engine.scanner import HostDone, HostReport, PortFinding, PortFound, Progress, ServiceFound
 from rampart_scan.engine.services import ServiceInfo
 from rampart_scan.engine.targets import Host
-from rampart_scan.execution import STUCK_AFTER, ScanExecution
+from rampart_scan.execution import ScanExecution
 from rampart_scan.scope import TargetNotAllowed
+from rampart_scan.watchdog import STUCK_AFTER
 
 LIVE = Owner("usr_a", "org_a")
 HOST = Host(ipaddress.ip_address("127.0.0.1"), "db.local.test")

@@ -38,14 +38,11 @@ from rampart_scan.durable import Leases
 from rampart_scan.engine.scanner import Event, HostDone, PortFound, Progress, ServiceFound
 from rampart_scan.findings import host_result, port_result
 from rampart_scan.interfaces import Clock, Engine, Pacer, ScanEventSink, ScanStore, SystemClock
-from rampart_scan.watchdog import STOP_GRACE, Ending, EnginePhase
+from rampart_scan.watchdog import STOP_GRACE, STUCK_AFTER, Ending, EnginePhase
 
 log = structlog.get_logger(__name__)
 PROGRESS_EVERY = 0.25  # seconds between progress events
 STORE_PROGRESS_EVERY = 1.0
-# A run this long past its deadline is stuck in its finishing step (the watchdog ended the engine
-# at the deadline): its delivery is no longer kept alive, so the broker gives the job to a worker.
-STUCK_AFTER = 60.0
 
 
 @dataclass

@@ -18,6 +18,9 @@ import structlog
 
 log = structlog.get_logger(__name__)
 STOP_GRACE = 5.0  # seconds a cancelled engine gets to end before it is abandoned
+# A run this long past its deadline is stuck in its finishing step (the watchdog ended the engine
+# at the deadline): its delivery is no longer kept alive, so the broker gives the job to a worker.
+STUCK_AFTER = 60.0
 
 
 class Ending(enum.Enum):
