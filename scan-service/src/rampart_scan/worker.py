@@ -197,7 +197,7 @@ async def bootstrap_worker(settings: ServiceSettings) -> Runtime:
     outbox = infra.outbox()
     worker_id = f"{socket.gethostname()}:{os.getpid()}"
     leases = Leases(repository, worker_id, settings.lease_seconds, settings.requeue_after_seconds)
-    events = ScanEvents(outbox, EventPublisher(infra.js))
+    events = ScanEvents(outbox, EventPublisher(infra.js), infra.nc)
     engine = ScanEngine(authoriser(settings), settings)
     pacing = Pacing(infra.db["scan_rate_buckets"], settings)
     execution = ScanExecution(repository, events, engine, leases, pacer_for=pacing.pacer_for)
