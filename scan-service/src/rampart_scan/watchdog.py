@@ -56,8 +56,8 @@ class EnginePhase:
             raise
         finally:
             stopper.cancel()
-        if self._task.done() and not self._task.cancelled():
-            self._task.result()  # raises the work's exception, if any
+        if self._task.done():  # by itself: its exception (a cancel of its own included) is raised
+            self._task.result()
             return Ending.DONE
         ending = Ending.STOPPED if self._stop.is_set() else Ending.DEADLINE
         await self._end()
