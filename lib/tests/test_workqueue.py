@@ -45,6 +45,7 @@ class ScriptedJob:
     is_active: bool = True
     beats: int = 0
     gave_up: bool = False
+    beaten: asyncio.Event = field(default_factory=asyncio.Event)  # set at each beat
 
     async def run(self) -> Settle:
         if self.hold is not None:
@@ -58,6 +59,7 @@ class ScriptedJob:
 
     async def beat(self) -> None:
         self.beats += 1
+        self.beaten.set()
 
     async def give_up(self) -> None:
         self.gave_up = True
@@ -134,3 +136,54 @@ async def test_a_busy_consumer_hands_back_late_deliveries_and_shutdown_hands_bac
     running.cancel()
     await asyncio.gather(running, return_exceptions=True)
     assert mine.settled == ["nak:None"]  # shutting down: to another worker at once
+
+
+@dataclass
+class Unanswered(Delivery):
+    """A delivery whose settlements never complete and shrug off a cancellation (a broken link).
+
+    They end only once ``link_back`` is set (at the end of the test, so the loop can close).
+    """
+
+    link_back: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def _never(self, what: str) -> None:
+        self.settled.append(what)
+        while not self.link_back.is_set():
+            try:
+                await self.link_back.wait()
+            except asyncio.CancelledError:
+                continue
+
+    async def ack(self) -> None:
+        await self._never("ack")
+
+    async def in_progress(self) -> None:
+        await self._never("in_progress")
+
+
+async def test_a_settlement_that_never_completes_does_not_hold_the_job_for_ever() -> None:
+    delivery = Unanswered()
+    queue = WorkQueueConsumer(None, SPEC, lambda m: ScriptedJob(Settle.ACK), 1, call_seconds=0.05)  # type: ignore[arg-type]
+    try:
+        await asyncio.wait_for(queue.handle(delivery), 5)  # type: ignore[arg-type]
+    finally:
+        delivery.link_back.set()
+    assert delivery.settled == ["ack"]  # tried once; the broker redelivers if it never arrived
+
+
+async def test_a_stuck_in_progress_does_not_stop_the_heartbeat() -> None:
+    delivery, hold = Unanswered(), asyncio.Event()
+    job = ScriptedJob(Settle.LEAVE, hold=hold)
+    queue = WorkQueueConsumer(None, SPEC, lambda m: job, 1, heartbeat_seconds=0.01, call_seconds=0.01)  # type: ignore[arg-type]
+    task = asyncio.create_task(queue.handle(delivery))  # type: ignore[arg-type]
+    try:
+        async with asyncio.timeout(5):
+            while job.beats < 3:  # each beat comes after an in_progress that never completed
+                job.beaten.clear()
+                await job.beaten.wait()
+        hold.set()
+        await asyncio.wait_for(task, 5)
+    finally:
+        delivery.link_back.set()
+    assert delivery.settled.count("in_progress") >= 3

@@ -9,6 +9,7 @@ on either, and a service-layer test runs in milliseconds. (Named ``scan_fakes`` 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -83,10 +84,22 @@ class FakeScanRepository:
         self.keys: dict[str, KeyRecord] = {}
         self.fail_on: set[str] = set()  # method names that raise, to stop a use case half-way
         self.shards: dict[tuple[str, int], dict[str, object]] = {}
+        # method names that wait until their gate opens (a slow store); ``waiting`` shows who waits
+        self.gates: dict[str, asyncio.Event] = {}
+        self.waiting: set[str] = set()
 
     def _step(self, name: str) -> None:
         if name in self.fail_on:
             raise ConnectionError(f"store unavailable during {name}")
+
+    async def _gate(self, name: str) -> None:
+        gate = self.gates.get(name)
+        if gate is not None:
+            self.waiting.add(name)
+            try:
+                await gate.wait()
+            finally:
+                self.waiting.discard(name)
 
     async def add(self, scan: Scan, pending: PendingEvents) -> None:
         self._step("add")
@@ -234,6 +247,7 @@ class FakeScanRepository:
         return True
 
     async def release_slot(self, org_id: str) -> None:
+        await self._gate("release_slot")
         if self.slots.get(org_id, 0) > 0:
             self.slots[org_id] -= 1
 
@@ -434,6 +448,8 @@ class FakeEngine:
     per_block: Callable[[Block], Sequence[Event]] | None = None
     blocks: list[int] = field(default_factory=list)
     pacers: list[Pacer | None] = field(default_factory=list)
+    # set: after its events it hangs and swallows every cancellation until this is set (a stuck library)
+    stubborn: asyncio.Event | None = None
 
     async def start(self, scan: Scan, block: Block | None = None, pacer: Pacer | None = None) -> EngineRun:
         self.started.append(scan.id)
@@ -452,6 +468,9 @@ class FakeEngine:
             yield event
         if self.hang:
             await asyncio.Event().wait()
+        while self.stubborn is not None and not self.stubborn.is_set():
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.stubborn.wait()
 
 
 SETTINGS = ScanSettings(

@@ -26,7 +26,9 @@ from rampart_scan.durable import Leases
 from rampart_scan.engine.scanner import HostDone, HostReport, PortFinding, PortFound, Progress, ServiceFound
 from rampart_scan.engine.services import ServiceInfo
 from rampart_scan.engine.targets import Host
+from rampart_scan.execution import ScanExecution
 from rampart_scan.scope import TargetNotAllowed
+from rampart_scan.watchdog import STUCK_AFTER
 
 LIVE = Owner("usr_a", "org_a")
 HOST = Host(ipaddress.ip_address("127.0.0.1"), "db.local.test")
@@ -205,3 +207,94 @@ async def test_a_running_scan_is_kept_alive_by_renewing_its_lease() -> None:
     job.cancel()  # a shutdown: the job goes back to the queue, the scan stays active
     await asyncio.gather(job, return_exceptions=True)
     assert (p.store.scans[scan.id].status, execution.holds(scan.id)) == (RUNNING, False)
+
+
+# ---- a scan's end under a broker reconnect: cancels, stuck engines, lost final events -------------
+
+
+async def test_a_cancel_arriving_while_the_scan_finishes_does_not_lose_its_final_event() -> None:
+    # The worker's cancellation watcher sees the scan final in the store as soon as the finish
+    # stored it; its cancel must not cut the finish short before the final event is stored.
+    p = platform()
+    scan = await queued(p)
+    p.store.gates["release_slot"] = gate = asyncio.Event()  # a slow store (e.g. a reconnect's burst)
+    execution = p.execution(FakeEngine(SCRIPT))
+    job = asyncio.create_task(execution.execute(scan.id, "req"))
+    await wait_until(lambda: "release_slot" in p.store.waiting)
+    assert p.store.scans[scan.id].is_final
+    execution.cancel(scan.id)  # what the watcher does for a scan it sees final
+    gate.set()
+    assert await asyncio.wait_for(job, 2)
+    assert p.events.kinds(scan.id)[-1] == "completed"
+    assert (p.store.scans[scan.id].status, p.store.slots["org_a"]) == (COMPLETED, 0)
+
+
+async def test_a_finished_scan_whose_final_event_was_cut_off_gets_it_on_redelivery() -> None:
+    p = platform()
+    scan = await queued(p)
+    p.store.gates["release_slot"] = gate = asyncio.Event()
+    job = asyncio.create_task(p.execution(FakeEngine(SCRIPT)).execute(scan.id, "req"))
+    await wait_until(lambda: "release_slot" in p.store.waiting)
+    job.cancel()  # a shutdown between the final state and its event: the job is handed back
+    await asyncio.gather(job, return_exceptions=True)
+    assert "completed" not in p.events.kinds(scan.id)
+    gate.set()
+    engine = FakeEngine(SCRIPT)
+    assert await p.execution(engine, worker="w2").execute(scan.id, "req")  # the redelivery
+    assert await p.execution(engine, worker="w2").execute(scan.id, "req")  # and one more
+    assert engine.started == []  # nothing scanned again
+    assert p.events.kinds(scan.id).count("completed") == 1
+
+
+def stubborn_execution(p: Platform, engine: FakeEngine) -> ScanExecution:
+    leases = Leases(p.store, "w1", 60, 120, p.clock)
+    return ScanExecution(p.store, p.events, engine, leases, p.clock, stop_grace=0.05)
+
+
+async def test_max_duration_ends_a_scan_whose_engine_never_stops() -> None:
+    p = platform()
+    scan = await queued(p, max_duration=60)
+    p.store.scans[scan.id] = replace(scan, started_at=p.clock.now() - timedelta(seconds=59.95))
+    release = asyncio.Event()
+    engine = FakeEngine((PortFound(HOST, SSH),), stubborn=release)  # swallows every cancellation
+    try:
+        assert await asyncio.wait_for(stubborn_execution(p, engine).execute(scan.id, "req"), 5)
+    finally:
+        release.set()
+    done = p.store.scans[scan.id]
+    assert (done.status, done.error and done.error.code) == (TIMEOUT, "SCAN_TIMEOUT")
+    assert [r.port for r in await p.store.ports_of(scan.id)] == [22]
+    assert p.events.kinds(scan.id)[-1] == TIMEOUT
+
+
+async def test_a_cancel_ends_a_scan_whose_engine_never_stops() -> None:
+    p = platform()
+    scan = await queued(p)
+    release = asyncio.Event()
+    execution = stubborn_execution(p, FakeEngine((PortFound(HOST, SSH),), stubborn=release))
+    job = asyncio.create_task(execution.execute(scan.id, "req"))
+    try:
+        await wait_until(lambda: p.store.ports)
+        execution.cancel(scan.id)
+        assert await asyncio.wait_for(job, 5)
+    finally:
+        release.set()
+    assert p.store.scans[scan.id].status == CANCELLED
+    assert p.events.kinds(scan.id)[-1] == CANCELLED
+
+
+async def test_a_run_stuck_past_its_deadline_is_no_longer_kept_alive() -> None:
+    # Its delivery then runs out of ack_wait and the broker gives the job to a worker again.
+    p = platform()
+    scan = await queued(p, max_duration=60)
+    p.store.scans[scan.id] = replace(scan, started_at=p.clock.now() - timedelta(seconds=59.95))
+    p.store.gates["release_slot"] = gate = asyncio.Event()  # the finish cannot complete
+    execution = p.execution(FakeEngine(hang=True))
+    job = asyncio.create_task(execution.execute(scan.id, "req"))
+    await wait_until(lambda: "release_slot" in p.store.waiting)
+    assert execution.holds(scan.id)
+    p.clock.advance(STUCK_AFTER + 1)
+    assert not execution.holds(scan.id)
+    gate.set()
+    assert await asyncio.wait_for(job, 2)
+    assert p.events.kinds(scan.id)[-1] == TIMEOUT

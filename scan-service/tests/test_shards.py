@@ -261,3 +261,22 @@ async def test_the_plans_host_cap_applies_and_a_16_needs_a_plan_that_allows_it()
     ).scan
     assert (big.shards.hosts, big.shards.count) == (65534, 256)
     assert len(p.events.jobs) == 256
+
+
+async def test_a_cancel_arriving_while_the_last_shard_ends_the_scan_does_not_cut_its_end_short() -> None:
+    p = platform(settings=SHARDED)
+    scan = await sharded(p)
+    w1 = p.shards(FakeEngine(per_block=script))
+    for index in range(1, 6):
+        assert await w1.execute(scan.id, index, "req")
+    p.store.gates["release_slot"] = gate = asyncio.Event()  # a slow store while the scan ends
+    last = asyncio.create_task(w1.execute(scan.id, 6, "req"))
+    async with asyncio.timeout(2):
+        while "release_slot" not in p.store.waiting:  # noqa: ASYNC110 - the run is on this loop
+            await asyncio.sleep(0)
+    assert p.store.scans[scan.id].is_final
+    w1.cancel(scan.id)  # the worker's watcher, seeing the scan final
+    gate.set()
+    assert await asyncio.wait_for(last, 2)
+    assert p.events.kinds(scan.id).count("completed") == 1
+    assert p.store.slots["org_a"] == 0

@@ -120,6 +120,31 @@ async def test_event_accepted_while_broker_is_down_is_delivered_when_it_returns(
     assert seen.last_status == "completed"
 
 
+async def test_a_scan_running_while_the_broker_restarts_completes_and_its_end_is_delivered(
+    healthy: DevStack, channel_to: Channels
+) -> None:
+    # Paced at 2 probes/s, the scan is still running when the broker goes away and comes back:
+    # its live events meet the outage and the reconnect, and it must still end, once.
+    owner = new_owner("midscan")
+    stub = scan_pb2_grpc.ScanServiceStub(channel_to("scan"))
+    request = scan_pb2.CreateScanRequest(owner=owner, targets=["127.0.0.1"], ports="1-16", rate=2)
+    scan = await stub.CreateScan(request, timeout=10)
+    await eventually(activity(channel_to, owner, scan.scan_id), lambda a: "started" in a.event_types)
+    healthy.stop("nats")
+    healthy.start("nats")
+    seen = await eventually(
+        activity(channel_to, owner, scan.scan_id), lambda a: finished(list(a.event_types)), deadline=60
+    )
+    assert seen.last_status == "completed"
+    entries = await eventually(
+        timeline(channel_to, owner, scan.scan_id),
+        lambda t: finished([e.type for e in t.entries]),
+        deadline=30,
+    )
+    kinds = [e.type for e in entries.entries]
+    assert (kinds[0], kinds.count("started"), kinds.count("completed")) == ("queued", 1, 1)
+
+
 def scan_event(owner: common_pb2.Owner, scan_id: str, sequence: int) -> scan_pb2.ScanEvent:
     return scan_pb2.ScanEvent(
         event_id=f"{scan_id}.{sequence}",

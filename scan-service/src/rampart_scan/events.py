@@ -1,4 +1,8 @@
-"""Scan events out: lifecycle events and jobs through the outbox, live ones straight to the broker."""
+"""Scan events out: lifecycle events and jobs through the outbox, live ones straight to the broker.
+
+A live port event the broker does not take goes to the outbox after all (it feeds the findings);
+a live progress event is simply dropped (the next one supersedes it).
+"""
 
 from __future__ import annotations
 
@@ -163,16 +167,26 @@ class ScanEvents:
         )
 
     async def port(self, scan: Scan, request_id: str, result: PortResult, service: bool) -> None:
-        """port_found, or service_detected once the port's service (and TLS) is known."""
+        """port_found, or service_detected once the port's service (and TLS) is known.
+
+        They feed the findings: one the broker did not take is kept in the outbox for the relay.
+        """
         kind = scan_pb2.SCAN_EVENT_TYPE_SERVICE_DETECTED if service else scan_pb2.SCAN_EVENT_TYPE_PORT_FOUND
         event_id = f"{scan.id}.{'service' if service else 'port'}.{result.host}.{result.port}"
         port = port_to_proto(result, scan.spec.scan_type)
-        await self._live(scan_event(scan, kind, event_id, utcnow(), port=port), request_id)
+        message = scan_event(scan, kind, event_id, utcnow(), port=port)
+        if not await self._live(message, request_id):
+            subject_of = subject(message.scan_id, _name(message))
+            await self._outbox.keep(
+                [Outbox.entry(subject_of, message.SerializeToString(), message.event_id, request_id)]
+            )
 
-    async def _live(self, message: scan_pb2.ScanEvent, request_id: str) -> None:
-        """Sent at once; the results are stored anyway, and the final event goes through the outbox."""
+    async def _live(self, message: scan_pb2.ScanEvent, request_id: str) -> bool:
+        """Sent at once (bounded); False when the broker did not take it (a progress is then dropped)."""
         if self._publisher is None:
-            return
+            return True  # nothing is sent from here (scan-service's API side)
+        if self._nc is not None and not self._nc.is_connected:
+            return False  # reconnecting: do not wait for a publish that cannot be answered
         try:
             await self._publisher.publish(
                 subject(message.scan_id, _name(message)),
@@ -182,6 +196,8 @@ class ScanEvents:
             )
         except (nats.errors.Error, OSError, TimeoutError) as error:
             log.warning("live event not sent", event_id=message.event_id, error=str(error))
+            return False
+        return True
 
     async def ask_workers_to_cancel(self, scan_id: str) -> None:
         if self._nc is not None and self._nc.is_connected:

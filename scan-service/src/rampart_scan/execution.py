@@ -4,13 +4,19 @@ A scan runs only after its claim is stored (another worker's live lease means: n
 finishes only while that claim is still the current one, so a worker that lost its lease cannot
 overwrite the new holder's result. Port results are upserted and every event id is
 deterministic, so a second run duplicates nothing (docs/security/durability.md).
+
+The engine runs under a watchdog (``watchdog.EnginePhase``): the scan ends at its max_duration
+even when the engine or a publish is stuck, and an owner's cancel stops only the engine, never
+the finishing step (final state, slot, final event). A delivery of a scan that is already final
+writes its final event again (same id, so at most once): a finish cut short between storing the
+final state and storing its event (a crash, a shutdown) still gets its event out.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 import structlog
 
@@ -32,6 +38,7 @@ from rampart_scan.durable import Leases
 from rampart_scan.engine.scanner import Event, HostDone, PortFound, Progress, ServiceFound
 from rampart_scan.findings import host_result, port_result
 from rampart_scan.interfaces import Clock, Engine, Pacer, ScanEventSink, ScanStore, SystemClock
+from rampart_scan.watchdog import STOP_GRACE, STUCK_AFTER, Ending, EnginePhase
 
 log = structlog.get_logger(__name__)
 PROGRESS_EVERY = 0.25  # seconds between progress events
@@ -46,7 +53,8 @@ class Run:
     request_id: str
     claimed: bool = False
     counts: PortCounts = field(default_factory=PortCounts)
-    task: asyncio.Task[object] | None = None
+    phase: EnginePhase | None = None  # the engine running under its watchdog
+    deadline: datetime | None = None
     cancelled_by_user: bool = False
     sent_progress: float = float("-inf")  # the first progress goes out at once
     stored_progress: float = float("-inf")
@@ -64,7 +72,9 @@ class ScanExecution:
         leases: Leases,
         clock: Clock | None = None,
         pacer_for: Callable[[Scan], Pacer | None] | None = None,
+        stop_grace: float = STOP_GRACE,
     ) -> None:
+        self._stop_grace = stop_grace
         self._pacer_for = pacer_for
         self._store = store
         self._events = events
@@ -76,11 +86,17 @@ class ScanExecution:
     @property
     def running(self) -> list[str]:
         """Scans running here now."""
-        return [scan_id for scan_id, run in self._runs.items() if run.task is not None]
+        return [scan_id for scan_id, run in self._runs.items() if run.phase is not None]
 
     def holds(self, scan_id: str) -> bool:
-        """Whether this worker holds the scan's claim (its delivery is kept alive only then)."""
-        return scan_id in self._runs
+        """Whether this worker holds the scan's claim and its run is not stuck past its deadline.
+
+        Only then is its delivery kept alive (and its lease renewed).
+        """
+        run = self._runs.get(scan_id)
+        if run is None:
+            return False
+        return run.deadline is None or self._clock.now() <= run.deadline + timedelta(seconds=STUCK_AFTER)
 
     async def renew(self, scan_id: str) -> None:
         run = self._runs.get(scan_id)
@@ -90,14 +106,17 @@ class ScanExecution:
     def cancel(self, scan_id: str) -> None:
         """Stop a scan running here because its owner cancelled it (it then finishes as cancelled)."""
         run = self._runs.get(scan_id)
-        if run is not None and run.task is not None and not run.cancelled_by_user:
+        if run is not None and run.phase is not None and run.phase.active and not run.cancelled_by_user:
             run.cancelled_by_user = True
-            run.task.cancel()
+            run.phase.stop()
 
     async def execute(self, scan_id: str, request_id: str) -> bool:
         """Run the scan under a lease; False when another worker's live lease holds it."""
         scan = await self._store.by_id(scan_id)
-        if scan is None or scan.is_final:
+        if scan is None:
+            return True
+        if scan.is_final:  # its final event again, in case the finish stopped before storing it
+            await self._events.lifecycle(scan, request_id, error=scan.error, summary=True)
             return True
         run = Run(scan, request_id)
         if scan.cancel_requested:
@@ -111,10 +130,10 @@ class ScanExecution:
         self._runs[scan_id] = run
         try:
             await self._events.lifecycle(claimed, request_id)
-            run.task = asyncio.current_task()
             await self._run(run)
         finally:
-            self._runs.pop(scan_id, None)
+            if self._runs.get(scan_id) is run:
+                del self._runs[scan_id]
         return True
 
     async def give_up(self, scan_id: str, request_id: str) -> None:
@@ -126,29 +145,34 @@ class ScanExecution:
     async def _run(self, run: Run) -> None:
         scan = run.scan
         max_duration = scan.spec.max_duration_seconds
-        started = scan.started_at or self._clock.now()
-        remaining = max_duration - (self._clock.now() - started).total_seconds()
-        try:
-            if remaining <= 0:
-                raise TimeoutError
-            async with asyncio.timeout(remaining):
-                pacer = self._pacer_for(scan) if self._pacer_for is not None else None
-                engine = await self._engine.start(scan, None, pacer)
-                if engine.excluded is not None and tuple(engine.excluded) != scan.excluded_endpoints:
-                    await self._store.save_excluded(scan.id, engine.excluded)
-                async for event in engine.events:
-                    await self._apply(run, event)
-        except TimeoutError:
-            await self._finish(run, TIMEOUT, timed_out(max_duration))
-        except asyncio.CancelledError:
-            if not run.cancelled_by_user:
-                raise
-            asyncio.current_task().uncancel()  # type: ignore[union-attr]
-            await self._finish(run, CANCELLED, CANCELLED_BY_CALLER)
-        except RampartError as refused:  # e.g. the target left the scope since it was accepted
-            await self._finish(run, FAILED, ScanError(refused.public_code, refused.message))
-        else:
-            await self._finish(run, COMPLETED)
+        run.deadline = (scan.started_at or self._clock.now()) + timedelta(seconds=max_duration)
+        remaining = (run.deadline - self._clock.now()).total_seconds()
+        status: str = TIMEOUT
+        error: ScanError | None = timed_out(max_duration)
+        if remaining > 0:
+            run.phase = EnginePhase(self._scan(run), self._stop_grace)
+            try:
+                ending = await run.phase.wait(remaining)
+            except TimeoutError:  # raised inside the engine: as before, the scan timed out
+                ending = Ending.DEADLINE
+            except RampartError as refused:  # e.g. the target left the scope since it was accepted
+                ending, status, error = Ending.DONE, FAILED, ScanError(refused.public_code, refused.message)
+            else:
+                if ending is Ending.DONE:
+                    status, error = COMPLETED, None
+            if ending is Ending.STOPPED:
+                status, error = CANCELLED, CANCELLED_BY_CALLER
+        await self._finish(run, status, error)
+
+    async def _scan(self, run: Run) -> None:
+        """The engine phase: what a cancel or the deadline stops."""
+        scan = run.scan
+        pacer = self._pacer_for(scan) if self._pacer_for is not None else None
+        engine = await self._engine.start(scan, None, pacer)
+        if engine.excluded is not None and tuple(engine.excluded) != scan.excluded_endpoints:
+            await self._store.save_excluded(scan.id, engine.excluded)
+        async for event in engine.events:
+            await self._apply(run, event)
 
     async def _apply(self, run: Run, event: Event) -> None:
         scan = run.scan

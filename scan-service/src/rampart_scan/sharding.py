@@ -8,14 +8,16 @@ raises the scan's ``shards_done`` with a compare-and-set; whoever sees every sha
 scan with a compare-and-set on its status, so two workers finishing together publish one
 ``completed``. Cancel and ``max_duration`` (from the scan's start, across shards) end the scan
 the same way from whichever shard meets them; its unfinished shards stay not done, for a resume.
+As for a whole scan (``execution``), the engine runs under a watchdog that a cancel or the
+deadline ends even when it is stuck, and a cancel never reaches the merge or the scan's end.
 """
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 import structlog
 
@@ -36,6 +38,7 @@ from rampart_scan.domain import (
 from rampart_scan.engine.scanner import HostDone, PortFound, ServiceFound
 from rampart_scan.findings import host_result, port_result
 from rampart_scan.interfaces import Clock, Engine, Pacer, ScanEventSink, ScanStore, ShardLease, SystemClock
+from rampart_scan.watchdog import STOP_GRACE, STUCK_AFTER, Ending, EnginePhase
 
 log = structlog.get_logger(__name__)
 
@@ -49,7 +52,8 @@ class ShardRun:
     lease: ShardLease
     request_id: str
     counts: PortCounts = field(default_factory=PortCounts)
-    task: asyncio.Task[object] | None = None
+    phase: EnginePhase | None = None  # the engine running under its watchdog
+    deadline: datetime | None = None
     cancelled_by_user: bool = False
 
 
@@ -66,7 +70,9 @@ class ShardExecution:
         requeue_after: float,
         pacer_for: Callable[[Scan], Pacer | None] | None = None,
         clock: Clock | None = None,
+        stop_grace: float = STOP_GRACE,
     ) -> None:
+        self._stop_grace = stop_grace
         self._store = store
         self._events = events
         self._engine = engine
@@ -79,17 +85,21 @@ class ShardExecution:
 
     @property
     def running(self) -> list[str]:
-        return sorted({scan_id for (scan_id, _), run in self._runs.items() if run.task is not None})
+        return sorted({scan_id for (scan_id, _), run in self._runs.items() if run.phase is not None})
 
     def holds(self, scan_id: str, index: int) -> bool:
-        return (scan_id, index) in self._runs
+        """Held here and not stuck past its deadline (``execution.ScanExecution.holds``)."""
+        run = self._runs.get((scan_id, index))
+        if run is None:
+            return False
+        return run.deadline is None or self._clock.now() <= run.deadline + timedelta(seconds=STUCK_AFTER)
 
     def cancel(self, scan_id: str) -> None:
         """The owner cancelled the scan: stop every shard of it running here."""
         for (held, _), run in self._runs.items():
-            if held == scan_id and run.task is not None and not run.cancelled_by_user:
+            if held == scan_id and run.phase is not None and run.phase.active and not run.cancelled_by_user:
                 run.cancelled_by_user = True
-                run.task.cancel()
+                run.phase.stop()
 
     async def renew(self, scan_id: str, index: int) -> None:
         run = self._runs.get((scan_id, index))
@@ -132,10 +142,10 @@ class ShardExecution:
         run = ShardRun(scan, index, lease, request_id)
         self._runs[(scan_id, index)] = run
         try:
-            run.task = asyncio.current_task()
             await self._run(run)
         finally:
-            self._runs.pop((scan_id, index), None)
+            if self._runs.get((scan_id, index)) is run:
+                del self._runs[(scan_id, index)]
         return True
 
     async def give_up(self, scan_id: str, request_id: str) -> None:
@@ -147,29 +157,34 @@ class ShardExecution:
     async def _run(self, run: ShardRun) -> None:
         scan = run.scan
         max_duration = scan.spec.max_duration_seconds
-        started = scan.started_at or self._clock.now()
-        remaining = max_duration - (self._clock.now() - started).total_seconds()
-        pacer = self._pacer_for(scan) if self._pacer_for is not None else None
-        try:
-            if remaining <= 0:
-                raise TimeoutError
-            async with asyncio.timeout(remaining):
-                engine = await self._engine.start(scan, scan.shards.block(run.index), pacer)
-                async for event in engine.events:
-                    await self._apply(run, event)
-        except TimeoutError:
-            await self._stop(run, TIMEOUT, timed_out(max_duration))
-        except asyncio.CancelledError:
-            if not run.cancelled_by_user:
-                raise
-            asyncio.current_task().uncancel()  # type: ignore[union-attr]
+        run.deadline = (scan.started_at or self._clock.now()) + timedelta(seconds=max_duration)
+        remaining = (run.deadline - self._clock.now()).total_seconds()
+        ending = Ending.DEADLINE
+        if remaining > 0:
+            run.phase = EnginePhase(self._scan(run), self._stop_grace)
+            try:
+                ending = await run.phase.wait(remaining)
+            except TimeoutError:  # raised inside the engine: as before, the scan timed out
+                ending = Ending.DEADLINE
+            except RampartError as refused:
+                await self._stop(run, FAILED, ScanError(refused.public_code, refused.message))
+                return
+        if ending is Ending.STOPPED:
             await self._stop(run, CANCELLED, CANCELLED_BY_CALLER)
-        except RampartError as refused:
-            await self._stop(run, FAILED, ScanError(refused.public_code, refused.message))
+        elif ending is Ending.DEADLINE:
+            await self._stop(run, TIMEOUT, timed_out(max_duration))
         else:
             if await self._store.finish_shard(scan.id, run.index, run.lease.claim, run.counts):
                 log.info("shard done", scan_id=scan.id, shard=run.index, of=scan.shards.count)
             await self._merge(scan, run.request_id)
+
+    async def _scan(self, run: ShardRun) -> None:
+        """The engine phase of the shard: what a cancel or the deadline stops."""
+        scan = run.scan
+        pacer = self._pacer_for(scan) if self._pacer_for is not None else None
+        engine = await self._engine.start(scan, scan.shards.block(run.index), pacer)
+        async for event in engine.events:
+            await self._apply(run, event)
 
     async def _apply(self, run: ShardRun, event: object) -> None:
         scan = run.scan

@@ -22,7 +22,7 @@ from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 
 from rampart.lib.catalogue import subjects
-from rampart.lib.events import SCAN_JOBS, ConsumerSpec, EventPublisher, PoisonMessage
+from rampart.lib.events import SCAN_JOBS, ConsumerSpec, EventPublisher, PoisonMessage, bounded
 from rampart.lib.logging import bind_request
 from rampart.lib.runtime import Runtime, connect_infra, run_service
 from rampart.lib.settings import ServiceSettings
@@ -185,7 +185,7 @@ class Worker:
                 "capacity": self._settings.worker_concurrency,
             }
             with contextlib.suppress(nats.errors.Error, OSError):
-                await self._nc.publish(HEARTBEAT_SUBJECT, json.dumps(beat).encode())
+                await bounded(self._nc.publish(HEARTBEAT_SUBJECT, json.dumps(beat).encode()))
             await asyncio.sleep(HEARTBEAT_SECONDS)
 
 
@@ -198,7 +198,7 @@ async def bootstrap_worker(settings: ServiceSettings) -> Runtime:
     outbox = infra.outbox()
     worker_id = f"{socket.gethostname()}:{os.getpid()}"
     leases = Leases(repository, worker_id, settings.lease_seconds, settings.requeue_after_seconds)
-    events = ScanEvents(outbox, EventPublisher(infra.js))
+    events = ScanEvents(outbox, EventPublisher(infra.js), infra.nc)
     engine = ScanEngine(authoriser(settings), settings)
     if settings.scan_syn and not has_cap_net_raw():
         log.warning("SCAN_SYN is on but this worker lacks CAP_NET_RAW: its TCP scans will fail")

@@ -6,7 +6,7 @@ import asyncio
 import enum
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import nats
 import nats.errors
@@ -150,6 +150,38 @@ async def ensure_streams(js: JetStreamContext, specs: tuple[StreamSpec, ...] = S
         await js.update_stream(spec.config())
 
 
+# ---- bounded broker calls ------------------------------------------------------------------------
+# nats-py can leave an await pending across a reconnect, and parts of it swallow a cancellation
+# (``Client._flush_pending`` catches CancelledError), so a plain timeout around a call is not
+# always honoured. ``bounded`` runs the call in a task of its own and stops waiting at the limit.
+T = TypeVar("T")
+_ABANDONED: set[asyncio.Future[Any]] = set()
+BROKER_CALL_SECONDS = 5.0  # an ack, nak or in_progress: a small publish; more means a broken link
+
+
+def _forget(task: asyncio.Future[Any]) -> None:
+    _ABANDONED.discard(task)
+    if not task.cancelled():
+        task.exception()  # retrieved: no "exception was never retrieved" at exit
+
+
+async def bounded(call: Awaitable[T], seconds: float = BROKER_CALL_SECONDS) -> T:
+    """Await a broker call for at most ``seconds``; then ``nats.errors.TimeoutError``, whatever it does."""
+    task = asyncio.ensure_future(call)
+    try:
+        done, _ = await asyncio.wait({task}, timeout=seconds)
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
+    if not done:
+        task.cancel()  # it may ignore it: kept referenced until it ends, if ever
+        _ABANDONED.add(task)
+        task.add_done_callback(_forget)
+        raise nats.errors.TimeoutError
+    return task.result()
+
+
+# ---- publishing ----------------------------------------------------------------------------------
 class EventPublisher:
     """Publishes to JetStream; the message id lets the broker drop duplicates."""
 
@@ -162,7 +194,8 @@ class EventPublisher:
         headers = {MSG_ID_HEADER: msg_id}
         if request_id:
             headers[REQUEST_ID_HEADER] = request_id
-        ack = await self._js.publish(subject, payload, timeout=self._timeout, headers=headers)
+        publish = self._js.publish(subject, payload, timeout=self._timeout, headers=headers)
+        ack = await bounded(publish, self._timeout + 1.0)  # a PubAck that never comes ends too
         EVENTS_PUBLISHED.labels(ack.stream).inc()
         return not ack.duplicate
 
@@ -229,9 +262,9 @@ class PullSource:
         """Up to ``batch`` messages; none when there is nothing within ``wait`` seconds or no broker."""
         try:
             if self._subscription is None:
-                self._subscription = await self._subscribe()
+                self._subscription = await bounded(self._subscribe(), 2 * BROKER_CALL_SECONDS)
                 log.info("consumer ready", durable=self._spec.durable)
-            return await self._subscription.fetch(batch, timeout=wait)
+            return await bounded(self._subscription.fetch(batch, timeout=wait), wait + BROKER_CALL_SECONDS)
         except (nats.errors.TimeoutError, TimeoutError):
             return []  # nothing to fetch within the timeout
         except (nats.errors.Error, OSError) as error:
@@ -268,14 +301,14 @@ class DurableConsumer:
         except PoisonMessage as error:
             log.error("event dropped", durable=durable, subject=message.subject, reason=str(error))
             EVENTS_CONSUMED.labels(durable, "dropped").inc()
-            await message.term()
+            await bounded(message.term())
             return
         except Exception:
             attempt = message.metadata.num_delivered or 1
             log.warning("event failed, will retry", durable=durable, attempt=attempt, exc_info=True)
             EVENTS_CONSUMED.labels(durable, "retried").inc()
-            await message.nak(delay=retry_delay(attempt))
+            await bounded(message.nak(delay=retry_delay(attempt)))
             return
-        await message.ack()
+        await bounded(message.ack())
         EVENTS_CONSUMED.labels(durable, outcome.value).inc()
         log.info("event handled", durable=durable, subject=message.subject, outcome=outcome.value)

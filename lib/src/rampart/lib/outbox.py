@@ -79,6 +79,16 @@ class Outbox:
             log.warning("event kept for retry", event_ids=[e["_id"] for e in entries], error=str(error))
             self._wake.set()
 
+    async def keep(self, entries: list[dict[str, Any]]) -> None:
+        """Store entries (idempotent per event id) for the relay alone: no send attempt here.
+
+        For an event the broker just failed to take: trying again inline would only wait again.
+        """
+        for entry in entries:
+            with contextlib.suppress(DuplicateKeyError):
+                await self._collection.insert_one({**entry, "published": False})
+        self._wake.set()
+
     async def flush(self) -> int:
         """Publish pending events in the order they were stored; returns how many."""
         sent = 0

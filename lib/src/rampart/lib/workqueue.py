@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 import nats.errors
@@ -23,7 +23,14 @@ import structlog
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
-from rampart.lib.events import ConsumerSpec, PoisonMessage, PullSource, retry_delay
+from rampart.lib.events import (
+    BROKER_CALL_SECONDS,
+    ConsumerSpec,
+    PoisonMessage,
+    PullSource,
+    bounded,
+    retry_delay,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -68,7 +75,9 @@ class WorkQueueConsumer:
         jobs: JobFactory,
         concurrency: int,
         heartbeat_seconds: float | None = None,
+        call_seconds: float = BROKER_CALL_SECONDS,
     ) -> None:
+        self._call_seconds = call_seconds  # the longest a settlement or in_progress is awaited
         self._source = PullSource(js, spec)
         self._spec = spec
         self._jobs = jobs
@@ -103,43 +112,54 @@ class WorkQueueConsumer:
         """A delivery that reached this busy worker late goes back to the queue now."""
         with contextlib.suppress(nats.errors.Error, OSError, TimeoutError):
             for message in await self._source.fetch(1, wait=0.2):
-                await message.nak()
+                await bounded(message.nak())
                 log.info("busy: job handed back", subject=message.subject)
 
     async def handle(self, message: Msg) -> None:
+        """Run one delivery's job and settle it; no broker call here can hold it for ever.
+
+        A settlement lost on the way (the broker away, or a reply that never comes) only means
+        the broker redelivers the job after ``ack_wait``, and a job of a final scan is idempotent.
+        """
         try:
             job = self._jobs(message)
         except PoisonMessage as error:
             log.error("job dropped", subject=message.subject, reason=str(error))
-            await message.term()
+            await self._settle(message, "term", message.term())
             return
         attempt = message.metadata.num_delivered or 1
         heartbeat = asyncio.create_task(self._heartbeat(message, job))
         try:
             if await job.run() is Settle.ACK:
-                await message.ack()
+                await self._settle(message, "ack", message.ack())
         except asyncio.CancelledError:
             with contextlib.suppress(Exception):  # shutting down: hand the job to another worker now
-                await asyncio.wait_for(message.nak(), timeout=0.5)
+                await bounded(message.nak(), 0.5)
             raise
         except Exception as error:
             log.error("job failed", subject=message.subject, attempt=attempt, exc_info=error)
             if attempt >= self._spec.max_deliver:
                 await job.give_up()
-                await message.ack()
+                await self._settle(message, "ack", message.ack())
             else:
-                await message.nak(delay=retry_delay(attempt))
+                await self._settle(message, "nak", message.nak(delay=retry_delay(attempt)))
         finally:
             heartbeat.cancel()
+
+    async def _settle(self, message: Msg, how: str, call: Awaitable[None]) -> None:
+        try:
+            await bounded(call, self._call_seconds)
+        except (nats.errors.Error, OSError) as error:
+            log.warning("job settlement lost; the broker redelivers it", how=how, error=str(error))
 
     async def _heartbeat(self, message: Msg, job: Job) -> None:
         while True:
             await asyncio.sleep(self._beat_every)
             if not job.active():
-                continue  # not (yet, or no longer) running here: nothing to keep alive
+                continue  # not (yet, or no longer) running here, or stuck: nothing to keep alive
             with contextlib.suppress(nats.errors.Error, OSError):
-                await message.in_progress()
+                await bounded(message.in_progress(), self._call_seconds)
             try:
-                await job.beat()
+                await bounded(job.beat(), self._beat_every)
             except Exception as error:  # e.g. the store is away; the job's own checks decide
                 log.warning("job heartbeat failed", subject=message.subject, error=str(error))
