@@ -49,6 +49,9 @@ class FakeScheduleStore:
         self.schedules[was.id] = now
         return True
 
+    async def advance_many(self, changes: list[tuple[Schedule, Schedule]]) -> int:
+        return sum([await self.advance(was, now) for was, now in changes])
+
     async def take_lease(self, name: str, holder: str, now: float, until: float) -> bool:
         if self.lease is not None and self.lease[0] != holder and self.lease[1] >= now:
             return False
