@@ -26,6 +26,7 @@ from typing import Any
 
 import httpx2 as httpx
 import pymongo
+from pymongo.database import Database
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -99,7 +100,7 @@ def main() -> int:
             list(pool.map(create, range(SCHEDULES)))
         fire = (datetime.now(UTC) + timedelta(seconds=LEAD_SECONDS + 60)).replace(second=0, microsecond=0)
         with pymongo.MongoClient(stack.mongodb_url) as store:
-            scan_db = store["rampart_scan"]
+            scan_db: Database[dict[str, Any]] = store["rampart_scan"]
             moved = scan_db["scan_schedules"].update_many(
                 {"org_id": account["org_id"]}, {"$set": {"next_run_at": fire.timestamp()}}
             )
