@@ -21,7 +21,7 @@ from rampart.lib.outbox import Outbox
 from rampart.lib.store import Document
 from rampart_scan import domain
 from rampart_scan.authorise import TargetAuthoriser
-from rampart_scan.commands import Created, ScanCommands
+from rampart_scan.commands import Created, Planned, ScanCommands
 from rampart_scan.domain import Owner, PlanLimits, ScanSpec
 from rampart_scan.durable import Leases, Sweeper
 from rampart_scan.events import ScanEvents
@@ -196,3 +196,47 @@ async def test_an_active_scan_nobody_touches_is_requeued_once_per_period(platfor
     await sweeper.requeue_stale()
     assert published.ids.count(f"{scan.id}.job.1") == 1
     assert f"{scan.id}.job.2" not in published.ids
+
+
+def planned(org: str, count: int, limits: PlanLimits) -> list[Planned]:
+    """A batch of sandbox runs of ``org``, each naming its scan id (as the scheduler's runs do)."""
+    owner = Owner(user_id=f"usr_{org}", org_id=org, sandbox=True)
+    spec = ScanSpec(targets=("127.0.0.1",), ports="1-10")
+    return [Planned(owner, spec, limits, f"scan_{org}_{n}", "req") for n in range(count)]
+
+
+async def test_a_batch_of_creates_killed_at_any_point_is_run_again_into_one_scan_per_run(
+    platform: Any,
+) -> None:
+    """A batch stopping at each store command (a crash), run again: every run once, counted once."""
+    commands, repo, sweeper, tripwire, published = platform
+    limits = PlanLimits(concurrent=10, daily=10)
+    tripwire.arm(0, None)
+    await commands.create_batch(planned(f"org_count{next(orgs)}", 3, limits))
+    writes = tripwire.seen
+    assert writes >= 7  # ids read, quota, slots, scans, outbox, publish mark, entries moved
+    for at in range(1, writes + 1):
+        org = f"org_batch{next(orgs)}"
+        runs = planned(org, 3, limits)
+        call = asyncio.ensure_future(commands.create_batch(runs))
+        tripwire.arm(at, call.cancel)
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        await sweeper.sweep()
+        again = await commands.create_batch(runs)  # the scheduler's next tick: the same runs
+        await sweeper.sweep()
+        await sweeper.sweep()  # a leaked counter is repaired when it disagrees twice in a row
+        assert [c.scan.id for c in again if isinstance(c, Created)] == [r.scan_id for r in runs], at
+        assert await repo.scans.count_documents({"org_id": org}) == 3, at
+        assert all(f"{r.scan_id}.job" in published.ids for r in runs), at  # at least once; ids dedupe
+        assert await counters(repo, org) == (3, 3, 3), at
+
+
+async def test_a_batch_near_its_limits_admits_exactly_what_they_leave(platform: Any) -> None:
+    commands, repo, *_ = platform
+    org = f"org_limits{next(orgs)}"
+    await create(commands, org, "")  # one slot and one of the day's scans already taken
+    answers = await commands.create_batch(planned(org, 5, PlanLimits(concurrent=3, daily=50)))
+    kinds = [type(a).__name__ for a in answers]
+    assert kinds == ["Created", "Created"] + ["ConcurrentLimitExceeded"] * 3
+    assert await counters(repo, org) == (3, 3, 3)
