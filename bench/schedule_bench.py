@@ -116,6 +116,7 @@ def main() -> int:
                 time.sleep(2)
                 if scan_db["scans"].count_documents({"org_id": account["org_id"]}) >= SCHEDULES:
                     break
+            stored = scan_db["scans"].count_documents({"org_id": account["org_id"]})
             cpu_after = cpu_seconds(stack)
             load_after = os.getloadavg()[0]
             jobs = [
@@ -145,6 +146,7 @@ def main() -> int:
             f"  {len(created):,} scans started; first {first.total_seconds():.1f} s, "
             f"last {last.total_seconds():.1f} s after the fire time ({within} the minute)"
         )
+        print(f"  {stored:,} scans in the store, {len(created):,} listed through the API")
         if jobs:
             print(f"  last job published {(max(jobs) - fire).total_seconds():.1f} s after the fire time")
         busy = {n: cpu_after[n] - cpu_before.get(n, 0.0) for n in cpu_after}
@@ -157,6 +159,8 @@ def main() -> int:
         return 0
     finally:
         stack.stop_all()
+        if os.environ.get("BENCH_KEEP_LOGS"):  # BENCH_KEEP_LOGS=/some/dir keeps the processes' logs
+            shutil.copytree(data_dir / "log", os.environ["BENCH_KEEP_LOGS"], dirs_exist_ok=True)
         shutil.rmtree(data_dir, ignore_errors=True)
 
 

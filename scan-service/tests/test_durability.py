@@ -25,6 +25,7 @@ from rampart_scan.commands import Created, Planned, ScanCommands
 from rampart_scan.domain import Owner, PlanLimits, ScanSpec
 from rampart_scan.durable import Leases, Sweeper
 from rampart_scan.events import ScanEvents
+from rampart_scan.queries import ScanListing, ScanQueries
 from rampart_scan.repository import ScanRepository
 from rampart_scan.scope import ScopeBook
 from rampart_scan.settings import ScanSettings
@@ -240,3 +241,23 @@ async def test_a_batch_near_its_limits_admits_exactly_what_they_leave(platform: 
     kinds = [type(a).__name__ for a in answers]
     assert kinds == ["Created", "Created"] + ["ConcurrentLimitExceeded"] * 3
     assert await counters(repo, org) == (3, 3, 3)
+
+
+async def test_cursor_pages_list_every_scan_of_a_batch_created_within_a_few_milliseconds(
+    platform: Any,
+) -> None:
+    """Scans read back carry the key they were stored with, so no page skips a scan."""
+    commands, repo, *_ = platform
+    org = f"org_pages{next(orgs)}"
+    runs = planned(org, 250, PlanLimits())
+    await commands.create_batch(runs)
+    queries, owner = ScanQueries(repo), runs[0].owner
+    seen: list[str] = []
+    cursor = ""
+    while True:
+        scans, page = await queries.list_scans(owner, ScanListing(per_page=100, cursor=cursor))
+        seen += [scan.id for scan in scans]
+        cursor = page.next_cursor
+        if not cursor:
+            break
+    assert sorted(seen) == sorted(run.scan_id for run in runs)
