@@ -112,18 +112,20 @@ def main() -> int:
             cpu_before = cpu_seconds(stack)
             load_before = os.getloadavg()[0]
             deadline = fire + timedelta(minutes=3)
+            job_entries = {"subject": {"$regex": "jobs"}, "published": True}
             while datetime.now(UTC) < deadline:
                 time.sleep(2)
-                if scan_db["scans"].count_documents({"org_id": account["org_id"]}) >= SCHEDULES:
+                if (
+                    scan_db["scans"].count_documents({"org_id": account["org_id"]}) >= SCHEDULES
+                    and scan_db["outbox"].count_documents(job_entries) >= SCHEDULES
+                ):
                     break
             stored = scan_db["scans"].count_documents({"org_id": account["org_id"]})
             cpu_after = cpu_seconds(stack)
             load_after = os.getloadavg()[0]
             jobs = [
                 published_at(doc["published_at"])
-                for doc in scan_db["outbox"].find(
-                    {"subject": {"$regex": "jobs"}, "published": True}, {"published_at": 1}
-                )
+                for doc in scan_db["outbox"].find(job_entries, {"published_at": 1})
             ]
         created: list[datetime] = []
         cursor = ""
@@ -148,7 +150,10 @@ def main() -> int:
         )
         print(f"  {stored:,} scans in the store, {len(created):,} listed through the API")
         if jobs:
-            print(f"  last job published {(max(jobs) - fire).total_seconds():.1f} s after the fire time")
+            print(
+                f"  {len(jobs):,} jobs published, the last {(max(jobs) - fire).total_seconds():.1f} s "
+                "after the fire time"
+            )
         busy = {n: cpu_after[n] - cpu_before.get(n, 0.0) for n in cpu_after}
         print(
             "  CPU seconds meanwhile: "
