@@ -182,7 +182,8 @@ class ScanCommands:
             others = await self._store.by_ids([scan.id for _, scan in raced])
             for index, scan in raced:
                 await self._store.release_slot(scan.owner.org_id)
-                await self._store.release_daily(scan.owner.org_id, scan.day)
+                if runs[index].limits.daily > 0:  # an unlimited plan's run was not counted
+                    await self._store.release_daily(scan.owner.org_id, scan.day)
                 other = others.get(scan.id)
                 results[index] = Created(other or scan, replayed=True)
         fresh = [scan for _, scan in admitted if scan.id in inserted]
@@ -191,7 +192,10 @@ class ScanCommands:
         for index, scan in admitted:
             if scan.id in inserted:
                 results[index] = Created(scan)
-        return [result for result in results if result is not None]
+        answers = [result for result in results if result is not None]
+        if len(answers) != len(runs):  # every run is answered above; never misalign the answers
+            raise RuntimeError("a run of the batch was left unanswered")
+        return answers
 
     async def _reserve_many(self, org: str, day: str, daily: int, concurrent: int, count: int) -> bool:
         """Count ``count`` scans against the quota and take as many slots in one write each, or none."""
