@@ -261,3 +261,15 @@ async def test_cursor_pages_list_every_scan_of_a_batch_created_within_a_few_mill
         if not cursor:
             break
     assert sorted(seen) == sorted(run.scan_id for run in runs)
+
+
+async def test_the_outbox_stores_a_batch_whose_entries_were_partly_stored_before(platform: Any) -> None:
+    """One bulk write per batch: an entry seen before is left alone, the others are stored and sent."""
+    _, repo, _, _, published = platform
+    outbox = Outbox(repo.scans.database["outbox"], published)  # type: ignore[arg-type]
+    tag = f"ob{next(orgs)}"
+    first = [Outbox.entry("scan.events.x.queued", b"1", f"{tag}.{n}") for n in range(3)]
+    await outbox.add_entries(first[:2])
+    await outbox.add_entries([*first, Outbox.entry("scan.events.x.queued", b"2", f"{tag}.3")])
+    assert sorted(i for i in published.ids if i.startswith(f"{tag}.")) == [f"{tag}.{n}" for n in range(4)]
+    assert await outbox.pending() == 0
