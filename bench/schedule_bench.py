@@ -61,10 +61,9 @@ def published_at(value: Any) -> datetime:
 def main() -> int:
     data_dir = Path(tempfile.mkdtemp(prefix="rampart-schedule-bench-"))
     env = {"LOG_LEVEL": "warning"}
-    if os.environ.get(
-        "SCHEDULER_CONCURRENCY"
-    ):  # to compare settings: SCHEDULER_CONCURRENCY=64 python bench/...
-        env["SCHEDULER_CONCURRENCY"] = os.environ["SCHEDULER_CONCURRENCY"]
+    for name in ("SCHEDULER_BATCH", "SCHEDULER_CONCURRENCY"):  # to compare: SCHEDULER_BATCH=500 python …
+        if os.environ.get(name):
+            env[name] = os.environ[name]
     stack = DevStack.on_free_ports(data_dir, log_level="warning", extra_env=env)
     try:
         stack.start_all()
