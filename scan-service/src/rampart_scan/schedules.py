@@ -1,9 +1,10 @@
 """Schedules: their use cases, and the scheduler that starts their scans.
 
-The scheduler runs inside scan-service (which owns starting scans) and starts each due run
-through ``ScanCommands.create``, the same use case as ``POST /scans``: scope, quotas, plan
-limits and the sandbox apply as for any scan. With several replicas, one scheduler is active at
-a time: it holds a lease in the store (``take_lease``), renewed on every tick; another replica
+The scheduler runs inside scan-service (which owns starting scans) and starts due runs in
+batches through ``ScanCommands.create_batch``, which checks each run with the code behind
+``POST /scans``: scope, quotas, plan limits and the sandbox apply as for any scan. With several
+replicas, one scheduler is active at a time: it holds a lease in the store (``take_lease``),
+renewed before every batch; another replica
 takes over once the lease has lapsed. A run's scan id is derived from the schedule and the fire
 time, and the outcome is stored with a compare-and-set on the schedule's ``next_run_at``, so a
 run is never started twice even if two schedulers overlapped or one crashed half-way.
