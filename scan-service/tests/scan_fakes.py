@@ -106,8 +106,23 @@ class FakeScanRepository:
         self.scans[scan.id] = scan
         self.pending[scan.id] = pending
 
+    async def add_many(self, items: list[tuple[Scan, PendingEvents]]) -> set[str]:
+        self._step("add_many")
+        inserted = set()
+        for scan, pending in items:
+            if scan.id not in self.scans:
+                self.scans[scan.id] = scan
+                self.pending[scan.id] = pending
+                inserted.add(scan.id)
+        return inserted
+
     async def released(self, scan_id: str) -> None:
         self.pending.pop(scan_id, None)
+
+    async def released_many(self, scan_ids: list[str]) -> None:
+        self._step("released_many")
+        for scan_id in scan_ids:
+            self.pending.pop(scan_id, None)
 
     async def discard_unreleased(self, scan_id: str) -> None:
         if self.pending.pop(scan_id, None) is not None:
@@ -123,6 +138,9 @@ class FakeScanRepository:
 
     async def by_id(self, scan_id: str) -> Scan | None:
         return self.scans.get(scan_id)
+
+    async def by_ids(self, scan_ids: list[str]) -> dict[str, Scan]:
+        return {i: self.scans[i] for i in scan_ids if i in self.scans}
 
     async def find(
         self, where: ScanFilter, order: Order, skip: int, limit: int, by_key: bool = False
@@ -239,31 +257,31 @@ class FakeScanRepository:
         self.scans[scan_id] = replace(self.scans[scan_id], results_deleted_at=at)
         return len(ports)
 
-    async def claim_slot(self, org_id: str, limit: int) -> bool:
+    async def claim_slot(self, org_id: str, limit: int, count: int = 1) -> bool:
         self._step("claim_slot")
-        if limit > 0 and self.slots.get(org_id, 0) >= limit:
+        if limit > 0 and self.slots.get(org_id, 0) + count > limit:
             return False
-        self.slots[org_id] = self.slots.get(org_id, 0) + 1
+        self.slots[org_id] = self.slots.get(org_id, 0) + count
         return True
 
-    async def release_slot(self, org_id: str) -> None:
+    async def release_slot(self, org_id: str, count: int = 1) -> None:
         await self._gate("release_slot")
-        if self.slots.get(org_id, 0) > 0:
-            self.slots[org_id] -= 1
+        if self.slots.get(org_id, 0) >= count:
+            self.slots[org_id] -= count
 
-    async def claim_daily(self, org_id: str, day: str, limit: int) -> bool:
+    async def claim_daily(self, org_id: str, day: str, limit: int, count: int = 1) -> bool:
         if limit <= 0:
             return True
         key = f"{org_id}|{day}"
-        if self.daily.get(key, 0) >= limit:
+        if self.daily.get(key, 0) + count > limit:
             return False
-        self.daily[key] = self.daily.get(key, 0) + 1
+        self.daily[key] = self.daily.get(key, 0) + count
         return True
 
-    async def release_daily(self, org_id: str, day: str) -> None:
+    async def release_daily(self, org_id: str, day: str, count: int = 1) -> None:
         key = f"{org_id}|{day}"
-        if self.daily.get(key, 0) > 0:
-            self.daily[key] -= 1
+        if self.daily.get(key, 0) >= count:
+            self.daily[key] -= count
 
     async def remember_key(self, org_id: str, key: str, record: KeyRecord) -> KeyRecord | None:
         seen = self.keys.get(f"{org_id}|{key}")
@@ -395,6 +413,10 @@ class FakeEvents:
         if pending.scan is not None:
             for batch in shard_jobs(pending.scan, pending.request_id, pending.done):
                 self.jobs += [str(entry["_id"]) for entry in batch]
+
+    async def release_many(self, pendings: list[PendingEvents]) -> None:
+        for pending in pendings:
+            await self.release(pending)
 
     async def lifecycle(
         self, scan: Scan, request_id: str, error: ScanError | None = None, summary: bool = False

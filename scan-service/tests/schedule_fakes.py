@@ -11,6 +11,7 @@ class FakeScheduleStore:
     def __init__(self) -> None:
         self.schedules: dict[str, Schedule] = {}
         self.lease: tuple[str, float] | None = None  # holder, until
+        self.fail_advance = False  # the store going away before a batch's outcomes are stored
 
     async def add(self, schedule: Schedule) -> None:
         self.schedules[schedule.id] = schedule
@@ -48,6 +49,11 @@ class FakeScheduleStore:
             return False
         self.schedules[was.id] = now
         return True
+
+    async def advance_many(self, changes: list[tuple[Schedule, Schedule]]) -> int:
+        if self.fail_advance:
+            raise ConnectionError("store unavailable during advance_many")
+        return sum([await self.advance(was, now) for was, now in changes])
 
     async def take_lease(self, name: str, holder: str, now: float, until: float) -> bool:
         if self.lease is not None and self.lease[0] != holder and self.lease[1] >= now:

@@ -21,10 +21,11 @@ from rampart.lib.outbox import Outbox
 from rampart.lib.store import Document
 from rampart_scan import domain
 from rampart_scan.authorise import TargetAuthoriser
-from rampart_scan.commands import Created, ScanCommands
+from rampart_scan.commands import Created, Planned, ScanCommands
 from rampart_scan.domain import Owner, PlanLimits, ScanSpec
 from rampart_scan.durable import Leases, Sweeper
 from rampart_scan.events import ScanEvents
+from rampart_scan.queries import ScanListing, ScanQueries
 from rampart_scan.repository import ScanRepository
 from rampart_scan.scope import ScopeBook
 from rampart_scan.settings import ScanSettings
@@ -118,10 +119,18 @@ async def counters(repo: ScanRepository, org: str) -> tuple[int, int, int]:
     return int(slot["active"]), int(daily.get("count", 0)), active
 
 
+async def store_commands_of_a_create(commands: ScanCommands, tripwire: Tripwire) -> int:
+    """How many commands one keyed create sends to the store (each is a point to stop at)."""
+    tripwire.arm(0, None)
+    await create(commands, f"org_count{next(orgs)}", "k1")
+    assert tripwire.seen >= 8  # key, quota, slot, scan, key check, outbox, publish mark, released
+    return tripwire.seen
+
+
 async def test_a_create_cancelled_at_any_point_leaves_one_scan_and_no_leak(platform: Any) -> None:
     """The caller going away (cancelled RPC) at each store command changes nothing."""
     commands, repo, _, tripwire, published = platform
-    for at in range(1, 12):
+    for at in range(1, await store_commands_of_a_create(commands, tripwire) + 1):
         org = f"org_cancel{next(orgs)}"
         call = asyncio.ensure_future(create(commands, org, "k1"))
         tripwire.arm(at, call.cancel)
@@ -139,7 +148,7 @@ async def test_a_create_cancelled_at_any_point_leaves_one_scan_and_no_leak(platf
 async def test_a_create_killed_at_any_point_is_repaired_into_one_runnable_scan(platform: Any) -> None:
     """The create itself stopping at each store command (a crash): sweeps and a retry repair it."""
     commands, repo, sweeper, tripwire, published = platform
-    for at in range(1, 12):
+    for at in range(1, await store_commands_of_a_create(commands, tripwire) + 1):
         org = f"org_crash{next(orgs)}"
         call = asyncio.ensure_future(create(commands, org, "k1"))
 
@@ -188,3 +197,79 @@ async def test_an_active_scan_nobody_touches_is_requeued_once_per_period(platfor
     await sweeper.requeue_stale()
     assert published.ids.count(f"{scan.id}.job.1") == 1
     assert f"{scan.id}.job.2" not in published.ids
+
+
+def planned(org: str, count: int, limits: PlanLimits) -> list[Planned]:
+    """A batch of sandbox runs of ``org``, each naming its scan id (as the scheduler's runs do)."""
+    owner = Owner(user_id=f"usr_{org}", org_id=org, sandbox=True)
+    spec = ScanSpec(targets=("127.0.0.1",), ports="1-10")
+    return [Planned(owner, spec, limits, f"scan_{org}_{n}", "req") for n in range(count)]
+
+
+async def test_a_batch_of_creates_killed_at_any_point_is_run_again_into_one_scan_per_run(
+    platform: Any,
+) -> None:
+    """A batch stopping at each store command (a crash), run again: every run once, counted once."""
+    commands, repo, sweeper, tripwire, published = platform
+    limits = PlanLimits(concurrent=10, daily=10)
+    tripwire.arm(0, None)
+    await commands.create_batch(planned(f"org_count{next(orgs)}", 3, limits))
+    writes = tripwire.seen
+    assert writes >= 7  # ids read, quota, slots, scans, outbox, publish mark, entries moved
+    for at in range(1, writes + 1):
+        org = f"org_batch{next(orgs)}"
+        runs = planned(org, 3, limits)
+        call = asyncio.ensure_future(commands.create_batch(runs))
+        tripwire.arm(at, call.cancel)
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        await sweeper.sweep()
+        again = await commands.create_batch(runs)  # the scheduler's next tick: the same runs
+        await sweeper.sweep()
+        await sweeper.sweep()  # a leaked counter is repaired when it disagrees twice in a row
+        assert [c.scan.id for c in again if isinstance(c, Created)] == [r.scan_id for r in runs], at
+        assert await repo.scans.count_documents({"org_id": org}) == 3, at
+        assert all(f"{r.scan_id}.job" in published.ids for r in runs), at  # at least once; ids dedupe
+        assert await counters(repo, org) == (3, 3, 3), at
+
+
+async def test_a_batch_near_its_limits_admits_exactly_what_they_leave(platform: Any) -> None:
+    commands, repo, *_ = platform
+    org = f"org_limits{next(orgs)}"
+    await create(commands, org, "")  # one slot and one of the day's scans already taken
+    answers = await commands.create_batch(planned(org, 5, PlanLimits(concurrent=3, daily=50)))
+    kinds = [type(a).__name__ for a in answers]
+    assert kinds == ["Created", "Created"] + ["ConcurrentLimitExceeded"] * 3
+    assert await counters(repo, org) == (3, 3, 3)
+
+
+async def test_cursor_pages_list_every_scan_of_a_batch_created_within_a_few_milliseconds(
+    platform: Any,
+) -> None:
+    """Scans read back carry the key they were stored with, so no page skips a scan."""
+    commands, repo, *_ = platform
+    org = f"org_pages{next(orgs)}"
+    runs = planned(org, 250, PlanLimits())
+    await commands.create_batch(runs)
+    queries, owner = ScanQueries(repo), runs[0].owner
+    seen: list[str] = []
+    cursor = ""
+    while True:
+        scans, page = await queries.list_scans(owner, ScanListing(per_page=100, cursor=cursor))
+        seen += [scan.id for scan in scans]
+        cursor = page.next_cursor
+        if not cursor:
+            break
+    assert sorted(seen) == sorted(run.scan_id for run in runs)
+
+
+async def test_the_outbox_stores_a_batch_whose_entries_were_partly_stored_before(platform: Any) -> None:
+    """One bulk write per batch: an entry seen before is left alone, the others are stored and sent."""
+    _, repo, _, _, published = platform
+    outbox = Outbox(repo.scans.database["outbox"], published)  # type: ignore[arg-type]
+    tag = f"ob{next(orgs)}"
+    first = [Outbox.entry("scan.events.x.queued", b"1", f"{tag}.{n}") for n in range(3)]
+    await outbox.add_entries(first[:2])
+    await outbox.add_entries([*first, Outbox.entry("scan.events.x.queued", b"2", f"{tag}.3")])
+    assert sorted(i for i in published.ids if i.startswith(f"{tag}.")) == [f"{tag}.{n}" for n in range(4)]
+    assert await outbox.pending() == 0

@@ -85,3 +85,23 @@ async def test_the_lease_has_one_holder_until_it_lapses(repository: ScheduleRepo
     assert not await repository.take_lease("scheduler", "two", now=120.0, until=150.0)
     assert await repository.take_lease("scheduler", "two", now=141.0, until=171.0)
     assert not await repository.take_lease("scheduler", "one", now=150.0, until=180.0)
+
+
+async def test_a_batch_of_outcomes_is_stored_in_one_write_each_guarded_by_its_run(
+    repository: ScheduleRepository,
+) -> None:
+    first, second = schedule("sched_b1"), schedule("sched_b2")
+    await repository.add(first)
+    await repository.add(second)
+    later = NOW + timedelta(minutes=6)
+    moved = second.ran(later, "scan_elsewhere")
+    assert await repository.advance(second, moved)  # another scheduler stored this run first
+    changes = [(first, first.ran(later, "scan_b1")), (second, second.ran(later, "scan_b2"))]
+    assert await repository.advance_many(changes) == 1
+    assert await repository.advance_many(changes) == 0  # the same batch again changes nothing
+    one = await repository.get("org_a", "sched_b1", sandbox=False)
+    two = await repository.get("org_a", "sched_b2", sandbox=False)
+    assert one is not None
+    assert two is not None
+    assert (one.runs, one.last_scan_id) == (1, "scan_b1")
+    assert (two.runs, two.last_scan_id) == (1, "scan_elsewhere")

@@ -12,7 +12,7 @@ from schedule_fakes import FakeScheduleStore
 from rampart.lib.errors import InvalidArgument
 from rampart_scan.domain import COMPLETED, Owner, PlanLimits, ScanOptions
 from rampart_scan.domain.schedule import ScheduleNotFound, Timing
-from rampart_scan.schedules import ScheduleCommands, ScheduleInput, Scheduler
+from rampart_scan.schedules import ScheduleCommands, ScheduleInput, Scheduler, run_scan_id
 
 LIVE = Owner("usr_a", "org_a")
 EVERY_MINUTE = ScheduleInput(targets=("127.0.0.1",), ports="22,80", interval_seconds=60)
@@ -182,3 +182,93 @@ async def test_patching_the_timing_replans_the_next_run() -> None:
     assert updated.spec.options.service_detection
     assert updated.next_run_at is not None
     assert (updated.next_run_at.hour, updated.next_run_at.minute) == (4, 30)
+
+
+# ---- the batch path: many runs at once, each exactly once whatever stops it -------------------
+SANDBOX = Owner("usr_s", "org_s", sandbox=True)
+EVERY_MINUTE_SANDBOX = ScheduleInput(targets=("127.0.0.1",), ports="top-100", interval_seconds=60)
+NO_LIMITS = PlanLimits()
+
+
+async def many(rig: Rig, count: int, limits: PlanLimits = NO_LIMITS, owner: Owner = SANDBOX) -> list[str]:
+    return [(await rig.commands.create(owner, EVERY_MINUTE_SANDBOX, limits)).id for _ in range(count)]
+
+
+async def test_many_due_runs_start_one_scan_each_with_the_scan_id_of_their_run() -> None:
+    rig = Rig()
+    ids = await many(rig, 7)
+    scheduler = Scheduler(rig.store, rig.p.store, rig.p.commands, rig.p.clock, "one", batch=3)
+    rig.p.clock.advance(60)
+    due = {i: rig.store.schedules[i] for i in ids}
+    assert await scheduler.tick() == 7  # three batches
+    assert len(rig.scans()) == 7
+    for schedule_id in ids:
+        stored = await rig.commands.get(SANDBOX, schedule_id)
+        assert stored.runs == 1
+        assert stored.last_scan_id == run_scan_id(due[schedule_id])
+    assert rig.p.store.slots["org_s"] == 7
+    assert sorted(s.scan_id for s in rig.p.events.sent if s.kind == "job") == sorted(rig.scans())
+
+
+async def test_a_batch_stopped_before_its_schedules_were_stored_starts_nothing_twice() -> None:
+    rig = Rig()
+    ids = await many(rig, 5)
+    scheduler = rig.scheduler()
+    rig.p.clock.advance(60)
+    rig.store.fail_advance = True  # scans stored and queued, the schedules not moved: a crash
+    with pytest.raises(ConnectionError):
+        await scheduler.tick()
+    assert len(rig.scans()) == 5
+    rig.store.fail_advance = False
+    rig.p.clock.advance(31)  # the crashed replica's lease lapses
+    assert await rig.scheduler("after-restart").tick() == 5  # the same runs, due again
+    assert len(rig.scans()) == 5
+    assert rig.p.store.slots["org_s"] == 5  # a run found started is not counted again
+    for schedule_id in ids:
+        stored = await rig.commands.get(SANDBOX, schedule_id)
+        assert (stored.runs, stored.skipped_runs) == (1, 0)  # its own scan, not "still running"
+        assert stored.last_scan_id in rig.p.store.scans
+
+
+async def test_a_batch_stopped_before_its_entries_were_moved_is_completed_once() -> None:
+    rig = Rig()
+    await many(rig, 4)
+    rig.p.clock.advance(60)
+    rig.p.store.fail_on.add("released_many")
+    with pytest.raises(ConnectionError):
+        await rig.scheduler().tick()
+    rig.p.store.fail_on.clear()
+    await rig.scheduler().tick()
+    assert len(rig.scans()) == 4
+    assert rig.p.store.slots["org_s"] == 4
+    assert (await rig.commands.list(SANDBOX, 1, 20))[0][0].runs == 1
+
+
+async def test_two_schedulers_running_the_same_batch_start_each_run_once() -> None:
+    rig = Rig()
+    await many(rig, 6)
+    rig.p.clock.advance(60)
+    due = await rig.store.due(rig.p.clock.now(), 100)
+    one, two = rig.scheduler("one"), rig.scheduler("two")  # a lease lost half-way: both at it
+    assert await one.run_batch(due, rig.p.clock.now()) == 6
+    assert await two.run_batch(due, rig.p.clock.now()) == 0  # outcomes already stored
+    assert len(rig.scans()) == 6
+    assert rig.p.store.slots["org_s"] == 6
+
+
+async def test_a_batch_keeps_to_the_daily_quota_and_the_concurrency_limit_of_each_plan() -> None:
+    rig = Rig()
+    daily = await many(rig, 5, PlanLimits(daily=3))
+    concurrent = await many(rig, 4, PlanLimits(concurrent=2), Owner("usr_c", "org_c", sandbox=True))
+    rig.p.clock.advance(60)
+    await rig.scheduler().tick()
+    started = [await rig.commands.get(SANDBOX, i) for i in daily]
+    assert sum(s.runs for s in started) == 3
+    assert sorted(s.last_error.split(":")[0] for s in started if s.last_error) == ["SCAN_QUOTA_EXCEEDED"] * 2
+    limited = [await rig.commands.get(Owner("usr_c", "org_c", sandbox=True), i) for i in concurrent]
+    assert sum(s.runs for s in limited) == 2
+    assert (
+        sorted(s.last_error.split(":")[0] for s in limited if s.last_error)
+        == ["CONCURRENT_LIMIT_EXCEEDED"] * 2
+    )
+    assert len(rig.scans()) == 5

@@ -48,6 +48,7 @@ async def bootstrap(settings: ServiceSettings) -> Runtime:
         holder=new_id("scheduler"),
         lease_seconds=settings.scheduler_lease_seconds,
         tick_seconds=settings.scheduler_tick_seconds,
+        batch=settings.scheduler_batch,
         concurrency=settings.scheduler_concurrency,
     )
     binding = ServiceBinding(SERVICE_NAME, servicer, scan_pb2_grpc.add_ScanServiceServicer_to_server)

@@ -151,6 +151,14 @@ class ScanEvents:
             for batch in shard_jobs(pending.scan, pending.request_id, pending.done):
                 await self._outbox.add_entries(batch)
 
+    async def release_many(self, pendings: list[PendingEvents]) -> None:
+        """Several scans' entries in one outbox write (their shard jobs, if any, in batches after)."""
+        await self._outbox.add_entries([entry for pending in pendings for entry in pending.entries])
+        for pending in pendings:
+            if pending.scan is not None:
+                for batch in shard_jobs(pending.scan, pending.request_id, pending.done):
+                    await self._outbox.add_entries(batch)
+
     async def lifecycle(
         self, scan: Scan, request_id: str, error: ScanError | None = None, summary: bool = False
     ) -> None:

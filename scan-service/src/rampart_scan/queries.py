@@ -22,7 +22,7 @@ from rampart_scan.domain import (
     ScanNotFinished,
     ScanNotFound,
     Usage,
-    micros,
+    key_at,
 )
 from rampart_scan.domain.diff import (
     DEFAULT_EXPIRING_DAYS,
@@ -123,8 +123,8 @@ class ScanQueries:
             owner.sandbox,
             target=listing.target,
             status=listing.status,
-            min_key=micros(listing.created_after) * 1000 if listing.created_after else None,
-            max_key=micros(listing.created_before) * 1000 if listing.created_before else None,
+            min_key=key_at(listing.created_after) if listing.created_after else None,
+            max_key=key_at(listing.created_before) if listing.created_before else None,
         )
         if listing.cursor:
             if sort != "created_at":
@@ -151,7 +151,7 @@ class ScanQueries:
 
     async def usage(self, owner: Owner, since: datetime) -> Usage:
         require_owner(owner)
-        by_status, since_count = await self._store.usage(owner.org_id, micros(since) * 1000)
+        by_status, since_count = await self._store.usage(owner.org_id, key_at(since))
         return Usage(
             scans_total=sum(by_status.values()),
             scans_since=since_count,

@@ -12,7 +12,7 @@ from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from rampart.lib.store import Document
 from rampart_scan.documents import (
@@ -38,6 +38,7 @@ from rampart_scan.domain import (
 from rampart_scan.events import PendingEvents
 from rampart_scan.interfaces import KeyRecord, ShardLease
 
+DUPLICATE_KEY = 11000
 SORTS = {"created_at": "sort_key", "status": "status", "completed_at": "completed_at"}
 
 
@@ -78,9 +79,35 @@ class ScanRepository:
             {**scan_to_doc(scan), "outbox": list(pending.entries), "outbox_pending": True}
         )
 
+    async def add_many(self, items: list[tuple[Scan, PendingEvents]]) -> set[str]:
+        """Insert scans with their pending entries in one unordered write; the ids inserted now.
+
+        A scan whose id is already stored (started before a crash, or by an overlapping
+        scheduler) is left as it is and not in the answer.
+        """
+        docs = [
+            {**scan_to_doc(scan), "outbox": list(pending.entries), "outbox_pending": True}
+            for scan, pending in items
+        ]
+        ids = {str(doc["_id"]) for doc in docs}
+        if not docs:
+            return ids
+        try:
+            await self.scans.insert_many(docs, ordered=False)
+        except BulkWriteError as error:
+            failed = error.details.get("writeErrors", [])
+            if any(w.get("code") != DUPLICATE_KEY for w in failed):
+                raise
+            return ids - {str(docs[w["index"]]["_id"]) for w in failed}
+        return ids
+
     async def released(self, scan_id: str) -> None:
         """The scan's entries are in the outbox now."""
         await self.scans.update_one({"_id": scan_id}, {"$set": {"outbox_pending": False}})
+
+    async def released_many(self, scan_ids: list[str]) -> None:
+        if scan_ids:
+            await self.scans.update_many({"_id": {"$in": scan_ids}}, {"$set": {"outbox_pending": False}})
 
     async def discard_unreleased(self, scan_id: str) -> None:
         """Delete a scan nothing of which was published yet (its key was taken over)."""
@@ -93,6 +120,13 @@ class ScanRepository:
 
     async def by_id(self, scan_id: str) -> Scan | None:
         return _scan(await self.scans.find_one({"_id": scan_id}))
+
+    async def by_ids(self, scan_ids: list[str]) -> dict[str, Scan]:
+        """The scans among these ids that exist (one read; callers check the owner)."""
+        if not scan_ids:
+            return {}
+        found = self.scans.find({"_id": {"$in": list(dict.fromkeys(scan_ids))}})
+        return {str(doc["_id"]): scan_from_doc(doc) async for doc in found}
 
     async def find(
         self, where: ScanFilter, order: Order, skip: int, limit: int, by_key: bool = False
@@ -328,35 +362,44 @@ class ScanRepository:
         return int(ports.deleted_count)
 
     # ---- plan limits -------------------------------------------------------------------
-    async def claim_slot(self, org_id: str, limit: int) -> bool:
-        """Take one concurrent-scan slot unless ``limit`` are taken (atomic; 0 = unlimited)."""
+    async def claim_slot(self, org_id: str, limit: int, count: int = 1) -> bool:
+        """Take ``count`` concurrent-scan slots unless that passes ``limit`` (atomic, all or none;
+        0 = unlimited)."""
         if limit <= 0:
-            await self.slots.update_one({"_id": org_id}, {"$inc": {"active": 1}}, upsert=True)
+            await self.slots.update_one({"_id": org_id}, {"$inc": {"active": count}}, upsert=True)
             return True
+        if count > limit:
+            return False
         try:
             await self.slots.update_one(
-                {"_id": org_id, "active": {"$lt": limit}}, {"$inc": {"active": 1}}, upsert=True
+                {"_id": org_id, "active": {"$lte": limit - count}}, {"$inc": {"active": count}}, upsert=True
             )
         except DuplicateKeyError:
-            return False  # the document exists and is at the limit
+            return False  # the document exists and has fewer than ``count`` slots left
         return True
 
-    async def release_slot(self, org_id: str) -> None:
-        await self.slots.update_one({"_id": org_id, "active": {"$gt": 0}}, {"$inc": {"active": -1}})
+    async def release_slot(self, org_id: str, count: int = 1) -> None:
+        await self.slots.update_one({"_id": org_id, "active": {"$gte": count}}, {"$inc": {"active": -count}})
 
-    async def claim_daily(self, org_id: str, day: str, limit: int) -> bool:
+    async def claim_daily(self, org_id: str, day: str, limit: int, count: int = 1) -> bool:
         if limit <= 0:
             return True
+        if count > limit:
+            return False
         try:
             await self.daily.update_one(
-                {"_id": f"{org_id}|{day}", "count": {"$lt": limit}}, {"$inc": {"count": 1}}, upsert=True
+                {"_id": f"{org_id}|{day}", "count": {"$lte": limit - count}},
+                {"$inc": {"count": count}},
+                upsert=True,
             )
         except DuplicateKeyError:
             return False
         return True
 
-    async def release_daily(self, org_id: str, day: str) -> None:
-        await self.daily.update_one({"_id": f"{org_id}|{day}", "count": {"$gt": 0}}, {"$inc": {"count": -1}})
+    async def release_daily(self, org_id: str, day: str, count: int = 1) -> None:
+        await self.daily.update_one(
+            {"_id": f"{org_id}|{day}", "count": {"$gte": count}}, {"$inc": {"count": -count}}
+        )
 
     # ---- idempotency -------------------------------------------------------------------
     async def remember_key(self, org_id: str, key: str, record: KeyRecord) -> KeyRecord | None:

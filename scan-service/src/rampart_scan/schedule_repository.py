@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ASCENDING, ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
@@ -109,6 +109,24 @@ def schedule_from_doc(doc: Document) -> Schedule:
     )
 
 
+RUN_FIELDS = (
+    "next_run_at",
+    "last_run_at",
+    "last_scan_id",
+    "runs",
+    "skipped_runs",
+    "missed_runs",
+    "last_error",
+)
+
+
+def _advance(was: Schedule, now: Schedule) -> tuple[Document, Document]:
+    """The filter and update storing a run's outcome, guarded by the next run it answered."""
+    doc = schedule_to_doc(now)
+    expected = _at(was.next_run_at) if was.next_run_at is not None else FAR
+    return {"_id": was.id, "next_run_at": expected}, {"$set": {key: doc[key] for key in RUN_FIELDS}}
+
+
 class ScheduleRepository:
     """``ScheduleStore`` on the document store."""
 
@@ -156,24 +174,15 @@ class ScheduleRepository:
 
     async def advance(self, was: Schedule, now: Schedule) -> bool:
         """Store a run's outcome if nobody moved the schedule's next run meanwhile (compare-and-set)."""
-        doc = schedule_to_doc(now)
-        changes = {
-            key: doc[key]
-            for key in (
-                "next_run_at",
-                "last_run_at",
-                "last_scan_id",
-                "runs",
-                "skipped_runs",
-                "missed_runs",
-                "last_error",
-            )
-        }
-        expected = _at(was.next_run_at) if was.next_run_at is not None else FAR
-        updated = await self.schedules.find_one_and_update(
-            {"_id": was.id, "next_run_at": expected}, {"$set": changes}, return_document=ReturnDocument.AFTER
-        )
-        return updated is not None
+        return await self.advance_many([(was, now)]) == 1
+
+    async def advance_many(self, changes: list[tuple[Schedule, Schedule]]) -> int:
+        """``advance`` for many schedules in one write; how many were stored (the others had moved)."""
+        if not changes:
+            return 0
+        writes = [UpdateOne(*_advance(was, now)) for was, now in changes]
+        result = await self.schedules.bulk_write(writes, ordered=False)
+        return int(result.modified_count)
 
     async def take_lease(self, name: str, holder: str, now: float, until: float) -> bool:
         """Hold (or renew) the named lease until ``until``; False while another holder's is current."""

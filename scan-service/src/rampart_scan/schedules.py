@@ -1,17 +1,20 @@
 """Schedules: their use cases, and the scheduler that starts their scans.
 
-The scheduler runs inside scan-service (which owns starting scans) and starts each due run
-through ``ScanCommands.create``, the same use case as ``POST /scans``: scope, quotas, plan
-limits and the sandbox apply as for any scan. With several replicas, one scheduler is active at
-a time: it holds a lease in the store (``take_lease``), renewed on every tick; another replica
-takes over once the lease has lapsed. A run is claimed by moving the schedule's ``next_run_at``
-with a compare-and-set, and the scan is created with an idempotency key naming the schedule and
-the fire time, so a run is never started twice even if two schedulers overlapped.
+The scheduler runs inside scan-service (which owns starting scans) and starts due runs in
+batches through ``ScanCommands.create_batch``, which checks each run with the code behind
+``POST /scans``: scope, quotas, plan limits and the sandbox apply as for any scan. With several
+replicas, one scheduler is active at a time: it holds a lease in the store (``take_lease``),
+renewed before every batch; another replica
+takes over once the lease has lapsed. A run's scan id is derived from the schedule and the fire
+time, and the outcome is stored with a compare-and-set on the schedule's ``next_run_at``, so a
+run is never started twice even if two schedulers overlapped or one crashed half-way.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import string
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Protocol, TypeVar, cast
@@ -20,7 +23,7 @@ import structlog
 
 from rampart.lib.errors import InvalidArgument, RampartError
 from rampart.lib.ids import new_id
-from rampart_scan.commands import ScanCommands
+from rampart_scan.commands import Planned, ScanCommands
 from rampart_scan.domain import ACTIVE_STATES, Owner, PlanLimits, ScanOptions, ScanSpec
 from rampart_scan.domain.schedule import Schedule, ScheduleNotFound, Timing
 from rampart_scan.interfaces import Clock, ScanStore
@@ -31,6 +34,8 @@ MAX_PER_PAGE = 100
 DEFAULT_PER_PAGE = 20
 MAX_SCHEDULES_PER_ORG = 1_000
 LEASE_NAME = "scheduler"
+ALPHABET = string.ascii_lowercase + string.digits
+SCAN_ID_CHARS = 20  # as ``new_id("scan")``
 T = TypeVar("T")
 
 
@@ -43,6 +48,7 @@ class ScheduleStore(Protocol):
     async def delete(self, org_id: str, schedule_id: str, sandbox: bool) -> bool: ...
     async def due(self, now: datetime, limit: int) -> list[Schedule]: ...
     async def advance(self, was: Schedule, now: Schedule) -> bool: ...
+    async def advance_many(self, changes: list[tuple[Schedule, Schedule]]) -> int: ...
     async def take_lease(self, name: str, holder: str, now: float, until: float) -> bool: ...
 
 
@@ -186,13 +192,31 @@ class ScheduleCommands:
 
 
 def run_key(schedule: Schedule) -> str:
-    """The idempotency key of one run: the schedule and the fire time it answers."""
+    """What names one run: the schedule and the fire time it answers."""
     fire = schedule.next_run_at or datetime(1970, 1, 1, tzinfo=UTC)
     return f"schedule:{schedule.id}:{int(fire.timestamp())}"
 
 
+def run_scan_id(schedule: Schedule) -> str:
+    """The id of the scan a run starts, derived from the run: the same run never gets two scans."""
+    value = int.from_bytes(hashlib.sha256(run_key(schedule).encode()).digest()[:16])
+    chars = []
+    for _ in range(SCAN_ID_CHARS):
+        value, digit = divmod(value, 36)
+        chars.append(ALPHABET[digit])
+    return f"scan_{''.join(chars)}"
+
+
 class Scheduler:
-    """Starts due runs while it holds the scheduler lease; ``tick`` is one pass (tests call it)."""
+    """Starts due runs while it holds the scheduler lease; ``tick`` is one pass (tests call it).
+
+    Due schedules are taken ``batch`` at a time and their runs started together: one read of
+    the scans they name (a run already started, or a previous scan still going), one batched
+    admission (``ScanCommands.create_batch``: the checks of ``POST /scans``, in few writes),
+    one write of every schedule's outcome (each a compare-and-set on its ``next_run_at``).
+    Each run's scan id is derived from the schedule and the fire time, so a batch cut short
+    (crash, lost lease) and taken up again starts every run exactly once.
+    """
 
     def __init__(
         self,
@@ -216,49 +240,55 @@ class Scheduler:
         self._batch = batch
         self._concurrency = concurrency
 
+    async def _hold_lease(self) -> bool:
+        now = self._clock.time()
+        return await self._schedules.take_lease(LEASE_NAME, self._holder, now, now + self._lease_seconds)
+
     async def tick(self) -> int:
         """Start every due run (when this replica holds the lease); returns how many runs it handled."""
         now = self._clock.now()
-        until = now.timestamp() + self._lease_seconds
-        if not await self._schedules.take_lease(LEASE_NAME, self._holder, now.timestamp(), until):
-            return 0
         handled = 0
-        slots = asyncio.Semaphore(self._concurrency)
-
-        async def bounded(schedule: Schedule) -> None:
-            async with slots:
-                await self.run(schedule, now)
-
-        while True:
+        while await self._hold_lease():  # renewed before each batch: a long pass keeps it
             due = await self._schedules.due(now, self._batch)
-            if not due:
-                return handled
-            # runs of one batch go side by side (store round trips overlap); each is independent
-            async with asyncio.TaskGroup() as group:
-                for schedule in due:
-                    group.create_task(bounded(schedule))
+            stored = await self.run_batch(due, now) if due else 0
             handled += len(due)
-            if len(due) < self._batch:
-                return handled
+            if len(due) < self._batch or not stored:  # none stored: they moved under us; next tick
+                break
+        return handled
 
-    async def run(self, schedule: Schedule, now: datetime) -> None:
-        """One due run: skipped while the previous scan is going, else a scan started."""
-        if schedule.last_scan_id:
-            previous = await self._scans.get(schedule.owner.org_id, schedule.last_scan_id)
-            if previous is not None and previous.status in ACTIVE_STATES:
-                if await self._schedules.advance(schedule, schedule.skipped(now)):
-                    log.info("scheduled run skipped", schedule_id=schedule.id, running=previous.id)
-                return
-        try:
-            created = await self._commands.create(
-                schedule.owner, schedule.spec, schedule.limits, run_key(schedule), new_id("req", 16)
-            )
-        except RampartError as error:  # quota, scope, plan: recorded on the schedule
-            await self._schedules.advance(schedule, schedule.failed(now, f"{error.public_code}: {error}"))
-            log.info("scheduled run refused", schedule_id=schedule.id, code=error.public_code)
-            return
-        if await self._schedules.advance(schedule, schedule.ran(now, created.scan.id)):
-            log.info("scheduled scan started", schedule_id=schedule.id, scan_id=created.scan.id)
+    async def run_batch(self, due: list[Schedule], now: datetime) -> int:
+        """Due runs: each skipped while its previous scan is going, else its scan started; how
+        many outcomes were stored."""
+        ids = {schedule.id: run_scan_id(schedule) for schedule in due}
+        named = list(ids.values()) + [s.last_scan_id for s in due if s.last_scan_id]
+        known = await self._scans.by_ids(named)
+        outcomes: list[tuple[Schedule, Schedule]] = []
+        starting: list[Schedule] = []
+        for schedule in due:
+            started = known.get(ids[schedule.id])
+            previous = known.get(schedule.last_scan_id) if schedule.last_scan_id else None
+            if started is not None and started.owner.org_id == schedule.owner.org_id:
+                outcomes.append((schedule, schedule.ran(now, started.id)))  # before a crash
+            elif (
+                previous is not None
+                and previous.owner.org_id == schedule.owner.org_id
+                and previous.status in ACTIVE_STATES
+            ):
+                outcomes.append((schedule, schedule.skipped(now)))
+                log.info("scheduled run skipped", schedule_id=schedule.id, running=previous.id)
+            else:
+                starting.append(schedule)
+        runs = [Planned(s.owner, s.spec, s.limits, ids[s.id], new_id("req", 16)) for s in starting]
+        results = await self._commands.create_batch(runs, self._concurrency) if runs else []
+        for schedule, result in zip(starting, results, strict=True):
+            if isinstance(result, RampartError):  # quota, scope, plan: recorded on the schedule
+                outcomes.append((schedule, schedule.failed(now, f"{result.public_code}: {result}")))
+                log.info("scheduled run refused", schedule_id=schedule.id, code=result.public_code)
+            else:
+                outcomes.append((schedule, schedule.ran(now, result.scan.id)))
+        stored = await self._schedules.advance_many(outcomes)
+        log.info("scheduled runs", due=len(due), started=len(runs), stored=stored)
+        return stored
 
     async def run_forever(self) -> None:
         while True:

@@ -53,7 +53,8 @@ class ScanSettings(ServiceSettings):
     # lasts without renewal before another replica's scheduler takes over.
     scheduler_tick_seconds: float = Field(default=5.0, gt=0, le=60)
     scheduler_lease_seconds: float = Field(default=30.0, ge=1, le=600)
-    scheduler_concurrency: int = Field(default=16, ge=1, le=256)  # due runs started side by side
+    scheduler_concurrency: int = Field(default=16, ge=1, le=256)  # live runs' targets resolved side by side
+    scheduler_batch: int = Field(default=200, ge=1, le=1000)  # due runs started together (one admission)
     requeue_after_seconds: float = Field(default=120.0, ge=1)
     idempotency_grace_seconds: float = Field(default=5.0, gt=0, le=60)
 

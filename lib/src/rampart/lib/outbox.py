@@ -16,12 +16,14 @@ import nats.errors
 import structlog
 from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError
 
 from rampart.lib.events import EventPublisher
 from rampart.lib.ids import utcnow
 
 log = structlog.get_logger(__name__)
+DUPLICATE_KEY = 11000
+PAGE = 500  # events published per flush
 
 
 class Outbox:
@@ -69,10 +71,14 @@ class Outbox:
         await self.add_entries([self.entry(subject, payload, event_id, request_id)])
 
     async def add_entries(self, entries: list[dict[str, Any]]) -> None:
-        """Store entries built by ``entry`` (idempotent per event id), then try to send them."""
-        for entry in entries:
-            with contextlib.suppress(DuplicateKeyError):
-                await self._collection.insert_one({**entry, "published": False})
+        """Store entries built by ``entry`` (idempotent per event id), then try to send them.
+
+        One unordered bulk insert: an entry already stored (its id seen before) is left as it is
+        and the others are still stored.
+        """
+        if not entries:
+            return
+        await self._store(entries)
         try:
             await self.flush()
         except (nats.errors.Error, OSError, TimeoutError) as error:
@@ -84,25 +90,41 @@ class Outbox:
 
         For an event the broker just failed to take: trying again inline would only wait again.
         """
-        for entry in entries:
-            with contextlib.suppress(DuplicateKeyError):
-                await self._collection.insert_one({**entry, "published": False})
+        if entries:
+            await self._store(entries)
         self._wake.set()
 
+    async def _store(self, entries: list[dict[str, Any]]) -> None:
+        """One unordered bulk insert; an entry whose id is already stored is left as it is."""
+        try:
+            await self._collection.insert_many([{**e, "published": False} for e in entries], ordered=False)
+        except BulkWriteError as error:
+            if any(w.get("code") != DUPLICATE_KEY for w in error.details.get("writeErrors", [])):
+                raise
+
     async def flush(self) -> int:
-        """Publish pending events in the order they were stored; returns how many."""
-        sent = 0
+        """Publish pending events in the order they were stored; returns how many.
+
+        The events sent are marked in one write per page (also when a publish fails half-way):
+        a crash before that write publishes them again, which the event ids make harmless.
+        """
         async with self._lock:
-            cursor = self._collection.find(self._pending).sort("seq", ASCENDING).limit(500)
-            async for doc in cursor:
-                await self._publisher.publish(
-                    doc["subject"], bytes(doc["payload"]), doc["_id"], doc.get("request_id") or None
-                )
-                await self._collection.update_one(
-                    {"_id": doc["_id"]}, {"$set": {"published": True, "published_at": utcnow()}}
-                )
-                sent += 1
-        return sent
+            cursor = self._collection.find(self._pending).sort("seq", ASCENDING).limit(PAGE)
+            sent: list[Any] = []
+            try:
+                async for doc in cursor:
+                    await self._publisher.publish(
+                        doc["subject"], bytes(doc["payload"]), doc["_id"], doc.get("request_id") or None
+                    )
+                    sent.append(doc["_id"])
+            finally:
+                if sent:
+                    await self._collection.update_many(
+                        {"_id": {"$in": sent}}, {"$set": {"published": True, "published_at": utcnow()}}
+                    )
+        if len(sent) == PAGE:
+            self._wake.set()  # more may be waiting: the relay goes on at once
+        return len(sent)
 
     async def pending(self) -> int:
         return await self._collection.count_documents({"published": False})

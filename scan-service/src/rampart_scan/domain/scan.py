@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from rampart_scan.domain.errors import IllegalTransition, ScanHeld, ScanNotResumable
 from rampart_scan.domain.results import PortCounts
@@ -59,18 +59,31 @@ class Lease:
     until: float = 0.0
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def order_key(created: datetime, scan_id: str) -> int:
-    """Creation order as one number: microseconds x 1000 plus a tie-breaker from the id.
+    """Creation order as one number: milliseconds x 1,000,000 plus a tie-breaker from the id.
 
     A number, not a date or a string: the local store (nx-27017) compares only numbers
     reliably with $lt/$gt (and sorts wrongly under $or); MongoDB orders it the same way.
+    Milliseconds, because a stored date keeps no more: the key a listing cursor computes from
+    a scan read back must equal the key stored with it, or a page skips the scans created in
+    the same millisecond as its last one (many, when the scheduler starts a batch).
     """
-    tie = int(hashlib.sha256(scan_id.encode()).hexdigest()[:8], 16) % 1000
-    return micros(created) * 1000 + tie
+    tie = int(hashlib.sha256(scan_id.encode()).hexdigest()[:8], 16) % 1_000_000
+    return key_at(created) + tie
+
+
+def key_at(moment: datetime) -> int:
+    """The smallest order key of a scan created at ``moment`` (for date bounds)."""
+    return micros(moment) // 1000 * 1_000_000
 
 
 def micros(moment: datetime) -> int:
-    return int(moment.timestamp() * 1_000_000)
+    """Microseconds since the epoch, exactly (float seconds would round some instants down)."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return (aware - EPOCH) // timedelta(microseconds=1)
 
 
 @dataclass(frozen=True)
