@@ -190,7 +190,8 @@ class _Loop:
         wake = os.eventfd(0, os.EFD_NONBLOCK)
         poller.register(wake, select.EPOLLIN)
         new_socket, kind = _socket.socket, socket.SOCK_STREAM | socket.SOCK_NONBLOCK
-        in_progress, sol, so_error = errno.EINPROGRESS, socket.SOL_SOCKET, socket.SO_ERROR
+        sol, so_error = socket.SOL_SOCKET, socket.SO_ERROR
+        in_progress, already, refused = errno.EINPROGRESS, errno.EALREADY, errno.ECONNREFUSED
         register, epollout = poller.register, select.EPOLLOUT
         ipproto_ipv6, ipv6_only = socket.IPPROTO_IPV6, socket.IPV6_V6ONLY
         on_open, on_progress = sweep.on_open, sweep.on_progress
@@ -198,7 +199,10 @@ class _Loop:
         credit = 0 if grant is not None else -1  # -1: unpaced
         granted: concurrent.futures.Future[None] | None = None
         last_progress = last_check = 0.0
-        answered, refused = 0, errno.ECONNREFUSED
+        answered = 0
+        # A socket whose connect() was refused is back to unconnected (Linux): it connects again,
+        # so a closed port costs two connect() calls and no socket()/close(). One per family.
+        spares: dict[int, _socket.socket] = {}
 
         def opened(state: _HostState, sock: _socket.socket, port: int, elapsed: float) -> None:
             if _is_self_connect(sock):
@@ -220,40 +224,53 @@ class _Loop:
                 if granted is not None and granted.done():
                     granted.result()
                     granted, credit = None, credit + batch
+                more = False  # probes that could go right now: the poll must not block then
                 for _turn in range(len(active)):
                     if not active or len(pending) >= limit or credit == 0:
                         break
                     state = active[0]
                     active.rotate(-1)
-                    queue, address, states = state.queue, state.address, state.result.states
-                    family = socket.AF_INET6 if len(address) == 4 else socket.AF_INET
-                    v6 = family == socket.AF_INET6
-                    immediate = turn = 0
+                    queue, states = state.queue, state.result.states
+                    target = state.address[0]
+                    v6 = len(state.address) == 4
+                    family = socket.AF_INET6 if v6 else socket.AF_INET
                     # A turn sends at most ``per_host`` probes, answered at once or not, so the
-                    # loop still comes round to cancellation, timeouts and progress.
-                    while queue and state.pending < per_host and len(pending) < limit and credit != 0:
-                        if turn == per_host:
-                            break
-                        turn += 1
-                        port, tries = queue.popleft()
-                        try:
-                            sock = new_socket(family, kind)
-                        except OSError as error:
-                            if error.errno not in BUSY:
-                                raise
-                            queue.appendleft((port, tries))
-                            limit = max(16, len(pending) - 16)
-                            break
-                        if credit > 0:
-                            credit -= 1
-                        if v6:  # an IPv6 socket must never reach an IPv4 host (mapped addresses)
-                            sock.setsockopt(ipproto_ipv6, ipv6_only, 1)
-                        code = sock.connect_ex((address[0], port, 0, 0) if v6 else (address[0], port))
+                    # loop still comes round to cancellation, timeouts and progress. Each probe
+                    # adds at most one to what is in flight: the bounds hold for the whole turn.
+                    turn = min(per_host - state.pending, limit - len(pending), len(queue))
+                    if credit >= 0:
+                        turn = min(turn, credit)
+                    sock = spares.pop(family, None)
+                    immediate = sent = 0
+                    popleft = queue.popleft
+                    for _probe in range(turn):
+                        port, tries = popleft()
+                        if sock is None:
+                            try:
+                                sock = new_socket(family, kind)
+                            except OSError as error:
+                                if error.errno not in BUSY:
+                                    raise
+                                queue.appendleft((port, tries))
+                                limit = max(16, len(pending) - 16)
+                                break
+                            if v6:  # an IPv6 socket must never reach an IPv4 host (mapped addresses)
+                                sock.setsockopt(ipproto_ipv6, ipv6_only, 1)
+                        sent += 1
+                        to = (target, port, 0, 0) if v6 else (target, port)
+                        code = sock.connect_ex(to)
                         if code == in_progress:
                             # Where the answer came within the call (a local refusal: loopback, a
-                            # reject rule on this host), it is there already: no epoll round.
-                            code = sock.getsockopt(sol, so_error) or in_progress
-                        if code == in_progress:
+                            # reject rule on this host), a second connect() returns it (or 0 once
+                            # connected, EALREADY while still waiting): no epoll round for it.
+                            code = sock.connect_ex(to)
+                        if code == refused:
+                            states[port] = _CLOSED
+                            immediate += 1
+                            if tries:
+                                self._answered_retry(state)
+                            continue
+                        if code == already:
                             fd = sock.fileno()
                             register(fd, epollout)
                             entry = (sock, port, now, tries, state)
@@ -262,8 +279,10 @@ class _Loop:
                             state.pending += 1
                         elif code in BUSY:
                             sock.close()
+                            sent -= 1
                             queue.appendleft((port, tries))
                             limit = max(16, len(pending) - 16)
+                            sock = None
                             break
                         else:
                             if code == 0:
@@ -271,9 +290,16 @@ class _Loop:
                             else:
                                 states[port] = _answer(code)
                                 sock.close()
-                            if tries > 0:
+                            if tries:
                                 self._answered_retry(state)
                             immediate += 1
+                        sock = None
+                    if sock is not None:
+                        spares[family] = sock
+                    if credit > 0:
+                        credit -= sent
+                    if queue and state.pending < per_host and len(pending) < limit and credit != 0:
+                        more = True
                     if immediate:
                         self.answered = answered
                         self._settle(state, immediate)  # may retire the host: the turn moves on
@@ -281,7 +307,7 @@ class _Loop:
                 if credit == 0 and granted is None and grant is not None:
                     granted = grant(batch)
                     granted.add_done_callback(lambda _f: os.eventfd_write(wake, 1))
-                events = poller.poll(POLL_WAIT if pending or granted is not None else 0, 4096)
+                events = poller.poll(0 if more else POLL_WAIT if pending or granted is not None else 0, 4096)
                 now = time.monotonic()
                 for fd, _mask in events:
                     if fd == wake:
@@ -317,6 +343,8 @@ class _Loop:
             for sock, *_ in pending.values():
                 sock.close()
             pending.clear()
+            for sock in spares.values():
+                sock.close()
             poller.close()
             os.close(wake)
             if granted is not None:
