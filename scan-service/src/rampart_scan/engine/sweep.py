@@ -99,6 +99,10 @@ class Sweep:
         return [slots[index] for index in range(len(self.targets))]
 
 
+def _unconnectable(_address: tuple[str, int] | tuple[str, int, int, int]) -> int:
+    raise AssertionError("no socket to connect")  # never called: a socket is made first
+
+
 def sweep_host(host: Host, ports: Sequence[int], options: TcpOptions | None = None) -> SweepResult:
     """One host's sweep, blocking: for tests and tools."""
     return Sweep([(host, ports)], options or TcpOptions()).run()[0]
@@ -203,6 +207,7 @@ class _Loop:
         # A socket whose connect() was refused is back to unconnected (Linux): it connects again,
         # so a closed port costs two connect() calls and no socket()/close(). One per family.
         spares: dict[int, _socket.socket] = {}
+        closed = _CLOSED
 
         def opened(state: _HostState, sock: _socket.socket, port: int, elapsed: float) -> None:
             if _is_self_connect(sock):
@@ -241,7 +246,8 @@ class _Loop:
                     if credit >= 0:
                         turn = min(turn, credit)
                     sock = spares.pop(family, None)
-                    immediate = sent = 0
+                    connect = sock.connect_ex if sock is not None else _unconnectable
+                    sent, before = turn, state.pending
                     popleft = queue.popleft
                     for _probe in range(turn):
                         port, tries = popleft()
@@ -253,20 +259,20 @@ class _Loop:
                                     raise
                                 queue.appendleft((port, tries))
                                 limit = max(16, len(pending) - 16)
+                                sent = _probe
                                 break
                             if v6:  # an IPv6 socket must never reach an IPv4 host (mapped addresses)
                                 sock.setsockopt(ipproto_ipv6, ipv6_only, 1)
-                        sent += 1
+                            connect = sock.connect_ex
                         to = (target, port, 0, 0) if v6 else (target, port)
-                        code = sock.connect_ex(to)
+                        code = connect(to)
                         if code == in_progress:
                             # Where the answer came within the call (a local refusal: loopback, a
                             # reject rule on this host), a second connect() returns it (or 0 once
                             # connected, EALREADY while still waiting): no epoll round for it.
-                            code = sock.connect_ex(to)
+                            code = connect(to)
                         if code == refused:
-                            states[port] = _CLOSED
-                            immediate += 1
+                            states[port] = closed
                             if tries:
                                 self._answered_retry(state)
                             continue
@@ -279,10 +285,10 @@ class _Loop:
                             state.pending += 1
                         elif code in BUSY:
                             sock.close()
-                            sent -= 1
                             queue.appendleft((port, tries))
                             limit = max(16, len(pending) - 16)
                             sock = None
+                            sent = _probe
                             break
                         else:
                             if code == 0:
@@ -292,12 +298,12 @@ class _Loop:
                                 sock.close()
                             if tries:
                                 self._answered_retry(state)
-                            immediate += 1
                         sock = None
                     if sock is not None:
                         spares[family] = sock
                     if credit > 0:
                         credit -= sent
+                    immediate = sent - (state.pending - before)  # the rest went in flight
                     if queue and state.pending < per_host and len(pending) < limit and credit != 0:
                         more = True
                     if immediate:
