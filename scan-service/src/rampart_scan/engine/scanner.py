@@ -3,7 +3,8 @@
     async for event in scan(["127.0.0.1"], EngineOptions(ports="1-1000", service_detection=True)):
         ...
 
-All hosts are swept at once in worker threads (see ``sweep``); service detection and the TLS audit start
+All hosts are swept at once in worker threads (see ``sweep``), big connect sweeps in two helper
+processes driven from those threads (see ``procs``); service detection and the TLS audit start
 on a port the moment it is found open, so they overlap the rest of the sweep. Closing the
 iterator (or cancelling the task that drives it) stops the sweep within a second.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import logging
 import os
 import threading
 import time
@@ -20,6 +22,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from rampart_scan.engine import procs
 from rampart_scan.engine.exclusions import NO_EXCLUSIONS, Exclusions
 from rampart_scan.engine.facts import detect_with_facts
 from rampart_scan.engine.oshints import OsHint, os_hint
@@ -31,6 +34,8 @@ from rampart_scan.engine.syn import SynSweep
 from rampart_scan.engine.targets import Host, expand_targets
 from rampart_scan.engine.tcp import FILTERED, OPEN, PortResult, SweepResult, TcpOptions
 from rampart_scan.engine.tls import TlsReport, audit
+
+log = logging.getLogger(__name__)
 
 PARALLEL_SWEEP_MIN_PORTS = 4096  # below this one thread is as fast as two
 MAX_LISTED_FILTERED = 1000  # above this, filtered ports are counted, not listed
@@ -53,6 +58,8 @@ class EngineOptions:
     per_host_in_flight: int = 1024  # no single target gets more than this at once
     # TCP probes: "connect" (unprivileged) or "syn" (raw half-open SYNs; CAP_NET_RAW, engine.syn)
     tcp_method: Literal["connect", "syn"] = "connect"
+    # Big unpaced connect sweeps run in helper processes (engine.procs); False: threads only.
+    helper_processes: bool = True
 
     @property
     def tcp(self) -> TcpOptions:
@@ -111,7 +118,9 @@ Event = Progress | PortFound | ServiceFound | HostDone
 
 
 def _merge(into: SweepResult, part: SweepResult) -> None:
-    into.states[:] = bytes(max(a, b) for a, b in zip(into.states, part.states, strict=True))
+    # The parts of a striped host probed different ports: each port's state is in one part only.
+    merged = int.from_bytes(into.states) | int.from_bytes(part.states)
+    into.states[:] = merged.to_bytes(len(into.states))
     into.open_rtt_ms.update(part.open_rtt_ms)
 
 
@@ -244,9 +253,24 @@ class _Run:
         assert self.pacer is not None
         return asyncio.run_coroutine_threadsafe(self.pacer.take(n), self.loop)
 
-    def _sweep(self, index: int, work: list[tuple[int, Host, list[int]]]) -> None:
+    def _sweep(
+        self, index: int, work: list[tuple[int, Host, list[int]]], helper: procs.Helper | None
+    ) -> None:
         share = len(self.plan)
         striped = share if len(self.targets) == 1 else 1
+        if helper is not None:
+            procs.sweep_in(
+                helper,
+                [(host, ports) for _, host, ports in work],
+                self.options.tcp,
+                in_flight=max(16, self.options.in_flight // share),
+                per_host_in_flight=max(1, self.options.per_host_in_flight // striped),
+                on_open=self._opened,
+                on_progress=self._progress_of(index),
+                on_host_done=self._swept_of(work),
+                cancelled=self.cancelled,
+            )
+            return
         kind = SynSweep if self.options.tcp_method == "syn" else Sweep
         kind(
             [(host, ports) for _, host, ports in work],
@@ -262,9 +286,30 @@ class _Run:
             grant_batch=_grant_batch(self.options.rate),
         ).run()
 
+    async def _helpers(self) -> list[procs.Helper | None]:
+        """Helper processes for the sweep's parts where that pays, else None for each (threads)."""
+        options = self.options
+        wanted = len(self.plan)
+        if (
+            wanted < 2
+            or not options.helper_processes
+            or options.tcp_method != "connect"
+            or self.pacer is not None
+        ):
+            return [None] * wanted
+        try:
+            helpers = await asyncio.to_thread(procs.acquire, wanted)
+        except Exception:  # no processes here (limits, a sandbox): threads do the same work
+            log.warning("no sweep helper processes; sweeping in threads", exc_info=True)
+            helpers = None
+        return list(helpers) if helpers is not None else [None] * wanted
+
     async def run(self) -> AsyncIterator[Event]:
+        helpers = await self._helpers()
         plan = enumerate(self.plan)
-        sweeps = [asyncio.ensure_future(asyncio.to_thread(self._sweep, i, work)) for i, work in plan]
+        sweeps = [
+            asyncio.ensure_future(asyncio.to_thread(self._sweep, i, work, helpers[i])) for i, work in plan
+        ]
         try:
             while not all(s.done() for s in sweeps) or self.tasks or not self.events.empty():
                 getter = asyncio.ensure_future(self.events.get())
