@@ -85,7 +85,8 @@ async def test_cancelling_stops_the_helpers_and_they_serve_the_next_scan(
     again = await reports(["127.0.7.23"], EngineOptions(ports="-"))
     assert sum(again["127.0.7.23"].counts.values()) == 65535  # not stopped by the earlier cancel
     assert procs._helpers == helpers  # the same processes
-    assert outcomes == ["cancelled", "cancelled", "finished", "finished"]
+    assert outcomes[:2] == ["cancelled", "cancelled"]  # both helpers stopped, no further part begun
+    assert set(outcomes[2:]) == {"finished"}
 
 
 async def test_a_helper_killed_mid_sweep_fails_the_scan_and_a_new_one_takes_over() -> None:

@@ -18,6 +18,7 @@ import logging
 import os
 import threading
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -32,12 +33,13 @@ from rampart_scan.engine.services import ServiceInfo
 from rampart_scan.engine.sweep import Sweep
 from rampart_scan.engine.syn import SynSweep
 from rampart_scan.engine.targets import Host, expand_targets
-from rampart_scan.engine.tcp import FILTERED, OPEN, PortResult, SweepResult, TcpOptions
+from rampart_scan.engine.tcp import FILTERED, OPEN, PortResult, ScanCancelled, SweepResult, TcpOptions
 from rampart_scan.engine.tls import TlsReport, audit
 
 log = logging.getLogger(__name__)
 
 PARALLEL_SWEEP_MIN_PORTS = 4096  # below this one thread is as fast as two
+HELPER_PARTS = 8  # parts of a sweep in helper processes: small enough to share out evenly
 MAX_LISTED_FILTERED = 1000  # above this, filtered ports are counted, not listed
 
 
@@ -127,19 +129,18 @@ def _merge(into: SweepResult, part: SweepResult) -> None:
 Work = list[tuple[Host, list[int]]]
 
 
-def _plan(targets: Work, threads_allowed: int = 2) -> list[list[tuple[int, Host, list[int]]]]:
-    """Work for each sweep thread (target index, host, ports): hosts dealt out in turns, or one
-    big host's ports striped."""
+def _plan(targets: Work, parts: int = 2) -> list[list[tuple[int, Host, list[int]]]]:
+    """The sweep's parts (target index, host, ports), taken in turn by the sweep threads: hosts
+    dealt out, or where there are fewer hosts than parts, every host's ports striped."""
     probes = sum(len(ports) for _, ports in targets)
-    many = probes >= PARALLEL_SWEEP_MIN_PORTS and (os.cpu_count() or 1) > 1
-    threads = min(2, threads_allowed) if many else 1
+    if probes < PARALLEL_SWEEP_MIN_PORTS or (os.cpu_count() or 1) < 2:
+        parts = 1
     numbered = [(index, host, ports) for index, (host, ports) in enumerate(targets)]
-    if threads == 1:
+    if parts == 1:
         return [numbered]
-    if len(targets) == 1:
-        index, host, ports = numbered[0]
-        return [[(index, host, ports[i::threads])] for i in range(threads)]
-    return [numbered[i::threads] for i in range(threads)]
+    if len(targets) < parts:
+        return [[(index, host, ports[i::parts]) for index, host, ports in numbered] for i in range(parts)]
+    return [numbered[i::parts] for i in range(parts)]
 
 
 def _grant_batch(rate: float | None) -> int:
@@ -157,8 +158,13 @@ class _Run:
         self.cancelled = threading.Event()
         self.tasks: set[asyncio.Task[None]] = set()
         self.limit = asyncio.Semaphore(options.detection_concurrency)
+        self.pacer = pacer_for(options.rate, options.pacer)
         # SYN: one thread; a second (own raw socket and source port) was not faster here (measured).
-        self.plan = _plan(targets, 1 if options.tcp_method == "syn" else 2)
+        self.workers = 1 if options.tcp_method == "syn" else 2
+        # In helper processes, smaller parts taken in turn: both helpers finish at about the same time.
+        self.remote = options.helper_processes and options.tcp_method == "connect" and self.pacer is None
+        self.plan = _plan(targets, HELPER_PARTS if self.remote else self.workers)
+        self.workers = min(self.workers, len(self.plan))
         self.total = sum(len(ports) for _, ports in targets)
         self.answered = [0] * len(self.plan)
         self.parts_left = [0] * len(targets)
@@ -170,7 +176,6 @@ class _Run:
         self.findings: dict[Host, dict[int, PortFinding]] = {host: {} for host, _ in targets}
         self.host_tasks: dict[Host, set[asyncio.Task[None]]] = {host: set() for host, _ in targets}
         self.started = time.monotonic()
-        self.pacer = pacer_for(options.rate, options.pacer)
         self.last_host = targets[0][0] if targets else None
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None], host: Host | None = None) -> None:
@@ -256,8 +261,8 @@ class _Run:
     def _sweep(
         self, index: int, work: list[tuple[int, Host, list[int]]], helper: procs.Helper | None
     ) -> None:
-        share = len(self.plan)
-        striped = share if len(self.targets) == 1 else 1
+        share = self.workers  # parts swept at once
+        striped = share if len(work) == len(self.targets) < len(self.plan) else 1
         if helper is not None:
             procs.sweep_in(
                 helper,
@@ -288,14 +293,8 @@ class _Run:
 
     async def _helpers(self) -> list[procs.Helper | None]:
         """Helper processes for the sweep's parts where that pays, else None for each (threads)."""
-        options = self.options
-        wanted = len(self.plan)
-        if (
-            wanted < 2
-            or not options.helper_processes
-            or options.tcp_method != "connect"
-            or self.pacer is not None
-        ):
+        wanted = self.workers
+        if wanted < 2 or not self.remote:
             return [None] * wanted
         try:
             helpers = await asyncio.to_thread(procs.acquire, wanted)
@@ -306,10 +305,18 @@ class _Run:
 
     async def run(self) -> AsyncIterator[Event]:
         helpers = await self._helpers()
-        plan = enumerate(self.plan)
-        sweeps = [
-            asyncio.ensure_future(asyncio.to_thread(self._sweep, i, work, helpers[i])) for i, work in plan
-        ]
+        parts = deque(enumerate(self.plan))
+
+        def take_parts(helper: procs.Helper | None) -> None:
+            while not self.cancelled.is_set():
+                try:
+                    index, work = parts.popleft()
+                except IndexError:
+                    return
+                self._sweep(index, work, helper)
+            raise ScanCancelled
+
+        sweeps = [asyncio.ensure_future(asyncio.to_thread(take_parts, helper)) for helper in helpers]
         try:
             while not all(s.done() for s in sweeps) or self.tasks or not self.events.empty():
                 getter = asyncio.ensure_future(self.events.get())
