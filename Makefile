@@ -79,6 +79,7 @@ bench: setup
 	$(PY) python bench/gateway_bench.py
 	$(PY) python bench/engine_bench.py
 	$(PY) python bench/engine_scale_bench.py
+	$(PY) python bench/engine_cpu_bench.py
 	$(PY) python bench/scan_bench.py
 	$(PY) python bench/matcher_bench.py
 	$(PY) python bench/findings_source_bench.py
