@@ -16,6 +16,7 @@ import contextlib
 import itertools
 import logging
 import queue
+import signal
 import socket
 import subprocess
 import sys
@@ -56,14 +57,14 @@ def _serve(conn: Connection) -> None:
             if message[0] == "cancel":
                 if message[1] == current[0]:
                     cancel.set()
-            else:
+            else:  # here, in the order messages came: a cancel right behind its job is not lost
+                current[0] = message[1][0]
+                cancel.clear()
                 jobs.put(message[1])
 
     threading.Thread(target=read, daemon=True).start()
     while (job := jobs.get()) is not None:
-        number, targets, options, in_flight, per_host = job
-        cancel.clear()
-        current[0] = number
+        _number, targets, options, in_flight, per_host = job
         sweep = Sweep(
             targets,
             options,
@@ -77,13 +78,16 @@ def _serve(conn: Connection) -> None:
             per_host_in_flight=per_host,
         )
         try:
-            sweep.run()
-        except ScanCancelled:
-            conn.send(("cancelled",))
-        except Exception as error:  # reported to the caller, which raises it there
-            conn.send(("error", f"{type(error).__name__}: {error}"))
-        else:
-            conn.send(("end",))
+            try:
+                sweep.run()
+            except ScanCancelled:
+                conn.send(("cancelled",))
+            except Exception as error:  # reported to the caller, which raises it there
+                conn.send(("error", f"{type(error).__name__}: {error}"))
+            else:
+                conn.send(("end",))
+        except (EOFError, OSError):
+            return  # the caller is gone (a killed worker): nobody to report to
 
 
 class Helper:
@@ -211,4 +215,5 @@ def sweep_in(
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the worker stops; its helpers follow on EOF
     _serve(Connection(int(sys.argv[1])))
