@@ -119,7 +119,8 @@ def start_scan(client: httpx.Client, key: str, body: dict[str, Any]) -> tuple[fl
 @contextmanager
 def platform() -> Iterator[tuple[DevStack, httpx.Client, str]]:
     data_dir = Path(tempfile.mkdtemp(prefix="rampart-findings-bench-"))
-    stack = DevStack.on_free_ports(data_dir, log_level="warning")
+    keep = bool(os.environ.get("FINDINGS_BENCH_KEEP"))  # keep the platform's logs (info level) to read
+    stack = DevStack.on_free_ports(data_dir, log_level="info" if keep else "warning")
     try:
         stack.start_all()
         stack.wait_health(200, deadline=90)
@@ -135,7 +136,10 @@ def platform() -> Iterator[tuple[DevStack, httpx.Client, str]]:
             yield stack, client, str(account["api_key"])
     finally:
         stack.stop_all()
-        shutil.rmtree(data_dir, ignore_errors=True)
+        if keep:
+            print(f"platform logs kept in {data_dir}")
+        else:
+            shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def latency(client: httpx.Client, key: str, scans: int) -> None:

@@ -25,7 +25,7 @@ from rampart_threat.assets.consumers import ASSET_EVENTS_CONSUMER, AssetRecorder
 from rampart_threat.assets.repository import MongoAssetRepository
 from rampart_threat.assets.service import AssetService
 from rampart_threat.assets.wiring import asset_parts
-from rampart_threat.consumers import SCAN_EVENTS_CONSUMER, ScanEventHandler
+from rampart_threat.consumers import SCAN_EVENTS_CONSUMER, ScanEventBatches, ScanEventHandler
 from rampart_threat.feeds.repository import MongoFeedRepository
 from rampart_threat.feeds.service import FeedService
 from rampart_threat.findings.ledger import MongoFindingLedger
@@ -182,7 +182,7 @@ async def bootstrap(settings: ServiceSettings) -> Runtime:
         ),
         scan_findings=scan_findings,
     )
-    consumer = DurableConsumer(infra.js, SCAN_EVENTS_CONSUMER, parts.on_scan_event)
+    consumer = ScanEventBatches(infra.js, SCAN_EVENTS_CONSUMER, parts.on_scan_event)
     analysis_events = DurableConsumer(infra.js, ANALYSES_CONSUMER, parts.on_analysis)
     asset_events = DurableConsumer(infra.js, ASSET_EVENTS_CONSUMER, parts.on_asset_event)
     binding = ServiceBinding(

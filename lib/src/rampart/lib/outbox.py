@@ -16,12 +16,14 @@ import nats.errors
 import structlog
 from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError
 
 from rampart.lib.events import EventPublisher
 from rampart.lib.ids import utcnow
 
 log = structlog.get_logger(__name__)
+
+DUPLICATE_KEY = 11000
 
 
 class Outbox:
@@ -70,9 +72,14 @@ class Outbox:
 
     async def add_entries(self, entries: list[dict[str, Any]]) -> None:
         """Store entries built by ``entry`` (idempotent per event id), then try to send them."""
-        for entry in entries:
-            with contextlib.suppress(DuplicateKeyError):
-                await self._collection.insert_one({**entry, "published": False})
+        if entries:  # one unordered insert: the ids already stored are skipped, the rest stored
+            try:
+                await self._collection.insert_many(
+                    [{**entry, "published": False} for entry in entries], ordered=False
+                )
+            except BulkWriteError as error:
+                if any(e.get("code") != DUPLICATE_KEY for e in error.details.get("writeErrors", [])):
+                    raise
         try:
             await self.flush()
         except (nats.errors.Error, OSError, TimeoutError) as error:
@@ -81,18 +88,21 @@ class Outbox:
 
     async def flush(self) -> int:
         """Publish pending events in the order they were stored; returns how many."""
-        sent = 0
+        sent: list[str] = []
         async with self._lock:
             cursor = self._collection.find(self._pending).sort("seq", ASCENDING).limit(500)
-            async for doc in cursor:
-                await self._publisher.publish(
-                    doc["subject"], bytes(doc["payload"]), doc["_id"], doc.get("request_id") or None
-                )
-                await self._collection.update_one(
-                    {"_id": doc["_id"]}, {"$set": {"published": True, "published_at": utcnow()}}
-                )
-                sent += 1
-        return sent
+            try:
+                async for doc in cursor:
+                    await self._publisher.publish(
+                        doc["subject"], bytes(doc["payload"]), doc["_id"], doc.get("request_id") or None
+                    )
+                    sent.append(doc["_id"])
+            finally:  # what went out is marked sent in one write (sent again after a crash: harmless)
+                if sent:
+                    await self._collection.update_many(
+                        {"_id": {"$in": sent}}, {"$set": {"published": True, "published_at": utcnow()}}
+                    )
+        return len(sent)
 
     async def pending(self) -> int:
         return await self._collection.count_documents({"published": False})
