@@ -57,12 +57,11 @@ class ScanEventHandler:
                     if e.type not in OWN_EVENTS
                 ]
             )
-        outcomes: list[Outcome] = []
-        for event in events:
-            if event.type in OWN_EVENTS:
-                outcomes.append(Outcome.DUPLICATE)
-            else:
-                outcomes.append(await self._activity.record(activity_event(event)))
+        theirs = [i for i, event in enumerate(events) if event.type not in OWN_EVENTS]
+        recorded = await self._activity.record_many([activity_event(events[i]) for i in theirs])
+        outcomes = [Outcome.DUPLICATE] * len(events)
+        for i, outcome in zip(theirs, recorded, strict=True):
+            outcomes[i] = outcome
         return outcomes
 
     @staticmethod
