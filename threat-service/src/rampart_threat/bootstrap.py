@@ -184,7 +184,7 @@ async def bootstrap(settings: ServiceSettings) -> Runtime:
     )
     consumer = ScanEventBatches(infra.js, SCAN_EVENTS_CONSUMER, parts.on_scan_event)
     analysis_events = DurableConsumer(infra.js, ANALYSES_CONSUMER, parts.on_analysis)
-    asset_events = DurableConsumer(infra.js, ASSET_EVENTS_CONSUMER, parts.on_asset_event)
+    asset_events = ScanEventBatches(infra.js, ASSET_EVENTS_CONSUMER, parts.on_asset_event)
     binding = ServiceBinding(
         SERVICE_NAME, parts.servicer, threat_pb2_grpc.add_ThreatServiceServicer_to_server
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
 import nats.errors
 import structlog
@@ -74,13 +75,24 @@ class ScanEventHandler:
             return True
 
 
+class BatchHandler(Protocol):
+    """What ``ScanEventBatches`` drives: a message on its own (``DurableConsumer``'s handler), many
+    together, and which ones go alone."""
+
+    async def __call__(self, message: Msg) -> Outcome: ...
+
+    async def handle_many(self, messages: Sequence[Msg]) -> list[Outcome]: ...
+
+    def alone(self, message: Msg) -> bool: ...
+
+
 class ScanEventBatches:
     """The scan-event consumer, a fetch (up to ``spec.batch`` messages) at a time: the messages
     between two final events are applied together and acknowledged once all their writes are done;
     a final event, an undecodable message, and every message of a batch that failed go through
     ``DurableConsumer.handle`` one at a time (ack, nak with backoff, or term as for any consumer)."""
 
-    def __init__(self, js: JetStreamContext, spec: ConsumerSpec, handler: ScanEventHandler) -> None:
+    def __init__(self, js: JetStreamContext, spec: ConsumerSpec, handler: BatchHandler) -> None:
         self._source = PullSource(js, spec)
         self._spec = spec
         self._handler = handler
