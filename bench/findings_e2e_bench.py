@@ -238,10 +238,10 @@ def tallied(stack: DevStack, scan_id: str) -> int:
     return len(document.get("findings") or {})
 
 
-def full_range(stack: DevStack, client: httpx.Client, key: str) -> None:
+def full_range(stack: DevStack, client: httpx.Client, key: str, runs: int = 1, stopped: bool = True) -> None:
     body = {"target": "127.0.0.1", "ports": "-", "options": {"service_detection": True}}
     with http_listeners(FULL_RANGE_LISTENERS) as held:
-        for threat in (True, False):
+        for threat in [True] * runs + ([False] if stopped else []):
             if not threat:
                 stack.stop("threat")
             try:
@@ -258,7 +258,14 @@ def full_range(stack: DevStack, client: httpx.Client, key: str) -> None:
                 )
                 if threat:
                     settled = next((t for t, name, _ in events if name == "findings_settled"), None)
-                    if settled is None:  # the client's stream stopped waiting (10 s after complete)
+                    if settled is not None:
+                        told = next(data for _, name, data in events if name == "findings_settled")
+                        line += f" ({told['findings']} in findings_settled)"
+                        last_finding = max(
+                            (t for t, name, _ in events if name == "finding"), default=complete
+                        )
+                        line += f", complete -> last finding on SSE {last_finding - complete:.1f} s"
+                    if settled is None:  # the client's stream stopped waiting for it
                         settled = settlement_time(stack, scan_id)
                         findings = tallied(stack, scan_id)
                         line += f" (the stream closed before findings_settled; {findings} in the tally)"
@@ -358,6 +365,12 @@ def main() -> None:
     parser.add_argument("--scans", type=int, default=5)
     parser.add_argument("--ports", type=int, default=THROUGHPUT_PORTS)
     parser.add_argument("--only", default="latency,throughput,full")
+    parser.add_argument(
+        "--full-runs", type=int, default=1, help="full-range scans with threat-service running"
+    )
+    parser.add_argument(
+        "--skip-stopped", action="store_true", help="no full-range scan with threat-service stopped"
+    )
     args = parser.parse_args()
     parts = set(args.only.split(","))
     print(f"findings end to end ({load()})")
@@ -369,7 +382,7 @@ def main() -> None:
             if "latency" in parts:
                 latency(client, key, args.scans)
             if "full" in parts:
-                full_range(stack, client, key)
+                full_range(stack, client, key, args.full_runs, not args.skip_stopped)
 
 
 if __name__ == "__main__":
