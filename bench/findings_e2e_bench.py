@@ -54,14 +54,14 @@ from test_activity_service import FakeActivityRepository  # noqa: E402
 from test_findings_pipeline import LIVE, final_event  # noqa: E402
 
 from rampart.lib.catalogue import subjects  # noqa: E402
-from rampart.lib.events import DurableConsumer, EventPublisher, ensure_streams  # noqa: E402
+from rampart.lib.events import EventPublisher, ensure_streams  # noqa: E402
 from rampart.lib.logging import configure_logging  # noqa: E402
 from rampart.lib.outbox import Outbox  # noqa: E402
 from rampart.lib.store import Document  # noqa: E402
 from rampart.scan.v1 import scan_pb2  # noqa: E402
 from rampart_devtools.devstack import DevStack  # noqa: E402
 from rampart_gateway.api.scans.events import scan_events  # noqa: E402
-from rampart_threat.consumers import SCAN_EVENTS_CONSUMER, ScanEventHandler  # noqa: E402
+from rampart_threat.consumers import SCAN_EVENTS_CONSUMER, ScanEventBatches, ScanEventHandler  # noqa: E402
 from rampart_threat.feeds.service import FeedService  # noqa: E402
 from rampart_threat.findings.ledger import MongoFindingLedger  # noqa: E402
 from rampart_threat.findings.pipeline import FindingPipeline  # noqa: E402
@@ -302,7 +302,7 @@ async def throughput(ports: int) -> None:
             Outbox(db["outbox"], EventPublisher(js)),
         )
         handler = ScanEventHandler(ActivityService(FakeActivityRepository()), findings=pipeline)
-        consumer = asyncio.create_task(DurableConsumer(js, SCAN_EVENTS_CONSUMER, handler).run())
+        consumer = asyncio.create_task(ScanEventBatches(js, SCAN_EVENTS_CONSUMER, handler).run())
         try:
             for _ in range(2):  # the first run also builds the catalog's index and the ledger's indexes
                 scan_id = f"scan_{uuid.uuid4().hex[:10]}"
