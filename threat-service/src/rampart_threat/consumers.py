@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -116,6 +117,7 @@ class ScanEventBatches:
     async def _together(self, messages: Sequence[Msg]) -> None:
         if not messages:
             return
+        began = time.perf_counter()
         try:
             outcomes = await self._handler.handle_many(messages)
         except Exception:
@@ -130,7 +132,8 @@ class ScanEventBatches:
                 log.warning("ack lost", durable=self._spec.durable, error=str(error))
                 continue
             EVENTS_CONSUMED.labels(self._spec.durable, outcome.value).inc()
-        log.info("events handled", durable=self._spec.durable, count=len(messages))
+        seconds = round(time.perf_counter() - began, 3)
+        log.info("events handled", durable=self._spec.durable, count=len(messages), seconds=seconds)
 
     async def _alone(self, message: Msg) -> None:
         try:
