@@ -120,6 +120,9 @@ def analysis_settings(settings: ServiceSettings) -> tuple[EngineConfig, SandboxL
     return config, limits
 
 
+ASSET_LINGER_SECONDS = 0.5
+
+
 async def bootstrap(settings: ServiceSettings) -> Runtime:
     infra = await connect_infra("threat", settings)
     repository = MongoActivityRepository(infra.db)
@@ -184,7 +187,11 @@ async def bootstrap(settings: ServiceSettings) -> Runtime:
     )
     consumer = ScanEventBatches(infra.js, SCAN_EVENTS_CONSUMER, parts.on_scan_event)
     analysis_events = DurableConsumer(infra.js, ANALYSES_CONSUMER, parts.on_analysis)
-    asset_events = ScanEventBatches(infra.js, ASSET_EVENTS_CONSUMER, parts.on_asset_event)
+    # The inventory lingers between fetches (ASSET_LINGER_SECONDS): each fetch rewrites a host's asset
+    # once, and a host with a thousand ports is a large document to rewrite for every few events.
+    asset_events = ScanEventBatches(
+        infra.js, ASSET_EVENTS_CONSUMER, parts.on_asset_event, linger=ASSET_LINGER_SECONDS
+    )
     binding = ServiceBinding(
         SERVICE_NAME, parts.servicer, threat_pb2_grpc.add_ThreatServiceServicer_to_server
     )

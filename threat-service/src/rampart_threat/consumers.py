@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Sequence
 from typing import Protocol
@@ -93,7 +94,12 @@ class ScanEventBatches:
     a final event, an undecodable message, and every message of a batch that failed go through
     ``DurableConsumer.handle`` one at a time (ack, nak with backoff, or term as for any consumer)."""
 
-    def __init__(self, js: JetStreamContext, spec: ConsumerSpec, handler: BatchHandler) -> None:
+    def __init__(
+        self, js: JetStreamContext, spec: ConsumerSpec, handler: BatchHandler, linger: float = 0.0
+    ) -> None:
+        # ``linger``: after a fetch that was not full, wait this long before the next one, so that
+        # a consumer keeping up still writes per many events (the inventory: a host's asset).
+        self._linger = linger
         self._source = PullSource(js, spec)
         self._spec = spec
         self._handler = handler
@@ -101,7 +107,10 @@ class ScanEventBatches:
 
     async def run(self) -> None:
         while True:
-            await self.handle(await self._source.fetch(self._spec.batch))
+            fetched = await self._source.fetch(self._spec.batch)
+            await self.handle(fetched)
+            if fetched and len(fetched) < self._spec.batch and self._linger > 0:
+                await asyncio.sleep(self._linger)
 
     async def handle(self, messages: Sequence[Msg]) -> None:
         together: list[Msg] = []
