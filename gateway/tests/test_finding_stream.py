@@ -131,7 +131,7 @@ async def test_findings_that_never_settle_end_the_stream_at_the_longest_wait() -
     broker = trickle_broker([SERVICE, COMPLETE], endless, gap=0.01)
     scan = scan_pb2.Scan(scan_id="scn_1", status=DONE)
     async with asyncio.timeout(30):
-        events = [e async for e in scan_events(broker, scan, None, findings_grace=5, findings_max_wait=0.3)]
+        events = [e async for e in scan_events(broker, scan, None, findings_grace=0.5, findings_max_wait=1.0)]
     assert [e.name for e in events[:2]] == ["service_detected", "complete"]
     assert {e.name for e in events[2:]} == {"finding"}
     assert len(events) < 2 + len(endless)
