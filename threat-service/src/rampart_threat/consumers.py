@@ -21,6 +21,8 @@ from rampart.lib.events import (
     PoisonMessage,
     PullSource,
 )
+from rampart.lib.ids import new_request_id
+from rampart.lib.logging import bind_request
 from rampart.lib.metrics import EVENTS_CONSUMED
 from rampart.lib.scanevents import decode_scan_event, scan_events_consumer
 from rampart_threat.findings.pipeline import FINAL_EVENTS, OWN_EVENTS, FindingPipeline
@@ -141,6 +143,10 @@ class ScanEventBatches:
                 log.warning("ack lost", durable=self._spec.durable, error=str(error))
                 continue
             EVENTS_CONSUMED.labels(self._spec.durable, outcome.value).inc()
+            bind_request(_request_id(message) or new_request_id())  # each message's trail, as one by one
+            log.info(
+                "event handled", durable=self._spec.durable, subject=message.subject, outcome=outcome.value
+            )
         seconds = round(time.perf_counter() - began, 3)
         log.info("events handled", durable=self._spec.durable, count=len(messages), seconds=seconds)
 
