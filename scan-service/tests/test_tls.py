@@ -46,7 +46,14 @@ class TlsServer:
                 return
             # The handshake runs inside the ``with``, so a client that gives up mid-handshake
             # (the engine tries TLS on any port) never leaves an unclosed SSLSocket behind.
-            with self.context.wrap_socket(conn, server_side=True, do_handshake_on_connect=False) as tls:
+            # A client gone before the wrap (the sweep closes an open port with a reset) makes
+            # wrap_socket itself fail: the connection is closed and the next one served.
+            try:
+                tls = self.context.wrap_socket(conn, server_side=True, do_handshake_on_connect=False)
+            except OSError:
+                conn.close()
+                continue
+            with tls:
                 tls.settimeout(0.5)
                 with contextlib.suppress(TimeoutError, OSError, ssl.SSLError):
                     tls.do_handshake()

@@ -59,7 +59,12 @@ class TlsServer:
             threading.Thread(target=self._handshake, args=(conn,), daemon=True).start()
 
     def _handshake(self, conn: socket.socket) -> None:
-        with self.context.wrap_socket(conn, server_side=True, do_handshake_on_connect=False) as tls:
+        try:  # a client gone before the wrap (reset) makes wrap_socket itself fail
+            tls = self.context.wrap_socket(conn, server_side=True, do_handshake_on_connect=False)
+        except OSError:
+            conn.close()
+            return
+        with tls:
             tls.settimeout(0.5)
             with contextlib.suppress(TimeoutError, OSError, ssl.SSLError):
                 tls.do_handshake()
