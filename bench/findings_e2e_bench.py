@@ -54,14 +54,14 @@ from test_activity_service import FakeActivityRepository  # noqa: E402
 from test_findings_pipeline import LIVE, final_event  # noqa: E402
 
 from rampart.lib.catalogue import subjects  # noqa: E402
-from rampart.lib.events import DurableConsumer, EventPublisher, ensure_streams  # noqa: E402
+from rampart.lib.events import EventPublisher, ensure_streams  # noqa: E402
 from rampart.lib.logging import configure_logging  # noqa: E402
 from rampart.lib.outbox import Outbox  # noqa: E402
 from rampart.lib.store import Document  # noqa: E402
 from rampart.scan.v1 import scan_pb2  # noqa: E402
 from rampart_devtools.devstack import DevStack  # noqa: E402
 from rampart_gateway.api.scans.events import scan_events  # noqa: E402
-from rampart_threat.consumers import SCAN_EVENTS_CONSUMER, ScanEventHandler  # noqa: E402
+from rampart_threat.consumers import SCAN_EVENTS_CONSUMER, ScanEventBatches, ScanEventHandler  # noqa: E402
 from rampart_threat.feeds.service import FeedService  # noqa: E402
 from rampart_threat.findings.ledger import MongoFindingLedger  # noqa: E402
 from rampart_threat.findings.pipeline import FindingPipeline  # noqa: E402
@@ -119,7 +119,8 @@ def start_scan(client: httpx.Client, key: str, body: dict[str, Any]) -> tuple[fl
 @contextmanager
 def platform() -> Iterator[tuple[DevStack, httpx.Client, str]]:
     data_dir = Path(tempfile.mkdtemp(prefix="rampart-findings-bench-"))
-    stack = DevStack.on_free_ports(data_dir, log_level="warning")
+    keep = bool(os.environ.get("FINDINGS_BENCH_KEEP"))  # keep the platform's logs (info level) to read
+    stack = DevStack.on_free_ports(data_dir, log_level="info" if keep else "warning")
     try:
         stack.start_all()
         stack.wait_health(200, deadline=90)
@@ -135,7 +136,10 @@ def platform() -> Iterator[tuple[DevStack, httpx.Client, str]]:
             yield stack, client, str(account["api_key"])
     finally:
         stack.stop_all()
-        shutil.rmtree(data_dir, ignore_errors=True)
+        if keep:
+            print(f"platform logs kept in {data_dir}")
+        else:
+            shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def latency(client: httpx.Client, key: str, scans: int) -> None:
@@ -234,10 +238,10 @@ def tallied(stack: DevStack, scan_id: str) -> int:
     return len(document.get("findings") or {})
 
 
-def full_range(stack: DevStack, client: httpx.Client, key: str) -> None:
+def full_range(stack: DevStack, client: httpx.Client, key: str, runs: int = 1, stopped: bool = True) -> None:
     body = {"target": "127.0.0.1", "ports": "-", "options": {"service_detection": True}}
     with http_listeners(FULL_RANGE_LISTENERS) as held:
-        for threat in (True, False):
+        for threat in [True] * runs + ([False] if stopped else []):
             if not threat:
                 stack.stop("threat")
             try:
@@ -254,7 +258,14 @@ def full_range(stack: DevStack, client: httpx.Client, key: str) -> None:
                 )
                 if threat:
                     settled = next((t for t, name, _ in events if name == "findings_settled"), None)
-                    if settled is None:  # the client's stream stopped waiting (10 s after complete)
+                    if settled is not None:
+                        told = next(data for _, name, data in events if name == "findings_settled")
+                        line += f" ({told['findings']} in findings_settled)"
+                        last_finding = max(
+                            (t for t, name, _ in events if name == "finding"), default=complete
+                        )
+                        line += f", complete -> last finding on SSE {last_finding - complete:.1f} s"
+                    if settled is None:  # the client's stream stopped waiting for it
                         settled = settlement_time(stack, scan_id)
                         findings = tallied(stack, scan_id)
                         line += f" (the stream closed before findings_settled; {findings} in the tally)"
@@ -291,7 +302,7 @@ async def throughput(ports: int) -> None:
             Outbox(db["outbox"], EventPublisher(js)),
         )
         handler = ScanEventHandler(ActivityService(FakeActivityRepository()), findings=pipeline)
-        consumer = asyncio.create_task(DurableConsumer(js, SCAN_EVENTS_CONSUMER, handler).run())
+        consumer = asyncio.create_task(ScanEventBatches(js, SCAN_EVENTS_CONSUMER, handler).run())
         try:
             for _ in range(2):  # the first run also builds the catalog's index and the ledger's indexes
                 scan_id = f"scan_{uuid.uuid4().hex[:10]}"
@@ -354,6 +365,12 @@ def main() -> None:
     parser.add_argument("--scans", type=int, default=5)
     parser.add_argument("--ports", type=int, default=THROUGHPUT_PORTS)
     parser.add_argument("--only", default="latency,throughput,full")
+    parser.add_argument(
+        "--full-runs", type=int, default=1, help="full-range scans with threat-service running"
+    )
+    parser.add_argument(
+        "--skip-stopped", action="store_true", help="no full-range scan with threat-service stopped"
+    )
     args = parser.parse_args()
     parts = set(args.only.split(","))
     print(f"findings end to end ({load()})")
@@ -365,7 +382,7 @@ def main() -> None:
             if "latency" in parts:
                 latency(client, key, args.scans)
             if "full" in parts:
-                full_range(stack, client, key)
+                full_range(stack, client, key, args.full_runs, not args.skip_stopped)
 
 
 if __name__ == "__main__":

@@ -3,11 +3,14 @@
 Each run starts the whole platform with N scan worker processes (WORKER_CONCURRENCY=2 each),
 POSTs one scan of 127.1.0.0/20 (16 shards of 256 hosts) and times POST to ``completed``.
 Every probe meets a closed port (loopback answers RST at once), so this measures how the work
-spreads, not network waits. Prints the time, probes per second and the speed-up over 1 worker.
+spreads, not network waits. Prints the time, probes per second and the speed-up over 1 worker,
+and how many progress events the scan published (on SCAN_EVENTS: at most 99, one per percentage
+value, docs/engine.md "Progress of a sharded scan").
 """
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import sys
 import tempfile
@@ -15,17 +18,31 @@ import time
 from pathlib import Path
 
 import httpx2 as httpx
+import nats
 import pymongo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from rampart.lib.catalogue import subjects
 from rampart_devtools.devstack import DevStack
 
 PASSWORD = "shard-Bench-Passw0rd-7"
 TARGET, PORTS = "127.1.0.0/20", "top-100"
 
 
-def run(workers: int) -> tuple[float, int, dict[str, int]]:
+async def progress_events(stack: DevStack, scan_id: str) -> int:
+    """The scan's progress events on the stream (read as scan-service, which owns it)."""
+    nc = await nats.connect(stack.nats_url, **stack.certs("scan").nats_options())
+    try:
+        info = await nc.jetstream().stream_info(
+            subjects.SCAN_EVENTS_STREAM, subjects_filter=subjects.scan_event(scan_id, "progress")
+        )
+        return sum((info.state.subjects or {}).values())
+    finally:
+        await nc.close()
+
+
+def run(workers: int) -> tuple[float, int, dict[str, int], int]:
     data_dir = Path(tempfile.mkdtemp(prefix=f"rampart-shards-bench-{workers}-"))
     env = {"SHARD_HOSTS": "256", "WORKER_CONCURRENCY": "2", "LOG_LEVEL": "warning"}
     stack = DevStack.on_free_ports(data_dir, workers=workers, log_level="warning", extra_env=env)
@@ -54,7 +71,8 @@ def run(workers: int) -> tuple[float, int, dict[str, int]]:
         elapsed = time.monotonic() - began
         assert scan["status"] == "completed", scan
         client.close()
-        return elapsed, scan["shards"]["total"], scan["results"]
+        events = asyncio.run(progress_events(stack, scan_id))
+        return elapsed, scan["shards"]["total"], scan["results"], events
     finally:
         stack.stop_all()
         shutil.rmtree(data_dir, ignore_errors=True)
@@ -64,12 +82,12 @@ def main() -> int:
     print(f"\nSharded scan of {TARGET} ({PORTS}) through the platform, POST to completed")
     baseline = 0.0
     for workers in (1, 2, 4):
-        elapsed, shards, results = run(workers)
+        elapsed, shards, results, events = run(workers)
         probes = sum(results.values())
         baseline = baseline or elapsed
         print(
             f"  {workers} worker(s): {elapsed:6.2f} s, {shards} shards, {probes:,} probes "
-            f"({probes / elapsed:,.0f}/s), speed-up {baseline / elapsed:.2f}x"
+            f"({probes / elapsed:,.0f}/s), speed-up {baseline / elapsed:.2f}x, {events} progress events"
         )
     return 0
 

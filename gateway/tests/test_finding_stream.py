@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from types import SimpleNamespace
+from typing import Any
 
-from gateway.tests.fake_stream import DONE, event, finding, stream_broker
+from nats.js.api import ConsumerConfig
+
+from gateway.tests.fake_stream import DONE, Subscription, event, finding, stream_broker
 from rampart.scan.v1 import scan_pb2
 from rampart_gateway.api.scans.events import StreamEvent, scan_events
 
@@ -87,3 +91,47 @@ async def test_without_threat_service_the_stream_ends_a_grace_after_the_scans_en
 async def test_no_grace_ends_the_stream_at_the_scans_final_event() -> None:
     events = await read(HISTORY, grace=0)
     assert [e.name for e in events] == ["service_detected", "finding", "complete"]
+
+
+def trickle_broker(at_once: list[scan_pb2.ScanEvent], then: list[scan_pb2.ScanEvent], gap: float) -> Any:
+    """The scan's events up to its end at once, then ``then`` one every ``gap`` seconds (threat-service
+    still working through a large scan's findings after its ``complete``)."""
+
+    async def subscribe(subject: str, cb: Any, config: ConsumerConfig, **_: Any) -> Subscription:
+        async def deliver() -> None:
+            for sequence, item in enumerate([*at_once, *then], start=1):
+                if sequence > len(at_once):
+                    await asyncio.sleep(gap)
+                meta = SimpleNamespace(sequence=SimpleNamespace(stream=sequence))
+                await cb(SimpleNamespace(data=item.SerializeToString(), metadata=meta))
+
+        asyncio.get_running_loop().create_task(deliver())
+        return Subscription()
+
+    nc = SimpleNamespace(is_connected=True, jetstream=lambda: SimpleNamespace(subscribe=subscribe))
+    return SimpleNamespace(nc=nc, live_workers=list)
+
+
+async def test_findings_still_coming_after_the_scans_end_keep_the_stream_open_until_they_settle() -> None:
+    """40 findings after ``complete``, one every 0.05 s: together longer than the grace (0.5 s), each
+    well within it; the client sees every one, then findings_settled."""
+    late = [finding(1000 + n, "medium", rule="RMP-HTTP-004") for n in range(40)]
+    broker = trickle_broker([SERVICE, COMPLETE], [*late, SETTLED], gap=0.05)
+    scan = scan_pb2.Scan(scan_id="scn_1", status=DONE)
+    async with asyncio.timeout(30):
+        events = [e async for e in scan_events(broker, scan, None, findings_grace=0.5, findings_max_wait=60)]
+    assert [e.name for e in events] == ["service_detected", "complete", *["finding"] * 40, "findings_settled"]
+    assert [e.data["finding"]["port"] for e in events[2:-1]] == [1000 + n for n in range(40)]
+
+
+async def test_findings_that_never_settle_end_the_stream_at_the_longest_wait() -> None:
+    """threat-service far behind: findings keep coming, but the stream ends findings_max_wait after the
+    scan's end (the client resumes with Last-Event-ID for the rest); the final event is still there."""
+    endless = [finding(2000 + n, "low", rule="RMP-HTTP-004") for n in range(300)]  # 3 s of them
+    broker = trickle_broker([SERVICE, COMPLETE], endless, gap=0.01)
+    scan = scan_pb2.Scan(scan_id="scn_1", status=DONE)
+    async with asyncio.timeout(30):
+        events = [e async for e in scan_events(broker, scan, None, findings_grace=0.5, findings_max_wait=1.0)]
+    assert [e.name for e in events[:2]] == ["service_detected", "complete"]
+    assert {e.name for e in events[2:]} == {"finding"}
+    assert len(events) < 2 + len(endless)

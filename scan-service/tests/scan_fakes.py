@@ -87,6 +87,7 @@ class FakeScanRepository:
         # method names that wait until their gate opens (a slow store); ``waiting`` shows who waits
         self.gates: dict[str, asyncio.Event] = {}
         self.waiting: set[str] = set()
+        self.writes: dict[str, int] = {}  # progress writes tried, by method name
 
     def _step(self, name: str) -> None:
         if name in self.fail_on:
@@ -326,7 +327,7 @@ class FakeScanRepository:
         shard = self.shards.setdefault((scan_id, index), {"done": False, "lease_until": 0.0, "attempts": 0})
         if shard["done"] or float(shard["lease_until"]) >= now:  # type: ignore[arg-type]
             return None
-        shard.update(claim=lease.claim, worker=lease.worker, lease_until=lease.until)
+        shard.update(claim=lease.claim, worker=lease.worker, lease_until=lease.until, probes_done=0)
         shard["attempts"] = int(shard["attempts"]) + 1  # type: ignore[call-overload]
         return int(shard["attempts"])  # type: ignore[call-overload]
 
@@ -359,11 +360,32 @@ class FakeScanRepository:
             counts = counts.plus(shard["counts"].as_dict())  # type: ignore[attr-defined]
         return frozenset(i for i, _ in done), counts
 
-    async def record_shards_done(self, scan_id: str, done: int, counts: PortCounts, progress: int) -> bool:
+    async def record_shards_done(self, scan_id: str, done: int, counts: PortCounts) -> bool:
         current = self.scans[scan_id]
         if current.shards_done >= done:
             return False
-        self.scans[scan_id] = replace(current, shards_done=done, counts=counts, progress=progress)
+        self.scans[scan_id] = replace(current, shards_done=done, counts=counts)
+        return True
+
+    async def record_shard_probes(self, scan_id: str, index: int, claim: str, probes: int) -> bool:
+        self.writes["record_shard_probes"] = self.writes.get("record_shard_probes", 0) + 1
+        shard = self.shards.get((scan_id, index))
+        if shard is None or shard["done"] or shard.get("claim") != claim:
+            return False
+        shard["probes_done"] = probes
+        return True
+
+    async def shard_progress(self, scan_id: str) -> tuple[frozenset[int], int]:
+        mine = [(i, s) for (sid, i), s in self.shards.items() if sid == scan_id]
+        done = frozenset(i for i, s in mine if s["done"])
+        return done, sum(int(s.get("probes_done", 0)) for _, s in mine if not s["done"])  # type: ignore[call-overload]
+
+    async def raise_progress(self, scan_id: str, progress: int) -> bool:
+        self.writes["raise_progress"] = self.writes.get("raise_progress", 0) + 1
+        current = self.scans[scan_id]
+        if current.status != RUNNING or current.progress >= progress:
+            return False
+        self.scans[scan_id] = replace(current, progress=progress)
         return True
 
     async def usage(self, org_id: str, since_key: int) -> tuple[dict[str, int], int]:
@@ -395,6 +417,7 @@ class FakeEvents:
         self.cancel_broadcasts: list[str] = []
         self.jobs: list[str] = []  # shard jobs released, as their event ids
         self.lifecycle_ids: set[str] = set()  # the outbox keeps one entry per event id
+        self.percents: list[tuple[str, int, int, int]] = []  # progress: (event id, done, total, percent)
 
     def on_create(self, scan: Scan, request_id: str) -> PendingEvents:
         if scan.shards.sharded:
@@ -431,6 +454,7 @@ class FakeEvents:
         self, scan: Scan, request_id: str, event_id: str, done: int, total: int, percent: int
     ) -> None:
         self.sent.append(Sent("progress", scan.id, scan.status, detail=event_id))
+        self.percents.append((event_id, done, total, percent))
 
     async def port(self, scan: Scan, request_id: str, result: PortResult, service: bool) -> None:
         kind = "service_detected" if service else "port_found"

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
 
 import pytest
-from scan_fakes import SETTINGS, FakeEngine, Platform, platform
+from scan_fakes import SETTINGS, FakeClock, FakeEngine, Platform, platform
 
 from rampart_scan.domain import (
     CANCELLED,
@@ -25,9 +26,10 @@ from rampart_scan.domain import (
     ShardPlan,
     plan_shards,
 )
-from rampart_scan.engine.scanner import Event, HostDone, HostReport, PortFinding, PortFound
+from rampart_scan.engine.scanner import Event, HostDone, HostReport, PortFinding, PortFound, Progress
 from rampart_scan.engine.targets import Host, InvalidTarget
-from rampart_scan.interfaces import ShardLease
+from rampart_scan.interfaces import EngineRun, Pacer, ShardLease
+from rampart_scan.sharding import SHARD_PROGRESS_EVERY
 
 LIVE = Owner("usr_a", "org_a")
 SHARDED = SETTINGS.model_copy(update={"shard_hosts": 2, "shard_ports": 5})
@@ -280,3 +282,131 @@ async def test_a_cancel_arriving_while_the_last_shard_ends_the_scan_does_not_cut
     assert await asyncio.wait_for(last, 2)
     assert p.events.kinds(scan.id).count("completed") == 1
     assert p.store.slots["org_a"] == 0
+
+
+# ---- progress inside shards ------------------------------------------------------------------
+
+
+@dataclass
+class Ticking:
+    """An engine whose shard reports its probes done ``steps`` times, ``tick`` seconds apart, then
+    what ``script`` finds; ``stall_after`` steps, it stops moving (a worker about to die)."""
+
+    clock: FakeClock
+    tick: float = 1.0
+    steps: int = 10
+    stall_after: int | None = None
+    blocks: list[int] = field(default_factory=list)
+
+    async def start(self, scan: Scan, block: Block | None = None, pacer: Pacer | None = None) -> EngineRun:
+        assert block is not None
+        self.blocks.append(block.index)
+        return EngineRun(self._run(block))
+
+    async def _run(self, block: Block) -> AsyncIterator[Event]:
+        host = Host(ipaddress.ip_address(HOSTS[block.host_start % len(HOSTS)]))
+        for step in range(1, self.steps + 1):
+            if self.stall_after is not None and step > self.stall_after:
+                await asyncio.Event().wait()
+            self.clock.advance(self.tick)
+            done = block.probes * step // self.steps
+            yield Progress(host, done, block.probes, done * 100 // block.probes)
+        if block.host_stop <= len(HOSTS) and block.port_stop <= 10:
+            for event in script(block):
+                yield event
+
+
+def percents(p: Platform) -> list[int]:
+    return [percent for _, _, _, percent in p.events.percents]
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    async with asyncio.timeout(2):
+        while not condition():  # noqa: ASYNC110 - the runs are on this loop
+            await asyncio.sleep(0)
+
+
+async def test_progress_rises_inside_a_running_shard_and_get_shows_it() -> None:
+    p = platform(settings=SHARDED)
+    scan = await sharded(p)  # 50 probes; shard 1 is 2 hosts x 5 ports = 10 probes, 1 probe = 2 %
+    engine = Ticking(p.clock, stall_after=5)
+    run = asyncio.create_task(p.shards(engine).execute(scan.id, 1, "req"))
+    await until(lambda: len(p.events.percents) == 5)
+    seen = await p.queries.get(LIVE, scan.id)
+    assert (seen.status, seen.shards_done, seen.progress) == ("running", 0, 10)  # no shard done yet
+    assert p.events.percents[-1] == (f"{scan.id}.progress.p10.r0", 5, 50, 10)
+    assert percents(p) == [2, 4, 6, 8, 10]
+    run.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await run
+
+
+async def test_progress_never_goes_back_when_a_dead_workers_shard_restarts_at_zero_elsewhere() -> None:
+    p = platform(settings=SHARDED)
+    scan = await sharded(p)
+    dying = asyncio.create_task(p.shards(Ticking(p.clock, stall_after=6), "w1").execute(scan.id, 1, "req"))
+    await until(lambda: percents(p)[-1:] == [12])  # 6 of shard 1's 10 probes, then w1 is killed
+    dying.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await dying
+    w2, w3 = p.shards(Ticking(p.clock), "w2"), p.shards(Ticking(p.clock), "w3")
+    assert await w2.execute(scan.id, 2, "req")  # 10 more probes on another worker: 32 %
+    assert p.store.scans[scan.id].progress == 32
+    p.clock.advance(61)  # w1's lease ran out: shard 1 runs again from 0 on w3
+    assert await w3.execute(scan.id, 1, "req")
+    assert p.store.shards[(scan.id, 1)]["attempts"] == 2
+    assert p.store.scans[scan.id].progress == 40
+    # its rerun counted 20 % .. 40 % again: only what passed the stored 32 % went out
+    assert percents(p) == [2, 4, 6, 8, 10, 12, *range(14, 34, 2), 34, 36, 38, 40]
+    await asyncio.gather(*(w.execute(scan.id, i, "req") for w, i in ((w2, 3), (w3, 4), (w2, 5), (w3, 6))))
+    assert percents(p) == sorted(set(percents(p)))  # rising, one event per value
+    assert len({event_id for event_id, *_ in p.events.percents}) == len(p.events.percents)
+    assert percents(p)[-1] == 99  # capped until the end
+    done = p.store.scans[scan.id]
+    assert (done.status, done.progress, done.counts) == (COMPLETED, 100, PortCounts(3, 47, 0))
+
+
+async def test_progress_survives_a_resume_and_the_resumed_run_publishes_only_higher_values() -> None:
+    p = platform(settings=SHARDED)
+    scan = await sharded(p)
+    for index in (1, 2):
+        await p.shards(Ticking(p.clock)).execute(scan.id, index, "req")
+    stalled = asyncio.create_task(p.shards(Ticking(p.clock, stall_after=3)).execute(scan.id, 3, "req"))
+    await until(lambda: percents(p)[-1:] == [46])
+    await p.store.request_cancel(scan.id)
+    stalled.cancel()  # its worker goes away with the shard at 3 of 10 probes
+    with pytest.raises(asyncio.CancelledError):
+        await stalled
+    await p.shards(Ticking(p.clock)).execute(scan.id, 4, "req")  # delivered after the cancel
+    assert p.store.scans[scan.id].status == CANCELLED
+    before = len(p.events.percents)
+    resumed = await p.commands.resume(LIVE, scan.id, PlanLimits(concurrent=5), "req2")
+    assert (resumed.status, (await p.queries.get(LIVE, scan.id)).progress) == ("queued", 46)
+    p.clock.advance(61)
+    for index in (3, 4, 5, 6):
+        await p.shards(Ticking(p.clock)).execute(scan.id, index, "req2")
+    after = p.events.percents[before:]
+    assert after
+    assert all(event_id.endswith(".r1") for event_id, *_ in after)
+    assert min(percent for *_, percent in after) > 46
+    assert percents(p) == sorted(set(percents(p)))
+    assert p.store.scans[scan.id].status == COMPLETED
+
+
+async def test_progress_writes_are_bounded_per_second_whatever_the_engine_reports() -> None:
+    p = platform(settings=SETTINGS.model_copy(update={"shard_hosts": 1, "shard_ports": 500}))
+    spec = ScanSpec(targets=("127.0.0.1", "127.0.0.2"), ports="1-1000")
+    scan = (await p.commands.create(LIVE, spec, PlanLimits(concurrent=5))).scan
+    assert (scan.shards.count, scan.shards.probes) == (4, 2000)
+    # each shard: 500 progress reports 0.01 s apart (5 s), every one with more probes done
+    engine = Ticking(p.clock, tick=0.01, steps=500)
+    w1, w2 = p.shards(engine, "w1"), p.shards(engine, "w2")
+    for index in (1, 2, 3, 4):
+        assert await (w1 if index % 2 else w2).execute(scan.id, index, "req")
+    # at most one store of a shard's probes per SHARD_PROGRESS_EVERY: 6 per 5 s shard, not 500
+    assert SHARD_PROGRESS_EVERY == 1.0
+    assert p.store.writes["record_shard_probes"] <= 4 * 6
+    assert p.store.writes["raise_progress"] <= 4 * 6 + 4  # plus one recount per shard done
+    assert len(p.events.percents) <= 99
+    assert percents(p) == sorted(set(percents(p)))
+    assert p.store.scans[scan.id].status == COMPLETED

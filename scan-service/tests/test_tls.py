@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
 import shutil
 import socket
@@ -22,6 +21,7 @@ from cryptography.x509.oid import NameOID
 
 from rampart_scan.engine.targets import Host
 from rampart_scan.engine.tls import audit, describe, hostname_matches
+from tests.tls_handshake import serve_handshake
 
 pytestmark = pytest.mark.service  # real servers or a real store: the middle tier
 
@@ -44,13 +44,7 @@ class TlsServer:
                 conn, _ = self.sock.accept()
             except OSError:
                 return
-            # The handshake runs inside the ``with``, so a client that gives up mid-handshake
-            # (the engine tries TLS on any port) never leaves an unclosed SSLSocket behind.
-            with self.context.wrap_socket(conn, server_side=True, do_handshake_on_connect=False) as tls:
-                tls.settimeout(0.5)
-                with contextlib.suppress(TimeoutError, OSError, ssl.SSLError):
-                    tls.do_handshake()
-                    tls.recv(1)
+            serve_handshake(self.context, conn)
 
     def close(self) -> None:
         self.sock.close()

@@ -32,9 +32,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if here in Path(item.fspath).parents:
             item.add_marker(pytest.mark.integration)
-            # Under `pytest -n N --dist loadgroup` (make test) every integration test runs on one
-            # worker against one platform, while the other workers take the unit and service tiers.
-            item.add_marker(pytest.mark.xdist_group("platform"))
 
 
 def write_scope(path: Path, orgs: dict[str, dict[str, list[str]]]) -> None:

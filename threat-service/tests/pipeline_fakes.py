@@ -60,6 +60,9 @@ class Ledger:
         scans.add(finding.scan_id)
         return Sighting(f"vuln_{finding.fingerprint[:12]}", "open", first, changed)
 
+    async def record_many(self, findings: Sequence[Finding]) -> list[Sighting]:
+        return [await self.record(finding) for finding in findings]
+
     async def settle(self, coverage: Coverage) -> Settlement:
         self.settled.append(coverage)
         return Settlement(

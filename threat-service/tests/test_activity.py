@@ -144,3 +144,39 @@ async def test_an_event_whose_summary_update_was_lost_is_recounted_once(
         ["queued", "progress"],
         "running",
     )
+
+
+async def test_a_batch_of_events_counts_each_once_in_a_few_commands(
+    store: tuple[AsyncMongoClient[Document], Writes],
+) -> None:
+    """A consumer's fetch at once: counts and first/last as event by event, a fixed number of store
+    commands whatever the batch's size; redelivered, it changes nothing; a marker left unapplied by a
+    crash is recounted once."""
+    client, writes = store
+    db = client["threat_batch"]
+    activity = await service_on(db)
+    scan_id = f"scan_batch{time.monotonic_ns()}"
+    queued = activity_event(progress(scan_id, 0, scan_pb2.SCAN_EVENT_TYPE_QUEUED))
+    batch = [queued, *(activity_event(progress(scan_id, n)) for n in range(1, 60))]
+    batch += [activity_event(progress(scan_id, 60, scan_pb2.SCAN_EVENT_TYPE_PORT_FOUND))]
+    before = writes.count
+    assert await activity.record_many(batch) == [Outcome.APPLIED] * 61
+    assert writes.count - before <= 6
+    doc = await activity.activity(OWNER.org_id, scan_id)
+    assert (doc.events_applied, doc.event_types(), doc.last_status) == (
+        61,
+        ["queued", "progress", "port_found"],
+        "running",
+    )
+    assert doc.counts == {"queued": 1, "progress": 59, "port_found": 1}
+    assert await activity.record_many(batch[:3]) == [Outcome.DUPLICATE] * 3
+
+    lost = progress(scan_id, 61)
+    await db["scan_activity_events"].insert_one(
+        {"_id": lost.event_id, "scan_id": scan_id, "type": "progress", "sequence": lost.sequence,
+         "status": "running", "applied": False}
+    )  # fmt: skip
+    later = activity_event(progress(scan_id, 62))
+    assert await activity.record_many([activity_event(lost), later]) == [Outcome.APPLIED] * 2
+    doc = await activity.activity(OWNER.org_id, scan_id)
+    assert (doc.events_applied, doc.counts["progress"]) == (63, 61)

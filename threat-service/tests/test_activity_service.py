@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, cast
 
 import grpc
@@ -52,6 +53,17 @@ class FakeActivityRepository:
 
     async def settle(self, event_id: str) -> None:
         self.markers[event_id] = (self.markers[event_id][0], True)
+
+    async def mark_many(self, events: Sequence[ActivityEvent]) -> list[Delivery]:
+        return [await self.mark(event) for event in events]
+
+    async def add_many(self, events: Sequence[ActivityEvent]) -> None:
+        for event in events:
+            await self.add(event)
+
+    async def settle_many(self, event_ids: Sequence[str]) -> None:
+        for event_id in event_ids:
+            await self.settle(event_id)
 
     async def observations(self, scan_id: str) -> list[Observation]:
         return [event.observation for event, _ in self.markers.values() if event.scan_id == scan_id]

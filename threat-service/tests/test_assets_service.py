@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -402,3 +403,31 @@ class FakeActivity:
 
     async def settle(self, event_id: str) -> None:
         return None
+
+
+def _message(found: scan_pb2.ScanEvent) -> Msg:
+    return Msg(_client=cast(Any, None), subject="scan.events.x", data=found.SerializeToString())
+
+
+async def test_a_fetch_of_port_events_writes_each_host_once_with_what_each_event_says() -> None:
+    """The consumer hands a fetch over at once: the same asset as event by event, one write per host
+    (a host with a thousand ports is not rewritten a thousand times); redelivered, nothing."""
+    one_by_one, _ = inventory()
+    together, store = inventory()
+    fetched = [event("10.0.0.5", port) for port in range(8000, 8040)]
+    fetched += [event("10.0.0.5", 8001, service="http", product="nginx", at=T0 + timedelta(seconds=2))]
+    fetched += [event("10.0.0.6", 22), event("10.0.0.7", 22, org="org_b")]
+    for found in fetched:
+        await one_by_one.recorder.record(found)
+    outcomes = await together.recorder.handle_many([_message(found) for found in fetched])
+    assert outcomes == [Outcome.APPLIED] * len(fetched)
+    assert store.saves == 3  # one per host
+    for org, host in (("org_a", "10.0.0.5"), ("org_a", "10.0.0.6"), ("org_b", "10.0.0.7")):
+        wanted = asset_id(org, host)
+        batched = await together.service.get(org, True, wanted)
+        single = await one_by_one.service.get(org, True, wanted)
+        assert replace(batched, version=0) == replace(single, version=0)  # versions count the writes
+    again = await together.recorder.handle_many([_message(found) for found in fetched])
+    assert (again, store.saves) == ([Outcome.DUPLICATE] * len(fetched), 3)
+    assert together.recorder.alone(_message(final("scn_1", "1-9000", T0))) is True
+    assert together.recorder.alone(_message(fetched[0])) is False

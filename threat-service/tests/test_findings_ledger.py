@@ -344,3 +344,70 @@ async def test_the_asset_inventory_is_told_each_hosts_open_findings_after_settli
     await service.count_open("org_a", True, ("10.0.0.5",))
     assert await counts("10.0.0.5") == {}
     assert await counts("10.0.0.6") == {"medium": 1}  # not covered, not recounted, still open
+
+
+# ---- many findings at once (a fetch of port events) ----------------------------------------------
+
+
+async def test_recording_many_at_once_does_what_recording_each_does() -> None:
+    """New records, a sighting of an existing one, and the same finding twice in one batch (port_found
+    then service_detected of one port): one record each, one sighting and one history entry each."""
+    service, store, _ = ledger()
+    existing = await service.record(SCAN_1.finding("CVE-2023-38408"))
+    batch = [
+        SCAN_2.finding("CVE-2023-38408"),
+        SCAN_2.finding("CVE-2024-6387"),
+        SCAN_2.finding("RMP-SSH-001", port=2222),
+        SCAN_2.finding("CVE-2024-6387"),
+    ]
+    sightings = await service.record_many(batch)
+    assert [s.changed for s in sightings] == [True, True, True, False]
+    assert [s.first_sighting for s in sightings] == [False, True, True, True]
+    assert sightings[0].vulnerability_id == existing.vulnerability_id
+    assert sightings[3].vulnerability_id == sightings[1].vulnerability_id
+    assert len(store.records) == 3
+    sighted = await service.get(OWNER, existing.vulnerability_id)
+    assert (sighted.sightings_total, len(sighted.history)) == (2, 1)
+    for sighting in sightings[1:3]:
+        record = await service.get(OWNER, sighting.vulnerability_id)
+        assert (record.sightings_total, len(record.history)) == (1, 1)
+    assert all(applied for _, applied in store.marks.values())
+
+
+async def test_a_batch_delivered_again_changes_nothing() -> None:
+    service, store, _ = ledger()
+    batch = [SCAN_1.finding("CVE-2023-38408"), SCAN_1.finding("RMP-SSH-001")]
+    await service.record_many(batch)
+    writes = store.writes
+    again = await service.record_many(batch)
+    assert [s.changed for s in again] == [False, False]
+    assert store.writes == writes
+
+
+async def test_a_batch_after_a_crash_between_its_steps_completes_each_finding_once() -> None:
+    """The first delivery stopped after one marker (never applied) and after another record's write
+    (marker left unapplied): the redelivered batch finishes the first and leaves the second alone."""
+    service, store, _ = ledger()
+    await service.record(SCAN_1.finding("RMP-SSH-001"))
+    interrupted, written = SCAN_2.finding("CVE-2023-38408"), SCAN_2.finding("RMP-SSH-001")
+    await store.mark(_mark(interrupted))
+    await service.record(written)
+    key = f"{vulnerability_id(written.fingerprint)}:scan_2"
+    store.marks[key] = (store.marks[key][0], False)
+    sightings = await service.record_many([interrupted, written])
+    assert [s.changed for s in sightings] == [True, False]
+    for sighting, total in zip(sightings, (1, 2), strict=True):
+        record = await service.get(OWNER, sighting.vulnerability_id)
+        assert (record.sightings_total, len(record.history)) == (total, 1)
+
+
+async def test_a_batch_losing_version_races_records_every_sighting_once() -> None:
+    service, store, _ = ledger()
+    first = [SCAN_1.finding("CVE-2023-38408"), SCAN_1.finding("RMP-SSH-001")]
+    await service.record_many(first)
+    store.lose_next_saves = 1  # another writer (a person's triage) changes one record meanwhile
+    sightings = await service.record_many([SCAN_2.finding("CVE-2023-38408"), SCAN_2.finding("RMP-SSH-001")])
+    assert all(s.changed for s in sightings)
+    for sighting in sightings:
+        record = await service.get(OWNER, sighting.vulnerability_id)
+        assert [s.scan_id for s in record.sightings] == ["scan_2", "scan_1"]

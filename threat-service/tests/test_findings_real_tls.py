@@ -32,6 +32,7 @@ from rampart_scan.findings import tls_audit
 from rampart_scan.mappers import tls_to_proto
 from rampart_threat.findings.ports import ScanContext
 from rampart_threat.findings.source import make_finding_source
+from tests.tls_handshake import serve_handshake
 
 pytestmark = pytest.mark.service  # real servers: the middle tier
 
@@ -59,11 +60,7 @@ class TlsServer:
             threading.Thread(target=self._handshake, args=(conn,), daemon=True).start()
 
     def _handshake(self, conn: socket.socket) -> None:
-        with self.context.wrap_socket(conn, server_side=True, do_handshake_on_connect=False) as tls:
-            tls.settimeout(0.5)
-            with contextlib.suppress(TimeoutError, OSError, ssl.SSLError):
-                tls.do_handshake()
-                tls.recv(1)
+        serve_handshake(self.context, conn)
 
     def close(self) -> None:
         with contextlib.suppress(OSError):

@@ -181,3 +181,34 @@ async def test_the_indexes_are_created_at_startup(db: Any) -> None:
     sightings = await db["vulnerability_sightings"].index_information()
     assert any("priority_key" in str(index["key"]) for index in records.values())
     assert any("scan_id" in str(index["key"]) for index in sightings.values())
+
+
+async def test_many_findings_at_once_on_the_store_record_each_once_and_a_redelivery_nothing(db: Any) -> None:
+    """The batch path's unordered inserts, ``$in`` reads and bulk version-guarded saves on nx-27017:
+    a marker left by a crash, an existing record, new ones, a repeat inside the batch; then the
+    whole batch again."""
+    service, _ = await ledger(db)
+    await service.record(Scan("scan_1").finding("RMP-SSH-001"))
+    scan = Scan("scan_2", T0 + timedelta(days=1))
+    crashed = scan.finding("CVE-2023-38408")
+    record_id = vulnerability_id(crashed.fingerprint)
+    await service.store.mark(
+        SightingMark(record_id, "org_a", True, "scan_2", crashed.severity, crashed.detected_at)
+    )
+    batch = [
+        crashed,
+        scan.finding("RMP-SSH-001"),
+        *(scan.finding(port=p) for p in range(8000, 8020)),
+        crashed,
+    ]
+    sightings = await service.record_many(batch)
+    assert [s.changed for s in sightings] == [True] * 22 + [False]
+    assert await db["vulnerabilities"].count_documents({}) == 22
+    assert await db["vulnerability_sightings"].count_documents({"scan_id": "scan_2"}) == 22
+    assert await db["vulnerability_sightings"].count_documents({"applied": False}) == 0
+    before = [doc async for doc in db["vulnerabilities"].find({}).sort("_id")]
+    again = await service.record_many(batch)
+    assert not any(s.changed for s in again)
+    assert [doc async for doc in db["vulnerabilities"].find({}).sort("_id")] == before
+    twice_seen = await service.get(OWNER, sightings[1].vulnerability_id)
+    assert ([s.scan_id for s in twice_seen.sightings], len(twice_seen.history)) == (["scan_2", "scan_1"], 1)

@@ -48,9 +48,11 @@ class GatewaySettings(BaseSettings):
     trusted_proxies: str = ""
     # A stream that carried no event for this long is closed (STREAM_IDLE_TIMEOUT).
     stream_idle_timeout: float = Field(default=300.0, gt=0)
-    # After a scan's final event a stream waits this long for threat-service's findings_settled
-    # (the scan's last findings) before it ends anyway (0: end at the final event).
+    # After a scan's final event a stream waits for threat-service's findings_settled (the scan's
+    # last findings): it ends when no finding came for stream_findings_grace seconds (0: end at the
+    # final event), or stream_findings_max_wait seconds after the final event whatever still comes.
     stream_findings_grace: float = Field(default=10.0, ge=0, le=300)
+    stream_findings_max_wait: float = Field(default=600.0, ge=0, le=3600)
     health_cache_seconds: float = Field(default=1.0, ge=0, le=30)
     # Bearer token for GET /api/v1/health/details (the per-dependency report); empty: disabled.
     health_token: SecretStr = SecretStr("")

@@ -279,6 +279,7 @@ class ScanRepository:
                         "claim": lease.claim,
                         "worker": lease.worker,
                         "lease_until": lease.until,
+                        "probes_done": 0,  # a rerun starts its block again
                     },
                     "$inc": {"attempts": 1},
                 },
@@ -325,11 +326,39 @@ class ScanRepository:
             counts = counts.plus(doc.get("counts") or {})
         return frozenset(done), counts
 
-    async def record_shards_done(self, scan_id: str, done: int, counts: PortCounts, progress: int) -> bool:
+    async def record_shards_done(self, scan_id: str, done: int, counts: PortCounts) -> bool:
         """Raise the scan's done-shard counter to ``done`` (compare-and-set: it only ever grows)."""
         result = await self.scans.update_one(
             {"_id": scan_id, "shards_done": {"$lt": done}},
-            {"$set": {"shards_done": done, "counts": counts.as_dict(), "progress": progress}},
+            {"$set": {"shards_done": done, "counts": counts.as_dict()}},
+        )
+        return result.modified_count == 1
+
+    async def record_shard_probes(self, scan_id: str, index: int, claim: str, probes: int) -> bool:
+        """The probes a running shard has done so far; only while ``claim`` holds it, not done."""
+        result = await self.shards.update_one(
+            {"_id": f"{scan_id}.{index}", "claim": claim, "done": False},
+            {"$set": {"probes_done": probes}},
+        )
+        return result.matched_count == 1
+
+    async def shard_progress(self, scan_id: str) -> tuple[frozenset[int], int]:
+        """The done shards, and the probes done inside the shards not done (one read of the shards)."""
+        done: set[int] = set()
+        running = 0
+        fields = {"index": 1, "done": 1, "probes_done": 1}
+        async for doc in self.shards.find({"scan_id": scan_id}, fields):
+            if doc.get("done"):
+                done.add(int(doc["index"]))
+            else:
+                running += int(doc.get("probes_done", 0))
+        return frozenset(done), running
+
+    async def raise_progress(self, scan_id: str, progress: int) -> bool:
+        """Raise a running scan's progress to ``progress`` (compare-and-set: it never goes back)."""
+        result = await self.scans.update_one(
+            {"_id": scan_id, "status": RUNNING, "progress": {"$lt": progress}},
+            {"$set": {"progress": progress}},
         )
         return result.modified_count == 1
 

@@ -8,6 +8,17 @@ raises the scan's ``shards_done`` with a compare-and-set; whoever sees every sha
 scan with a compare-and-set on its status, so two workers finishing together publish one
 ``completed``. Cancel and ``max_duration`` (from the scan's start, across shards) end the scan
 the same way from whichever shard meets them; its unfinished shards stay not done, for a resume.
+
+Progress moves inside shards, not only when one ends: a running shard stores the probes it has
+done on its shard document (``probes_done``, at most once per ``SHARD_PROGRESS_EVERY`` seconds
+per shard, only while its claim holds it), then the scan's progress is recounted as (probes of
+the done shards + probes done inside the shards not done) / the plan's probes, capped at 99
+until the scan completes, and raised with a compare-and-set that only lets it grow. Whoever
+raises it publishes one progress event, id ``<scan>.progress.p<percent>.r<resumes>``: the stored
+value only grows over the scan's life (a resume keeps it), so each percentage is published at
+most once and a rerun shard starting again at 0 publishes nothing until it passes what was
+stored. At most 99 progress events per scan, and per running shard at most one shard write, one
+read of the shard documents and one conditional scan write per second.
 As for a whole scan (``execution``), the engine runs under a watchdog that a cancel or the
 deadline ends even when it is stuck, and a cancel never reaches the merge or the scan's end.
 """
@@ -35,12 +46,13 @@ from rampart_scan.domain import (
     ScanError,
     timed_out,
 )
-from rampart_scan.engine.scanner import HostDone, PortFound, ServiceFound
+from rampart_scan.engine.scanner import HostDone, PortFound, Progress, ServiceFound
 from rampart_scan.findings import host_result, port_result
 from rampart_scan.interfaces import Clock, Engine, Pacer, ScanEventSink, ScanStore, ShardLease, SystemClock
 from rampart_scan.watchdog import STOP_GRACE, STUCK_AFTER, Ending, EnginePhase
 
 log = structlog.get_logger(__name__)
+SHARD_PROGRESS_EVERY = 1.0  # seconds between two stores of one running shard's probes done
 
 
 @dataclass
@@ -55,6 +67,9 @@ class ShardRun:
     phase: EnginePhase | None = None  # the engine running under its watchdog
     deadline: datetime | None = None
     cancelled_by_user: bool = False
+    probes: int = 0  # done inside the block, as the engine last said
+    stored_probes: int = 0
+    stored_at: float = float("-inf")  # the first progress is stored at once
 
 
 class ShardExecution:
@@ -188,7 +203,14 @@ class ShardExecution:
 
     async def _apply(self, run: ShardRun, event: object) -> None:
         scan = run.scan
-        if isinstance(event, PortFound | ServiceFound):
+        if isinstance(event, Progress):
+            run.probes = min(event.ports_done, scan.shards.block(run.index).probes)
+            now = self._clock.monotonic()
+            if run.probes > run.stored_probes and now - run.stored_at >= SHARD_PROGRESS_EVERY:
+                run.stored_at, run.stored_probes = now, run.probes
+                if await self._store.record_shard_probes(scan.id, run.index, run.lease.claim, run.probes):
+                    await self._raise_progress(scan, run.request_id)
+        elif isinstance(event, PortFound | ServiceFound):
             result = port_result(event.host, event.finding)
             await self._events.port(scan, run.request_id, result, service=isinstance(event, ServiceFound))
             await self._store.save_port(scan, port_result(event.host, event.finding, self._clock.now()))
@@ -202,15 +224,21 @@ class ShardExecution:
     async def _merge(self, scan: Scan, request_id: str) -> None:
         """Recount the done shards into the scan; the run that sees them all done ends it."""
         done, counts = await self._store.shards_done(scan.id)
-        plan = scan.shards
-        probes = sum(plan.block(index).probes for index in done)
-        progress = min(99, probes * 100 // max(plan.probes, 1))
-        if await self._store.record_shards_done(scan.id, len(done), counts, progress):
-            event_id = f"{scan.id}.progress.d{len(done)}.r{scan.resumes}"
-            await self._events.progress(scan, request_id, event_id, probes, plan.probes, progress)
-        if len(done) == plan.count:
+        await self._store.record_shards_done(scan.id, len(done), counts)
+        await self._raise_progress(scan, request_id)
+        if len(done) == scan.shards.count:
             current = await self._store.by_id(scan.id) or scan
             await self._end(current, COMPLETED, request_id, counts=counts)
+
+    async def _raise_progress(self, scan: Scan, request_id: str) -> None:
+        """Recount the scan's progress from its shards; raise it and publish it when it grew."""
+        done, running = await self._store.shard_progress(scan.id)
+        plan = scan.shards
+        probes = min(plan.probes, sum(plan.block(index).probes for index in done) + running)
+        percent = min(99, probes * 100 // max(plan.probes, 1))
+        if await self._store.raise_progress(scan.id, percent):
+            event_id = f"{scan.id}.progress.p{percent}.r{scan.resumes}"
+            await self._events.progress(scan, request_id, event_id, probes, plan.probes, percent)
 
     async def _stop(self, run: ShardRun, status: str, error: ScanError) -> None:
         await self._store.release_shard(run.scan.id, run.index, run.lease.claim)

@@ -25,7 +25,7 @@ from rampart_threat.assets.consumers import ASSET_EVENTS_CONSUMER, AssetRecorder
 from rampart_threat.assets.repository import MongoAssetRepository
 from rampart_threat.assets.service import AssetService
 from rampart_threat.assets.wiring import asset_parts
-from rampart_threat.consumers import SCAN_EVENTS_CONSUMER, ScanEventHandler
+from rampart_threat.consumers import SCAN_EVENTS_CONSUMER, ScanEventBatches, ScanEventHandler
 from rampart_threat.feeds.repository import MongoFeedRepository
 from rampart_threat.feeds.service import FeedService
 from rampart_threat.findings.ledger import MongoFindingLedger
@@ -120,6 +120,9 @@ def analysis_settings(settings: ServiceSettings) -> tuple[EngineConfig, SandboxL
     return config, limits
 
 
+ASSET_LINGER_SECONDS = 0.5
+
+
 async def bootstrap(settings: ServiceSettings) -> Runtime:
     infra = await connect_infra("threat", settings)
     repository = MongoActivityRepository(infra.db)
@@ -182,9 +185,13 @@ async def bootstrap(settings: ServiceSettings) -> Runtime:
         ),
         scan_findings=scan_findings,
     )
-    consumer = DurableConsumer(infra.js, SCAN_EVENTS_CONSUMER, parts.on_scan_event)
+    consumer = ScanEventBatches(infra.js, SCAN_EVENTS_CONSUMER, parts.on_scan_event)
     analysis_events = DurableConsumer(infra.js, ANALYSES_CONSUMER, parts.on_analysis)
-    asset_events = DurableConsumer(infra.js, ASSET_EVENTS_CONSUMER, parts.on_asset_event)
+    # The inventory lingers between fetches (ASSET_LINGER_SECONDS): each fetch rewrites a host's asset
+    # once, and a host with a thousand ports is a large document to rewrite for every few events.
+    asset_events = ScanEventBatches(
+        infra.js, ASSET_EVENTS_CONSUMER, parts.on_asset_event, linger=ASSET_LINGER_SECONDS
+    )
     binding = ServiceBinding(
         SERVICE_NAME, parts.servicer, threat_pb2_grpc.add_ThreatServiceServicer_to_server
     )

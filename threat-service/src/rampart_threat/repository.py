@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from rampart.lib.ids import utcnow
 from rampart.lib.store import Document
 from rampart_threat.domain import ActivityEvent, Delivery, Observation, ScanActivity
+
+DUPLICATE_KEY = 11000
 
 
 class ActivityRepository(Protocol):
@@ -21,6 +24,13 @@ class ActivityRepository(Protocol):
     async def add(self, event: ActivityEvent) -> None: ...
 
     async def settle(self, event_id: str) -> None: ...
+
+    # The same for many events at once (a fetch of the consumer): a few store round trips in all.
+    async def mark_many(self, events: Sequence[ActivityEvent]) -> list[Delivery]: ...
+
+    async def add_many(self, events: Sequence[ActivityEvent]) -> None: ...
+
+    async def settle_many(self, event_ids: Sequence[str]) -> None: ...
 
     async def observations(self, scan_id: str) -> list[Observation]: ...
 
@@ -96,6 +106,88 @@ class MongoActivityRepository:
 
     async def settle(self, event_id: str) -> None:
         await self._markers.update_one({"_id": event_id}, {"$set": {"applied": True}})
+
+    async def mark_many(self, events: Sequence[ActivityEvent]) -> list[Delivery]:
+        """``mark`` for many in one unordered insert; the markers that existed are read in one query."""
+        if not events:
+            return []
+        documents = [
+            {
+                "_id": event.event_id,
+                "scan_id": event.scan_id,
+                "type": event.observation.kind,
+                "sequence": event.observation.sequence,
+                "status": event.observation.status,
+                "applied": False,
+            }
+            for event in events
+        ]
+        existed: set[int] = set()
+        try:
+            await self._markers.insert_many(documents, ordered=False)
+        except BulkWriteError as error:
+            errors = error.details.get("writeErrors", [])
+            if any(e.get("code") != DUPLICATE_KEY for e in errors):
+                raise
+            existed = {int(e["index"]) for e in errors}
+        deliveries = [Delivery.FIRST] * len(events)
+        if existed:
+            wanted = sorted({events[i].event_id for i in existed})
+            unapplied = {
+                doc["_id"]
+                async for doc in self._markers.find({"_id": {"$in": wanted}}, {"applied": 1})
+                if doc.get("applied") is False
+            }
+            for i in existed:
+                deliveries[i] = Delivery.INTERRUPTED if events[i].event_id in unapplied else Delivery.REPEATED
+        return deliveries
+
+    async def add_many(self, events: Sequence[ActivityEvent]) -> None:
+        """``add`` for many: per scan, the same two writes with the batch's counts summed."""
+        by_scan: dict[str, list[ActivityEvent]] = {}
+        for event in events:
+            by_scan.setdefault(event.scan_id, []).append(event)
+        for scan_id, group in by_scan.items():
+            last = group[-1]
+            latest_event = max(group, key=lambda e: e.observation.sequence)
+            sequence, status = latest_event.observation.sequence, latest_event.observation.status
+            increments: dict[str, int] = {"events_applied": len(group)}
+            firsts: dict[str, int] = {}
+            for event in group:
+                kind = event.observation.kind
+                increments[f"counts.{kind}"] = increments.get(f"counts.{kind}", 0) + 1
+                first = firsts.get(f"first_seen.{kind}")
+                firsts[f"first_seen.{kind}"] = (
+                    event.observation.sequence if first is None else min(first, event.observation.sequence)
+                )
+            newer = {"_id": scan_id, "last_sequence": {"$lt": sequence}}
+            latest = {"$set": {"last_sequence": sequence, "last_status": status}}
+            before = await self._summaries.update_one(newer, latest)
+            if before.matched_count == 0:  # no summary yet, or a newer one: make sure it exists first
+                # nx-27017 stores an inserting upsert's dotted $inc / $min keys literally ("counts.x"
+                # at the top), so the counts are never written by an upsert that inserts.
+                created = {"last_sequence": sequence, "last_status": status, "events_applied": 0}
+                await self._summaries.update_one(
+                    {"_id": scan_id},
+                    {"$setOnInsert": {**created, "counts": {}, "first_seen": {}}},
+                    upsert=True,
+                )
+            await self._summaries.update_one(
+                {"_id": scan_id},
+                {
+                    "$inc": increments,
+                    "$min": firsts,
+                    "$set": {"org_id": last.org_id, "user_id": last.user_id, "updated_at": utcnow()},
+                },
+            )
+            if before.matched_count == 0:  # the summary may have appeared between the writes
+                await self._summaries.update_one(newer, latest)
+
+    async def settle_many(self, event_ids: Sequence[str]) -> None:
+        if event_ids:
+            await self._markers.update_many(
+                {"_id": {"$in": sorted(set(event_ids))}}, {"$set": {"applied": True}}
+            )
 
     async def observations(self, scan_id: str) -> list[Observation]:
         return [

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rampart.lib.events import Outcome
 from rampart_threat.domain import ActivityEvent, ActivityNotFound, Delivery, ScanActivity
 from rampart_threat.repository import ActivityRepository
@@ -24,6 +26,25 @@ class ActivityService:
         await self._repository.add(event)
         await self._repository.settle(event.event_id)
         return Outcome.APPLIED
+
+    async def record_many(self, events: Sequence[ActivityEvent]) -> list[Outcome]:
+        """``record`` for many events (a fetch of the consumer) in a few store round trips: markers,
+        the summaries' counts, markers applied. An event stopped half-way before is recounted."""
+        deliveries = await self._repository.mark_many(events)
+        first = [
+            event for event, delivery in zip(events, deliveries, strict=True) if delivery is Delivery.FIRST
+        ]
+        await self._repository.add_many(first)
+        await self._repository.settle_many([event.event_id for event in first])
+        outcomes: list[Outcome] = []
+        for event, delivery in zip(events, deliveries, strict=True):
+            if delivery is Delivery.REPEATED:
+                outcomes.append(Outcome.DUPLICATE)
+                continue
+            if delivery is Delivery.INTERRUPTED:
+                await self._recount(event)
+            outcomes.append(Outcome.APPLIED)
+        return outcomes
 
     async def _recount(self, event: ActivityEvent) -> None:
         """Stopped between the marker and the summary before: rebuild the summary from the markers."""

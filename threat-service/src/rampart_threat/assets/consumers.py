@@ -6,10 +6,12 @@ activity consumer, so keeping a large host's record never slows the findings of 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from nats.aio.msg import Msg
 
 from rampart.lib.catalogue import subjects
-from rampart.lib.events import Outcome
+from rampart.lib.events import Outcome, PoisonMessage
 from rampart.lib.ids import from_timestamp
 from rampart.lib.scanevents import decode_scan_event, scan_events_consumer
 from rampart.scan.v1 import scan_pb2
@@ -40,6 +42,31 @@ class AssetRecorder:
 
     async def __call__(self, message: Msg) -> Outcome:
         return await self.record(decode_scan_event(message))
+
+    async def handle_many(self, messages: Sequence[Msg]) -> list[Outcome]:
+        """Port events of a fetch (no final event: ``alone``), each host's asset written once for them."""
+        events = [decode_scan_event(message) for message in messages]
+        worlds: dict[tuple[str, bool], list[int]] = {}
+        seen = [observation(event) for event in events]
+        for i, event in enumerate(events):
+            if seen[i] is not None and event.owner.org_id:
+                worlds.setdefault((event.owner.org_id, is_live(event.owner)), []).append(i)
+        outcomes = [Outcome.DUPLICATE] * len(events)  # nothing for the inventory: nothing written
+        for (org_id, live), indexes in worlds.items():
+            observations = [found for found in (seen[i] for i in indexes) if found is not None]
+            if await self._assets.observe_many(org_id, live, observations):
+                for i in indexes:
+                    outcomes[i] = Outcome.APPLIED
+        return outcomes
+
+    @staticmethod
+    def alone(message: Msg) -> bool:
+        """A completed scan's event (closes ports: after every port event before it) and anything
+        undecodable (dropped) are handled on their own."""
+        try:
+            return decode_scan_event(message).type == scan_pb2.SCAN_EVENT_TYPE_COMPLETED
+        except PoisonMessage:
+            return True
 
     async def record(self, event: scan_pb2.ScanEvent) -> Outcome:
         if event.type == scan_pb2.SCAN_EVENT_TYPE_COMPLETED:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -66,6 +66,23 @@ class AssetService:
         if not host or not org_id:
             return False
         return await self._change(org_id, live, host, lambda record: record.observe(seen), create=True)
+
+    async def observe_many(self, org_id: str, live: bool, seen: Sequence[Observation]) -> bool:
+        """Ports seen by scans (a fetch of the consumer), each host's record read and written once for
+        all of its ports: a host with many ports is not rewritten once per port. True if any changed."""
+        by_host: dict[str, list[Observation]] = {}
+        for observation in seen:
+            host = normalise_host(observation.host)
+            if host and org_id:
+                by_host.setdefault(host, []).append(observation)
+        changed = False
+        for host, observations in by_host.items():
+
+            def apply_all(record: AssetRecord, observations: list[Observation] = observations) -> bool:
+                return any([record.observe(observation) for observation in observations])  # all of them
+
+            changed |= await self._change(org_id, live, host, apply_all, create=True)
+        return changed
 
     async def settle(self, coverage: Coverage, at: datetime) -> int:
         """A finished scan: open ports it covered but did not see open are closed. Assets changed."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from rampart_threat.findings.domain import Status, Vulnerability
 from rampart_threat.findings.model import Severity
@@ -64,6 +64,22 @@ class InMemoryVulnerabilityRepository:
         self.records[vulnerability.vulnerability_id] = copy.deepcopy(vulnerability)
         self.writes += 1
         return True
+
+    async def mark_many(self, marks: Sequence[SightingMark]) -> list[Delivery]:
+        return [await self.mark(mark) for mark in marks]
+
+    async def applied_many(self, sightings: Sequence[tuple[str, str]]) -> None:
+        for vulnerability_id, scan_id in sightings:
+            await self.applied(vulnerability_id, scan_id)
+
+    async def get_many(self, vulnerability_ids: Sequence[str]) -> dict[str, Vulnerability]:
+        return {v: copy.deepcopy(self.records[v]) for v in vulnerability_ids if v in self.records}
+
+    async def add_many(self, vulnerabilities: Sequence[Vulnerability]) -> set[str]:
+        return {v.vulnerability_id for v in vulnerabilities if await self.add(v)}
+
+    async def save_many(self, vulnerabilities: Sequence[Vulnerability]) -> bool:
+        return all([await self.save(vulnerability) for vulnerability in vulnerabilities])
 
     async def on_hosts(self, org_id: str, live: bool, hosts: Iterable[str]) -> list[Vulnerability]:
         wanted = set(hosts)

@@ -16,7 +16,7 @@ been down.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -112,6 +112,13 @@ def coverage_of(final: scan_pb2.ScanEvent, tally: Tally) -> Coverage:
     )
 
 
+def _by_scan(events: Iterable[scan_pb2.ScanEvent]) -> dict[str, list[scan_pb2.ScanEvent]]:
+    grouped: dict[str, list[scan_pb2.ScanEvent]] = {}
+    for event in events:
+        grouped.setdefault(event.scan_id, []).append(event)
+    return grouped
+
+
 class FindingPipeline:
     """Findings of each port event, recorded and announced; the settlement of each final event."""
 
@@ -135,39 +142,64 @@ class FindingPipeline:
         self._hosts_noted: set[tuple[str, str]] = set()  # (scan, host) already in the tally: skip the write
 
     async def apply(self, event: scan_pb2.ScanEvent, request_id: str = "") -> None:
-        if event.type in PORT_EVENTS and event.HasField("port"):
-            await self._port(event, request_id)
-        elif event.type in FINAL_EVENTS:
-            await self._settle(event, request_id)
-        # queued / started / progress, and the pipeline's own finding events: nothing to do
+        await self.apply_many([(event, request_id)])
 
-    async def _port(self, event: scan_pb2.ScanEvent, request_id: str) -> None:
-        port = event.port
-        if port.state != scan_pb2.PORT_STATE_OPEN:
+    async def apply_many(self, events: Sequence[tuple[scan_pb2.ScanEvent, str]]) -> None:
+        """Scan events (with their request ids) in stream order, e.g. one fetch of the consumer. The
+        port events between two final events are applied together: one tally write per scan to begin
+        them, the ledger's batch for all their findings, one outbox write, one tally write per scan to
+        finish them. A final event settles after the port events before it."""
+        run: list[scan_pb2.ScanEvent] = []
+        requests: dict[str, str] = {}
+        for event, request_id in events:
+            if event.type in PORT_EVENTS and event.HasField("port"):
+                run.append(event)
+                requests[event.event_id] = request_id
+            elif event.type in FINAL_EVENTS:
+                await self._ports(run, requests)
+                run = []
+                await self._settle(event, request_id)
+            # queued / started / progress, and the pipeline's own finding events: nothing to do
+        await self._ports(run, requests)
+
+    async def _ports(self, events: Sequence[scan_pb2.ScanEvent], requests: Mapping[str, str]) -> None:
+        opened = [event for event in events if event.port.state == scan_pb2.PORT_STATE_OPEN]
+        if not opened:
             return
-        findings: list[Finding] = []
-        done = ""
-        if port.service.name:  # findings are possible: mark the event begun until its note below
-            done = event.event_id
-            await self._tally.begin(event.scan_id, event.owner.org_id, port.host, done, self._clock())
-            findings = list(await self._source.findings_for(context_of(event), port))
-        announced: list[ScanFinding] = []
+        now = self._clock()
+        begun = [event for event in opened if event.port.service.name]  # findings are possible
+        for scan_id, of_scan in _by_scan(begun).items():  # marked begun until their note below
+            hosts = {event.port.host for event in of_scan}
+            done = [event.event_id for event in of_scan]
+            await self._tally.begin(scan_id, of_scan[0].owner.org_id, hosts, done, now)
+        found: list[list[Finding]] = [
+            list(await self._source.findings_for(context_of(event), event.port)) for event in begun
+        ]
+        sightings = iter(await self._ledger.record_many([f for of_event in found for f in of_event]))
+        announced: dict[str, list[ScanFinding]] = {}
         entries: list[dict[str, Any]] = []
-        for finding in findings:
-            sighting = await self._ledger.record(finding)
-            announced.append(scan_finding(finding, sighting))
-            if finding.kev and sighting.first_sighting and self._kev is not None:
-                await self._kev.on_kev_finding(finding, sighting.vulnerability_id)
-            subject, notice = finding_event(event, announced[-1], self._clock())
-            entries.append(Outbox.entry(subject, notice.SerializeToString(), notice.event_id, request_id))
+        for event, findings in zip(begun, found, strict=True):
+            for finding in findings:
+                sighting = next(sightings)
+                scan_finding_ = scan_finding(finding, sighting)
+                announced.setdefault(event.scan_id, []).append(scan_finding_)
+                if finding.kev and sighting.first_sighting and self._kev is not None:
+                    await self._kev.on_kev_finding(finding, sighting.vulnerability_id)
+                subject, notice = finding_event(event, scan_finding_, self._clock())
+                request_id = requests.get(event.event_id, "")
+                entries.append(Outbox.entry(subject, notice.SerializeToString(), notice.event_id, request_id))
         if entries:
-            await self._outbox.add_entries(entries)  # one round to the broker for the port's findings
-        noted = (event.scan_id, port.host)
-        if announced or done or noted not in self._hosts_noted:
-            await self._tally.note(event.scan_id, event.owner.org_id, port.host, announced, done)
+            await self._outbox.add_entries(entries)  # one store write and one flush for them all
+        for scan_id, of_scan in _by_scan(opened).items():
+            hosts = {event.port.host for event in of_scan}
+            done = [event.event_id for event in of_scan if event.port.service.name]
+            findings_of_scan = announced.get(scan_id, [])
+            if not findings_of_scan and not done and all((scan_id, h) in self._hosts_noted for h in hosts):
+                continue
+            await self._tally.note(scan_id, of_scan[0].owner.org_id, hosts, findings_of_scan, done)
             if len(self._hosts_noted) >= MAX_HOSTS_NOTED:
                 self._hosts_noted.clear()
-            self._hosts_noted.add(noted)
+            self._hosts_noted.update((scan_id, host) for host in hosts)
 
     async def _settle(self, final: scan_pb2.ScanEvent, request_id: str) -> None:
         tally = await self._tally.tally(final.scan_id)

@@ -10,15 +10,15 @@ atomic write, and the ledger's steps are ordered so that a crash between them an
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 from typing import Any, Protocol
 
-from pymongo import ASCENDING, DESCENDING
+from pymongo import ASCENDING, DESCENDING, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from rampart.lib.store import Document, read_time
 from rampart_threat.findings.domain import (
@@ -34,6 +34,7 @@ from rampart_threat.findings.model import Confidence, FindingType, Severity
 SEVERITY_RANK = {severity: rank for rank, severity in enumerate(Severity, start=1)}
 PRIORITY_RANK = {"act": 4, "attend": 3, "track*": 2, "track": 1}
 HOST_BATCH = 500  # hosts per query when settling a scan of many hosts
+DUPLICATE_KEY = 11000
 
 
 class Delivery(Enum):
@@ -99,6 +100,20 @@ class VulnerabilityRepository(Protocol):
     async def add(self, vulnerability: Vulnerability) -> bool: ...  # False: the id exists
 
     async def save(self, vulnerability: Vulnerability) -> bool: ...  # False: changed meanwhile
+
+    # The same, many at once (one store round trip each): what a batch of port events records.
+    async def mark_many(self, marks: Sequence[SightingMark]) -> list[Delivery]: ...
+
+    async def applied_many(self, sightings: Sequence[tuple[str, str]]) -> None: ...  # (id, scan)
+
+    async def get_many(self, vulnerability_ids: Sequence[str]) -> dict[str, Vulnerability]: ...
+
+    async def add_many(self, vulnerabilities: Sequence[Vulnerability]) -> set[str]: ...  # the ids added
+
+    async def save_many(self, vulnerabilities: Sequence[Vulnerability]) -> bool:
+        """Version-guarded like ``save``; False when any of them changed meanwhile (which is not said:
+        the caller reads them again)."""
+        ...
 
     async def on_hosts(self, org_id: str, live: bool, hosts: Iterable[str]) -> list[Vulnerability]: ...
 
@@ -181,6 +196,89 @@ class MongoVulnerabilityRepository:
                 return Delivery.INTERRUPTED
             return Delivery.REPEATED
         return Delivery.FIRST
+
+    async def mark_many(self, marks: Sequence[SightingMark]) -> list[Delivery]:
+        """``mark`` for many in one unordered insert; the markers that existed are read in one query."""
+        if not marks:
+            return []
+        keys = [f"{m.vulnerability_id}:{m.scan_id}" for m in marks]
+        documents = [
+            {
+                "_id": key,
+                "vulnerability_id": m.vulnerability_id,
+                "org_id": m.org_id,
+                "live": m.live,
+                "scan_id": m.scan_id,
+                "severity": m.severity.value,
+                "at": m.at,
+                "applied": False,
+            }
+            for key, m in zip(keys, marks, strict=True)
+        ]
+        existed: set[int] = set()
+        try:
+            await self._sightings.insert_many(documents, ordered=False)
+        except BulkWriteError as error:
+            errors = error.details.get("writeErrors", [])
+            if any(e.get("code") != DUPLICATE_KEY for e in errors):
+                raise
+            existed = {int(e["index"]) for e in errors}
+        deliveries = [Delivery.FIRST] * len(marks)
+        if existed:
+            wanted = sorted({keys[i] for i in existed})
+            applied = {
+                doc["_id"]: bool(doc.get("applied"))  # nx-27017 reads a $set true back as 1
+                async for doc in self._sightings.find({"_id": {"$in": wanted}}, {"applied": 1})
+            }
+            for i in existed:
+                deliveries[i] = Delivery.REPEATED if applied.get(keys[i], True) else Delivery.INTERRUPTED
+        return deliveries
+
+    async def applied_many(self, sightings: Sequence[tuple[str, str]]) -> None:
+        if sightings:
+            keys = sorted({f"{record}:{scan}" for record, scan in sightings})
+            await self._sightings.update_many({"_id": {"$in": keys}}, {"$set": {"applied": True}})
+
+    async def get_many(self, vulnerability_ids: Sequence[str]) -> dict[str, Vulnerability]:
+        if not vulnerability_ids:
+            return {}
+        query = {"_id": {"$in": sorted(set(vulnerability_ids))}}
+        return {doc["_id"]: from_doc(doc) async for doc in self._records.find(query)}
+
+    async def add_many(self, vulnerabilities: Sequence[Vulnerability]) -> set[str]:
+        if not vulnerabilities:
+            return set()
+        documents = [{**to_doc(v), "first_seen_key": first_seen_key(v)} for v in vulnerabilities]
+        existed: set[int] = set()
+        try:
+            await self._records.insert_many(documents, ordered=False)
+        except BulkWriteError as error:
+            errors = error.details.get("writeErrors", [])
+            if any(e.get("code") != DUPLICATE_KEY for e in errors):
+                raise
+            existed = {int(e["index"]) for e in errors}
+        return {v.vulnerability_id for i, v in enumerate(vulnerabilities) if i not in existed}
+
+    async def save_many(self, vulnerabilities: Sequence[Vulnerability]) -> bool:
+        if not vulnerabilities:
+            return True
+        writes = []
+        for vulnerability in vulnerabilities:
+            doc = to_doc(vulnerability)
+            doc["version"] = vulnerability.version + 1
+            doc["first_seen_key"] = first_seen_key(vulnerability)
+            writes.append(
+                UpdateOne(
+                    {"_id": vulnerability.vulnerability_id, "version": vulnerability.version},
+                    {"$set": {key: value for key, value in doc.items() if key != "_id"}},
+                )
+            )
+        result = await self._records.bulk_write(writes, ordered=False)
+        if result.matched_count != len(writes):
+            return False
+        for vulnerability in vulnerabilities:
+            vulnerability.version += 1
+        return True
 
     async def applied(self, vulnerability_id: str, scan_id: str) -> None:
         await self._sightings.update_one(

@@ -6,7 +6,7 @@ lifecycle are the ledger's. Every write is idempotent, so a redelivered event ch
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -75,12 +75,19 @@ def event_key(event_id: str) -> str:
 class ScanTally(Protocol):
     """Per-scan hosts, findings and settlement, kept across restarts of threat-service."""
 
-    async def begin(self, scan_id: str, org_id: str, host: str, event_id: str, at: datetime) -> None:
-        """A port event's findings are being made; ``note(..., done=event_id)`` finishes it."""
+    async def begin(
+        self, scan_id: str, org_id: str, hosts: Collection[str], event_ids: Collection[str], at: datetime
+    ) -> None:
+        """Port events' findings are being made; ``note(..., done=event_ids)`` finishes them."""
         ...
 
     async def note(
-        self, scan_id: str, org_id: str, host: str, findings: Sequence[ScanFinding], done: str = ""
+        self,
+        scan_id: str,
+        org_id: str,
+        hosts: Collection[str],
+        findings: Sequence[ScanFinding],
+        done: Collection[str] = (),
     ) -> None: ...
 
     async def settle(self, scan_id: str, org_id: str, settlement: Settlement) -> None: ...
@@ -98,20 +105,28 @@ class InMemoryScanTally:
     def __init__(self) -> None:
         self._scans: dict[str, Tally] = {}
 
-    async def begin(self, scan_id: str, org_id: str, host: str, event_id: str, at: datetime) -> None:
+    async def begin(
+        self, scan_id: str, org_id: str, hosts: Collection[str], event_ids: Collection[str], at: datetime
+    ) -> None:
         old = self._scans.get(scan_id, Tally(scan_id, org_id))
-        pending = {**old.pending, event_key(event_id): at}
+        pending = {**old.pending, **{event_key(event_id): at for event_id in event_ids}}
         self._scans[scan_id] = Tally(
-            scan_id, org_id, old.hosts | {host}, old.findings, old.settlement, pending
+            scan_id, org_id, old.hosts | set(hosts), old.findings, old.settlement, pending
         )
 
     async def note(
-        self, scan_id: str, org_id: str, host: str, findings: Sequence[ScanFinding], done: str = ""
+        self,
+        scan_id: str,
+        org_id: str,
+        hosts: Collection[str],
+        findings: Sequence[ScanFinding],
+        done: Collection[str] = (),
     ) -> None:
         old = self._scans.get(scan_id, Tally(scan_id, org_id))
         merged = {**old.findings, **{f.fingerprint: f for f in findings}}
-        pending = {k: at for k, at in old.pending.items() if not done or k != event_key(done)}
-        self._scans[scan_id] = Tally(scan_id, org_id, old.hosts | {host}, merged, old.settlement, pending)
+        finished = {event_key(event_id) for event_id in done}
+        pending = {k: at for k, at in old.pending.items() if k not in finished}
+        self._scans[scan_id] = Tally(scan_id, org_id, old.hosts | set(hosts), merged, old.settlement, pending)
 
     async def settle(self, scan_id: str, org_id: str, settlement: Settlement) -> None:
         old = self._scans.get(scan_id, Tally(scan_id, org_id))
@@ -135,22 +150,34 @@ class MongoScanTally:
     async def create_indexes(self) -> None:
         await self._collection.create_index("org_id")
 
-    async def begin(self, scan_id: str, org_id: str, host: str, event_id: str, at: datetime) -> None:
-        # The host too: nx-27017's $addToSet does nothing on an existing document lacking the array.
-        update = {
-            "$addToSet": {"hosts": host},
-            "$set": {"org_id": org_id, f"pending.{event_key(event_id)}": at.isoformat()},
+    async def begin(
+        self, scan_id: str, org_id: str, hosts: Collection[str], event_ids: Collection[str], at: datetime
+    ) -> None:
+        # The hosts too: nx-27017's $addToSet does nothing on an existing document lacking the array.
+        update: dict[str, Any] = {
+            "$addToSet": {"hosts": {"$each": sorted(set(hosts))}},
+            "$set": {"org_id": org_id},
         }
+        for event_id in event_ids:
+            update["$set"][f"pending.{event_key(event_id)}"] = at.isoformat()
         await self._collection.update_one({"_id": scan_id}, update, upsert=True)
 
     async def note(
-        self, scan_id: str, org_id: str, host: str, findings: Sequence[ScanFinding], done: str = ""
+        self,
+        scan_id: str,
+        org_id: str,
+        hosts: Collection[str],
+        findings: Sequence[ScanFinding],
+        done: Collection[str] = (),
     ) -> None:
-        update: dict[str, Any] = {"$addToSet": {"hosts": host}, "$set": {"org_id": org_id}}
+        update: dict[str, Any] = {
+            "$addToSet": {"hosts": {"$each": sorted(set(hosts))}},
+            "$set": {"org_id": org_id},
+        }
         for finding in findings:
             update["$set"][f"findings.{finding.fingerprint}"] = asdict(finding)
-        if done:  # null, not $unset: nx-27017 drops the $addToSet of an update that also unsets
-            update["$set"][f"pending.{event_key(done)}"] = None
+        for event_id in done:  # null, not $unset: nx-27017 drops the $addToSet of an update that also unsets
+            update["$set"][f"pending.{event_key(event_id)}"] = None
         await self._collection.update_one({"_id": scan_id}, update, upsert=True)
 
     async def settle(self, scan_id: str, org_id: str, settlement: Settlement) -> None:

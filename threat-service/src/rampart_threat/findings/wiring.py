@@ -34,6 +34,9 @@ class NoLedger:
     async def record(self, finding: Finding) -> Sighting:
         raise RuntimeError("a finding without a ledger to record it in")
 
+    async def record_many(self, findings: Sequence[Finding]) -> list[Sighting]:
+        return [await self.record(finding) for finding in findings]
+
     async def settle(self, coverage: Coverage) -> Settlement:
         return Settlement(findings=len(coverage.seen), by_severity={}, resolved=0)
 

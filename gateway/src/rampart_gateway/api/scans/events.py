@@ -8,8 +8,10 @@ numbers, so a resume starts exactly after the last event the client saw.
 
 threat-service writes the scan's findings onto the same stream (``finding``), possibly after the
 scan's final event (``complete`` / ``error``), and closes them with ``findings_settled``: a stream
-ends after that, or ``findings_grace`` seconds after the final event when none comes (threat-service
-down or behind: the client can resume with Last-Event-ID and read the rest).
+ends after that. After the final event it waits for it as long as findings keep coming: it ends when
+no event came for ``findings_grace`` seconds (threat-service down), or ``findings_max_wait`` seconds
+after the final event whatever still comes (threat-service far behind); either way the client can
+resume with Last-Event-ID and read the rest.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ from rampart_gateway.errors import ApiError
 MAX_BUFFER = 1000
 IDLE_AFTER_FINAL = 2.0  # a finished scan whose history expired: how long to wait for replay
 IDLE_TIMEOUT_CODE = "STREAM_IDLE_TIMEOUT"  # the final error of a stream that carried no event
-FINDINGS_GRACE = 10.0  # after the final event, how long to wait for findings_settled
+FINDINGS_GRACE = 10.0  # after the final event, how long a stream waits for the next finding (or settled)
+FINDINGS_MAX_WAIT = 600.0  # after the final event, the longest a stream follows findings still coming
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,7 @@ async def scan_events(
     max_buffer: int = MAX_BUFFER,
     idle_timeout: float | None = None,
     findings_grace: float = FINDINGS_GRACE,
+    findings_max_wait: float = FINDINGS_MAX_WAIT,
 ) -> AsyncIterator[StreamEvent]:
     nc = broker.nc
     if nc is None or not nc.is_connected:
@@ -98,7 +102,8 @@ async def scan_events(
     )
     finished = STATUS[scan.status] in ("completed", "failed", "cancelled", "timeout")
     loop = asyncio.get_running_loop()
-    settle_by: float | None = None  # set once the scan's final event went out
+    settle_by: float | None = None  # set once the scan's final event went out; moved on by each finding
+    give_up_at = 0.0  # the final event + findings_max_wait: settle_by never goes past it
     try:
         while True:
             if overflowed:
@@ -132,10 +137,13 @@ async def scan_events(
             yield StreamEvent(message.metadata.sequence.stream, name, data)
             if name == SETTLED:
                 return
-            if name in TERMINAL and settle_by is None:
+            if settle_by is not None:  # findings still coming after the scan's end: keep waiting
+                settle_by = min(loop.time() + findings_grace, give_up_at)
+            elif name in TERMINAL:
                 if findings_grace <= 0:
                     return
                 settle_by = loop.time() + findings_grace
+                give_up_at = loop.time() + max(findings_max_wait, findings_grace)
     finally:
         with contextlib.suppress(Exception):
             await subscription.unsubscribe()

@@ -45,6 +45,7 @@ async def scan_stream(request: Request) -> Response:
         after,
         idle_timeout=settings.stream_idle_timeout,
         findings_grace=settings.stream_findings_grace,
+        findings_max_wait=settings.stream_findings_max_wait,
     )
 
     async def frames() -> AsyncIterator[dict[str, str]]:
@@ -80,7 +81,11 @@ async def scan_websocket(websocket: WebSocket) -> None:
     try:
         settings = state["settings"]
         idle, grace = settings.stream_idle_timeout, settings.stream_findings_grace
-        async for event in scan_events(state["broker"], scan, after, idle_timeout=idle, findings_grace=grace):
+        longest = settings.stream_findings_max_wait
+        events = scan_events(
+            state["broker"], scan, after, idle_timeout=idle, findings_grace=grace, findings_max_wait=longest
+        )
+        async for event in events:
             frame: dict[str, Any] = {"event": event.name, "data": event.data, "id": event.id or None}
             await websocket.send_json(frame)
             if event.name == "error" and event.data["error"]["code"] == IDLE_TIMEOUT_CODE:
