@@ -60,6 +60,9 @@ class ServiceClients:
         await asyncio.gather(*(channel.close() for channel in self.channels.values()))
 
 
+CLOSE_ATTEMPTS = 40  # x 0.25 s: how long a shutdown waits for the broker connect to stop
+
+
 class BrokerLink:
     """The gateway's NATS connection, made in the background so the gateway starts anyway.
 
@@ -125,8 +128,13 @@ class BrokerLink:
 
     async def close(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            # nats-py's first-connect loop (endless reconnects) can lose a cancel that lands as an
+            # attempt fails (asyncio.wait_for in 3.11), so cancel again until the task is done.
+            for _ in range(CLOSE_ATTEMPTS):
+                self._task.cancel()
+                done, _ = await asyncio.wait({self._task}, timeout=0.25)
+                if done:
+                    break
         if self.nc is not None and self.nc.is_connected:
             await self.nc.close()
 
